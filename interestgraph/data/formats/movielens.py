@@ -1,0 +1,126 @@
+"""MovieLens (GroupLens) in its three on-disk layouts.
+
+* ml-latest-small / ml-latest / ml-25m / ml-20m: ``ratings.csv``
+  (userId,movieId,rating,timestamp), ``movies.csv`` (movieId,title,genres with
+  ``|``) and ``tags.csv`` (userId,movieId,tag,timestamp), UTF-8.
+* ml-100k: ``u.data`` (tab-separated user, item, rating, timestamp) and
+  ``u.item`` (``|``-separated, Latin-1: id, title, release date, video release
+  date, IMDb URL, then 19 genre flags named by ``u.genre``).
+* ml-1m: ``ratings.dat`` and ``movies.dat`` with ``::`` separators, Latin-1.
+
+Ratings become ``rating`` events (value = stars). User-applied tags become
+``tag`` events whose ``text`` is the tag (weight 0 by default: side data that
+travels with its (user, item) pair in a split). Genres are the list-valued
+interest field ``genres``; ``(no genres listed)`` / ``unknown`` become an
+empty list.
+
+The MovieLens licence (GroupLens, research use, no redistribution without the
+same terms) is in each dataset's README; interestgraph never ships the data.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...errors import DataError
+from ..readers import read_table
+from ..schema import InteractionLog, OnDuplicates, OnMissingItems
+
+NO_GENRE = {"(no genres listed)", "unknown"}
+ML100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+    "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)
+
+
+def detect_movielens_layout(directory: str | os.PathLike) -> str:
+    """``"latest"``, ``"100k"`` or ``"1m"`` from the files present in ``directory``."""
+    directory = Path(directory)
+    if (directory / "ratings.csv").is_file():
+        return "latest"
+    if (directory / "u.data").is_file():
+        return "100k"
+    if (directory / "ratings.dat").is_file():
+        return "1m"
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such directory")
+    raise DataError(f"{directory}: not a MovieLens directory (expected ratings.csv, u.data or ratings.dat)")
+
+
+def _genres(cells: pd.Series) -> list[list[str]]:
+    return [[g for g in str(cell).split("|") if g and g not in NO_GENRE] if pd.notna(cell) else [] for cell in cells]
+
+
+def _read_double_colon(path: Path, names: list[str]) -> pd.DataFrame:
+    """Read a ``::``-separated ml-1m file quickly (the C parser takes one-character separators)."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    text = path.read_bytes().decode("latin-1")
+    if "\t" in text:
+        raise DataError(f"{path}: unexpected tab characters in a '::'-separated file")
+    return pd.read_csv(io.StringIO(text.replace("::", "\t")), sep="\t", header=None, names=names, quoting=3, dtype={n: "str" for n in names if n in ("title", "genres")})
+
+
+def load_movielens(directory: str | os.PathLike, *, include_tags: bool = True, missing_items: OnMissingItems = "drop", duplicates: OnDuplicates = "drop") -> InteractionLog:
+    """Load a MovieLens directory in any of the three layouts (see the module docstring).
+
+    Args:
+        directory: the dataset folder (e.g. ``../shared/datasets/ml-latest-small``).
+        include_tags: add ``tags.csv`` as ``tag`` events (latest layout only).
+        missing_items, duplicates: as in :meth:`InteractionLog.from_frames`.
+    """
+    directory = Path(directory)
+    layout = detect_movielens_layout(directory)
+    if layout == "latest":
+        ratings, _, _ = read_table(directory / "ratings.csv", columns={"user_id": "userId", "item_id": "movieId", "value": "rating"})
+        ratings = ratings.assign(event="rating")
+        frames = [ratings[["user_id", "item_id", "timestamp", "event", "value"]]]
+        tags_path = directory / "tags.csv"
+        if include_tags and tags_path.is_file():
+            tags, _, _ = read_table(tags_path, columns={"user_id": "userId", "item_id": "movieId", "text": "tag"})
+            frames.append(tags.assign(event="tag", value=1.0)[["user_id", "item_id", "timestamp", "event", "value", "text"]])
+        movies, _, movies_name = read_table(directory / "movies.csv", columns={"item_id": "movieId"})
+        catalog = pd.DataFrame({"item_id": movies["item_id"], "title": movies["title"], "genres": _genres(movies["genres"])})
+    elif layout == "100k":
+        if not (directory / "u.item").is_file():
+            raise DataError(f"{directory / 'u.item'}: no such file")
+        ratings = pd.read_csv(directory / "u.data", sep="\t", header=None, names=["user_id", "item_id", "value", "timestamp"])
+        frames = [ratings.assign(event="rating")]
+        movies_name = str(directory / "u.item")
+        genre_names = list(ML100K_GENRES)
+        genre_file = directory / "u.genre"
+        if genre_file.is_file():
+            listed = pd.read_csv(genre_file, sep="|", header=None, names=["name", "index"], encoding="latin-1").dropna()
+            genre_names = listed.sort_values("index")["name"].tolist()
+        columns = ["item_id", "title", "release_date", "video_release_date", "imdb_url", *[f"g{i}" for i in range(len(genre_names))]]
+        movies = pd.read_csv(directory / "u.item", sep="|", header=None, names=columns, encoding="latin-1", quoting=3)
+        flags = movies[[f"g{i}" for i in range(len(genre_names))]].fillna(0).to_numpy(dtype=np.int64).astype(bool)
+        genre_array = np.array(genre_names, dtype=object)
+        catalog = pd.DataFrame({
+            "item_id": movies["item_id"],
+            "title": movies["title"].fillna(""),
+            "genres": [[g for g in genre_array[row] if g not in NO_GENRE] for row in flags],
+        })
+    else:
+        movies_name = str(directory / "movies.dat")
+        ratings = _read_double_colon(directory / "ratings.dat", ["user_id", "item_id", "value", "timestamp"])
+        frames = [ratings.assign(event="rating")]
+        movies = _read_double_colon(directory / "movies.dat", ["item_id", "title", "genres"])
+        catalog = pd.DataFrame({"item_id": movies["item_id"], "title": movies["title"], "genres": _genres(movies["genres"])})
+
+    interactions = pd.concat(frames, ignore_index=True)
+    return InteractionLog.from_frames(
+        interactions,
+        catalog,
+        interest_fields=("genres",),
+        text_fields=("title",),
+        missing_items=missing_items,
+        duplicates=duplicates,
+        source=f"MovieLens {layout} ({directory})",
+        items_source=movies_name,
+    )

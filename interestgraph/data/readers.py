@@ -1,0 +1,191 @@
+"""Read behaviour logs and catalogs from DataFrames, CSV/TSV, Parquet and JSON lines.
+
+The generic path for a user's own files::
+
+    log = read_log(
+        "events.csv", items="items.parquet",
+        columns={"user_id": "customer", "item_id": "sku", "timestamp": "ts", "event": "action"},
+        item_columns={"item_id": "sku", "title": "name"},
+        list_fields={"categories": "|"},
+    )
+
+``columns`` / ``item_columns`` map canonical names (see
+:mod:`interestgraph.data.schema`) to the names in the source; unmapped
+canonical names are looked up under their own name. ``list_fields`` names the
+catalog columns that hold interest labels and the delimiter that separates
+labels in a text cell (Parquet and JSON lists need no delimiter).
+
+Formats are inferred from the file name (``.csv``, ``.tsv``, ``.parquet``,
+``.jsonl``, ``.json``, ``.ndjson``, each optionally ``.gz``) or given with
+``format=``. A failure raises :class:`~interestgraph.errors.DataError` naming
+the file and, for row errors, the file line numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from ..errors import DataError
+from .schema import INTERACTION_COLUMNS, InteractionLog, OnDuplicates, OnMissingItems
+
+TableFormat = Literal["csv", "tsv", "parquet", "jsonl"]
+TableSource = str | os.PathLike | pd.DataFrame
+
+_SUFFIXES: dict[str, TableFormat] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+#: File line of row 0 for each format (header line for CSV/TSV), for error messages.
+_LINE_OFFSETS = {"csv": 2, "tsv": 2, "jsonl": 1, "parquet": None}
+
+
+def infer_format(path: str | os.PathLike) -> TableFormat:
+    """The table format from a file name (``.gz`` is looked through)."""
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for suffix, fmt in _SUFFIXES.items():
+        if name.endswith(suffix):
+            return fmt
+    raise DataError(f"{path}: cannot tell the table format from the file name; pass format= one of csv, tsv, parquet, jsonl")
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOBase:
+    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+
+def read_table(source: TableSource, *, format: TableFormat | None = None, sep: str | None = None, encoding: str = "utf-8", columns: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, int | None, str]:
+    """Read one table and rename its columns to canonical names.
+
+    Args:
+        source: a DataFrame or a file path.
+        format: ``csv``, ``tsv``, ``parquet`` or ``jsonl``; inferred from the name when None.
+        sep: field delimiter for csv/tsv (default ``,`` / tab).
+        encoding: text encoding of csv/tsv/jsonl files (a UTF-8 BOM is skipped).
+        columns: canonical name -> source column name.
+
+    Returns:
+        ``(table, line_offset, name)``: the table, the file line of its row 0
+        (None for DataFrames and Parquet) and a display name for messages.
+    """
+    if isinstance(source, pd.DataFrame):
+        table, line_offset, name = source, None, "dataframe"
+    else:
+        path = Path(source)
+        name = str(path)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        fmt = format or infer_format(path)
+        if fmt not in _LINE_OFFSETS:
+            raise ValueError(f"format must be one of csv, tsv, parquet, jsonl; got {fmt!r}")
+        if encoding.lower().replace("-", "") == "utf8":
+            encoding = "utf-8-sig"  # tolerate a byte-order mark
+        line_offset = _LINE_OFFSETS[fmt]
+        try:
+            if fmt == "parquet":
+                table = pd.read_parquet(path)
+            elif fmt == "jsonl":
+                with _open_text(path, encoding) as handle:
+                    table = pd.read_json(handle, lines=True, dtype=False, convert_dates=False)
+            else:
+                delimiter = sep or ("\t" if fmt == "tsv" else ",")
+                with _open_text(path, encoding) as handle:
+                    table = pd.read_csv(handle, sep=delimiter, engine="c", quoting=csv.QUOTE_MINIMAL, keep_default_na=True, na_values=[""])
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: not valid {encoding} text at byte {exc.start}; pass encoding= (e.g. 'latin-1')") from None
+        except (ValueError, pd.errors.ParserError, OSError, EOFError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"{path}: cannot read as {fmt}: {first}") from None
+        except ImportError as exc:  # pragma: no cover - pyarrow is a core dependency
+            raise DataError(f"{path}: reading {fmt} needs an extra package: {exc}") from None
+    table = rename_columns(table, columns or {}, name)
+    return table, line_offset, name
+
+
+def rename_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str) -> pd.DataFrame:
+    """Rename source columns to canonical names; a mapped source column must exist."""
+    missing = [f"{src!r} (for {canon!r})" for canon, src in columns.items() if src not in table.columns]
+    if missing:
+        have = ", ".join(map(str, table.columns[:12])) or "none"
+        raise DataError(f"{source}: column mapping names missing column(s) {', '.join(missing)} (columns present: {have})")
+    renames = {src: canon for canon, src in columns.items() if src != canon}
+    return table.rename(columns=renames) if renames else table
+
+
+def split_list_fields(table: pd.DataFrame, list_fields: Mapping[str, str | None], source: str) -> pd.DataFrame:
+    """Turn delimited text cells into lists for each ``field -> delimiter`` (None: cells are lists already)."""
+    table = table.copy()
+    for field, delimiter in list_fields.items():
+        if field not in table.columns:
+            raise DataError(f"{source}: list field {field!r} is not a column (columns present: {', '.join(map(str, table.columns[:12]))})")
+        if delimiter is None:
+            continue
+        cells = table[field]
+        table[field] = [value if isinstance(value, (list, tuple)) else ([] if pd.isna(value) else str(value).split(delimiter)) for value in cells]
+    return table
+
+
+def read_log(
+    interactions: TableSource,
+    items: TableSource | None = None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    item_columns: Mapping[str, str] | None = None,
+    list_fields: Mapping[str, str | None] | None = None,
+    text_fields: tuple[str, ...] | None = None,
+    format: TableFormat | None = None,
+    items_format: TableFormat | None = None,
+    sep: str | None = None,
+    encoding: str = "utf-8",
+    default_event: str = "interaction",
+    timestamp_unit: Literal["s", "ms"] = "s",
+    missing_items: OnMissingItems = "drop",
+    duplicates: OnDuplicates = "drop",
+) -> InteractionLog:
+    """Read an interactions table and an optional catalog into a validated :class:`InteractionLog`.
+
+    See the module docstring for ``columns``, ``item_columns`` and
+    ``list_fields``; the remaining options are those of
+    :meth:`InteractionLog.from_frames`.
+    """
+    inter, line_offset, name = read_table(interactions, format=format, sep=sep, encoding=encoding, columns=columns)
+    inter = inter[[c for c in INTERACTION_COLUMNS if c in inter.columns]]
+    catalog = None
+    items_name = None
+    items_line_offset = None
+    if items is not None:
+        catalog, items_line_offset, items_name = read_table(items, format=items_format, sep=sep, encoding=encoding, columns=item_columns)
+        if list_fields:
+            catalog = split_list_fields(catalog, list_fields, items_name)
+    elif list_fields:
+        raise ValueError("list_fields needs an items catalog (items=...)")
+    interest_fields = tuple(list_fields) if list_fields else None
+    return InteractionLog.from_frames(
+        inter,
+        catalog,
+        interest_fields=interest_fields,
+        text_fields=text_fields,
+        default_event=default_event,
+        timestamp_unit=timestamp_unit,
+        missing_items=missing_items,
+        duplicates=duplicates,
+        source=name,
+        items_source=items_name,
+        line_offset=line_offset,
+        items_line_offset=items_line_offset,
+    )

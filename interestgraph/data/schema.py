@@ -1,0 +1,471 @@
+"""The canonical form of a behaviour log: an interactions table and an item catalog.
+
+Every reader and format adapter produces an :class:`InteractionLog`; every
+later stage (interests, graph, splits, evaluation) reads only this form.
+
+Interactions (``InteractionLog.interactions``), one row per event:
+
+============  =========================  ==========================================
+column        dtype                      meaning
+============  =========================  ==========================================
+user_id       int64 or str               original user ID (kept as given)
+item_id       int64 or str               original item ID, same kind as the catalog
+timestamp     int64                      Unix time in seconds (UTC); 0 when the
+                                         source has no time (``has_timestamps``)
+event         str                        event type: rating, view, click, purchase,
+                                         tag, review, query, ... (lowercase)
+value         float64                    the rating for rating-like events, a count
+                                         (>= 0) for the others; 1.0 when absent
+text          str, may be missing        free text of the event: a tag, a review,
+                                         a search query
+============  =========================  ==========================================
+
+Later stages add columns (a split adds ``weight``, ``positive`` and ``part``).
+
+Item catalog (``InteractionLog.items``), one row per item, sorted by ``item_id``:
+``item_id``, ``title`` (str, may be empty), the free-text fields named in
+``text_fields`` (str), and the list-valued interest fields named in
+``interest_fields`` (each cell a Python ``list[str]``: genres, categories, tags).
+
+IDs may be strings or integers; originals are kept in the tables and mapped to
+contiguous indices (``user_codes()``, ``item_codes()``) for the numeric stages.
+When interactions and catalog disagree on the kind (integers on one side,
+strings on the other) both sides become strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, describe_rows
+
+logger = logging.getLogger("interestgraph.data")
+
+INTERACTION_COLUMNS = ("user_id", "item_id", "timestamp", "event", "value", "text")
+REQUIRED_INTERACTION_COLUMNS = ("user_id", "item_id")
+ITEM_ID = "item_id"
+TITLE = "title"
+DEFAULT_EVENT = "interaction"
+#: Events whose ``value`` is a rating, not a count; other events' values must be >= 0.
+RATING_EVENTS = ("rating", "review")
+#: Latest accepted timestamp = now + this slack (clock skew between systems).
+FUTURE_SLACK_SECONDS = 86_400
+
+OnMissingItems = Literal["drop", "error"]
+OnDuplicates = Literal["drop", "error", "keep"]
+
+
+@dataclass(frozen=True, eq=False)
+class InteractionLog:
+    """A validated behaviour log: interactions plus item catalog (see the module docstring).
+
+    Build one with :meth:`from_frames` (validates and normalises) or a reader
+    in :mod:`interestgraph.data.readers` / :mod:`interestgraph.data.formats`;
+    the plain constructor trusts its arguments.
+
+    Attributes:
+        interactions: events, shape ``(n_events, >= 6)``, canonical columns first.
+        items: catalog, shape ``(n_items, ...)``, sorted by ``item_id``.
+        interest_fields: names of the list-valued catalog columns.
+        text_fields: names of the free-text catalog columns (``title`` first).
+        has_timestamps: False when the source had no time (timestamps are 0).
+        source: where the log came from, for messages and manifests.
+        notes: what validation dropped or changed, one sentence each.
+    """
+
+    interactions: pd.DataFrame
+    items: pd.DataFrame
+    interest_fields: tuple[str, ...] = ()
+    text_fields: tuple[str, ...] = (TITLE,)
+    has_timestamps: bool = True
+    source: str = "dataframe"
+    notes: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------------ ids
+    @cached_property
+    def user_ids(self) -> pd.Index:
+        """Original user IDs, sorted; position = contiguous user index."""
+        return pd.Index(np.sort(self.interactions["user_id"].unique()), name="user_id")
+
+    @cached_property
+    def item_ids(self) -> pd.Index:
+        """Original item IDs in catalog order (sorted); position = contiguous item index."""
+        return pd.Index(self.items[ITEM_ID].to_numpy(), name=ITEM_ID)
+
+    def user_codes(self) -> np.ndarray:
+        """Contiguous user index of every interaction, shape ``(n_events,)``, int64."""
+        return self.user_ids.get_indexer(self.interactions["user_id"]).astype(np.int64)
+
+    def item_codes(self) -> np.ndarray:
+        """Contiguous item index of every interaction, shape ``(n_events,)``, int64."""
+        return self.item_ids.get_indexer(self.interactions[ITEM_ID]).astype(np.int64)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        """Items in the catalog (including items nobody interacted with)."""
+        return len(self.items)
+
+    def __len__(self) -> int:
+        return len(self.interactions)
+
+    @property
+    def events(self) -> list[str]:
+        """Distinct event types, sorted."""
+        return sorted(self.interactions["event"].unique().tolist())
+
+    @property
+    def has_ratings(self) -> bool:
+        """True when the log holds rating-like events (its positives come from a rating threshold)."""
+        return bool(self.interactions["event"].isin(RATING_EVENTS).any())
+
+    # ------------------------------------------------------------- helpers
+    def with_interactions(self, interactions: pd.DataFrame, note: str | None = None) -> InteractionLog:
+        """A copy of this log with other interactions (same catalog), without re-validation."""
+        notes = self.notes + ((note,) if note else ())
+        return dataclasses.replace(self, interactions=interactions.reset_index(drop=True), notes=notes)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for reports: users, items, events by type, time range, text coverage."""
+        inter = self.interactions
+        out: dict[str, Any] = {
+            "source": self.source,
+            "users": self.n_users,
+            "items": self.n_items,
+            "items_with_interactions": int(inter[ITEM_ID].nunique()),
+            "interactions": len(inter),
+            "events": {str(k): int(v) for k, v in inter["event"].value_counts().sort_index().items()},
+            "interactions_with_text": int(inter["text"].notna().sum()),
+            "interest_fields": list(self.interest_fields),
+            "text_fields": list(self.text_fields),
+        }
+        if self.has_timestamps and len(inter):
+            out["first_time"] = _iso(int(inter["timestamp"].min()))
+            out["last_time"] = _iso(int(inter["timestamp"].max()))
+        for field in self.interest_fields:
+            labels = self.items[field].explode().dropna()
+            out[f"distinct_{field}"] = int(labels.nunique())
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+    # -------------------------------------------------------- construction
+    @classmethod
+    def from_frames(
+        cls,
+        interactions: pd.DataFrame,
+        items: pd.DataFrame | None = None,
+        *,
+        interest_fields: Sequence[str] | None = None,
+        text_fields: Sequence[str] | None = None,
+        default_event: str = DEFAULT_EVENT,
+        timestamp_unit: Literal["s", "ms"] = "s",
+        missing_items: OnMissingItems = "drop",
+        duplicates: OnDuplicates = "drop",
+        source: str = "dataframe",
+        items_source: str | None = None,
+        line_offset: int | None = None,
+        items_line_offset: int | None = None,
+    ) -> InteractionLog:
+        """Validate and normalise two tables already in canonical column names.
+
+        Args:
+            interactions: needs ``user_id`` and ``item_id``; ``timestamp``,
+                ``event``, ``value`` and ``text`` are optional (defaults:
+                no time, ``default_event``, 1.0, missing). Extra columns are dropped.
+            items: the catalog; needs ``item_id``. ``None`` builds a bare
+                catalog from the item IDs in the log (no titles).
+            interest_fields: list-valued catalog columns (cells are lists of
+                strings, or missing). ``None`` takes every column whose cells
+                are lists.
+            text_fields: free-text catalog columns; ``None`` takes ``title``
+                plus every other string column that is not an interest field.
+            default_event: event name when there is no ``event`` column.
+            timestamp_unit: unit of numeric timestamps, seconds or milliseconds.
+                Strings and datetimes are parsed as ISO 8601 in either case.
+            missing_items: interactions whose item is not in the catalog are
+                dropped and counted in ``notes`` (``"drop"``) or fail (``"error"``).
+            duplicates: identical event rows are dropped and counted
+                (``"drop"``), fail (``"error"``) or are kept (``"keep"``).
+            source, items_source: names used in messages (file paths).
+            line_offset, items_line_offset: file line of row 0 (2 for CSV with
+                a header, 1 for JSON lines), so errors give file line numbers.
+
+        Raises:
+            DataError: naming the column and the first offending rows, for a
+                missing required column, null or empty IDs, unparseable,
+                negative or future timestamps, non-finite values, negative
+                counts, duplicate catalog IDs, items missing from the catalog
+                (with ``missing_items="error"``), duplicate rows (with
+                ``duplicates="error"``), or no interactions left.
+        """
+        _check_option("missing_items", missing_items, ("drop", "error"))
+        _check_option("duplicates", duplicates, ("drop", "error", "keep"))
+        _check_option("timestamp_unit", timestamp_unit, ("s", "ms"))
+        if not isinstance(interactions, pd.DataFrame):
+            raise TypeError(f"interactions must be a pandas DataFrame, got {type(interactions).__name__}")
+        items_source = items_source or (f"{source} (catalog)" if items is None else "catalog")
+        notes: list[str] = []
+
+        inter = _canonical_interactions(interactions, source, default_event, timestamp_unit, line_offset)
+        has_timestamps = "timestamp" in interactions.columns
+
+        if items is None:
+            catalog = pd.DataFrame({ITEM_ID: pd.unique(inter[ITEM_ID]), TITLE: ""})
+            interest_fields, text_fields = (), (TITLE,)
+        else:
+            if not isinstance(items, pd.DataFrame):
+                raise TypeError(f"items must be a pandas DataFrame or None, got {type(items).__name__}")
+            catalog, interest_fields, text_fields = _canonical_catalog(items, items_source, interest_fields, text_fields, items_line_offset)
+
+        inter, catalog = _align_id_kinds(inter, catalog)
+
+        known = inter[ITEM_ID].isin(catalog[ITEM_ID])
+        if not known.all():
+            bad = np.flatnonzero(~known.to_numpy())
+            missing_ids = pd.unique(inter[ITEM_ID].iloc[bad])
+            what = (
+                f"{source}: {len(bad)} interactions refer to {len(missing_ids)} items not in {items_source} "
+                f"(column 'item_id', e.g. {_sample(missing_ids)}; {describe_rows(bad, line_offset=line_offset)})"
+            )
+            if missing_items == "error":
+                raise DataError(what + "; pass missing_items='drop' to drop them")
+            notes.append("dropped " + what.split(": ", 1)[1])
+            inter = inter[known.to_numpy()]
+
+        if duplicates != "keep":
+            dup = inter.duplicated(keep="first").to_numpy()
+            if dup.any():
+                positions = np.flatnonzero(dup)
+                what = f"{source}: {len(positions)} duplicate interaction rows ({describe_rows(positions, line_offset=line_offset)})"
+                if duplicates == "error":
+                    raise DataError(what + "; pass duplicates='drop' or 'keep'")
+                notes.append("dropped " + what.split(": ", 1)[1])
+                inter = inter[~dup]
+
+        if inter.empty:
+            reason = "; ".join(notes) if notes else "the table has no rows"
+            raise DataError(f"{source}: no interactions left after validation ({reason})")
+
+        for note in notes:
+            logger.warning(note)
+        catalog = catalog.sort_values(ITEM_ID, kind="stable").reset_index(drop=True)
+        return cls(
+            interactions=inter.reset_index(drop=True),
+            items=catalog,
+            interest_fields=tuple(interest_fields),
+            text_fields=tuple(text_fields),
+            has_timestamps=has_timestamps,
+            source=source,
+            notes=tuple(notes),
+        )
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_option(name: str, value: Any, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def _iso(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _sample(values: Sequence[Any], limit: int = 3) -> str:
+    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in values[:limit])
+    return shown + (", ..." if len(values) > limit else "")
+
+
+def require_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -> None:
+    """Raise :class:`DataError` naming every required column that ``frame`` lacks."""
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns[:12])) or "none"
+        raise DataError(f"{source}: missing required column(s) {', '.join(map(repr, missing))} (columns present: {have})")
+
+
+def _normalise_ids(values: pd.Series, column: str, source: str, line_offset: int | None) -> pd.Series:
+    """IDs as int64 when every value is an integer, else as stripped strings; no nulls or empties."""
+    null = values.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        if null.any():
+            bad = np.flatnonzero(null)
+            raise DataError(f"{source}: column {column!r} has {len(bad)} null IDs ({describe_rows(bad, line_offset=line_offset)})")
+        numbers = values.to_numpy(dtype=np.float64)
+        if np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)) and np.all(np.abs(numbers) < 2**62):
+            return pd.Series(values.to_numpy().astype(np.int64), index=values.index, name=column)
+        return values.astype(str).rename(column)
+    as_text = values.astype("str").str.strip()
+    empty = null | (as_text == "").to_numpy()
+    if empty.any():
+        bad = np.flatnonzero(empty)
+        raise DataError(f"{source}: column {column!r} has {len(bad)} null or empty IDs ({describe_rows(bad, line_offset=line_offset)})")
+    return as_text.rename(column)
+
+
+def _align_id_kinds(inter: pd.DataFrame, catalog: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Give interactions and catalog the same item-ID kind (strings when they disagree)."""
+    left_int = pd.api.types.is_integer_dtype(inter[ITEM_ID].dtype)
+    right_int = pd.api.types.is_integer_dtype(catalog[ITEM_ID].dtype)
+    if left_int != right_int:
+        inter = inter.assign(item_id=inter[ITEM_ID].astype("str"))
+        catalog = catalog.assign(item_id=catalog[ITEM_ID].astype("str"))
+    return inter, catalog
+
+
+def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: str = "interactions", unit: Literal["s", "ms"] = "s", line_offset: int | None = None, now: float | None = None) -> np.ndarray:
+    """Parse a timestamp column to Unix seconds, shape ``(n,)``, int64.
+
+    Accepts numbers (seconds, or milliseconds with ``unit="ms"``), numeric
+    strings, ISO 8601 strings (``2024-03-01``, ``2024-03-01T12:00:00Z``) and
+    datetime columns (naive ones are taken as UTC).
+
+    Raises:
+        DataError: for missing or unparseable values, times before 1970, or
+            times more than a day in the future (likely milliseconds read as
+            seconds), naming the first offending rows.
+    """
+    divisor = 1000.0 if unit == "ms" else 1.0
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamps = pd.to_datetime(values, utc=True)
+        bad = stamps.isna().to_numpy()
+        seconds = np.where(bad, np.nan, (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy())
+    elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        seconds = values.to_numpy(dtype=np.float64) / divisor
+        bad = ~np.isfinite(seconds)
+    else:
+        text = values.astype("str").str.strip()
+        numeric = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64) / divisor
+        seconds = numeric.copy()
+        need = ~np.isfinite(numeric) & values.notna().to_numpy()
+        if need.any():
+            parsed = pd.to_datetime(text[need], utc=True, errors="coerce", format="ISO8601")
+            seconds[need] = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+        bad = ~np.isfinite(seconds)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        examples = _sample(values.iloc[rows[:3]].tolist())
+        raise DataError(
+            f"{source}: column {column!r} has {len(rows)} missing or unparseable timestamps "
+            f"(e.g. {examples}; {describe_rows(rows, line_offset=line_offset)}); "
+            "expected Unix seconds or ISO 8601 dates"
+        )
+    if (seconds < 0).any():
+        rows = np.flatnonzero(seconds < 0)
+        raise DataError(f"{source}: column {column!r} has {len(rows)} negative timestamps (before 1970-01-01; {describe_rows(rows, line_offset=line_offset)})")
+    latest = (time.time() if now is None else now) + FUTURE_SLACK_SECONDS
+    if (seconds > latest).any():
+        rows = np.flatnonzero(seconds > latest)
+        hint = "; are they milliseconds? pass timestamp_unit='ms'" if unit == "s" and np.nanmax(seconds) > 1e11 else ""
+        raise DataError(f"{source}: column {column!r} has {len(rows)} timestamps in the future (after {_iso(int(latest))}; {describe_rows(rows, line_offset=line_offset)}){hint}")
+    return np.floor(seconds).astype(np.int64)
+
+
+def _canonical_interactions(frame: pd.DataFrame, source: str, default_event: str, unit: str, line_offset: int | None) -> pd.DataFrame:
+    require_columns(frame, REQUIRED_INTERACTION_COLUMNS, source)
+    n = len(frame)
+    out = pd.DataFrame(index=pd.RangeIndex(n))
+    frame = frame.reset_index(drop=True)
+    out["user_id"] = _normalise_ids(frame["user_id"], "user_id", source, line_offset)
+    out[ITEM_ID] = _normalise_ids(frame[ITEM_ID], ITEM_ID, source, line_offset)
+    if "timestamp" in frame.columns:
+        out["timestamp"] = parse_timestamps(frame["timestamp"], source=source, unit=unit, line_offset=line_offset)
+    else:
+        out["timestamp"] = np.zeros(n, dtype=np.int64)
+
+    if "event" in frame.columns:
+        events = frame["event"].astype("str").str.strip().str.lower()
+        empty = (frame["event"].isna() | (events == "")).to_numpy()
+        if empty.any():
+            bad = np.flatnonzero(empty)
+            raise DataError(f"{source}: column 'event' has {len(bad)} null or empty values ({describe_rows(bad, line_offset=line_offset)})")
+        out["event"] = events
+    else:
+        if not isinstance(default_event, str) or not default_event.strip():
+            raise ValueError(f"default_event must be a non-empty string, got {default_event!r}")
+        out["event"] = pd.Series([default_event.strip().lower()] * n, dtype="str")
+
+    if "value" in frame.columns:
+        values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=np.float64)
+        unparsed = frame["value"].notna().to_numpy() & np.isnan(values)
+        if unparsed.any():
+            bad = np.flatnonzero(unparsed)
+            raise DataError(f"{source}: column 'value' has {len(bad)} non-numeric values (e.g. {_sample(frame['value'].iloc[bad[:3]].tolist())}; {describe_rows(bad, line_offset=line_offset)})")
+        nonfinite = ~np.isfinite(values)
+        if nonfinite.any():
+            bad = np.flatnonzero(nonfinite)
+            raise DataError(f"{source}: column 'value' has {len(bad)} missing, NaN or infinite values ({describe_rows(bad, line_offset=line_offset)})")
+        negative = (values < 0) & ~out["event"].isin(RATING_EVENTS).to_numpy()
+        if negative.any():
+            bad = np.flatnonzero(negative)
+            raise DataError(f"{source}: column 'value' has {len(bad)} negative counts on non-rating events ({describe_rows(bad, line_offset=line_offset)}); counts must be >= 0")
+        out["value"] = values
+    else:
+        out["value"] = np.ones(n, dtype=np.float64)
+
+    if "text" in frame.columns:
+        text = frame["text"].astype("str").str.strip()
+        out["text"] = text.mask(frame["text"].isna() | (text == ""))
+    else:
+        out["text"] = pd.Series(pd.NA, index=out.index, dtype="str")
+    return out
+
+
+def _is_list_cell(value: Any) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray))
+
+
+def _as_label_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    labels = [str(v).strip() for v in value if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return [v for v in labels if v]
+
+
+def _canonical_catalog(items: pd.DataFrame, source: str, interest_fields: Sequence[str] | None, text_fields: Sequence[str] | None, line_offset: int | None) -> tuple[pd.DataFrame, tuple[str, ...], tuple[str, ...]]:
+    require_columns(items, (ITEM_ID,), source)
+    items = items.reset_index(drop=True)
+    out = pd.DataFrame({ITEM_ID: _normalise_ids(items[ITEM_ID], ITEM_ID, source, line_offset)})
+    dup = out[ITEM_ID].duplicated(keep=False).to_numpy()
+    if dup.any():
+        bad = np.flatnonzero(dup)
+        raise DataError(f"{source}: column 'item_id' has {int(out[ITEM_ID].duplicated().sum())} duplicate IDs (e.g. {_sample(pd.unique(out[ITEM_ID].iloc[bad]))}; {describe_rows(bad, line_offset=line_offset)})")
+
+    others = [c for c in items.columns if c != ITEM_ID]
+    if interest_fields is None:
+        interest_fields = [c for c in others if items[c].map(_is_list_cell).any()]
+    for field in interest_fields:
+        require_columns(items, (field,), source)
+        cells = items[field]
+        bad_cells = ~(cells.map(_is_list_cell) | cells.isna()).to_numpy()
+        if bad_cells.any():
+            bad = np.flatnonzero(bad_cells)
+            raise DataError(f"{source}: interest field {field!r} must hold lists of labels; {len(bad)} cells are not lists ({describe_rows(bad, line_offset=line_offset)}); split delimited strings when reading (list_fields={{{field!r}: '|'}})")
+        out[field] = [_as_label_list(v) for v in cells]
+
+    if text_fields is None:
+        text_fields = [c for c in others if c not in interest_fields and (c == TITLE or pd.api.types.is_string_dtype(items[c].dtype) or items[c].dtype == object)]
+    text_fields = [TITLE] + [c for c in text_fields if c != TITLE]
+    for field in text_fields:
+        if field == TITLE and TITLE not in items.columns:
+            out[TITLE] = ""
+            continue
+        require_columns(items, (field,), source)
+        out[field] = items[field].astype("str").fillna("").str.strip()
+    return out, tuple(interest_fields), tuple(text_fields)
