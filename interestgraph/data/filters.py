@@ -63,7 +63,7 @@ def filter_dates(log: InteractionLog, start: str | int | pd.Timestamp | None = N
         if isinstance(value, pd.Timestamp):
             value = value.isoformat()
         try:
-            bounds.append(int(parse_timestamps(pd.Series([value]), column=name, source="filter_dates")[0]))
+            bounds.append(int(parse_timestamps(pd.Series([value]), column=name, source="filter_dates", now=float("inf"))[0]))
         except DataError:
             raise ValueError(f"{name} must be an ISO date or Unix seconds, got {value!r}") from None
     lo, hi = bounds

@@ -31,11 +31,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
 from .schema import INTERACTION_COLUMNS, InteractionLog, OnDuplicates, OnMissingItems
 
+#: Canonical ID columns, read as text from CSV/TSV so that originals are kept.
+ID_COLUMNS = ("user_id", "item_id")
 TableFormat = Literal["csv", "tsv", "parquet", "jsonl"]
 TableSource = str | os.PathLike | pd.DataFrame
 
@@ -101,11 +104,13 @@ def read_table(source: TableSource, *, format: TableFormat | None = None, sep: s
                 table = pd.read_parquet(path)
             elif fmt == "jsonl":
                 with _open_text(path, encoding) as handle:
-                    table = pd.read_json(handle, lines=True, dtype=False, convert_dates=False)
+                    table = pd.read_json(handle, lines=True, dtype=False)
             else:
                 delimiter = sep or ("\t" if fmt == "tsv" else ",")
                 with _open_text(path, encoding) as handle:
-                    table = pd.read_csv(handle, sep=delimiter, engine="c", quoting=csv.QUOTE_MINIMAL, keep_default_na=True, na_values=[""])
+                    # IDs are read as text (so "007" stays "007"); only empty cells are missing ("NA" is a value)
+                    text_dtypes = {(columns or {}).get(c, c): "str" for c in ID_COLUMNS}
+                    table = pd.read_csv(handle, sep=delimiter, engine="c", quoting=csv.QUOTE_MINIMAL, keep_default_na=False, na_values=[""], dtype=text_dtypes)
         except UnicodeDecodeError as exc:
             raise DataError(f"{path}: not valid {encoding} text at byte {exc.start}; pass encoding= (e.g. 'latin-1')") from None
         except (ValueError, pd.errors.ParserError, OSError, EOFError) as exc:
@@ -136,7 +141,7 @@ def split_list_fields(table: pd.DataFrame, list_fields: Mapping[str, str | None]
         if delimiter is None:
             continue
         cells = table[field]
-        table[field] = [value if isinstance(value, (list, tuple)) else ([] if pd.isna(value) else str(value).split(delimiter)) for value in cells]
+        table[field] = [list(value) if isinstance(value, (list, tuple, np.ndarray)) else ([] if pd.isna(value) else str(value).split(delimiter)) for value in cells]
     return table
 
 

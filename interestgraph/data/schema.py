@@ -29,6 +29,8 @@ Item catalog (``InteractionLog.items``), one row per item, sorted by ``item_id``
 
 IDs may be strings or integers; originals are kept in the tables and mapped to
 contiguous indices (``user_codes()``, ``item_codes()``) for the numeric stages.
+Text IDs that are all plain integers (``"17"``, no leading zeros) are read as
+int64, so a CSV and a JSON file of the same log agree; ``"007"`` stays text.
 When interactions and catalog disagree on the kind (integers on one side,
 strings on the other) both sides become strings.
 """
@@ -60,6 +62,9 @@ DEFAULT_EVENT = "interaction"
 RATING_EVENTS = ("rating", "review")
 #: Latest accepted timestamp = now + this slack (clock skew between systems).
 FUTURE_SLACK_SECONDS = 86_400
+
+#: IDs written as integers without leading zeros or '+' are read as int64; others stay text.
+_CANONICAL_INT = r"0|-?[1-9][0-9]{0,17}"
 
 OnMissingItems = Literal["drop", "error"]
 OnDuplicates = Literal["drop", "error", "keep"]
@@ -232,6 +237,7 @@ class InteractionLog:
             catalog, interest_fields, text_fields = _canonical_catalog(items, items_source, interest_fields, text_fields, items_line_offset)
 
         inter, catalog = _align_id_kinds(inter, catalog)
+        original_rows = np.arange(len(inter))  # positions in the input, for messages after rows are dropped
 
         known = inter[ITEM_ID].isin(catalog[ITEM_ID])
         if not known.all():
@@ -245,11 +251,12 @@ class InteractionLog:
                 raise DataError(what + "; pass missing_items='drop' to drop them")
             notes.append("dropped " + what.split(": ", 1)[1])
             inter = inter[known.to_numpy()]
+            original_rows = original_rows[known.to_numpy()]
 
         if duplicates != "keep":
             dup = inter.duplicated(keep="first").to_numpy()
             if dup.any():
-                positions = np.flatnonzero(dup)
+                positions = original_rows[dup]
                 what = f"{source}: {len(positions)} duplicate interaction rows ({describe_rows(positions, line_offset=line_offset)})"
                 if duplicates == "error":
                     raise DataError(what + "; pass duplicates='drop' or 'keep'")
@@ -316,6 +323,8 @@ def _normalise_ids(values: pd.Series, column: str, source: str, line_offset: int
     if empty.any():
         bad = np.flatnonzero(empty)
         raise DataError(f"{source}: column {column!r} has {len(bad)} null or empty IDs ({describe_rows(bad, line_offset=line_offset)})")
+    if as_text.str.fullmatch(_CANONICAL_INT).all():  # "17" and 17 are the same ID; "007" is not 7
+        return pd.Series(as_text.to_numpy().astype(np.int64), index=values.index, name=column)
     return as_text.rename(column)
 
 
