@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...progress import progress
 from ..schema import InteractionLog
 from . import taxonomy as tx
 
@@ -350,9 +351,13 @@ def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) 
         ``description``, ``categories``, ``tags``) and the :class:`PlantedTruth`.
     """
     cfg = dataclasses.replace(config or SyntheticConfig(), **overrides)
+    bar = progress(total=5, desc="synthetic log", unit="stage")
+    bar.set_postfix_str("catalog")
     rng = np.random.default_rng(cfg.seed)
     tax = _Taxonomy(cfg.domains)
     catalog, item_interests, popularity = _make_items(rng, tax, cfg)
+    bar.update()
+    bar.set_postfix_str("users")
 
     # items per interest, with within-interest sampling probabilities by popularity
     carriers: list[list[int]] = [[] for _ in range(len(tax))]
@@ -364,6 +369,8 @@ def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) 
     user_interest_pop = np.where([len(c) > 0 for c in carriers], interest_pop, 0.0)
     user_interest_pop /= user_interest_pop.sum()
     before, after, weights, drifts = _user_plan(rng, tax, cfg, user_interest_pop)
+    bar.update()
+    bar.set_postfix_str("events")
 
     # events per user: log-normal activity, at least min_events_per_user, exact total
     n_users = cfg.n_users
@@ -401,6 +408,8 @@ def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) 
             p = popularity[pool] / popularity[pool].sum()
             item[rows] = pool[rng.choice(len(pool), size=len(rows), p=p)]
 
+    bar.update()
+    bar.set_postfix_str("text")
     # event types, values and text
     names = list(cfg.event_mix)
     probs = np.array([cfg.event_mix[e] for e in names], dtype=float)
@@ -417,6 +426,8 @@ def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) 
         if maker is not None and len(rows):
             text[rows] = maker(rng, tax, interest[rows], planted[rows], item[rows], item_interests, cfg)
 
+    bar.update()
+    bar.set_postfix_str("validate")
     width = len(str(n_users))
     user_ids = np.array([f"u{k:0{width}d}" for k in range(1, n_users + 1)], dtype=object)
     item_ids = catalog["item_id"].to_numpy()
@@ -434,6 +445,8 @@ def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) 
         duplicates="keep", source=f"synthetic(seed={cfg.seed}, users={cfg.n_users}, items={cfg.n_items}, events={cfg.n_interactions})",
     )
     truth = _truth(tax, cfg, user_ids, item_ids, item_interests, before, after, weights, drifts, drift_at, t0, span)
+    bar.update()
+    bar.close()
     return SyntheticData(log=log, truth=truth, config=cfg)
 
 
