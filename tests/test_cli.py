@@ -1,0 +1,103 @@
+"""CLI conventions: --help with an example on every verb, --json, exit codes 0 / 1 / 2, stderr only for noise."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from interestgraph.cli import main
+from interestgraph.cli.app import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets" / "ml-latest-small"
+VERBS = sorted(build_parser()._subparsers._group_actions[0].choices)
+
+
+def test_verbs_registered():
+    assert {"demo", "generate", "inspect"} <= set(VERBS)
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_help_with_an_example(verb, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([verb, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "example:" in out and f"interestgraph {verb}" in out
+
+
+def test_no_verb_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "VERB" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["inspect", "--format", "bogus"])
+    assert exit_info.value.code == 2
+    assert main(["inspect", "--format", "movielens"]) == 2  # needs a SOURCE
+    err = capsys.readouterr().err
+    assert "needs a SOURCE path" in err
+
+
+def test_data_error_is_one_line_exit_1(tmp_path, capsys):
+    bad = tmp_path / "events.csv"
+    bad.write_text("user_id,item_id,timestamp\nu1,i1,yesterday\nu2,,1600000000\n")
+    assert main(["inspect", str(bad), "--format", "csv"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("interestgraph inspect: error:")
+    assert "'item_id'" in err[0] and "line 3" in err[0]
+    assert "Traceback" not in "\n".join(err)
+
+
+def test_debug_shows_traceback(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path / "missing.csv"), "--format", "csv", "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "no such file" in err
+
+
+def test_generate_then_inspect_json(tmp_path, capsys):
+    out = tmp_path / "ds"
+    assert main(["generate", "--out", str(out), "--n-users", "40", "--n-items", "60", "--n-events", "800", "--json"]) == 0
+    generated = json.loads(capsys.readouterr().out)
+    assert generated["summary"]["interactions"] == 800
+    assert main(["generate", "--out", str(out), "--n-users", "40", "--n-items", "60", "--n-events", "800"]) == 1  # exists
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["inspect", str(out), "--format", "dataset", "--protocol", "tl-4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["log"]["users"] == 40
+    assert result["split"]["protocol"]["name"] == "tl-4"
+    parts = result["split"]
+    assert parts["train"]["positive_pairs"] > parts["test"]["positive_pairs"] > 0
+
+
+def test_demo_writes_report_and_dataset(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--n-users", "50", "--n-items", "80", "--n-events", "1000", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["splits"]) == {"rs-4", "tl-4", "cold-4"}
+    report = (tmp_path / "report.md").read_text()
+    assert "| rs-4 |" in report and "seed 2020" in report
+    assert (tmp_path / "synthetic" / "manifest.json").is_file()
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not present (ml-latest-small is read from ../shared)")
+def test_inspect_movielens_json(capsys):
+    assert main(["inspect", str(SHARED), "--format", "movielens", "--protocol", "rs-4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["log"]["users"] == 610 and result["log"]["items"] == 9742
+    assert result["log"]["events"] == {"rating": 100836, "tag": 3683}
+    assert result["split"]["train"]["users"] == 603
+
+
+def test_console_script_runs_in_a_subprocess(tmp_path):
+    """The installed entry point (or python -m) keeps stdout clean JSON and exits 0."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "interestgraph", "inspect", "--format", "synthetic", "--n-users", "20", "--n-items", "30", "--n-events", "400", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["log"]["interactions"] == 400
