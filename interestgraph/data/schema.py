@@ -98,9 +98,14 @@ class InteractionLog:
 
     # ------------------------------------------------------------------ ids
     @cached_property
+    def _user_factors(self) -> tuple[np.ndarray, pd.Index]:
+        codes, uniques = pd.factorize(self.interactions["user_id"], sort=True)
+        return codes.astype(np.int64), pd.Index(uniques, name="user_id")
+
+    @cached_property
     def user_ids(self) -> pd.Index:
         """Original user IDs, sorted; position = contiguous user index."""
-        return pd.Index(np.sort(self.interactions["user_id"].unique()), name="user_id")
+        return self._user_factors[1]
 
     @cached_property
     def item_ids(self) -> pd.Index:
@@ -109,6 +114,8 @@ class InteractionLog:
 
     def user_codes(self) -> np.ndarray:
         """Contiguous user index of every interaction, shape ``(n_events,)``, int64."""
+        if "_user_factors" in self.__dict__ or "user_ids" not in self.__dict__:
+            return self._user_factors[0]
         return self.user_ids.get_indexer(self.interactions["user_id"]).astype(np.int64)
 
     def item_codes(self) -> np.ndarray:
@@ -138,10 +145,17 @@ class InteractionLog:
         return bool(self.interactions["event"].isin(RATING_EVENTS).any())
 
     # ------------------------------------------------------------- helpers
-    def with_interactions(self, interactions: pd.DataFrame, note: str | None = None) -> InteractionLog:
-        """A copy of this log with other interactions (same catalog), without re-validation."""
+    def with_interactions(self, interactions: pd.DataFrame, note: str | None = None, *, user_ids: pd.Index | None = None) -> InteractionLog:
+        """A copy of this log with other interactions (same catalog), without re-validation.
+
+        ``user_ids``: the sorted distinct users of ``interactions`` when the
+        caller knows them (saves a pass over the table).
+        """
         notes = self.notes + ((note,) if note else ())
-        return dataclasses.replace(self, interactions=interactions.reset_index(drop=True), notes=notes)
+        new = dataclasses.replace(self, interactions=interactions.reset_index(drop=True), notes=notes)
+        if user_ids is not None:
+            new.__dict__["user_ids"] = user_ids  # seeds the cached property
+        return new
 
     def summary(self) -> dict[str, Any]:
         """Counts for reports: users, items, events by type, time range, text coverage."""

@@ -90,7 +90,8 @@ class Split:
 
     Attributes:
         log: the filtered log; ``log.interactions`` has the extra columns
-            ``weight``, ``positive`` and ``part``. The catalog is complete.
+            ``weight`` (float64), ``positive`` (bool) and ``part`` (categorical
+            over ``train``, ``valid``, ``test``). The catalog is complete.
         protocol: how the split was made.
         candidate_items: item IDs that are ranked at evaluation time.
         cold_items: item IDs held out of training entirely (empty unless cold).
@@ -122,16 +123,31 @@ class Split:
 
     @cached_property
     def pairs(self) -> pd.DataFrame:
-        """Positive (user, item) pairs, one row each: ``user_id``, ``item_id``,
-        ``timestamp`` (first positive event, s), ``weight`` (summed event
-        weights of the pair) and ``part``. Each pair is in exactly one part."""
-        inter = self.log.interactions
-        pos_keys = inter.loc[inter["positive"], ["user_id", ITEM_ID]].drop_duplicates()
-        on_pair = inter.merge(pos_keys, on=["user_id", ITEM_ID], how="inner")
-        grouped = on_pair.groupby(["user_id", ITEM_ID], sort=True)
-        first_pos = on_pair[on_pair["positive"]].groupby(["user_id", ITEM_ID], sort=True)["timestamp"].min()
-        out = pd.DataFrame({"timestamp": first_pos, "weight": grouped["weight"].sum(), "part": grouped["part"].first()})
-        return out.reset_index()
+        """Positive (user, item) pairs, one row each, sorted by user then item:
+        ``user_id``, ``item_id``, ``timestamp`` (first positive event, s),
+        ``weight`` (summed event weights of the pair) and ``part``. Each pair
+        is in exactly one part."""
+        log = self.log
+        inter = log.interactions
+        n_items = max(log.n_items, 1)
+        pair_key, inverse = np.unique(log.user_codes() * n_items + log.item_codes(), return_inverse=True)
+        positive = inter["positive"].to_numpy()
+        is_positive_pair = np.zeros(len(pair_key), dtype=bool)
+        is_positive_pair[inverse[positive]] = True
+        on_pair = is_positive_pair[inverse]
+        weight = np.bincount(inverse[on_pair], weights=inter["weight"].to_numpy()[on_pair], minlength=len(pair_key))
+        first = np.full(len(pair_key), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, inverse[positive], inter["timestamp"].to_numpy()[positive])
+        part = np.zeros(len(pair_key), dtype=np.int8)
+        part[inverse[on_pair]] = inter["part"].cat.codes.to_numpy()[on_pair]
+        keys = pair_key[is_positive_pair]
+        return pd.DataFrame({
+            "user_id": log.user_ids[keys // n_items],
+            ITEM_ID: log.item_ids[keys % n_items],
+            "timestamp": first[is_positive_pair],
+            "weight": weight[is_positive_pair],
+            "part": _part_column(part[is_positive_pair]),
+        })
 
     def positive_pairs(self, part: str) -> pd.DataFrame:
         """Positive pairs of one part (see :attr:`pairs`)."""
@@ -183,34 +199,42 @@ class _Prepared:
 
 
 def _prepare(log: InteractionLog, weights: EventWeights, min_user_positives: int) -> _Prepared:
+    """Weight events, drop users with too few positive items, and index the positive pairs.
+
+    Works on integer codes throughout: one sort of the (user, item) keys gives
+    every event's pair; the user filter only re-indexes (no string hashing).
+    """
     weight, positive = weights.apply(log.interactions, log.source)
-    if min_user_positives > 1:
-        inter = log.interactions
-        pos_pairs = inter.loc[positive, ["user_id", ITEM_ID]].drop_duplicates()
-        counts = pos_pairs["user_id"].value_counts()
-        keep_users = counts.index[counts >= min_user_positives]
-        keep = inter["user_id"].isin(keep_users).to_numpy()
-        if not keep.any():
-            raise DataError(f"{log.source}: no user has >= {min_user_positives} positive interactions; nothing to split")
-        dropped_users = log.n_users - len(keep_users)
-        if dropped_users:
-            note = f"dropped {dropped_users} users with fewer than {min_user_positives} positive items ({int((~keep).sum())} events)"
-            log = log.with_interactions(inter[keep], note)
-            weight, positive = weight[keep], positive[keep]
-    if not positive.any():
-        raise DataError(f"{log.source}: no positive interactions under the event weights ({weights.to_dict()}); nothing to split")
     user = log.user_codes()
     item = log.item_codes()
     n_items = max(log.n_items, 1)
-    key = user * n_items + item
-    pos_key = key[positive]
-    pair_key, inverse = np.unique(pos_key, return_inverse=True)
-    pair_time = np.full(len(pair_key), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(pair_time, inverse, log.interactions["timestamp"].to_numpy()[positive])
-    event_pair = np.searchsorted(pair_key, key)
-    event_pair[event_pair >= len(pair_key)] = 0
-    event_pair = np.where(pair_key[event_pair] == key, event_pair, -1)
-    return _Prepared(log, weight, positive, user, item, pair_key // n_items, pair_key % n_items, pair_time, event_pair)
+    pair_key, inverse = np.unique(user * n_items + item, return_inverse=True)
+    pair_positive = np.zeros(len(pair_key), dtype=bool)
+    pair_positive[inverse[positive]] = True
+    if min_user_positives > 1:
+        per_user = np.bincount(pair_key[pair_positive] // n_items, minlength=log.n_users)
+        keep_user = per_user >= min_user_positives
+        if not keep_user.any():
+            raise DataError(f"{log.source}: no user has >= {min_user_positives} positive items; nothing to split")
+        if not keep_user.all():
+            keep = keep_user[user]
+            new_code = np.cumsum(keep_user) - 1
+            keep_pair = keep_user[pair_key // n_items]
+            pair_index = np.cumsum(keep_pair) - 1
+            note = f"dropped {int((~keep_user).sum())} users with fewer than {min_user_positives} positive items ({int((~keep).sum())} events)"
+            log = log.with_interactions(log.interactions[keep], note, user_ids=log.user_ids[keep_user])
+            user, item, weight, positive = new_code[user[keep]], item[keep], weight[keep], positive[keep]
+            inverse = pair_index[inverse[keep]]
+            pair_key = new_code[pair_key[keep_pair] // n_items] * n_items + pair_key[keep_pair] % n_items
+            pair_positive = pair_positive[keep_pair]
+    if not positive.any():
+        raise DataError(f"{log.source}: no positive interactions under the event weights ({weights.to_dict()}); nothing to split")
+    positive_index = np.where(pair_positive, np.cumsum(pair_positive) - 1, -1)
+    event_pair = positive_index[inverse]
+    pos_keys = pair_key[pair_positive]
+    pair_time = np.full(len(pos_keys), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(pair_time, event_pair[positive], log.interactions["timestamp"].to_numpy()[positive])
+    return _Prepared(log, weight, positive, user, item, pos_keys // n_items, pos_keys % n_items, pair_time, event_pair)
 
 
 def _ratio_counts(n: np.ndarray, ratios: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -288,8 +312,7 @@ def _finish(prep: _Prepared, pair_part: np.ndarray, protocol: Protocol, *, tempo
     if cold_item_codes is not None and len(cold_item_codes):
         part[np.isin(prep.item, cold_item_codes)] = _TEST
 
-    labels = np.array(PARTS, dtype=object)[part]
-    inter = prep.log.interactions.assign(weight=prep.weight, positive=prep.positive, part=pd.array(labels, dtype="str"))
+    inter = prep.log.interactions.assign(weight=prep.weight, positive=prep.positive, part=_part_column(part))
     log = dataclasses.replace(prep.log, interactions=inter)
 
     train_pos = prep.positive & (part == _TRAIN)
@@ -299,6 +322,11 @@ def _finish(prep: _Prepared, pair_part: np.ndarray, protocol: Protocol, *, tempo
     if not train_pos.any():
         raise DataError(f"{prep.log.source}: the split left no positive interactions in train ({protocol.describe()})")
     return Split(log=log, protocol=protocol, candidate_items=prep.log.item_ids[candidate_codes], cold_items=prep.log.item_ids[np.sort(cold)])
+
+
+def _part_column(codes: np.ndarray) -> pd.Categorical:
+    """The ``part`` column: a categorical over :data:`PARTS` (1 byte per event)."""
+    return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(PARTS))
 
 
 def _base_params(weights: EventWeights, min_user_positives: int) -> dict[str, Any]:
@@ -440,7 +468,7 @@ def given_split(log: InteractionLog, part: np.ndarray, *, name: str, weights: Ev
     inter = split.log.interactions
     off_pair = prep.event_pair < 0
     if off_pair.any():
-        labels = inter["part"].to_numpy(dtype=object)
-        labels[off_pair] = part[off_pair]
-        split = dataclasses.replace(split, log=dataclasses.replace(split.log, interactions=inter.assign(part=pd.array(labels, dtype="str"))))
+        labels = inter["part"].cat.codes.to_numpy().copy()
+        labels[off_pair] = codes[off_pair]
+        split = dataclasses.replace(split, log=dataclasses.replace(split.log, interactions=inter.assign(part=_part_column(labels))))
     return split

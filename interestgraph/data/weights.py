@@ -106,14 +106,16 @@ class EventWeights:
             DataError: an event type has no weight in ``events``.
         """
         events = interactions["event"]
-        known = events.isin(list(self.events)).to_numpy()
+        kinds = pd.Categorical(events)  # a few distinct event types over many rows
+        names_known = np.array([c in self.events for c in kinds.categories], dtype=bool)
+        known = names_known[kinds.codes]
         if not known.all():
             bad = np.flatnonzero(~known)
             names = sorted(pd.unique(events.iloc[bad]).tolist())
             raise DataError(f"{source}: event type(s) {', '.join(map(repr, names))} have no weight ({describe_rows(bad)}); add them to EventWeights.events, e.g. EventWeights(events={{**DEFAULT_EVENT_WEIGHTS, {names[0]!r}: 1.0}})")
-        base = events.map(dict(self.events)).to_numpy(dtype=np.float64)
+        base = np.array([self.events[c] for c in kinds.categories], dtype=np.float64)[kinds.codes]
         value = interactions["value"].to_numpy(dtype=np.float64)
-        is_rating = events.isin(list(self.rating_events)).to_numpy()
+        is_rating = np.array([c in self.rating_events for c in kinds.categories], dtype=bool)[kinds.codes]
 
         above = value >= self.positive_threshold
         if self.rating_weight == "binary":
