@@ -16,8 +16,10 @@ name        definition
 
 A single global time cut is available as :func:`~interestgraph.data.splits.global_time_split`
 but is not a named protocol: MovieLens users are active in short bursts, so a
-global cut leaves almost no users with both a past and a future (measured on
-ml-latest-small: 291 test interactions out of 48k).
+global cut leaves almost no users with both a past and a future. Measured on
+ml-latest-small with ``global_time_split(log, 0.8, 0.9, min_user_positives=5)``:
+of 48,562 positive pairs, 4,857 fall in test, and only 535 of them (18 of 603
+users) belong to users who have any training pair.
 """
 
 from __future__ import annotations
