@@ -40,13 +40,11 @@ def _parse_list_fields(specs: list[str] | None) -> dict[str, str | None]:
 
 
 def run_generate(args: argparse.Namespace) -> CommandResult:
-    from ..data.storage import save_dataset
     from ..data.synthetic import generate_synthetic
 
     started = time.perf_counter()
     data = generate_synthetic(**synthetic_config(args))
-    truth = {"truth_user_interests": data.truth.user_interests, "truth_item_interests": data.truth.item_interests, "truth_interests": data.truth.interests}
-    path = save_dataset(data.log, args.out, overwrite=args.overwrite, tables=truth, metadata={"synthetic_config": data.config.to_dict()})
+    path = data.save(args.out, overwrite=args.overwrite)
     summary = data.log.summary()
     seconds = round(time.perf_counter() - started, 3)
     text = (

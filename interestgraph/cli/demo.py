@@ -18,7 +18,6 @@ from .data_verbs import add_synthetic_options, synthetic_config
 
 def run_demo(args: argparse.Namespace) -> CommandResult:
     from ..data.protocols import PROTOCOLS, split_log
-    from ..data.storage import save_dataset
     from ..data.synthetic import generate_synthetic
     from ..progress import progress
 
@@ -30,8 +29,7 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
     data = generate_synthetic(**synthetic_config(args))
     bar.update()
     bar.set_postfix_str("save")
-    truth = {"truth_user_interests": data.truth.user_interests, "truth_item_interests": data.truth.item_interests, "truth_interests": data.truth.interests}
-    dataset_dir = save_dataset(data.log, out / "synthetic", overwrite=True, tables=truth, metadata={"synthetic_config": data.config.to_dict()})
+    dataset_dir = data.save(out / "synthetic", overwrite=True)
     bar.update()
     splits = {}
     for name in PROTOCOLS:

@@ -167,6 +167,18 @@ class SyntheticData:
     truth: PlantedTruth
     config: SyntheticConfig
 
+    def save(self, directory, *, overwrite: bool = False):
+        """Write the log as a dataset directory with the truth as ``truth_*.parquet`` tables
+        and the configuration in the manifest; returns the path."""
+        from ..storage import save_dataset
+
+        tables = {
+            "truth_user_interests": self.truth.user_interests,
+            "truth_item_interests": self.truth.item_interests,
+            "truth_interests": self.truth.interests,
+        }
+        return save_dataset(self.log, directory, overwrite=overwrite, tables=tables, metadata={"synthetic_config": self.config.to_dict()})
+
 
 # --------------------------------------------------------------------------- helpers
 
