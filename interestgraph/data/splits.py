@@ -9,7 +9,12 @@ to a part; then every event row is assigned:
   review, a query on a pair in valid or test) never reaches training;
 * any other event (a low rating, a tag on a pair that is not positive) goes
   to train under random splits, and to the part its **time** falls in under
-  temporal splits (nothing from a user's future reaches their training part).
+  temporal splits;
+* under temporal splits, an event on a training pair that happens after the
+  user's validation period starts (or, on a validation pair, after the test
+  period starts) is evidence from the future: it is dropped, and the count is
+  recorded in the log's notes and ``summary()["future_events_dropped"]``.
+  So nothing from a user's future reaches their training part.
 
 The result is a :class:`Split`: the filtered log whose interactions carry
 three new columns, ``weight`` (float64), ``positive`` (bool) and ``part``
@@ -167,6 +172,7 @@ class Split:
                 "positive_pairs": len(part_pairs),
                 "users": int(part_pairs["user_id"].nunique()),
             }
+        out["future_events_dropped"] = int(self.protocol.params.get("future_events_dropped", 0))
         out["candidate_items"] = len(self.candidate_items)
         out["cold_items"] = len(self.cold_items)
         test_pairs = pairs[pairs["part"] == "test"]
@@ -293,29 +299,39 @@ def _finish(prep: _Prepared, pair_part: np.ndarray, protocol: Protocol, *, tempo
     part[on_pair] = pair_part[prep.event_pair[on_pair]]
     loose = ~on_pair
     stamps = prep.log.interactions["timestamp"].to_numpy()
-    if temporal == "user" and loose.any():
-        n_users = prep.log.n_users
-        big = np.iinfo(np.int64).max
-        start_valid = np.full(n_users, big, dtype=np.int64)
-        start_test = np.full(n_users, big, dtype=np.int64)
-        for code, starts in ((_VALID, start_valid), (_TEST, start_test)):
-            sel = pair_part == code
-            np.minimum.at(starts, prep.pair_user[sel], prep.pair_time[sel])
-        start_valid = np.minimum(start_valid, start_test)
-        u = prep.user[loose]
+    keep = np.ones(n_events, dtype=bool)
+    if temporal != "none":
+        if temporal == "user":
+            big = np.iinfo(np.int64).max
+            start_valid = np.full(prep.log.n_users, big, dtype=np.int64)
+            start_test = np.full(prep.log.n_users, big, dtype=np.int64)
+            for code, starts in ((_VALID, start_valid), (_TEST, start_test)):
+                sel = pair_part == code
+                np.minimum.at(starts, prep.pair_user[sel], prep.pair_time[sel])
+            start_valid = np.minimum(start_valid, start_test)
+            valid_from, test_from = start_valid[prep.user], start_test[prep.user]
+            # a pair first seen at the boundary second itself is not from the future
+            future = on_pair & (((part == _TRAIN) & (stamps > valid_from)) | ((part == _VALID) & (stamps > test_from)))
+        else:
+            valid_from, test_from = time_cuts  # type: ignore[misc]
+            future = on_pair & (((part == _TRAIN) & (stamps >= valid_from)) | ((part == _VALID) & (stamps >= test_from)))
         t = stamps[loose]
-        part[loose] = np.where(t >= start_test[u], _TEST, np.where(t >= start_valid[u], _VALID, _TRAIN))
-    elif temporal == "global" and loose.any():
-        valid_start, test_start = time_cuts  # type: ignore[misc]
-        t = stamps[loose]
-        part[loose] = np.where(t >= test_start, _TEST, np.where(t >= valid_start, _VALID, _TRAIN))
+        vf = valid_from[loose] if temporal == "user" else valid_from
+        tf = test_from[loose] if temporal == "user" else test_from
+        part[loose] = np.where(t >= tf, _TEST, np.where(t >= vf, _VALID, _TRAIN))
+        keep = ~future
     if cold_item_codes is not None and len(cold_item_codes):
         part[np.isin(prep.item, cold_item_codes)] = _TEST
 
     inter = prep.log.interactions.assign(weight=prep.weight, positive=prep.positive, part=_part_column(part))
-    log = dataclasses.replace(prep.log, interactions=inter)
+    dropped = int((~keep).sum())
+    if dropped:
+        log = prep.log.with_interactions(inter[keep], f"dropped {dropped} events on training/validation pairs that happen after the user's training/validation period ({protocol.name}: temporal protocol)", user_ids=prep.log.user_ids)
+        protocol = dataclasses.replace(protocol, params={**protocol.params, "future_events_dropped": dropped})
+    else:
+        log = dataclasses.replace(prep.log, interactions=inter)
 
-    train_pos = prep.positive & (part == _TRAIN)
+    train_pos = prep.positive & (part == _TRAIN) & keep
     candidate_codes = np.unique(prep.item[train_pos])
     cold = np.asarray(cold_item_codes if cold_item_codes is not None else [], dtype=np.int64)
     candidate_codes = np.union1d(candidate_codes, cold)

@@ -107,6 +107,36 @@ def test_tl4_trains_on_each_users_past(synthetic_log):
     assert ((off_pair["timestamp"] >= off_pair["start_test"]) == (off_pair["part"] == "test")).all()
 
 
+@pytest.mark.parametrize("protocol", ["tl-4", "leave-last", "global"])
+def test_temporal_splits_keep_every_future_event_out_of_train(synthetic_log, protocol):
+    """Not only pairs: every training event (side data, repeat events on a training
+    pair) precedes the user's (or the global) start of valid and test."""
+    if protocol == "tl-4":
+        split = split_log(synthetic_log, "tl-4")
+    elif protocol == "leave-last":
+        split = leave_last_out_split(synthetic_log, min_user_positives=5)
+    else:
+        split = global_time_split(synthetic_log, 0.8, 0.9)
+    inter = split.log.interactions
+    pairs = split.pairs
+    held_out_start = pairs[pairs["part"] != "train"].groupby("user_id")["timestamp"].min()
+    last_train = inter[inter["part"] == "train"].groupby("user_id")["timestamp"].max()
+    both = pd.concat([last_train.rename("last_train"), held_out_start.rename("start")], axis=1).dropna()
+    assert len(both) > 100
+    if protocol == "global":
+        assert inter.loc[inter["part"] == "train", "timestamp"].max() < split.protocol.params["valid_start"]
+    else:
+        assert (both["last_train"] <= both["start"]).all()
+    dropped = split.summary()["future_events_dropped"]
+    assert dropped > 0 and any("after the user's training" in n for n in split.log.notes)
+    events_of_kept_users = int(synthetic_log.interactions["user_id"].isin(split.log.user_ids).sum())
+    assert dropped == events_of_kept_users - len(split.log)
+
+
+def test_random_splits_drop_nothing(synthetic_log):
+    assert split_log(synthetic_log, "rs-4").summary()["future_events_dropped"] == 0
+
+
 def test_cold4_items_absent_from_train_and_are_candidates(synthetic_log):
     split = split_log(synthetic_log, "cold-4")
     cold = set(split.cold_items)
