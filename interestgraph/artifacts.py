@@ -13,8 +13,9 @@ previous artifact untouched; an exception removes the temporary directory.
 
 Replacing an existing directory takes two renames (old aside, new in); if the
 process dies between them, the previous artifact survives under
-``<name>.replaced-<random>`` next to the target, and :func:`recover_replaced`
-moves it back. The window is two system calls long.
+``<name>.replaced-<random>`` next to the target. Reading such a target fails
+with a message that names the surviving copy; :func:`recover_replaced` moves it
+back (an explicit call: a reader never moves files, so it cannot race a writer).
 
 Manifest (``manifest.json``)::
 
@@ -164,7 +165,7 @@ def write_manifest(directory: str | os.PathLike, *, format: str, format_version:
     return manifest
 
 
-def read_manifest(directory: str | os.PathLike, *, format: str, supported_versions: tuple[int, ...], verify: bool = True) -> dict[str, Any]:
+def read_manifest(directory: str | os.PathLike, *, format: str, supported_versions: tuple[int, ...], verify: bool = True, required_files: tuple[str, ...] = (), required_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """Read and check ``manifest.json``: format, version, and every file's size and SHA-256.
 
     Raises:
@@ -175,8 +176,9 @@ def read_manifest(directory: str | os.PathLike, *, format: str, supported_versio
     """
     directory = Path(directory)
     if not directory.is_dir():
-        recover_replaced(directory)
-    if not directory.is_dir():
+        survivors = sorted(directory.parent.glob(f"{directory.name}.replaced-*"))
+        if survivors:
+            raise ArtifactError(f"{directory}: missing, but a previous copy survives at {survivors[-1]} (a replace was interrupted); restore it with interestgraph.artifacts.recover_replaced({str(directory)!r})")
         raise ArtifactError(f"{directory}: no such artifact directory")
     path = directory / MANIFEST_NAME
     if not path.is_file():
@@ -196,8 +198,14 @@ def read_manifest(directory: str | os.PathLike, *, format: str, supported_versio
         hint = " (written by a newer interestgraph; upgrade to read it)" if isinstance(version, int) and version > newest else ""
         raise ArtifactError(f"{directory}: unsupported {format} format_version {version!r}; this interestgraph reads {list(supported_versions)}{hint}")
     files = manifest.get("files")
-    if not isinstance(files, dict):
-        raise ArtifactError(f"{path}: manifest has no 'files' table")
+    if not isinstance(files, dict) or not all(isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("bytes"), int) for e in files.values()):
+        raise ArtifactError(f"{path}: manifest has no valid 'files' table (each entry needs 'sha256' and 'bytes')")
+    unlisted = [f for f in required_files if f not in files]
+    if unlisted:
+        raise ArtifactError(f"{directory}: manifest does not list required file(s) {', '.join(unlisted)}")
+    absent = [k for k in required_keys if k not in manifest]
+    if absent:
+        raise ArtifactError(f"{path}: manifest lacks required key(s) {', '.join(absent)}")
     if verify:
         for rel, entry in files.items():
             file_path = directory / rel

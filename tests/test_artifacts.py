@@ -81,14 +81,16 @@ def test_sigkill_midway_leaves_previous_artifact_intact(tmp_path):
     assert (target / "data.txt").read_text() == "original"
 
 
-def test_replace_killed_between_renames_is_recovered(tmp_path):
+def test_replace_killed_between_renames_is_reported_and_recovered_explicitly(tmp_path):
     target = tmp_path / "art"
     _write(target, "previous")
     aside = tmp_path / "art.replaced-abc123"
     os.rename(target, aside)  # what a kill between the two renames leaves
-    manifest = read_manifest(target, format="test-artifact", supported_versions=(1,))
-    assert manifest["payload"] == "previous"
-    assert not aside.exists()
+    with pytest.raises(ArtifactError, match=r"previous copy survives at .*art\.replaced-abc123.*recover_replaced"):
+        read_manifest(target, format="test-artifact", supported_versions=(1,))
+    assert aside.exists()  # reading never moves files
+    assert recover_replaced(target) is True
+    assert read_manifest(target, format="test-artifact", supported_versions=(1,))["payload"] == "previous"
     assert recover_replaced(target) is False
 
 
@@ -125,6 +127,20 @@ def test_unknown_format_or_newer_version_is_refused(tmp_path):
     manifest["format_version"] = 7
     (target / MANIFEST_NAME).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="newer interestgraph"):
+        read_manifest(target, format="test-artifact", supported_versions=(1,))
+
+
+def test_manifest_shape_and_required_files(tmp_path):
+    target = tmp_path / "art"
+    _write(target, "x")
+    with pytest.raises(ArtifactError, match="does not list required file"):
+        read_manifest(target, format="test-artifact", supported_versions=(1,), required_files=("data.txt", "other.parquet"))
+    with pytest.raises(ArtifactError, match="lacks required key"):
+        read_manifest(target, format="test-artifact", supported_versions=(1,), required_keys=("payload", "config"))
+    manifest = json.loads((target / MANIFEST_NAME).read_text())
+    manifest["files"]["data.txt"] = "not an entry"
+    (target / MANIFEST_NAME).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="no valid 'files' table"):
         read_manifest(target, format="test-artifact", supported_versions=(1,))
 
 

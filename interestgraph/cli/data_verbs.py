@@ -9,12 +9,20 @@ from pathlib import Path
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (argparse names the flag in its error)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def add_synthetic_options(parser: argparse.ArgumentParser, *, users: int = 1000, items: int = 2000, events: int = 50_000) -> None:
     group = parser.add_argument_group("synthetic data")
     group.add_argument("--n-users", type=int, default=users, help=f"number of users (default {users})")
     group.add_argument("--n-items", type=int, default=items, help=f"number of items (default {items})")
     group.add_argument("--n-events", type=int, default=events, help=f"number of events (default {events})")
-    group.add_argument("--seed", type=int, default=0, help="random seed of the generator (default 0)")
+    group.add_argument("--seed", type=non_negative_int, default=0, help="random seed of the generator (default 0)")
 
 
 def synthetic_config(args: argparse.Namespace) -> dict:
@@ -55,20 +63,44 @@ def run_generate(args: argparse.Namespace) -> CommandResult:
     return CommandResult({"out": str(path), "summary": summary, "seconds": seconds}, text)
 
 
-def run_inspect(args: argparse.Namespace) -> CommandResult:
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log."""
+    from ..data.formats import FORMATS
+    from ..data.protocols import DEFAULT_SEED
+
+    parser.add_argument("source", nargs="?", type=Path, help="file or folder (not needed for --format synthetic)")
+    parser.add_argument("--format", required=True, choices=FORMATS, help="input format")
+    parser.add_argument("--items", type=Path, help="catalog file (csv) or metadata file (amazon)")
+    parser.add_argument("--map", action="append", metavar="CANON=COL", help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source column; repeatable")
+    parser.add_argument("--item-map", action="append", metavar="CANON=COL", help="csv: map a canonical catalog column (item_id, title) to a source column; repeatable")
+    parser.add_argument("--list-field", action="append", metavar="NAME[=SEP]", help="csv: a catalog column of interest labels separated by SEP (default '|'); repeatable")
+    parser.add_argument("--event", metavar="NAME", help="csv: event type when the table has no event column (default 'interaction'; 'rating' for star ratings)")
+    parser.add_argument("--split-seed", type=non_negative_int, default=DEFAULT_SEED, help=f"seed of the protocol's split (default {DEFAULT_SEED})")
+    add_synthetic_options(parser)
+
+
+def load_from_args(args: argparse.Namespace):
+    """Load the log named by :func:`add_source_options` flags (a ``LoadedSource``)."""
     from ..data.formats import load_source
-    from ..data.protocols import split_log
 
     if args.format != "synthetic" and args.source is None:
         raise UsageError(f"--format {args.format} needs a SOURCE path")
+    if args.format == "synthetic" and args.source is not None:
+        raise UsageError(f"--format synthetic reads no SOURCE (got {args.source}); size it with --n-users, --n-items, --n-events")
     if (args.map or args.item_map or args.list_field or args.event) and args.format != "csv":
         raise UsageError("--map, --item-map, --list-field and --event apply to --format csv only")
-    started = time.perf_counter()
-    loaded = load_source(
+    return load_source(
         args.source, args.format, items=args.items,
         columns=_parse_mapping(args.map, "--map"), item_columns=_parse_mapping(args.item_map, "--item-map"),
         list_fields=_parse_list_fields(args.list_field), default_event=args.event or "interaction", synthetic=synthetic_config(args),
     )
+
+
+def run_inspect(args: argparse.Namespace) -> CommandResult:
+    from ..data.protocols import split_log
+
+    started = time.perf_counter()
+    loaded = load_from_args(args)
     data: dict = {"log": loaded.log.summary()}
     lines = [_describe_log(data["log"])]
     split = loaded.given_split
@@ -94,8 +126,7 @@ def _describe_log(s: dict) -> str:
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from ..data.formats import FORMATS
-    from ..data.protocols import DEFAULT_SEED, PROTOCOLS
+    from ..data.protocols import PROTOCOLS
 
     gen = add_verb(
         verbs, common, "generate",
@@ -118,14 +149,6 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         example="interestgraph inspect ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 --json",
         run=run_inspect,
     )
-    ins.add_argument("source", nargs="?", type=Path, help="file or folder (not needed for --format synthetic)")
-    ins.add_argument("--format", required=True, choices=FORMATS, help="input format")
-    ins.add_argument("--items", type=Path, help="catalog file (csv) or metadata file (amazon)")
-    ins.add_argument("--map", action="append", metavar="CANON=COL", help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source column; repeatable")
-    ins.add_argument("--item-map", action="append", metavar="CANON=COL", help="csv: map a canonical catalog column (item_id, title) to a source column; repeatable")
-    ins.add_argument("--list-field", action="append", metavar="NAME[=SEP]", help="csv: a catalog column of interest labels separated by SEP (default '|'); repeatable")
-    ins.add_argument("--event", metavar="NAME", help="csv: event type when the table has no event column (default 'interaction'; 'rating' for star ratings)")
+    add_source_options(ins)
     ins.add_argument("--protocol", choices=sorted(PROTOCOLS), help="split under this named protocol and summarise the parts")
-    ins.add_argument("--split-seed", type=int, default=DEFAULT_SEED, help=f"seed of the protocol's split (default {DEFAULT_SEED})")
-    add_synthetic_options(ins)
     add_json_flag(ins)

@@ -23,19 +23,19 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
 
     started = time.perf_counter()
     out: Path = args.out
-    steps = ["generate", "save", *PROTOCOLS, "report"]
+    steps = ["generate", *PROTOCOLS, "save", "report"]
     bar = progress(total=len(steps), desc="demo", unit="step")
     bar.set_postfix_str("generate")
     data = generate_synthetic(**synthetic_config(args))
-    bar.update()
-    bar.set_postfix_str("save")
-    dataset_dir = data.save(out / "synthetic", overwrite=True)
     bar.update()
     splits = {}
     for name in PROTOCOLS:
         bar.set_postfix_str(name)
         splits[name] = split_log(data.log, name)
         bar.update()
+    bar.set_postfix_str("save")  # written only once every step above has succeeded
+    dataset_dir = data.save(out / "synthetic", overwrite=True)
+    bar.update()
     bar.set_postfix_str("report")
     summary = data.log.summary()
     seconds = time.perf_counter() - started
@@ -95,6 +95,6 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         example="interestgraph demo --out demo",
         run=run_demo,
     )
-    demo.add_argument("--out", type=Path, default=Path("demo"), help="output folder (default ./demo)")
+    demo.add_argument("--out", type=Path, default=Path("demo"), help="output folder (default ./demo); the demo replaces its own previous output there")
     add_synthetic_options(demo)
     add_json_flag(demo)

@@ -129,6 +129,10 @@ def rename_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str)
         have = ", ".join(map(str, table.columns[:12])) or "none"
         raise DataError(f"{source}: column mapping names missing column(s) {', '.join(missing)} (columns present: {have})")
     renames = {src: canon for canon, src in columns.items() if src != canon}
+    shadowed = [canon for src, canon in renames.items() if canon in table.columns and canon not in renames]
+    if shadowed:
+        c = shadowed[0]
+        raise DataError(f"{source}: column {c!r} is mapped from {columns[c]!r}, but the table also has a column {c!r}; map or rename that one too")
     return table.rename(columns=renames) if renames else table
 
 

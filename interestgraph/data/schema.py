@@ -63,6 +63,7 @@ RATING_EVENTS = ("rating", "review")
 #: Latest accepted timestamp = now + this slack (clock skew between systems).
 FUTURE_SLACK_SECONDS = 86_400
 
+_EXACT_TIME = "_exact_timestamp"
 #: IDs written as integers without leading zeros or '+' are read as int64; others stay text.
 _CANONICAL_INT = r"0|-?[1-9][0-9]{0,17}"
 
@@ -138,6 +139,19 @@ class InteractionLog:
     def events(self) -> list[str]:
         """Distinct event types, sorted."""
         return sorted(self.interactions["event"].unique().tolist())
+
+    def item_texts(self, separator: str = ". ") -> list[str]:
+        """One text per catalog item (catalog order): its text fields joined, title first;
+        the item ID when an item has no text at all."""
+        fields = [f for f in self.text_fields if f in self.items.columns]
+        ids = self.items[ITEM_ID].astype("str")
+        if not fields:
+            return ids.tolist()
+        joined = self.items[fields[0]].astype("str").fillna("")
+        for f in fields[1:]:
+            part = self.items[f].astype("str").fillna("")
+            joined = joined.where(part == "", joined.where(joined == "", joined + separator) + part)
+        return joined.where(joined.str.strip() != "", ids).tolist()
 
     @property
     def has_ratings(self) -> bool:
@@ -277,6 +291,7 @@ class InteractionLog:
                 notes.append("dropped " + what.split(": ", 1)[1])
                 inter = inter[~dup]
 
+        inter = inter.drop(columns=[_EXACT_TIME], errors="ignore")
         if inter.empty:
             reason = "; ".join(notes) if notes else "the table has no rows"
             raise DataError(f"{source}: no interactions left after validation ({reason})")
@@ -314,7 +329,10 @@ def _sample(values: Sequence[Any], limit: int = 3) -> str:
 
 
 def require_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -> None:
-    """Raise :class:`DataError` naming every required column that ``frame`` lacks."""
+    """Raise :class:`DataError` naming every required column that ``frame`` lacks (or holds twice)."""
+    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise DataError(f"{source}: column name(s) {', '.join(map(repr, duplicated))} appear more than once")
     missing = [c for c in required if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns[:12])) or "none"
@@ -324,6 +342,10 @@ def require_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -
 def _normalise_ids(values: pd.Series, column: str, source: str, line_offset: int | None) -> pd.Series:
     """IDs as int64 when every value is an integer, else as stripped strings; no nulls or empties."""
     null = values.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(values.dtype) or (values.dtype == object and values.map(lambda v: isinstance(v, (bool, np.bool_))).any()):
+        raise DataError(f"{source}: column {column!r} holds true/false values, which cannot be IDs")
+    if values.dtype == object:  # mixed cells (JSON): 7, 7.0 and "7" are the same ID
+        values = values.map(lambda v: int(v) if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer() else v)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         if null.any():
             bad = np.flatnonzero(null)
@@ -352,43 +374,55 @@ def _align_id_kinds(inter: pd.DataFrame, catalog: pd.DataFrame) -> tuple[pd.Data
     return inter, catalog
 
 
-def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: str = "interactions", unit: Literal["s", "ms"] = "s", line_offset: int | None = None, now: float | None = None) -> np.ndarray:
-    """Parse a timestamp column to Unix seconds, shape ``(n,)``, int64.
+def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: str = "interactions", unit: Literal["s", "ms"] = "s", line_offset: int | None = None, now: float | None = None, exact: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Parse a timestamp column to Unix seconds, shape ``(n,)``, int64 (floored).
 
-    Accepts numbers (seconds, or milliseconds with ``unit="ms"``), numeric
-    strings, ISO 8601 strings (``2024-03-01``, ``2024-03-01T12:00:00Z``) and
-    datetime columns (naive ones are taken as UTC).
+    One reading per column: numbers (or text that is all numbers) are Unix
+    seconds, or milliseconds with ``unit="ms"``; otherwise every value is
+    parsed as ISO 8601 (``2024-03-01``, ``2024-03-01T12:00:00Z``); datetime
+    columns are converted (naive ones taken as UTC). With ``exact=True`` the
+    un-floored float seconds are returned too, as ``(seconds, exact)``.
 
     Raises:
-        DataError: for missing or unparseable values, times before 1970, or
-            times more than a day in the future (likely milliseconds read as
-            seconds), naming the first offending rows.
+        DataError: for missing or unparseable values, numbers that look like
+            ``YYYYMMDD`` dates, times before 1970, or times more than a day in
+            the future (likely milliseconds read as seconds), naming the first
+            offending rows.
     """
     divisor = 1000.0 if unit == "ms" else 1.0
+    numeric_reading = False
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         stamps = pd.to_datetime(values, utc=True)
-        bad = stamps.isna().to_numpy()
-        seconds = np.where(bad, np.nan, (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy())
+        seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
     elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        seconds = values.to_numpy(dtype=np.float64) / divisor
-        bad = ~np.isfinite(seconds)
+        raw = values.to_numpy(dtype=np.float64)
+        seconds = raw / divisor
+        numeric_reading = True
     else:
         text = values.astype("str").str.strip()
-        numeric = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64) / divisor
-        seconds = numeric.copy()
-        need = ~np.isfinite(numeric) & values.notna().to_numpy()
-        if need.any():
-            parsed = pd.to_datetime(text[need], utc=True, errors="coerce", format="ISO8601")
-            seconds[need] = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
-        bad = ~np.isfinite(seconds)
+        raw = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        present = values.notna().to_numpy()
+        words = present & ~np.isfinite(raw)
+        iso_words = words.any() and pd.to_datetime(text[words], utc=True, errors="coerce", format="ISO8601").notna().any()
+        if iso_words:  # an ISO column: every value is read as a date ("2024" is the year 2024)
+            parsed = pd.to_datetime(text.where(present), utc=True, errors="coerce", format="ISO8601")
+            seconds = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
+        else:  # a numeric column: the values that are not numbers are the errors
+            seconds = raw / divisor
+            numeric_reading = True
+    bad = ~np.isfinite(seconds)
     if bad.any():
         rows = np.flatnonzero(bad)
         examples = _sample(values.iloc[rows[:3]].tolist())
         raise DataError(
             f"{source}: column {column!r} has {len(rows)} missing or unparseable timestamps "
             f"(e.g. {examples}; {describe_rows(rows, line_offset=line_offset)}); "
-            "expected Unix seconds or ISO 8601 dates"
+            "expected Unix seconds or ISO 8601 dates, one kind per column"
         )
+    if numeric_reading and len(raw) and np.all((raw >= 19000101) & (raw <= 21001231) & (raw == np.round(raw))):
+        as_dates = pd.to_datetime(pd.Series(raw.astype(np.int64)).astype(str), format="%Y%m%d", errors="coerce")
+        if as_dates.notna().all():
+            raise DataError(f"{source}: column {column!r} holds numbers like {int(raw[0])} that look like YYYYMMDD dates, not Unix seconds; convert them to ISO dates (2024-01-31) or Unix seconds")
     if (seconds < 0).any():
         rows = np.flatnonzero(seconds < 0)
         raise DataError(f"{source}: column {column!r} has {len(rows)} negative timestamps (before 1970-01-01; {describe_rows(rows, line_offset=line_offset)})")
@@ -396,8 +430,9 @@ def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: st
     if (seconds > latest).any():
         rows = np.flatnonzero(seconds > latest)
         hint = "; are they milliseconds? pass timestamp_unit='ms'" if unit == "s" and np.nanmax(seconds) > 1e11 else ""
-        raise DataError(f"{source}: column {column!r} has {len(rows)} timestamps in the future (after {_iso(int(latest))}; {describe_rows(rows, line_offset=line_offset)}){hint}")
-    return np.floor(seconds).astype(np.int64)
+        raise DataError(f"{source}: column {column!r} has {len(rows)} timestamps in the future (after {_iso(int(min(latest, 2**62)))}; {describe_rows(rows, line_offset=line_offset)}){hint}")
+    floored = np.floor(seconds).astype(np.int64)
+    return (floored, seconds) if exact else floored
 
 
 def _canonical_interactions(frame: pd.DataFrame, source: str, default_event: str, unit: str, line_offset: int | None) -> pd.DataFrame:
@@ -408,7 +443,9 @@ def _canonical_interactions(frame: pd.DataFrame, source: str, default_event: str
     out["user_id"] = _normalise_ids(frame["user_id"], "user_id", source, line_offset)
     out[ITEM_ID] = _normalise_ids(frame[ITEM_ID], ITEM_ID, source, line_offset)
     if "timestamp" in frame.columns:
-        out["timestamp"] = parse_timestamps(frame["timestamp"], source=source, unit=unit, line_offset=line_offset)
+        out["timestamp"], exact = parse_timestamps(frame["timestamp"], source=source, unit=unit, line_offset=line_offset, exact=True)
+        if (exact != out["timestamp"].to_numpy()).any():
+            out[_EXACT_TIME] = exact  # sub-second times tell events apart in the duplicate check; dropped after it
     else:
         out["timestamp"] = np.zeros(n, dtype=np.int64)
 
@@ -471,6 +508,12 @@ def _canonical_catalog(items: pd.DataFrame, source: str, interest_fields: Sequen
         raise DataError(f"{source}: column 'item_id' has {int(out[ITEM_ID].duplicated().sum())} duplicate IDs (e.g. {_sample(pd.unique(out[ITEM_ID].iloc[bad]))}; {describe_rows(bad, line_offset=line_offset)})")
 
     others = [c for c in items.columns if c != ITEM_ID]
+    overlap = set(interest_fields or ()) & set(text_fields or ())
+    if overlap:
+        raise ValueError(f"interest_fields and text_fields overlap on {sorted(overlap)}; a column is either a list of labels or free text")
+    for name, fields in (("interest_fields", interest_fields), ("text_fields", text_fields)):
+        if fields is not None and ITEM_ID in fields:
+            raise ValueError(f"{name} must not include {ITEM_ID!r}")
     if interest_fields is None:
         interest_fields = [c for c in others if items[c].map(_is_list_cell).any()]
     for field in interest_fields:

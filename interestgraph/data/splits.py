@@ -476,6 +476,11 @@ def given_split(log: InteractionLog, part: np.ndarray, *, name: str, weights: Ev
     prep = _prepare(log, weights, 1)
     # a given split assigns events directly: each pair takes its events' part (first positive event wins)
     pos = np.flatnonzero(prep.positive)
+    conflict = pd.DataFrame({"pair": prep.event_pair[pos], "part": codes[pos]}).groupby("pair")["part"].nunique()
+    if (conflict > 1).any():
+        bad_pairs = set(conflict.index[conflict > 1])
+        rows = pos[np.isin(prep.event_pair[pos], list(bad_pairs))]
+        raise DataError(f"{log.source}: {len(bad_pairs)} (user, item) pairs have positive events in more than one part (e.g. rows {', '.join(map(str, rows[:3]))}); a pair belongs to one part")
     pair_of_pos, first = np.unique(prep.event_pair[pos], return_index=True)
     pair_part = np.full(len(prep.pair_user), _TRAIN, dtype=np.int64)
     pair_part[pair_of_pos] = codes[pos[first]]

@@ -23,8 +23,41 @@ from ..artifacts import atomic_directory, read_manifest, write_manifest
 from ..errors import ArtifactError
 from .schema import InteractionLog
 
+LOG_FILES = ("interactions.parquet", "items.parquet")
+LOG_KEYS = ("source", "interest_fields", "text_fields", "has_timestamps")
 DATASET_FORMAT = "interestgraph-dataset"
 DATASET_VERSION = 1
+
+
+def write_log_tables(log: InteractionLog, directory: Path) -> dict:
+    """Write a log's two tables into ``directory``; returns the manifest entries that describe it."""
+    log.interactions.to_parquet(directory / "interactions.parquet", index=False)
+    log.items.to_parquet(directory / "items.parquet", index=False)
+    return {
+        "source": log.source,
+        "interest_fields": list(log.interest_fields),
+        "text_fields": list(log.text_fields),
+        "has_timestamps": log.has_timestamps,
+        "notes": list(log.notes),
+        "counts": {"users": log.n_users, "items": log.n_items, "interactions": len(log)},
+    }
+
+
+def read_log_tables(directory: Path, manifest: dict) -> InteractionLog:
+    """Read the tables written by :func:`write_log_tables` (manifest already verified)."""
+    interactions = pd.read_parquet(directory / "interactions.parquet")
+    items = pd.read_parquet(directory / "items.parquet")
+    for field in manifest["interest_fields"]:
+        items[field] = [list(v) if v is not None else [] for v in items[field]]
+    return InteractionLog(
+        interactions=interactions,
+        items=items,
+        interest_fields=tuple(manifest["interest_fields"]),
+        text_fields=tuple(manifest["text_fields"]),
+        has_timestamps=bool(manifest["has_timestamps"]),
+        source=str(manifest["source"]),
+        notes=tuple(manifest.get("notes", ())),
+    )
 
 
 def save_dataset(log: InteractionLog, directory: str | os.PathLike, *, overwrite: bool = False, tables: Mapping[str, pd.DataFrame] | None = None, metadata: dict | None = None) -> Path:
@@ -42,40 +75,18 @@ def save_dataset(log: InteractionLog, directory: str | os.PathLike, *, overwrite
     if clash:
         raise ValueError(f"tables must not be named {sorted(clash)}")
     with atomic_directory(directory, overwrite=overwrite) as tmp:
-        log.interactions.to_parquet(tmp / "interactions.parquet", index=False)
-        log.items.to_parquet(tmp / "items.parquet", index=False)
+        entries = write_log_tables(log, tmp)
         for name, table in (tables or {}).items():
             table.to_parquet(tmp / f"{name}.parquet", index=False)
-        write_manifest(tmp, format=DATASET_FORMAT, format_version=DATASET_VERSION, metadata={
-            "source": log.source,
-            "interest_fields": list(log.interest_fields),
-            "text_fields": list(log.text_fields),
-            "has_timestamps": log.has_timestamps,
-            "notes": list(log.notes),
-            "counts": {"users": log.n_users, "items": log.n_items, "interactions": len(log)},
-            "tables": sorted(tables or {}),
-            **(metadata or {}),
-        })
+        write_manifest(tmp, format=DATASET_FORMAT, format_version=DATASET_VERSION, metadata={**entries, "tables": sorted(tables or {}), **(metadata or {})})
     return directory
 
 
 def load_dataset(directory: str | os.PathLike) -> InteractionLog:
     """Read a directory written by :func:`save_dataset` (checksums verified)."""
     directory = Path(directory)
-    manifest = read_manifest(directory, format=DATASET_FORMAT, supported_versions=(DATASET_VERSION,))
-    interactions = pd.read_parquet(directory / "interactions.parquet")
-    items = pd.read_parquet(directory / "items.parquet")
-    for field in manifest["interest_fields"]:
-        items[field] = [list(v) if v is not None else [] for v in items[field]]
-    return InteractionLog(
-        interactions=interactions,
-        items=items,
-        interest_fields=tuple(manifest["interest_fields"]),
-        text_fields=tuple(manifest["text_fields"]),
-        has_timestamps=bool(manifest["has_timestamps"]),
-        source=str(manifest["source"]),
-        notes=tuple(manifest.get("notes", ())),
-    )
+    manifest = read_manifest(directory, format=DATASET_FORMAT, supported_versions=(DATASET_VERSION,), required_files=LOG_FILES, required_keys=LOG_KEYS)
+    return read_log_tables(directory, manifest)
 
 
 def load_table(directory: str | os.PathLike, name: str) -> pd.DataFrame:

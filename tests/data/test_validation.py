@@ -130,8 +130,29 @@ def test_user_and_item_codes_are_contiguous_and_consistent():
 
 
 def test_unparseable_timestamps_name_rows():
-    with pytest.raises(DataError, match=r"column 'timestamp' has 2 missing or unparseable timestamps \(e\.g\. 'soon', 'x'; rows 1, 3\)"):
+    # an ISO column (it holds a real date): the epoch number, 'soon' and 'x' are all unreadable as dates
+    with pytest.raises(DataError, match=r"column 'timestamp' has 3 missing or unparseable timestamps \(e\.g\. '1700000000', 'soon', 'x'; rows 0, 1, 3\)"):
         InteractionLog.from_frames(_frame(user_id=[1, 2, 3, 4], item_id=[1, 2, 3, 4], timestamp=["1700000000", "soon", "2024-01-01", "x"]))
+    # a numeric column: only the words are errors
+    with pytest.raises(DataError, match=r"has 2 missing or unparseable timestamps \(e\.g\. 'soon', 'x'; rows 1, 3\)"):
+        InteractionLog.from_frames(_frame(user_id=[1, 2, 3, 4], item_id=[1, 2, 3, 4], timestamp=["1700000000", "soon", "1700000001", "x"]))
+
+
+def test_one_reading_per_timestamp_column():
+    years = InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], timestamp=["2024", "2024-06-01"]))
+    assert years.interactions["timestamp"].tolist() == [1_704_067_200, 1_717_200_000]  # "2024" is a year here, not 2024 s
+    with pytest.raises(DataError, match="look like YYYYMMDD dates"):
+        InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], timestamp=["20240101", "20240315"]))
+    with pytest.raises(DataError, match="look like YYYYMMDD dates"):
+        InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], timestamp=[20240101, 20240315]))
+
+
+def test_sub_second_events_are_not_duplicates():
+    frame = _frame(user_id=["u"] * 3, item_id=["a"] * 3, timestamp=[1_700_000_000_000, 1_700_000_000_200, 1_700_000_000_400], event=["click"] * 3)
+    log = InteractionLog.from_frames(frame, timestamp_unit="ms")
+    assert len(log) == 3 and log.notes == ()
+    assert "_exact_timestamp" not in log.interactions.columns
+    assert log.interactions["timestamp"].tolist() == [1_700_000_000] * 3
 
 
 def test_unparseable_timestamps_in_csv_give_file_line_numbers(tmp_path):
@@ -170,9 +191,9 @@ def test_timestamp_unit_is_checked():
 
 
 def test_iso_8601_strings_parse_to_unix_seconds():
-    stamps = ["2024-03-01", "2024-03-01T12:00:00Z", "2024-03-01T12:00:00+02:00", "1700000000"]
-    log = InteractionLog.from_frames(_frame(user_id=[1, 2, 3, 4], item_id=[1, 2, 3, 4], timestamp=stamps))
-    assert log.interactions["timestamp"].tolist() == [1_709_251_200, 1_709_294_400, 1_709_287_200, 1_700_000_000]
+    stamps = ["2024-03-01", "2024-03-01T12:00:00Z", "2024-03-01T12:00:00+02:00"]
+    log = InteractionLog.from_frames(_frame(user_id=[1, 2, 3], item_id=[1, 2, 3], timestamp=stamps))
+    assert log.interactions["timestamp"].tolist() == [1_709_251_200, 1_709_294_400, 1_709_287_200]
 
 
 def test_datetime64_columns_parse_to_unix_seconds():

@@ -56,6 +56,27 @@ def _genres(cells: pd.Series) -> list[list[str]]:
     return [[g for g in str(cell).split("|") if g and g not in NO_GENRE] if pd.notna(cell) else [] for cell in cells]
 
 
+def _read_raw(path: Path, **options) -> pd.DataFrame:
+    """``pd.read_csv`` with failures turned into a DataError that names the file."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        return pd.read_csv(path, **options) if "filepath_or_buffer" not in options else pd.read_csv(**options)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{path}: cannot read as MovieLens: {first}") from None
+
+
+def _integers(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFrame:
+    """Check that ``columns`` hold integers; DataError naming the file, column and line otherwise."""
+    for column in columns:
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(numbers.isna().to_numpy() | (numbers != np.round(numbers)).to_numpy())
+        if len(bad):
+            raise DataError(f"{path}: column {column!r} must hold integers; {len(bad)} do not (e.g. {frame[column].iloc[bad[0]]!r} on line {bad[0] + 1})")
+    return frame
+
+
 def _read_double_colon(path: Path, names: list[str]) -> pd.DataFrame:
     """Read a ``::``-separated ml-1m file quickly (the C parser takes one-character separators)."""
     if not path.is_file():
@@ -63,7 +84,7 @@ def _read_double_colon(path: Path, names: list[str]) -> pd.DataFrame:
     text = path.read_bytes().decode("latin-1")
     if "\t" in text:
         raise DataError(f"{path}: unexpected tab characters in a '::'-separated file")
-    return pd.read_csv(io.StringIO(text.replace("::", "\t")), sep="\t", header=None, names=names, quoting=3, dtype={n: "str" for n in names if n in ("title", "genres")})
+    return _read_raw(path, filepath_or_buffer=io.StringIO(text.replace("::", "\t")), sep="\t", header=None, names=names, quoting=3, dtype={n: "str" for n in names if n in ("title", "genres")})
 
 
 def load_movielens(directory: str | os.PathLike, *, include_tags: bool = True, missing_items: OnMissingItems = "drop", duplicates: OnDuplicates = "drop") -> InteractionLog:
@@ -89,16 +110,17 @@ def load_movielens(directory: str | os.PathLike, *, include_tags: bool = True, m
     elif layout == "100k":
         if not (directory / "u.item").is_file():
             raise DataError(f"{directory / 'u.item'}: no such file")
-        ratings = pd.read_csv(directory / "u.data", sep="\t", header=None, names=["user_id", "item_id", "value", "timestamp"])
+        ratings = _read_raw(directory / "u.data", sep="\t", header=None, names=["user_id", "item_id", "value", "timestamp"])
         frames = [ratings.assign(event="rating")]
         movies_name = str(directory / "u.item")
         genre_names = list(ML100K_GENRES)
         genre_file = directory / "u.genre"
         if genre_file.is_file():
-            listed = pd.read_csv(genre_file, sep="|", header=None, names=["name", "index"], encoding="latin-1").dropna()
+            listed = _read_raw(genre_file, sep="|", header=None, names=["name", "index"], encoding="latin-1").dropna()
             genre_names = listed.sort_values("index")["name"].tolist()
         columns = ["item_id", "title", "release_date", "video_release_date", "imdb_url", *[f"g{i}" for i in range(len(genre_names))]]
-        movies = pd.read_csv(directory / "u.item", sep="|", header=None, names=columns, encoding="latin-1", quoting=3)
+        movies = _read_raw(directory / "u.item", sep="|", header=None, names=columns, encoding="latin-1", quoting=3)
+        _integers(movies.fillna({c: 0 for c in columns[5:]}), columns[5:], directory / "u.item")
         flags = movies[[f"g{i}" for i in range(len(genre_names))]].fillna(0).to_numpy(dtype=np.int64).astype(bool)
         genre_array = np.array(genre_names, dtype=object)
         catalog = pd.DataFrame({

@@ -20,9 +20,9 @@ can check later stages against a known truth. The generator draws:
   and spread out on noise; tags name an interest of the item; queries are
   written from the interest's name, synonyms and keywords.
 
-Everything is vectorised over events (Python loops run over interests or
-items, never over events) and deterministic given ``seed``; one million
-events take a few seconds on one core.
+Sampling is vectorised over events (Python loops run over interests and
+items, and over the text events only to write their text) and deterministic
+given ``seed``; one million events take about 5 s on one core.
 
 :class:`PlantedTruth` returns what was planted: each user's interests with
 their weights and active time windows, each item's interests, and the
@@ -32,6 +32,7 @@ taxonomy (clusters = related interests, synonyms).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,9 +95,20 @@ class SyntheticConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("n_users", "n_items", "n_interactions", "days"):
+        for name in ("n_users", "n_items", "n_interactions", "days", "min_events_per_user"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("activity_sigma", "popularity_skew"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        try:
+            first_day = pd.Timestamp(self.start, tz="UTC")
+        except (ValueError, TypeError):
+            raise ValueError(f"start must be an ISO date like '2024-01-01', got {self.start!r}") from None
+        if (first_day + pd.Timedelta(days=self.days)).timestamp() > time.time():
+            raise ValueError(f"start ({self.start}) plus days ({self.days}) reaches into the future; logs record the past")
+        if self.domains is not None and len(self.domains) == 0:
+            raise ValueError("domains must name at least one domain, or be None for all")
         if self.n_interactions < self.n_users * self.min_events_per_user:
             raise ValueError(f"n_interactions ({self.n_interactions}) must be >= n_users * min_events_per_user ({self.n_users * self.min_events_per_user})")
         lo, hi = self.interests_per_user
