@@ -1,0 +1,299 @@
+"""The :class:`InterestGraph`: nodes, typed weighted edges, vectors, the stored split.
+
+Node types and indices: ``user`` (``graph.users``, the split's users, sorted),
+``item`` (``graph.items``, the catalog, sorted by ID) and ``interest``
+(``graph.interests`` rows). Edge types, each a table ``src``, ``dst``,
+``weight`` (float32) over those indices:
+
+==================  ==================  =============================================
+type                ends                weight
+==================  ==================  =============================================
+user-item           user → item         decayed positive training event weights
+item-interest       item → interest     catalog 1 + log2(1 + taggers) + TF-IDF score
+user-interest       user → interest     ``w(v|u)``, sums to 1 per user (top-k kept)
+interest-interest   interest — interest cosine of the label embeddings (top-k, symmetric)
+item-item           item — item         cosine of the item-text embeddings (optional)
+==================  ==================  =============================================
+
+Saved as a directory (format ``interestgraph-graph``, version 1; see
+``graphs/README.md``): Parquet tables, safetensors vectors, checksummed
+manifest; written atomically, loaded without executing anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..artifacts import atomic_directory, read_manifest, write_manifest
+from ..data.schema import ITEM_ID, parse_timestamps
+from ..data.splits import Protocol, Split
+from ..data.storage import LOG_FILES, read_log_tables, write_log_tables
+from ..errors import ArtifactError
+from .weights import BehaviourEvents, item_interest_matrix, user_interest_edges
+
+GRAPH_FORMAT = "interestgraph-graph"
+GRAPH_VERSION = 1
+EDGE_TYPES = ("user-item", "item-interest", "user-interest", "interest-interest", "item-item")
+EDGE_ENDS = {
+    "user-item": ("user", "item"),
+    "item-interest": ("item", "interest"),
+    "user-interest": ("user", "interest"),
+    "interest-interest": ("interest", "interest"),
+    "item-item": ("item", "item"),
+}
+#: relation names in the torch_geometric export
+PYG_RELATIONS = {
+    "user-item": ("user", "interacted", "item"),
+    "item-interest": ("item", "has", "interest"),
+    "user-interest": ("user", "likes", "interest"),
+    "interest-interest": ("interest", "similar", "interest"),
+    "item-item": ("item", "similar", "item"),
+}
+
+
+@dataclass(eq=False)
+class InterestGraph:
+    """A built interest graph (see the module docstring). Build with
+    :func:`~interestgraph.graph.build_interest_graph`; load with :meth:`load`.
+
+    Attributes:
+        split: the split the graph was built from (training part → edges).
+        interests: interest points: ``label``, ``aliases``, ``sources``,
+            ``support_items``, ``support_users``, ``support_taggers``.
+        edges: edge type → table ``src``, ``dst``, ``weight``.
+        interest_vectors: ``(n_interests, d)`` float32, L2-normalised.
+        item_vectors: ``(n_items, d)`` float32 or None.
+        user_tags, text_links: the tag and query/review evidence behind ``w(v|u)``.
+        config: the :class:`~interestgraph.graph.GraphConfig` (as an object).
+        encoder_identity: what encoded the vectors.
+        reference_time: the decay reference (last training timestamp, Unix s).
+        build_seconds: timings of the build steps.
+    """
+
+    split: Split
+    interests: pd.DataFrame
+    edges: dict[str, pd.DataFrame]
+    interest_vectors: torch.Tensor
+    item_vectors: torch.Tensor | None
+    user_tags: pd.DataFrame
+    text_links: pd.DataFrame
+    config: Any
+    encoder_identity: str
+    reference_time: int
+    build_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    # ------------------------------------------------------------------ nodes
+    @property
+    def users(self) -> pd.Index:
+        return self.split.log.user_ids
+
+    @property
+    def items(self) -> pd.Index:
+        return self.split.log.item_ids
+
+    @property
+    def protocol(self) -> Protocol:
+        return self.split.protocol
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Nodes per type and edges per type (undirected similarity edges counted once per direction stored)."""
+        return {
+            "nodes": {"user": len(self.users), "item": len(self.items), "interest": len(self.interests)},
+            "edges": {kind: len(table) for kind, table in self.edges.items()},
+        }
+
+    def edge_frame(self, kind: str) -> pd.DataFrame:
+        """One edge type with original IDs / labels: ``source``, ``target``, ``weight``."""
+        if kind not in self.edges:
+            raise ValueError(f"kind must be one of {', '.join(self.edges)}; got {kind!r}")
+        table = self.edges[kind]
+        src_type, dst_type = EDGE_ENDS[kind]
+        return pd.DataFrame({"source": self._names(src_type)[table["src"].to_numpy()], "target": self._names(dst_type)[table["dst"].to_numpy()], "weight": table["weight"].to_numpy()})
+
+    def _names(self, node_type: str) -> np.ndarray:
+        if node_type == "user":
+            return self.users.to_numpy()
+        if node_type == "item":
+            return self.items.to_numpy()
+        return self.interests["label"].to_numpy()
+
+    def user_code(self, user) -> int:
+        code = self.users.get_indexer([user])[0]
+        if code < 0:
+            raise KeyError(f"user {user!r} is not in the graph")
+        return int(code)
+
+    # ---------------------------------------------------------- interest tracking
+    def _behaviour(self) -> BehaviourEvents:
+        log = self.split.log
+        inter = log.interactions
+        sel = (inter["part"] == "train").to_numpy() & inter["positive"].to_numpy() & (inter["weight"].to_numpy() > 0)
+        return BehaviourEvents(
+            user=log.user_codes()[sel], item=log.item_codes()[sel], timestamp=inter["timestamp"].to_numpy()[sel], weight=inter["weight"].to_numpy()[sel],
+            tags=self.user_tags[["user", "interest", "timestamp"]], texts=self.text_links, n_users=log.n_users, n_items=log.n_items, n_interests=len(self.interests),
+        )
+
+    def user_interests(self, user, *, at: int | str | None = None, top: int | None = 10) -> pd.DataFrame:
+        """A user's interests by ``w(v|u)``: ``interest`` (label), ``weight``.
+
+        Args:
+            at: as of this time (Unix seconds or ISO date): only training events
+                up to then, decayed to then. None: the graph's stored weights.
+            top: how many (None: all stored).
+        """
+        code = self.user_code(user)
+        if at is None:
+            table = self.edges["user-interest"]
+            rows = table[table["src"] == code].sort_values("weight", ascending=False, kind="stable")
+        else:
+            rows = self._weights_at(np.array([code]), _as_seconds(at))
+        rows = rows.head(top) if top is not None else rows
+        return pd.DataFrame({"interest": self.interests["label"].to_numpy()[rows["dst"].to_numpy()], "weight": rows["weight"].to_numpy()}).reset_index(drop=True)
+
+    def _weights_at(self, users: np.ndarray, at: int) -> pd.DataFrame:
+        cfg = self.config
+        b = item_interest_matrix(self.edges["item-interest"].rename(columns={"src": "item", "dst": "interest"}), len(self.items), len(self.interests))
+        half_life = cfg.half_life_days if self.split.log.has_timestamps else None
+        table = user_interest_edges(self._behaviour(), b, reference=at, half_life_days=half_life, tag_weight=cfg.tag_weight, text_weight=cfg.text_weight, top_k=cfg.user_interest_top_k, until=at, users=users)
+        return table.sort_values(["src", "weight"], ascending=[True, False], kind="stable")
+
+    def interest_timeline(self, user, *, freq: str = "MS", top: int = 5) -> pd.DataFrame:
+        """How a user's top interests rose and fell: ``period`` (timestamp at the
+        period's start), ``interest``, ``weight`` for the ``top`` interests overall,
+        evaluated as of each period boundary from the user's first to last training event."""
+        code = self.user_code(user)
+        behaviour = self._behaviour()
+        stamps = behaviour.timestamp[behaviour.user == code]
+        if len(stamps) == 0:
+            return pd.DataFrame({"period": pd.Series([], dtype="datetime64[s, UTC]"), "interest": [], "weight": []})
+        start = pd.Timestamp(int(stamps.min()), unit="s", tz="UTC")
+        end = pd.Timestamp(int(stamps.max()), unit="s", tz="UTC")
+        boundaries = pd.date_range(start.normalize(), end + pd.tseries.frequencies.to_offset(freq), freq=freq, tz="UTC")
+        frames = []
+        for boundary in boundaries[1:]:
+            weights = self._weights_at(np.array([code]), int(boundary.timestamp()))
+            frames.append(weights.assign(period=boundary))
+        table = pd.concat(frames, ignore_index=True)
+        overall = table.groupby("dst")["weight"].sum().sort_values(ascending=False, kind="stable").head(top).index
+        table = table[table["dst"].isin(overall)]
+        grid = pd.MultiIndex.from_product([boundaries[1:], overall], names=["period", "dst"])
+        table = table.set_index(["period", "dst"])["weight"].reindex(grid, fill_value=0.0).reset_index()
+        return pd.DataFrame({"period": table["period"], "interest": self.interests["label"].to_numpy()[table["dst"].to_numpy()], "weight": table["weight"].to_numpy()})
+
+    # ----------------------------------------------------------------- exports
+    def to_pyg(self):
+        """A ``torch_geometric.data.HeteroData``: node features ``x`` (item and interest
+        vectors), every edge type with ``edge_weight`` and its reverse (``rev_<relation>``)."""
+        from torch_geometric.data import HeteroData
+
+        data = HeteroData()
+        data["user"].num_nodes = len(self.users)
+        data["item"].num_nodes = len(self.items)
+        data["interest"].num_nodes = len(self.interests)
+        data["interest"].x = self.interest_vectors
+        if self.item_vectors is not None:
+            data["item"].x = self.item_vectors
+        for kind, table in self.edges.items():
+            src_type, relation, dst_type = PYG_RELATIONS[kind]
+            index = torch.tensor(np.stack([table["src"].to_numpy(), table["dst"].to_numpy()]), dtype=torch.long)
+            weight = torch.tensor(table["weight"].to_numpy(), dtype=torch.float32)
+            data[src_type, relation, dst_type].edge_index = index
+            data[src_type, relation, dst_type].edge_weight = weight
+            if src_type != dst_type:
+                data[dst_type, f"rev_{relation}", src_type].edge_index = index.flip(0)
+                data[dst_type, f"rev_{relation}", src_type].edge_weight = weight
+        return data
+
+    def to_networkx(self, *, kinds: tuple[str, ...] | None = None):
+        """A ``networkx.Graph`` with nodes ``"user:<id>"``, ``"item:<id>"``, ``"interest:<label>"``
+        (attributes ``type``, ``label``) and edges with ``kind`` and ``weight``.
+        Node names carry their type, so IDs that collide across types stay apart."""
+        import networkx as nx
+
+        g = nx.Graph()
+        titles = self.split.log.items["title"].to_numpy()
+        g.add_nodes_from((f"user:{u}", {"type": "user", "label": str(u)}) for u in self.users)
+        g.add_nodes_from((f"item:{i}", {"type": "item", "label": str(t) or str(i)}) for i, t in zip(self.items, titles))
+        g.add_nodes_from((f"interest:{label}", {"type": "interest", "label": label}) for label in self.interests["label"])
+        for kind in kinds or tuple(self.edges):
+            src_type, dst_type = EDGE_ENDS[kind]
+            frame = self.edge_frame(kind)
+            g.add_edges_from((f"{src_type}:{s}", f"{dst_type}:{t}", {"kind": kind, "weight": float(w)}) for s, t, w in zip(frame["source"], frame["target"], frame["weight"]))
+        return g
+
+    # ------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the graph atomically to ``directory`` (see ``graphs/README.md``)."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        with atomic_directory(directory, overwrite=overwrite) as tmp:
+            log_entries = write_log_tables(self.split.log, tmp)
+            pd.DataFrame({ITEM_ID: self.split.candidate_items.to_numpy(), "cold": self.split.candidate_items.isin(self.split.cold_items)}).to_parquet(tmp / "candidates.parquet", index=False)
+            pd.DataFrame({ITEM_ID: self.split.cold_items.to_numpy()}).to_parquet(tmp / "cold_items.parquet", index=False)
+            self.interests.to_parquet(tmp / "interests.parquet", index=False)
+            (tmp / "edges").mkdir()
+            for kind, table in self.edges.items():
+                table.to_parquet(tmp / "edges" / f"{kind}.parquet", index=False)
+            self.user_tags.to_parquet(tmp / "user_tags.parquet", index=False)
+            self.text_links.to_parquet(tmp / "text_links.parquet", index=False)
+            tensors = {"interest_vectors": self.interest_vectors.contiguous()}
+            if self.item_vectors is not None:
+                tensors["item_vectors"] = self.item_vectors.contiguous()
+            save_file(tensors, str(tmp / "vectors.safetensors"))
+            write_manifest(tmp, format=GRAPH_FORMAT, format_version=GRAPH_VERSION, metadata={
+                "log": log_entries,
+                "protocol": self.split.protocol.to_dict(),
+                "config": self.config.to_dict(),
+                "encoder_identity": self.encoder_identity,
+                "reference_time": self.reference_time,
+                "edge_types": list(self.edges),
+                "counts": self.counts(),
+                "build_seconds": self.build_seconds,
+            })
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> InterestGraph:
+        """Read a graph written by :meth:`save`; checksums and format version are verified first."""
+        from safetensors.torch import load_file
+
+        from .build import GraphConfig
+
+        directory = Path(directory)
+        required = (*LOG_FILES, "candidates.parquet", "cold_items.parquet", "interests.parquet", "user_tags.parquet", "text_links.parquet", "vectors.safetensors")
+        manifest = read_manifest(directory, format=GRAPH_FORMAT, supported_versions=(GRAPH_VERSION,), required_files=required, required_keys=("log", "protocol", "config", "edge_types", "counts", "encoder_identity", "reference_time"))
+        missing_edges = [k for k in manifest["edge_types"] if f"edges/{k}.parquet" not in manifest["files"]]
+        if missing_edges:
+            raise ArtifactError(f"{directory}: manifest does not list the edge table(s) {', '.join(missing_edges)}")
+        log = read_log_tables(directory, manifest["log"])
+        candidates = pd.read_parquet(directory / "candidates.parquet")
+        cold = pd.read_parquet(directory / "cold_items.parquet")
+        split = Split(log=log, protocol=Protocol.from_dict(manifest["protocol"]), candidate_items=pd.Index(candidates[ITEM_ID].to_numpy(), name=ITEM_ID), cold_items=pd.Index(cold[ITEM_ID].to_numpy(), name=ITEM_ID))
+        edges = {kind: pd.read_parquet(directory / "edges" / f"{kind}.parquet") for kind in manifest["edge_types"]}
+        tensors = load_file(str(directory / "vectors.safetensors"))
+        interests = pd.read_parquet(directory / "interests.parquet")
+        for column in ("aliases", "sources"):
+            interests[column] = [list(v) for v in interests[column]]
+        graph = cls(
+            split=split, interests=interests, edges=edges, interest_vectors=tensors["interest_vectors"], item_vectors=tensors.get("item_vectors"),
+            user_tags=pd.read_parquet(directory / "user_tags.parquet"), text_links=pd.read_parquet(directory / "text_links.parquet"),
+            config=GraphConfig.from_dict(manifest["config"]), encoder_identity=manifest["encoder_identity"], reference_time=int(manifest["reference_time"]),
+            build_seconds=manifest.get("build_seconds", {}),
+        )
+        if graph.counts() != manifest["counts"]:
+            raise ArtifactError(f"{directory}: node/edge counts differ from the manifest ({graph.counts()} vs {manifest['counts']})")
+        return graph
+
+
+def _as_seconds(value: int | str) -> int:
+    """Unix seconds from seconds or an ISO date (the data layer's parser, no future check)."""
+    return int(parse_timestamps(pd.Series([value]), column="at", source="at", now=float("inf"))[0])
