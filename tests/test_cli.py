@@ -78,7 +78,7 @@ def test_generate_then_inspect_json(tmp_path, capsys):
 
 
 def test_demo_writes_report_and_dataset(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--n-users", "50", "--n-items", "80", "--n-events", "1000", "--json"]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--n-users", "50", "--n-items", "80", "--n-events", "1000", "--encoder", "lexical", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["splits"]) == {"rs-4", "tl-4", "cold-4"}
     report = (tmp_path / "report.md").read_text()
