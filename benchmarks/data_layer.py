@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -28,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets" / "ml-latest-small"
 sys.path.insert(0, str(ROOT))
 
+from _isolated import peak_rss_mib, run_isolated  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-def _case(kind: str, size: int, queue: mp.Queue) -> None:
+
+def _case(kind: str, size: int, queue) -> None:
     from interestgraph.data import generate_synthetic, load_dataset, load_movielens, save_dataset, split_log
 
     timings: dict[str, float] = {}
@@ -51,18 +51,8 @@ def _case(kind: str, size: int, queue: mp.Queue) -> None:
         t = time.perf_counter()
         load_dataset(Path(tmp) / "ds")
         timings["load (checksums verified)"] = time.perf_counter() - t
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_rss_mib()
     queue.put({"case": f"{kind} {size:,}" if kind == "synthetic" else "ml-latest-small", "events": len(log), "users": log.n_users, "items": log.n_items, "seconds": timings, "peak_rss_mib": round(peak_mib)})
-
-
-def run(kind: str, size: int) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_case, args=(kind, size, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 def main() -> None:
@@ -70,9 +60,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated synthetic event counts")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    results = [run("synthetic", int(s)) for s in args.sizes.split(",") if s]
+    results = [run_isolated(_case, "synthetic", int(s)) for s in args.sizes.split(",") if s]
     if SHARED.is_dir():
-        results.append(run("movielens", 0))
+        results.append(run_isolated(_case, "movielens", 0))
     else:
         print(f"skipping ml-latest-small: {SHARED} not present", file=sys.stderr)
     stages = list(dict.fromkeys(k for r in results for k in r["seconds"]))

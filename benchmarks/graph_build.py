@@ -16,10 +16,8 @@ then again from the cache. Protocol rs-4, seed 2020, default GraphConfig.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -29,8 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets" / "ml-latest-small"
 sys.path.insert(0, str(ROOT))
 
+from _isolated import peak_rss_mib, run_isolated  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-def _case(kind: str, size: int, cache_dir: str | None, queue: mp.Queue) -> None:
+
+def _case(kind: str, size: int, cache_dir: str | None, queue) -> None:
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -60,18 +60,8 @@ def _case(kind: str, size: int, cache_dir: str | None, queue: mp.Queue) -> None:
     queue.put({
         "case": name, "events": len(log), "load": load_seconds, "encode": steps.get("encode", 0.0),
         "build without encoding": steps["total"] - steps.get("encode", 0.0), "save": save_seconds,
-        "steps": steps, "counts": graph.counts(), "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "steps": steps, "counts": graph.counts(), "peak_rss_mib": peak_rss_mib(),
     })
-
-
-def run(kind: str, size: int = 0, cache_dir: str | None = None) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_case, args=(kind, size, cache_dir, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 def main() -> None:
@@ -83,11 +73,11 @@ def main() -> None:
     if not args.skip_movielens:
         if SHARED.is_dir():
             with tempfile.TemporaryDirectory() as cache:
-                results.append(run("movielens-cold", cache_dir=cache))
-                results.append(run("movielens-warm", cache_dir=cache))
+                results.append(run_isolated(_case, "movielens-cold", 0, cache))
+                results.append(run_isolated(_case, "movielens-warm", 0, cache))
         else:
             print(f"skipping ml-latest-small: {SHARED} not present", file=sys.stderr)
-    results += [run("synthetic", int(s)) for s in args.sizes.split(",") if s]
+    results += [run_isolated(_case, "synthetic", int(s), None) for s in args.sizes.split(",") if s]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; protocol rs-4 (seed 2020), default GraphConfig")
     print("| case | events | load | encode | build without encoding | save | peak RSS | nodes (user/item/interest) | edges |")
     print("|---|---:|---:|---:|---:|---:|---:|---|---:|")

@@ -42,8 +42,8 @@ def make_vectors(n: int, d: int, clusters: int, noise: float, seed: int):
     gen = torch.Generator().manual_seed(seed)
     centres = torch.nn.functional.normalize(torch.randn(clusters, d, generator=gen), dim=1)
     labels = torch.randint(0, clusters, (n,), generator=gen)
-    points = centres[labels] + noise * torch.randn(n, d, generator=gen) / d**0.5
-    return torch.nn.functional.normalize(points, dim=1)
+    points = torch.randn(n, d, generator=gen).mul_(noise / d**0.5).add_(centres[labels])
+    return points.div_(torch.linalg.vector_norm(points, dim=1, keepdim=True))
 
 
 def _busy_seconds() -> float:
@@ -54,6 +54,38 @@ def _busy_seconds() -> float:
         return float("nan")
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class _RssSampler:
+    """Highest resident set size seen while active (/proc/self/statm every 5 ms), in MiB."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = self.start = _rss_mib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss_mib())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mib())
+
+
+def _rss_mib() -> float:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return float("nan")
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _case(mode: str, args: dict, out_path: str, queue) -> None:
@@ -67,17 +99,19 @@ def _case(mode: str, args: dict, out_path: str, queue) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # warm-up on a small slice (thread pool, oneDNN kernels), not timed
     cosine_topk(x[:512], args["k"], candidate_dtype=candidate_dtype, show_progress=False)
-    times, others = [], []
+    times, others, extra = [], [], []
     for _ in range(args["repeat"]):
         busy, own = _busy_seconds(), sum(os.times()[:2])
-        start = time.perf_counter()
-        index, score = cosine_topk(x, args["k"], candidate_dtype=candidate_dtype, block_size=args["block_size"], margin=args["margin"], show_progress=False)
-        times.append(time.perf_counter() - start)
+        with _RssSampler() as rss:
+            start = time.perf_counter()
+            index, score = cosine_topk(x, args["k"], candidate_dtype=candidate_dtype, block_size=args["block_size"], margin=args["margin"], show_progress=False)
+            times.append(time.perf_counter() - start)
+        extra.append(rss.peak - rss.start)
         # cores kept busy by *other* processes meanwhile: a shared machine skews timings
         others.append(max(0.0, (_busy_seconds() - busy) - (sum(os.times()[:2]) - own)) / times[-1])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     torch.save({"index": index, "score": score}, out_path)
-    queue.put({"mode": mode, "seconds": times, "peak_rss_mib": round(peak), "rss_before_mib": round(before), "other_cores_busy": others})
+    queue.put({"mode": mode, "seconds": times, "peak_rss_mib": round(peak), "rss_before_mib": round(before), "other_cores_busy": others, "knn_extra_mib": max(extra)})
 
 
 def run(mode: str, args: dict, out_path: str) -> dict:
@@ -151,8 +185,8 @@ def main() -> None:
           f"{ns.n:,} x {ns.d} vectors ({ns.clusters} clusters, noise {ns.noise}), k={ns.k}, "
           f"block_size={ns.block_size or 'auto'}, margin={ns.margin if ns.margin is not None else 'auto'}")
     print()
-    print("| mode | seconds (best of %d) | peak RSS | identical lists | identical sets | differ only in near-ties (±%g) | other processes' CPU during the best run |" % (ns.repeat, ns.tie_tol))
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| mode | seconds (best of %d) | peak RSS (process) | peak RSS added by the call | identical lists | identical sets | differ only in near-ties (±%g) | other processes' CPU during the best run |" % (ns.repeat, ns.tie_tol))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         best = min(range(len(r["seconds"])), key=r["seconds"].__getitem__)
         secs = r["seconds"][best]
@@ -160,7 +194,7 @@ def main() -> None:
             agree = "(reference) | | "
         else:
             agree = f"{agreement['identical_lists']:.4%} | {agreement['identical_sets']:.4%} | {agreement['differ_only_in_near_ties']:.4%}"
-        print(f"| {r['mode']} | {secs:.2f} | {r['peak_rss_mib']} MiB | {agree} | {r['other_cores_busy'][best]:.2f} cores |")
+        print(f"| {r['mode']} | {secs:.2f} | {r['peak_rss_mib']} MiB | {r['knn_extra_mib']:.0f} MiB | {agree} | {r['other_cores_busy'][best]:.2f} cores |")
     print()
     print(f"rows whose neighbour sets differ: {agreement['rows_differing']} of {ns.n:,}; "
           f"identical or near-tie-only: {agreement['identical_or_near_ties']:.4%}; "
