@@ -1,0 +1,243 @@
+"""The evaluation protocol: full ranking over the candidate items, seen items masked.
+
+One protocol for every model (RecBole style), stated with every result:
+
+* a model is anything with ``fit(split) -> self`` and
+  ``score(users) -> (len(users), n_items)`` (higher is better; items in the
+  order of ``split.log.item_ids``; users as contiguous codes of ``split.log.user_ids``);
+* every user with at least one positive pair in the evaluated part is ranked
+  against **all candidate items** (``split.candidate_items``: items with a
+  training positive, plus cold items), with the user's training positives
+  masked, and their validation positives too when the test part is scored;
+* held-out positives on items that are not candidates stay in the ground
+  truth (they count as misses), so a protocol cannot look better by dropping
+  hard items; their number is reported;
+* metrics at each cutoff (see :mod:`.metrics`), averaged over users, plus
+  catalog coverage and the mean training popularity of recommended items,
+  per-user activity buckets, and the cold items alone when the split has them.
+
+Scoring runs in user batches, so 30k users × 40k items never needs more than
+``batch_size × n_items`` scores in memory, on CPU or on the model's device.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol as TypingProtocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from ..data.schema import ITEM_ID
+from ..data.splits import PARTS, Protocol, Split
+from ..progress import progress
+from .metrics import ranking_metrics
+
+#: users are bucketed by their number of training positives
+ACTIVITY_BUCKETS = ((1, 10), (11, 25), (26, 50), (51, 100), (101, None))
+
+
+class Recommender(TypingProtocol):
+    """What the harness needs from a model (baselines and the interest-graph model alike)."""
+
+    def fit(self, split: Split) -> Recommender: ...
+
+    def score(self, users: np.ndarray) -> torch.Tensor: ...
+
+
+def positive_matrix(split: Split, part: str) -> sp.csr_matrix:
+    """``(n_users, n_items)`` 0/1 CSR of the positive pairs in one part."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    log = split.log
+    pairs = split.positive_pairs(part)
+    rows = log.user_ids.get_indexer(pairs["user_id"])
+    cols = log.item_ids.get_indexer(pairs[ITEM_ID])
+    return sp.csr_matrix((np.ones(len(pairs), dtype=np.float32), (rows, cols)), shape=(log.n_users, log.n_items))
+
+
+@dataclass(eq=False)
+class EvaluationResult:
+    """Metrics of one model on one split part, with the protocol that made them.
+
+    Attributes:
+        model: the model's name.
+        protocol: the split's protocol.
+        part: ``"valid"`` or ``"test"``.
+        metrics: mean over evaluated users, ``{"recall@20": ..., "ndcg@20": ..., "coverage@20": ..., "popularity@20": ...}``.
+        per_user: one row per evaluated user: ``user_id``, ``n_train``, ``n_relevant`` and every per-user metric.
+        by_activity: metrics per bucket of training positives (``"1-10"``, ...), with ``users``.
+        cold: metrics on the cold items' held-out pairs only (empty when the split has none).
+        notes: facts a reader needs (e.g. held-out pairs on non-candidate items).
+        seconds: scoring and metric time.
+    """
+
+    model: str
+    protocol: Protocol
+    part: str
+    cutoffs: tuple[int, ...]
+    metrics: dict[str, float]
+    per_user: pd.DataFrame
+    by_activity: dict[str, dict[str, float]] = field(default_factory=dict)
+    cold: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def describe(self, keys: Sequence[str] | None = None) -> str:
+        """The protocol line and the headline metrics, for printing with every result."""
+        keys = keys or [f"{m}@{k}" for k in self.cutoffs for m in ("recall", "ndcg")]
+        values = ", ".join(f"{k} {self.metrics[k]:.4f}" for k in keys)
+        return f"{self.model} on {self.part} ({len(self.per_user):,} users): {values}; {self.protocol.describe()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **{k: round(v, 6) for k, v in self.metrics.items()},
+            "users": len(self.per_user),
+            "part": self.part,
+            "protocol": self.protocol.to_dict(),
+            "by_activity": self.by_activity,
+            **({"cold": self.cold} if self.cold else {}),
+            "notes": self.notes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def evaluate(model: Recommender, split: Split, *, part: str = "test", cutoffs: Iterable[int] = (10, 20), batch_size: int = 1024, name: str | None = None) -> EvaluationResult:
+    """Rank every candidate item for every evaluated user and compute the metrics.
+
+    Args:
+        model: a fitted :class:`Recommender`.
+        split: the split the model was fitted on.
+        part: ``"valid"`` (model selection) or ``"test"``.
+        cutoffs: the K values.
+        batch_size: users scored at once.
+        name: the model's name in results (default: its class name).
+    """
+    if part not in ("valid", "test"):
+        raise ValueError(f"part must be 'valid' or 'test', got {part!r}")
+    cutoffs = tuple(sorted(set(int(k) for k in cutoffs)))
+    if not cutoffs or cutoffs[0] < 1:
+        raise ValueError(f"cutoffs must be positive integers, got {cutoffs!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    started = time.perf_counter()
+    log = split.log
+    train = positive_matrix(split, "train")
+    seen = train + positive_matrix(split, "valid") if part == "test" else train
+    target = positive_matrix(split, part)
+    candidates = np.zeros(log.n_items, dtype=bool)
+    candidates[log.item_ids.get_indexer(split.candidate_items)] = True
+    cold = np.zeros(log.n_items, dtype=bool)
+    if len(split.cold_items):
+        cold[log.item_ids.get_indexer(split.cold_items)] = True
+    n_relevant = np.asarray(target.sum(axis=1)).ravel()
+    users = np.flatnonzero(n_relevant > 0)
+    if len(users) == 0:
+        raise ValueError(f"the {part} part has no positive pairs to evaluate")
+    k_max = min(max(cutoffs), int(candidates.sum()))
+    popularity = np.asarray(train.sum(axis=0)).ravel()
+
+    per_user: dict[str, list[np.ndarray]] = {}
+    cold_rows: dict[str, list[np.ndarray]] = {}
+    cold_users: list[np.ndarray] = []
+    recommended = {k: np.zeros(log.n_items, dtype=bool) for k in cutoffs}
+    popularity_sum = {k: 0.0 for k in cutoffs}
+    shown_count = {k: 0 for k in cutoffs}
+    blocked = torch.from_numpy(~candidates)
+    bar = progress(total=len(users), desc=f"evaluate {name or type(model).__name__}", unit="user")
+    for start in range(0, len(users), batch_size):
+        batch = users[start:start + batch_size]
+        scores = model.score(batch)
+        if tuple(scores.shape) != (len(batch), log.n_items):
+            raise ValueError(f"model.score returned shape {tuple(scores.shape)}, expected ({len(batch)}, {log.n_items})")
+        scores = scores.detach().to(torch.float32).clone()
+        device = scores.device
+        scores[:, blocked.to(device)] = -torch.inf
+        seen_rows = seen[batch].tocoo()
+        scores[torch.as_tensor(seen_rows.row, device=device, dtype=torch.long), torch.as_tensor(seen_rows.col, device=device, dtype=torch.long)] = -torch.inf
+        best = torch.topk(scores, k_max, dim=1)
+        top = best.indices.cpu().numpy()
+        ranked = torch.isfinite(best.values).cpu().numpy()  # masked items fill the list when a user has < K candidates left
+        relevant = target[batch]
+        dense_relevant = relevant.toarray().astype(bool)  # (batch, n_items), bounded by batch_size
+        hits = np.take_along_axis(dense_relevant, top, axis=1) & ranked
+        if k_max < max(cutoffs):  # fewer candidates than the largest cutoff: the rest are misses
+            hits = np.pad(hits, ((0, 0), (0, max(cutoffs) - k_max)))
+        for key, values in ranking_metrics(torch.from_numpy(hits), torch.from_numpy(n_relevant[batch]), cutoffs).items():
+            per_user.setdefault(key, []).append(values.numpy())
+        for k in cutoffs:
+            shown = top[:, :k][ranked[:, :k]]
+            recommended[k][shown] = True
+            popularity_sum[k] += float(popularity[shown].sum())
+            shown_count[k] += len(shown)
+        if cold.any():
+            cold_relevant = dense_relevant & cold[None, :]
+            n_cold = cold_relevant.sum(axis=1)
+            has = n_cold > 0
+            if has.any():
+                cold_hits = np.take_along_axis(cold_relevant[has], top[has], axis=1) & ranked[has]
+                if k_max < max(cutoffs):
+                    cold_hits = np.pad(cold_hits, ((0, 0), (0, max(cutoffs) - k_max)))
+                for key, values in ranking_metrics(torch.from_numpy(cold_hits), torch.from_numpy(n_cold[has]), cutoffs).items():
+                    cold_rows.setdefault(key, []).append(values.numpy())
+                cold_users.append(batch[has])
+        bar.update(len(batch))
+    bar.close()
+
+    n_train = np.asarray(train.sum(axis=1)).ravel()[users].astype(np.int64)
+    table = pd.DataFrame({"user_id": log.user_ids[users], "n_train": n_train, "n_relevant": n_relevant[users].astype(np.int64)})
+    for key, chunks in per_user.items():
+        table[key] = np.concatenate(chunks)
+    metrics = {key: float(table[key].mean()) for key in per_user}
+    n_candidates = int(candidates.sum())
+    for k in cutoffs:
+        metrics[f"coverage@{k}"] = float(recommended[k].sum() / max(n_candidates, 1))
+        metrics[f"popularity@{k}"] = popularity_sum[k] / max(shown_count[k], 1)
+    by_activity = {}
+    for low, high in ACTIVITY_BUCKETS:
+        sel = (table["n_train"] >= low) & ((table["n_train"] <= high) if high is not None else True)
+        if sel.any():
+            label = f"{low}-{high}" if high is not None else f"{low}+"
+            by_activity[label] = {"users": int(sel.sum()), **{key: float(table.loc[sel, key].mean()) for key in per_user}}
+    cold_metrics = {}
+    if cold_rows:
+        cold_metrics = {"users": int(sum(len(u) for u in cold_users)), **{key: float(np.concatenate(chunks).mean()) for key, chunks in cold_rows.items()}}
+    notes = []
+    off = target.multiply(~candidates[None, :]).sum()
+    if off:
+        notes.append(f"{int(off)} of {int(target.sum())} held-out pairs are on items with no training positive (not candidates); they count as misses")
+    return EvaluationResult(
+        model=name or type(model).__name__, protocol=split.protocol, part=part, cutoffs=cutoffs, metrics=metrics,
+        per_user=table, by_activity=by_activity, cold=cold_metrics, notes=notes, seconds=time.perf_counter() - started,
+    )
+
+
+def compare(a: EvaluationResult, b: EvaluationResult, metric: str = "ndcg@20", *, n_boot: int = 10_000, seed: int = 0, confidence: float = 0.95) -> dict[str, Any]:
+    """Paired comparison of two results on the same split: per-user differences of ``metric``,
+    a bootstrap confidence interval of their mean, and a Wilcoxon signed-rank p-value.
+
+    Raises:
+        ValueError: the results come from different protocols, parts or user sets.
+    """
+    from scipy.stats import wilcoxon
+
+    if a.protocol.to_dict() != b.protocol.to_dict() or a.part != b.part:
+        raise ValueError(f"results must share protocol and part to be paired: {a.protocol.describe()} / {a.part} vs {b.protocol.describe()} / {b.part}")
+    left = a.per_user.set_index("user_id")[metric]
+    right = b.per_user.set_index("user_id")[metric]
+    if not left.index.equals(right.index):
+        raise ValueError("results must cover the same users to be paired")
+    diff = (left - right).to_numpy()
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    p_value = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
+    mean = float(diff.mean())
+    verdict = "beats" if low > 0 else ("is beaten by" if high < 0 else "is not distinguishable from")
+    statement = f"{a.model} {verdict} {b.model} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, {high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users; {a.protocol.describe()})"
+    return {"metric": metric, "a": a.model, "b": b.model, "mean_a": float(left.mean()), "mean_b": float(right.mean()), "difference": mean, "ci_low": float(low), "ci_high": float(high), "p_value": p_value, "users": len(diff), "statement": statement}
