@@ -101,3 +101,19 @@ def test_console_script_runs_in_a_subprocess(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "interestgraph", "inspect", "--format", "synthetic", "--n-users", "20", "--n-items", "30", "--n-events", "400", "--json"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["log"]["interactions"] == 400
+
+
+def test_build_prints_the_specified_json_and_writes_a_loadable_graph(tmp_path, capsys):
+    from interestgraph.graph import InterestGraph
+
+    out = tmp_path / "g"
+    args = ["build", "--format", "synthetic", "--n-users", "60", "--n-items", "90", "--n-events", "1500", "--protocol", "rs-4", "--encoder", "lexical", "--out", str(out), "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["nodes"]) == {"user", "item", "interest"}
+    assert {"user-item", "item-interest", "user-interest", "interest-interest"} <= set(result["edges"])
+    assert isinstance(result["seconds"], float) and result["protocol"]["name"] == "rs-4"
+    graph = InterestGraph.load(out)
+    assert graph.counts() == {"nodes": result["nodes"], "edges": result["edges"]}
+    assert main(args) == 1  # exists: refuse without --overwrite
+    assert "--overwrite" in capsys.readouterr().err
