@@ -153,21 +153,23 @@ def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | N
     vocab = extract_interests(split, config.interests, encoder=encoder)
     bar.update()
     step("encode")
-    interest_vectors = encoder.encode(vocab.labels).float()
-    item_vectors = encoder.encode(split.log.item_texts()).float() if config.item_k > 0 else None
+    interest_vectors = encoder.encode(vocab.labels).float() if len(vocab) else torch.zeros(0, int(encoder.dim))
+    item_vectors = _item_vectors(split.log, encoder) if config.item_k > 0 else None
     bar.update()
 
     step("edges")
     log = split.log
     events, user, item, train = _events(split, len(vocab))
-    reference = int(events.timestamp.max()) if len(events.timestamp) and log.has_timestamps else 0
-    half_life = config.half_life_days if log.has_timestamps else None
-    user_item = user_item_edges(events, reference=reference, half_life_days=half_life)
     tags = vocab.user_tags[["user", "interest", "timestamp"]]
     bar.update()
 
     step("texts")
     texts = _text_links(split, train, user, vocab, interest_vectors, encoder, config)
+    # decay reference: the last training timestamp of any evidence behind the edges
+    evidence = np.concatenate([events.timestamp, tags["timestamp"].to_numpy(), texts["timestamp"].to_numpy()])
+    reference = int(evidence.max()) if len(evidence) and log.has_timestamps else 0
+    half_life = config.half_life_days if log.has_timestamps else None
+    user_item = user_item_edges(events, reference=reference, half_life_days=half_life)
     bar.update()
 
     step("user-interest")
@@ -197,6 +199,16 @@ def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | N
     )
 
 
+def _item_vectors(log: InteractionLog, encoder) -> torch.Tensor:
+    """Item-text vectors; items with no text at all get a zero row (no similarity edges)."""
+    texts = log.item_texts()
+    has_text = np.array([t != str(i) for t, i in zip(texts, log.items["item_id"])], dtype=bool)
+    vectors = torch.zeros(len(texts), int(encoder.dim))
+    if has_text.any():
+        vectors[torch.from_numpy(has_text)] = encoder.encode([t for t, keep in zip(texts, has_text) if keep]).float()
+    return vectors
+
+
 def _similarity_edges(vectors: torch.Tensor, k: int, threshold: float, dtype) -> pd.DataFrame:
     n = vectors.shape[0]
     if k == 0 or n < 2:
@@ -211,7 +223,7 @@ def _text_links(split: Split, train: np.ndarray, user: np.ndarray, vocab, intere
     inter = split.log.interactions
     sel = train & inter["event"].isin(config.interests.text_events).to_numpy() & inter["text"].notna().to_numpy()
     empty = pd.DataFrame({"user": np.array([], dtype=np.int64), "interest": np.array([], dtype=np.int64), "similarity": np.array([], dtype=np.float32), "timestamp": np.array([], dtype=np.int64)})
-    if not sel.any() or config.text_weight == 0:
+    if not sel.any() or config.text_weight == 0 or len(vocab) == 0:
         return empty
     texts = inter.loc[sel, "text"].to_numpy()
     unique_texts, inverse = np.unique(texts.astype(str), return_inverse=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -132,14 +133,26 @@ class InterestGraph:
         return int(code)
 
     # ---------------------------------------------------------- interest tracking
-    def _behaviour(self) -> BehaviourEvents:
+    def _behaviour(self, users: np.ndarray | None = None) -> BehaviourEvents:
+        """The training evidence behind ``w(v|u)``, for some users only when given (keeps per-user queries cheap)."""
         log = self.split.log
         inter = log.interactions
+        user_codes = log.user_codes()
         sel = (inter["part"] == "train").to_numpy() & inter["positive"].to_numpy() & (inter["weight"].to_numpy() > 0)
+        tags = self.user_tags[["user", "interest", "timestamp"]]
+        texts = self.text_links
+        if users is not None:
+            sel &= np.isin(user_codes, users)
+            tags = tags[tags["user"].isin(users)]
+            texts = texts[texts["user"].isin(users)]
         return BehaviourEvents(
-            user=log.user_codes()[sel], item=log.item_codes()[sel], timestamp=inter["timestamp"].to_numpy()[sel], weight=inter["weight"].to_numpy()[sel],
-            tags=self.user_tags[["user", "interest", "timestamp"]], texts=self.text_links, n_users=log.n_users, n_items=log.n_items, n_interests=len(self.interests),
+            user=user_codes[sel], item=log.item_codes()[sel], timestamp=inter["timestamp"].to_numpy()[sel], weight=inter["weight"].to_numpy()[sel],
+            tags=tags, texts=texts, n_users=log.n_users, n_items=log.n_items, n_interests=len(self.interests),
         )
+
+    @cached_property
+    def _item_interest_matrix(self):
+        return item_interest_matrix(self.edges["item-interest"].rename(columns={"src": "item", "dst": "interest"}), len(self.items), len(self.interests))
 
     def user_interests(self, user, *, at: int | str | None = None, top: int | None = 10) -> pd.DataFrame:
         """A user's interests by ``w(v|u)``: ``interest`` (label), ``weight``.
@@ -158,34 +171,43 @@ class InterestGraph:
         rows = rows.head(top) if top is not None else rows
         return pd.DataFrame({"interest": self.interests["label"].to_numpy()[rows["dst"].to_numpy()], "weight": rows["weight"].to_numpy()}).reset_index(drop=True)
 
-    def _weights_at(self, users: np.ndarray, at: int) -> pd.DataFrame:
+    def _weights_at(self, users: np.ndarray, at: int, behaviour: BehaviourEvents | None = None) -> pd.DataFrame:
         cfg = self.config
-        b = item_interest_matrix(self.edges["item-interest"].rename(columns={"src": "item", "dst": "interest"}), len(self.items), len(self.interests))
         half_life = cfg.half_life_days if self.split.log.has_timestamps else None
-        table = user_interest_edges(self._behaviour(), b, reference=at, half_life_days=half_life, tag_weight=cfg.tag_weight, text_weight=cfg.text_weight, top_k=cfg.user_interest_top_k, until=at, users=users)
+        behaviour = behaviour if behaviour is not None else self._behaviour(users)
+        table = user_interest_edges(behaviour, self._item_interest_matrix, reference=at, half_life_days=half_life, tag_weight=cfg.tag_weight, text_weight=cfg.text_weight, top_k=cfg.user_interest_top_k, until=at, users=users)
         return table.sort_values(["src", "weight"], ascending=[True, False], kind="stable")
 
     def interest_timeline(self, user, *, freq: str = "MS", top: int = 5) -> pd.DataFrame:
-        """How a user's top interests rose and fell: ``period`` (timestamp at the
-        period's start), ``interest``, ``weight`` for the ``top`` interests overall,
-        evaluated as of each period boundary from the user's first to last training event."""
+        """How a user's top interests rose and fell.
+
+        Returns ``period`` (the period's start, UTC), ``interest``, ``weight``:
+        the user's ``w(v|u)`` as of the **end** of each period (training events
+        up to then, decayed to then), for the ``top`` interests over all periods,
+        from the period of the user's first training event to that of their last.
+        The vocabulary and item–interest weights are the graph's (built from the
+        whole training part); only the behaviour is cut at each period's end.
+        """
+        from pandas.tseries.frequencies import to_offset
+
         code = self.user_code(user)
-        behaviour = self._behaviour()
-        stamps = behaviour.timestamp[behaviour.user == code]
+        behaviour = self._behaviour(np.array([code]))
+        stamps = np.concatenate([behaviour.timestamp, behaviour.tags["timestamp"].to_numpy(), behaviour.texts["timestamp"].to_numpy()])
         if len(stamps) == 0:
-            return pd.DataFrame({"period": pd.Series([], dtype="datetime64[s, UTC]"), "interest": [], "weight": []})
-        start = pd.Timestamp(int(stamps.min()), unit="s", tz="UTC")
-        end = pd.Timestamp(int(stamps.max()), unit="s", tz="UTC")
-        boundaries = pd.date_range(start.normalize(), end + pd.tseries.frequencies.to_offset(freq), freq=freq, tz="UTC")
+            return pd.DataFrame({"period": pd.Series([], dtype="datetime64[ns, UTC]"), "interest": pd.Series([], dtype="str"), "weight": pd.Series([], dtype="float32")})
+        offset = to_offset(freq)
+        first = offset.rollback(pd.Timestamp(int(stamps.min()), unit="s", tz="UTC").normalize())
+        last = pd.Timestamp(int(stamps.max()), unit="s", tz="UTC")
+        starts = pd.date_range(first, last, freq=offset)
         frames = []
-        for boundary in boundaries[1:]:
-            weights = self._weights_at(np.array([code]), int(boundary.timestamp()))
-            frames.append(weights.assign(period=boundary))
+        for period_start in starts:
+            period_end = period_start + offset
+            weights = self._weights_at(np.array([code]), int(period_end.timestamp()) - 1, behaviour)
+            frames.append(weights.assign(period=period_start))
         table = pd.concat(frames, ignore_index=True)
         overall = table.groupby("dst")["weight"].sum().sort_values(ascending=False, kind="stable").head(top).index
-        table = table[table["dst"].isin(overall)]
-        grid = pd.MultiIndex.from_product([boundaries[1:], overall], names=["period", "dst"])
-        table = table.set_index(["period", "dst"])["weight"].reindex(grid, fill_value=0.0).reset_index()
+        grid = pd.MultiIndex.from_product([starts, overall], names=["period", "dst"])
+        table = table[table["dst"].isin(overall)].set_index(["period", "dst"])["weight"].reindex(grid, fill_value=0.0).reset_index()
         return pd.DataFrame({"period": table["period"], "interest": self.interests["label"].to_numpy()[table["dst"].to_numpy()], "weight": table["weight"].to_numpy()})
 
     # ----------------------------------------------------------------- exports

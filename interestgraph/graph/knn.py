@@ -62,7 +62,7 @@ from interestgraph.progress import progress
 
 __all__ = ["cosine_topk", "topk_to_edges"]
 
-#: Memory one block may use (score buffer plus gathered candidates), in bytes.
+#: Memory one block may use (score buffer plus its top-k and re-rank tensors), in bytes.
 BLOCK_BYTES = 256 * 1024 * 1024
 
 
@@ -177,7 +177,8 @@ def cosine_topk(
             ``k + margin`` candidates, which are then re-scored exactly in
             float32 (see the module docstring). ``None`` (or ``torch.float32``)
             searches exactly in float32.
-        margin: extra candidates for the re-rank; default ``max(8, k)``.
+        margin: extra candidates for the re-rank; default ``max(8, k)``. Used in
+            exact mode too, so that ties at the k-th place go to the lower index.
         show_progress: ``None`` shows a bar (:func:`interestgraph.progress.progress`,
             which follows ``INTERESTGRAPH_PROGRESS``) when there are several
             blocks; ``True`` asks for one even for a single block; ``False`` never.
@@ -188,9 +189,17 @@ def cosine_topk(
         Each row is sorted by score descending, ties by lower index, padding
         last. Scores are the float32 cosines of the pairs, clamped to ``[-1, 1]``.
 
+    No gradient flows through the result (it runs under ``torch.no_grad``); to
+    train edge weights, re-score the returned pairs from the live embeddings.
+
     Raises:
         ValueError: naming the argument that is invalid.
     """
+    with torch.no_grad():
+        return _cosine_topk(x, k, y, threshold, block_size, candidate_dtype, margin, show_progress)
+
+
+def _cosine_topk(x, k, y, threshold, block_size, candidate_dtype, margin, show_progress):
     x = _check_matrix("x", x)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
@@ -315,7 +324,8 @@ def topk_to_edges(
     if index.is_floating_point() or index.is_complex() or index.dtype == torch.bool:
         raise ValueError(f"index must be an integer tensor, got dtype {index.dtype}")
     if not isinstance(score, torch.Tensor) or score.shape != index.shape:
-        raise ValueError(f"score must be a tensor of index's shape {tuple(index.shape)}, got {getattr(score, 'shape', type(score).__name__)}")
+        got = getattr(score, "shape", type(score).__name__)
+        raise ValueError(f"score must be a tensor of index's shape {tuple(index.shape)}, got {got}")
     if score.device != index.device:
         raise ValueError(f"score is on {score.device} but index is on {index.device}")
     if reduce not in ("max", "mean"):

@@ -28,6 +28,7 @@ one with the most support and the others are kept as ``aliases``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ from ..data.schema import ITEM_ID
 from ..data.splits import Split
 from ..errors import DataError
 from .normalise import normalise_label
+
+logger = logging.getLogger("interestgraph.interests")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,12 @@ class InterestConfig:
             raise ValueError(f"merge_threshold must be in (0, 1] or None, got {self.merge_threshold!r}")
         if not 0 < self.keyword_max_df <= 1:
             raise ValueError(f"keyword_max_df must be in (0, 1], got {self.keyword_max_df!r}")
+        for name in ("keywords_per_item", "min_items", "min_keyword_items", "min_taggers", "text_top"):
+            if not isinstance(getattr(self, name), int):
+                raise ValueError(f"{name} must be an integer, got {getattr(self, name)!r}")
+        for name in ("keyword_min_score", "text_threshold"):
+            if not -1 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [-1, 1], got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,8 +144,10 @@ def _keywords(split: Split, config: InterestConfig) -> pd.DataFrame:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = split.log.item_texts()
+    min_df = max(config.min_keyword_items, 1)
+    max_df = max(int(config.keyword_max_df * len(texts)), min_df)  # small catalogs: never below min_df
     vectorizer = TfidfVectorizer(
-        stop_words="english", lowercase=True, max_df=config.keyword_max_df, min_df=max(config.min_keyword_items, 1),
+        stop_words="english", lowercase=True, max_df=max_df, min_df=min_df,
         token_pattern=r"(?u)\b[^\W\d_][\w'-]{2,}\b", sublinear_tf=True, dtype=np.float32,
     )
     try:
@@ -199,7 +210,10 @@ def extract_interests(split: Split, config: InterestConfig | None = None, *, enc
     keep.update(items_per["keyword"].index[items_per["keyword"] >= max(config.min_keyword_items, 1)])
     keep.update(taggers.index[taggers >= max(config.min_taggers, 1)])
     if not keep:
-        raise DataError(f"{split.log.source}: no interest point passes the support thresholds (catalog fields {list(fields)}, {len(taggers)} distinct tags, keywords_per_item={config.keywords_per_item})")
+        logger.warning(
+            f"{split.log.source}: no interest point passes the support thresholds (catalog fields {list(fields)}, {len(taggers)} distinct tags, "
+            f"keywords_per_item={config.keywords_per_item}); the graph will have users and items only (give a catalog with --items for interests)"
+        )
     labels = sorted(keep)
 
     # canonical labels after merging near-duplicates (identity when no encoder)

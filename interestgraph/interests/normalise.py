@@ -25,11 +25,17 @@ _DOT_NOT_INNER = re.compile(r"(?<!\w)\.|\.(?!\w)")
 _HYPHEN_EDGES = re.compile(r"(?:^|\s)[-']+|[-']+(?:\s|$)")
 
 
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
 def normalise_label(text: object) -> str:
     """The canonical spelling of an interest label ('' when nothing is left)."""
-    if text is None:
+    if text is None or (isinstance(text, float) and text != text):  # None or NaN
         return ""
-    value = html.unescape(unicodedata.normalize("NFKC", str(text))).casefold()
+    value = unicodedata.normalize("NFKC", html.unescape(str(text)))
+    value = _INVISIBLE.sub("", value.translate(_APOSTROPHES))
+    value = unicodedata.normalize("NFKC", value.casefold()).replace("i\u0307", "i")  # 'İ' casefolds to i + combining dot
     value = _DROP.sub(" ", value)
     value = _DOT_NOT_INNER.sub(" ", value)
     value = _SEPARATORS.sub(" ", value)
