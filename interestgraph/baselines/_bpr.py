@@ -1,0 +1,220 @@
+"""The BPR training loop shared by :class:`~.BPRMF` and :class:`~.LightGCN`.
+
+One loop, written once: every epoch walks all training positive pairs
+``(u, i)`` in a seeded random order, in mini-batches; each pair gets one
+uniform negative ``j`` that is *not* a training positive of ``u``
+(:class:`NegativeSampler`, vectorised, collisions resampled), and the loss is
+
+    -mean log σ(s(u, i) - s(u, j)) + l2 · ½ (‖e_u‖² + ‖e_i‖² + ‖e_j‖²) / batch
+
+with ``e`` the *base* embeddings of the rows used in the batch (LightGCN's
+convention). Every ``eval_every`` epochs the model is scored on the
+validation part with :func:`interestgraph.evaluate.evaluate` (NDCG@20); the
+best epoch's weights are kept and restored at the end, and training stops
+after ``patience`` evaluations without improvement. With no validation part,
+training runs ``max_epochs`` and keeps the last weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..data.splits import Split
+from ..evaluate import evaluate, positive_matrix
+from ..progress import progress
+
+VALID_METRIC = "ndcg@20"
+
+
+class NegativeSampler:
+    """Uniform negatives over the items each user has no training positive on.
+
+    Args:
+        train: ``(n_users, n_items)`` CSR of training positives.
+        seed: seed of the sampler's own generator.
+
+    Raises:
+        ValueError: some user has a training positive on every item (no negative exists).
+    """
+
+    def __init__(self, train: sp.csr_matrix, seed: int = 0):
+        train = sp.csr_matrix(train)
+        self.n_users, self.n_items = train.shape
+        if self.n_items < 1:
+            raise ValueError("train must have at least one item column")
+        counts = np.diff(train.indptr)
+        if (counts >= self.n_items).any():
+            raise ValueError(f"train: user {int(np.flatnonzero(counts >= self.n_items)[0])} has a positive on every item, so no negative can be sampled")
+        coo = train.tocoo()
+        self._keys = np.unique(coo.row.astype(np.int64) * self.n_items + coo.col.astype(np.int64))
+        self._rng = np.random.default_rng(seed)
+
+    def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """``(n,)`` bool: whether each ``(users[k], items[k])`` is a training positive."""
+        keys = np.asarray(users, dtype=np.int64) * self.n_items + np.asarray(items, dtype=np.int64)
+        if len(self._keys) == 0:
+            return np.zeros(len(keys), dtype=bool)
+        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return self._keys[at] == keys
+
+    def sample(self, users: np.ndarray) -> np.ndarray:
+        """One negative item code per entry of ``users`` (``(n,)`` int64), never a training positive."""
+        users = np.asarray(users, dtype=np.int64)
+        items = self._rng.integers(0, self.n_items, size=len(users))
+        todo = np.flatnonzero(self.is_positive(users, items))
+        while len(todo):  # resample only the collisions, all at once
+            items[todo] = self._rng.integers(0, self.n_items, size=len(todo))
+            todo = todo[self.is_positive(users[todo], items[todo])]
+        return items
+
+
+def check_bpr_params(params: dict[str, Any]) -> None:
+    """ValueError naming the first bad BPR training argument."""
+    positive_int = ("dim", "batch_size", "max_epochs", "patience", "eval_every")
+    for name in positive_int:
+        value = params.get(name)
+        if name in params and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("lr",):
+        value = params[name]
+        if not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    value = params["l2"]
+    if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"l2 must be a number >= 0, got {value!r}")
+    seed = params["seed"]
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+
+
+class BPRModel:
+    """Base of the BPR-trained embedding models (fit / score, early stopping).
+
+    Subclasses implement ``_build(split, train) -> torch.nn.Module``,
+    ``_embeddings() -> (users (n_users, d), items (n_items, d))`` (the final
+    embeddings, with autograd) and ``_base_rows(users, pos, neg)`` (the base
+    embedding rows that the L2 term penalises).
+    """
+
+    _name = "BPR"
+
+    def _params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("dim", "lr", "l2", "batch_size", "max_epochs", "patience", "eval_every", "seed")}
+
+    # ------------------------------------------------------------ subclass hooks
+    def _build(self, split: Split, train: sp.csr_matrix) -> torch.nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _base_rows(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> list[torch.Tensor]:  # pragma: no cover
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ fit / score
+    def fit(self, split: Split) -> BPRModel:
+        """Train with BPR on the training positives of ``split``, early-stopped on its validation NDCG@20.
+
+        Sets ``module_`` (the torch module, best weights), ``best_epoch_``,
+        ``epochs_`` (epochs run), ``history_`` (``[{"epoch", "loss", "valid_ndcg@20"}, ...]``,
+        the metric only on evaluated epochs), ``best_valid_ndcg_`` and ``train_seconds_``.
+        Runs with deterministic torch kernels, so the same seed gives the same scores.
+        """
+        check_bpr_params(self._params())
+        # multi-threaded CPU gradient accumulation (index_put / scatter-add) sums in a varying
+        # order; deterministic kernels make a fixed seed give bit-identical weights. The global
+        # switch is restored afterwards.
+        previous = torch.are_deterministic_algorithms_enabled()
+        warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+        torch.use_deterministic_algorithms(True)
+        try:
+            return self._fit(split)
+        finally:
+            torch.use_deterministic_algorithms(previous, warn_only=warn_only)
+
+    def _fit(self, split: Split) -> BPRModel:
+        started = time.perf_counter()
+        torch.manual_seed(self.seed)
+        train = positive_matrix(split, "train")
+        coo = train.tocoo()
+        pair_users, pair_items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        if len(pair_users) == 0:
+            raise ValueError("split has no training positives to fit on")
+        has_valid = len(split.positive_pairs("valid")) > 0
+        self.n_users_, self.n_items_ = train.shape
+        self.module_ = self._build(split, train)
+        self._cache = None
+        sampler = NegativeSampler(train, seed=self.seed)
+        order_rng = np.random.default_rng(self.seed + 1)
+        optimiser = torch.optim.Adam(self.module_.parameters(), lr=self.lr)
+        self.history_: list[dict[str, float]] = []
+        best, best_state, best_epoch, stale = -np.inf, None, 0, 0
+        bar = progress(total=self.max_epochs, desc=f"train {self._name}", unit="epoch")
+        epoch = 0
+        for epoch in range(1, self.max_epochs + 1):
+            self.module_.train()
+            self._cache = None
+            order = order_rng.permutation(len(pair_users))
+            total = 0.0
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                users_np = pair_users[idx]
+                negs_np = sampler.sample(users_np)
+                users = torch.from_numpy(users_np)
+                pos = torch.from_numpy(pair_items[idx])
+                neg = torch.from_numpy(negs_np)
+                user_emb, item_emb = self._embeddings()
+                u = user_emb[users]
+                s_pos = (u * item_emb[pos]).sum(dim=1)
+                s_neg = (u * item_emb[neg]).sum(dim=1)
+                reg = sum(r.pow(2).sum() for r in self._base_rows(users, pos, neg)) / (2 * len(idx))
+                loss = -torch.nn.functional.logsigmoid(s_pos - s_neg).mean() + self.l2 * reg
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                total += float(loss.detach()) * len(idx)
+            record: dict[str, float] = {"epoch": epoch, "loss": total / len(order)}
+            if has_valid and (epoch % self.eval_every == 0 or epoch == self.max_epochs):
+                self.module_.eval()
+                self._cache = None
+                value = evaluate(self, split, part="valid", cutoffs=(20,), name=self._name).metrics[VALID_METRIC]
+                record[f"valid_{VALID_METRIC}"] = value
+                if value > best:
+                    best, best_epoch, stale = value, epoch, 0
+                    best_state = copy.deepcopy(self.module_.state_dict())
+                else:
+                    stale += 1
+            self.history_.append(record)
+            bar.update(1)
+            if has_valid and stale >= self.patience:
+                break
+        bar.close()
+        if best_state is not None:
+            self.module_.load_state_dict(best_state)
+        else:
+            best_epoch = epoch
+        self.module_.eval()
+        self._cache = None
+        self.best_epoch_ = best_epoch
+        self.epochs_ = epoch
+        self.best_valid_ndcg_ = float(best) if best_state is not None else float("nan")
+        self.train_seconds_ = time.perf_counter() - started
+        return self
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        """``(len(users), n_items)`` float32 dot products of the final user and item embeddings."""
+        if not hasattr(self, "module_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(split) first")
+        if self._cache is None:
+            with torch.no_grad():
+                user_emb, item_emb = self._embeddings()
+            self._cache = (user_emb.detach(), item_emb.detach())
+        user_emb, item_emb = self._cache
+        users = torch.as_tensor(np.asarray(users), dtype=torch.long)
+        return (user_emb[users] @ item_emb.T).to(torch.float32)
