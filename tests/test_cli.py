@@ -117,3 +117,20 @@ def test_build_prints_the_specified_json_and_writes_a_loadable_graph(tmp_path, c
     assert graph.counts() == {"nodes": result["nodes"], "edges": result["edges"]}
     assert main(args) == 1  # exists: refuse without --overwrite
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_evaluate_json_and_graph_split(tmp_path, capsys):
+    synthetic = ["--format", "synthetic", "--n-users", "80", "--n-items", "120", "--n-events", "2500"]
+    assert main(["evaluate", *synthetic, "--protocol", "rs-4", "--models", "pop,itemknn", "--cutoffs", "5,10", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"pop", "itemknn"}
+    assert {"recall@10", "ndcg@10", "recall@5", "protocol", "seconds"} <= set(result["pop"])
+    assert result["pop"]["protocol"]["name"] == "rs-4"
+    graph_dir = tmp_path / "g"
+    assert main(["build", *synthetic, "--protocol", "tl-4", "--encoder", "lexical", "--out", str(graph_dir)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(graph_dir), "--format", "graph", "--models", "pop", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pop"]["protocol"]["name"] == "tl-4"  # the graph's stored split
+    assert main(["evaluate", str(graph_dir), "--format", "graph", "--protocol", "rs-4", "--models", "pop"]) == 2
+    assert "stores a split made under tl-4" in capsys.readouterr().err
+    assert main(["evaluate", *synthetic, "--models", "pop,nope"]) == 2
