@@ -104,14 +104,25 @@ def _case(mode: str, args: dict, out_path: str, queue) -> None:
         busy, own = _busy_seconds(), sum(os.times()[:2])
         with _RssSampler() as rss:
             start = time.perf_counter()
-            index, score = cosine_topk(x, args["k"], candidate_dtype=candidate_dtype, block_size=args["block_size"], margin=args["margin"], show_progress=False)
+            index, score = cosine_topk(
+                x, args["k"], candidate_dtype=candidate_dtype, block_size=args["block_size"], margin=args["margin"], show_progress=False
+            )
             times.append(time.perf_counter() - start)
         extra.append(rss.peak - rss.start)
         # cores kept busy by *other* processes meanwhile: a shared machine skews timings
         others.append(max(0.0, (_busy_seconds() - busy) - (sum(os.times()[:2]) - own)) / times[-1])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     torch.save({"index": index, "score": score}, out_path)
-    queue.put({"mode": mode, "seconds": times, "peak_rss_mib": round(peak), "rss_before_mib": round(before), "other_cores_busy": others, "knn_extra_mib": max(extra)})
+    queue.put(
+        {
+            "mode": mode,
+            "seconds": times,
+            "peak_rss_mib": round(peak),
+            "rss_before_mib": round(before),
+            "knn_extra_mib": max(extra),
+            "other_cores_busy": others,
+        }
+    )
 
 
 def run(mode: str, args: dict, out_path: str) -> dict:
@@ -185,7 +196,10 @@ def main() -> None:
           f"{ns.n:,} x {ns.d} vectors ({ns.clusters} clusters, noise {ns.noise}), k={ns.k}, "
           f"block_size={ns.block_size or 'auto'}, margin={ns.margin if ns.margin is not None else 'auto'}")
     print()
-    print("| mode | seconds (best of %d) | peak RSS (process) | peak RSS added by the call | identical lists | identical sets | differ only in near-ties (±%g) | other processes' CPU during the best run |" % (ns.repeat, ns.tie_tol))
+    print(
+        f"| mode | seconds (best of {ns.repeat}) | peak RSS (process) | peak RSS added by the call | identical lists "
+        f"| identical sets | differ only in near-ties (±{ns.tie_tol:g}) | other processes' CPU during the best run |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         best = min(range(len(r["seconds"])), key=r["seconds"].__getitem__)
@@ -193,8 +207,11 @@ def main() -> None:
         if r["mode"] == "float32":
             agree = "(reference) | | "
         else:
-            agree = f"{agreement['identical_lists']:.4%} | {agreement['identical_sets']:.4%} | {agreement['differ_only_in_near_ties']:.4%}"
-        print(f"| {r['mode']} | {secs:.2f} | {r['peak_rss_mib']} MiB | {r['knn_extra_mib']:.0f} MiB | {agree} | {r['other_cores_busy'][best]:.2f} cores |")
+            agree = " | ".join(f"{agreement[key]:.4%}" for key in ("identical_lists", "identical_sets", "differ_only_in_near_ties"))
+        print(
+            f"| {r['mode']} | {secs:.2f} | {r['peak_rss_mib']} MiB | {r['knn_extra_mib']:.0f} MiB | {agree} "
+            f"| {r['other_cores_busy'][best]:.2f} cores |"
+        )
     print()
     print(f"rows whose neighbour sets differ: {agreement['rows_differing']} of {ns.n:,}; "
           f"identical or near-tie-only: {agreement['identical_or_near_ties']:.4%}; "
@@ -203,8 +220,8 @@ def main() -> None:
     print()
     print("command: python " + " ".join([os.path.relpath(__file__, Path.cwd())] + sys.argv[1:]))
     if ns.json:
-        ns.json.write_text(json.dumps({"args": args, "results": results, "agreement": agreement,
-                                       "machine": {"arch": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__}}, indent=2))
+        machine = {"arch": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__}
+        ns.json.write_text(json.dumps({"args": args, "results": results, "agreement": agreement, "machine": machine}, indent=2))
 
 
 if __name__ == "__main__":
