@@ -190,11 +190,29 @@ def test_fixed_seed_gives_the_same_scores(synthetic_split):
 def test_lightgcn_graph_is_the_symmetric_training_bipartite_graph(lightgcn, synthetic_split):
     train = positive_matrix(synthetic_split, "train")
     n_users = train.shape[0]
-    edges = lightgcn.edge_index_.numpy()
-    assert edges.shape == (2, 2 * train.nnz)
-    forward = edges[:, edges[0] < n_users]
-    assert set(zip(forward[0], forward[1] - n_users)) == set(zip(*train.nonzero()))
-    assert set(map(tuple, edges.T)) == set(map(tuple, edges[::-1].T))
+    adjacency = lightgcn.adjacency_.to_dense().numpy()
+    assert adjacency.shape == (n_users + train.shape[1],) * 2
+    assert np.allclose(adjacency, adjacency.T)
+    assert np.count_nonzero(adjacency) == 2 * train.nnz
+    assert set(zip(*np.nonzero(adjacency[:n_users, n_users:]))) == set(zip(*train.nonzero()))
+    degree = np.concatenate([np.diff(train.indptr), np.diff(train.tocsc().indptr)]).astype(float)
+    u, i = train.nonzero()
+    assert np.allclose(adjacency[u, n_users + i], 1 / np.sqrt(degree[u] * degree[n_users + i]))
+
+
+def test_lightgcn_propagation_matches_pyg(lightgcn):
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+    from torch_geometric.nn.models import LightGCN as PyGLightGCN
+
+    weight = lightgcn.module_.embedding.weight.detach()
+    coo = lightgcn.adjacency_.to_sparse_coo().coalesce()
+    edge_index = coo.indices()
+    reference = PyGLightGCN(weight.shape[0], weight.shape[1], lightgcn.layers, normalize=False)
+    reference.embedding.weight.data.copy_(weight)
+    _, edge_weight = gcn_norm(edge_index, None, weight.shape[0], add_self_loops=False)
+    expected = reference.get_embedding(edge_index, edge_weight).detach()
+    users, items = lightgcn._embeddings()
+    assert torch.allclose(torch.cat([users, items]).detach(), expected, atol=1e-6)
 
 
 def test_tune_lightgcn_picks_on_validation(synthetic_split):
