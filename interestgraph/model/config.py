@@ -1,0 +1,148 @@
+"""Configuration of the interest-graph path model and its training (dataclasses, JSON round trip)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .operator import MODEL_EDGE_TYPES
+
+
+def _check_positive_int(name: str, value: Any, minimum: int = 1) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_number(name: str, value: Any, low: float = 0.0, high: float | None = None, low_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
+    if not ok:
+        bound = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
+        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
+
+
+@dataclass
+class ModelConfig:
+    """The path model (see :mod:`interestgraph.model.path_model`).
+
+    Attributes:
+        edge_types: edge types walked on (a subset of ``user-item``, ``item-interest``,
+            ``user-interest``, ``interest-interest``, ``item-item``); ``user-item`` is required.
+        max_length: longest user→item walk scored, ``L`` (2 or 3; 3 includes co-occurrence
+            ``u→j→u'→i`` and ``u→j→v→i``).
+        exponent: per-type degree normalisation exponent ``a`` (0.5 = LightGCN's).
+        dim: width ``d`` of the GCN node vectors that set the learned edge weights.
+        gcn_layers: LightGCN-style propagation layers of the node vectors.
+        gate_rank: rank ``r`` of the pairwise edge gates ``1 + ⟨p_a, p_b⟩`` (0: node gates only).
+        item_id_embedding: items add a learned ID vector to their projected text vector.
+        text_features: items and interests start from the encoder's vectors (else ID vectors only).
+        user_item_weights: ``"binary"`` training positives or the graph's ``"decayed"`` weights.
+    """
+
+    edge_types: tuple[str, ...] = ("user-item", "item-interest", "interest-interest")
+    max_length: int = 3
+    exponent: float = 0.4
+    dim: int = 64
+    gcn_layers: int = 2
+    gate_rank: int = 4
+    item_id_embedding: bool = True
+    text_features: bool = True
+    user_item_weights: str = "binary"
+
+    def __post_init__(self) -> None:
+        self.edge_types = tuple(self.edge_types)
+        unknown = sorted(set(self.edge_types) - set(MODEL_EDGE_TYPES))
+        if unknown:
+            raise ValueError(f"edge_types: unknown {unknown}; choose from {', '.join(MODEL_EDGE_TYPES)}")
+        if "user-item" not in self.edge_types:
+            raise ValueError("edge_types must include 'user-item' (walks start from the user's items)")
+        if len(set(self.edge_types)) != len(self.edge_types):
+            raise ValueError(f"edge_types has duplicates: {self.edge_types!r}")
+        if self.max_length not in (2, 3):
+            raise ValueError(f"max_length must be 2 or 3, got {self.max_length!r}")
+        _check_number("exponent", self.exponent, 0.0, 1.0)
+        _check_positive_int("dim", self.dim)
+        _check_positive_int("gcn_layers", self.gcn_layers, minimum=0)
+        _check_positive_int("gate_rank", self.gate_rank, minimum=0)
+        if self.user_item_weights not in ("binary", "decayed"):
+            raise ValueError(f"user_item_weights must be 'binary' or 'decayed', got {self.user_item_weights!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["edge_types"] = list(self.edge_types)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown model settings {unknown}")
+        return cls(**data)
+
+
+@dataclass
+class TrainConfig:
+    """How the path model is trained (see :mod:`interestgraph.train`).
+
+    Attributes:
+        lr: AdamW learning rate of the network (projections, gates, embeddings).
+        path_lr: learning rate of the path coefficients (``c_k``, ``γ_t``).
+        weight_decay: AdamW decoupled weight decay on the network's matrices.
+        l2: weight of ``½‖x‖²`` on the ID vectors of each batch's users, positives and negatives (per pair).
+        epochs: most epochs.
+        warmup_epochs: linear learning-rate warm-up.
+        patience: epochs without a better validation NDCG@20 before stopping.
+        holdout: share of each user's training items hidden as targets every epoch
+            (the walks are built from the rest, so no target scores itself).
+        negatives: sampled negatives per target (never a training positive of the user).
+        user_batch: users per step (all their targets, one score pass).
+        seed: seeds initialisation, holdout and negative sampling.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        log_path: optional CSV (``.csv``) or JSON lines (``.jsonl``) file with one row per epoch.
+        verbose: print one line per epoch (loss, validation NDCG@20, seconds) on stderr.
+    """
+
+    lr: float = 5e-3
+    path_lr: float = 5e-2
+    weight_decay: float = 1e-4
+    l2: float = 1e-4
+    epochs: int = 60
+    warmup_epochs: int = 2
+    patience: int = 8
+    holdout: float = 0.2
+    negatives: int = 8
+    user_batch: int = 256
+    seed: int = 2020
+    device: str = "auto"
+    log_path: str | None = None
+    verbose: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("lr", "path_lr"):
+            _check_number(name, getattr(self, name), 0.0, low_open=True)
+        for name in ("weight_decay", "l2"):
+            _check_number(name, getattr(self, name), 0.0)
+        _check_number("holdout", self.holdout, 0.0, 0.9, low_open=True)
+        for name in ("epochs", "patience", "negatives", "user_batch"):
+            _check_positive_int(name, getattr(self, name))
+        _check_positive_int("warmup_epochs", self.warmup_epochs, minimum=0)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        if self.device not in ("cpu", "cuda", "auto") and not str(self.device).startswith("cuda:"):
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+        if self.log_path is not None and not str(self.log_path).endswith((".csv", ".jsonl")):
+            raise ValueError(f"log_path must end in .csv or .jsonl, got {self.log_path!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown training settings {unknown}")
+        return cls(**data)
+
+
+__all__ = ["ModelConfig", "TrainConfig"]

@@ -1,0 +1,157 @@
+"""``InterestGraphModel``: the path model as an estimator (fit on a graph, score users, save / load).
+
+    from interestgraph.model import InterestGraphModel, ModelConfig
+    from interestgraph.train import TrainConfig
+    model = InterestGraphModel(ModelConfig(), TrainConfig(epochs=40)).fit(graph)
+    evaluate(model, graph.split)            # the split stored with the graph
+    model.save("models/ml-small")
+
+Scores come from :mod:`.path_model` (exact sums over user→item walks). After
+``fit`` the effective edge weights ``W`` are frozen and held as a sparse matrix,
+so scoring, saving and explaining all read the same numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..graph.interest_graph import InterestGraph
+from ..graph.propagation import to_torch_csr
+from .config import ModelConfig, TrainConfig
+from .operator import PathOperator
+from .path_model import PathScorer, frozen_scores, walk_contributions
+
+
+def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None) -> dict[str, sp.csr_matrix]:
+    """Raw ``(n_src, n_dst)`` matrices of the edge types in ``config.edge_types``.
+
+    Args:
+        user_item: replaces the graph's user–item edges (the trainer's kept edges); binary
+            training positives by default (``config.user_item_weights``).
+    """
+    n = {"user": len(graph.users), "item": len(graph.items), "interest": len(graph.interests)}
+    ends = {"user-item": ("user", "item"), "item-interest": ("item", "interest"), "user-interest": ("user", "interest"), "interest-interest": ("interest", "interest"), "item-item": ("item", "item")}
+    tables: dict[str, sp.csr_matrix] = {}
+    for kind in config.edge_types:
+        src, dst = ends[kind]
+        if kind == "user-item" and user_item is not None:
+            tables[kind] = sp.csr_matrix(user_item, dtype=np.float64)
+            continue
+        if kind not in graph.edges:
+            raise ValueError(f"edge_types: the graph has no {kind!r} edges (built with {', '.join(graph.edges)})")
+        table = graph.edges[kind]
+        weight = table["weight"].to_numpy(dtype=np.float64)
+        if kind == "user-item" and config.user_item_weights == "binary":
+            weight = np.ones_like(weight)
+        tables[kind] = sp.csr_matrix((weight, (table["src"].to_numpy(), table["dst"].to_numpy())), shape=(n[src], n[dst]))
+    return tables
+
+
+def build_operator(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None) -> PathOperator:
+    """The :class:`PathOperator` of ``graph`` for ``config`` (optionally with other user–item edges)."""
+    return PathOperator.from_tables(graph_tables(graph, config, user_item), len(graph.users), len(graph.items), len(graph.interests), exponent=config.exponent)
+
+
+class InterestGraphModel:
+    """Interest-graph recommender whose scores are exact sums over user→item walks.
+
+    Args:
+        config: model settings (:class:`ModelConfig`).
+        train: training settings (:class:`TrainConfig`).
+
+    Fitted attributes: ``scorer_`` (:class:`PathScorer`), ``operator_`` (the training graph's
+    :class:`PathOperator`), ``adjacency_`` (``W``, ``(N, N)`` float64 CSR), ``coefficients_``
+    (``c_1..c_L``), ``history_`` (one dict per epoch), ``best_epoch_``, ``epochs_``,
+    ``best_valid_ndcg_``, ``train_seconds_``, ``epoch_seconds_`` (mean, by part), ``graph_``.
+    """
+
+    def __init__(self, config: ModelConfig | None = None, train: TrainConfig | None = None):
+        self.config = config if config is not None else ModelConfig()
+        self.train = train if train is not None else TrainConfig()
+        if not isinstance(self.config, ModelConfig):
+            raise TypeError(f"config must be a ModelConfig, got {type(self.config).__name__}")
+        if not isinstance(self.train, TrainConfig):
+            raise TypeError(f"train must be a TrainConfig, got {type(self.train).__name__}")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, graph: InterestGraph) -> InterestGraphModel:
+        """Train on ``graph`` (its training edges only), early-stopped on the validation part of its split."""
+        from ..train import Trainer
+
+        if not isinstance(graph, InterestGraph):
+            raise TypeError(f"graph must be an InterestGraph (build_interest_graph / InterestGraph.load), got {type(graph).__name__}")
+        Trainer(self.train).fit(self, graph)
+        return self
+
+    def _new_scorer(self, graph: InterestGraph, operator: PathOperator) -> PathScorer:
+        item_text = graph.item_vectors
+        if self.config.text_features and item_text is None:
+            raise ValueError("config.text_features needs item vectors: build the graph with item_k > 0, or set text_features=False")
+        return PathScorer(self.config, len(graph.users), len(graph.items), len(graph.interests), item_text, graph.interest_vectors, operator.types)
+
+    def _freeze(self, scorer: PathScorer, operator: PathOperator, structure: torch.Tensor) -> None:
+        """Materialise ``W`` and ``c`` from the scorer's current parameters."""
+        self.adjacency_ = scorer.effective_adjacency(operator, structure)
+        self.coefficients_ = scorer.length_coefficients()
+        self._scoring = None
+
+    # ------------------------------------------------------------------ score
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "adjacency_"):
+            raise RuntimeError("InterestGraphModel is not fitted; call fit(graph) or InterestGraphModel.load(directory)")
+
+    @property
+    def n_users(self) -> int:
+        self._check_fitted()
+        return self.layout_["user"]
+
+    @property
+    def n_items(self) -> int:
+        self._check_fitted()
+        return self.layout_["item"]
+
+    def score(self, users: np.ndarray, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """``(len(users), n_items)`` scores ``Σ_k c_k (W^k)[u, i]`` for user codes (the graph's user order).
+
+        Raises:
+            IndexError: a user code outside ``0..n_users-1``.
+        """
+        self._check_fitted()
+        users = torch.as_tensor(np.asarray(users), dtype=torch.long)
+        if len(users) and (int(users.min()) < 0 or int(users.max()) >= self.n_users):
+            raise IndexError(f"users: codes must be in 0..{self.n_users - 1}")
+        if getattr(self, "_scoring", None) is None or self._scoring[0].dtype != dtype:
+            self._scoring = (to_torch_csr(self.adjacency_, dtype=dtype), torch.from_numpy(self.coefficients_).to(dtype))
+        adjacency, coefficients = self._scoring
+        return frozen_scores(adjacency, coefficients, users, self.n_users, self.n_items)
+
+    def walks(self, user: int, item: int) -> list[tuple[tuple[int, ...], float]]:
+        """Every scored walk from user code ``user`` to item code ``item`` with its contribution (node indices)."""
+        self._check_fitted()
+        return walk_contributions(self.adjacency_, self.coefficients_, int(user), self.n_users + int(item))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the fitted model to ``directory`` atomically (see ``models/README.md``)."""
+        from .io import save_model
+
+        return save_model(self, directory, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> InterestGraphModel:
+        """Read a model saved by :meth:`save` (no code is executed from the files)."""
+        from .io import load_model
+
+        return load_model(directory)
+
+    def describe(self) -> str:
+        """One line: settings, best epoch and validation NDCG@20."""
+        self._check_fitted()
+        best = getattr(self, "best_valid_ndcg_", float("nan"))
+        return (f"InterestGraphModel(edge_types={','.join(self.config.edge_types)}, L={self.config.max_length}, a={self.config.exponent}, "
+                f"dim={self.config.dim}, gate_rank={self.config.gate_rank}); best epoch {getattr(self, 'best_epoch_', '?')}, valid ndcg@20 {best:.4f}")

@@ -1,0 +1,274 @@
+"""Training the path model: hold-out targets, BPR, AdamW, warm-up, early stopping, checkpoints.
+
+Every epoch (seeded, deterministic):
+
+1. **Hold out targets.** Each user with at least two training items hides
+   ``holdout`` of them (at least one); the walks of this epoch are built from the
+   remaining edges only (per-type normalisation recomputed), so no target can
+   score itself through its own edge. Validation and test pairs are never seen:
+   the graph holds training edges only.
+2. **BPR.** Users are shuffled into batches of ``user_batch``; one pass scores
+   every item for the batch's users (:meth:`PathScorer.walk_scores`), and each
+   target is compared with ``negatives`` uniform items that are not training
+   positives of the user (:class:`~interestgraph.baselines.NegativeSampler`):
+   ``-mean log σ(f(u, i) - f(u, j)) + l2 · ½ (‖x_u‖² + ‖x_i‖² + ‖x_j‖²)`` on
+   the ID vectors used.
+3. **Validate.** The effective weights of the full training graph are frozen
+   and the model is scored on the split's validation part with the evaluation
+   harness (NDCG@20); the best epoch's parameters are kept and restored, and
+   training stops after ``patience`` epochs without improvement.
+
+AdamW with three parameter groups (ID vectors without decay, since they carry
+the ``l2`` term; network matrices with ``weight_decay``; path coefficients
+``c_k``, ``γ_t`` at ``path_lr`` without decay), linear warm-up over
+``warmup_epochs``. On CUDA the GCN's dense part runs under bf16 autocast (the
+sparse walk products stay float32). A checkpoint directory, when given, holds
+the last epoch's full state (parameters, optimiser, random generators) as
+safetensors + JSON after every epoch, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import csv
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..evaluate import evaluate, positive_matrix
+from ..progress import progress
+from ..model.config import TrainConfig
+from ..graph.propagation import to_torch_csr
+
+VALID_METRIC = "ndcg@20"
+
+
+def pick_device(setting: str) -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if setting.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={setting!r} but no CUDA device is available")
+    return torch.device(setting)
+
+
+def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Split each user's training items into kept edges and targets.
+
+    Args:
+        train: ``(n_users, n_items)`` CSR of training positives.
+        share: fraction of each user's items that become targets (at least one when the user has two or more).
+        rng: the epoch's generator.
+
+    Returns:
+        ``(kept (n_users, n_items) CSR, target_users (m,), target_items (m,))``.
+    """
+    train = sp.csr_matrix(train)
+    counts = np.diff(train.indptr)
+    n_targets = np.where(counts >= 2, np.maximum(1, np.floor(share * counts + rng.random(len(counts)))).astype(np.int64), 0)
+    n_targets = np.minimum(n_targets, np.maximum(counts - 1, 0))
+    # a random rank per stored entry, then the lowest n_targets ranks of each row are targets
+    keys = rng.random(train.nnz)
+    rows = np.repeat(np.arange(train.shape[0]), counts)
+    order = np.lexsort((keys, rows))
+    position = np.empty(train.nnz, dtype=np.int64)
+    position[order] = np.arange(train.nnz) - np.repeat(train.indptr[:-1], counts)
+    is_target = position < np.repeat(n_targets, counts)
+    cols = train.indices
+    kept = sp.csr_matrix((np.ones(int((~is_target).sum())), (rows[~is_target], cols[~is_target])), shape=train.shape)
+    return kept, rows[is_target], cols[is_target].astype(np.int64)
+
+
+class Trainer:
+    """Fits an :class:`~interestgraph.model.InterestGraphModel` on an interest graph.
+
+    Args:
+        config: :class:`TrainConfig`.
+        checkpoint_dir: optional directory for the last epoch's full state (resumable).
+    """
+
+    def __init__(self, config: TrainConfig | None = None, checkpoint_dir: str | Path | None = None):
+        self.config = config if config is not None else TrainConfig()
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+
+    def fit(self, model, graph):
+        from ..baselines import NegativeSampler
+        from ..model.model import build_operator
+
+        cfg = self.config
+        started = time.perf_counter()
+        device = pick_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        split = graph.split
+        train = positive_matrix(split, "train")
+        if train.nnz == 0:
+            raise ValueError("graph: its split has no training positives to fit on")
+        has_valid = len(split.positive_pairs("valid")) > 0
+        full_operator = build_operator(graph, model.config)
+        full_structure = to_torch_csr(full_operator.structure(), device=device)
+        scorer = model._new_scorer(graph, full_operator).to(device)
+        model.layout_ = {"user": full_operator.n_users, "item": full_operator.n_items, "interest": full_operator.n_interests}
+        model.operator_ = full_operator
+        sampler = NegativeSampler(train, seed=cfg.seed + 1)
+        self._init_coefficients(scorer, full_operator, full_structure, rng, device)
+
+        id_params = [p for n, p in scorer.named_parameters() if n.endswith("_embedding.weight")]
+        path_params = [scorer.type_raw, scorer.length_coef]
+        taken = {id(p) for p in id_params + path_params}
+        network = [p for p in scorer.parameters() if id(p) not in taken]
+        optimiser = torch.optim.AdamW([
+            {"params": id_params, "lr": cfg.lr, "weight_decay": 0.0, "name": "id"},
+            {"params": network, "lr": cfg.lr, "weight_decay": cfg.weight_decay, "name": "network"},
+            {"params": path_params, "lr": cfg.path_lr, "weight_decay": 0.0, "name": "path"},
+        ])
+        users_with_targets = int((np.diff(train.indptr) >= 2).sum())
+        steps_per_epoch = max(1, math.ceil(users_with_targets / cfg.user_batch))
+        warmup_steps = cfg.warmup_epochs * steps_per_epoch
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0)
+
+        start_epoch, best, best_epoch, best_state, stale = 1, -np.inf, 0, None, 0
+        history: list[dict[str, Any]] = []
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / "state.json").exists():
+            from .checkpoint import load_checkpoint
+
+            state = load_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler)
+            start_epoch, best, best_epoch, stale, history = state["epoch"] + 1, state["best"], state["best_epoch"], state["stale"], state["history"]
+            best_state = state.get("best_state")
+        log_writer = _EpochLog(cfg.log_path) if cfg.log_path else None
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+        bar = progress(total=cfg.epochs, desc="train interest-graph model", unit="epoch")
+        bar.update(start_epoch - 1)
+        epoch = start_epoch - 1
+        for epoch in range(start_epoch, cfg.epochs + 1):
+            t0 = time.perf_counter()
+            kept, target_users, target_items = hold_out(train, cfg.holdout, rng)
+            operator = build_operator(graph, model.config, user_item=kept)
+            blocks = operator.torch_blocks(device=device)
+            structure = to_torch_csr(operator.structure(), device=device)
+            t_graph = time.perf_counter() - t0
+            users = rng.permutation(np.unique(target_users))
+            by_user = np.argsort(target_users, kind="stable")
+            bounds = np.searchsorted(target_users[by_user], users)
+            scorer.train()
+            total, pairs = 0.0, 0
+            t1 = time.perf_counter()
+            for start in range(0, len(users), cfg.user_batch):
+                batch = users[start:start + cfg.user_batch]
+                column = {int(u): k for k, u in enumerate(batch)}
+                mask = np.isin(target_users, batch)
+                t_users, t_items = target_users[mask], target_items[mask]
+                pos_users = np.repeat(t_users, cfg.negatives)
+                pos_items = np.repeat(t_items, cfg.negatives)
+                neg_items = sampler.sample(pos_users)
+                rows = torch.from_numpy(np.array([column[int(u)] for u in pos_users], dtype=np.int64)).to(device)
+                with autocast:
+                    z = scorer.node_vectors(structure)
+                z = z.float()
+                s, p = scorer.gates(z)
+                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device))
+                pos_t = torch.from_numpy(pos_items).to(device)
+                neg_t = torch.from_numpy(neg_items).to(device)
+                diff = scores[rows, pos_t] - scores[rows, neg_t]
+                loss = -torch.nn.functional.logsigmoid(diff).mean()
+                if cfg.l2 > 0:
+                    reg = scorer.user_embedding.weight[torch.from_numpy(pos_users).to(device)].pow(2).sum()
+                    if hasattr(scorer, "item_embedding"):
+                        reg = reg + scorer.item_embedding.weight[pos_t].pow(2).sum() + scorer.item_embedding.weight[neg_t].pow(2).sum()
+                    loss = loss + cfg.l2 * reg / (2 * len(pos_users))
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                scheduler.step()
+                total += float(loss.detach()) * len(pos_users)
+                pairs += len(pos_users)
+            t_train = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            scorer.eval()
+            model._freeze(scorer, full_operator, full_structure)
+            record: dict[str, Any] = {"epoch": epoch, "loss": total / max(pairs, 1), "targets": len(target_users)}
+            if has_valid:
+                value = evaluate(model, split, part="valid", cutoffs=(20,), name="interestgraph").metrics[VALID_METRIC]
+                record[f"valid_{VALID_METRIC}"] = value
+                if value > best:
+                    best, best_epoch, stale = value, epoch, 0
+                    best_state = copy.deepcopy(scorer.state_dict())
+                else:
+                    stale += 1
+            t_valid = time.perf_counter() - t2
+            record.update({"seconds_graph": round(t_graph, 3), "seconds_train": round(t_train, 3), "seconds_valid": round(t_valid, 3), "seconds": round(time.perf_counter() - t0, 3)})
+            history.append(record)
+            metric = f", valid {VALID_METRIC} {record[f'valid_{VALID_METRIC}']:.4f}" if has_valid else ""
+            if cfg.verbose:
+                bar.write(f"epoch {epoch}: loss {record['loss']:.4f}{metric}, {record['seconds']:.1f} s (graph {t_graph:.1f}, train {t_train:.1f}, valid {t_valid:.1f})", file=sys.stderr)
+            if log_writer:
+                log_writer.write(record)
+            bar.update(1)
+            if self.checkpoint_dir is not None:
+                from .checkpoint import save_checkpoint
+
+                save_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler, {"epoch": epoch, "best": best, "best_epoch": best_epoch, "stale": stale, "history": history}, best_state)
+            if has_valid and stale >= cfg.patience:
+                break
+        bar.close()
+        if best_state is not None:
+            scorer.load_state_dict(best_state)
+        else:
+            best_epoch = epoch
+        scorer.eval()
+        model._freeze(scorer, full_operator, full_structure)
+        model.scorer_ = scorer
+        model.history_ = history
+        model.best_epoch_ = best_epoch
+        model.epochs_ = epoch
+        model.best_valid_ndcg_ = float(best) if best_state is not None else float("nan")
+        model.train_seconds_ = time.perf_counter() - started
+        model.epoch_seconds_ = {part: float(np.mean([h[f"seconds_{part}"] for h in history])) for part in ("graph", "train", "valid")} if history else {}
+        model.graph_ = graph
+        return model
+
+    @staticmethod
+    @torch.no_grad()
+    def _init_coefficients(scorer, operator, structure, rng: np.random.Generator, device: torch.device) -> None:
+        """Scale ``c_k`` so each walk length starts with unit spread over items (BPR's sigmoid needs O(1) gaps)."""
+        blocks = operator.torch_blocks(device=device)
+        z = scorer.node_vectors(structure)
+        s, p = scorer.gates(z)
+        sample = np.sort(rng.choice(operator.n_users, size=min(64, operator.n_users), replace=False))
+        n = operator.n_nodes
+        y = torch.zeros(n, len(sample), device=device)
+        y[torch.from_numpy(sample).to(device), torch.arange(len(sample), device=device)] = 1.0
+        lo, hi = operator.n_users, operator.n_users + operator.n_items
+        for k in range(scorer.config.max_length):
+            y = scorer.apply_weights(blocks, s, p, y)
+            spread = float(y[lo:hi].std())
+            scorer.length_coef[k] = 1.0 / spread if spread > 0 else 1.0
+
+
+class _EpochLog:
+    """Appends one row per epoch to a CSV or JSON-lines file."""
+
+    def __init__(self, path: str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._header_done = self.path.exists() and self.path.stat().st_size > 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.path.suffix == ".jsonl":
+            with self.path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+            return
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(record))
+            if not self._header_done:
+                writer.writeheader()
+                self._header_done = True
+            writer.writerow(record)
