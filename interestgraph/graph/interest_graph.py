@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..artifacts import atomic_directory, read_manifest, write_manifest
+from ..artifacts import atomic_directory, read_manifest, sha256_file, write_manifest
 from ..data.schema import ITEM_ID, parse_timestamps
 from ..data.splits import Protocol, Split
 from ..data.storage import LOG_FILES, read_log_tables, write_log_tables
@@ -77,6 +77,8 @@ class InterestGraph:
         encoder_identity: what encoded the vectors.
         reference_time: the decay reference (last training timestamp, Unix s).
         build_seconds: timings of the build steps.
+        source_path, manifest_sha256: the directory a loaded graph came from and its
+            manifest's SHA-256 (None for a graph built in memory); a trained model records both.
     """
 
     split: Split
@@ -90,6 +92,8 @@ class InterestGraph:
     encoder_identity: str
     reference_time: int
     build_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    source_path: str | None = None
+    manifest_sha256: str | None = None
 
     # ------------------------------------------------------------------ nodes
     @property
@@ -310,6 +314,7 @@ class InterestGraph:
             user_tags=pd.read_parquet(directory / "user_tags.parquet"), text_links=pd.read_parquet(directory / "text_links.parquet"),
             config=GraphConfig.from_dict(manifest["config"]), encoder_identity=manifest["encoder_identity"], reference_time=int(manifest["reference_time"]),
             build_seconds=manifest.get("build_seconds", {}),
+            source_path=str(directory), manifest_sha256=sha256_file(directory / "manifest.json"),
         )
         if graph.counts() != manifest["counts"]:
             raise ArtifactError(f"{directory}: node/edge counts differ from the manifest ({graph.counts()} vs {manifest['counts']})")

@@ -1,0 +1,203 @@
+"""The path model: exact walk sums, training, early stopping, determinism, save / load."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from interestgraph.data import generate_synthetic
+from interestgraph.encoder.lexical import LexicalEncoder
+from interestgraph.errors import ArtifactError
+from interestgraph.evaluate import evaluate
+from interestgraph.graph.build import build_interest_graph
+from interestgraph.model import InterestGraphModel, ModelConfig, PathOperator, TrainConfig, build_operator, walk_contributions
+from interestgraph.model.path_model import PathScorer
+from interestgraph.train import hold_out
+
+FAST = dict(epochs=3, user_batch=64, negatives=4, warmup_epochs=1, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def graph():
+    log = generate_synthetic(n_users=120, n_items=150, n_interactions=4_000, seed=3).log
+    return build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
+
+
+@pytest.fixture(scope="module")
+def fitted(graph):
+    return InterestGraphModel(ModelConfig(dim=16, gate_rank=2, edge_types=("user-item", "item-interest", "interest-interest", "user-interest")), TrainConfig(epochs=6, patience=6, seed=5, user_batch=64, negatives=4, verbose=False)).fit(graph)
+
+
+def _float64_scorer(graph, config):
+    operator = build_operator(graph, config)
+    scorer = PathScorer(config, len(graph.users), len(graph.items), len(graph.interests), graph.item_vectors, graph.interest_vectors, operator.types).double()
+    torch.manual_seed(0)
+    with torch.no_grad():  # non-trivial gates and coefficients
+        scorer.node_gate.weight.normal_(std=0.5)
+        scorer.pair_gate.weight.normal_(std=0.5)
+        scorer.type_raw.normal_()
+        scorer.length_coef.copy_(torch.tensor([0.3, -1.2, 2.5], dtype=torch.float64))
+    return operator, scorer
+
+
+def test_score_equals_the_walk_sum_in_float64(graph):
+    config = ModelConfig(dim=8, gate_rank=3, edge_types=("user-item", "item-interest", "user-interest", "interest-interest", "item-item"))
+    operator, scorer = _float64_scorer(graph, config)
+    from interestgraph.graph.propagation import to_torch_csr
+
+    structure = to_torch_csr(operator.structure(), dtype=torch.float64)
+    blocks = operator.torch_blocks(dtype=torch.float64)
+    users = torch.tensor([0, 5, 17])
+    with torch.no_grad():
+        s, p = scorer.gates(scorer.node_vectors(structure))
+        training_path = scorer.walk_scores(blocks, s, p, users)
+    w = scorer.effective_adjacency(operator, structure)
+    c = scorer.length_coefficients()
+    assert abs(w - w.T).max() < 1e-12  # one weight per undirected edge
+    for row, user in enumerate(users.tolist()):
+        for item in (0, 3, 42, 99):
+            walks = walk_contributions(w, c, user, len(graph.users) + item)
+            assert sum(v for _, v in walks) == pytest.approx(float(training_path[row, item]), rel=1e-9, abs=1e-12)
+            for nodes, value in walks:  # every walk is on real edges
+                assert nodes[0] == user and nodes[-1] == len(graph.users) + item
+                assert all(w[a, b] != 0 for a, b in zip(nodes, nodes[1:]))
+
+
+def test_zeroing_an_edge_removes_exactly_the_walks_through_it(fitted):
+    w, c = fitted.adjacency_, fitted.coefficients_
+    user, item = 3, int(torch.argmax(fitted.score(np.array([3]))[0]))
+    target = fitted.n_users + item
+    walks = walk_contributions(w, c, user, target)
+    nodes, _ = max(walks, key=lambda t: abs(t[1]))
+    a, b = nodes[1], nodes[2]  # an edge on the strongest walk
+    through = sum(v for n, v in walks if any({x, y} == {a, b} for x, y in zip(n, n[1:])))
+    cut = sp.lil_matrix(w)
+    cut[a, b] = 0.0
+    cut[b, a] = 0.0
+    after = sum(v for _, v in walk_contributions(sp.csr_matrix(cut), c, user, target))
+    before = sum(v for _, v in walks)
+    assert before - after == pytest.approx(through, rel=1e-9)
+
+
+def test_edge_weight_times_gradient_is_the_use_weighted_walk_sum(fitted):
+    w, c = fitted.adjacency_, fitted.coefficients_
+    user, item = 7, 11
+    target = fitted.n_users + item
+    walks = walk_contributions(w, c, user, target)
+    nodes, _ = max(walks, key=lambda t: abs(t[1]))
+    a, b = nodes[-2], nodes[-1]
+    dense = torch.tensor(w.toarray(), dtype=torch.float64)
+    weight = dense[a, b].clone().requires_grad_(True)
+    m = dense.clone()
+    m[a, b] = weight
+    m[b, a] = weight
+    f = sum(float(c[k]) * torch.linalg.matrix_power(m, k + 1)[user, target] for k in range(len(c)))
+    f.backward()
+    uses = sum(sum(1 for x, y in zip(n, n[1:]) if {x, y} == {a, b}) * v for n, v in walks)
+    assert float(weight.detach() * weight.grad) == pytest.approx(uses, rel=1e-9)
+
+
+def test_training_loss_falls_and_beats_popularity(graph, fitted):
+    # same seed, so both runs see the same targets and negatives every epoch; only learning differs
+    frozen = InterestGraphModel(fitted.config, TrainConfig(**{**fitted.train.to_dict(), "lr": 1e-12, "path_lr": 1e-12})).fit(graph)
+    assert [h["targets"] for h in frozen.history_] == [h["targets"] for h in fitted.history_]
+    assert fitted.history_[-1]["loss"] < 0.95 * frozen.history_[-1]["loss"]
+    from interestgraph.baselines import MostPopular
+
+    ours = evaluate(fitted, graph.split, cutoffs=(20,)).metrics["ndcg@20"]
+    pop = evaluate(MostPopular().fit(graph.split), graph.split, cutoffs=(20,)).metrics["ndcg@20"]
+    assert ours > pop
+
+
+def test_early_stopping_restores_the_best_epoch(graph):
+    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1), TrainConfig(epochs=30, patience=2, lr=0.3, path_lr=0.5, seed=1, user_batch=64, negatives=4, verbose=False)).fit(graph)
+    assert model.epochs_ - model.best_epoch_ == 2
+    best = max(h["valid_ndcg@20"] for h in model.history_)
+    assert model.best_valid_ndcg_ == best
+    assert evaluate(model, graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"] == pytest.approx(best, abs=1e-9)
+
+
+def test_fixed_seed_is_deterministic(graph):
+    make = lambda: InterestGraphModel(ModelConfig(dim=8, gate_rank=2), TrainConfig(seed=9, **FAST)).fit(graph)  # noqa: E731
+    first, second = make(), make()
+    users = np.arange(20)
+    assert torch.equal(first.score(users), second.score(users))
+    assert [h["loss"] for h in first.history_] == [h["loss"] for h in second.history_]
+
+
+def test_save_load_round_trip_is_exact(fitted, tmp_path):
+    target = fitted.save(tmp_path / "m")
+    loaded = InterestGraphModel.load(target)
+    users = np.arange(len(fitted.graph_.users))
+    assert torch.equal(loaded.score(users), fitted.score(users))
+    assert loaded.walks(2, 5) == fitted.walks(2, 5)
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["format"] == "interestgraph-model" and manifest["protocol"]["name"] == "rs-4"
+    card = (target / "model_card.md").read_text()
+    assert "licence" in card and "lexical" in card.lower() and "rs-4" in card
+    assert not list(target.rglob("*.pkl")) and not list(target.rglob("*.pt"))
+    (target / "operator.safetensors").write_bytes(b"corrupt")
+    with pytest.raises(ArtifactError, match="operator.safetensors"):
+        InterestGraphModel.load(target)
+
+
+def test_trainer_resumes_from_a_checkpoint(graph, tmp_path):
+    from interestgraph.train import Trainer
+
+    config = dict(dim=8, gate_rank=1)
+    straight = InterestGraphModel(ModelConfig(**config), TrainConfig(seed=4, **{**FAST, "epochs": 4, "patience": 10})).fit(graph)
+    first = InterestGraphModel(ModelConfig(**config), TrainConfig(seed=4, **{**FAST, "epochs": 2, "patience": 10}))
+    Trainer(first.train, checkpoint_dir=tmp_path / "ckpt").fit(first, graph)
+    resumed = InterestGraphModel(ModelConfig(**config), TrainConfig(seed=4, **{**FAST, "epochs": 4, "patience": 10}))
+    Trainer(resumed.train, checkpoint_dir=tmp_path / "ckpt").fit(resumed, graph)
+    assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in straight.history_]
+    assert torch.equal(resumed.score(np.arange(10)), straight.score(np.arange(10)))
+
+
+def test_hold_out_never_targets_a_users_only_item():
+    train = sp.csr_matrix(np.array([[1, 0, 0, 0], [1, 1, 1, 1], [0, 1, 1, 0]], dtype=float))
+    kept, users, items = hold_out(train, 0.5, np.random.default_rng(0))
+    assert 0 not in users  # one item: nothing to hide
+    assert (kept + sp.csr_matrix((np.ones(len(users)), (users, items)), shape=train.shape)).toarray().tolist() == train.toarray().tolist()
+    assert np.bincount(users, minlength=3).tolist() == [0, 2, 1]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(edge_types=("item-interest",)), "user-item"),
+    (dict(edge_types=("user-item", "friends")), "unknown"),
+    (dict(max_length=4), "max_length"),
+    (dict(exponent=1.5), "exponent"),
+    (dict(gate_rank=-1), "gate_rank"),
+])
+def test_model_config_names_the_bad_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ModelConfig(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(lr=0), "lr"), (dict(holdout=1.0), "holdout"), (dict(device="tpu"), "device"), (dict(log_path="x.txt"), "log_path")])
+def test_train_config_names_the_bad_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_unfitted_model_and_bad_users_are_errors(fitted):
+    with pytest.raises(RuntimeError, match="not fitted"):
+        InterestGraphModel().score(np.array([0]))
+    with pytest.raises(IndexError, match="users"):
+        fitted.score(np.array([10_000]))
+
+
+def test_operator_blocks_are_symmetric_and_typed(graph):
+    operator = build_operator(graph, ModelConfig(edge_types=("user-item", "item-interest", "interest-interest")))
+    assert operator.types == ("user-item", "item-interest", "interest-interest")
+    for kind, block in operator.blocks.items():
+        assert abs(block - block.T).max() < 1e-12, kind
+    ui = operator.blocks["user-item"]
+    u0, i0 = operator.offset("item"), operator.offset("interest")
+    assert ui[:u0, u0:i0].nnz * 2 == ui.nnz  # only user–item entries
+    with pytest.raises(ValueError, match="shape"):
+        PathOperator.from_tables({"user-item": sp.csr_matrix((2, 2))}, 3, 2, 1)
