@@ -134,3 +134,25 @@ def test_evaluate_json_and_graph_split(tmp_path, capsys):
     assert main(["evaluate", str(graph_dir), "--format", "graph", "--protocol", "rs-4", "--models", "pop"]) == 2
     assert "stores a split made under tl-4" in capsys.readouterr().err
     assert main(["evaluate", *synthetic, "--models", "pop,nope"]) == 2
+
+
+def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
+    graph_dir, model_dir = tmp_path / "g", tmp_path / "m"
+    synthetic = ["--format", "synthetic", "--n-users", "80", "--n-items", "100", "--n-events", "2500"]
+    assert main(["build", *synthetic, "--protocol", "rs-4", "--encoder", "lexical", "--out", str(graph_dir)]) == 0
+    capsys.readouterr()
+    assert main(["train", str(graph_dir), "--out", str(model_dir), "--epochs", "2", "--dim", "8", "--user-batch", "32", "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["epochs"] == 2 and 0 < trained["valid"]["ndcg@20"] <= 1 and trained["protocol"]["name"] == "rs-4"
+    assert (model_dir / "model_card.md").is_file()
+    assert main(["evaluate", str(graph_dir), "--format", "graph", "--models", f"pop,{model_dir}", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert set(results) == {"pop", str(model_dir)} and "ndcg@20" in results[str(model_dir)]
+    # a model is only evaluated on the graph it was trained on
+    other = tmp_path / "g2"
+    assert main(["build", *synthetic, "--protocol", "tl-4", "--encoder", "lexical", "--out", str(other)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(other), "--format", "graph", "--models", str(model_dir)]) == 2
+    assert "trained on" in capsys.readouterr().err
+    assert main(["train", str(graph_dir), "--out", str(model_dir)]) == 2  # exists without --overwrite
+    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m3"), "--max-length", "5"]) == 2

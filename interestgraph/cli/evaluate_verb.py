@@ -1,4 +1,4 @@
-"""``interestgraph evaluate``: baselines (and later trained models) under one stated protocol."""
+"""``interestgraph evaluate``: baselines and trained models under one stated protocol."""
 
 from __future__ import annotations
 
@@ -31,24 +31,54 @@ def make_model(name: str, args: argparse.Namespace):
     raise UsageError(f"--models: unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
 
 
+def is_model_dir(name: str) -> bool:
+    """Whether ``name`` is a directory written by ``interestgraph train`` (a model manifest)."""
+    path = Path(name)
+    if not (path.is_dir() and (path / "manifest.json").is_file()):
+        return False
+    import json
+
+    try:
+        return json.loads((path / "manifest.json").read_text()).get("format") == "interestgraph-model"
+    except (OSError, ValueError):
+        return False
+
+
+def load_trained(name: str, graph):
+    """A trained model directory, checked against the graph being evaluated."""
+    from ..model import InterestGraphModel
+
+    if graph is None:
+        raise UsageError(f"--models {name}: a trained model is evaluated on the graph it was trained on; pass that graph directory as SOURCE with --format graph")
+    model = InterestGraphModel.load(name)
+    recorded = model.facts_.get("graph_manifest_sha256")
+    if recorded is not None and recorded != graph.manifest_sha256:
+        raise UsageError(f"--models {name} was trained on {model.facts_.get('graph_path')} (manifest {recorded[:12]}), not on {graph.source_path} (manifest {graph.manifest_sha256[:12]})")
+    if model.facts_.get("graph_counts") not in (None, graph.counts()) or model.layout_ != {"user": len(graph.users), "item": len(graph.items), "interest": len(graph.interests)}:
+        raise UsageError(f"--models {name}: its node counts do not match {graph.source_path}")
+    return model
+
+
 def _split_from_args(args: argparse.Namespace):
+    """``(split, graph or None)`` for the evaluate verb."""
     from ..data.protocols import split_log
     from ..graph import InterestGraph
 
     source = args.source
     if source is not None and Path(source).is_dir() and (Path(source) / "manifest.json").is_file() and args.format == "graph":
-        graph_split = InterestGraph.load(source).split
+        graph = InterestGraph.load(source)
+        graph_split = graph.split
         if args.protocol and args.protocol != graph_split.protocol.name:
             raise UsageError(f"{source} stores a split made under {graph_split.protocol.name}; a graph is evaluated on its own split (omit --protocol or pass --protocol {graph_split.protocol.name})")
-        return graph_split
+        return graph_split, graph
     if args.format == "graph":
         raise UsageError(f"--format graph needs a graph directory written by 'interestgraph build'; {source} is not one")
     loaded = load_from_args(args)
     if loaded.given_split is not None:
         if args.protocol:
             raise UsageError(f"--format {args.format} comes with its own train/test split; omit --protocol")
-        return loaded.given_split
-    return split_log(loaded.log, args.protocol or "rs-4", seed=args.split_seed)
+        return loaded.given_split, None
+    return split_log(loaded.log, args.protocol or "rs-4", seed=args.split_seed), None
 
 
 def run_evaluate(args: argparse.Namespace) -> CommandResult:
@@ -59,15 +89,15 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
     except ValueError:
         raise UsageError(f"--cutoffs takes comma-separated integers, got {args.cutoffs!r}") from None
     names = [n.strip() for n in args.models.split(",") if n.strip()]
-    unknown = [n for n in names if n not in MODEL_NAMES]
+    unknown = [n for n in names if n not in MODEL_NAMES and not is_model_dir(n)]
     if unknown or not names:
-        raise UsageError(f"--models: unknown model(s) {unknown or names}; choose from {', '.join(MODEL_NAMES)}")
-    split = _split_from_args(args)
+        raise UsageError(f"--models: unknown model(s) {unknown or names}; choose from {', '.join(MODEL_NAMES)} or a trained model directory")
+    split, graph = _split_from_args(args)
     results = {}
     lines = [split.describe()]
     for name in names:
         started = time.perf_counter()
-        model = make_model(name, args).fit(split)
+        model = load_trained(name, graph) if name not in MODEL_NAMES else make_model(name, args).fit(split)
         result = evaluate(model, split, part="test", cutoffs=cutoffs, name=name)
         entry = result.to_dict()
         entry["seconds"] = round(time.perf_counter() - started, 3)
@@ -93,7 +123,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     )
     add_source_options(ev, extra_formats=("graph",))
     ev.add_argument("--protocol", choices=sorted(PROTOCOLS), help="named protocol (default rs-4; a graph directory uses its stored split)")
-    ev.add_argument("--models", default="pop,itemknn", help=f"comma-separated: {', '.join(MODEL_NAMES)} (default pop,itemknn)")
+    ev.add_argument("--models", default="pop,itemknn", help=f"comma-separated: {', '.join(MODEL_NAMES)} or a trained model directory (default pop,itemknn)")
     ev.add_argument("--cutoffs", default="10,20", help="comma-separated K values (default 10,20)")
     ev.add_argument("--max-epochs", type=int, default=300, help="bpr/lightgcn: epoch limit (early stopping on validation NDCG@20 usually ends sooner)")
     ev.add_argument("--encoder-cache", type=Path, help="text: directory of the embedding cache")

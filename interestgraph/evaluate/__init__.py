@@ -6,7 +6,7 @@
     compare(result_a, result_b)       # paired bootstrap CI + Wilcoxon p-value
 """
 
-from .harness import ACTIVITY_BUCKETS, EvaluationResult, Recommender, compare, evaluate, positive_matrix
+from .harness import ACTIVITY_BUCKETS, EvaluationResult, Recommender, average_runs, compare, evaluate, positive_matrix
 from .metrics import METRICS, ranking_metrics
 
-__all__ = ["ACTIVITY_BUCKETS", "METRICS", "EvaluationResult", "Recommender", "compare", "evaluate", "positive_matrix", "ranking_metrics"]
+__all__ = ["ACTIVITY_BUCKETS", "METRICS", "EvaluationResult", "Recommender", "average_runs", "compare", "evaluate", "positive_matrix", "ranking_metrics"]

@@ -241,3 +241,35 @@ def compare(a: EvaluationResult, b: EvaluationResult, metric: str = "ndcg@20", *
     verdict = "beats" if low > 0 else ("is beaten by" if high < 0 else "is not distinguishable from")
     statement = f"{a.model} {verdict} {b.model} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, {high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users; {a.protocol.describe()})"
     return {"metric": metric, "a": a.model, "b": b.model, "mean_a": float(left.mean()), "mean_b": float(right.mean()), "difference": mean, "ci_low": float(low), "ci_high": float(high), "p_value": p_value, "users": len(diff), "statement": statement}
+
+
+def average_runs(results: Sequence[EvaluationResult], name: str | None = None) -> EvaluationResult:
+    """One result whose per-user metrics are the mean over runs (e.g. seeds) of the same model on the same split part.
+
+    Paired comparisons of seed-averaged results (:func:`compare`) then test the
+    models, not one lucky seed. ``metrics`` holds the mean over users of the
+    averaged per-user values (equal to the mean over runs of each run's mean),
+    plus ``"<metric>_std"``: the standard deviation over runs of each run's mean.
+
+    Raises:
+        ValueError: no results, or results from different protocols, parts or user sets.
+    """
+    results = list(results)
+    if not results:
+        raise ValueError("results must hold at least one EvaluationResult")
+    first = results[0]
+    frames = []
+    for r in results:
+        if r.protocol.to_dict() != first.protocol.to_dict() or r.part != first.part:
+            raise ValueError("results must share protocol and part to be averaged")
+        frame = r.per_user.set_index("user_id")
+        if not frame.index.equals(first.per_user.set_index("user_id").index):
+            raise ValueError("results must cover the same users to be averaged")
+        frames.append(frame.select_dtypes("number"))
+    per_user = (sum(frames) / len(frames)).reset_index()
+    metrics = {k: float(np.mean([r.metrics[k] for r in results])) for k in first.metrics}
+    metrics.update({f"{k}_std": float(np.std([r.metrics[k] for r in results], ddof=1)) if len(results) > 1 else 0.0 for k in first.metrics})
+    return EvaluationResult(
+        model=name or first.model, protocol=first.protocol, part=first.part, cutoffs=first.cutoffs, metrics=metrics, per_user=per_user,
+        notes=[*first.notes, f"per-user metrics averaged over {len(results)} runs"], seconds=float(sum(r.seconds for r in results)),
+    )

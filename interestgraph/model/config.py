@@ -109,7 +109,7 @@ class TrainConfig:
     l2: float = 1e-4
     epochs: int = 60
     warmup_epochs: int = 2
-    patience: int = 8
+    patience: int = 5
     holdout: float = 0.2
     negatives: int = 8
     user_batch: int = 256

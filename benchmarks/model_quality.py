@@ -1,0 +1,125 @@
+"""Quality benchmark: the interest-graph model against ItemKNN and LightGCN, paired, over seeds.
+
+Not a test: it measures. For each protocol it builds (or loads) the interest
+graph of ml-latest-small, fits every model with each seed on the same split
+(the split seed is fixed; the seeds vary initialisation and sampling), scores
+the test part with the harness, and reports mean ± std over seeds and a paired
+comparison (per-user NDCG@20 averaged over seeds; bootstrap 95 % CI of the mean
+difference and Wilcoxon p-value). Writes ``model-quality-<protocol>.md`` and
+``.json`` to ``--out``.
+
+    python benchmarks/model_quality.py --protocols rs-4,tl-4 --seeds 0,1,2 --out results/
+    python benchmarks/model_quality.py --protocols rs-4 --graph-dir graphs/ml-rs4   # a graph built earlier
+
+LightGCN runs at ``--lightgcn-lr/--lightgcn-l2/--lightgcn-layers`` (pass the
+configuration :func:`interestgraph.baselines.tune_lightgcn` chose on validation,
+see ``benchmarks/accuracy.py --tune``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.accuracy import versions  # noqa: E402
+
+
+def load_graph(protocol: str, args: argparse.Namespace):
+    from interestgraph.data import load_movielens
+    from interestgraph.graph import InterestGraph, build_interest_graph
+
+    if args.graph_dir:
+        graph = InterestGraph.load(Path(args.graph_dir) / protocol if (Path(args.graph_dir) / protocol).is_dir() else args.graph_dir)
+        if graph.protocol.name != protocol:
+            raise SystemExit(f"--graph-dir holds a {graph.protocol.name} graph, not {protocol}")
+        return graph
+    path = Path(args.path or ROOT.parent / "shared" / "datasets" / "ml-latest-small")
+    if not path.is_dir():
+        raise SystemExit(f"{path}: no such folder (MovieLens latest-small is read from ../shared/datasets; pass --path)")
+    return build_interest_graph(load_movielens(path), protocol=protocol)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--protocols", default="rs-4,tl-4")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--path", default=None, help="ml-latest-small folder (default ../shared/datasets/ml-latest-small)")
+    parser.add_argument("--graph-dir", default=None, help="a built graph directory (or a folder with one per protocol)")
+    parser.add_argument("--models", default="itemknn,lightgcn,interestgraph")
+    parser.add_argument("--lightgcn-lr", type=float, default=1e-3)
+    parser.add_argument("--lightgcn-l2", type=float, default=1e-4)
+    parser.add_argument("--lightgcn-layers", type=int, default=3)
+    parser.add_argument("--lightgcn-max-epochs", type=int, default=1000)
+    parser.add_argument("--model-config", default="{}", help="JSON of ModelConfig overrides")
+    parser.add_argument("--train-config", default="{}", help="JSON of TrainConfig overrides")
+    parser.add_argument("--out", default="results")
+    args = parser.parse_args(argv)
+
+    from interestgraph.baselines import ItemKNN, LightGCN
+    from interestgraph.evaluate import average_runs, compare, evaluate
+    from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
+
+    command = "python benchmarks/model_quality.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    seeds = [int(s) for s in args.seeds.split(",")]
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for protocol in args.protocols.split(","):
+        started = time.perf_counter()
+        graph = load_graph(protocol, args)
+        split = graph.split
+        print(split.describe(), flush=True)
+        runs: dict[str, list] = {}
+        facts: dict[str, list[dict]] = {}
+        for name in names:
+            for seed in (seeds if name != "itemknn" else seeds[:1]):
+                t0 = time.perf_counter()
+                if name == "itemknn":
+                    model = ItemKNN().fit(split)
+                elif name == "lightgcn":
+                    model = LightGCN(lr=args.lightgcn_lr, l2=args.lightgcn_l2, layers=args.lightgcn_layers, max_epochs=args.lightgcn_max_epochs, patience=5, eval_every=10, seed=seed).fit(split)
+                else:
+                    train = TrainConfig(**{"seed": seed, **json.loads(args.train_config)})
+                    model = InterestGraphModel(ModelConfig(**json.loads(args.model_config)), train).fit(graph)
+                fit_seconds = time.perf_counter() - t0
+                result = evaluate(model, split, part="test", cutoffs=(10, 20), name=name)
+                runs.setdefault(name, []).append(result)
+                fact = {"seed": seed, "fit_seconds": round(fit_seconds, 1), "ndcg@20": result.metrics["ndcg@20"], "recall@20": result.metrics["recall@20"]}
+                for attr in ("best_epoch_", "epochs_", "epoch_seconds_"):
+                    if hasattr(model, attr):
+                        fact[attr.rstrip("_")] = getattr(model, attr)
+                facts.setdefault(name, []).append(fact)
+                print(f"{result.describe()} [seed {seed}, fit {fit_seconds:.1f} s]", flush=True)
+        averaged = {name: average_runs(results, name=name) for name, results in runs.items()}
+        rows = ["| model | seeds | recall@20 | ndcg@20 | recall@10 | ndcg@10 | fit s (mean) |", "|---|---|---|---|---|---|---|"]
+        for name, result in averaged.items():
+            m = result.metrics
+            cell = lambda k: f"{m[k]:.4f} ± {m[k + '_std']:.4f}"  # noqa: E731
+            fit = sum(f["fit_seconds"] for f in facts[name]) / len(facts[name])
+            rows.append(f"| {name} | {len(runs[name])} | {cell('recall@20')} | {cell('ndcg@20')} | {cell('recall@10')} | {cell('ndcg@10')} | {fit:.0f} |")
+        comparisons = []
+        if "interestgraph" in averaged:
+            for other in averaged:
+                if other != "interestgraph":
+                    comparisons.append(compare(averaged["interestgraph"], averaged[other], "ndcg@20"))
+        text = f"# Model quality: ml-latest-small, {protocol}\n\n{split.describe()}\n\n" + "\n".join(rows) + "\n\n"
+        text += "\n".join(f"- {c['statement']}" for c in comparisons) + f"\n\nCommand: `{command}`\n"
+        (out / f"model-quality-{protocol}.md").write_text(text)
+        payload = {"protocol": split.protocol.to_dict(), "protocol_line": split.describe(), "seeds": seeds, "command": command, "versions": versions(),
+                   "seconds": round(time.perf_counter() - started, 1), "models": {n: {"metrics": r.metrics, "runs": facts[n]} for n, r in averaged.items()},
+                   "comparisons": comparisons, "model_config": json.loads(args.model_config), "train_config": json.loads(args.train_config),
+                   "lightgcn": {"lr": args.lightgcn_lr, "l2": args.lightgcn_l2, "layers": args.lightgcn_layers}}
+        (out / f"model-quality-{protocol}.json").write_text(json.dumps(payload, indent=2, default=str))
+        print(text, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
