@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from interestgraph.data import InteractionLog, generate_synthetic, given_split, split_log
-from interestgraph.evaluate import compare, evaluate, positive_matrix, ranking_metrics
+from interestgraph.evaluate import average_runs, compare, evaluate, positive_matrix, ranking_metrics
 
 
 def test_metrics_by_hand():
@@ -148,6 +148,23 @@ def test_paired_comparison(synthetic_split):
     other = evaluate(_Pop().fit(synthetic_split), split_log(synthetic_split.log, "rs-4", seed=1), name="pop")
     with pytest.raises(ValueError, match="share protocol"):
         compare(pop, other)
+
+
+def test_average_runs_averages_per_user_and_reports_the_spread(synthetic_split):
+    runs = [evaluate(_Random(seed).fit(synthetic_split), synthetic_split, cutoffs=(20,), name="random") for seed in (1, 2, 3)]
+    mean = average_runs(runs)
+    assert mean.metrics["ndcg@20"] == pytest.approx(np.mean([r.metrics["ndcg@20"] for r in runs]))
+    assert mean.metrics["ndcg@20_std"] == pytest.approx(np.std([r.metrics["ndcg@20"] for r in runs], ddof=1))
+    first_user = runs[0].per_user["user_id"].iloc[0]
+    by_hand = np.mean([r.per_user.set_index("user_id").loc[first_user, "ndcg@20"] for r in runs])
+    assert mean.per_user.set_index("user_id").loc[first_user, "ndcg@20"] == pytest.approx(by_hand)
+    pop = evaluate(_Pop().fit(synthetic_split), synthetic_split, cutoffs=(20,), name="pop")
+    assert compare(pop, mean)["ci_low"] > 0  # averaged results pair like single ones
+    with pytest.raises(ValueError, match="at least one"):
+        average_runs([])
+    valid = evaluate(_Pop().fit(synthetic_split), synthetic_split, part="valid", cutoffs=(20,))
+    with pytest.raises(ValueError, match="share protocol and part"):
+        average_runs([pop, valid])
 
 
 def test_cold_items_reported_separately():
