@@ -37,7 +37,11 @@ class ModelConfig:
         gate_rank: rank ``r`` of the pairwise edge gates ``1 + ⟨p_a, p_b⟩`` (0: node gates only).
         item_id_embedding: items add a learned ID vector to their projected text vector.
         text_features: items and interests start from the encoder's vectors (else ID vectors only).
-        user_item_weights: ``"binary"`` training positives or the graph's ``"decayed"`` weights.
+        user_item_weights: ``"binary"`` training positives; ``"recency"``: each user's positives decayed
+            relative to *that user's* last training positive, ``0.5 ** ((t_last(u) - t) / half-life)``;
+            or the graph's ``"decayed"`` weights (relative to the last event of the whole log, which
+            makes users who stopped long ago vanish from item degrees).
+        recency_half_life_days: half-life of the ``"recency"`` weights.
     """
 
     edge_types: tuple[str, ...] = ("user-item", "item-interest", "interest-interest")
@@ -49,6 +53,7 @@ class ModelConfig:
     item_id_embedding: bool = True
     text_features: bool = True
     user_item_weights: str = "binary"
+    recency_half_life_days: float = 365.0
 
     def __post_init__(self) -> None:
         self.edge_types = tuple(self.edge_types)
@@ -65,8 +70,9 @@ class ModelConfig:
         _check_positive_int("dim", self.dim)
         _check_positive_int("gcn_layers", self.gcn_layers, minimum=0)
         _check_positive_int("gate_rank", self.gate_rank, minimum=0)
-        if self.user_item_weights not in ("binary", "decayed"):
-            raise ValueError(f"user_item_weights must be 'binary' or 'decayed', got {self.user_item_weights!r}")
+        if self.user_item_weights not in ("binary", "recency", "decayed"):
+            raise ValueError(f"user_item_weights must be 'binary', 'recency' or 'decayed', got {self.user_item_weights!r}")
+        _check_number("recency_half_life_days", self.recency_half_life_days, 0.0, low_open=True)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -95,6 +101,8 @@ class TrainConfig:
         patience: epochs without a better validation NDCG@20 before stopping.
         holdout: share of each user's training items hidden as targets every epoch
             (the walks are built from the rest, so no target scores itself).
+        holdout_mode: which items are hidden: ``"random"``, ``"latest"`` (each user's most recent,
+            as a temporal protocol asks), or ``"auto"`` (latest for temporal splits, else random).
         negatives: sampled negatives per target (never a training positive of the user).
         user_batch: users per step (all their targets, one score pass).
         seed: seeds initialisation, holdout and negative sampling.
@@ -111,6 +119,7 @@ class TrainConfig:
     warmup_epochs: int = 2
     patience: int = 5
     holdout: float = 0.2
+    holdout_mode: str = "auto"
     negatives: int = 8
     user_batch: int = 256
     seed: int = 2020
@@ -124,6 +133,8 @@ class TrainConfig:
         for name in ("weight_decay", "l2"):
             _check_number(name, getattr(self, name), 0.0)
         _check_number("holdout", self.holdout, 0.0, 0.9, low_open=True)
+        if self.holdout_mode not in ("random", "latest", "auto"):
+            raise ValueError(f"holdout_mode must be 'random', 'latest' or 'auto', got {self.holdout_mode!r}")
         for name in ("epochs", "patience", "negatives", "user_batch"):
             _check_positive_int(name, getattr(self, name))
         _check_positive_int("warmup_epochs", self.warmup_epochs, minimum=0)

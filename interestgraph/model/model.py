@@ -20,11 +20,42 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ..data.schema import ITEM_ID
+from ..evaluate import positive_matrix
 from ..graph.interest_graph import InterestGraph
 from ..graph.propagation import to_torch_csr
 from .config import ModelConfig, TrainConfig
 from .operator import PathOperator
 from .path_model import PathScorer, frozen_scores, walk_contributions
+
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def train_pair_times(graph: InterestGraph) -> sp.csr_matrix:
+    """``(n_users, n_items)`` CSR of each training positive's first timestamp (Unix s, float64), same pattern as the positives."""
+    split = graph.split
+    log = split.log
+    pairs = split.positive_pairs("train")
+    rows = log.user_ids.get_indexer(pairs["user_id"])
+    cols = log.item_ids.get_indexer(pairs[ITEM_ID])
+    # +1 keeps timestamp 0 (logs without time) as a stored entry
+    return sp.csr_matrix((pairs["timestamp"].to_numpy(dtype=np.float64) + 1.0, (rows, cols)), shape=(log.n_users, log.n_items))
+
+
+def recency_weights(pattern: sp.spmatrix, times: sp.csr_matrix, half_life_days: float) -> sp.csr_matrix:
+    """``pattern``'s entries weighted ``0.5 ** ((t_last(u) - t) / half_life)``, ``t_last(u)`` the user's latest entry in ``pattern``."""
+    kept = sp.csr_matrix(pattern, dtype=np.float64)
+    kept.sort_indices()
+    t = sp.csr_matrix(times)
+    t.sort_indices()
+    stamped = t.multiply(kept.astype(bool)).tocsr()
+    stamped.sort_indices()
+    last = np.zeros(stamped.shape[0])
+    has = np.diff(stamped.indptr) > 0
+    last[has] = np.maximum.reduceat(stamped.data, stamped.indptr[:-1][has])
+    age_days = (np.repeat(last, np.diff(stamped.indptr)) - stamped.data) / SECONDS_PER_DAY
+    return sp.csr_matrix((np.power(0.5, age_days / half_life_days), stamped.indices, stamped.indptr), shape=stamped.shape)
 
 
 def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None) -> dict[str, sp.csr_matrix]:
@@ -39,8 +70,12 @@ def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatr
     tables: dict[str, sp.csr_matrix] = {}
     for kind in config.edge_types:
         src, dst = ends[kind]
-        if kind == "user-item" and user_item is not None:
-            tables[kind] = sp.csr_matrix(user_item, dtype=np.float64)
+        if kind == "user-item" and (user_item is not None or config.user_item_weights == "recency"):
+            pattern = user_item if user_item is not None else positive_matrix(graph.split, "train")
+            if config.user_item_weights == "recency":
+                tables[kind] = recency_weights(pattern, train_pair_times(graph), config.recency_half_life_days)
+            else:
+                tables[kind] = sp.csr_matrix(pattern, dtype=np.float64)
             continue
         if kind not in graph.edges:
             raise ValueError(f"edge_types: the graph has no {kind!r} edges (built with {', '.join(graph.edges)})")

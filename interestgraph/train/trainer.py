@@ -60,13 +60,15 @@ def pick_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
-def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times: sp.csr_matrix | None = None) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Split each user's training items into kept edges and targets.
 
     Args:
         train: ``(n_users, n_items)`` CSR of training positives.
         share: fraction of each user's items that become targets (at least one when the user has two or more).
         rng: the epoch's generator.
+        times: ``(n_users, n_items)`` CSR of the positives' timestamps (same pattern as ``train``):
+            targets are then each user's most recent items (ties broken at random), else random items.
 
     Returns:
         ``(kept (n_users, n_items) CSR, target_users (m,), target_items (m,))``.
@@ -76,7 +78,14 @@ def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator) -> tu
     n_targets = np.where(counts >= 2, np.maximum(1, np.floor(share * counts + rng.random(len(counts)))).astype(np.int64), 0)
     n_targets = np.minimum(n_targets, np.maximum(counts - 1, 0))
     # a random rank per stored entry, then the lowest n_targets ranks of each row are targets
+    train.sort_indices()
     keys = rng.random(train.nnz)
+    if times is not None:
+        t = sp.csr_matrix(times)
+        t.sort_indices()
+        if t.nnz != train.nnz or not np.array_equal(t.indices, train.indices):
+            raise ValueError("times must have the same sparsity pattern as train")
+        keys = -t.data + keys * 1e-3  # most recent first; sub-second jitter breaks ties
     rows = np.repeat(np.arange(train.shape[0]), counts)
     order = np.lexsort((keys, rows))
     position = np.empty(train.nnz, dtype=np.int64)
@@ -101,7 +110,7 @@ class Trainer:
 
     def fit(self, model, graph):
         from ..baselines import NegativeSampler
-        from ..model.model import build_operator
+        from ..model.model import build_operator, train_pair_times
 
         cfg = self.config
         started = time.perf_counter()
@@ -113,6 +122,10 @@ class Trainer:
         if train.nnz == 0:
             raise ValueError("graph: its split has no training positives to fit on")
         has_valid = len(split.positive_pairs("valid")) > 0
+        temporal = "temporal" in split.protocol.method or "time" in split.protocol.method or split.protocol.method == "leave-last"
+        latest = cfg.holdout_mode == "latest" or (cfg.holdout_mode == "auto" and temporal)
+        times = train_pair_times(graph) if latest else None
+        model.holdout_mode_ = "latest" if latest else "random"
         full_operator = build_operator(graph, model.config)
         full_structure = to_torch_csr(full_operator.structure(), device=device)
         scorer = model._new_scorer(graph, full_operator).to(device)
@@ -150,7 +163,7 @@ class Trainer:
         epoch = start_epoch - 1
         for epoch in range(start_epoch, cfg.epochs + 1):
             t0 = time.perf_counter()
-            kept, target_users, target_items = hold_out(train, cfg.holdout, rng)
+            kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times)
             operator = build_operator(graph, model.config, user_item=kept)
             blocks = operator.torch_blocks(device=device)
             structure = to_torch_csr(operator.structure(), device=device)
