@@ -201,3 +201,30 @@ def test_operator_blocks_are_symmetric_and_typed(graph):
     assert ui[:u0, u0:i0].nnz * 2 == ui.nnz  # only user–item entries
     with pytest.raises(ValueError, match="shape"):
         PathOperator.from_tables({"user-item": sp.csr_matrix((2, 2))}, 3, 2, 1)
+
+
+def test_hold_out_latest_takes_each_users_most_recent_items():
+    train = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=float))
+    times = sp.csr_matrix(np.array([[10, 40, 20, 30], [5, 1, 0, 0]], dtype=float))
+    kept, users, items = hold_out(train, 0.5, np.random.default_rng(0), times)
+    assert sorted(zip(users.tolist(), items.tolist())) == [(0, 1), (0, 3), (1, 0)]
+    with pytest.raises(ValueError, match="pattern"):
+        hold_out(train, 0.5, np.random.default_rng(0), sp.csr_matrix(np.eye(2, 4)))
+
+
+def test_recency_weights_are_relative_to_each_users_last_item():
+    from interestgraph.model.model import SECONDS_PER_DAY, recency_weights
+
+    day = SECONDS_PER_DAY
+    pattern = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=float))
+    times = sp.csr_matrix(np.array([[100 * day, 110 * day, 0], [0, 5 * day, 15 * day]]))
+    w = recency_weights(pattern, times, half_life_days=10.0).toarray()
+    assert w[0].tolist() == pytest.approx([0.5, 1.0, 0.0])  # ten days before the user's last item: half
+    assert w[1].tolist() == pytest.approx([0.0, 0.5, 1.0])  # a user active long ago is not faded by others' recency
+
+
+def test_temporal_split_uses_the_latest_hold_out():
+    log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_500, seed=2).log
+    graph = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
+    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1, user_item_weights="recency"), TrainConfig(seed=1, **{**FAST, "epochs": 1})).fit(graph)
+    assert model.holdout_mode_ == "latest" and np.isfinite(model.history_[0]["loss"])
