@@ -226,5 +226,5 @@ def test_recency_weights_are_relative_to_each_users_last_item():
 def test_temporal_split_uses_the_latest_hold_out():
     log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_500, seed=2).log
     graph = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
-    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1, user_item_weights="recency"), TrainConfig(seed=1, **{**FAST, "epochs": 1})).fit(graph)
+    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1, user_item_weights="recency"), TrainConfig(seed=1, holdout_mode="auto", **{**FAST, "epochs": 1})).fit(graph)
     assert model.holdout_mode_ == "latest" and np.isfinite(model.history_[0]["loss"])
