@@ -42,6 +42,10 @@ class ModelConfig:
             or the graph's ``"decayed"`` weights (relative to the last event of the whole log, which
             makes users who stopped long ago vanish from item degrees).
         recency_half_life_days: half-life of the ``"recency"`` weights.
+            ``"order"``: decay by position instead of time, ``0.5 ** (rank / recency_half_life_items)``
+            with ``rank`` 0 for the user's latest training positive (ratings entered in one
+            session share a timestamp range of minutes, so days cannot order them).
+        recency_half_life_items: half-life of the ``"order"`` weights, in items.
     """
 
     edge_types: tuple[str, ...] = ("user-item", "item-interest", "interest-interest")
@@ -54,6 +58,7 @@ class ModelConfig:
     text_features: bool = True
     user_item_weights: str = "binary"
     recency_half_life_days: float = 365.0
+    recency_half_life_items: float = 20.0
 
     def __post_init__(self) -> None:
         self.edge_types = tuple(self.edge_types)
@@ -70,8 +75,9 @@ class ModelConfig:
         _check_positive_int("dim", self.dim)
         _check_positive_int("gcn_layers", self.gcn_layers, minimum=0)
         _check_positive_int("gate_rank", self.gate_rank, minimum=0)
-        if self.user_item_weights not in ("binary", "recency", "decayed"):
-            raise ValueError(f"user_item_weights must be 'binary', 'recency' or 'decayed', got {self.user_item_weights!r}")
+        if self.user_item_weights not in ("binary", "recency", "order", "decayed"):
+            raise ValueError(f"user_item_weights must be 'binary', 'recency', 'order' or 'decayed', got {self.user_item_weights!r}")
+        _check_number("recency_half_life_items", self.recency_half_life_items, 0.0, low_open=True)
         _check_number("recency_half_life_days", self.recency_half_life_days, 0.0, low_open=True)
 
     def to_dict(self) -> dict[str, Any]:

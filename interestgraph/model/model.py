@@ -43,8 +43,10 @@ def train_pair_times(graph: InterestGraph) -> sp.csr_matrix:
     return sp.csr_matrix((pairs["timestamp"].to_numpy(dtype=np.float64) + 1.0, (rows, cols)), shape=(log.n_users, log.n_items))
 
 
-def recency_weights(pattern: sp.spmatrix, times: sp.csr_matrix, half_life_days: float) -> sp.csr_matrix:
-    """``pattern``'s entries weighted ``0.5 ** ((t_last(u) - t) / half_life)``, ``t_last(u)`` the user's latest entry in ``pattern``."""
+def recency_weights(pattern: sp.spmatrix, times: sp.csr_matrix, half_life_days: float | None = None, *, half_life_items: float | None = None) -> sp.csr_matrix:
+    """``pattern``'s entries weighted ``0.5 ** ((t_last(u) - t) / half_life_days)``, ``t_last(u)`` the user's latest
+    entry in ``pattern``; with ``half_life_items`` instead, ``0.5 ** (rank / half_life_items)``, ``rank`` 0 for the
+    user's latest entry (ties share the better rank)."""
     kept = sp.csr_matrix(pattern, dtype=np.float64)
     kept.sort_indices()
     t = sp.csr_matrix(times)
@@ -54,7 +56,14 @@ def recency_weights(pattern: sp.spmatrix, times: sp.csr_matrix, half_life_days: 
     last = np.zeros(stamped.shape[0])
     has = np.diff(stamped.indptr) > 0
     last[has] = np.maximum.reduceat(stamped.data, stamped.indptr[:-1][has])
-    age_days = (np.repeat(last, np.diff(stamped.indptr)) - stamped.data) / SECONDS_PER_DAY
+    counts = np.diff(stamped.indptr)
+    if half_life_items is not None:
+        rows = np.repeat(np.arange(stamped.shape[0]), counts)
+        order = np.lexsort((-stamped.data, rows))  # per row, latest first
+        rank = np.empty(stamped.nnz, dtype=np.float64)
+        rank[order] = np.arange(stamped.nnz) - np.repeat(stamped.indptr[:-1], counts)
+        return sp.csr_matrix((np.power(0.5, rank / half_life_items), stamped.indices, stamped.indptr), shape=stamped.shape)
+    age_days = (np.repeat(last, counts) - stamped.data) / SECONDS_PER_DAY
     return sp.csr_matrix((np.power(0.5, age_days / half_life_days), stamped.indices, stamped.indptr), shape=stamped.shape)
 
 
@@ -70,10 +79,12 @@ def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatr
     tables: dict[str, sp.csr_matrix] = {}
     for kind in config.edge_types:
         src, dst = ends[kind]
-        if kind == "user-item" and (user_item is not None or config.user_item_weights == "recency"):
+        if kind == "user-item" and (user_item is not None or config.user_item_weights in ("recency", "order")):
             pattern = user_item if user_item is not None else positive_matrix(graph.split, "train")
             if config.user_item_weights == "recency":
                 tables[kind] = recency_weights(pattern, train_pair_times(graph), config.recency_half_life_days)
+            elif config.user_item_weights == "order":
+                tables[kind] = recency_weights(pattern, train_pair_times(graph), half_life_items=config.recency_half_life_items)
             else:
                 tables[kind] = sp.csr_matrix(pattern, dtype=np.float64)
             continue

@@ -228,3 +228,14 @@ def test_temporal_split_uses_the_latest_hold_out():
     graph = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
     model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1, user_item_weights="recency"), TrainConfig(seed=1, holdout_mode="auto", **{**FAST, "epochs": 1})).fit(graph)
     assert model.holdout_mode_ == "latest" and np.isfinite(model.history_[0]["loss"])
+
+
+def test_order_weights_decay_by_position_from_the_latest():
+    from interestgraph.model.model import recency_weights
+
+    pattern = sp.csr_matrix(np.array([[1, 1, 1, 0]], dtype=float))
+    times = sp.csr_matrix(np.array([[30.0, 10.0, 20.0, 0.0]]))
+    w = recency_weights(pattern, times, half_life_items=1.0).toarray()[0]
+    assert w.tolist() == pytest.approx([1.0, 0.25, 0.5, 0.0])
+    with pytest.raises(ValueError, match="user_item_weights"):
+        ModelConfig(user_item_weights="newest")
