@@ -36,6 +36,8 @@ class ModelConfig:
         gcn_layers: LightGCN-style propagation layers of the node vectors.
         gate_rank: rank ``r`` of the pairwise edge gates ``1 + ⟨p_a, p_b⟩`` (0: node gates only).
         item_id_embedding: items add a learned ID vector to their projected text vector.
+        user_interest_mean: users add the ``w(v|u)``-weighted mean of their interests' vectors
+            to their ID vector (needs the graph's user–interest edges).
         text_features: items and interests start from the encoder's vectors (else ID vectors only).
         user_item_weights: ``"binary"`` training positives; ``"recency"``: each user's positives decayed
             relative to *that user's* last training positive, ``0.5 ** ((t_last(u) - t) / half-life)``;
@@ -55,6 +57,7 @@ class ModelConfig:
     gcn_layers: int = 2
     gate_rank: int = 4
     item_id_embedding: bool = True
+    user_interest_mean: bool = False
     text_features: bool = True
     user_item_weights: str = "binary"
     recency_half_life_days: float = 365.0

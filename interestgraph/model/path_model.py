@@ -106,6 +106,9 @@ class PathScorer(nn.Module):
             nn.init.normal_(self.pair_gate.weight, std=0.1 / math.sqrt(d))
         self.type_raw = nn.Parameter(torch.full((len(self.types),), math.log(math.e - 1.0)))  # softplus⁻¹(1)
         self.length_coef = nn.Parameter(torch.ones(config.max_length))
+        #: ``(U, V)`` sparse ``w(v|u)`` rows when ``config.user_interest_mean`` (set by the trainer; not saved:
+        #: scoring reads the frozen ``W``)
+        self.user_interest: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ node side
     def base_vectors(self) -> torch.Tensor:
@@ -118,7 +121,10 @@ class PathScorer(nn.Module):
             interests = self.interest_embedding.weight
         if hasattr(self, "item_embedding"):
             items = items + self.item_embedding.weight
-        return torch.cat([self.user_embedding.weight, items, interests])
+        users = self.user_embedding.weight
+        if self.user_interest is not None:  # + Σ_v w(v|u) x⁰_v
+            users = users + self.user_interest @ interests
+        return torch.cat([users, items, interests])
 
     def node_vectors(self, structure: torch.Tensor) -> torch.Tensor:
         """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)``."""

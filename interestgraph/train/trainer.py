@@ -96,6 +96,16 @@ def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times
     return kept, rows[is_target], cols[is_target].astype(np.int64)
 
 
+def user_interest_rows(graph) -> sp.csr_matrix:
+    """``(n_users, n_interests)`` CSR of ``w(v|u)`` with each user's row summing to 1 (empty rows stay empty)."""
+    if "user-interest" not in graph.edges:
+        raise ValueError("user_interest_mean needs the graph's user-interest edges")
+    table = graph.edges["user-interest"]
+    m = sp.csr_matrix((table["weight"].to_numpy(dtype=np.float64), (table["src"].to_numpy(), table["dst"].to_numpy())), shape=(len(graph.users), len(graph.interests)))
+    sums = np.asarray(m.sum(axis=1)).ravel()
+    return sp.csr_matrix(sp.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ m)
+
+
 class Trainer:
     """Fits an :class:`~interestgraph.model.InterestGraphModel` on an interest graph.
 
@@ -129,6 +139,8 @@ class Trainer:
         full_operator = build_operator(graph, model.config)
         full_structure = to_torch_csr(full_operator.structure(), device=device)
         scorer = model._new_scorer(graph, full_operator).to(device)
+        if model.config.user_interest_mean:
+            scorer.user_interest = to_torch_csr(user_interest_rows(graph), device=device)
         model.layout_ = {"user": full_operator.n_users, "item": full_operator.n_items, "interest": full_operator.n_interests}
         model.operator_ = full_operator
         sampler = NegativeSampler(train, seed=cfg.seed + 1)

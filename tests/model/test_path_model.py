@@ -113,9 +113,15 @@ def test_training_loss_falls_and_beats_popularity(graph, fitted):
     assert ours > pop
 
 
-def test_early_stopping_restores_the_best_epoch(graph):
-    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1), TrainConfig(epochs=30, patience=2, lr=0.3, path_lr=0.5, seed=1, user_batch=64, negatives=4, verbose=False)).fit(graph)
+def test_early_stopping_restores_the_best_epoch(graph, tmp_path):
+    log = tmp_path / "log.csv"
+    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1, user_interest_mean=True), TrainConfig(epochs=30, patience=2, lr=0.3, path_lr=0.5, seed=1, user_batch=64, negatives=4, verbose=False, log_path=str(log))).fit(graph)
     assert model.epochs_ - model.best_epoch_ == 2
+    assert model.scorer_.user_interest is not None and model.scorer_.user_interest.shape == (len(graph.users), len(graph.interests))
+    import pandas as pd
+
+    rows = pd.read_csv(log)
+    assert len(rows) == model.epochs_ and list(rows["valid_ndcg@20"]) == pytest.approx([h["valid_ndcg@20"] for h in model.history_])
     best = max(h["valid_ndcg@20"] for h in model.history_)
     assert model.best_valid_ndcg_ == best
     assert evaluate(model, graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"] == pytest.approx(best, abs=1e-9)
