@@ -23,12 +23,12 @@ sys.path.insert(0, str(ROOT))
 
 #: variant name → ModelConfig overrides (the default first)
 VARIANTS = {
-    "default (user-item, item-interest, interest-interest; text; gate rank 4; a=0.4)": {},
+    "default (user-item, item-interest, interest-interest; text; node gates; a=0.4)": {},
     "user-item only (co-occurrence walks)": {"edge_types": ["user-item"]},
     "no interest-interest edges": {"edge_types": ["user-item", "item-interest"]},
     "+ user-interest edges w(v|u)": {"edge_types": ["user-item", "item-interest", "interest-interest", "user-interest"]},
     "+ item-item text-similarity edges": {"edge_types": ["user-item", "item-interest", "interest-interest", "item-item"]},
-    "no pair gates (gate rank 0)": {"gate_rank": 0},
+    "+ pair gates of rank 4": {"gate_rank": 4},
     "no text features (ID vectors only)": {"text_features": False},
     "LightGCN's normalisation exponent a=0.5": {"exponent": 0.5},
 }

@@ -46,6 +46,27 @@ def load_graph(protocol: str, args: argparse.Namespace):
     return build_interest_graph(load_movielens(path), protocol=protocol)
 
 
+def reused_results(path: Path, split) -> dict:
+    """``{model: (EvaluationResult, run facts)}`` from a previous run's per-user table and JSON."""
+    import pandas as pd
+
+    from interestgraph.evaluate import EvaluationResult
+
+    payload = json.loads(Path(str(path).replace("-per-user.parquet", ".json")).read_text())
+    if payload["protocol"] != split.protocol.to_dict():
+        raise SystemExit(f"--reuse {path}: made under {payload['protocol_line']}, not {split.describe()}")
+    table = pd.read_parquet(path)
+    table["user_id"] = table["user_id"].astype(str)
+    out = {}
+    for name, entry in payload["models"].items():
+        columns = [c for c in table.columns if c.startswith(f"{name}:")]
+        per_user = table[["user_id", *columns]].rename(columns=lambda c: c.split(":", 1)[1] if ":" in c else c)
+        per_user["user_id"] = per_user["user_id"].astype(split.log.user_ids.dtype) if split.log.user_ids.dtype != object else per_user["user_id"]
+        out[name] = (EvaluationResult(model=name, protocol=split.protocol, part="test", cutoffs=(10, 20), metrics=entry["metrics"], per_user=per_user,
+                                      notes=[f"reused from {path}"]), entry["runs"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--protocols", default="rs-4,tl-4")
@@ -59,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lightgcn-max-epochs", type=int, default=1000)
     parser.add_argument("--model-config", default="{}", help="JSON of ModelConfig overrides")
     parser.add_argument("--train-config", default="{}", help="JSON of TrainConfig overrides")
+    parser.add_argument("--reuse", default=None, help="a previous run's model-quality-<protocol>-per-user.parquet: its models join the "
+                        "comparison without being refitted (same protocol and split required)")
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
 
@@ -98,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
                 facts.setdefault(name, []).append(fact)
                 print(f"{result.describe()} [seed {seed}, fit {fit_seconds:.1f} s]", flush=True)
         averaged = {name: average_runs(results, name=name) for name, results in runs.items()}
+        if args.reuse:
+            for name, (result, runs_facts) in reused_results(Path(args.reuse), split).items():
+                if name not in averaged:
+                    averaged[name], runs[name], facts[name] = result, [None] * len(runs_facts), runs_facts
         rows = ["| model | seeds | recall@20 | ndcg@20 | recall@10 | ndcg@10 | fit s (mean) |", "|---|---|---|---|---|---|---|"]
         for name, result in averaged.items():
             m = result.metrics

@@ -58,3 +58,12 @@ def test_model_quality_benchmark_pairs_models_over_seeds(tmp_path):
     assert {c["b"] for c in payload["comparisons"]} == {"itemknn", "lightgcn"}
     assert all(c["ci_low"] <= c["difference"] <= c["ci_high"] for c in payload["comparisons"])
     assert (out / "model-quality-rs-4-per-user.parquet").is_file()
+    # a later run of one model is paired with the stored per-user results of the others
+    again = tmp_path / "again"
+    code = model_quality.main(["--protocols", "rs-4", "--seeds", "3", "--graph-dir", str(tmp_path / "g"), "--models", "interestgraph",
+                               "--train-config", json.dumps({"epochs": 1, "user_batch": 32, "verbose": False}), "--model-config", json.dumps({"dim": 8}),
+                               "--reuse", str(out / "model-quality-rs-4-per-user.parquet"), "--out", str(again)])
+    assert code == 0
+    reused = json.loads((again / "model-quality-rs-4.json").read_text())
+    assert {c["b"] for c in reused["comparisons"]} == {"itemknn", "lightgcn"}
+    assert reused["models"]["lightgcn"]["metrics"]["ndcg@20"] == payload["models"]["lightgcn"]["metrics"]["ndcg@20"]
