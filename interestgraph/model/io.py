@@ -34,7 +34,7 @@ from .config import ModelConfig, TrainConfig
 MODEL_FORMAT = "interestgraph-model"
 MODEL_VERSION = 1
 MODEL_FILES = ("weights.safetensors", "operator.safetensors", "nodes.parquet", "history.parquet", "model_card.md")
-ENCODER_LICENCE = {"all-MiniLM-L6-v2": "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)", "lexical": "none (built-in TF-IDF)"}
+ENCODER_LICENCE = {"all-MiniLM-L6-v2": "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)", "lexical": "none (built-in hashed character n-grams)"}
 
 
 def _data_licence(graph) -> str:

@@ -169,3 +169,12 @@ def test_trainable_modes_never_use_the_disk_cache(tmp_path, monkeypatch):
     top.encode(TEXTS[:3])
     assert len(counter.texts) == 6
     assert not (tmp_path / CACHE_FILENAME).exists()
+
+
+def test_default_encoder_is_named_in_graph_manifests_and_model_cards(frozen):
+    from interestgraph.graph.build import describe_encoder
+    from interestgraph.model.io import _encoder_licence
+
+    described = describe_encoder(frozen)
+    assert described.startswith("all-MiniLM-L6-v2") and frozen.identity in described
+    assert "Apache-2.0" in _encoder_licence(described)
