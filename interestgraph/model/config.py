@@ -77,6 +77,9 @@ class ModelConfig:
             raise ValueError(f"edge_types has duplicates: {self.edge_types!r}")
         if self.max_length not in (2, 3):
             raise ValueError(f"max_length must be 2 or 3, got {self.max_length!r}")
+        if self.max_length == 2 and not {"user-interest", "item-item"} & set(self.edge_types):
+            raise ValueError("max_length=2 reaches no unseen item with these edge_types (a 2-step walk from a user "
+                             "ends on an item only through user-interest or item-item edges); use max_length=3 or add one of them")
         _check_number("exponent", self.exponent, 0.0, 1.0)
         _check_positive_int("dim", self.dim)
         _check_positive_int("gcn_layers", self.gcn_layers, minimum=0)

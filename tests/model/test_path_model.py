@@ -176,6 +176,7 @@ def test_hold_out_never_targets_a_users_only_item():
     (dict(edge_types=("item-interest",)), "user-item"),
     (dict(edge_types=("user-item", "friends")), "unknown"),
     (dict(max_length=4), "max_length"),
+    (dict(max_length=2), "max_length=2 reaches no unseen item"),
     (dict(exponent=1.5), "exponent"),
     (dict(gate_rank=-1), "gate_rank"),
 ])
