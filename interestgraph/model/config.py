@@ -22,8 +22,23 @@ def _check_number(name: str, value: Any, low: float = 0.0, high: float | None = 
         raise ValueError(f"{name} must be a number {bound}, got {value!r}")
 
 
+class _JsonConfig:
+    """``to_dict`` / ``from_dict`` for the configuration dataclasses (unknown keys are errors)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} settings {unknown}")
+        return cls(**data)
+
+
 @dataclass
-class ModelConfig:
+class ModelConfig(_JsonConfig):
     """The path model (see :mod:`interestgraph.model.path_model`).
 
     Attributes:
@@ -89,21 +104,10 @@ class ModelConfig:
         _check_number("recency_half_life_items", self.recency_half_life_items, 0.0, low_open=True)
         _check_number("recency_half_life_days", self.recency_half_life_days, 0.0, low_open=True)
 
-    def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["edge_types"] = list(self.edge_types)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown model settings {unknown}")
-        return cls(**data)
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(_JsonConfig):
     """How the path model is trained (see :mod:`interestgraph.train`).
 
     Attributes:
@@ -161,16 +165,6 @@ class TrainConfig:
             raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
         if self.log_path is not None and not str(self.log_path).endswith((".csv", ".jsonl")):
             raise ValueError(f"log_path must end in .csv or .jsonl, got {self.log_path!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown training settings {unknown}")
-        return cls(**data)
 
 
 __all__ = ["ModelConfig", "TrainConfig"]

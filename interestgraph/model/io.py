@@ -30,6 +30,7 @@ from .. import __version__
 from ..artifacts import atomic_directory, read_manifest, write_manifest
 from ..errors import ArtifactError
 from .config import ModelConfig, TrainConfig
+from .operator import MODEL_EDGE_TYPES
 
 MODEL_FORMAT = "interestgraph-model"
 MODEL_VERSION = 1
@@ -148,10 +149,7 @@ def load_model(directory: str | os.PathLike):
     weights = load_file(str(directory / "weights.safetensors"))
     item_text = weights.get("item_text")
     interest_text = weights.get("interest_text")
-    types = tuple(t for t in model.config.edge_types)
-    from .operator import MODEL_EDGE_TYPES
-
-    types = tuple(t for t in MODEL_EDGE_TYPES if t in types)
+    types = tuple(t for t in MODEL_EDGE_TYPES if t in model.config.edge_types)  # block order, as the operator builds it
     scorer = PathScorer(model.config, layout["user"], layout["item"], layout["interest"], item_text, interest_text, types)
     try:
         scorer.load_state_dict(weights)

@@ -22,7 +22,7 @@ import torch
 
 from ..data.schema import ITEM_ID
 from ..evaluate import positive_matrix
-from ..graph.interest_graph import InterestGraph
+from ..graph.interest_graph import EDGE_ENDS, InterestGraph
 from ..graph.propagation import to_torch_csr
 from .config import ModelConfig, TrainConfig
 from .operator import PathOperator
@@ -75,10 +75,9 @@ def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatr
             training positives by default (``config.user_item_weights``).
     """
     n = {"user": len(graph.users), "item": len(graph.items), "interest": len(graph.interests)}
-    ends = {"user-item": ("user", "item"), "item-interest": ("item", "interest"), "user-interest": ("user", "interest"), "interest-interest": ("interest", "interest"), "item-item": ("item", "item")}
     tables: dict[str, sp.csr_matrix] = {}
     for kind in config.edge_types:
-        src, dst = ends[kind]
+        src, dst = EDGE_ENDS[kind]
         if kind == "user-item" and (user_item is not None or config.user_item_weights in ("recency", "order")):
             pattern = user_item if user_item is not None else positive_matrix(graph.split, "train")
             if config.user_item_weights == "recency":

@@ -27,17 +27,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ..graph.interest_graph import EDGE_ENDS, EDGE_TYPES
 from ..graph.propagation import to_torch_csr
 
-#: edge types the model can walk on, in block order
-MODEL_EDGE_TYPES = ("user-item", "item-interest", "user-interest", "interest-interest", "item-item")
-_ENDS = {
-    "user-item": ("user", "item"),
-    "item-interest": ("item", "interest"),
-    "user-interest": ("user", "interest"),
-    "interest-interest": ("interest", "interest"),
-    "item-item": ("item", "item"),
-}
+#: edge types the model can walk on, in block order (the graph's own types and ends)
+MODEL_EDGE_TYPES = EDGE_TYPES
+_ENDS = EDGE_ENDS
 
 
 def normalise_block(block: sp.spmatrix, exponent: float) -> sp.csr_matrix:
