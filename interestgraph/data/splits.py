@@ -49,6 +49,8 @@ from .schema import ITEM_ID, InteractionLog
 from .weights import EventWeights
 
 PARTS = ("train", "valid", "test")
+#: split methods whose held-out pairs follow the training pairs in time
+TEMPORAL_METHODS = ("user-temporal", "leave-last", "global-time")
 _TRAIN, _VALID, _TEST = 0, 1, 2
 
 
@@ -68,6 +70,11 @@ class Protocol:
     method: str
     params: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = None
+
+    @property
+    def is_temporal(self) -> bool:
+        """Whether held-out pairs come after the training ones in time (the model should weight recent history)."""
+        return self.method in TEMPORAL_METHODS
 
     def describe(self) -> str:
         """One line naming the protocol, its parameters and seed."""

@@ -4,8 +4,10 @@ Directory (written atomically, see :mod:`interestgraph.artifacts`):
 
 - ``weights.safetensors``: the scorer's parameters (for further training and explanations);
 - ``operator.safetensors``: the frozen effective adjacency ``W`` (CSR ``indptr``,
-  ``indices``, ``data`` float64) and ``coefficients`` ``c_1..c_L``: scoring reads
-  only these, so a loaded model scores exactly as before saving;
+  ``indices``, ``data`` float64), ``coefficients`` ``c_1..c_L`` and, when the first
+  walk step is weighted, ``r(u, j)`` (``start_indptr``, ``start_indices``,
+  ``start_data``, ``(U, I)`` CSR): scoring reads only these, so a loaded model
+  scores exactly as before saving;
 - ``nodes.parquet``: ``node``, ``type`` (user / item / interest) and ``id`` (string form of the ID / label);
 - ``history.parquet``: one row per epoch;
 - ``model_card.md``: what it is, data, protocol, metrics, licences;
@@ -93,6 +95,7 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
         "model_config": model.config.to_dict(),
         "train_config": model.train.to_dict(),
         "layout": layout,
+        "first_step_weights": getattr(model, "first_step_", model.config.first_step_weights),
         "best_epoch": int(getattr(model, "best_epoch_", 0)),
         "epochs": int(getattr(model, "epochs_", 0)),
         "best_valid_ndcg@20": _finite_or_none(getattr(model, "best_valid_ndcg_", float("nan"))),
@@ -111,10 +114,17 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
         facts.update({k: getattr(model, "facts_", {}).get(k) for k in ("protocol", "protocol_line", "graph_counts", "graph_manifest_sha256", "graph_path", "encoder_identity", "encoder_licence", "data", "data_licence")})
     with atomic_directory(directory, overwrite=overwrite) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in model.scorer_.state_dict().items()}, str(tmp / "weights.safetensors"))
-        save_file({
+        tensors = {
             "indptr": torch.from_numpy(w.indptr.astype(np.int64)), "indices": torch.from_numpy(w.indices.astype(np.int64)),
             "data": torch.from_numpy(w.data.astype(np.float64)), "coefficients": torch.from_numpy(np.asarray(model.coefficients_, dtype=np.float64)),
-        }, str(tmp / "operator.safetensors"))
+        }
+        start = getattr(model, "start_", None)
+        if start is not None:
+            r = sp.csr_matrix(start)
+            r.sort_indices()
+            tensors.update({"start_indptr": torch.from_numpy(r.indptr.astype(np.int64)), "start_indices": torch.from_numpy(r.indices.astype(np.int64)),
+                            "start_data": torch.from_numpy(r.data.astype(np.float64))})
+        save_file(tensors, str(tmp / "operator.safetensors"))
         node_ids.to_parquet(tmp / "nodes.parquet", index=False)
         pd.DataFrame(getattr(model, "history_", [])).to_parquet(tmp / "history.parquet", index=False)
         (tmp / "model_card.md").write_text(model_card(model, facts))
@@ -142,6 +152,14 @@ def load_model(directory: str | os.PathLike):
     coefficients = operator["coefficients"].numpy()
     if len(coefficients) != model.config.max_length:
         raise ArtifactError(f"{directory}: {len(coefficients)} walk coefficients stored, the configuration has max_length {model.config.max_length}")
+    model.start_ = None
+    model.first_step_ = manifest.get("first_step_weights", model.config.first_step_weights)
+    if model.first_step_ != "uniform":
+        try:
+            model.start_ = sp.csr_matrix((operator["start_data"].numpy(), operator["start_indices"].numpy(), operator["start_indptr"].numpy()), shape=(layout["user"], layout["item"]))
+        except (KeyError, ValueError) as exc:
+            raise ArtifactError(f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) first-step matrix "
+                                f"for first_step_weights={model.first_step_!r} ({exc})") from exc
     model.layout_ = layout
     model.adjacency_ = w
     model.coefficients_ = coefficients

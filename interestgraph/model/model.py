@@ -67,6 +67,29 @@ def recency_weights(pattern: sp.spmatrix, times: sp.csr_matrix, half_life_days: 
     return sp.csr_matrix((np.power(0.5, age_days / half_life_days), stamped.indices, stamped.indptr), shape=stamped.shape)
 
 
+def first_step_kind(config: ModelConfig, graph: InterestGraph) -> str:
+    """``config.first_step_weights`` with ``"auto"`` resolved for ``graph``'s split (``"order"`` if temporal, else ``"uniform"``)."""
+    if config.first_step_weights != "auto":
+        return config.first_step_weights
+    return "order" if graph.split.protocol.is_temporal else "uniform"
+
+
+def first_step_matrix(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None) -> sp.csr_matrix | None:
+    """``(n_users, n_items)`` CSR ``r(u, j)`` of the first walk step from ``u`` to its item ``j`` (None when uniform).
+
+    Args:
+        user_item: the user–item edges the walks use (the trainer's kept edges); the training
+            positives by default. Ranks and ages are taken within these edges.
+    """
+    kind = first_step_kind(config, graph)
+    if kind == "uniform":
+        return None
+    pattern = user_item if user_item is not None else positive_matrix(graph.split, "train")
+    if kind == "order":
+        return recency_weights(pattern, train_pair_times(graph), half_life_items=config.first_step_half_life_items)
+    return recency_weights(pattern, train_pair_times(graph), config.first_step_half_life_days)
+
+
 def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None) -> dict[str, sp.csr_matrix]:
     """Raw ``(n_src, n_dst)`` matrices of the edge types in ``config.edge_types``.
 
@@ -111,7 +134,8 @@ class InterestGraphModel:
 
     Fitted attributes: ``scorer_`` (:class:`PathScorer`), ``operator_`` (the training graph's
     :class:`PathOperator`), ``adjacency_`` (``W``, ``(N, N)`` float64 CSR), ``coefficients_``
-    (``c_1..c_L``), ``history_`` (one dict per epoch), ``best_epoch_``, ``epochs_``,
+    (``c_1..c_L``), ``start_`` (``(U, I)`` float64 CSR first-step weights ``r(u, j)``, or None when
+    they are uniform), ``first_step_`` (``config.first_step_weights`` resolved for the graph), ``history_`` (one dict per epoch), ``best_epoch_``, ``epochs_``,
     ``best_valid_ndcg_``, ``train_seconds_``, ``epoch_seconds_`` (mean, by part), ``graph_``.
     """
 
@@ -173,12 +197,19 @@ class InterestGraphModel:
         if getattr(self, "_scoring", None) is None or self._scoring[0].dtype != dtype:
             self._scoring = (to_torch_csr(self.adjacency_, dtype=dtype), torch.from_numpy(self.coefficients_).to(dtype))
         adjacency, coefficients = self._scoring
-        return frozen_scores(adjacency, coefficients, users, self.n_users, self.n_items)
+        start = None
+        if getattr(self, "start_", None) is not None:
+            start = torch.from_numpy(self.start_[users.numpy()].toarray()).to(dtype)
+        return frozen_scores(adjacency, coefficients, users, self.n_users, self.n_items, start=start)
 
     def walks(self, user: int, item: int) -> list[tuple[tuple[int, ...], float]]:
         """Every scored walk from user code ``user`` to item code ``item`` with its contribution (node indices)."""
         self._check_fitted()
-        return walk_contributions(self.adjacency_, self.coefficients_, int(user), self.n_users + int(item))
+        start = None
+        if getattr(self, "start_", None) is not None:
+            row = self.start_[int(user)]
+            start = {self.n_users + int(j): float(w) for j, w in zip(row.indices, row.data)}
+        return walk_contributions(self.adjacency_, self.coefficients_, int(user), self.n_users + int(item), start=start)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -198,5 +229,6 @@ class InterestGraphModel:
         """One line: settings, best epoch and validation NDCG@20."""
         self._check_fitted()
         best = getattr(self, "best_valid_ndcg_", float("nan"))
+        first = getattr(self, "first_step_", self.config.first_step_weights)
         return (f"InterestGraphModel(edge_types={','.join(self.config.edge_types)}, L={self.config.max_length}, a={self.config.exponent}, "
-                f"dim={self.config.dim}, gate_rank={self.config.gate_rank}); best epoch {getattr(self, 'best_epoch_', '?')}, valid ndcg@20 {best:.4f}")
+                f"dim={self.config.dim}, gate_rank={self.config.gate_rank}, first_step={first}); best epoch {getattr(self, 'best_epoch_', '?')}, valid ndcg@20 {best:.4f}")

@@ -23,6 +23,12 @@ plus an ID vector, interests their projected label vector). From ``z``:
             = Σ_{k=1..L} c_k · Σ_{walks u = x_0 → x_1 → … → x_k = i} Π_{j=1..k} W[x_{j-1}, x_j]
 
 with ``γ_t > 0`` (softplus) per edge type and ``c_k`` per walk length learned.
+Optionally (``ModelConfig.first_step_weights``) the first step of a walk, from the
+scored user ``u`` to one of its items ``x_1``, carries a fixed extra factor
+``r(u, x_1)`` (recency of that item in the user's history; 1 for steps to
+interests), so ``f(u, i) = Σ_k c_k Σ_walks r(u, x_1) Π_j W[x_{j-1}, x_j]``: only the
+scored user's own start is weighted, the rest of the walk (other users' items)
+is not.
 ``W`` is symmetric, so every edge has one weight whichever way it is walked.
 With ``L = 3`` the walks include co-occurrence ``u→j→u'→i`` (ItemKNN's and
 LightGCN's signal), ``u→j→v→i`` (an item of the user shares interest ``v``),
@@ -163,8 +169,12 @@ class PathScorer(nn.Module):
             out = gamma[t] * part if out is None else out + gamma[t] * part
         return s[:, None] * out
 
-    def walk_scores(self, blocks: list[torch.Tensor], s: torch.Tensor, p: torch.Tensor | None, users: torch.Tensor) -> torch.Tensor:
-        """``(B, n_items)`` ``f(u, i) = Σ_k c_k (W^k)[u, i]`` for user codes ``users`` (training path)."""
+    def walk_scores(self, blocks: list[torch.Tensor], s: torch.Tensor, p: torch.Tensor | None, users: torch.Tensor, start: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, n_items)`` ``f(u, i) = Σ_k c_k (W^k)[u, i]`` for user codes ``users`` (training path).
+
+        Args:
+            start: optional ``(n_items, B)`` first-step factors ``r(u, j)`` (column per user).
+        """
         n = self.n_users + self.n_items + self.n_interests
         y = torch.zeros(n, len(users), device=s.device, dtype=s.dtype)
         y[users, torch.arange(len(users), device=s.device)] = 1.0
@@ -172,6 +182,8 @@ class PathScorer(nn.Module):
         total = None
         for k in range(self.config.max_length):
             y = self.apply_weights(blocks, s, p, y)
+            if k == 0 and start is not None:
+                y = torch.cat([y[:lo], y[lo:hi] * start, y[hi:]])
             term = self.length_coef[k] * y[lo:hi]
             total = term if total is None else total + term
         return total.T
@@ -201,13 +213,14 @@ class PathScorer(nn.Module):
         return self.length_coef.detach().double().cpu().numpy()
 
 
-def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: torch.Tensor, n_users: int, n_items: int) -> torch.Tensor:
+def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: torch.Tensor, n_users: int, n_items: int, start: torch.Tensor | None = None) -> torch.Tensor:
     """``(B, n_items)`` ``Σ_k c_k (W^k)[u, items]`` from a materialised ``W`` (sparse CSR ``(N, N)``).
 
     Args:
         adjacency: ``W``; its dtype sets the computation's.
         coefficients: ``(L,)`` ``c_1..c_L``.
         users: ``(B,)`` user codes.
+        start: optional ``(B, n_items)`` first-step factors ``r(u, j)``.
     """
     n = adjacency.shape[0]
     y = torch.zeros(n, len(users), dtype=adjacency.dtype, device=adjacency.device)
@@ -215,21 +228,25 @@ def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: to
     total = torch.zeros(n_items, len(users), dtype=adjacency.dtype, device=adjacency.device)
     for k in range(len(coefficients)):
         y = adjacency @ y
+        if k == 0 and start is not None:
+            y[n_users:n_users + n_items] *= start.T.to(device=adjacency.device, dtype=adjacency.dtype)
         total = total + coefficients[k].to(adjacency.dtype) * y[n_users:n_users + n_items]
     return total.T
 
 
-def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, source: int, target: int) -> list[tuple[tuple[int, ...], float]]:
+def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, source: int, target: int, start: dict[int, float] | None = None) -> list[tuple[tuple[int, ...], float]]:
     """Every walk of length ``1..L`` from node ``source`` to node ``target`` with its contribution.
 
     Args:
         adjacency: ``W`` ``(N, N)`` CSR (symmetric).
         coefficients: ``c_1..c_L``.
         source, target: node indices (a user and an item for a recommendation).
+        start: optional first-step factors ``{first node: r}`` for the source's item
+            neighbours (nodes not in it, such as interests, keep factor 1).
 
     Returns:
-        ``[(nodes, c_k · Π w), ...]`` with ``nodes = (source, ..., target)``; their sum is
-        ``Σ_k c_k (W^k)[source, target]`` exactly (up to float rounding).
+        ``[(nodes, c_k · r · Π w), ...]`` with ``nodes = (source, ..., target)``; their sum is
+        the score ``f(source, target)`` exactly (up to float rounding).
     """
     w = sp.csr_matrix(adjacency)
     out: list[tuple[tuple[int, ...], float]] = []
@@ -238,8 +255,11 @@ def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, sourc
     into_target = dict(zip(target_nbrs.tolist(), target_w.tolist()))
     length = len(coefficients)
     first, first_w = row(source)
+    if start is not None:
+        first_w = first_w * np.array([start.get(a, 1.0) for a in first.tolist()])
     if length >= 1 and source in into_target:
-        out.append(((source, target), float(coefficients[0]) * into_target[source]))
+        factor = 1.0 if start is None else start.get(target, 1.0)
+        out.append(((source, target), float(coefficients[0]) * into_target[source] * factor))
     for a, wa in zip(first.tolist(), first_w.tolist()):
         if length >= 2 and a in into_target:
             out.append(((source, a, target), float(coefficients[1]) * wa * into_target[a]))

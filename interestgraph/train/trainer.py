@@ -120,7 +120,7 @@ class Trainer:
 
     def fit(self, model, graph):
         from ..baselines import NegativeSampler
-        from ..model.model import build_operator, train_pair_times
+        from ..model.model import build_operator, first_step_kind, first_step_matrix, train_pair_times
 
         cfg = self.config
         started = time.perf_counter()
@@ -132,8 +132,7 @@ class Trainer:
         if train.nnz == 0:
             raise ValueError("graph: its split has no training positives to fit on")
         has_valid = len(split.positive_pairs("valid")) > 0
-        temporal = "temporal" in split.protocol.method or "time" in split.protocol.method or split.protocol.method == "leave-last"
-        latest = cfg.holdout_mode == "latest" or (cfg.holdout_mode == "auto" and temporal)
+        latest = cfg.holdout_mode == "latest" or (cfg.holdout_mode == "auto" and split.protocol.is_temporal)
         times = train_pair_times(graph) if latest else None
         model.holdout_mode_ = "latest" if latest else "random"
         full_operator = build_operator(graph, model.config)
@@ -141,6 +140,8 @@ class Trainer:
         scorer = model._new_scorer(graph, full_operator).to(device)
         if model.config.user_interest_mean:
             scorer.user_interest = to_torch_csr(user_interest_rows(graph), device=device)
+        model.first_step_ = first_step_kind(model.config, graph)
+        model.start_ = first_step_matrix(graph, model.config)  # r(u, j) over all training positives, for scoring
         model.layout_ = {"user": full_operator.n_users, "item": full_operator.n_items, "interest": full_operator.n_interests}
         model.operator_ = full_operator
         sampler = NegativeSampler(train, seed=cfg.seed + 1)
@@ -177,6 +178,7 @@ class Trainer:
             t0 = time.perf_counter()
             kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times)
             operator = build_operator(graph, model.config, user_item=kept)
+            start_weights = first_step_matrix(graph, model.config, user_item=kept)
             blocks = operator.torch_blocks(device=device)
             structure = to_torch_csr(operator.structure(), device=device)
             t_graph = time.perf_counter() - t0
@@ -199,7 +201,8 @@ class Trainer:
                     z = scorer.node_vectors(structure)
                 z = z.float()
                 s, p = scorer.gates(z)
-                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device))
+                start_batch = None if start_weights is None else torch.from_numpy(start_weights[batch].toarray().T).float().to(device)
+                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_batch)
                 pos_t = torch.from_numpy(pos_items).to(device)
                 neg_t = torch.from_numpy(neg_items).to(device)
                 diff = scores[rows, pos_t] - scores[rows, neg_t]

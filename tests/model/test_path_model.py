@@ -246,3 +246,58 @@ def test_order_weights_decay_by_position_from_the_latest():
     assert w.tolist() == pytest.approx([1.0, 0.25, 0.5, 0.0])
     with pytest.raises(ValueError, match="user_item_weights"):
         ModelConfig(user_item_weights="newest")
+
+
+def test_first_step_weights_keep_the_score_equal_to_the_walk_sum(graph):
+    """With ``r(u, x_1)`` on the first step, the training product, the frozen scores and the enumeration agree."""
+    from interestgraph.graph.propagation import to_torch_csr
+    from interestgraph.model.path_model import frozen_scores
+
+    config = ModelConfig(dim=8, gate_rank=3, edge_types=("user-item", "item-interest", "user-interest", "interest-interest", "item-item"), first_step_weights="order")
+    operator, scorer = _float64_scorer(graph, config)
+    structure = to_torch_csr(operator.structure(), dtype=torch.float64)
+    blocks = operator.torch_blocks(dtype=torch.float64)
+    rng = np.random.default_rng(0)
+    train = operator.blocks["user-item"][:len(graph.users), len(graph.users):len(graph.users) + len(graph.items)]
+    start = sp.csr_matrix((rng.uniform(0.1, 1.0, train.nnz), train.indices, train.indptr), shape=train.shape)
+    users = torch.tensor([0, 5, 17])
+    with torch.no_grad():
+        s, p = scorer.gates(scorer.node_vectors(structure))
+        training_path = scorer.walk_scores(blocks, s, p, users, start=torch.from_numpy(start[users.numpy()].toarray().T))
+        plain = scorer.walk_scores(blocks, s, p, users)
+    w = scorer.effective_adjacency(operator, structure)
+    c = scorer.length_coefficients()
+    frozen = frozen_scores(to_torch_csr(w, dtype=torch.float64), torch.from_numpy(c), users, len(graph.users), len(graph.items),
+                           start=torch.from_numpy(start[users.numpy()].toarray()))
+    assert torch.allclose(frozen, training_path, rtol=1e-10, atol=1e-12)
+    assert not torch.allclose(plain, training_path)  # the factors change the scores
+    n_users = len(graph.users)
+    for row, user in enumerate(users.tolist()):
+        r = start[user]
+        factors = {n_users + int(j): float(v) for j, v in zip(r.indices, r.data)}
+        for item in (0, 3, 42, 99):
+            walks = walk_contributions(w, c, user, n_users + item, start=factors)
+            assert sum(v for _, v in walks) == pytest.approx(float(training_path[row, item]), rel=1e-9, abs=1e-12)
+
+
+def test_auto_first_step_weights_follow_the_split_and_survive_save_load(tmp_path):
+    log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_500, seed=2).log
+    temporal = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
+    model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(seed=1, **{**FAST, "epochs": 2})).fit(temporal)
+    assert model.first_step_ == "order" and model.holdout_mode_ == "latest"
+    # the latest training item of each user starts its walks with factor 1, the 4th latest with 1/2 (half-life 3)
+    assert model.start_.max() == pytest.approx(1.0) and model.start_.shape == (len(temporal.users), len(temporal.items))
+    assert "first_step=order" in model.describe()
+    loaded = InterestGraphModel.load(model.save(tmp_path / "m"))
+    users = np.arange(len(temporal.users))
+    assert loaded.first_step_ == "order" and torch.equal(loaded.score(users), model.score(users))
+    user, item = 0, int(temporal.split.positive_pairs("train").pipe(lambda p: temporal.items.get_indexer(p["item_id"]))[0])
+    assert sum(v for _, v in loaded.walks(user, item)) == pytest.approx(float(loaded.score(np.array([user]), dtype=torch.float64)[0, item]), rel=1e-9)
+    uniform = InterestGraphModel(ModelConfig(dim=8), TrainConfig(seed=1, **{**FAST, "epochs": 1}))
+    random_graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
+    uniform.fit(random_graph)
+    assert uniform.first_step_ == "uniform" and uniform.start_ is None and uniform.holdout_mode_ == "random"
+    with pytest.raises(ValueError, match="first_step_weights"):
+        ModelConfig(first_step_weights="latest")
+    with pytest.raises(ValueError, match="first_step_half_life_items"):
+        ModelConfig(first_step_half_life_items=0)
