@@ -12,8 +12,8 @@ from pathlib import Path
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 
 #: flags that map one-to-one onto ModelConfig / TrainConfig fields
-MODEL_FLAGS = ("max_length", "exponent", "dim", "gcn_layers", "gate_rank")
-TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs", "patience", "holdout", "negatives", "user_batch", "seed", "device", "log_path")
+MODEL_FLAGS = ("max_length", "exponent", "dim", "gcn_layers", "gate_rank", "first_step_weights")
+TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs", "patience", "holdout", "holdout_mode", "negatives", "user_batch", "seed", "device", "log_path")
 
 
 def configs_from_args(args: argparse.Namespace):
@@ -87,10 +87,12 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     train.add_argument("--edge-types", help="comma-separated edge types walked on (default user-item,item-interest,interest-interest)")
     train.add_argument("--no-text", action="store_true", help="start items and interests from ID vectors, not the encoder's")
     for name, kind, what in (("max_length", int, "longest walk, 2 or 3"), ("exponent", float, "degree normalisation exponent"), ("dim", int, "GCN vector width"),
-                             ("gcn_layers", int, "GCN layers"), ("gate_rank", int, "rank of the pair gates"), ("lr", float, "learning rate"),
+                             ("gcn_layers", int, "GCN layers"), ("gate_rank", int, "rank of the pair gates"),
+                             ("first_step_weights", str, "auto, uniform, order or recency: weight of the user's own items by recency"), ("lr", float, "learning rate"),
                              ("path_lr", float, "learning rate of the walk coefficients"), ("weight_decay", float, "AdamW weight decay"), ("l2", float, "L2 on ID vectors"),
                              ("epochs", int, "most epochs"), ("warmup_epochs", int, "warm-up epochs"), ("patience", int, "early-stopping patience (epochs)"),
-                             ("holdout", float, "share of each user's items held out as targets per epoch"), ("negatives", int, "negatives per target"),
+                             ("holdout", float, "share of each user's items held out as targets per epoch"),
+                             ("holdout_mode", str, "auto, random or latest: which items are held out"), ("negatives", int, "negatives per target"),
                              ("user_batch", int, "users per step"), ("seed", int, "random seed"), ("device", str, "cpu, cuda or auto"), ("log_path", str, "per-epoch log (.csv or .jsonl)")):
         train.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=what)
     add_json_flag(train)

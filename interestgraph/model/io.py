@@ -6,9 +6,11 @@ Directory (written atomically, see :mod:`interestgraph.artifacts`):
 - ``operator.safetensors``: the frozen effective adjacency ``W`` (CSR ``indptr``,
   ``indices``, ``data`` float64), ``coefficients`` ``c_1..c_L`` and, when the first
   walk step is weighted, ``r(u, j)`` (``start_indptr``, ``start_indices``,
-  ``start_data``, ``(U, I)`` CSR): scoring reads only these, so a loaded model
-  scores exactly as before saving;
-- ``nodes.parquet``: ``node``, ``type`` (user / item / interest) and ``id`` (string form of the ID / label);
+  ``start_data``, ``(U, I)`` CSR), and the seen items (training positives,
+  ``seen_indptr``, ``seen_indices``): scoring reads only these, so a loaded
+  model scores and recommends exactly as before saving;
+- ``nodes.parquet``: ``node``, ``type`` (user / item / interest), ``id`` (string form of the ID / label)
+  and ``label`` (item title, interest label, user ID), for recommendations and explanations;
 - ``history.parquet``: one row per epoch;
 - ``model_card.md``: what it is, data, protocol, metrics, licences;
 - ``manifest.json``: format, version, checksums, both configurations, the training
@@ -32,6 +34,7 @@ from .. import __version__
 from ..artifacts import atomic_directory, read_manifest, write_manifest
 from ..errors import ArtifactError
 from .config import ModelConfig, TrainConfig
+from ..data.schema import TITLE
 from .operator import MODEL_EDGE_TYPES
 
 MODEL_FORMAT = "interestgraph-model"
@@ -105,19 +108,22 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
     }
     if graph is not None:
         facts.update({
-            "protocol": graph.protocol.to_dict(), "protocol_line": graph.split.describe(), "graph_counts": graph.counts(),
+            "protocol": graph.protocol.to_dict(), "protocol_line": graph.split.describe(), "graph_counts": graph.counts(), "id_dtypes": id_dtypes(graph),
             "graph_manifest_sha256": getattr(graph, "manifest_sha256", None), "graph_path": getattr(graph, "source_path", None),
             "encoder_identity": graph.encoder_identity, "encoder_licence": _encoder_licence(graph.encoder_identity),
             "data": str(getattr(graph.split.log, "source", None) or "an interaction log"), "data_licence": _data_licence(graph),
         })
     else:
-        facts.update({k: getattr(model, "facts_", {}).get(k) for k in ("protocol", "protocol_line", "graph_counts", "graph_manifest_sha256", "graph_path", "encoder_identity", "encoder_licence", "data", "data_licence")})
+        facts.update({k: getattr(model, "facts_", {}).get(k) for k in ("protocol", "protocol_line", "graph_counts", "id_dtypes", "graph_manifest_sha256", "graph_path", "encoder_identity", "encoder_licence", "data", "data_licence")})
     with atomic_directory(directory, overwrite=overwrite) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in model.scorer_.state_dict().items()}, str(tmp / "weights.safetensors"))
         tensors = {
             "indptr": torch.from_numpy(w.indptr.astype(np.int64)), "indices": torch.from_numpy(w.indices.astype(np.int64)),
             "data": torch.from_numpy(w.data.astype(np.float64)), "coefficients": torch.from_numpy(np.asarray(model.coefficients_, dtype=np.float64)),
         }
+        seen = sp.csr_matrix(model.seen_)
+        seen.sort_indices()
+        tensors.update({"seen_indptr": torch.from_numpy(seen.indptr.astype(np.int64)), "seen_indices": torch.from_numpy(seen.indices.astype(np.int64))})
         start = getattr(model, "start_", None)
         if start is not None:
             r = sp.csr_matrix(start)
@@ -160,6 +166,11 @@ def load_model(directory: str | os.PathLike):
         except (KeyError, ValueError) as exc:
             raise ArtifactError(f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) first-step matrix "
                                 f"for first_step_weights={model.first_step_!r} ({exc})") from exc
+    try:
+        indices = operator["seen_indices"].numpy()
+        model.seen_ = sp.csr_matrix((np.ones(len(indices)), indices, operator["seen_indptr"].numpy()), shape=(layout["user"], layout["item"]))
+    except (KeyError, ValueError) as exc:
+        raise ArtifactError(f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) matrix of seen items ({exc})") from exc
     model.layout_ = layout
     model.adjacency_ = w
     model.coefficients_ = coefficients
@@ -184,17 +195,43 @@ def load_model(directory: str | os.PathLike):
     model.epoch_seconds_ = manifest.get("epoch_seconds", {})
     model.facts_ = manifest
     nodes = pd.read_parquet(directory / "nodes.parquet")
+    if "label" not in nodes.columns:
+        nodes["label"] = nodes["id"]
     model.node_ids_ = nodes
+    dtypes = manifest.get("id_dtypes") or {}
+    model.user_ids_ = typed_ids(nodes, "user", dtypes.get("user"))
+    model.item_ids_ = typed_ids(nodes, "item", dtypes.get("item"))
     return model
+
+
+def node_table(graph) -> pd.DataFrame:
+    """``(N, 4)`` table ``node``, ``type``, ``id`` (string form), ``label`` (item title, interest label, user ID)."""
+    items = graph.split.log.items
+    titles = items[TITLE].astype(str).to_numpy() if TITLE in items.columns else np.array([str(x) for x in graph.items])
+    labels = graph.interests["label"].astype(str).to_numpy()
+    ids = [str(x) for x in graph.users] + [str(x) for x in graph.items] + [str(x) for x in labels]
+    label = [str(x) for x in graph.users] + [t if t else str(i) for t, i in zip(titles, graph.items)] + list(labels)
+    types = ["user"] * len(graph.users) + ["item"] * len(graph.items) + ["interest"] * len(graph.interests)
+    return pd.DataFrame({"node": np.arange(len(ids), dtype=np.int64), "type": types, "id": ids, "label": label})
 
 
 def _node_ids(model) -> pd.DataFrame:
     if hasattr(model, "node_ids_"):
         return model.node_ids_
-    graph = model.graph_
-    ids = [str(x) for x in graph.users] + [str(x) for x in graph.items] + [str(x) for x in graph.interests["label"]]
-    types = ["user"] * len(graph.users) + ["item"] * len(graph.items) + ["interest"] * len(graph.interests)
-    return pd.DataFrame({"node": np.arange(len(ids), dtype=np.int64), "type": types, "id": ids})
+    return node_table(model.graph_)
+
+
+def id_dtypes(graph) -> dict[str, str]:
+    """The pandas dtypes of the user and item IDs (stored so a loaded model returns IDs of the same type)."""
+    return {"user": str(graph.users.dtype), "item": str(graph.items.dtype)}
+
+
+def typed_ids(nodes: pd.DataFrame, node_type: str, dtype: str | None) -> pd.Index:
+    """The ``id`` strings of one node type, cast back to ``dtype`` (integers stay integers)."""
+    ids = nodes.loc[nodes["type"] == node_type, "id"].to_numpy()
+    if dtype and dtype.startswith(("int", "uint", "Int", "UInt")):
+        return pd.Index(ids.astype(np.int64))
+    return pd.Index(ids.astype(object))
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -184,8 +184,13 @@ class InterestGraphModel:
         self._check_fitted()
         return self.layout_["item"]
 
-    def score(self, users: np.ndarray, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def score(self, users: np.ndarray, *, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
         """``(len(users), n_items)`` scores ``Σ_k c_k (W^k)[u, i]`` for user codes (the graph's user order).
+
+        Args:
+            users: ``(B,)`` user codes.
+            dtype: computation dtype (float64 for explanations that must add up to the last digit).
+            device: where the products run (CPU by default; ``"cuda"`` moves ``W`` there once).
 
         Raises:
             IndexError: a user code outside ``0..n_users-1``.
@@ -194,13 +199,27 @@ class InterestGraphModel:
         users = torch.as_tensor(np.asarray(users), dtype=torch.long)
         if len(users) and (int(users.min()) < 0 or int(users.max()) >= self.n_users):
             raise IndexError(f"users: codes must be in 0..{self.n_users - 1}")
-        if getattr(self, "_scoring", None) is None or self._scoring[0].dtype != dtype:
-            self._scoring = (to_torch_csr(self.adjacency_, dtype=dtype), torch.from_numpy(self.coefficients_).to(dtype))
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        cached = getattr(self, "_scoring", None)
+        if cached is None or cached[0].dtype != dtype or cached[0].device != device:
+            self._scoring = (to_torch_csr(self.adjacency_, dtype=dtype, device=device), torch.from_numpy(self.coefficients_).to(dtype=dtype, device=device))
         adjacency, coefficients = self._scoring
         start = None
         if getattr(self, "start_", None) is not None:
-            start = torch.from_numpy(self.start_[users.numpy()].toarray()).to(dtype)
+            start = torch.from_numpy(self.start_[users.numpy()].toarray()).to(dtype=dtype, device=device)
         return frozen_scores(adjacency, coefficients, users, self.n_users, self.n_items, start=start)
+
+    @property
+    def nodes(self):
+        """``(N, 4)`` table of the walk nodes: ``node``, ``type``, ``id`` (string form), ``label`` (title / interest label)."""
+        from .io import _node_ids
+
+        self._check_fitted()
+        if not hasattr(self, "node_ids_"):
+            self.node_ids_ = _node_ids(self)
+        return self.node_ids_
 
     def walks(self, user: int, item: int) -> list[tuple[tuple[int, ...], float]]:
         """Every scored walk from user code ``user`` to item code ``item`` with its contribution (node indices)."""

@@ -141,6 +141,8 @@ class Trainer:
         if model.config.user_interest_mean:
             scorer.user_interest = to_torch_csr(user_interest_rows(graph), device=device)
         model.first_step_ = first_step_kind(model.config, graph)
+        model.seen_ = train  # training positives: masked by recommend(exclude_seen=True)
+        model.user_ids_, model.item_ids_ = graph.users, graph.items
         model.start_ = first_step_matrix(graph, model.config)  # r(u, j) over all training positives, for scoring
         model.layout_ = {"user": full_operator.n_users, "item": full_operator.n_items, "interest": full_operator.n_interests}
         model.operator_ = full_operator

@@ -1,0 +1,14 @@
+"""Recommendations from a trained path model: top-K lists and exact path explanations.
+
+    from interestgraph.recommend import recommend, explain
+    recommend(model, ["42"], k=20)              # DataFrame: user_id, rank, item_id, title, score
+    explain(model, "42", 1196, top=5)           # the walks that make the score, and the remainder
+
+Both read the frozen walk weights of the model (fitted or loaded from disk), so an
+explanation's contributions add up to the score that ranked the item.
+"""
+
+from .explain import Explanation, PathStep, explain
+from .topk import recommend, resolve_items, resolve_users
+
+__all__ = ["Explanation", "PathStep", "explain", "recommend", "resolve_items", "resolve_users"]

@@ -1,0 +1,109 @@
+"""Batched top-K recommendation from a fitted or loaded :class:`~interestgraph.model.InterestGraphModel`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..progress import progress
+
+
+def _codes(index: pd.Index, values, what: str) -> np.ndarray:
+    """Codes of ``values`` in ``index``, matching the ID itself or its string form."""
+    values = list(values)
+    codes = index.get_indexer(values) if len(values) else np.zeros(0, dtype=np.int64)
+    missing = [v for v, c in zip(values, codes) if c < 0]
+    if missing:  # IDs typed on a command line arrive as strings
+        as_text = pd.Index([str(x) for x in index])
+        codes = np.where(codes >= 0, codes, as_text.get_indexer([str(v) for v in values]))
+        missing = [v for v, c in zip(values, codes) if c < 0]
+    if missing:
+        shown = ", ".join(repr(v) for v in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise KeyError(f"{what}: {len(missing)} unknown ID(s) {shown} (the model knows {len(index):,})")
+    return codes.astype(np.int64)
+
+
+def resolve_users(model, users) -> np.ndarray:
+    """User codes of ``users`` (original IDs or their string form); all users when ``users`` is None."""
+    model._check_fitted()
+    if users is None:
+        return np.arange(model.n_users)
+    if isinstance(users, (str, bytes)) or not isinstance(users, Iterable):
+        users = [users]
+    return _codes(model.user_ids_, users, "users")
+
+
+def resolve_items(model, items) -> np.ndarray:
+    """Item codes of ``items`` (original IDs or their string form)."""
+    model._check_fitted()
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        items = [items]
+    return _codes(model.item_ids_, items, "items")
+
+
+def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, candidates=None, batch_size: int = 1024,
+              device: torch.device | str | None = None) -> pd.DataFrame:
+    """Top-``k`` items per user by path score.
+
+    Args:
+        model: a fitted or loaded :class:`~interestgraph.model.InterestGraphModel`.
+        users: one user ID, a list of them, or None for every user.
+        k: list length per user (fewer when fewer items are eligible).
+        exclude_seen: leave out the user's training items.
+        candidates: optional item IDs to rank among (others are never recommended).
+        batch_size: users scored at once (``batch_size × n_items`` scores in memory).
+        device: where the walk products run (``"cuda"`` for a GPU).
+
+    Returns:
+        ``(len(users) · k', 5)`` DataFrame ``user_id``, ``rank`` (1-based), ``item_id``, ``title``,
+        ``score`` (the exact walk sum; float32 products), best first per user.
+
+    Raises:
+        ValueError: ``k`` or ``batch_size`` is not a positive integer.
+        KeyError: a user or candidate ID the model does not know.
+    """
+    for name, value in (("k", k), ("batch_size", batch_size)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    codes = resolve_users(model, users)
+    n_items = model.n_items
+    allowed = None
+    if candidates is not None:
+        allowed = torch.zeros(n_items, dtype=torch.bool)
+        allowed[torch.from_numpy(resolve_items(model, candidates))] = True
+    labels = model.nodes.loc[model.nodes["type"] == "item", "label"].to_numpy()
+    seen = model.seen_.tocsr() if exclude_seen else None
+    out_users, out_items, out_scores, out_ranks = [], [], [], []
+    bar = progress(total=len(codes), desc="recommend", unit="user") if len(codes) > batch_size else None
+    for start in range(0, len(codes), batch_size):
+        batch = codes[start:start + batch_size]
+        scores = model.score(batch, device=device).cpu()
+        if allowed is not None:
+            scores[:, ~allowed] = -torch.inf
+        if seen is not None:
+            rows = seen[batch]
+            r = np.repeat(np.arange(len(batch)), np.diff(rows.indptr))
+            scores[torch.from_numpy(r), torch.from_numpy(rows.indices.astype(np.int64))] = -torch.inf
+        top = torch.topk(scores, min(k, n_items), dim=1)
+        valid = torch.isfinite(top.values)
+        for row in range(len(batch)):
+            keep = valid[row]
+            n = int(keep.sum())
+            out_users.append(np.full(n, batch[row]))
+            out_items.append(top.indices[row][keep].numpy())
+            out_scores.append(top.values[row][keep].numpy())
+            out_ranks.append(np.arange(1, n + 1))
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    users_flat = np.concatenate(out_users) if out_users else np.zeros(0, dtype=np.int64)
+    items_flat = np.concatenate(out_items) if out_items else np.zeros(0, dtype=np.int64)
+    return pd.DataFrame({
+        "user_id": model.user_ids_[users_flat], "rank": np.concatenate(out_ranks) if out_ranks else np.zeros(0, dtype=np.int64),
+        "item_id": model.item_ids_[items_flat], "title": labels[items_flat],
+        "score": np.concatenate(out_scores).astype(np.float64) if out_scores else np.zeros(0),
+    })

@@ -1,0 +1,110 @@
+"""Top-K recommendation and exact explanations from fitted and loaded path models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from interestgraph.cli import main
+from interestgraph.data import generate_synthetic
+from interestgraph.encoder.lexical import LexicalEncoder
+from interestgraph.graph.build import build_interest_graph
+from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
+from interestgraph.recommend import explain, recommend
+
+FAST = dict(epochs=3, user_batch=64, negatives=4, warmup_epochs=1, verbose=False, seed=3)
+
+
+@pytest.fixture(scope="module")
+def temporal_model():
+    """A model on a temporal split: first-step weights are on, so explanations must carry them."""
+    log = generate_synthetic(n_users=80, n_items=100, n_interactions=2_500, seed=4).log
+    graph = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
+    config = ModelConfig(dim=8, gate_rank=2, edge_types=("user-item", "item-interest", "interest-interest", "item-item"))
+    return InterestGraphModel(config, TrainConfig(**FAST)).fit(graph)
+
+
+@pytest.fixture(scope="module")
+def saved(temporal_model, tmp_path_factory):
+    return temporal_model.save(tmp_path_factory.mktemp("models") / "m")
+
+
+def test_recommend_is_the_score_ranking_without_seen_items(temporal_model):
+    model = temporal_model
+    user = model.user_ids_[7]
+    table = recommend(model, [user], k=10)
+    scores = model.score(np.array([7]))[0].clone()
+    seen = model.seen_[7].indices
+    assert len(seen) and not set(model.item_ids_.get_indexer(table["item_id"])) & set(seen.tolist())
+    scores[torch.from_numpy(seen.astype(np.int64))] = -torch.inf
+    expected = torch.topk(scores, 10)
+    assert table["rank"].tolist() == list(range(1, 11)) and (table["user_id"] == user).all()
+    assert table["score"].to_numpy() == pytest.approx(expected.values.numpy().astype(np.float64))
+    assert model.item_ids_.get_indexer(table["item_id"]).tolist() == expected.indices.tolist()
+    with_seen = recommend(model, [user], k=len(model.item_ids_), exclude_seen=False)
+    assert set(model.item_ids_[seen]) <= set(with_seen["item_id"])
+
+
+def test_recommend_candidates_all_users_and_bad_arguments(temporal_model):
+    model = temporal_model
+    candidates = list(model.item_ids_[:5])
+    table = recommend(model, None, k=3, candidates=candidates, batch_size=16)
+    assert set(table["item_id"]) <= set(candidates) and table["user_id"].nunique() == len(model.user_ids_)
+    assert (table.groupby("user_id")["score"].apply(lambda s: (np.diff(s.to_numpy()) <= 0).all())).all()
+    with pytest.raises(KeyError, match="unknown"):
+        recommend(model, ["nobody"])
+    with pytest.raises(KeyError, match="items"):
+        recommend(model, None, candidates=["no-such-item"])
+    with pytest.raises(ValueError, match="k must"):
+        recommend(model, None, k=0)
+
+
+def test_explanation_adds_up_to_the_score(temporal_model):
+    """(a): all walks sum to the production score; the shown walks plus the remainder equal it too."""
+    model = temporal_model
+    assert model.first_step_ == "order"
+    for u in (0, 5, 11):
+        for item in recommend(model, [model.user_ids_[u]], k=3)["item_id"]:
+            e = explain(model, model.user_ids_[u], item, top=4)
+            production = float(model.score(np.array([u]), dtype=torch.float64)[0, model.item_ids_.get_loc(item)])
+            assert e.score == pytest.approx(production, rel=1e-12)
+            assert abs(e.unexplained) <= 1e-9 * max(1.0, abs(e.score))
+            assert sum(p.contribution for p in e.paths) + e.remainder == pytest.approx(e.score, rel=1e-12, abs=1e-12)
+            assert len(e.paths) == min(4, e.n_paths) and e.n_paths > 0
+            assert [abs(p.contribution) for p in e.paths] == sorted((abs(p.contribution) for p in e.paths), reverse=True)
+            assert e.by_interest["contribution"].sum() == pytest.approx(e.score, rel=1e-9)
+            for p in e.paths:  # each contribution is c_k · r · Π w of its own steps
+                assert p.contribution == pytest.approx(p.coefficient * p.first_step * float(np.prod(p.weights)), rel=1e-12)
+                assert p.nodes[0]["type"] == "user" and p.nodes[-1]["type"] == "item" and len(p.edges) == len(p.nodes) - 1
+                assert set(p.edges) <= {"user-item", "item-interest", "interest-interest", "item-item"}
+
+
+def test_a_loaded_model_recommends_and_explains_identically(temporal_model, saved):
+    loaded = InterestGraphModel.load(saved)
+    user = temporal_model.user_ids_[3]
+    a, b = recommend(temporal_model, [user], k=8), recommend(loaded, [str(user)], k=8)
+    assert a.equals(b)
+    item = a["item_id"][0]
+    assert explain(loaded, user, item).to_dict() == explain(temporal_model, user, item).to_dict()
+    assert explain(loaded, user, item, top=0).remainder == pytest.approx(explain(loaded, user, item).score)
+    with pytest.raises(ValueError, match="top"):
+        explain(loaded, user, item, top=-1)
+
+
+def test_cli_recommend_and_explain_print_the_documented_json(saved, temporal_model, capsys):
+    user = str(temporal_model.user_ids_[2])
+    assert main(["recommend", str(saved), "--user", user, "-k", "4", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 4 and set(rows[0]) == {"item", "title", "score"}
+    assert main(["explain", str(saved), "--user", user, "--item", str(rows[0]["item"]), "--top", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"score", "paths", "remainder"} <= set(out) and len(out["paths"]) <= 3
+    assert set(out["paths"][0]) >= {"nodes", "contribution"} and set(out["paths"][0]["nodes"][0]) == {"type", "id", "label"}
+    assert sum(p["contribution"] for p in out["paths"]) + out["remainder"] == pytest.approx(out["score"], rel=1e-9)
+    assert main(["recommend", str(saved), "--user", user, "-k", "2"]) == 0
+    assert "rank" in capsys.readouterr().out
+    assert main(["explain", str(saved), "--user", "nobody", "--item", str(rows[0]["item"])]) == 2
+    assert "unknown" in capsys.readouterr().err
