@@ -67,3 +67,21 @@ def test_model_quality_benchmark_pairs_models_over_seeds(tmp_path):
     reused = json.loads((again / "model-quality-rs-4.json").read_text())
     assert {c["b"] for c in reused["comparisons"]} == {"itemknn", "lightgcn"}
     assert reused["models"]["lightgcn"]["metrics"]["ndcg@20"] == payload["models"]["lightgcn"]["metrics"]["ndcg@20"]
+
+
+def test_recommend_latency_benchmark_times_a_saved_model(tmp_path):
+    from benchmarks import recommend_latency
+    from interestgraph.data import generate_synthetic
+    from interestgraph.encoder.lexical import LexicalEncoder
+    from interestgraph.graph import build_interest_graph
+    from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
+
+    log = generate_synthetic(n_users=40, n_items=60, n_interactions=1_000, seed=2).log
+    graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
+    InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=1, verbose=False)).fit(graph).save(tmp_path / "m")
+    out = tmp_path / "out"
+    assert recommend_latency.main(["--model", str(tmp_path / "m"), "--repeats", "5", "--repeats-all", "2", "-k", "5", "--out", str(out)]) == 0
+    payload = json.loads((out / "recommend-latency.json").read_text())
+    assert payload["single_user_ms"]["n"] == 5 and payload["single_user_ms"]["median"] > 0
+    assert len(payload["all_users_seconds"]["runs"]) == 2 and payload["explain_ms"]["median"] > 0
+    assert "protocol rs-4" in (out / "recommend-latency.md").read_text()

@@ -108,3 +108,33 @@ def test_cli_recommend_and_explain_print_the_documented_json(saved, temporal_mod
     assert "rank" in capsys.readouterr().out
     assert main(["explain", str(saved), "--user", "nobody", "--item", str(rows[0]["item"])]) == 2
     assert "unknown" in capsys.readouterr().err
+
+
+def test_a_folded_in_user_scores_like_the_training_user_with_the_same_items(tmp_path):
+    """Fold-in of a training user's items reproduces that user's scores (unseen items) up to its gate."""
+    from interestgraph.recommend import fold_in_scores, fold_in_walks, recommend_for_items
+
+    log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_500, seed=6).log
+    graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
+    model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(**FAST)).fit(graph)
+    loaded = InterestGraphModel.load(model.save(tmp_path / "m"))
+    for u in (1, 9):
+        items = list(model.item_ids_[model.seen_[u].indices])
+        folded = fold_in_scores(loaded, items)
+        known = model.score(np.array([u]), dtype=torch.float64)[0].numpy()
+        unseen = np.setdiff1d(np.arange(model.n_items), model.seen_[u].indices)
+        gate = model.node_gates_[u]
+        assert folded[unseen] * gate == pytest.approx(known[unseen], rel=1e-9, abs=1e-12)
+        target = model.item_ids_[unseen[np.argmax(known[unseen])]]
+        walks = fold_in_walks(loaded, items, target)
+        assert sum(v for _, v in walks) == pytest.approx(folded[model.item_ids_.get_loc(target)], rel=1e-9)
+        top = recommend_for_items(loaded, items, k=5)
+        assert not set(top["item_id"]) & set(items) and top["item_id"].iloc[0] == target
+    with pytest.raises(ValueError, match="at least one"):
+        recommend_for_items(loaded, [])
+    with pytest.raises(ValueError, match="twice"):
+        recommend_for_items(loaded, [model.item_ids_[0], model.item_ids_[0]])
+    with pytest.raises(KeyError, match="unknown"):
+        recommend_for_items(loaded, ["no-such-item"])
+    assert main(["recommend", str(tmp_path / "m"), "--items", ",".join(map(str, model.item_ids_[:3])), "-k", "3", "--json"]) == 0
+    assert main(["recommend", str(tmp_path / "m"), "-k", "3"]) == 2

@@ -17,18 +17,26 @@ def _load(directory: Path):
 
 
 def run_recommend(args: argparse.Namespace) -> CommandResult:
-    from ..recommend import recommend
+    from ..recommend import recommend, recommend_for_items
 
     if args.k < 1:
         raise UsageError(f"-k must be >= 1, got {args.k}")
+    if (args.user is None) == (args.items is None):
+        raise UsageError("give exactly one of --user (a user in the model) or --items (a new user's liked items)")
     model = _load(args.model)
     try:
-        table = recommend(model, [args.user], k=args.k, exclude_seen=not args.include_seen)
+        if args.user is not None:
+            table = recommend(model, [args.user], k=args.k, exclude_seen=not args.include_seen)
+            who = f"user {args.user}"
+        else:
+            items = [x.strip() for x in args.items.split(",") if x.strip()]
+            table = recommend_for_items(model, items, k=args.k, exclude_given=not args.include_seen)
+            who = f"a new user who liked {len(items)} item(s)"
     except KeyError as exc:
-        raise UsageError(f"--user: {exc.args[0]}") from None
+        raise UsageError(f"{'--user' if args.user is not None else '--items'}: {exc.args[0]}") from None
     rows = [{"item": _plain(r.item_id), "title": r.title, "score": float(r.score)} for r in table.itertuples(index=False)]
     width = max([len(str(r["item"])) for r in rows] + [4])
-    lines = [f"top {len(rows)} for user {args.user} ({model.describe()})", f"{'rank':>4}  {'item':<{width}}  {'score':>10}  title"]
+    lines = [f"top {len(rows)} for {who} ({model.describe()})", f"{'rank':>4}  {'item':<{width}}  {'score':>10}  title"]
     lines += [f"{k:>4}  {str(r['item']):<{width}}  {r['score']:>10.5g}  {r['title']}" for k, r in enumerate(rows, 1)]
     protocol = (getattr(model, "facts_", {}) or {}).get("protocol_line")
     if protocol:
@@ -61,9 +69,10 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_recommend,
     )
     rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
-    rec.add_argument("--user", required=True, help="user ID as in the log")
+    rec.add_argument("--user", help="user ID as in the log")
+    rec.add_argument("--items", help="comma-separated item IDs a new user liked, oldest first (no retraining)")
     rec.add_argument("-k", type=int, default=20, help="list length (default 20)")
-    rec.add_argument("--include-seen", action="store_true", help="also rank the user's training items")
+    rec.add_argument("--include-seen", action="store_true", help="also rank the user's training items (or the given --items)")
     add_json_flag(rec)
     exp = add_verb(
         verbs, common, "explain",

@@ -121,6 +121,8 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
             "indptr": torch.from_numpy(w.indptr.astype(np.int64)), "indices": torch.from_numpy(w.indices.astype(np.int64)),
             "data": torch.from_numpy(w.data.astype(np.float64)), "coefficients": torch.from_numpy(np.asarray(model.coefficients_, dtype=np.float64)),
         }
+        tensors["node_gates"] = torch.from_numpy(np.asarray(model.node_gates_, dtype=np.float64))
+        tensors["type_weights"] = torch.tensor([model.type_weights_[t] for t in MODEL_EDGE_TYPES if t in model.type_weights_], dtype=torch.float64)
         seen = sp.csr_matrix(model.seen_)
         seen.sort_indices()
         tensors.update({"seen_indptr": torch.from_numpy(seen.indptr.astype(np.int64)), "seen_indices": torch.from_numpy(seen.indices.astype(np.int64))})
@@ -173,12 +175,17 @@ def load_model(directory: str | os.PathLike):
         raise ArtifactError(f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) matrix of seen items ({exc})") from exc
     model.layout_ = layout
     model.adjacency_ = w
+    types = tuple(t for t in MODEL_EDGE_TYPES if t in model.config.edge_types)  # block order, as the operator builds it
+    try:
+        model.node_gates_ = operator["node_gates"].numpy()
+        model.type_weights_ = dict(zip(types, operator["type_weights"].numpy().tolist()))
+    except KeyError as exc:
+        raise ArtifactError(f"{directory}: operator.safetensors lacks {exc.args[0]!r}") from exc
     model.coefficients_ = coefficients
     model._scoring = None
     weights = load_file(str(directory / "weights.safetensors"))
     item_text = weights.get("item_text")
     interest_text = weights.get("interest_text")
-    types = tuple(t for t in MODEL_EDGE_TYPES if t in model.config.edge_types)  # block order, as the operator builds it
     scorer = PathScorer(model.config, layout["user"], layout["item"], layout["interest"], item_text, interest_text, types)
     try:
         scorer.load_state_dict(weights)

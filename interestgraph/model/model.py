@@ -167,6 +167,9 @@ class InterestGraphModel:
         """Materialise ``W`` and ``c`` from the scorer's current parameters."""
         self.adjacency_ = scorer.effective_adjacency(operator, structure)
         self.coefficients_ = scorer.length_coefficients()
+        gates, _, gamma = scorer.frozen_gates(structure)
+        self.node_gates_ = gates  # (N,) s, for folding in new users
+        self.type_weights_ = dict(zip(operator.types, gamma.tolist()))
         self._scoring = None
 
     # ------------------------------------------------------------------ score

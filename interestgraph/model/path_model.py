@@ -190,13 +190,17 @@ class PathScorer(nn.Module):
 
     # ------------------------------------------------------------------ frozen weights
     @torch.no_grad()
-    def effective_adjacency(self, operator: PathOperator, structure: torch.Tensor) -> sp.csr_matrix:
-        """``W`` as a ``(N, N)`` float64 scipy CSR (symmetric), from the current parameters."""
-        z = self.node_vectors(structure)
-        s, p = self.gates(z)
+    def frozen_gates(self, structure: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Node gates ``s`` ``(N,)``, pair factors ``p`` ``(N, r)`` (or None) and ``γ`` ``(T,)``, float64, from the current parameters."""
+        s, p = self.gates(self.node_vectors(structure))
         s = s.double().cpu().numpy()
         p = None if p is None else p.double().cpu().numpy()
-        gamma = self.type_weights().double().cpu().numpy()
+        return s, p, self.type_weights().double().cpu().numpy()
+
+    @torch.no_grad()
+    def effective_adjacency(self, operator: PathOperator, structure: torch.Tensor) -> sp.csr_matrix:
+        """``W`` as a ``(N, N)`` float64 scipy CSR (symmetric), from the current parameters."""
+        s, p, gamma = self.frozen_gates(structure)
         total = None
         for t, kind in enumerate(operator.types):
             coo = operator.blocks[kind].tocoo()
