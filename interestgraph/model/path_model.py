@@ -238,7 +238,8 @@ def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: to
     return total.T
 
 
-def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, source: int, target: int, start: dict[int, float] | None = None) -> list[tuple[tuple[int, ...], float]]:
+def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, source: int, target: int, start: dict[int, float] | None = None,
+                       first: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[tuple[int, ...], float]]:
     """Every walk of length ``1..L`` from node ``source`` to node ``target`` with its contribution.
 
     Args:
@@ -247,6 +248,9 @@ def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, sourc
         source, target: node indices (a user and an item for a recommendation).
         start: optional first-step factors ``{first node: r}`` for the source's item
             neighbours (nodes not in it, such as interests, keep factor 1).
+        first: optional ``(nodes, weights)`` of the source's first steps, used instead of its row
+            of ``W`` (a node folded in from outside the graph, such as a new user; ``source`` is
+            then only its label in the returned walks).
 
     Returns:
         ``[(nodes, c_k · r · Π w), ...]`` with ``nodes = (source, ..., target)``; their sum is
@@ -258,13 +262,12 @@ def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, sourc
     target_nbrs, target_w = row(target)  # W symmetric: W[b, target] = W[target, b]
     into_target = dict(zip(target_nbrs.tolist(), target_w.tolist()))
     length = len(coefficients)
-    first, first_w = row(source)
+    first, first_w = row(source) if first is None else (np.asarray(first[0]), np.asarray(first[1], dtype=np.float64))
     if start is not None:
         first_w = first_w * np.array([start.get(a, 1.0) for a in first.tolist()])
-    if length >= 1 and source in into_target:
-        factor = 1.0 if start is None else start.get(target, 1.0)
-        out.append(((source, target), float(coefficients[0]) * into_target[source] * factor))
     for a, wa in zip(first.tolist(), first_w.tolist()):
+        if length >= 1 and a == target:  # the length-1 walk: W symmetric, so W[source, target] is this step
+            out.append(((source, target), float(coefficients[0]) * wa))
         if length >= 2 and a in into_target:
             out.append(((source, a, target), float(coefficients[1]) * wa * into_target[a]))
         if length >= 3:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 
 from ..graph.propagation import to_torch_csr
-from .topk import resolve_items
+from ..model.path_model import walk_contributions
+from .topk import check_positive_int, resolve_items
 
 
 def fold_in_first_step(model, items) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +71,7 @@ def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True
     Returns:
         ``(k, 4)`` DataFrame ``rank``, ``item_id``, ``title``, ``score``.
     """
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check_positive_int("k", k)
     scores = fold_in_scores(model, items)
     if exclude_given:
         scores[resolve_items(model, items)] = -np.inf
@@ -86,18 +85,4 @@ def fold_in_walks(model, items, item) -> list[tuple[tuple[int, ...], float]]:
     """The walks from the new user (node ``-1``) to ``item`` with their contributions; they sum to its fold-in score."""
     codes, weight = fold_in_first_step(model, items)
     target = model.n_users + int(resolve_items(model, [item])[0])
-    w = sp.csr_matrix(model.adjacency_)
-    c = model.coefficients_
-    out: list[tuple[tuple[int, ...], float]] = []
-    for j, wj in zip((model.n_users + codes).tolist(), weight.tolist()):
-        if j == target:
-            out.append(((-1, j), c[0] * wj))
-        row = slice(w.indptr[j], w.indptr[j + 1])
-        for b, wb in zip(w.indices[row].tolist(), w.data[row].tolist()):
-            if len(c) >= 2 and b == target:
-                out.append(((-1, j, b), c[1] * wj * wb))
-            if len(c) >= 3:
-                wbt = w[b, target]
-                if wbt != 0:
-                    out.append(((-1, j, b, target), c[2] * wj * wb * wbt))
-    return out
+    return walk_contributions(model.adjacency_, model.coefficients_, -1, target, first=(model.n_users + codes, weight))

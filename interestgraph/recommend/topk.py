@@ -26,6 +26,12 @@ def _codes(index: pd.Index, values, what: str) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+def check_positive_int(name: str, value) -> None:
+    """``ValueError`` naming ``name`` unless ``value`` is an integer >= 1."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def resolve_users(model, users) -> np.ndarray:
     """User codes of ``users`` (original IDs or their string form); all users when ``users`` is None."""
     model._check_fitted()
@@ -65,9 +71,8 @@ def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, cand
         ValueError: ``k`` or ``batch_size`` is not a positive integer.
         KeyError: a user or candidate ID the model does not know.
     """
-    for name, value in (("k", k), ("batch_size", batch_size)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_positive_int("k", k)
+    check_positive_int("batch_size", batch_size)
     codes = resolve_users(model, users)
     n_items = model.n_items
     allowed = None
