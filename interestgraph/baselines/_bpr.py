@@ -38,19 +38,28 @@ class NegativeSampler:
     Args:
         train: ``(n_users, n_items)`` CSR of training positives.
         seed: seed of the sampler's own generator.
+        items: optional item codes to draw negatives from (all items by default).
 
     Raises:
-        ValueError: some user has a training positive on every item (no negative exists).
+        ValueError: some user has a training positive on every item of the pool (no negative exists),
+            or ``items`` is empty or out of range.
     """
 
-    def __init__(self, train: sp.csr_matrix, seed: int = 0):
+    def __init__(self, train: sp.csr_matrix, seed: int = 0, items: np.ndarray | None = None):
         train = sp.csr_matrix(train)
         self.n_users, self.n_items = train.shape
         if self.n_items < 1:
             raise ValueError("train must have at least one item column")
-        counts = np.diff(train.indptr)
-        if (counts >= self.n_items).any():
-            raise ValueError(f"train: user {int(np.flatnonzero(counts >= self.n_items)[0])} has a positive on every item, so no negative can be sampled")
+        self._pool = None
+        if items is not None:
+            pool = np.unique(np.asarray(items, dtype=np.int64))
+            if len(pool) == 0 or pool[0] < 0 or pool[-1] >= self.n_items:
+                raise ValueError(f"items: give item codes in 0..{self.n_items - 1} to draw negatives from, got {len(pool)} codes")
+            self._pool = pool
+        pool_size = self.n_items if self._pool is None else len(self._pool)
+        counts = np.diff(train.indptr) if self._pool is None else np.diff(train[:, self._pool].tocsr().indptr)
+        if (counts >= pool_size).any():
+            raise ValueError(f"train: user {int(np.flatnonzero(counts >= pool_size)[0])} has a positive on every item, so no negative can be sampled")
         coo = train.tocoo()
         self._keys = np.unique(coo.row.astype(np.int64) * self.n_items + coo.col.astype(np.int64))
         self._rng = np.random.default_rng(seed)
@@ -63,13 +72,18 @@ class NegativeSampler:
         at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
         return self._keys[at] == keys
 
+    def _draw(self, n: int) -> np.ndarray:
+        if self._pool is None:
+            return self._rng.integers(0, self.n_items, size=n)
+        return self._pool[self._rng.integers(0, len(self._pool), size=n)]
+
     def sample(self, users: np.ndarray) -> np.ndarray:
         """One negative item code per entry of ``users`` (``(n,)`` int64), never a training positive."""
         users = np.asarray(users, dtype=np.int64)
-        items = self._rng.integers(0, self.n_items, size=len(users))
+        items = self._draw(len(users))
         todo = np.flatnonzero(self.is_positive(users, items))
         while len(todo):  # resample only the collisions, all at once
-            items[todo] = self._rng.integers(0, self.n_items, size=len(todo))
+            items[todo] = self._draw(len(todo))
             todo = todo[self.is_positive(users[todo], items[todo])]
         return items
 

@@ -13,7 +13,7 @@ from .app import CommandResult, UsageError, add_json_flag, add_verb
 
 #: flags that map one-to-one onto ModelConfig / TrainConfig fields
 MODEL_FLAGS = ("max_length", "exponent", "dim", "gcn_layers", "gate_rank", "first_step_weights")
-TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs", "patience", "holdout", "holdout_mode", "negatives", "user_batch", "seed", "device", "log_path")
+TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs", "patience", "holdout", "holdout_mode", "cold_items", "cold_draws", "negatives", "user_batch", "seed", "device", "log_path")
 
 
 def configs_from_args(args: argparse.Namespace):
@@ -70,6 +70,15 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     return CommandResult(data, text)
 
 
+def _share_or_auto(value: str):
+    if value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share such as 0.1, or auto, got {value!r}") from None
+
+
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     train = add_verb(
         verbs, common, "train",
@@ -92,7 +101,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
                              ("path_lr", float, "learning rate of the walk coefficients"), ("weight_decay", float, "AdamW weight decay"), ("l2", float, "L2 on ID vectors"),
                              ("epochs", int, "most epochs"), ("warmup_epochs", int, "warm-up epochs"), ("patience", int, "early-stopping patience (epochs)"),
                              ("holdout", float, "share of each user's items held out as targets per epoch"),
-                             ("holdout_mode", str, "auto, random or latest: which items are held out"), ("negatives", int, "negatives per target"),
+                             ("holdout_mode", str, "auto, random or latest: which items are held out"),
+                             ("cold_items", _share_or_auto, "share of items hidden as cold per epoch, or auto (the cold-item protocol's fraction, else 0)"),
+                             ("cold_draws", int, "draws of simulated cold items that set the cold items' gate bias (0: none)"), ("negatives", int, "negatives per target"),
                              ("user_batch", int, "users per step"), ("seed", int, "random seed"), ("device", str, "cpu, cuda or auto"), ("log_path", str, "per-epoch log (.csv or .jsonl)")):
         train.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=what)
     add_json_flag(train)

@@ -145,7 +145,18 @@ class TrainConfig(_JsonConfig):
             random). On ml-latest-small ``tl-4`` (seed 0) ``latest`` alone did not help (validation
             NDCG@20 0.0859 against 0.0868 for ``random``), but with first-step weights ``"order"``
             (half-life 10 items) it did: 0.0965 against 0.0935.
-        negatives: sampled negatives per target (never a training positive of the user).
+        cold_items: share of the items with positives hidden as cold every epoch while training (all
+            their edges become targets, their ID vectors are left out), so the model learns to reach
+            items through their text and interests only, as it must for new items; 0 turns it off.
+            ``"auto"`` (the default): the protocol's cold fraction under a cold-item protocol, else 0
+            (on ml-latest-small ``rs-4`` 0.1 cost validation NDCG@20 on known items, 0.1666 against
+            0.1736; on ``cold-4``, seed 0, it raised the cold items' Recall@20 from 0.084 to 0.107).
+        cold_draws: draws of simulated cold items used after training to set the gate bias of items
+            without user edges (0: no calibration, bias 0). Under a cold-item protocol the draws mirror
+            its cold fraction and test share; otherwise they hide ``cold_items`` (0.1 if 0) of the
+            items and ``holdout`` of the pairs.
+        negatives: sampled negatives per target (never a training positive of the user; drawn among
+            the items with training positives).
         user_batch: users per step (all their targets, one score pass).
         seed: seeds initialisation, holdout and negative sampling.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
@@ -162,6 +173,8 @@ class TrainConfig(_JsonConfig):
     patience: int = 5
     holdout: float = 0.2
     holdout_mode: str = "auto"
+    cold_items: float | str = "auto"
+    cold_draws: int = 4
     negatives: int = 8
     user_batch: int = 256
     seed: int = 2020
@@ -175,8 +188,11 @@ class TrainConfig(_JsonConfig):
         for name in ("weight_decay", "l2"):
             _check_number(name, getattr(self, name), 0.0)
         _check_number("holdout", self.holdout, 0.0, 0.9, low_open=True)
+        if self.cold_items != "auto":
+            _check_number("cold_items", self.cold_items, 0.0, 0.5)
         if self.holdout_mode not in ("random", "latest", "auto"):
             raise ValueError(f"holdout_mode must be 'random', 'latest' or 'auto', got {self.holdout_mode!r}")
+        _check_positive_int("cold_draws", self.cold_draws, minimum=0)
         for name in ("epochs", "patience", "negatives", "user_batch"):
             _check_positive_int(name, getattr(self, name))
         _check_positive_int("warmup_epochs", self.warmup_epochs, minimum=0)

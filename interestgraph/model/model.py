@@ -26,7 +26,7 @@ from ..graph.interest_graph import EDGE_ENDS, InterestGraph
 from ..graph.propagation import to_torch_csr
 from .config import ModelConfig, TrainConfig
 from .operator import PathOperator
-from .path_model import PathScorer, frozen_scores, walk_contributions
+from .path_model import PathScorer, cold_mask, frozen_scores, walk_contributions
 
 
 SECONDS_PER_DAY = 86_400.0
@@ -165,9 +165,10 @@ class InterestGraphModel:
 
     def _freeze(self, scorer: PathScorer, operator: PathOperator, structure: torch.Tensor) -> None:
         """Materialise ``W`` and ``c`` from the scorer's current parameters."""
-        self.adjacency_ = scorer.effective_adjacency(operator, structure)
+        cold = cold_mask(operator, structure.device, getattr(self, "not_cold_", None))
+        self.adjacency_ = scorer.effective_adjacency(operator, structure, cold)
         self.coefficients_ = scorer.length_coefficients()
-        gates, _, gamma = scorer.frozen_gates(structure)
+        gates, _, gamma = scorer.frozen_gates(structure, cold)
         self.node_gates_ = gates  # (N,) s, for folding in new users
         self.type_weights_ = dict(zip(operator.types, gamma.tolist()))
         self._scoring = None

@@ -54,6 +54,8 @@ class PathOperator:
         types: the edge types in use, in block order.
         blocks: ``{type: (N, N) float64 CSR}``, symmetric, normalised per type.
         exponent: the normalisation exponent ``a``.
+        degrees: ``{type: (N,) float64}`` raw weighted degree of every node within the type (the
+            ``D_t`` of the normalisation; what a node folded in later is normalised against).
     """
 
     n_users: int
@@ -62,6 +64,7 @@ class PathOperator:
     types: tuple[str, ...]
     blocks: dict[str, sp.csr_matrix]
     exponent: float
+    degrees: dict[str, np.ndarray] | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -85,6 +88,7 @@ class PathOperator:
         n = n_users + n_items + n_interests
         offsets = {"user": 0, "item": n_users, "interest": n_users + n_items}
         blocks: dict[str, sp.csr_matrix] = {}
+        degrees: dict[str, np.ndarray] = {}
         for kind in MODEL_EDGE_TYPES:
             if kind not in tables:
                 continue
@@ -100,16 +104,28 @@ class PathOperator:
                 raw = sp.csr_matrix(raw)
                 raw.eliminate_zeros()
                 full = _place(normalise_block(raw, exponent), offsets[src], offsets[src], n)
+                degree = np.asarray(_place(raw, offsets[src], offsets[src], n).sum(axis=1)).ravel()
             else:
                 half = normalise_block(raw, exponent)
                 full = _place(half, offsets[src], offsets[dst], n)
                 full = sp.csr_matrix(full + full.T)
+                placed = _place(raw, offsets[src], offsets[dst], n)
+                degree = np.asarray(placed.sum(axis=1)).ravel() + np.asarray(placed.sum(axis=0)).ravel()
+            degrees[kind] = degree
             full.sort_indices()
             blocks[kind] = full
         unknown = sorted(set(tables) - set(MODEL_EDGE_TYPES))
         if unknown:
             raise ValueError(f"unknown edge types {unknown}; the model walks on {', '.join(MODEL_EDGE_TYPES)}")
-        return cls(n_users, n_items, n_interests, tuple(blocks), blocks, float(exponent))
+        return cls(n_users, n_items, n_interests, tuple(blocks), blocks, float(exponent), degrees)
+
+    def items_without_users(self) -> np.ndarray:
+        """``(n_items,)`` bool: items with no user–item edge in this operator (cold items, or items hidden as cold while training)."""
+        if "user-item" not in self.blocks:
+            return np.zeros(self.n_items, dtype=bool)
+        lo = self.n_users
+        block = self.blocks["user-item"][lo:lo + self.n_items]
+        return np.diff(block.indptr) == 0
 
     def torch_blocks(self, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> list[torch.Tensor]:
         """The blocks as ``torch.sparse_csr_tensor`` s, in :attr:`types` order."""

@@ -16,7 +16,7 @@ node a vector ``z = Σ_k (1/(K+1)) Â^k x⁰`` (``Â`` the normalised sum of the
 blocks; ``x⁰``: users a learned ID vector, items their projected text vector
 plus an ID vector, interests their projected label vector). From ``z``:
 
-    s_a   = exp(3 · tanh((w · z_a + b_type(a)) / 3))        node gate, in (e^-3, e^3)
+    s_a   = exp(3 · tanh((w · z_a + b_type(a) + b_cold · [a cold]) / 3))   node gate, in (e^-3, e^3)
     p_a   = M z_a                                          (r,)  pair-gate factors
     W[a,b] = γ_t(a,b) · s_a · s_b · Â_t[a, b] · (1 + ⟨p_a, p_b⟩)      the effective edge weight
     f(u, i) = Σ_{k=1..L} c_k · (W^k)[u, i]
@@ -29,6 +29,11 @@ scored user ``u`` to one of its items ``x_1``, carries a fixed extra factor
 interests), so ``f(u, i) = Σ_k c_k Σ_walks r(u, x_1) Π_j W[x_{j-1}, x_j]``: only the
 scored user's own start is weighted, the rest of the walk (other users' items)
 is not.
+A *cold* item (no user edge, and no event at all in training: a new item) has no ID
+vector in ``x⁰`` and adds the learned ``b_cold`` to its gate, so it is reached only
+through its text and interests, with a gate set so that such items rank as often as
+they should (:meth:`~interestgraph.train.Trainer._calibrate_cold`); every walk into it
+still carries its gate once, so its scores stay walk sums.
 ``W`` is symmetric, so every edge has one weight whichever way it is walked.
 With ``L = 3`` the walks include co-occurrence ``u→j→u'→i`` (ItemKNN's and
 LightGCN's signal), ``u→j→v→i`` (an item of the user shares interest ``v``),
@@ -108,6 +113,8 @@ class PathScorer(nn.Module):
         nn.init.zeros_(self.node_gate.weight)
         nn.init.zeros_(self.node_gate.bias)
         self.type_bias = nn.Parameter(torch.zeros(3))  # user, item, interest
+        #: extra gate bias of items without user edges (cold items); learned from items hidden as cold in training
+        self.cold_bias = nn.Parameter(torch.zeros(1))
         self.pair_gate = nn.Linear(d, config.gate_rank, bias=False) if config.gate_rank > 0 else None
         if self.pair_gate is not None:
             nn.init.normal_(self.pair_gate.weight, std=0.1 / math.sqrt(d))
@@ -118,8 +125,13 @@ class PathScorer(nn.Module):
         self.user_interest: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ node side
-    def base_vectors(self) -> torch.Tensor:
-        """``(N, d)`` layer-0 node vectors ``x⁰`` (users, items, interests)."""
+    def base_vectors(self, cold: torch.Tensor | None = None) -> torch.Tensor:
+        """``(N, d)`` layer-0 node vectors ``x⁰`` (users, items, interests).
+
+        Args:
+            cold: optional ``(n_items,)`` bool, items without user edges: their ID vectors are left
+                out (a cold item has only its text), so hiding an item in training mimics a new one.
+        """
         if self.uses_text:
             items = self.projection(self.item_text)
             interests = self.projection(self.interest_text)
@@ -127,23 +139,34 @@ class PathScorer(nn.Module):
             items = torch.zeros(self.n_items, self.config.dim, device=self.type_raw.device)
             interests = self.interest_embedding.weight
         if hasattr(self, "item_embedding"):
-            items = items + self.item_embedding.weight
+            ids = self.item_embedding.weight
+            if cold is not None:
+                ids = ids * (~cold).to(ids.dtype)[:, None]
+            items = items + ids
         users = self.user_embedding.weight
         if self.user_interest is not None:  # + Σ_v w(v|u) x⁰_v
             users = users + self.user_interest @ interests
         return torch.cat([users, items, interests])
 
-    def node_vectors(self, structure: torch.Tensor) -> torch.Tensor:
-        """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)``."""
-        return propagate(structure, self.base_vectors(), self.config.gcn_layers)
+    def node_vectors(self, structure: torch.Tensor, cold: torch.Tensor | None = None) -> torch.Tensor:
+        """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)`` (``cold``: see :meth:`base_vectors`)."""
+        return propagate(structure, self.base_vectors(cold), self.config.gcn_layers)
 
-    def gates(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Node gates ``s`` ``(N,)`` and pair-gate factors ``p`` ``(N, r)`` (None when ``r = 0``)."""
+    def gates(self, z: torch.Tensor, cold: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Node gates ``s`` ``(N,)`` and pair-gate factors ``p`` ``(N, r)`` (None when ``r = 0``).
+
+        Args:
+            z: ``(N, d)`` node vectors.
+            cold: optional ``(n_items,)`` bool, items without user edges: their gate input adds ``cold_bias``.
+        """
         node_type = torch.cat([
             torch.zeros(self.n_users, dtype=torch.long), torch.ones(self.n_items, dtype=torch.long),
             torch.full((self.n_interests,), 2, dtype=torch.long),
         ]).to(z.device)
         h = self.node_gate(z).squeeze(-1) + self.type_bias[node_type]
+        if cold is not None:
+            h = h + torch.cat([torch.zeros(self.n_users, device=z.device), cold.to(device=z.device, dtype=h.dtype) * self.cold_bias,
+                               torch.zeros(self.n_interests, device=z.device)])
         s = torch.exp(GATE_BOUND * torch.tanh(h / GATE_BOUND))
         p = self.pair_gate(z) if self.pair_gate is not None else None
         return s, p
@@ -190,17 +213,18 @@ class PathScorer(nn.Module):
 
     # ------------------------------------------------------------------ frozen weights
     @torch.no_grad()
-    def frozen_gates(self, structure: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    def frozen_gates(self, structure: torch.Tensor, cold: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Node gates ``s`` ``(N,)``, pair factors ``p`` ``(N, r)`` (or None) and ``γ`` ``(T,)``, float64, from the current parameters."""
-        s, p = self.gates(self.node_vectors(structure))
+        s, p = self.gates(self.node_vectors(structure, cold), cold)
         s = s.double().cpu().numpy()
         p = None if p is None else p.double().cpu().numpy()
         return s, p, self.type_weights().double().cpu().numpy()
 
     @torch.no_grad()
-    def effective_adjacency(self, operator: PathOperator, structure: torch.Tensor) -> sp.csr_matrix:
-        """``W`` as a ``(N, N)`` float64 scipy CSR (symmetric), from the current parameters."""
-        s, p, gamma = self.frozen_gates(structure)
+    def effective_adjacency(self, operator: PathOperator, structure: torch.Tensor, cold: torch.Tensor | None = None) -> sp.csr_matrix:
+        """``W`` as a ``(N, N)`` float64 scipy CSR (symmetric), from the current parameters (``cold``: ``(n_items,)``
+        bool, items with no ID vector and ``cold_bias`` on their gate; see :func:`cold_mask`)."""
+        s, p, gamma = self.frozen_gates(structure, cold)
         total = None
         for t, kind in enumerate(operator.types):
             coo = operator.blocks[kind].tocoo()
@@ -215,6 +239,15 @@ class PathScorer(nn.Module):
     def length_coefficients(self) -> np.ndarray:
         """``c_1..c_L`` as float64."""
         return self.length_coef.detach().double().cpu().numpy()
+
+
+def cold_mask(operator: PathOperator, device: torch.device | str | None = None, not_cold: np.ndarray | None = None) -> torch.Tensor:
+    """``(n_items,)`` bool tensor of the cold items: without user edges in ``operator``, except those in ``not_cold``
+    (``(n_items,)`` bool: items known from events that made no positive, which are not new)."""
+    cold = operator.items_without_users()
+    if not_cold is not None:
+        cold = cold & ~np.asarray(not_cold, dtype=bool)
+    return torch.from_numpy(cold).to(device)
 
 
 def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: torch.Tensor, n_users: int, n_items: int, start: torch.Tensor | None = None) -> torch.Tensor:

@@ -18,6 +18,12 @@ Every epoch (seeded, deterministic):
    harness (NDCG@20); the best epoch's parameters are kept and restored, and
    training stops after ``patience`` epochs without improvement.
 
+Cold items. With ``cold_items > 0`` (by default under a cold-item protocol) step 1
+also hides that share of the items entirely, every edge a target, their ID vectors
+left out, so the model learns to reach items through text and interests alone.
+After training, ``cold_draws`` such draws set the gate bias of cold items by BPR
+(:meth:`Trainer._calibrate_cold`).
+
 AdamW with three parameter groups (ID vectors without decay, since they carry
 the ``l2`` term; network matrices with ``weight_decay``; path coefficients
 ``c_k``, ``γ_t`` at ``path_lr`` without decay), linear warm-up over
@@ -47,6 +53,7 @@ from ..evaluate import evaluate, positive_matrix
 from ..progress import progress
 from ..model.config import TrainConfig
 from ..graph.propagation import to_torch_csr
+from ..model.path_model import cold_mask
 
 VALID_METRIC = "ndcg@20"
 
@@ -60,7 +67,7 @@ def pick_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
-def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times: sp.csr_matrix | None = None) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times: sp.csr_matrix | None = None, cold_share: float = 0.0) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Split each user's training items into kept edges and targets.
 
     Args:
@@ -69,6 +76,8 @@ def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times
         rng: the epoch's generator.
         times: ``(n_users, n_items)`` CSR of the positives' timestamps (same pattern as ``train``):
             targets are then each user's most recent items (ties broken at random), else random items.
+        cold_share: fraction of the items with positives (drawn uniformly, as :func:`~interestgraph.data.cold_item_split`
+            draws cold items) whose every edge becomes a target: they are cold for this epoch.
 
     Returns:
         ``(kept (n_users, n_items) CSR, target_users (m,), target_items (m,))``.
@@ -92,6 +101,11 @@ def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times
     position[order] = np.arange(train.nnz) - np.repeat(train.indptr[:-1], counts)
     is_target = position < np.repeat(n_targets, counts)
     cols = train.indices
+    if cold_share > 0:
+        with_positives = np.flatnonzero(np.diff(train.tocsc().indptr) > 0)
+        n_cold = int(round(cold_share * len(with_positives)))
+        if n_cold:
+            is_target |= np.isin(cols, rng.choice(with_positives, size=n_cold, replace=False))
     kept = sp.csr_matrix((np.ones(int((~is_target).sum())), (rows[~is_target], cols[~is_target])), shape=train.shape)
     return kept, rows[is_target], cols[is_target].astype(np.int64)
 
@@ -104,6 +118,21 @@ def user_interest_rows(graph) -> sp.csr_matrix:
     m = sp.csr_matrix((table["weight"].to_numpy(dtype=np.float64), (table["src"].to_numpy(), table["dst"].to_numpy())), shape=(len(graph.users), len(graph.interests)))
     sums = np.asarray(m.sum(axis=1)).ravel()
     return sp.csr_matrix(sp.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ m)
+
+
+def observed_without_positives(split, train: sp.csr_matrix) -> np.ndarray:
+    """``(n_items,)`` bool: items with training events but no training positive (known, and not new)."""
+    events = split.train
+    observed = np.zeros(train.shape[1], dtype=bool)
+    observed[split.log.item_ids.get_indexer(events["item_id"].unique())] = True
+    return observed & (np.diff(train.tocsc().indptr) == 0)
+
+
+def cold_training_share(config: TrainConfig, protocol) -> float:
+    """``config.cold_items`` with ``"auto"`` resolved: the protocol's cold fraction for a cold-item protocol, else 0."""
+    if config.cold_items != "auto":
+        return float(config.cold_items)
+    return float(protocol.params.get("cold_fraction", 0.1)) if protocol.method == "cold-item" else 0.0
 
 
 class Trainer:
@@ -146,8 +175,13 @@ class Trainer:
         model.start_ = first_step_matrix(graph, model.config)  # r(u, j) over all training positives, for scoring
         model.layout_ = {"user": full_operator.n_users, "item": full_operator.n_items, "interest": full_operator.n_interests}
         model.operator_ = full_operator
+        model.degrees_ = full_operator.degrees
+        cold_share = cold_training_share(cfg, split.protocol)
+        model.cold_items_ = cold_share
         sampler = NegativeSampler(train, seed=cfg.seed + 1)
-        self._init_coefficients(scorer, full_operator, full_structure, rng, device)
+        # items with training events but no positive (only low ratings, say) are known, not new: never "cold"
+        model.not_cold_ = observed_without_positives(split, train)
+        self._init_coefficients(scorer, full_operator, full_structure, rng, device, model.not_cold_)
 
         id_params = [p for n, p in scorer.named_parameters() if n.endswith("_embedding.weight")]
         path_params = [scorer.type_raw, scorer.length_coef]
@@ -178,11 +212,12 @@ class Trainer:
         epoch = start_epoch - 1
         for epoch in range(start_epoch, cfg.epochs + 1):
             t0 = time.perf_counter()
-            kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times)
+            kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times, cold_share)
             operator = build_operator(graph, model.config, user_item=kept)
             start_weights = first_step_matrix(graph, model.config, user_item=kept)
             blocks = operator.torch_blocks(device=device)
             structure = to_torch_csr(operator.structure(), device=device)
+            cold = cold_mask(operator, device, model.not_cold_)
             t_graph = time.perf_counter() - t0
             users = rng.permutation(np.unique(target_users))
             by_user = np.argsort(target_users, kind="stable")
@@ -200,9 +235,9 @@ class Trainer:
                 neg_items = sampler.sample(pos_users)
                 rows = torch.from_numpy(np.array([column[int(u)] for u in pos_users], dtype=np.int64)).to(device)
                 with autocast:
-                    z = scorer.node_vectors(structure)
+                    z = scorer.node_vectors(structure, cold)
                 z = z.float()
-                s, p = scorer.gates(z)
+                s, p = scorer.gates(z, cold)
                 start_batch = None if start_weights is None else torch.from_numpy(start_weights[batch].toarray().T).float().to(device)
                 scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_batch)
                 pos_t = torch.from_numpy(pos_items).to(device)
@@ -254,6 +289,7 @@ class Trainer:
         else:
             best_epoch = epoch
         scorer.eval()
+        model.cold_calibration_ = self._calibrate_cold(model, graph, scorer, train, sampler, rng, times, device)
         model._freeze(scorer, full_operator, full_structure)
         model.scorer_ = scorer
         model.history_ = history
@@ -265,13 +301,88 @@ class Trainer:
         model.graph_ = graph
         return model
 
+    @torch.no_grad()
+    def _calibrate_cold(self, model, graph, scorer, train, sampler, rng: np.random.Generator, times, device: torch.device) -> dict[str, Any]:
+        """Set ``cold_bias`` so that items without user edges rank as often as they should (BPR on simulated cold items).
+
+        Each of ``cold_draws`` draws hides items as cold (:func:`hold_out` with ``cold_share``) and a
+        share ``holdout`` of the other pairs, scores every target user once with the trained
+        parameters, and samples negatives; the bias ``b`` then minimises the BPR loss over all
+        draws, where a cold item's scores scale by ``s_c(b) / s_c(0)`` (its gate; exact while a cold
+        item ends its walks and is never walked through, as with the default edge types), found
+        on a grid of step 0.05 in ``[-3, 6]``. Shares mirror the split's protocol when it is a
+        cold-item protocol (its ``cold_fraction`` and test share), else ``TrainConfig.cold_items``
+        and ``holdout``.
+        """
+        from ..baselines import NegativeSampler
+        from ..model.model import build_operator, first_step_matrix
+        from ..model.path_model import GATE_BOUND
+
+        cfg = self.config
+        protocol = graph.split.protocol
+        if protocol.method == "cold-item":
+            share = float(protocol.params.get("cold_fraction", cfg.cold_items))
+            ratios = protocol.params.get("ratios", [0.8, 0.1, 0.1])
+            holdout = float(ratios[-1]) / float(sum(ratios))
+        else:
+            share, holdout = cold_training_share(cfg, protocol) or 0.1, cfg.holdout
+        if cfg.cold_draws == 0 or share == 0 or "user-item" not in model.config.edge_types:
+            with torch.no_grad():
+                scorer.cold_bias.zero_()
+            return {"bias": 0.0, "draws": 0}
+        # negatives among the items with positives, the ranked candidates (simulated cold items among them)
+        sampler = NegativeSampler(train, seed=cfg.seed + 2, items=np.flatnonzero(np.diff(train.tocsc().indptr) > 0))
+        pos_f, neg_f, pos_h, neg_h, pos_cold, neg_cold = [], [], [], [], [], []
+        bar = progress(total=cfg.cold_draws, desc="calibrate cold items", unit="draw")
+        for _ in range(cfg.cold_draws):
+            kept, target_users, target_items = hold_out(train, holdout, rng, times, share)
+            operator = build_operator(graph, model.config, user_item=kept)
+            start_weights = first_step_matrix(graph, model.config, user_item=kept)
+            blocks = operator.torch_blocks(device=device)
+            structure = to_torch_csr(operator.structure(), device=device)
+            cold = cold_mask(operator, device, model.not_cold_)
+            z = scorer.node_vectors(structure, cold).float()
+            scorer.cold_bias.zero_()
+            s, p = scorer.gates(z, cold)
+            h = (scorer.node_gate(z).squeeze(-1) + scorer.type_bias[1])[operator.n_users:operator.n_users + operator.n_items].cpu().numpy()
+            cold_np = cold.cpu().numpy()
+            users = np.unique(target_users)
+            for begin in range(0, len(users), cfg.user_batch):
+                batch = users[begin:begin + cfg.user_batch]
+                column = {int(u): k for k, u in enumerate(batch)}
+                mask = np.isin(target_users, batch)
+                t_users, t_items = np.repeat(target_users[mask], cfg.negatives), np.repeat(target_items[mask], cfg.negatives)
+                negs = sampler.sample(t_users)
+                start_batch = None if start_weights is None else torch.from_numpy(start_weights[batch].toarray().T).float().to(device)
+                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_batch).cpu().numpy()
+                rows = np.array([column[int(u)] for u in t_users], dtype=np.int64)
+                pos_f.append(scores[rows, t_items]); neg_f.append(scores[rows, negs])
+                pos_h.append(h[t_items]); neg_h.append(h[negs]); pos_cold.append(cold_np[t_items]); neg_cold.append(cold_np[negs])
+            bar.update(1)
+        bar.close()
+        pos_f, neg_f, pos_h, neg_h = (np.concatenate(x).astype(np.float64) for x in (pos_f, neg_f, pos_h, neg_h))
+        pos_cold, neg_cold = np.concatenate(pos_cold), np.concatenate(neg_cold)
+        log_gate = lambda x: GATE_BOUND * np.tanh(x / GATE_BOUND)  # noqa: E731
+
+        def loss(b: float) -> float:
+            fp = pos_f * np.where(pos_cold, np.exp(log_gate(pos_h + b) - log_gate(pos_h)), 1.0)
+            fn = neg_f * np.where(neg_cold, np.exp(log_gate(neg_h + b) - log_gate(neg_h)), 1.0)
+            return float(np.logaddexp(0.0, -(fp - fn)).mean())
+
+        grid = np.round(np.arange(-3.0, 6.0 + 1e-9, 0.05), 2)
+        losses = np.array([loss(b) for b in grid])
+        bias = float(grid[int(np.argmin(losses))])
+        scorer.cold_bias.fill_(bias)
+        return {"bias": bias, "draws": cfg.cold_draws, "cold_share": share, "holdout": holdout, "cold_targets": int(pos_cold.sum()) // cfg.negatives,
+                "targets": len(pos_cold) // cfg.negatives, "loss_at_0": loss(0.0), "loss": float(losses.min())}
+
     @staticmethod
     @torch.no_grad()
-    def _init_coefficients(scorer, operator, structure, rng: np.random.Generator, device: torch.device) -> None:
+    def _init_coefficients(scorer, operator, structure, rng: np.random.Generator, device: torch.device, not_cold: np.ndarray | None = None) -> None:
         """Scale ``c_k`` so each walk length starts with unit spread over items (BPR's sigmoid needs O(1) gaps)."""
         blocks = operator.torch_blocks(device=device)
-        z = scorer.node_vectors(structure)
-        s, p = scorer.gates(z)
+        cold = cold_mask(operator, device, not_cold)
+        s, p = scorer.gates(scorer.node_vectors(structure, cold), cold)
         sample = np.sort(rng.choice(operator.n_users, size=min(64, operator.n_users), replace=False))
         n = operator.n_nodes
         y = torch.zeros(n, len(sample), device=device)
