@@ -16,27 +16,39 @@ def _load(directory: Path):
     return InterestGraphModel.load(directory)
 
 
+def _items(value: str | None) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()] if value else []
+
+
 def run_recommend(args: argparse.Namespace) -> CommandResult:
-    from ..recommend import recommend, recommend_for_items
+    from ..recommend import recommend, recommend_for_intent, recommend_for_items
 
     if args.k < 1:
         raise UsageError(f"-k must be >= 1, got {args.k}")
-    if (args.user is None) == (args.items is None):
-        raise UsageError("give exactly one of --user (a user in the model) or --items (a new user's liked items)")
+    if (args.user is None) == (args.items is None and args.query is None):
+        raise UsageError("give either --user (a user in the model), or --items and/or --query (a new user's liked items, free text)")
     model = _load(args.model)
+    notes = []
     try:
         if args.user is not None:
             table = recommend(model, [args.user], k=args.k, exclude_seen=not args.include_seen)
             who = f"user {args.user}"
+        elif args.query is not None:
+            items = _items(args.items)
+            table = recommend_for_intent(model, args.query, k=args.k, items=items or None, exclude_given=not args.include_seen)
+            who = f"a new user asking {args.query!r}" + (f" who liked {len(items)} item(s)" if items else "")
+            notes.append("query → interests: " + ", ".join(f"{r['label']} ({r['similarity']:.2f})" for r in table.attrs["interests"]))
         else:
-            items = [x.strip() for x in args.items.split(",") if x.strip()]
+            items = _items(args.items)
             table = recommend_for_items(model, items, k=args.k, exclude_given=not args.include_seen)
             who = f"a new user who liked {len(items)} item(s)"
     except KeyError as exc:
         raise UsageError(f"{'--user' if args.user is not None else '--items'}: {exc.args[0]}") from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     rows = [{"item": _plain(r.item_id), "title": r.title, "score": float(r.score)} for r in table.itertuples(index=False)]
     width = max([len(str(r["item"])) for r in rows] + [4])
-    lines = [f"top {len(rows)} for {who} ({model.describe()})", f"{'rank':>4}  {'item':<{width}}  {'score':>10}  title"]
+    lines = [f"top {len(rows)} for {who} ({model.describe()})", *notes, f"{'rank':>4}  {'item':<{width}}  {'score':>10}  title"]
     lines += [f"{k:>4}  {str(r['item']):<{width}}  {r['score']:>10.5g}  {r['title']}" for k, r in enumerate(rows, 1)]
     protocol = (getattr(model, "facts_", {}) or {}).get("protocol_line")
     if protocol:
@@ -45,13 +57,20 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
 
 
 def run_explain(args: argparse.Namespace) -> CommandResult:
-    from ..recommend import explain
+    from ..recommend import explain, explain_intent
 
+    if (args.user is None) == (args.query is None):
+        raise UsageError("give exactly one of --user (a user in the model) or --query (a new user's free text)")
     model = _load(args.model)
     try:
-        explanation = explain(model, args.user, args.item, top=args.top)
+        if args.user is not None:
+            explanation = explain(model, args.user, args.item, top=args.top)
+        else:
+            explanation = explain_intent(model, args.query, args.item, top=args.top, items=_items(args.items) or None)
     except KeyError as exc:
         raise UsageError(f"--user / --item: {exc.args[0]}") from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return CommandResult(explanation.to_dict(), str(explanation))
 
 
@@ -65,12 +84,13 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="top-K items for one user from a trained model",
         description="Rank every candidate item for a user by its exact walk score (the user's training items left out) "
         "and print the list, or JSON [{item, title, score}, ...] with --json.",
-        example="interestgraph recommend models/ml-small --user 42 -k 20",
+        example="interestgraph recommend models/ml-small --user 42 -k 20\n  interestgraph recommend models/ml-small --query 'space adventure with robots' --json",
         run=run_recommend,
     )
     rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
     rec.add_argument("--user", help="user ID as in the log")
     rec.add_argument("--items", help="comma-separated item IDs a new user liked, oldest first (no retraining)")
+    rec.add_argument("--query", help='free text of a new user\'s intent ("space adventure with robots"), mapped through the encoder to interests')
     rec.add_argument("-k", type=int, default=20, help="list length (default 20)")
     rec.add_argument("--include-seen", action="store_true", help="also rank the user's training items (or the given --items)")
     add_json_flag(rec)
@@ -83,7 +103,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_explain,
     )
     exp.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
-    exp.add_argument("--user", required=True, help="user ID as in the log")
+    exp.add_argument("--user", help="user ID as in the log")
+    exp.add_argument("--query", help="free text of a new user's intent, instead of --user")
+    exp.add_argument("--items", help="with --query: comma-separated item IDs the new user also liked")
     exp.add_argument("--item", required=True, help="item ID as in the catalog")
     exp.add_argument("--top", type=int, default=5, help="walks to list (default 5)")
     add_json_flag(exp)

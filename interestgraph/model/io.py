@@ -6,8 +6,10 @@ Directory (written atomically, see :mod:`interestgraph.artifacts`):
 - ``operator.safetensors``: the frozen effective adjacency ``W`` (CSR ``indptr``,
   ``indices``, ``data`` float64), ``coefficients`` ``c_1..c_L`` and, when the first
   walk step is weighted, ``r(u, j)`` (``start_indptr``, ``start_indices``,
-  ``start_data``, ``(U, I)`` CSR), and the seen items (training positives,
-  ``seen_indptr``, ``seen_indices``): scoring reads only these, so a loaded
+  ``start_data``, ``(U, I)`` CSR), the seen items (training positives,
+  ``seen_indptr``, ``seen_indices``), the frozen node gates ``node_gates`` ``(N,)``, the
+  type weights ``type_weights`` ``γ_t`` and each edge type's raw node degrees
+  ``degree_<type>`` ``(N,)`` (for folding in new users, queries and items): scoring reads only these, so a loaded
   model scores and recommends exactly as before saving;
 - ``nodes.parquet``: ``node``, ``type`` (user / item / interest), ``id`` (string form of the ID / label)
   and ``label`` (item title, interest label, user ID), for recommendations and explanations;
@@ -122,6 +124,8 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
             "data": torch.from_numpy(w.data.astype(np.float64)), "coefficients": torch.from_numpy(np.asarray(model.coefficients_, dtype=np.float64)),
         }
         tensors["node_gates"] = torch.from_numpy(np.asarray(model.node_gates_, dtype=np.float64))
+        degrees = getattr(model, "degrees_", None) or {}
+        tensors.update({f"degree_{kind}": torch.from_numpy(np.asarray(d, dtype=np.float64)) for kind, d in degrees.items()})
         tensors["type_weights"] = torch.tensor([model.type_weights_[t] for t in MODEL_EDGE_TYPES if t in model.type_weights_], dtype=torch.float64)
         seen = sp.csr_matrix(model.seen_)
         seen.sort_indices()
@@ -181,12 +185,17 @@ def load_model(directory: str | os.PathLike):
         model.type_weights_ = dict(zip(types, operator["type_weights"].numpy().tolist()))
     except KeyError as exc:
         raise ArtifactError(f"{directory}: operator.safetensors lacks {exc.args[0]!r}") from exc
+    # raw per-type degrees (for folding in queries and items); absent in models saved before they were stored
+    model.degrees_ = {kind: operator[f"degree_{kind}"].numpy() for kind in types if f"degree_{kind}" in operator}
+    if any(len(d) != n for d in model.degrees_.values()):
+        raise ArtifactError(f"{directory}: operator.safetensors holds per-type degrees that do not have {n} entries")
     model.coefficients_ = coefficients
     model._scoring = None
     weights = load_file(str(directory / "weights.safetensors"))
     item_text = weights.get("item_text")
     interest_text = weights.get("interest_text")
     scorer = PathScorer(model.config, layout["user"], layout["item"], layout["interest"], item_text, interest_text, types)
+    weights.setdefault("cold_bias", torch.zeros(1))  # models saved before cold-item training had no cold bias (= 0)
     try:
         scorer.load_state_dict(weights)
     except RuntimeError as exc:

@@ -4,6 +4,7 @@
     recommend(model, ["42"], k=20)              # DataFrame: user_id, rank, item_id, title, score
     explain(model, "42", 1196, top=5)           # the walks that make the score, and the remainder
     recommend_for_items(model, [1, 260, 1196])  # a new user, from items they liked (no retraining)
+    recommend_for_intent(model, "space adventure with robots")  # a new user, from free text
 
 Both read the frozen walk weights of the model (fitted or loaded from disk), so an
 explanation's contributions add up to the score that ranked the item.
@@ -11,6 +12,8 @@ explanation's contributions add up to the score that ranked the item.
 
 from .explain import Explanation, PathStep, explain
 from .fold_in import fold_in_scores, fold_in_walks, recommend_for_items
+from .intent import Intent, explain_intent, intent_scores, map_intent, recommend_for_intent
 from .topk import recommend, resolve_items, resolve_users
 
-__all__ = ["Explanation", "PathStep", "explain", "fold_in_scores", "fold_in_walks", "recommend", "recommend_for_items", "resolve_items", "resolve_users"]
+__all__ = ["Explanation", "Intent", "PathStep", "explain", "explain_intent", "fold_in_scores", "fold_in_walks", "intent_scores", "map_intent",
+           "recommend", "recommend_for_intent", "recommend_for_items", "resolve_items", "resolve_users"]

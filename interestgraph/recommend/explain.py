@@ -125,23 +125,47 @@ def explain(model, user, item, top: int = 5) -> Explanation:
         raise ValueError(f"top must be an integer >= 0, got {top!r}")
     u = int(resolve_users(model, [user])[0])
     i = int(resolve_items(model, [item])[0])
-    walks = model.walks(u, i)
     score = float(model.score(np.array([u]), dtype=torch.float64)[0, i])
+    start = getattr(model, "start_", None)
+    row = model.adjacency_[u]
+    factors = np.ones(row.nnz)
+    if start is not None:
+        r = dict(zip((start[u].indices + model.n_users).tolist(), start[u].data.tolist()))
+        factors = np.array([r.get(a, 1.0) for a in row.indices.tolist()])
+    return explanation_from_walks(model, model.walks(u, i), score, u, i, top=top, adjacency=model.adjacency_,
+                                  first=(row.indices, row.data, factors), user_id=model.user_ids_[u])
+
+
+def explanation_from_walks(model, walks, score: float, source: int, item: int, *, top: int, adjacency, first: tuple[np.ndarray, np.ndarray, np.ndarray],
+                           user_id: Any, extra_nodes: dict[int, dict[str, str]] | None = None) -> Explanation:
+    """An :class:`Explanation` from enumerated walks (a known user's, or a folded-in user's).
+
+    Args:
+        walks: ``[(nodes, contribution)]`` from :func:`~interestgraph.model.path_model.walk_contributions`.
+        score: the production score the walks must add up to.
+        source: the walks' first node; item: the item code.
+        adjacency: ``W`` the walks were enumerated on (may hold folded-in nodes after the graph's).
+        first: ``(nodes, weights, factors)`` of the source's first steps: ``W`` and ``r`` of each.
+        user_id: how the source is named.
+        extra_nodes: ``{node: {"type", "id", "label"}}`` for nodes outside the model's node table.
+    """
     nodes = model.nodes
     types = nodes["type"].to_numpy()
     ids, labels = nodes["id"].to_numpy(), nodes["label"].to_numpy()
-    w = model.adjacency_
+    extra = extra_nodes or {}
     coefficients = model.coefficients_
-    start = getattr(model, "start_", None)
-    start_row = None if start is None else dict(zip((start[u].indices + model.n_users).tolist(), start[u].data.tolist()))
+    first_weight = dict(zip(np.asarray(first[0]).tolist(), np.asarray(first[1], dtype=np.float64).tolist()))
+    first_factor = dict(zip(np.asarray(first[0]).tolist(), np.asarray(first[2], dtype=np.float64).tolist()))
+
+    def info(n: int) -> dict[str, str]:
+        return extra[n] if n in extra else {"type": str(types[n]), "id": str(ids[n]), "label": str(labels[n])}
 
     def step(path: tuple[int, ...], contribution: float) -> PathStep:
-        first = 1.0 if start_row is None else start_row.get(path[1], 1.0)
+        described = [info(n) for n in path]
+        weights = [first_weight[path[1]]] + [float(adjacency[a, b]) for a, b in zip(path[1:], path[2:])]
         return PathStep(
-            nodes=[{"type": str(types[n]), "id": str(ids[n]), "label": str(labels[n])} for n in path],
-            edges=[_KIND[frozenset((types[a], types[b]))] for a, b in zip(path, path[1:])],
-            weights=[float(w[a, b]) for a, b in zip(path, path[1:])],
-            first_step=float(first), coefficient=float(coefficients[len(path) - 2]), contribution=float(contribution),
+            nodes=described, edges=[_KIND.get(frozenset((a["type"], b["type"])), f"{a['type']}-{b['type']}") for a, b in zip(described, described[1:])],
+            weights=weights, first_step=float(first_factor.get(path[1], 1.0)), coefficient=float(coefficients[len(path) - 2]), contribution=float(contribution),
         )
 
     total = float(sum(v for _, v in walks))
@@ -149,16 +173,17 @@ def explain(model, user, item, top: int = 5) -> Explanation:
     shown = [step(*walks[k]) for k in order[:top]]
     reasons: dict[str, list[float]] = {}
     for path, value in walks:
-        reason = next((f"interest: {labels[n]}" for n in reversed(path[1:-1]) if types[n] == "interest"), None)
+        middle = [info(n) for n in path[1:-1]]
+        reason = next((f"interest: {n['label']}" for n in reversed(middle) if n["type"] == "interest"), None)
         if reason is None:
-            middle = [types[n] for n in path[1:-1]]
-            reason = NO_INTEREST["user"] if "user" in middle else NO_INTEREST["item"] if middle else "(your own item)"
+            kinds = [n["type"] for n in middle]
+            reason = NO_INTEREST["user"] if "user" in kinds else NO_INTEREST["item"] if kinds else "(your own item)"
         reasons.setdefault(reason, []).append(value)
     by_interest = pd.DataFrame(
         [(r, float(np.sum(v)), len(v)) for r, v in reasons.items()], columns=["reason", "contribution", "paths"]
     ).sort_values("contribution", ascending=False, key=np.abs, ignore_index=True) if reasons else pd.DataFrame(columns=["reason", "contribution", "paths"])
     return Explanation(
-        user_id=model.user_ids_[u], item_id=model.item_ids_[i], title=str(labels[model.n_users + i]), score=score,
+        user_id=user_id, item_id=model.item_ids_[item], title=str(labels[model.n_users + item]), score=score,
         paths=shown, remainder=score - float(sum(p.contribution for p in shown)), n_paths=len(walks),
         unexplained=score - total, by_interest=by_interest, model=model.describe(),
     )

@@ -25,8 +25,12 @@ from ..model.path_model import walk_contributions
 from .topk import check_positive_int, resolve_items
 
 
-def fold_in_first_step(model, items) -> tuple[np.ndarray, np.ndarray]:
+def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Item codes of ``items`` (in the order given: the last is the most recent) and their first-step weights ``(m,)``.
+
+    Args:
+        extra: further first steps the new user takes beside these items (a query), counted in
+            ``d_u`` and as more recent than every item.
 
     Raises:
         ValueError: no items, repeated items, or a model whose user–item weights are not binary.
@@ -42,27 +46,37 @@ def fold_in_first_step(model, items) -> tuple[np.ndarray, np.ndarray]:
     degree = np.asarray(model.seen_.sum(axis=0)).ravel()[codes]
     a = model.config.exponent
     gates = model.node_gates_[model.n_users + codes]
-    weight = model.type_weights_["user-item"] * gates * float(len(codes)) ** -a * np.maximum(degree, 1.0) ** -a
+    weight = model.type_weights_["user-item"] * gates * float(len(codes) + extra) ** -a * np.maximum(degree, 1.0) ** -a
     kind = getattr(model, "first_step_", "uniform")
     if kind == "order":
-        rank = np.arange(len(codes))[::-1]  # 0 for the last (latest) item
+        rank = np.arange(len(codes))[::-1] + extra  # 0 for the last (latest) item
         weight = weight * np.power(0.5, rank / model.config.first_step_half_life_items)
     return codes, weight
+
+
+def walk_sums(adjacency, coefficients: np.ndarray, first_nodes: np.ndarray, first_weights: np.ndarray, n_users: int, n_items: int,
+              *, dtype: torch.dtype = torch.float64) -> np.ndarray:
+    """``(n_items,)`` ``Σ_k c_k Σ_walks Π w`` over walks whose first step goes to ``first_nodes`` with ``first_weights``.
+
+    Args:
+        adjacency: ``W`` ``(N', N')`` scipy CSR (``N' >= N``: nodes folded in after the graph's may follow).
+        coefficients: ``c_1..c_L``.
+        first_nodes, first_weights: ``(m,)`` node indices and weights of the first step.
+    """
+    y = torch.zeros(adjacency.shape[0], 1, dtype=dtype)
+    y[torch.from_numpy(np.asarray(first_nodes, dtype=np.int64)), 0] = torch.from_numpy(np.asarray(first_weights, dtype=np.float64)).to(dtype)
+    w = to_torch_csr(adjacency, dtype=dtype)
+    total = coefficients[0] * y[n_users:n_users + n_items, 0].clone()
+    for k in range(1, len(coefficients)):
+        y = w @ y
+        total += coefficients[k] * y[n_users:n_users + n_items, 0]
+    return total.numpy()
 
 
 def fold_in_scores(model, items, *, dtype: torch.dtype = torch.float64) -> np.ndarray:
     """``(n_items,)`` walk scores for a new user who liked ``items`` (IDs; last = most recent)."""
     codes, weight = fold_in_first_step(model, items)
-    n_users, n_items = model.n_users, model.n_items
-    y = torch.zeros(model.adjacency_.shape[0], 1, dtype=dtype)
-    y[n_users + torch.from_numpy(codes), 0] = torch.from_numpy(weight).to(dtype)
-    adjacency = to_torch_csr(model.adjacency_, dtype=dtype)
-    c = model.coefficients_
-    total = c[0] * y[n_users:n_users + n_items, 0].clone()
-    for k in range(1, len(c)):
-        y = adjacency @ y
-        total += c[k] * y[n_users:n_users + n_items, 0]
-    return total.numpy()
+    return walk_sums(model.adjacency_, model.coefficients_, model.n_users + codes, weight, model.n_users, model.n_items, dtype=dtype)
 
 
 def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True) -> pd.DataFrame:

@@ -1,0 +1,201 @@
+"""Free-text intents without retraining: a query, a wish or a review folded in as a new user.
+
+"space adventure with robots" is treated as an item the new user liked that is
+known only by its text. The graph's encoder maps it to the interest points whose
+label vectors are nearest (cosine >= ``threshold``, at most ``top`` of them), and it
+joins them with item–interest edges normalised the way a catalog item's are:
+
+    W[q, v] = γ_item-interest · s_v · A[q, v] · d_q^{-a} · d_v^{-a}
+    A[q, v] = cos(q, v),   d_q = Σ_v A[q, v]
+
+(``d_v`` the interest's item–interest degree in the training graph, ``s_v`` its frozen
+gate; the query's own gate is taken as 1). The new user's first step goes to the
+query, and to any items given beside it (:func:`~.fold_in.fold_in_first_step`, with the
+query as the latest, one more item in ``d_u``). Every other weight stays frozen, so a
+score is the same walk sum as for a known user over ``W`` with one more node:
+with ``L = 3`` the intent reaches an item through ``user → query → interest → item``
+(the seed method's ``Σ_v w(v|q) · sim(v, i)``), and the given items add their own
+walks. :func:`explain_intent` enumerates them; they add up to the score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from ..model.path_model import walk_contributions
+from .fold_in import fold_in_first_step, walk_sums
+from .topk import check_positive_int, resolve_items
+
+DEFAULT_TOP = 5
+DEFAULT_THRESHOLD = 0.3
+
+
+@dataclass
+class Intent:
+    """A free text mapped to interest points, ready to fold in.
+
+    Attributes:
+        text: the text.
+        interests: ``(m, 3)`` DataFrame ``interest`` (node index), ``label``, ``similarity`` (cosine), best first.
+        weights: ``(m,)`` float64 ``W[q, v]`` of the query's edges, in the order of ``interests``.
+    """
+
+    text: str
+    interests: pd.DataFrame
+    weights: np.ndarray
+
+
+def model_encoder_identity(model) -> str | None:
+    """What encoded the model's interest vectors (``"<name> sha256:<hash>"``), or None when not recorded."""
+    graph = getattr(model, "graph_", None)
+    if graph is not None:
+        return graph.encoder_identity
+    return (getattr(model, "facts_", None) or {}).get("encoder_identity")
+
+
+def _digest(identity: str) -> str:
+    """The exact part of an encoder identity (the hash after ``sha256:``, or the whole string)."""
+    return identity.rsplit("sha256:", 1)[-1].strip()
+
+
+def default_encoder(model):
+    """The encoder that made the model's vectors: the packaged MiniLM, or the lexical encoder of the same width."""
+    identity = model_encoder_identity(model) or ""
+    if identity.startswith("lexical-"):
+        from ..encoder.lexical import LexicalEncoder
+
+        return LexicalEncoder(int(identity.rsplit("-", 1)[-1]))
+    from ..encoder import TextEncoder
+
+    return TextEncoder()
+
+
+def map_intent(model, text: str, *, encoder=None, top: int = DEFAULT_TOP, threshold: float = DEFAULT_THRESHOLD) -> Intent:
+    """The interest points ``text`` maps to and the query node's edge weights.
+
+    Args:
+        model: a fitted or loaded model with text features and ``item-interest`` edges.
+        text: the free text (non-empty).
+        encoder: encodes ``text`` (``encode(texts) -> (n, d)``); the model's own encoder by default.
+            It must be the encoder that made the model's interest vectors.
+        top: interests kept at most.
+        threshold: minimum cosine.
+
+    Raises:
+        ValueError: empty text, a model without interest vectors / item–interest edges / stored degrees,
+            another encoder than the model's, a bad ``top`` / ``threshold``, or no interest close enough.
+    """
+    from ..graph.build import describe_encoder
+    from ..interests.extract import map_texts_to_interests
+
+    model._check_fitted()
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"text: give a non-empty query, got {text!r}")
+    check_positive_int("top", top)
+    if not isinstance(threshold, (int, float)) or not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be a cosine in [-1, 1], got {threshold!r}")
+    scorer = getattr(model, "scorer_", None)
+    vectors = getattr(scorer, "interest_text", None)
+    if vectors is None:
+        raise ValueError("model: it has no interest vectors (trained with text_features=False), so a text cannot be mapped to its interests")
+    if "item-interest" not in model.config.edge_types:
+        raise ValueError("model: intents walk query → interest → item, but the model does not use item-interest edges")
+    degrees = (getattr(model, "degrees_", None) or {}).get("item-interest")
+    if degrees is None:
+        raise ValueError("model: it was saved without per-type degrees (an older version); retrain it to fold in intents")
+    encoder = default_encoder(model) if encoder is None else encoder
+    recorded = model_encoder_identity(model)
+    if recorded is not None and _digest(describe_encoder(encoder)) != _digest(recorded):
+        raise ValueError(f"encoder: the model's interest vectors were made by {recorded!r}, not by {describe_encoder(encoder)!r}")
+    mapped = map_texts_to_interests([text], vectors, encoder=encoder, threshold=float(threshold), top=int(top))
+    if mapped.empty:
+        raise ValueError(f"text: no interest point of the model has cosine >= {threshold} with {text!r}; lower threshold or rephrase")
+    mapped = mapped.sort_values("similarity", ascending=False, ignore_index=True)
+    offset = model.n_users + model.n_items
+    nodes = offset + mapped["interest"].to_numpy(dtype=np.int64)
+    similarity = mapped["similarity"].to_numpy(dtype=np.float64)
+    a = model.config.exponent
+    weights = (model.type_weights_["item-interest"] * model.node_gates_[nodes] * similarity * similarity.sum() ** -a
+               * np.maximum(degrees[nodes], 1e-12) ** -a)
+    labels = model.nodes["label"].to_numpy()[nodes]
+    return Intent(text, pd.DataFrame({"interest": nodes, "label": labels, "similarity": similarity}), weights)
+
+
+def _with_query(model, intent: Intent) -> sp.csr_matrix:
+    """``W`` with one more node (index ``N``, the query) joined to its interests; symmetric."""
+    n = model.adjacency_.shape[0]
+    nodes = intent.interests["interest"].to_numpy()
+    edges = sp.csr_matrix((intent.weights, (np.full(len(nodes), n), nodes)), shape=(n + 1, n + 1))
+    extended = sp.csr_matrix(sp.bmat([[model.adjacency_, None], [None, sp.csr_matrix((1, 1))]])) + edges + edges.T
+    extended.sort_indices()
+    return extended
+
+
+def _first_steps(model, intent: Intent, items) -> tuple[np.ndarray, np.ndarray]:
+    """First-step nodes and weights of the new user: the given items, then the query (the latest)."""
+    n = model.adjacency_.shape[0]
+    items = list(items) if items is not None else []
+    if not items:
+        return np.array([n]), np.array([model.type_weights_["user-item"]])
+    codes, weights = fold_in_first_step(model, items, extra=1)
+    return np.append(model.n_users + codes, n), np.append(weights, model.type_weights_["user-item"] * float(len(codes) + 1) ** -model.config.exponent)
+
+
+def intent_scores(model, text: str, *, items=None, encoder=None, top: int = DEFAULT_TOP, threshold: float = DEFAULT_THRESHOLD,
+                  dtype: torch.dtype = torch.float64) -> tuple[np.ndarray, Intent]:
+    """``(n_items,)`` walk scores for a new user with intent ``text`` (and optionally liked ``items``), and the mapped intent."""
+    intent = map_intent(model, text, encoder=encoder, top=top, threshold=threshold)
+    nodes, weights = _first_steps(model, intent, items)
+    return walk_sums(_with_query(model, intent), model.coefficients_, nodes, weights, model.n_users, model.n_items, dtype=dtype), intent
+
+
+def recommend_for_intent(model, text: str, k: int = 20, *, items=None, encoder=None, top: int = DEFAULT_TOP,
+                         threshold: float = DEFAULT_THRESHOLD, exclude_given: bool = True) -> pd.DataFrame:
+    """Top-``k`` for a new user from a free text (and optionally items they liked), without retraining.
+
+    Returns:
+        ``(k, 4)`` DataFrame ``rank``, ``item_id``, ``title``, ``score``; ``.attrs["interests"]`` holds the
+        interest points the text mapped to (``label``, ``similarity``).
+    """
+    check_positive_int("k", k)
+    scores, intent = intent_scores(model, text, items=items, encoder=encoder, top=top, threshold=threshold)
+    if exclude_given and items:
+        scores[resolve_items(model, items)] = -np.inf
+    scores[scores == 0] = -np.inf  # no walk from the intent reaches it: not a recommendation
+    top_items = np.argsort(-scores, kind="stable")[:k]
+    top_items = top_items[np.isfinite(scores[top_items])]
+    labels = model.nodes.loc[model.nodes["type"] == "item", "label"].to_numpy()
+    table = pd.DataFrame({"rank": np.arange(1, len(top_items) + 1), "item_id": model.item_ids_[top_items], "title": labels[top_items], "score": scores[top_items]})
+    table.attrs["interests"] = intent.interests[["label", "similarity"]].to_dict(orient="records")
+    return table
+
+
+
+
+def explain_intent(model, text: str, item, *, top: int = 5, items=None, encoder=None, top_interests: int = DEFAULT_TOP,
+                   threshold: float = DEFAULT_THRESHOLD):
+    """Why ``item`` is recommended for the intent ``text``: the walks new user → query → interest → item (and
+    through any given ``items``), largest first, with the remainder; they add up to the intent score.
+
+    Returns:
+        an :class:`~interestgraph.recommend.Explanation` whose user is ``"(new user)"``.
+    """
+    from .explain import explanation_from_walks
+
+    if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 0:
+        raise ValueError(f"top must be an integer >= 0, got {top!r}")
+    intent = map_intent(model, text, encoder=encoder, top=top_interests, threshold=threshold)
+    nodes, weights = _first_steps(model, intent, items)
+    adjacency = _with_query(model, intent)
+    code = int(resolve_items(model, [item])[0])
+    walks = walk_contributions(adjacency, model.coefficients_, -1, model.n_users + code, first=(nodes, weights))
+    score = float(walk_sums(adjacency, model.coefficients_, nodes, weights, model.n_users, model.n_items)[code])
+    query = adjacency.shape[0] - 1
+    extra = {-1: {"type": "user", "id": "(new user)", "label": "(new user)"}, query: {"type": "query", "id": "query", "label": text}}
+    return explanation_from_walks(model, walks, score, -1, code, top=top, adjacency=adjacency, first=(nodes, weights, np.ones(len(nodes))),
+                                  user_id="(new user)", extra_nodes=extra)
