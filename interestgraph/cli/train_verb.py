@@ -63,10 +63,13 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     data = {
         "out": str(args.out), "protocol": graph.protocol.to_dict(), "valid": valid, "best_epoch": model.best_epoch_, "epochs": model.epochs_,
         "train_seconds": round(model.train_seconds_, 3), "epoch_seconds": {k: round(v, 3) for k, v in model.epoch_seconds_.items()},
+        "cold_items": model.cold_items_, "cold_calibration": model.cold_calibration_,
         "model_config": model_config.to_dict(), "train_config": train_config.to_dict(), "seconds": seconds,
     }
     text = (f"wrote {args.out}: {model.describe()}\n{graph.split.describe()}\n"
-            f"trained in {model.train_seconds_:.1f} s ({model.epochs_} epochs; per epoch: " + ", ".join(f"{k} {v:.1f} s" for k, v in model.epoch_seconds_.items()) + ")")
+            f"trained in {model.train_seconds_:.1f} s ({model.epochs_} epochs; per epoch: " + ", ".join(f"{k} {v:.1f} s" for k, v in model.epoch_seconds_.items()) + ")"
+            f"\ncold items: {model.cold_items_:g} of the items hidden per epoch; gate bias of items without interactions {model.cold_calibration_['bias']:+.2f}"
+            f" ({model.cold_calibration_['draws']} calibration draws)")
     return CommandResult(data, text)
 
 

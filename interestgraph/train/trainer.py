@@ -178,7 +178,9 @@ class Trainer:
         model.degrees_ = full_operator.degrees
         cold_share = cold_training_share(cfg, split.protocol)
         model.cold_items_ = cold_share
-        sampler = NegativeSampler(train, seed=cfg.seed + 1)
+        # while items are hidden as cold, an item nobody has interacted with must not be taught as disliked:
+        # negatives then come from the items with training positives only (the ranked candidates)
+        sampler = NegativeSampler(train, seed=cfg.seed + 1, items=np.flatnonzero(np.diff(train.tocsc().indptr) > 0) if cold_share > 0 else None)
         # items with training events but no positive (only low ratings, say) are known, not new: never "cold"
         model.not_cold_ = observed_without_positives(split, train)
         self._init_coefficients(scorer, full_operator, full_structure, rng, device, model.not_cold_)
