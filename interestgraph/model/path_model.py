@@ -152,6 +152,14 @@ class PathScorer(nn.Module):
         """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)`` (``cold``: see :meth:`base_vectors`)."""
         return propagate(structure, self.base_vectors(cold), self.config.gcn_layers)
 
+    def gate_input(self, z: torch.Tensor) -> torch.Tensor:
+        """``(N,)`` ``w · z_a + b_type(a)``: a node's gate before the cold bias and the bound."""
+        node_type = torch.cat([
+            torch.zeros(self.n_users, dtype=torch.long), torch.ones(self.n_items, dtype=torch.long),
+            torch.full((self.n_interests,), 2, dtype=torch.long),
+        ]).to(z.device)
+        return self.node_gate(z).squeeze(-1) + self.type_bias[node_type]
+
     def gates(self, z: torch.Tensor, cold: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Node gates ``s`` ``(N,)`` and pair-gate factors ``p`` ``(N, r)`` (None when ``r = 0``).
 
@@ -159,11 +167,7 @@ class PathScorer(nn.Module):
             z: ``(N, d)`` node vectors.
             cold: optional ``(n_items,)`` bool, items without user edges: their gate input adds ``cold_bias``.
         """
-        node_type = torch.cat([
-            torch.zeros(self.n_users, dtype=torch.long), torch.ones(self.n_items, dtype=torch.long),
-            torch.full((self.n_interests,), 2, dtype=torch.long),
-        ]).to(z.device)
-        h = self.node_gate(z).squeeze(-1) + self.type_bias[node_type]
+        h = self.gate_input(z)
         if cold is not None:
             h = h + torch.cat([torch.zeros(self.n_users, device=z.device), cold.to(device=z.device, dtype=h.dtype) * self.cold_bias,
                                torch.zeros(self.n_interests, device=z.device)])

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from ..graph.interest_graph import EDGE_ENDS
-from .topk import resolve_items, resolve_users
+from .topk import check_positive_int, resolve_items, resolve_users
 
 _KIND = {frozenset(ends) if ends[0] != ends[1] else frozenset([ends[0]]): kind for kind, ends in EDGE_ENDS.items()}
 NO_INTEREST = {"user": "(other users who liked your items)", "item": "(similar items)"}
@@ -121,8 +121,7 @@ def explain(model, user, item, top: int = 5) -> Explanation:
         KeyError: an unknown user or item.
         ValueError: ``top`` is negative.
     """
-    if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 0:
-        raise ValueError(f"top must be an integer >= 0, got {top!r}")
+    check_positive_int("top", top, minimum=0)
     u = int(resolve_users(model, [user])[0])
     i = int(resolve_items(model, [item])[0])
     score = float(model.score(np.array([u]), dtype=torch.float64)[0, i])

@@ -187,8 +187,7 @@ def explain_intent(model, text: str, item, *, top: int = 5, items=None, encoder=
     """
     from .explain import explanation_from_walks
 
-    if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 0:
-        raise ValueError(f"top must be an integer >= 0, got {top!r}")
+    check_positive_int("top", top, minimum=0)
     intent = map_intent(model, text, encoder=encoder, top=top_interests, threshold=threshold)
     nodes, weights = _first_steps(model, intent, items)
     adjacency = _with_query(model, intent)

@@ -26,10 +26,11 @@ def _codes(index: pd.Index, values, what: str) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def check_positive_int(name: str, value) -> None:
-    """``ValueError`` naming ``name`` unless ``value`` is an integer >= 1."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def check_positive_int(name: str, value, minimum: int = 1) -> None:
+    """``ValueError`` naming ``name`` unless ``value`` is an integer >= ``minimum``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
 
 
 def resolve_users(model, users) -> np.ndarray:

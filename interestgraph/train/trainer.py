@@ -102,7 +102,7 @@ def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times
     is_target = position < np.repeat(n_targets, counts)
     cols = train.indices
     if cold_share > 0:
-        with_positives = np.flatnonzero(np.diff(train.tocsc().indptr) > 0)
+        with_positives = items_with_positives(train)
         n_cold = int(round(cold_share * len(with_positives)))
         if n_cold:
             is_target |= np.isin(cols, rng.choice(with_positives, size=n_cold, replace=False))
@@ -120,12 +120,18 @@ def user_interest_rows(graph) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ m)
 
 
+def items_with_positives(train: sp.spmatrix) -> np.ndarray:
+    """Sorted codes of the items with at least one training positive."""
+    return np.flatnonzero(np.diff(sp.csc_matrix(train).indptr) > 0)
+
+
 def observed_without_positives(split, train: sp.csr_matrix) -> np.ndarray:
     """``(n_items,)`` bool: items with training events but no training positive (known, and not new)."""
     events = split.train
     observed = np.zeros(train.shape[1], dtype=bool)
     observed[split.log.item_ids.get_indexer(events["item_id"].unique())] = True
-    return observed & (np.diff(train.tocsc().indptr) == 0)
+    observed[items_with_positives(train)] = False
+    return observed
 
 
 def cold_training_share(config: TrainConfig, protocol) -> float:
@@ -133,6 +139,31 @@ def cold_training_share(config: TrainConfig, protocol) -> float:
     if config.cold_items != "auto":
         return float(config.cold_items)
     return float(protocol.params.get("cold_fraction", 0.1)) if protocol.method == "cold-item" else 0.0
+
+
+def epoch_graph(graph, model, kept: sp.csr_matrix, device: torch.device):
+    """The walk graph of one hold-out: ``(operator, first-step weights or None, torch blocks, GCN structure, cold mask)``."""
+    from ..model.model import build_operator, first_step_matrix
+
+    operator = build_operator(graph, model.config, user_item=kept)
+    start_weights = first_step_matrix(graph, model.config, user_item=kept)
+    return (operator, start_weights, operator.torch_blocks(device=device), to_torch_csr(operator.structure(), device=device),
+            cold_mask(operator, device, model.not_cold_))
+
+
+def batch_pairs(batch: np.ndarray, target_users: np.ndarray, target_items: np.ndarray, negatives: int, sampler) -> tuple[np.ndarray, ...]:
+    """BPR pairs of a user batch: ``(rows, users, positives, negatives)`` ``(m·negatives,)``, ``rows`` the column of each user in ``batch``."""
+    column = {int(u): k for k, u in enumerate(batch)}
+    mask = np.isin(target_users, batch)
+    users = np.repeat(target_users[mask], negatives)
+    items = np.repeat(target_items[mask], negatives)
+    rows = np.array([column[int(u)] for u in users], dtype=np.int64)
+    return rows, users, items, sampler.sample(users)
+
+
+def start_columns(start_weights: sp.csr_matrix | None, batch: np.ndarray, device: torch.device) -> torch.Tensor | None:
+    """``(n_items, B)`` first-step factors of a user batch (None when uniform)."""
+    return None if start_weights is None else torch.from_numpy(start_weights[batch].toarray().T).float().to(device)
 
 
 class Trainer:
@@ -180,7 +211,7 @@ class Trainer:
         model.cold_items_ = cold_share
         # while items are hidden as cold, an item nobody has interacted with must not be taught as disliked:
         # negatives then come from the items with training positives only (the ranked candidates)
-        sampler = NegativeSampler(train, seed=cfg.seed + 1, items=np.flatnonzero(np.diff(train.tocsc().indptr) > 0) if cold_share > 0 else None)
+        sampler = NegativeSampler(train, seed=cfg.seed + 1, items=items_with_positives(train) if cold_share > 0 else None)
         # items with training events but no positive (only low ratings, say) are known, not new: never "cold"
         model.not_cold_ = observed_without_positives(split, train)
         self._init_coefficients(scorer, full_operator, full_structure, rng, device, model.not_cold_)
@@ -215,33 +246,21 @@ class Trainer:
         for epoch in range(start_epoch, cfg.epochs + 1):
             t0 = time.perf_counter()
             kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times, cold_share)
-            operator = build_operator(graph, model.config, user_item=kept)
-            start_weights = first_step_matrix(graph, model.config, user_item=kept)
-            blocks = operator.torch_blocks(device=device)
-            structure = to_torch_csr(operator.structure(), device=device)
-            cold = cold_mask(operator, device, model.not_cold_)
+            operator, start_weights, blocks, structure, cold = epoch_graph(graph, model, kept, device)
             t_graph = time.perf_counter() - t0
             users = rng.permutation(np.unique(target_users))
-            by_user = np.argsort(target_users, kind="stable")
-            bounds = np.searchsorted(target_users[by_user], users)
             scorer.train()
             total, pairs = 0.0, 0
             t1 = time.perf_counter()
             for start in range(0, len(users), cfg.user_batch):
                 batch = users[start:start + cfg.user_batch]
-                column = {int(u): k for k, u in enumerate(batch)}
-                mask = np.isin(target_users, batch)
-                t_users, t_items = target_users[mask], target_items[mask]
-                pos_users = np.repeat(t_users, cfg.negatives)
-                pos_items = np.repeat(t_items, cfg.negatives)
-                neg_items = sampler.sample(pos_users)
-                rows = torch.from_numpy(np.array([column[int(u)] for u in pos_users], dtype=np.int64)).to(device)
+                rows, pos_users, pos_items, neg_items = batch_pairs(batch, target_users, target_items, cfg.negatives, sampler)
+                rows = torch.from_numpy(rows).to(device)
                 with autocast:
                     z = scorer.node_vectors(structure, cold)
                 z = z.float()
                 s, p = scorer.gates(z, cold)
-                start_batch = None if start_weights is None else torch.from_numpy(start_weights[batch].toarray().T).float().to(device)
-                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_batch)
+                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device))
                 pos_t = torch.from_numpy(pos_items).to(device)
                 neg_t = torch.from_numpy(neg_items).to(device)
                 diff = scores[rows, pos_t] - scores[rows, neg_t]
@@ -317,7 +336,6 @@ class Trainer:
         and ``holdout``.
         """
         from ..baselines import NegativeSampler
-        from ..model.model import build_operator, first_step_matrix
         from ..model.path_model import GATE_BOUND
 
         cfg = self.config
@@ -333,31 +351,22 @@ class Trainer:
                 scorer.cold_bias.zero_()
             return {"bias": 0.0, "draws": 0}
         # negatives among the items with positives, the ranked candidates (simulated cold items among them)
-        sampler = NegativeSampler(train, seed=cfg.seed + 2, items=np.flatnonzero(np.diff(train.tocsc().indptr) > 0))
+        sampler = NegativeSampler(train, seed=cfg.seed + 2, items=items_with_positives(train))
         pos_f, neg_f, pos_h, neg_h, pos_cold, neg_cold = [], [], [], [], [], []
         bar = progress(total=cfg.cold_draws, desc="calibrate cold items", unit="draw")
         for _ in range(cfg.cold_draws):
             kept, target_users, target_items = hold_out(train, holdout, rng, times, share)
-            operator = build_operator(graph, model.config, user_item=kept)
-            start_weights = first_step_matrix(graph, model.config, user_item=kept)
-            blocks = operator.torch_blocks(device=device)
-            structure = to_torch_csr(operator.structure(), device=device)
-            cold = cold_mask(operator, device, model.not_cold_)
+            operator, start_weights, blocks, structure, cold = epoch_graph(graph, model, kept, device)
             z = scorer.node_vectors(structure, cold).float()
             scorer.cold_bias.zero_()
             s, p = scorer.gates(z, cold)
-            h = (scorer.node_gate(z).squeeze(-1) + scorer.type_bias[1])[operator.n_users:operator.n_users + operator.n_items].cpu().numpy()
+            h = scorer.gate_input(z)[operator.n_users:operator.n_users + operator.n_items].cpu().numpy()
             cold_np = cold.cpu().numpy()
             users = np.unique(target_users)
             for begin in range(0, len(users), cfg.user_batch):
                 batch = users[begin:begin + cfg.user_batch]
-                column = {int(u): k for k, u in enumerate(batch)}
-                mask = np.isin(target_users, batch)
-                t_users, t_items = np.repeat(target_users[mask], cfg.negatives), np.repeat(target_items[mask], cfg.negatives)
-                negs = sampler.sample(t_users)
-                start_batch = None if start_weights is None else torch.from_numpy(start_weights[batch].toarray().T).float().to(device)
-                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_batch).cpu().numpy()
-                rows = np.array([column[int(u)] for u in t_users], dtype=np.int64)
+                rows, _, t_items, negs = batch_pairs(batch, target_users, target_items, cfg.negatives, sampler)
+                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device)).cpu().numpy()
                 pos_f.append(scores[rows, t_items]); neg_f.append(scores[rows, negs])
                 pos_h.append(h[t_items]); neg_h.append(h[negs]); pos_cold.append(cold_np[t_items]); neg_cold.append(cold_np[negs])
             bar.update(1)
