@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate(model, split, part="test", cutoffs=(10, 20), name=name)
         row = {"model": name, "metrics": result.metrics, "train_seconds": round(fit_seconds, 2), "eval_seconds": round(result.seconds, 2), **fitted_facts(model), "notes": result.notes}
         if result.cold:
-            row["cold"] = result.cold
+            row["cold"], row["warm"] = result.cold, result.warm
         if hasattr(model, "history_"):
             row["history"] = model.history_
         rows.append(row)

@@ -106,6 +106,11 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
                 entry[attribute.rstrip("_")] = getattr(model, attribute)
         results[name] = entry
         lines.append(result.describe() + f" [{entry['seconds']:.1f} s]")
+        for subset in ("cold", "warm"):
+            values = getattr(result, subset)
+            if values:
+                shown = ", ".join(f"{k} {values[k]:.4f}" for k in (f"{m}@{c}" for c in cutoffs for m in ("recall", "ndcg")) if k in values)
+                lines.append(f"  {subset} items' held-out pairs ({values['users']:,} users): {shown}")
     return CommandResult(results, "\n".join(lines))
 
 

@@ -71,7 +71,8 @@ class EvaluationResult:
         metrics: mean over evaluated users, ``{"recall@20": ..., "ndcg@20": ..., "coverage@20": ..., "popularity@20": ...}``.
         per_user: one row per evaluated user: ``user_id``, ``n_train``, ``n_relevant`` and every per-user metric.
         by_activity: metrics per bucket of training positives (``"1-10"``, ...), with ``users``.
-        cold: metrics on the cold items' held-out pairs only (empty when the split has none).
+        cold: metrics on the cold items' held-out pairs only (empty when the split has none), ranked among all candidates.
+        warm: the same on the other items' held-out pairs (empty when the split has no cold items).
         notes: facts a reader needs (e.g. held-out pairs on non-candidate items).
         seconds: scoring and metric time.
     """
@@ -84,6 +85,7 @@ class EvaluationResult:
     per_user: pd.DataFrame
     by_activity: dict[str, dict[str, float]] = field(default_factory=dict)
     cold: dict[str, float] = field(default_factory=dict)
+    warm: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -100,7 +102,7 @@ class EvaluationResult:
             "part": self.part,
             "protocol": self.protocol.to_dict(),
             "by_activity": self.by_activity,
-            **({"cold": self.cold} if self.cold else {}),
+            **({"cold": self.cold, "warm": self.warm} if self.cold else {}),
             "notes": self.notes,
             "seconds": round(self.seconds, 3),
         }
@@ -144,6 +146,8 @@ def evaluate(model: Recommender, split: Split, *, part: str = "test", cutoffs: I
     per_user: dict[str, list[np.ndarray]] = {}
     cold_rows: dict[str, list[np.ndarray]] = {}
     cold_users: list[np.ndarray] = []
+    warm_rows: dict[str, list[np.ndarray]] = {}
+    warm_users: list[np.ndarray] = []
     recommended = {k: np.zeros(log.n_items, dtype=bool) for k in cutoffs}
     popularity_sum = {k: 0.0 for k in cutoffs}
     shown_count = {k: 0 for k in cutoffs}
@@ -175,16 +179,8 @@ def evaluate(model: Recommender, split: Split, *, part: str = "test", cutoffs: I
             popularity_sum[k] += float(popularity[shown].sum())
             shown_count[k] += len(shown)
         if cold.any():
-            cold_relevant = dense_relevant & cold[None, :]
-            n_cold = cold_relevant.sum(axis=1)
-            has = n_cold > 0
-            if has.any():
-                cold_hits = np.take_along_axis(cold_relevant[has], top[has], axis=1) & ranked[has]
-                if k_max < max(cutoffs):
-                    cold_hits = np.pad(cold_hits, ((0, 0), (0, max(cutoffs) - k_max)))
-                for key, values in ranking_metrics(torch.from_numpy(cold_hits), torch.from_numpy(n_cold[has]), cutoffs).items():
-                    cold_rows.setdefault(key, []).append(values.numpy())
-                cold_users.append(batch[has])
+            for subset, rows, evaluated in ((cold, cold_rows, cold_users), (~cold, warm_rows, warm_users)):
+                _subset_metrics(dense_relevant, top, ranked, subset, batch, cutoffs, rows, evaluated)
         bar.update(len(batch))
     bar.close()
 
@@ -203,17 +199,39 @@ def evaluate(model: Recommender, split: Split, *, part: str = "test", cutoffs: I
         if sel.any():
             label = f"{low}-{high}" if high is not None else f"{low}+"
             by_activity[label] = {"users": int(sel.sum()), **{key: float(table.loc[sel, key].mean()) for key in per_user}}
-    cold_metrics = {}
-    if cold_rows:
-        cold_metrics = {"users": int(sum(len(u) for u in cold_users)), **{key: float(np.concatenate(chunks).mean()) for key, chunks in cold_rows.items()}}
+    cold_metrics = _subset_means(cold_rows, cold_users)
+    warm_metrics = _subset_means(warm_rows, warm_users) if cold_rows else {}
     notes = []
     off = target.multiply(~candidates[None, :]).sum()
     if off:
         notes.append(f"{int(off)} of {int(target.sum())} held-out pairs are on items with no training positive (not candidates); they count as misses")
     return EvaluationResult(
         model=name or type(model).__name__, protocol=split.protocol, part=part, cutoffs=cutoffs, metrics=metrics,
-        per_user=table, by_activity=by_activity, cold=cold_metrics, notes=notes, seconds=time.perf_counter() - started,
+        per_user=table, by_activity=by_activity, cold=cold_metrics, warm=warm_metrics, notes=notes, seconds=time.perf_counter() - started,
     )
+
+
+def _subset_metrics(relevant: np.ndarray, top: np.ndarray, ranked: np.ndarray, subset: np.ndarray, batch: np.ndarray, cutoffs: tuple[int, ...],
+                    rows: dict[str, list[np.ndarray]], users: list[np.ndarray]) -> None:
+    """Append per-user metrics of the held-out pairs on the ``subset`` items only (``(n_items,)`` bool), over the
+    same full ranking ``top`` ``(B, k_max)``, for the users of ``batch`` with at least one such pair."""
+    sub_relevant = relevant & subset[None, :]
+    n_sub = sub_relevant.sum(axis=1)
+    has = n_sub > 0
+    if not has.any():
+        return
+    hits = np.take_along_axis(sub_relevant[has], top[has], axis=1) & ranked[has]
+    if hits.shape[1] < max(cutoffs):
+        hits = np.pad(hits, ((0, 0), (0, max(cutoffs) - hits.shape[1])))
+    for key, values in ranking_metrics(torch.from_numpy(hits), torch.from_numpy(n_sub[has]), cutoffs).items():
+        rows.setdefault(key, []).append(values.numpy())
+    users.append(batch[has])
+
+
+def _subset_means(rows: dict[str, list[np.ndarray]], users: list[np.ndarray]) -> dict[str, float]:
+    if not rows:
+        return {}
+    return {"users": int(sum(len(u) for u in users)), **{key: float(np.concatenate(chunks).mean()) for key, chunks in rows.items()}}
 
 
 def compare(a: EvaluationResult, b: EvaluationResult, metric: str = "ndcg@20", *, n_boot: int = 10_000, seed: int = 0, confidence: float = 0.95) -> dict[str, Any]:

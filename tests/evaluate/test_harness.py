@@ -174,6 +174,27 @@ def test_cold_items_reported_separately():
     assert result.cold["recall@20"] == 0.0  # popularity from training cannot reach a cold item
     rnd = evaluate(_Random(2).fit(split), split)
     assert rnd.cold["recall@20"] > 0
+    # warm items' pairs, by hand: the same full ranking, hits and relevant pairs counted on non-cold items only
+    log = split.log
+    cold = np.zeros(log.n_items, dtype=bool)
+    cold[log.item_ids.get_indexer(split.cold_items)] = True
+    candidates = np.zeros(log.n_items, dtype=bool)
+    candidates[log.item_ids.get_indexer(split.candidate_items)] = True
+    seen = (positive_matrix(split, "train") + positive_matrix(split, "valid")).toarray() > 0
+    target = positive_matrix(split, "test").toarray() > 0
+    users = np.flatnonzero(target.any(axis=1))  # one batch: the random scores are row by row of this order
+    scores = _Random(2).fit(split).score(users).numpy().astype(np.float64)
+    scores[:, ~candidates] = -np.inf
+    scores[seen[users]] = -np.inf
+    recalls = []
+    for row, u in enumerate(users):
+        if not (target[u] & ~cold).any():
+            continue
+        top = np.argsort(-scores[row])[:20]
+        recalls.append((target[u, top] & ~cold[top]).sum() / (target[u] & ~cold).sum())
+    assert rnd.warm["users"] == len(recalls) > 0
+    assert rnd.warm["recall@20"] == pytest.approx(np.mean(recalls), rel=1e-6)
+    assert rnd.to_dict()["warm"] == rnd.warm and result.warm["recall@20"] > 0
 
 
 def test_bad_arguments(synthetic_split):
