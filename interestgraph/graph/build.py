@@ -196,6 +196,7 @@ def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | N
         split=split, interests=vocab.interests, edges=edges, interest_vectors=interest_vectors, item_vectors=item_vectors,
         user_tags=vocab.user_tags, text_links=texts, config=config, encoder_identity=describe_encoder(encoder),
         reference_time=reference, build_seconds={"total": round(time.perf_counter() - started, 3), **stage_seconds},
+        keyword_terms=vocab.keyword_terms,
     )
 
 
@@ -207,9 +208,14 @@ def describe_encoder(encoder) -> str:
 
 
 def _item_vectors(log: InteractionLog, encoder) -> torch.Tensor:
-    """Item-text vectors; items with no text at all get a zero row (no similarity edges)."""
-    texts = log.item_texts()
-    has_text = np.array([t != str(i) for t, i in zip(texts, log.items["item_id"])], dtype=bool)
+    """Item-text vectors of the catalog; items with no text at all get a zero row (no similarity edges)."""
+    return item_text_vectors(log.item_texts(), log.items["item_id"], encoder)
+
+
+def item_text_vectors(texts: list[str], ids, encoder) -> torch.Tensor:
+    """``(n, d)`` float32 encoder vectors of catalog texts (:func:`~interestgraph.data.schema.catalog_texts`);
+    a row whose text is only its item ID (no text at all) stays zero, so it gets no similarity edges."""
+    has_text = np.array([t != str(i) for t, i in zip(texts, ids)], dtype=bool)
     vectors = torch.zeros(len(texts), int(encoder.dim))
     if has_text.any():
         vectors[torch.from_numpy(has_text)] = encoder.encode([t for t, keep in zip(texts, has_text) if keep]).float()

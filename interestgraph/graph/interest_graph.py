@@ -79,6 +79,8 @@ class InterestGraph:
         build_seconds: timings of the build steps.
         source_path, manifest_sha256: the directory a loaded graph came from and its
             manifest's SHA-256 (None for a graph built in memory); a trained model records both.
+        keyword_terms: the TF-IDF terms (``term``, ``idf``) the keywords were mined with, so items
+            added to a trained model get their keywords the same way (None: not recorded).
     """
 
     split: Split
@@ -94,6 +96,7 @@ class InterestGraph:
     build_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     source_path: str | None = None
     manifest_sha256: str | None = None
+    keyword_terms: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ nodes
     @property
@@ -271,6 +274,8 @@ class InterestGraph:
                 table.to_parquet(tmp / "edges" / f"{kind}.parquet", index=False)
             self.user_tags.to_parquet(tmp / "user_tags.parquet", index=False)
             self.text_links.to_parquet(tmp / "text_links.parquet", index=False)
+            if self.keyword_terms is not None:
+                self.keyword_terms.to_parquet(tmp / "keywords.parquet", index=False)
             tensors = {"interest_vectors": self.interest_vectors.contiguous()}
             if self.item_vectors is not None:
                 tensors["item_vectors"] = self.item_vectors.contiguous()
@@ -315,6 +320,7 @@ class InterestGraph:
             config=GraphConfig.from_dict(manifest["config"]), encoder_identity=manifest["encoder_identity"], reference_time=int(manifest["reference_time"]),
             build_seconds=manifest.get("build_seconds", {}),
             source_path=str(directory), manifest_sha256=sha256_file(directory / "manifest.json"),
+            keyword_terms=pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None,
         )
         if graph.counts() != manifest["counts"]:
             raise ArtifactError(f"{directory}: node/edge counts differ from the manifest ({graph.counts()} vs {manifest['counts']})")

@@ -104,12 +104,16 @@ class InterestVocabulary:
             plus the TF-IDF score for keywords.
         user_tags: training tag events mapped to interests: ``user`` (user
             index), ``interest``, ``timestamp``.
+        lookup: normalised label or alias → interest index.
+        keyword_terms: the fitted TF-IDF terms (``term``, ``idf``), to score new item texts
+            like catalog ones (:func:`keywords_of_texts`); empty without keyword mining.
     """
 
     interests: pd.DataFrame
     item_interest: pd.DataFrame
     user_tags: pd.DataFrame
     lookup: dict[str, int] = field(default_factory=dict)
+    keyword_terms: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.interests)
@@ -137,24 +141,49 @@ def _catalog_labels(split: Split, fields: Sequence[str]) -> pd.DataFrame:
     return table.assign(source="catalog", weight=1.0, item=table["item"].astype(np.int64))
 
 
-def _keywords(split: Split, config: InterestConfig) -> pd.DataFrame:
-    empty = pd.DataFrame({"item": np.array([], dtype=np.int64), "label": [], "source": [], "weight": []})
-    if config.keywords_per_item == 0:
-        return empty
+def _keyword_vectorizer(config: InterestConfig, **limits):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    return TfidfVectorizer(stop_words="english", lowercase=True, token_pattern=r"(?u)\b[^\W\d_][\w'-]{2,}\b", sublinear_tf=True, dtype=np.float32, **limits)
+
+
+def _empty_keywords() -> pd.DataFrame:
+    return pd.DataFrame({"item": np.array([], dtype=np.int64), "label": [], "source": [], "weight": []})
+
+
+def _keywords(split: Split, config: InterestConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keywords mined from the catalog's texts (``item``, ``label``, ``source``, ``weight``), and the fitted
+    TF-IDF terms (``term``, ``idf``) that score a new text the same way (:func:`keywords_of_texts`)."""
+    terms = pd.DataFrame({"term": pd.Series([], dtype=object), "idf": np.array([], dtype=np.float64)})
+    if config.keywords_per_item == 0:
+        return _empty_keywords(), terms
     texts = split.log.item_texts()
     min_df = max(config.min_keyword_items, 1)
     max_df = max(int(config.keyword_max_df * len(texts)), min_df)  # small catalogs: never below min_df
-    vectorizer = TfidfVectorizer(
-        stop_words="english", lowercase=True, max_df=max_df, min_df=min_df,
-        token_pattern=r"(?u)\b[^\W\d_][\w'-]{2,}\b", sublinear_tf=True, dtype=np.float32,
-    )
+    vectorizer = _keyword_vectorizer(config, max_df=max_df, min_df=min_df)
     try:
         matrix = vectorizer.fit_transform(texts).tocsr()
     except ValueError:  # no term survives the document-frequency limits
-        return empty
-    terms = np.asarray(vectorizer.get_feature_names_out(), dtype=object)
+        return _empty_keywords(), terms
+    terms = pd.DataFrame({"term": vectorizer.get_feature_names_out().astype(object), "idf": vectorizer.idf_.astype(np.float64)})
+    return _top_keywords(matrix, terms["term"].to_numpy(), config), terms
+
+
+def keywords_of_texts(texts: Sequence[str], terms: pd.DataFrame, config: InterestConfig) -> pd.DataFrame:
+    """Keywords of new texts scored with the training catalog's TF-IDF terms (``terms``: ``term``, ``idf``):
+    ``item`` (row of ``texts``), ``label``, ``source``, ``weight``, exactly as the build scores a catalog text."""
+    if config.keywords_per_item == 0 or terms is None or len(terms) == 0 or len(texts) == 0:
+        return _empty_keywords()
+    vectorizer = _keyword_vectorizer(config, vocabulary=terms["term"].tolist())
+    vectorizer.idf_ = terms["idf"].to_numpy(dtype=np.float64)
+    return _top_keywords(vectorizer.transform(list(texts)).tocsr(), terms["term"].to_numpy(), config)
+
+
+def _top_keywords(matrix, terms: np.ndarray, config: InterestConfig) -> pd.DataFrame:
+    """Per row of a TF-IDF ``matrix``, the top ``keywords_per_item`` terms scoring at least ``keyword_min_score``
+    (ties to the alphabetically first term: columns are sorted first, so fitting and re-scoring agree)."""
+    matrix = matrix.tocsr(copy=True)
+    matrix.sort_indices()
     rows, cols, vals = [], [], []
     for item in range(matrix.shape[0]):
         start, end = matrix.indptr[item], matrix.indptr[item + 1]
@@ -167,8 +196,8 @@ def _keywords(split: Split, config: InterestConfig) -> pd.DataFrame:
         cols.extend(matrix.indices[start:end][keep].tolist())
         vals.extend(scores[keep].tolist())
     if not rows:
-        return empty
-    labels = [normalise_label(t) for t in terms[np.asarray(cols)]]
+        return _empty_keywords()
+    labels = [normalise_label(t) for t in np.asarray(terms, dtype=object)[np.asarray(cols)]]
     return pd.DataFrame({"item": np.asarray(rows, dtype=np.int64), "label": labels, "source": "keyword", "weight": np.asarray(vals, dtype=np.float64)})
 
 
@@ -196,7 +225,7 @@ def extract_interests(split: Split, config: InterestConfig | None = None, *, enc
     config = config or InterestConfig()
     fields = split.log.interest_fields if config.fields is None else config.fields
     catalog = _catalog_labels(split, fields)
-    keywords = _keywords(split, config)
+    keywords, keyword_terms = _keywords(split, config)
     tags = _user_tags(split, config)
 
     taggers = tags.groupby("label")["user"].nunique()
@@ -248,7 +277,7 @@ def extract_interests(split: Split, config: InterestConfig | None = None, *, enc
         "support_users": [int(support_users.get(k, 0)) for k in range(len(final_labels))],
         "support_taggers": [int(support_taggers.get(k, 0)) for k in range(len(final_labels))],
     })
-    return InterestVocabulary(interests=interests, item_interest=item_interest, user_tags=user_tags, lookup=lookup)
+    return InterestVocabulary(interests=interests, item_interest=item_interest, user_tags=user_tags, lookup=lookup, keyword_terms=keyword_terms)
 
 
 def _distinct_users(split: Split, item_interest: pd.DataFrame, user_tags: pd.DataFrame, n_interests: int) -> pd.Series:

@@ -65,6 +65,21 @@ def test_keywords_mined_from_item_text_carry_interest(synthetic):
     assert share >= 0.8
 
 
+def test_stored_keyword_terms_score_a_text_as_the_build_did(synthetic):
+    """A new item's keywords come from the training catalog's TF-IDF terms: scoring the catalog's own texts with
+    the stored terms gives back exactly the keywords (and weights) the build mined."""
+    from interestgraph.interests.extract import _keywords, keywords_of_texts
+
+    config = InterestConfig(merge_threshold=None, keywords_per_item=3)
+    split = all_train_split(synthetic.log)
+    mined, terms = _keywords(split, config)
+    assert list(terms.columns) == ["term", "idf"] and len(terms) > 100 and (terms["idf"] > 1).all()
+    again = keywords_of_texts(split.log.item_texts(), terms, config)
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), mined.reset_index(drop=True))
+    assert len(keywords_of_texts(["nothing in the vocabulary qqq"], terms, config)) == 0
+    assert len(keywords_of_texts(split.log.item_texts()[:5], terms, InterestConfig(keywords_per_item=0))) == 0
+
+
 def test_tags_on_held_out_pairs_never_become_interests():
     t0 = 1_700_000_000
     rows = [("u1", i, t0 + i, "rating", 5.0, None) for i in range(10)]
