@@ -1,4 +1,4 @@
-"""``interestgraph recommend`` and ``interestgraph explain``: top-K lists and exact path explanations from a saved model."""
+"""``interestgraph recommend``, ``explain`` and ``add-items``: top-K lists, exact path explanations and new catalog items for a saved model."""
 
 from __future__ import annotations
 
@@ -78,6 +78,31 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def run_add_items(args: argparse.Namespace) -> CommandResult:
+    from ..data.readers import read_table, split_list_fields
+    from .data_verbs import _parse_list_fields, _parse_mapping
+
+    if args.out.exists() and not args.overwrite:
+        raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
+    model = _load(args.model)
+    table, _, _ = read_table(args.items, columns=_parse_mapping(args.item_map, "--item-map"))
+    table = split_list_fields(table, _parse_list_fields(args.list_field), str(args.items))
+    model.add_items(table)
+    model.save(args.out, overwrite=args.overwrite)
+    summary = model.added_items_
+    rows = [{"item_id": _plain(r.item_id), "title": r.title, "interests": list(r.interests), "unknown_labels": list(r.unknown_labels),
+             "text_neighbours": int(r.text_neighbours)} for r in summary.itertuples(index=False)]
+    unreachable = [r["item_id"] for r in rows if not r["interests"] and not r["text_neighbours"]]
+    lines = [f"added {len(rows)} item(s) to {args.model} as cold items; wrote {args.out} ({model.n_items:,} items)"]
+    lines += [f"  {r['item_id']}: {', '.join(r['interests']) or '(no known interest)'}" + (f"; {r['text_neighbours']} text neighbours" if r["text_neighbours"] else "")
+              + (f"; unknown labels: {', '.join(r['unknown_labels'])}" if r["unknown_labels"] else "") for r in rows[:20]]
+    if len(rows) > 20:
+        lines.append(f"  ... and {len(rows) - 20} more (--json lists all)")
+    if unreachable:
+        lines.append(f"note: {len(unreachable)} item(s) matched no interest and no text neighbour, so no walk reaches them: {', '.join(map(str, unreachable[:5]))}")
+    return CommandResult({"out": str(args.out), "n_items": model.n_items, "items": rows, "unreachable": unreachable}, "\n".join(lines))
+
+
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     rec = add_verb(
         verbs, common, "recommend",
@@ -109,3 +134,19 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     exp.add_argument("--item", required=True, help="item ID as in the catalog")
     exp.add_argument("--top", type=int, default=5, help="walks to list (default 5)")
     add_json_flag(exp)
+    add = add_verb(
+        verbs, common, "add-items",
+        help="add new catalog items to a trained model, without retraining",
+        description="Read catalog rows (item_id, title and text fields, interest fields as lists) and add them to a saved model as cold "
+        "items: their interest labels and text neighbours become edges, W is re-frozen with the trained parameters, and the "
+        "model is written to --out. Items are then recommended through their interests.",
+        example="interestgraph add-items models/ml-small --items new_movies.csv --list-field genres --out models/ml-small-new --json",
+        run=run_add_items,
+    )
+    add.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
+    add.add_argument("--items", type=Path, required=True, help="catalog rows of the new items (csv, tsv, parquet or jsonl)")
+    add.add_argument("--item-map", action="append", metavar="CANON=COL", help="map a canonical catalog column (item_id, title) to a source column; repeatable")
+    add.add_argument("--list-field", action="append", metavar="NAME[=SEP]", help="a column of interest labels separated by SEP (default '|'); repeatable")
+    add.add_argument("--out", type=Path, required=True, help="model directory to write (the input model is left as it is)")
+    add.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    add_json_flag(add)

@@ -143,15 +143,7 @@ class InteractionLog:
     def item_texts(self, separator: str = ". ") -> list[str]:
         """One text per catalog item (catalog order): its text fields joined, title first;
         the item ID when an item has no text at all."""
-        fields = [f for f in self.text_fields if f in self.items.columns]
-        ids = self.items[ITEM_ID].astype("str")
-        if not fields:
-            return ids.tolist()
-        joined = self.items[fields[0]].astype("str").fillna("")
-        for f in fields[1:]:
-            part = self.items[f].astype("str").fillna("")
-            joined = joined.where(part == "", joined.where(joined == "", joined + separator) + part)
-        return joined.where(joined.str.strip() != "", ids).tolist()
+        return catalog_texts(self.items, self.text_fields, separator)
 
     @property
     def has_ratings(self) -> bool:
@@ -311,6 +303,33 @@ class InteractionLog:
 
 
 # --------------------------------------------------------------------------- checks
+
+
+def catalog_texts(items: pd.DataFrame, text_fields: Sequence[str], separator: str = ". ") -> list[str]:
+    """One text per row of a canonical catalog: its ``text_fields`` joined (those present, in order),
+    the item ID when a row has no text at all."""
+    fields = [f for f in text_fields if f in items.columns]
+    ids = items[ITEM_ID].astype("str")
+    if not fields:
+        return ids.tolist()
+    joined = items[fields[0]].astype("str").fillna("")
+    for f in fields[1:]:
+        part = items[f].astype("str").fillna("")
+        joined = joined.where(part == "", joined.where(joined == "", joined + separator) + part)
+    return joined.where(joined.str.strip() != "", ids).tolist()
+
+
+def canonical_catalog(items: pd.DataFrame, *, interest_fields: Sequence[str], text_fields: Sequence[str], source: str = "items") -> pd.DataFrame:
+    """A catalog table in canonical form (IDs normalised and unique, list-valued ``interest_fields``,
+    string ``text_fields``), for items given outside a log (items added to a trained model).
+
+    Raises:
+        DataError: a missing ``item_id`` column, null / duplicate IDs, interest cells that are not lists.
+    """
+    present_interest = [f for f in interest_fields if f in items.columns]
+    present_text = [f for f in text_fields if f in items.columns and f not in present_interest]
+    table, _, _ = _canonical_catalog(items, source, present_interest, present_text, None)
+    return table
 
 
 def _check_option(name: str, value: Any, allowed: Iterable[str]) -> None:

@@ -10,10 +10,16 @@ Directory (written atomically, see :mod:`interestgraph.artifacts`):
   ``seen_indptr``, ``seen_indices``), the frozen node gates ``node_gates`` ``(N,)``, the
   type weights ``type_weights`` ``γ_t`` and each edge type's raw node degrees
   ``degree_<type>`` ``(N,)`` (for folding in new users, queries and items): scoring reads only these, so a loaded
-  model scores and recommends exactly as before saving;
-- ``nodes.parquet``: ``node``, ``type`` (user / item / interest), ``id`` (string form of the ID / label)
-  and ``label`` (item title, interest label, user ID), for recommendations and explanations;
+  model scores and recommends exactly as before saving; and, for adding items later, each edge
+  type's raw table ``table_<type>_{indptr,indices,data}`` (``(n_src, n_dst)`` CSR), ``not_cold``
+  ``(I,)`` (items with events but no positive) and, with ``user_interest_mean``, ``user_interest_*``
+  (``(U, V)`` CSR ``w(v|u)``);
+- ``nodes.parquet``: ``node``, ``type`` (user / item / interest), ``id`` (string form of the ID / label),
+  ``label`` (item title, interest label, user ID), ``aliases`` (an interest's other spellings) and
+  ``added`` (items added after training), for recommendations and explanations;
 - ``history.parquet``: one row per epoch;
+- ``keywords.parquet`` (optional): the TF-IDF terms ``term``, ``idf`` the graph mined keywords with,
+  so items added later get theirs the same way;
 - ``model_card.md``: what it is, data, protocol, metrics, licences;
 - ``manifest.json``: format, version, checksums, both configurations, the training
   graph's protocol, counts and manifest checksum, metrics, the card's facts.
@@ -37,6 +43,7 @@ from ..artifacts import atomic_directory, read_manifest, write_manifest
 from ..errors import ArtifactError
 from .config import ModelConfig, TrainConfig
 from ..data.schema import TITLE
+from ..graph.interest_graph import EDGE_ENDS
 from .operator import MODEL_EDGE_TYPES
 
 MODEL_FORMAT = "interestgraph-model"
@@ -79,10 +86,57 @@ def model_card(model, facts: dict[str, Any]) -> str:
         f"- training: {facts['train_config']}",
         f"- best epoch {facts['best_epoch']} of {facts['epochs']}; training {facts['train_seconds']:.1f} s",
         "- validation: " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) or "none (the split has no validation part)"),
+        *([f"- items added after training (cold, reached through their interests): {facts['added_items']}"] if facts.get("added_items") else []),
         "",
         "Licence of this model's code: MIT. The trained weights derive from the data above and inherit its terms.",
     ]
     return "\n".join(lines) + "\n"
+
+
+#: what a model keeps about the graph it was trained on (manifest keys)
+GRAPH_FACTS = ("protocol", "protocol_line", "graph_counts", "id_dtypes", "graph_manifest_sha256", "graph_path", "encoder_identity",
+               "encoder_licence", "data", "data_licence", "catalog")
+
+
+def graph_facts(graph) -> dict[str, Any]:
+    """The facts of ``GRAPH_FACTS`` from a graph: protocol, counts, encoder, data and their licences, and ``catalog``
+    (how its catalog became nodes and edges: ``interest_fields``, ``text_fields``, ``item_k``, ``item_threshold``,
+    ``knn_dtype``, ``keywords_per_item``, ``keyword_min_score``; what items added later are read with)."""
+    log = graph.split.log
+    fields = graph.config.interests.fields
+    return {
+        "protocol": graph.protocol.to_dict(), "protocol_line": graph.split.describe(), "graph_counts": graph.counts(), "id_dtypes": id_dtypes(graph),
+        "graph_manifest_sha256": getattr(graph, "manifest_sha256", None), "graph_path": getattr(graph, "source_path", None),
+        "encoder_identity": graph.encoder_identity, "encoder_licence": _encoder_licence(graph.encoder_identity),
+        "data": str(getattr(log, "source", None) or "an interaction log"), "data_licence": _data_licence(graph),
+        "catalog": {
+            "interest_fields": list(log.interest_fields if fields is None else fields), "text_fields": list(log.text_fields),
+            "item_k": int(graph.config.item_k), "item_threshold": float(graph.config.item_threshold), "knn_dtype": graph.config.knn_dtype,
+            "keywords_per_item": int(graph.config.interests.keywords_per_item), "keyword_min_score": float(graph.config.interests.keyword_min_score),
+        },
+    }
+
+
+def keyword_terms(model) -> pd.DataFrame | None:
+    """The TF-IDF terms (``term``, ``idf``) the model's graph mined keywords with (None when not recorded)."""
+    graph = getattr(model, "graph_", None)
+    return graph.keyword_terms if graph is not None else getattr(model, "keyword_terms_", None)
+
+
+def _put_csr(tensors: dict[str, torch.Tensor], prefix: str, matrix: sp.spmatrix) -> None:
+    m = sp.csr_matrix(matrix, dtype=np.float64)
+    m.sort_indices()
+    tensors.update({f"{prefix}_indptr": torch.from_numpy(m.indptr.astype(np.int64)), f"{prefix}_indices": torch.from_numpy(m.indices.astype(np.int64)),
+                    f"{prefix}_data": torch.from_numpy(m.data.astype(np.float64))})
+
+
+def _get_csr(tensors: dict[str, torch.Tensor], prefix: str, shape: tuple[int, int], directory: Path) -> sp.csr_matrix | None:
+    if f"{prefix}_indptr" not in tensors:
+        return None
+    try:
+        return sp.csr_matrix((tensors[f"{prefix}_data"].numpy(), tensors[f"{prefix}_indices"].numpy(), tensors[f"{prefix}_indptr"].numpy()), shape=shape)
+    except (KeyError, ValueError) as exc:
+        raise ArtifactError(f"{directory}: operator.safetensors does not hold a valid {shape} matrix {prefix!r} ({exc})") from exc
 
 
 def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -108,15 +162,9 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
         "epoch_seconds": getattr(model, "epoch_seconds_", {}),
         "valid_metrics": {"ndcg@20": v} if (v := _finite_or_none(getattr(model, "best_valid_ndcg_", float("nan")))) is not None else {},
     }
-    if graph is not None:
-        facts.update({
-            "protocol": graph.protocol.to_dict(), "protocol_line": graph.split.describe(), "graph_counts": graph.counts(), "id_dtypes": id_dtypes(graph),
-            "graph_manifest_sha256": getattr(graph, "manifest_sha256", None), "graph_path": getattr(graph, "source_path", None),
-            "encoder_identity": graph.encoder_identity, "encoder_licence": _encoder_licence(graph.encoder_identity),
-            "data": str(getattr(graph.split.log, "source", None) or "an interaction log"), "data_licence": _data_licence(graph),
-        })
-    else:
-        facts.update({k: getattr(model, "facts_", {}).get(k) for k in ("protocol", "protocol_line", "graph_counts", "id_dtypes", "graph_manifest_sha256", "graph_path", "encoder_identity", "encoder_licence", "data", "data_licence")})
+    facts.update(graph_facts(graph) if graph is not None else {k: getattr(model, "facts_", {}).get(k) for k in GRAPH_FACTS})
+    if "added" in node_ids.columns and node_ids["added"].any():
+        facts["added_items"] = int(node_ids["added"].sum())
     with atomic_directory(directory, overwrite=overwrite) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in model.scorer_.state_dict().items()}, str(tmp / "weights.safetensors"))
         tensors = {
@@ -136,8 +184,17 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
             r.sort_indices()
             tensors.update({"start_indptr": torch.from_numpy(r.indptr.astype(np.int64)), "start_indices": torch.from_numpy(r.indices.astype(np.int64)),
                             "start_data": torch.from_numpy(r.data.astype(np.float64))})
+        for kind, table in (getattr(model, "tables_", None) or {}).items():
+            _put_csr(tensors, f"table_{kind}", table)
+        if getattr(model, "not_cold_", None) is not None:
+            tensors["not_cold"] = torch.from_numpy(np.asarray(model.not_cold_, dtype=np.uint8))
+        if getattr(model, "user_interest_", None) is not None:
+            _put_csr(tensors, "user_interest", model.user_interest_)
         save_file(tensors, str(tmp / "operator.safetensors"))
         node_ids.to_parquet(tmp / "nodes.parquet", index=False)
+        keywords = keyword_terms(model)
+        if keywords is not None:
+            keywords.to_parquet(tmp / "keywords.parquet", index=False)
         pd.DataFrame(getattr(model, "history_", [])).to_parquet(tmp / "history.parquet", index=False)
         (tmp / "model_card.md").write_text(model_card(model, facts))
         write_manifest(tmp, format=MODEL_FORMAT, format_version=MODEL_VERSION, metadata=facts)
@@ -191,6 +248,14 @@ def load_model(directory: str | os.PathLike):
         raise ArtifactError(f"{directory}: operator.safetensors holds per-type degrees that do not have {n} entries")
     model.coefficients_ = coefficients
     model._scoring = None
+    # raw edge tables, cold exemptions and w(v|u) rows: what adding items re-normalises with (absent in older models)
+    sizes = {"user": layout["user"], "item": layout["item"], "interest": layout["interest"]}
+    tables = {kind: _get_csr(operator, f"table_{kind}", (sizes[EDGE_ENDS[kind][0]], sizes[EDGE_ENDS[kind][1]]), directory) for kind in types}
+    model.tables_ = tables if all(t is not None for t in tables.values()) else None
+    model.not_cold_ = operator["not_cold"].numpy().astype(bool) if "not_cold" in operator else None
+    if model.not_cold_ is not None and len(model.not_cold_) != layout["item"]:
+        raise ArtifactError(f"{directory}: operator.safetensors holds {len(model.not_cold_)} cold exemptions for {layout['item']} items")
+    model.user_interest_ = _get_csr(operator, "user_interest", (layout["user"], layout["interest"]), directory)
     weights = load_file(str(directory / "weights.safetensors"))
     item_text = weights.get("item_text")
     interest_text = weights.get("interest_text")
@@ -201,6 +266,10 @@ def load_model(directory: str | os.PathLike):
     except RuntimeError as exc:
         raise ArtifactError(f"{directory}: weights.safetensors does not fit the stored configuration ({exc})") from exc
     scorer.eval()
+    if model.user_interest_ is not None:
+        from ..graph.propagation import to_torch_csr
+
+        scorer.user_interest = to_torch_csr(model.user_interest_)
     model.scorer_ = scorer
     model.history_ = pd.read_parquet(directory / "history.parquet").to_dict(orient="records")
     model.best_epoch_ = manifest.get("best_epoch")
@@ -213,7 +282,10 @@ def load_model(directory: str | os.PathLike):
     nodes = pd.read_parquet(directory / "nodes.parquet")
     if "label" not in nodes.columns:
         nodes["label"] = nodes["id"]
+    if "added" not in nodes.columns:
+        nodes["added"] = False
     model.node_ids_ = nodes
+    model.keyword_terms_ = pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None
     dtypes = manifest.get("id_dtypes") or {}
     model.user_ids_ = typed_ids(nodes, "user", dtypes.get("user"))
     model.item_ids_ = typed_ids(nodes, "item", dtypes.get("item"))
@@ -221,14 +293,17 @@ def load_model(directory: str | os.PathLike):
 
 
 def node_table(graph) -> pd.DataFrame:
-    """``(N, 4)`` table ``node``, ``type``, ``id`` (string form), ``label`` (item title, interest label, user ID)."""
+    """``(N, 6)`` table ``node``, ``type``, ``id`` (string form), ``label`` (item title, interest label, user ID),
+    ``aliases`` (an interest's other spellings; empty lists elsewhere) and ``added`` (False: items added after
+    training are marked True by :func:`~interestgraph.model.new_items.add_items`)."""
     items = graph.split.log.items
     titles = items[TITLE].astype(str).to_numpy() if TITLE in items.columns else np.array([str(x) for x in graph.items])
     labels = graph.interests["label"].astype(str).to_numpy()
     ids = [str(x) for x in graph.users] + [str(x) for x in graph.items] + [str(x) for x in labels]
     label = [str(x) for x in graph.users] + [t if t else str(i) for t, i in zip(titles, graph.items)] + list(labels)
     types = ["user"] * len(graph.users) + ["item"] * len(graph.items) + ["interest"] * len(graph.interests)
-    return pd.DataFrame({"node": np.arange(len(ids), dtype=np.int64), "type": types, "id": ids, "label": label})
+    aliases = [[] for _ in range(len(graph.users) + len(graph.items))] + [list(map(str, a)) for a in graph.interests["aliases"]]
+    return pd.DataFrame({"node": np.arange(len(ids), dtype=np.int64), "type": types, "id": ids, "label": label, "aliases": aliases, "added": False})
 
 
 def _node_ids(model) -> pd.DataFrame:

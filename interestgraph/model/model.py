@@ -163,15 +163,28 @@ class InterestGraphModel:
             raise ValueError("config.text_features needs item vectors: build the graph with item_k > 0, or set text_features=False")
         return PathScorer(self.config, len(graph.users), len(graph.items), len(graph.interests), item_text, graph.interest_vectors, operator.types)
 
-    def _freeze(self, scorer: PathScorer, operator: PathOperator, structure: torch.Tensor) -> None:
-        """Materialise ``W`` and ``c`` from the scorer's current parameters."""
-        cold = cold_mask(operator, structure.device, getattr(self, "not_cold_", None))
+    def _freeze(self, scorer: PathScorer, operator: PathOperator, structure: torch.Tensor, not_cold: np.ndarray | None = None) -> None:
+        """Materialise ``W`` and ``c`` from the scorer's current parameters (``not_cold``: ``(I,)`` bool items
+        without user edges that are not new; ``not_cold_`` by default)."""
+        cold = cold_mask(operator, structure.device, not_cold if not_cold is not None else getattr(self, "not_cold_", None))
         self.adjacency_ = scorer.effective_adjacency(operator, structure, cold)
         self.coefficients_ = scorer.length_coefficients()
         gates, _, gamma = scorer.frozen_gates(structure, cold)
         self.node_gates_ = gates  # (N,) s, for folding in new users
         self.type_weights_ = dict(zip(operator.types, gamma.tolist()))
         self._scoring = None
+
+    def add_items(self, items, *, encoder=None) -> InterestGraphModel:
+        """Add new catalog items (text and interest fields, no interactions) without retraining; returns ``self``.
+
+        They join as cold items, reached through their interests (and text neighbours); ``W`` is
+        re-frozen with the trained parameters. ``added_items_`` lists what each matched. See
+        :func:`~interestgraph.model.new_items.add_items` for the arguments and errors.
+        """
+        from .new_items import add_items
+
+        add_items(self, items, encoder=encoder)
+        return self
 
     # ------------------------------------------------------------------ score
     def _check_fitted(self) -> None:

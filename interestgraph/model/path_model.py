@@ -124,6 +124,35 @@ class PathScorer(nn.Module):
         #: scoring reads the frozen ``W``)
         self.user_interest: torch.Tensor | None = None
 
+    def with_items(self, n_new: int, item_text: torch.Tensor | None = None) -> PathScorer:
+        """A copy of this scorer with ``n_new`` more items appended (parameters shared by value, not by reference).
+
+        Args:
+            n_new: items to append.
+            item_text: ``(n_new, t)`` their encoder vectors; required when the scorer uses text features.
+
+        The new items' ID vectors are zero: they have no interactions, so as cold items their ID
+        vector is left out of ``x⁰`` anyway (:meth:`base_vectors`).
+        """
+        if self.uses_text:
+            if item_text is None or tuple(item_text.shape) != (n_new, self.item_text.shape[1]):
+                got = None if item_text is None else tuple(item_text.shape)
+                raise ValueError(f"item_text: expected ({n_new}, {self.item_text.shape[1]}) vectors for the new items, got {got}")
+            text = torch.cat([self.item_text, item_text.to(self.item_text)])
+            interest_text = self.interest_text
+        else:
+            text = interest_text = None
+        state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        if text is not None:
+            state["item_text"] = text
+        if "item_embedding.weight" in state:
+            ids = state["item_embedding.weight"]
+            state["item_embedding.weight"] = torch.cat([ids, ids.new_zeros(n_new, ids.shape[1])])
+        grown = PathScorer(self.config, self.n_users, self.n_items + n_new, self.n_interests, text, interest_text, self.types)
+        grown.load_state_dict(state)
+        grown.user_interest = self.user_interest
+        return grown.to(self.type_raw.device).train(self.training)
+
     # ------------------------------------------------------------------ node side
     def base_vectors(self, cold: torch.Tensor | None = None) -> torch.Tensor:
         """``(N, d)`` layer-0 node vectors ``x⁰`` (users, items, interests).

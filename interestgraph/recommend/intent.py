@@ -27,6 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from ..model.encoding import checked_encoder
 from ..model.path_model import walk_contributions
 from .fold_in import fold_in_first_step, walk_sums
 from .topk import check_positive_int, resolve_items
@@ -50,31 +51,6 @@ class Intent:
     weights: np.ndarray
 
 
-def model_encoder_identity(model) -> str | None:
-    """What encoded the model's interest vectors (``"<name> sha256:<hash>"``), or None when not recorded."""
-    graph = getattr(model, "graph_", None)
-    if graph is not None:
-        return graph.encoder_identity
-    return (getattr(model, "facts_", None) or {}).get("encoder_identity")
-
-
-def _digest(identity: str) -> str:
-    """The exact part of an encoder identity (the hash after ``sha256:``, or the whole string)."""
-    return identity.rsplit("sha256:", 1)[-1].strip()
-
-
-def default_encoder(model):
-    """The encoder that made the model's vectors: the packaged MiniLM, or the lexical encoder of the same width."""
-    identity = model_encoder_identity(model) or ""
-    if identity.startswith("lexical-"):
-        from ..encoder.lexical import LexicalEncoder
-
-        return LexicalEncoder(int(identity.rsplit("-", 1)[-1]))
-    from ..encoder import TextEncoder
-
-    return TextEncoder()
-
-
 def map_intent(model, text: str, *, encoder=None, top: int = DEFAULT_TOP, threshold: float = DEFAULT_THRESHOLD) -> Intent:
     """The interest points ``text`` maps to and the query node's edge weights.
 
@@ -90,7 +66,6 @@ def map_intent(model, text: str, *, encoder=None, top: int = DEFAULT_TOP, thresh
         ValueError: empty text, a model without interest vectors / item–interest edges / stored degrees,
             another encoder than the model's, a bad ``top`` / ``threshold``, or no interest close enough.
     """
-    from ..graph.build import describe_encoder
     from ..interests.extract import map_texts_to_interests
 
     model._check_fitted()
@@ -108,10 +83,7 @@ def map_intent(model, text: str, *, encoder=None, top: int = DEFAULT_TOP, thresh
     degrees = (getattr(model, "degrees_", None) or {}).get("item-interest")
     if degrees is None:
         raise ValueError("model: it was saved without per-type degrees (an older version); retrain it to fold in intents")
-    encoder = default_encoder(model) if encoder is None else encoder
-    recorded = model_encoder_identity(model)
-    if recorded is not None and _digest(describe_encoder(encoder)) != _digest(recorded):
-        raise ValueError(f"encoder: the model's interest vectors were made by {recorded!r}, not by {describe_encoder(encoder)!r}")
+    encoder = checked_encoder(model, encoder)
     mapped = map_texts_to_interests([text], vectors, encoder=encoder, threshold=float(threshold), top=int(top))
     if mapped.empty:
         raise ValueError(f"text: no interest point of the model has cosine >= {threshold} with {text!r}; lower threshold or rephrase")

@@ -180,7 +180,8 @@ class Trainer:
 
     def fit(self, model, graph):
         from ..baselines import NegativeSampler
-        from ..model.model import build_operator, first_step_kind, first_step_matrix, train_pair_times
+        from ..model.model import first_step_kind, first_step_matrix, graph_tables, train_pair_times
+        from ..model.operator import PathOperator
 
         cfg = self.config
         started = time.perf_counter()
@@ -195,11 +196,13 @@ class Trainer:
         latest = cfg.holdout_mode == "latest" or (cfg.holdout_mode == "auto" and split.protocol.is_temporal)
         times = train_pair_times(graph) if latest else None
         model.holdout_mode_ = "latest" if latest else "random"
-        full_operator = build_operator(graph, model.config)
+        model.tables_ = graph_tables(graph, model.config)  # raw edge tables: items added later are normalised with them
+        full_operator = PathOperator.from_tables(model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent)
         full_structure = to_torch_csr(full_operator.structure(), device=device)
         scorer = model._new_scorer(graph, full_operator).to(device)
-        if model.config.user_interest_mean:
-            scorer.user_interest = to_torch_csr(user_interest_rows(graph), device=device)
+        model.user_interest_ = user_interest_rows(graph) if model.config.user_interest_mean else None
+        if model.user_interest_ is not None:
+            scorer.user_interest = to_torch_csr(model.user_interest_, device=device)
         model.first_step_ = first_step_kind(model.config, graph)
         model.seen_ = train  # training positives: masked by recommend(exclude_seen=True)
         model.user_ids_, model.item_ids_ = graph.users, graph.items

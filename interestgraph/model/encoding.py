@@ -1,0 +1,50 @@
+"""Which encoder embeds new texts for a trained model (queries, items added later).
+
+A model's interest and item vectors were made by one encoder, recorded as
+``"<name> sha256:<hash>"`` with the graph and the model. A new text must be
+embedded by that same encoder, or its cosines with the stored vectors mean
+nothing: :func:`checked_encoder` returns the model's own encoder by default and
+refuses another one.
+"""
+
+from __future__ import annotations
+
+
+def model_encoder_identity(model) -> str | None:
+    """What encoded the model's vectors (``"<name> sha256:<hash>"``), or None when not recorded."""
+    graph = getattr(model, "graph_", None)
+    if graph is not None:
+        return graph.encoder_identity
+    return (getattr(model, "facts_", None) or {}).get("encoder_identity")
+
+
+def _digest(identity: str) -> str:
+    """The exact part of an encoder identity (the hash after ``sha256:``, or the whole string)."""
+    return identity.rsplit("sha256:", 1)[-1].strip()
+
+
+def default_encoder(model):
+    """The encoder that made the model's vectors: the packaged MiniLM, or the lexical encoder of the same width."""
+    identity = model_encoder_identity(model) or ""
+    if identity.startswith("lexical-"):
+        from ..encoder.lexical import LexicalEncoder
+
+        return LexicalEncoder(int(identity.rsplit("-", 1)[-1]))
+    from ..encoder import TextEncoder
+
+    return TextEncoder()
+
+
+def checked_encoder(model, encoder=None):
+    """``encoder`` (the model's own by default), checked to be the one that made the model's vectors.
+
+    Raises:
+        ValueError: ``encoder`` has another identity than the one recorded with the model.
+    """
+    from ..graph.build import describe_encoder
+
+    encoder = default_encoder(model) if encoder is None else encoder
+    recorded = model_encoder_identity(model)
+    if recorded is not None and _digest(describe_encoder(encoder)) != _digest(recorded):
+        raise ValueError(f"encoder: the model's vectors were made by {recorded!r}, not by {describe_encoder(encoder)!r}")
+    return encoder
