@@ -103,17 +103,22 @@ def graph_facts(graph) -> dict[str, Any]:
     (how its catalog became nodes and edges: ``interest_fields``, ``text_fields``, ``item_k``, ``item_threshold``,
     ``knn_dtype``, ``keywords_per_item``, ``keyword_min_score``; what items added later are read with)."""
     log = graph.split.log
-    fields = graph.config.interests.fields
     return {
         "protocol": graph.protocol.to_dict(), "protocol_line": graph.split.describe(), "graph_counts": graph.counts(), "id_dtypes": id_dtypes(graph),
         "graph_manifest_sha256": getattr(graph, "manifest_sha256", None), "graph_path": getattr(graph, "source_path", None),
         "encoder_identity": graph.encoder_identity, "encoder_licence": _encoder_licence(graph.encoder_identity),
         "data": str(getattr(log, "source", None) or "an interaction log"), "data_licence": _data_licence(graph),
-        "catalog": {
-            "interest_fields": list(log.interest_fields if fields is None else fields), "text_fields": list(log.text_fields),
-            "item_k": int(graph.config.item_k), "item_threshold": float(graph.config.item_threshold), "knn_dtype": graph.config.knn_dtype,
-            "keywords_per_item": int(graph.config.interests.keywords_per_item), "keyword_min_score": float(graph.config.interests.keyword_min_score),
-        },
+        "catalog": catalog_facts(graph),
+    }
+
+
+def catalog_facts(graph) -> dict[str, Any]:
+    """How ``graph`` read its catalog (see :func:`graph_facts`)."""
+    fields = graph.config.interests.fields
+    return {
+        "interest_fields": list(graph.split.log.interest_fields if fields is None else fields), "text_fields": list(graph.split.log.text_fields),
+        "item_k": int(graph.config.item_k), "item_threshold": float(graph.config.item_threshold), "knn_dtype": graph.config.knn_dtype,
+        "keywords_per_item": int(graph.config.interests.keywords_per_item), "keyword_min_score": float(graph.config.interests.keyword_min_score),
     }
 
 

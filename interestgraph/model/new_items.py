@@ -50,9 +50,9 @@ def catalog_settings(model) -> dict:
     ``item_threshold``, ``knn_dtype``), from the graph it was fitted on or the saved facts."""
     graph = getattr(model, "graph_", None)
     if graph is not None:
-        from .io import graph_facts
+        from .io import catalog_facts
 
-        return graph_facts(graph)["catalog"]
+        return catalog_facts(graph)
     settings = (getattr(model, "facts_", None) or {}).get("catalog")
     if settings is None:
         raise ValueError("model: it was saved without its catalog settings (an older version); retrain it to add items")
