@@ -14,6 +14,8 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .app import CommandResult, add_json_flag, add_verb
 from .data_verbs import add_synthetic_options, synthetic_config
 
@@ -86,12 +88,22 @@ def _encoder(args: argparse.Namespace, out: Path):
     return TextEncoder(EncoderConfig(cache_dir=str(out / ".encoder-cache")))
 
 
-def planted_recovery(graph, truth, top: int = 10) -> dict[str, float]:
-    """Share of users whose strongest planted interest is in their top-``top`` ``w(v|u)``,
-    and share of all planted interests (active at the decay reference time) that are."""
+def planted_recovery(graph, truth, top: int = 10, scores: np.ndarray | None = None) -> dict[str, float]:
+    """Share of users whose strongest planted interest is in their top-``top`` interests, and share of all
+    planted interests (active at the decay reference time) that are.
+
+    Args:
+        scores: ``(n_users, n_interests)`` how much each user is taken to care about each interest (a trained
+            model's :meth:`~interestgraph.model.InterestGraphModel.interest_scores`); None ranks by the graph's
+            ``w(v|u)`` edges.
+    """
     lookup = {label: k for k, label in enumerate(graph.interests["label"])}
-    table = graph.edges["user-interest"].sort_values(["src", "weight"], ascending=[True, False], kind="stable")
-    tops = table.groupby("src").head(top).groupby("src")["dst"].apply(set)
+    if scores is None:
+        table = graph.edges["user-interest"].sort_values(["src", "weight"], ascending=[True, False], kind="stable")
+        tops = table.groupby("src").head(top).groupby("src")["dst"].apply(set)
+    else:
+        order = np.argsort(-np.asarray(scores), axis=1, kind="stable")[:, :top]
+        tops = {u: set(row.tolist()) for u, row in enumerate(order)}
     strongest = planted = found = 0
     for code, user in enumerate(graph.users):
         codes = [lookup[p] for p in truth.interests_of(user, at=graph.reference_time) if p in lookup]

@@ -74,6 +74,23 @@ def model_identity(model_dir: str | Path, max_length: int) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def state_digest(state: Mapping[str, torch.Tensor]) -> str:
+    """Hex SHA-256 of a trainable state (names, shapes and float32 bytes, in name order): what a fine-tuned encoder adds to its identity."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu", torch.float32).contiguous()
+        digest.update(name.encode("utf-8"))
+        digest.update(str(tuple(tensor.shape)).encode("ascii"))
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def fine_tuned_identity(base: str, mode: str, digest: str) -> str:
+    """``"<base> fine-tuned <mode> sha256:<digest>"``: the identity of an encoder fine-tuned from ``base``; its exact
+    part (after the last ``sha256:``) is the trained state's digest."""
+    return f"{base} fine-tuned {mode} sha256:{digest}"
+
+
 def mean_pool(token_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Mean of the token vectors over the attention mask, then L2-normalised.
 
@@ -199,6 +216,8 @@ class TextEncoder(nn.Module):
         self._tokenizer = tokenizer
         self._precomputed: dict[str, torch.Tensor] = {}
         self._cache = EmbeddingCache(config.cache_dir) if config.cache_dir is not None and config.mode == "frozen" else None
+        #: digest of the trainable state last loaded (:meth:`load_trainable_state_dict`): a fine-tuned encoder; None otherwise
+        self.tuned_digest: str | None = None
         self.eval()
 
     # -- properties ---------------------------------------------------------------------------------------------
@@ -463,3 +482,4 @@ class TextEncoder(nn.Module):
         with torch.no_grad():
             for name, p in params.items():
                 p.copy_(state[name].to(p.device, p.dtype))
+        self.tuned_digest = state_digest(state)

@@ -204,7 +204,13 @@ def describe_encoder(encoder) -> str:
     """``"<name> sha256:<identity>"``: what encoded the vectors, readable and exact."""
     identity = str(getattr(encoder, "identity", type(encoder).__name__))
     name = getattr(encoder, "name", None)
-    return f"{name} sha256:{identity}" if name else identity
+    base = f"{name} sha256:{identity}" if name else identity
+    tuned = getattr(encoder, "tuned_digest", None)
+    if tuned:  # a fine-tuned encoder (TextEncoder.load_trainable_state_dict)
+        from ..encoder.text import fine_tuned_identity
+
+        return fine_tuned_identity(base, encoder.config.mode, tuned)
+    return base
 
 
 def _item_vectors(log: InteractionLog, encoder) -> torch.Tensor:

@@ -79,6 +79,15 @@ class ModelConfig(_JsonConfig):
             0.0967 / 0.1027 / 0.1041 / 0.0993 / 0.0965 / 0.0908 against 0.0859 uniform.
         first_step_half_life_items: half-life of the ``"order"`` first-step weights, in items.
         first_step_half_life_days: half-life of the ``"recency"`` first-step weights, in days.
+        similarity_edges: ``"frozen"`` (the default): interest–interest and item–item edges keep the graph's
+            encoder cosines; ``"refined"``: their weights are recomputed from the GCN's vectors at every
+            training step, ``σ((cos(z_a, z_b) − θ) / τ)`` with a learned threshold ``θ``, weak edges are pruned
+            and new neighbours mined every ``remine_every`` epochs (:mod:`interestgraph.model.refine`).
+        refine_temperature: ``τ`` of the refined weights.
+        remine_every: epochs between re-minings of the refined edge sets (0: never; the starting edges
+            keep their refined weights).
+        remine_k: candidate neighbours per node mined from the current vectors at each re-mining.
+        prune_below: refined edges weighing less than this (in (0, 1)) are dropped at each re-mining.
     """
 
     edge_types: tuple[str, ...] = ("user-item", "item-interest", "interest-interest")
@@ -96,6 +105,11 @@ class ModelConfig(_JsonConfig):
     first_step_weights: str = "auto"
     first_step_half_life_items: float = 3.0
     first_step_half_life_days: float = 180.0
+    similarity_edges: str = "frozen"
+    refine_temperature: float = 0.1
+    remine_every: int = 3
+    remine_k: int = 5
+    prune_below: float = 0.05
 
     def __post_init__(self) -> None:
         self.edge_types = tuple(self.edge_types)
@@ -123,6 +137,14 @@ class ModelConfig(_JsonConfig):
         _check_number("first_step_half_life_days", self.first_step_half_life_days, 0.0, low_open=True)
         _check_number("recency_half_life_items", self.recency_half_life_items, 0.0, low_open=True)
         _check_number("recency_half_life_days", self.recency_half_life_days, 0.0, low_open=True)
+        if self.similarity_edges not in ("frozen", "refined"):
+            raise ValueError(f"similarity_edges must be 'frozen' or 'refined', got {self.similarity_edges!r}")
+        if self.similarity_edges == "refined" and not {"interest-interest", "item-item"} & set(self.edge_types):
+            raise ValueError("similarity_edges='refined' needs 'interest-interest' or 'item-item' in edge_types (nothing to refine)")
+        _check_number("refine_temperature", self.refine_temperature, 0.0, low_open=True)
+        _check_positive_int("remine_every", self.remine_every, minimum=0)
+        _check_positive_int("remine_k", self.remine_k, minimum=0)
+        _check_number("prune_below", self.prune_below, 0.0, 1.0)
 
 
 
@@ -163,6 +185,18 @@ class TrainConfig(_JsonConfig):
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         log_path: optional CSV (``.csv``) or JSON lines (``.jsonl``) file with one row per epoch.
         verbose: print one line per epoch (loss, validation NDCG@20, seconds) on stderr.
+        encoder_mode: ``"frozen"`` (the default: the graph's text vectors stay as built), ``"top"`` (the
+            encoder's top ``encoder_top_layers`` layers train over cached lower layers) or ``"lora"`` (LoRA
+            adapters of rank ``encoder_lora_r`` train, through peft), in the same optimisation as the
+            path model (:mod:`interestgraph.train.joint`). Needs the graph to have been encoded by a
+            transformers encoder (not the lexical test encoder) and ``ModelConfig.text_features``.
+        encoder_top_layers: mode ``"top"``: how many top layers train.
+        encoder_lora_r: mode ``"lora"``: adapter rank (alpha = 2 r).
+        encoder_lr: AdamW learning rate of the encoder's trainable parameters (the GNN's is ``lr``).
+        encoder_warmup_epochs: epochs trained with the encoder frozen before joint steps start.
+        encoder_interests: interest texts per step encoded with gradients (drawn from the interests of
+            the step's target items); every other interest uses its cached vector, refreshed each epoch.
+        encoder_items: item texts per step encoded with gradients (drawn from the step's target items).
     """
 
     lr: float = 5e-3
@@ -182,6 +216,13 @@ class TrainConfig(_JsonConfig):
     device: str = "auto"
     log_path: str | None = None
     verbose: bool = True
+    encoder_mode: str = "frozen"
+    encoder_top_layers: int = 1
+    encoder_lora_r: int = 8
+    encoder_lr: float = 2e-5
+    encoder_warmup_epochs: int = 2
+    encoder_interests: int = 64
+    encoder_items: int = 16
 
     def __post_init__(self) -> None:
         for name in ("lr", "path_lr"):
@@ -201,6 +242,13 @@ class TrainConfig(_JsonConfig):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
         if self.device not in ("cpu", "cuda", "auto") and not str(self.device).startswith("cuda:"):
             raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+        if self.encoder_mode not in ("frozen", "top", "lora"):
+            raise ValueError(f"encoder_mode must be 'frozen', 'top' or 'lora', got {self.encoder_mode!r}")
+        _check_number("encoder_lr", self.encoder_lr, 0.0, low_open=True)
+        for name in ("encoder_top_layers", "encoder_lora_r"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("encoder_warmup_epochs", "encoder_interests", "encoder_items"):
+            _check_positive_int(name, getattr(self, name), minimum=0)
         if self.log_path is not None and not str(self.log_path).endswith((".csv", ".jsonl")):
             raise ValueError(f"log_path must end in .csv or .jsonl, got {self.log_path!r}")
 

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 
 def model_encoder_identity(model) -> str | None:
-    """What encoded the model's vectors (``"<name> sha256:<hash>"``), or None when not recorded."""
+    """What encoded the model's vectors (``"<name> sha256:<hash>"``, plus ``" fine-tuned <mode> sha256:<digest>"``
+    when the encoder was trained with the model), or None when not recorded."""
     graph = getattr(model, "graph_", None)
-    if graph is not None:
-        return graph.encoder_identity
-    return (getattr(model, "facts_", None) or {}).get("encoder_identity")
+    base = graph.encoder_identity if graph is not None else (getattr(model, "facts_", None) or {}).get("encoder_identity")
+    tuning = getattr(model, "encoder_tuning_", None)
+    if base is not None and tuning:
+        from ..encoder.text import fine_tuned_identity
+
+        return fine_tuned_identity(base, tuning["mode"], tuning["digest"])
+    return base
+
 
 
 def _digest(identity: str) -> str:
@@ -30,9 +36,16 @@ def default_encoder(model):
         from ..encoder.lexical import LexicalEncoder
 
         return LexicalEncoder(int(identity.rsplit("-", 1)[-1]))
-    from ..encoder import TextEncoder
+    from ..encoder import EncoderConfig, TextEncoder
 
-    return TextEncoder()
+    tuning = getattr(model, "encoder_tuning_", None)
+    if not tuning:
+        return TextEncoder()
+    name = identity.split(" sha256:", 1)[0] if identity.count(" sha256:") > 1 else None  # base identities of older graphs are a bare hash
+    settings = {k: tuning[k] for k in ("mode", "top_layers", "lora_r", "lora_alpha")}
+    encoder = TextEncoder(EncoderConfig(model=None if name is None or name.startswith("all-MiniLM-L6-v2 (package") else name, **settings))
+    encoder.load_trainable_state_dict(model.encoder_state_)
+    return encoder
 
 
 def checked_encoder(model, encoder=None):

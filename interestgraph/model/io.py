@@ -87,6 +87,8 @@ def model_card(model, facts: dict[str, Any]) -> str:
         f"- best epoch {facts['best_epoch']} of {facts['epochs']}; training {facts['train_seconds']:.1f} s",
         "- validation: " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) or "none (the split has no validation part)"),
         *([f"- items added after training (cold, reached through their interests): {facts['added_items']}"] if facts.get("added_items") else []),
+        *([f"- encoder fine-tuned with the model ({facts['encoder_tuning']['mode']}; trainable state in encoder.safetensors, "
+           f"sha256 {facts['encoder_tuning']['digest']}): new texts are encoded by this fine-tuned encoder"] if facts.get("encoder_tuning") else []),
         "",
         "Licence of this model's code: MIT. The trained weights derive from the data above and inherit its terms.",
     ]
@@ -170,6 +172,9 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
     facts.update(graph_facts(graph) if graph is not None else {k: getattr(model, "facts_", {}).get(k) for k in GRAPH_FACTS})
     if "added" in node_ids.columns and node_ids["added"].any():
         facts["added_items"] = int(node_ids["added"].sum())
+    encoder_state = getattr(model, "encoder_state_", None)
+    if encoder_state is not None:
+        facts["encoder_tuning"] = model.encoder_tuning_
     with atomic_directory(directory, overwrite=overwrite) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in model.scorer_.state_dict().items()}, str(tmp / "weights.safetensors"))
         tensors = {
@@ -197,6 +202,8 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
             _put_csr(tensors, "user_interest", model.user_interest_)
         save_file(tensors, str(tmp / "operator.safetensors"))
         node_ids.to_parquet(tmp / "nodes.parquet", index=False)
+        if encoder_state is not None:  # the fine-tuned encoder's trainable part (top layers or LoRA adapters)
+            save_file({k: v.detach().cpu().contiguous() for k, v in encoder_state.items()}, str(tmp / "encoder.safetensors"))
         keywords = keyword_terms(model)
         if keywords is not None:
             keywords.to_parquet(tmp / "keywords.parquet", index=False)
@@ -291,6 +298,13 @@ def load_model(directory: str | os.PathLike):
         nodes["added"] = False
     model.node_ids_ = nodes
     model.keyword_terms_ = pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None
+    if "encoder.safetensors" in manifest["files"]:
+        from ..encoder.text import state_digest
+
+        model.encoder_state_ = load_file(str(directory / "encoder.safetensors"))
+        model.encoder_tuning_ = manifest.get("encoder_tuning") or {}
+        if state_digest(model.encoder_state_) != model.encoder_tuning_.get("digest"):
+            raise ArtifactError(f"{directory}: encoder.safetensors does not match the digest in manifest.json's encoder_tuning")
     dtypes = manifest.get("id_dtypes") or {}
     model.user_ids_ = typed_ids(nodes, "user", dtypes.get("user"))
     model.item_ids_ = typed_ids(nodes, "item", dtypes.get("item"))

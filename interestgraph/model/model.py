@@ -90,17 +90,22 @@ def first_step_matrix(graph: InterestGraph, config: ModelConfig, user_item: sp.s
     return recency_weights(pattern, train_pair_times(graph), config.first_step_half_life_days)
 
 
-def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None) -> dict[str, sp.csr_matrix]:
+def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None,
+                 replace: dict[str, sp.spmatrix] | None = None) -> dict[str, sp.csr_matrix]:
     """Raw ``(n_src, n_dst)`` matrices of the edge types in ``config.edge_types``.
 
     Args:
         user_item: replaces the graph's user–item edges (the trainer's kept edges); binary
             training positives by default (``config.user_item_weights``).
+        replace: ``{type: table}`` used instead of the graph's (the refined similarity tables).
     """
     n = {"user": len(graph.users), "item": len(graph.items), "interest": len(graph.interests)}
     tables: dict[str, sp.csr_matrix] = {}
     for kind in config.edge_types:
         src, dst = EDGE_ENDS[kind]
+        if replace and kind in replace:
+            tables[kind] = sp.csr_matrix(replace[kind], dtype=np.float64)
+            continue
         if kind == "user-item" and (user_item is not None or config.user_item_weights in ("recency", "order")):
             pattern = user_item if user_item is not None else positive_matrix(graph.split, "train")
             if config.user_item_weights == "recency":
@@ -120,9 +125,10 @@ def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatr
     return tables
 
 
-def build_operator(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None) -> PathOperator:
-    """The :class:`PathOperator` of ``graph`` for ``config`` (optionally with other user–item edges)."""
-    return PathOperator.from_tables(graph_tables(graph, config, user_item), len(graph.users), len(graph.items), len(graph.interests), exponent=config.exponent)
+def build_operator(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None,
+                   replace: dict[str, sp.spmatrix] | None = None) -> PathOperator:
+    """The :class:`PathOperator` of ``graph`` for ``config`` (optionally with other user–item edges, or other tables: see :func:`graph_tables`)."""
+    return PathOperator.from_tables(graph_tables(graph, config, user_item, replace), len(graph.users), len(graph.items), len(graph.interests), exponent=config.exponent)
 
 
 class InterestGraphModel:
@@ -200,6 +206,23 @@ class InterestGraphModel:
     def n_items(self) -> int:
         self._check_fitted()
         return self.layout_["item"]
+
+    def interest_scores(self, users: np.ndarray, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """``(len(users), n_interests)`` ``Σ_k c_k (W^k)[u, v]``: the walk mass the trained model sends from each user
+        to each interest point (walks ``u→j→v``, ``u→j→v→v'``, …; the same ``W``, ``c`` and first-step weights as
+        :meth:`score`). What the model takes a user's interests to be; CPU.
+
+        Raises:
+            IndexError: a user code outside ``0..n_users-1``.
+        """
+        self.score(np.asarray(users)[:0], dtype=dtype)  # checks fitted, caches W
+        users = torch.as_tensor(np.asarray(users), dtype=torch.long)
+        if len(users) and (int(users.min()) < 0 or int(users.max()) >= self.n_users):
+            raise IndexError(f"users: codes must be in 0..{self.n_users - 1}")
+        adjacency, coefficients = self._scoring
+        start = None if getattr(self, "start_", None) is None else torch.from_numpy(self.start_[users.numpy()].toarray()).to(dtype)
+        lo = self.n_users + self.n_items
+        return frozen_scores(adjacency, coefficients, users, self.n_users, self.n_items, start=start, span=(lo, lo + self.layout_["interest"]))
 
     def score(self, users: np.ndarray, *, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
         """``(len(users), n_items)`` scores ``Σ_k c_k (W^k)[u, i]`` for user codes (the graph's user order).

@@ -71,6 +71,7 @@ from torch import nn
 from ..graph.propagation import propagate, to_torch_csr
 from .config import ModelConfig
 from .operator import PathOperator
+from .refine import SimilarityRefiner
 
 GATE_BOUND = 3.0
 
@@ -120,6 +121,14 @@ class PathScorer(nn.Module):
             nn.init.normal_(self.pair_gate.weight, std=0.1 / math.sqrt(d))
         self.type_raw = nn.Parameter(torch.full((len(self.types),), math.log(math.e - 1.0)))  # softplus⁻¹(1)
         self.length_coef = nn.Parameter(torch.ones(config.max_length))
+        #: similarity types whose weights are recomputed from ``z`` while training (``config.similarity_edges="refined"``);
+        #: their edge sets are set by the trainer (:meth:`SimilarityRefiner.set_pattern`)
+        self.refiners = nn.ModuleDict()
+        if config.similarity_edges == "refined":
+            offsets = {"interest-interest": (n_users + n_items, n_interests), "item-item": (n_users, n_items)}
+            for kind in self.types:
+                if kind in offsets:
+                    self.refiners[kind] = SimilarityRefiner(kind, *offsets[kind], temperature=config.refine_temperature)
         #: ``(U, V)`` sparse ``w(v|u)`` rows when ``config.user_interest_mean`` (set by the trainer; not saved:
         #: scoring reads the frozen ``W``)
         self.user_interest: torch.Tensor | None = None
@@ -150,20 +159,25 @@ class PathScorer(nn.Module):
             state["item_embedding.weight"] = torch.cat([ids, ids.new_zeros(n_new, ids.shape[1])])
         grown = PathScorer(self.config, self.n_users, self.n_items + n_new, self.n_interests, text, interest_text, self.types)
         grown.load_state_dict(state)
+        for kind, refiner in self.refiners.items():  # edge sets are not in the state dict
+            grown.refiners[kind].rows, grown.refiners[kind].cols = refiner.rows.clone(), refiner.cols.clone()
         grown.user_interest = self.user_interest
         return grown.to(self.type_raw.device).train(self.training)
 
     # ------------------------------------------------------------------ node side
-    def base_vectors(self, cold: torch.Tensor | None = None) -> torch.Tensor:
+    def base_vectors(self, cold: torch.Tensor | None = None, text: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """``(N, d)`` layer-0 node vectors ``x⁰`` (users, items, interests).
 
         Args:
             cold: optional ``(n_items,)`` bool, items without user edges: their ID vectors are left
                 out (a cold item has only its text), so hiding an item in training mimics a new one.
+            text: optional ``(item_text (n_items, t), interest_text (n_interests, t))`` used instead of the
+                stored vectors (joint training passes rows fresh from the encoder, with gradients).
         """
         if self.uses_text:
-            items = self.projection(self.item_text)
-            interests = self.projection(self.interest_text)
+            item_text, interest_text = (self.item_text, self.interest_text) if text is None else text
+            items = self.projection(item_text)
+            interests = self.projection(interest_text)
         else:
             items = torch.zeros(self.n_items, self.config.dim, device=self.type_raw.device)
             interests = self.interest_embedding.weight
@@ -177,9 +191,24 @@ class PathScorer(nn.Module):
             users = users + self.user_interest @ interests
         return torch.cat([users, items, interests])
 
-    def node_vectors(self, structure: torch.Tensor, cold: torch.Tensor | None = None) -> torch.Tensor:
-        """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)`` (``cold``: see :meth:`base_vectors`)."""
-        return propagate(structure, self.base_vectors(cold), self.config.gcn_layers)
+    def node_vectors(self, structure: torch.Tensor, cold: torch.Tensor | None = None, text: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)`` (``cold``, ``text``: see :meth:`base_vectors`)."""
+        return propagate(structure, self.base_vectors(cold, text), self.config.gcn_layers)
+
+    def step_blocks(self, blocks: list[torch.Tensor], z: torch.Tensor) -> list:
+        """``blocks`` (one per type, :attr:`types` order) with every refined similarity type recomputed from ``z`` (differentiable)."""
+        if not len(self.refiners):
+            return blocks
+        return [self.refiners[kind].block(z, self.config.exponent) if kind in self.refiners else block
+                for kind, block in zip(self.types, blocks)]
+
+    @torch.no_grad()
+    def refined_tables(self, structure: torch.Tensor, cold: torch.Tensor | None = None) -> dict[str, sp.csr_matrix]:
+        """``{type: (n, n) float64 CSR}`` raw weights of the refined similarity types under the current parameters."""
+        if not len(self.refiners):
+            return {}
+        z = self.node_vectors(structure, cold).float()
+        return {kind: refiner.table(z) for kind, refiner in self.refiners.items()}
 
     def gate_input(self, z: torch.Tensor) -> torch.Tensor:
         """``(N,)`` ``w · z_a + b_type(a)``: a node's gate before the cold bias and the bound."""
@@ -283,7 +312,8 @@ def cold_mask(operator: PathOperator, device: torch.device | str | None = None, 
     return torch.from_numpy(cold).to(device)
 
 
-def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: torch.Tensor, n_users: int, n_items: int, start: torch.Tensor | None = None) -> torch.Tensor:
+def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: torch.Tensor, n_users: int, n_items: int, start: torch.Tensor | None = None,
+                  span: tuple[int, int] | None = None) -> torch.Tensor:
     """``(B, n_items)`` ``Σ_k c_k (W^k)[u, items]`` from a materialised ``W`` (sparse CSR ``(N, N)``).
 
     Args:
@@ -291,16 +321,19 @@ def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: to
         coefficients: ``(L,)`` ``c_1..c_L``.
         users: ``(B,)`` user codes.
         start: optional ``(B, n_items)`` first-step factors ``r(u, j)``.
+        span: ``(lo, hi)`` node range whose walk sums are returned, ``(B, hi - lo)``, instead of the items
+            (the interests, say: the walk mass the model sends from each user to each interest).
     """
+    lo, hi = span if span is not None else (n_users, n_users + n_items)
     n = adjacency.shape[0]
     y = torch.zeros(n, len(users), dtype=adjacency.dtype, device=adjacency.device)
     y[users.to(adjacency.device), torch.arange(len(users), device=adjacency.device)] = 1.0
-    total = torch.zeros(n_items, len(users), dtype=adjacency.dtype, device=adjacency.device)
+    total = torch.zeros(hi - lo, len(users), dtype=adjacency.dtype, device=adjacency.device)
     for k in range(len(coefficients)):
         y = adjacency @ y
         if k == 0 and start is not None:
             y[n_users:n_users + n_items] *= start.T.to(device=adjacency.device, dtype=adjacency.dtype)
-        total = total + coefficients[k].to(adjacency.dtype) * y[n_users:n_users + n_items]
+        total = total + coefficients[k].to(adjacency.dtype) * y[lo:hi]
     return total.T
 
 

@@ -145,10 +145,29 @@ def epoch_graph(graph, model, kept: sp.csr_matrix, device: torch.device):
     """The walk graph of one hold-out: ``(operator, first-step weights or None, torch blocks, GCN structure, cold mask)``."""
     from ..model.model import build_operator, first_step_matrix
 
-    operator = build_operator(graph, model.config, user_item=kept)
+    operator = build_operator(graph, model.config, user_item=kept, replace=refined_tables(model))
     start_weights = first_step_matrix(graph, model.config, user_item=kept)
     return (operator, start_weights, operator.torch_blocks(device=device), to_torch_csr(operator.structure(), device=device),
             cold_mask(operator, device, model.not_cold_))
+
+
+def refined_tables(model) -> dict[str, sp.csr_matrix] | None:
+    """The model's current refined similarity tables (``config.similarity_edges="refined"``), else None."""
+    if model.config.similarity_edges != "refined":
+        return None
+    return {kind: table for kind, table in model.tables_.items() if kind in ("interest-interest", "item-item")}
+
+
+def refresh_similarity(model, graph, scorer, structure: torch.Tensor, device: torch.device):
+    """Recompute the refined similarity tables from the current parameters into ``model.tables_``; returns the
+    full training graph's ``(operator, GCN structure)`` rebuilt with them (unchanged tables when nothing is refined)."""
+    from ..model.operator import PathOperator
+
+    if len(scorer.refiners):
+        cold = cold_mask(model.operator_, device, model.not_cold_)
+        model.tables_.update(scorer.refined_tables(structure, cold))
+    operator = PathOperator.from_tables(model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent)
+    return operator, to_torch_csr(operator.structure(), device=device)
 
 
 def batch_pairs(batch: np.ndarray, target_users: np.ndarray, target_items: np.ndarray, negatives: int, sampler) -> tuple[np.ndarray, ...]:
@@ -217,23 +236,44 @@ class Trainer:
         sampler = NegativeSampler(train, seed=cfg.seed + 1, items=items_with_positives(train) if cold_share > 0 else None)
         # items with training events but no positive (only low ratings, say) are known, not new: never "cold"
         model.not_cold_ = observed_without_positives(split, train)
+        if (len(scorer.refiners) or cfg.encoder_mode != "frozen") and self.checkpoint_dir is not None:
+            raise ValueError("checkpoint_dir: resuming is not supported with refined similarity edges or a trained encoder "
+                             "(their edge sets and encoder state are not checkpointed); train without a checkpoint directory")
+        joint = None
+        if cfg.encoder_mode != "frozen":
+            if not scorer.uses_text:
+                raise ValueError(f"encoder_mode={cfg.encoder_mode!r} needs ModelConfig.text_features=True and a graph with item vectors")
+            from .joint import JointEncoder
+
+            joint = JointEncoder(graph, cfg, device)
+        if len(scorer.refiners):  # starting edges = the graph's; θ at their median cosine
+            z0 = scorer.node_vectors(full_structure, cold_mask(full_operator, device, model.not_cold_)).float()
+            for kind, refiner in scorer.refiners.items():
+                refiner.set_pattern(model.tables_[kind])
+                refiner.init_threshold(z0.detach())
+            full_operator, full_structure = refresh_similarity(model, graph, scorer, full_structure, device)
+            model.operator_ = full_operator
         self._init_coefficients(scorer, full_operator, full_structure, rng, device, model.not_cold_)
 
         id_params = [p for n, p in scorer.named_parameters() if n.endswith("_embedding.weight")]
         path_params = [scorer.type_raw, scorer.length_coef]
         taken = {id(p) for p in id_params + path_params}
         network = [p for p in scorer.parameters() if id(p) not in taken]
-        optimiser = torch.optim.AdamW([
+        groups = [
             {"params": id_params, "lr": cfg.lr, "weight_decay": 0.0, "name": "id"},
             {"params": network, "lr": cfg.lr, "weight_decay": cfg.weight_decay, "name": "network"},
             {"params": path_params, "lr": cfg.path_lr, "weight_decay": 0.0, "name": "path"},
-        ])
+        ]
+        if joint is not None:
+            groups.append({"params": joint.parameters(), "lr": cfg.encoder_lr, "weight_decay": 0.0, "name": "encoder"})
+        optimiser = torch.optim.AdamW(groups)
         users_with_targets = int((np.diff(train.indptr) >= 2).sum())
         steps_per_epoch = max(1, math.ceil(users_with_targets / cfg.user_batch))
         warmup_steps = cfg.warmup_epochs * steps_per_epoch
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0)
 
         start_epoch, best, best_epoch, best_state, stale = 1, -np.inf, 0, None, 0
+        best_extra: dict[str, Any] = {}
         history: list[dict[str, Any]] = []
         if self.checkpoint_dir is not None and (self.checkpoint_dir / "state.json").exists():
             from .checkpoint import load_checkpoint
@@ -253,17 +293,23 @@ class Trainer:
             t_graph = time.perf_counter() - t0
             users = rng.permutation(np.unique(target_users))
             scorer.train()
-            total, pairs = 0.0, 0
+            total, pairs, t_encoder, t_refine = 0.0, 0, 0.0, 0.0
+            encoder_on = joint is not None and epoch > cfg.encoder_warmup_epochs
+            if encoder_on:
+                joint.encoder.train()
             t1 = time.perf_counter()
             for start in range(0, len(users), cfg.user_batch):
                 batch = users[start:start + cfg.user_batch]
                 rows, pos_users, pos_items, neg_items = batch_pairs(batch, target_users, target_items, cfg.negatives, sampler)
                 rows = torch.from_numpy(rows).to(device)
+                t_enc = time.perf_counter()
+                text = joint.step_text(scorer, np.concatenate([pos_items, neg_items]), rng) if encoder_on else None
+                t_encoder += time.perf_counter() - t_enc
                 with autocast:
-                    z = scorer.node_vectors(structure, cold)
+                    z = scorer.node_vectors(structure, cold, text)
                 z = z.float()
                 s, p = scorer.gates(z, cold)
-                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device))
+                scores = scorer.walk_scores(scorer.step_blocks(blocks, z), s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device))
                 pos_t = torch.from_numpy(pos_items).to(device)
                 neg_t = torch.from_numpy(neg_items).to(device)
                 diff = scores[rows, pos_t] - scores[rows, neg_t]
@@ -279,9 +325,24 @@ class Trainer:
                 scheduler.step()
                 total += float(loss.detach()) * len(pos_users)
                 pairs += len(pos_users)
-            t_train = time.perf_counter() - t1
-            t2 = time.perf_counter()
+            t_train = time.perf_counter() - t1 - t_encoder  # the encoder's share is reported on its own
             scorer.eval()
+            refine_record: dict[str, Any] = {}
+            if encoder_on:
+                t_enc = time.perf_counter()
+                joint.refresh(scorer)
+                t_encoder += time.perf_counter() - t_enc
+            if len(scorer.refiners):
+                t_ref = time.perf_counter()
+                if model.config.remine_every and epoch % model.config.remine_every == 0:
+                    z_full = scorer.node_vectors(full_structure, cold_mask(full_operator, device, model.not_cold_)).float()
+                    for kind, refiner in scorer.refiners.items():
+                        mined = refiner.remine(z_full, model.config.remine_k, model.config.prune_below)
+                        refine_record.update({f"{kind}_{key}": value for key, value in mined.items()})
+                full_operator, full_structure = refresh_similarity(model, graph, scorer, full_structure, device)
+                model.operator_ = full_operator
+                t_refine = time.perf_counter() - t_ref
+            t2 = time.perf_counter()
             model._freeze(scorer, full_operator, full_structure)
             record: dict[str, Any] = {"epoch": epoch, "loss": total / max(pairs, 1), "targets": len(target_users)}
             if has_valid:
@@ -290,10 +351,14 @@ class Trainer:
                 if value > best:
                     best, best_epoch, stale = value, epoch, 0
                     best_state = copy.deepcopy(scorer.state_dict())
+                    best_extra = {"tables": {kind: model.tables_[kind].copy() for kind in scorer.refiners},
+                                  "encoder": joint.state() if joint is not None else None}
                 else:
                     stale += 1
             t_valid = time.perf_counter() - t2
-            record.update({"seconds_graph": round(t_graph, 3), "seconds_train": round(t_train, 3), "seconds_valid": round(t_valid, 3), "seconds": round(time.perf_counter() - t0, 3)})
+            record.update(refine_record)
+            record.update({"seconds_graph": round(t_graph, 3), "seconds_train": round(t_train, 3), "seconds_valid": round(t_valid, 3),
+                           "seconds_encoder": round(t_encoder, 3), "seconds_refine": round(t_refine, 3), "seconds": round(time.perf_counter() - t0, 3)})
             history.append(record)
             metric = f", valid {VALID_METRIC} {record[f'valid_{VALID_METRIC}']:.4f}" if has_valid else ""
             if cfg.verbose:
@@ -310,8 +375,24 @@ class Trainer:
         bar.close()
         if best_state is not None:
             scorer.load_state_dict(best_state)
+            for kind, table in best_extra.get("tables", {}).items():
+                model.tables_[kind] = table
+                scorer.refiners[kind].set_pattern(table)
+            if best_extra.get("encoder") is not None:
+                joint.load_state(best_extra["encoder"])
         else:
             best_epoch = epoch
+        if len(scorer.refiners):
+            full_operator = PathOperator.from_tables(model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent)
+            full_structure = to_torch_csr(full_operator.structure(), device=device)
+            model.operator_ = full_operator
+            model.degrees_ = full_operator.degrees
+        if joint is not None:
+            from ..encoder.text import state_digest
+
+            model.encoder_state_ = joint.state()
+            model.encoder_tuning_ = {**joint.settings, "digest": state_digest(model.encoder_state_),
+                                     "epochs_frozen": min(cfg.encoder_warmup_epochs, best_epoch)}
         scorer.eval()
         model.cold_calibration_ = self._calibrate_cold(model, graph, scorer, train, sampler, rng, times, device)
         model._freeze(scorer, full_operator, full_structure)
@@ -321,7 +402,7 @@ class Trainer:
         model.epochs_ = epoch
         model.best_valid_ndcg_ = float(best) if best_state is not None else float("nan")
         model.train_seconds_ = time.perf_counter() - started
-        model.epoch_seconds_ = {part: float(np.mean([h[f"seconds_{part}"] for h in history])) for part in ("graph", "train", "valid")} if history else {}
+        model.epoch_seconds_ = {part: float(np.mean([h.get(f"seconds_{part}", 0.0) for h in history])) for part in ("graph", "train", "valid", "encoder", "refine")} if history else {}
         model.graph_ = graph
         return model
 
