@@ -156,3 +156,9 @@ def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
     assert "trained on" in capsys.readouterr().err
     assert main(["train", str(graph_dir), "--out", str(model_dir)]) == 2  # exists without --overwrite
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m3"), "--max-length", "5"]) == 2
+    # refined similarity edges from the command line; a lexical graph has no encoder to fine-tune
+    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m4"), "--epochs", "2", "--dim", "8", "--similarity-edges", "refined",
+                 "--remine-every", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model_config"]["similarity_edges"] == "refined"
+    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m5"), "--epochs", "2", "--encoder-mode", "top"]) != 0
+    assert "encoder_mode" in capsys.readouterr().err and not (tmp_path / "m5").exists()

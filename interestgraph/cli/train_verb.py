@@ -12,8 +12,9 @@ from pathlib import Path
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 
 #: flags that map one-to-one onto ModelConfig / TrainConfig fields
-MODEL_FLAGS = ("max_length", "exponent", "dim", "gcn_layers", "gate_rank", "first_step_weights")
-TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs", "patience", "holdout", "holdout_mode", "cold_items", "cold_draws", "negatives", "user_batch", "seed", "device", "log_path")
+MODEL_FLAGS = ("max_length", "exponent", "dim", "gcn_layers", "gate_rank", "first_step_weights", "similarity_edges", "remine_every", "prune_below")
+TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs", "patience", "holdout", "holdout_mode", "cold_items", "cold_draws", "negatives",
+               "user_batch", "seed", "device", "log_path", "encoder_mode", "encoder_lr", "encoder_warmup_epochs")
 
 
 def configs_from_args(args: argparse.Namespace):
@@ -107,6 +108,12 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
                              ("holdout_mode", str, "auto, random or latest: which items are held out"),
                              ("cold_items", _share_or_auto, "share of items hidden as cold per epoch, or auto (the cold-item protocol's fraction, else 0)"),
                              ("cold_draws", int, "draws of simulated cold items that set the cold items' gate bias (0: none)"), ("negatives", int, "negatives per target"),
-                             ("user_batch", int, "users per step"), ("seed", int, "random seed"), ("device", str, "cpu, cuda or auto"), ("log_path", str, "per-epoch log (.csv or .jsonl)")):
+                             ("user_batch", int, "users per step"), ("seed", int, "random seed"), ("device", str, "cpu, cuda or auto"), ("log_path", str, "per-epoch log (.csv or .jsonl)"),
+                             ("similarity_edges", str, "frozen or refined: interest-interest / item-item weights recomputed from the GCN's vectors while training"),
+                             ("remine_every", int, "epochs between re-minings of refined similarity edges (0: never)"),
+                             ("prune_below", float, "refined similarity edges lighter than this are dropped at each re-mining"),
+                             ("encoder_mode", str, "frozen, top or lora: fine-tune the text encoder with the model"),
+                             ("encoder_lr", float, "learning rate of the encoder's trainable parameters"),
+                             ("encoder_warmup_epochs", int, "epochs with the encoder frozen before joint steps")):
         train.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=what)
     add_json_flag(train)
