@@ -218,10 +218,15 @@ def _item_vectors(log: InteractionLog, encoder) -> torch.Tensor:
     return item_text_vectors(log.item_texts(), log.items["item_id"], encoder)
 
 
+def catalog_has_text(texts: list[str], ids) -> np.ndarray:
+    """``(n,)`` bool: catalog texts that are more than the item's ID (items with no text fields at all)."""
+    return np.array([t != str(i) for t, i in zip(texts, ids)], dtype=bool)
+
+
 def item_text_vectors(texts: list[str], ids, encoder) -> torch.Tensor:
     """``(n, d)`` float32 encoder vectors of catalog texts (:func:`~interestgraph.data.schema.catalog_texts`);
     a row whose text is only its item ID (no text at all) stays zero, so it gets no similarity edges."""
-    has_text = np.array([t != str(i) for t, i in zip(texts, ids)], dtype=bool)
+    has_text = catalog_has_text(texts, ids)
     vectors = torch.zeros(len(texts), int(encoder.dim))
     if has_text.any():
         vectors[torch.from_numpy(has_text)] = encoder.encode([t for t, keep in zip(texts, has_text) if keep]).float()

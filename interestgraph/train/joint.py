@@ -58,7 +58,7 @@ class JointEncoder:
     """
 
     def __init__(self, graph, config, device: torch.device):
-        from ..graph.build import describe_encoder
+        from ..graph.build import catalog_has_text, describe_encoder
         from ..model.encoding import _digest
 
         recorded = graph.encoder_identity or ""
@@ -79,10 +79,9 @@ class JointEncoder:
         texts = log.item_texts()
         ids = log.items["item_id"]
         #: item codes that have text (the others keep a zero vector, as the build left them)
-        self.item_rows = np.array([i for i, (t, x) in enumerate(zip(texts, ids)) if t != str(x)], dtype=np.int64)
+        self._has_text = catalog_has_text(texts, ids)
+        self.item_rows = np.flatnonzero(self._has_text).astype(np.int64)
         self.item_texts = [texts[i] for i in self.item_rows]
-        self._has_text = np.zeros(len(texts), dtype=bool)
-        self._has_text[self.item_rows] = True
         links = graph.edges.get("item-interest")
         self.item_interests = None if links is None or not len(graph.interests) else sp.csr_matrix(
             (np.ones(len(links)), (links["src"].to_numpy(), links["dst"].to_numpy())), shape=(len(texts), len(graph.interests)))
@@ -115,8 +114,7 @@ class JointEncoder:
         with_text = items[self._has_text[items]]
         if self.config.encoder_items and len(with_text):
             drawn = rng.choice(with_text, size=min(self.config.encoder_items, len(with_text)), replace=False)
-            position = {int(c): k for k, c in enumerate(self.item_rows)}
-            fresh = self.encoder([self.item_texts[position[int(c)]] for c in drawn]).to(item_text.dtype)
+            fresh = self.encoder([self.item_texts[k] for k in np.searchsorted(self.item_rows, drawn)]).to(item_text.dtype)
             item_text = item_text.index_put((torch.from_numpy(drawn).to(item_text.device),), fresh)
         return item_text, interest_text
 
