@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artifacts import atomic_write_text
 from .app import CommandResult, add_json_flag, add_verb
 from .data_verbs import add_synthetic_options, synthetic_config
 
@@ -50,11 +51,7 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
     summary = data.log.summary()
     seconds = time.perf_counter() - started
     report = _report(summary, splits, data, graph, recovery, seconds)
-    out.mkdir(parents=True, exist_ok=True)
-    report_path = out / "report.md"
-    tmp = report_path.with_suffix(".md.tmp")
-    tmp.write_text(report, encoding="utf-8")
-    tmp.replace(report_path)
+    report_path = atomic_write_text(out / "report.md", report)
     bar.update()
     bar.close()
     seconds = round(time.perf_counter() - started, 3)

@@ -1,0 +1,94 @@
+"""What a view is drawn from: an interest graph, and optionally the model trained on it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ArtifactError
+
+
+@dataclass
+class ViewSource:
+    """The graph (behaviour, ``w(v|u)``, similarity edges) and the model (recommendations, paths) or None."""
+
+    graph: Any
+    model: Any = None
+
+    def user_code(self, user) -> int:
+        """The graph's code of ``user`` (the ID itself or its string form, as typed on a command line).
+
+        Raises:
+            KeyError: naming the user, when the graph does not hold them.
+        """
+        users = self.graph.users
+        code = users.get_indexer([user])[0]
+        if code < 0:
+            code = pd.Index([str(x) for x in users]).get_indexer([str(user)])[0]
+        if code < 0:
+            raise KeyError(f"user {user!r} is not in the graph ({len(users):,} users; IDs such as {', '.join(map(str, users[:3]))})")
+        return int(code)
+
+
+def _format_of(directory: Path) -> str | None:
+    try:
+        return json.loads((directory / "manifest.json").read_text(encoding="utf-8")).get("format")
+    except (OSError, ValueError):
+        return None
+
+
+def view_source(model_or_graph, graph=None) -> ViewSource:
+    """Resolve what to draw from.
+
+    Args:
+        model_or_graph: an :class:`~interestgraph.graph.InterestGraph`, a fitted or loaded
+            :class:`~interestgraph.model.InterestGraphModel`, or a directory holding either.
+        graph: the model's training graph (object or directory) when the model does not carry
+            it; by default a loaded model's recorded ``graph_path`` (checked by its manifest checksum).
+
+    Raises:
+        TypeError: ``model_or_graph`` is none of these.
+        ValueError: a directory that holds neither, or a graph the model was not trained on.
+    """
+    from ..graph import InterestGraph
+    from ..model import InterestGraphModel
+
+    if isinstance(model_or_graph, (str, os.PathLike)):
+        directory = Path(model_or_graph)
+        kind = _format_of(directory)
+        if kind == "interestgraph-graph":
+            model_or_graph = InterestGraph.load(directory)
+        elif kind == "interestgraph-model":
+            model_or_graph = InterestGraphModel.load(directory)
+        else:
+            raise ValueError(f"model_or_graph: {directory} is not a graph or model directory (no manifest.json of format interestgraph-graph / interestgraph-model)")
+    if isinstance(model_or_graph, InterestGraph):
+        if graph is not None:
+            raise ValueError("graph: pass it only with a model (model_or_graph is already a graph)")
+        return ViewSource(model_or_graph)
+    if not isinstance(model_or_graph, InterestGraphModel):
+        raise TypeError(f"model_or_graph must be an InterestGraph, an InterestGraphModel or a directory, got {type(model_or_graph).__name__}")
+    model = model_or_graph
+    model._check_fitted()
+    if isinstance(graph, (str, os.PathLike)):
+        graph = InterestGraph.load(graph)
+    if graph is None:
+        graph = getattr(model, "graph_", None)
+    facts = getattr(model, "facts_", None) or {}
+    if graph is None:
+        path = facts.get("graph_path")
+        if not path or not Path(path).is_dir():
+            raise ValueError(f"graph: the model does not carry its training graph and its recorded graph_path {path!r} is not a directory; pass graph=GRAPH_DIR")
+        graph = InterestGraph.load(path)
+    recorded = facts.get("graph_manifest_sha256")
+    if recorded is not None and graph.manifest_sha256 is not None and recorded != graph.manifest_sha256:
+        raise ArtifactError(f"graph: {graph.source_path} is not the graph the model was trained on (manifest {graph.manifest_sha256[:12]}, model records {recorded[:12]})")
+    layout = model.layout_  # items added after training (add_items) extend the model, not the graph
+    if layout["user"] != len(graph.users) or layout["interest"] != len(graph.interests) or layout["item"] < len(graph.items):
+        raise ValueError(f"graph: its node counts {graph.counts()['nodes']} differ from the model's layout {model.layout_}")
+    return ViewSource(graph, model)
