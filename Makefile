@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine (Python >= 3.11, no GPU needed):
 #   make demo   create .venv if missing, install, run the main job on the synthetic default
-#   make test   create .venv if missing, install with test tools, run the test suite
+#   make test   create .venv if missing, install with test tools (and Chromium via apt-get when absent), run the test suite
 # torch is installed first as the CPU build (torch==2.13.0); the package's ranges
 # are satisfied by it, so no CUDA build is pulled in.
 
@@ -10,7 +10,9 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test env clean-env
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+
+.PHONY: demo test env browser clean-env
 
 $(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "interestgraph needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -25,7 +27,15 @@ env: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/interestgraph demo --out demo
 
-test: $(VENV)/.installed
+# The browser test (tests/viz/test_browser.py) needs Chromium; Debian's package is installed when absent.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium (apt-get) for the browser test ..."; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q >/dev/null 2>&1 && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	  echo "could not install chromium: the browser test skips (and fails under CI=true)"; }
+
+test: $(VENV)/.installed browser
 	$(PY) -m pytest -q --durations=15
 
 clean-env:
