@@ -77,13 +77,37 @@ def test_generate_then_inspect_json(tmp_path, capsys):
     assert parts["train"]["positive_pairs"] > parts["test"]["positive_pairs"] > 0
 
 
-def test_demo_writes_report_and_dataset(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--n-users", "50", "--n-items", "80", "--n-events", "1000", "--encoder", "lexical", "--json"]) == 0
+def test_demo_runs_the_main_job_end_to_end(tmp_path, capsys):
+    """data → splits → graph → model → evaluation beside baselines → saved artifacts, report and analyst page."""
+    out = tmp_path / "demo"
+    tiny = ["--n-users", "50", "--n-items", "80", "--n-events", "1000", "--encoder", "lexical", "--epochs", "3", "--baselines", "popular,itemknn"]
+    assert main(["demo", "--out", str(out), *tiny, "--json", "-q"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["splits"]) == {"rs-4", "tl-4", "cold-4"}
-    report = (tmp_path / "report.md").read_text()
-    assert "| rs-4 |" in report and "seed 2020" in report
-    assert (tmp_path / "synthetic" / "manifest.json").is_file()
+    assert set(result["splits"]) == {"rs-4", "tl-4", "cold-4"} and result["protocol"]["name"] == "rs-4"
+    assert set(result["metrics"]) == {"interest-graph model", "popular", "itemknn"}
+    assert all(0 <= m["ndcg@20"] <= 1 for m in result["metrics"].values())
+    assert result["comparison"]["a"] == "interest-graph model" and result["comparison"]["b"] in {"popular", "itemknn"}
+    assert 0 <= result["recovery"]["strongest_in_top10"] <= 1
+    report = (out / "report.md").read_text()
+    assert "| rs-4 |" in report and "seed 2020" in report and "| interest-graph model |" in report and "| itemknn |" in report
+    assert f"{result['metrics']['interest-graph model']['ndcg@20']:.4f}" in report
+    for key in ("dataset", "graph", "model"):
+        assert (Path(result[key]) / "manifest.json").is_file()
+    page = Path(result["page"])
+    assert page.is_file() and page.name == f"user-{result['user']}.html" and Path(result["picture"]).is_file()
+    from interestgraph.viz import show_user
+
+    assert len(show_user(result["model"], result["user"]).recommendations) == 5  # the saved model finds its saved graph
+    # your own log through the same command: the dataset the demo wrote, read back with --format dataset, split tl-4
+    assert main(["demo", str(out / "synthetic"), "--format", "dataset", "--protocol", "tl-4", "--out", str(tmp_path / "own"), "--encoder", "lexical",
+                 "--epochs", "2", "--baselines", "", "--json", "-q"]) == 0
+    own = json.loads(capsys.readouterr().out)
+    assert own["dataset"] is None and own["recovery"] is None and own["comparison"] is None and list(own["splits"]) == ["tl-4"]
+    assert set(own["metrics"]) == {"interest-graph model"} and (tmp_path / "own" / "report.md").is_file()
+    for bad, message in ((["--baselines", "popular,nope"], "--baselines: unknown nope"), (["--epochs", "0"], "--epochs"), (["--user", "nobody"], "--user")):
+        assert main(["demo", "--out", str(tmp_path / "bad"), *tiny, *bad, "-q"]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()  # nothing half-written
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not present (ml-latest-small is read from ../shared)")

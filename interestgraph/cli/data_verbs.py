@@ -63,13 +63,14 @@ def run_generate(args: argparse.Namespace) -> CommandResult:
     return CommandResult({"out": str(path), "summary": summary, "seconds": seconds}, text)
 
 
-def add_source_options(parser: argparse.ArgumentParser, *, extra_formats: tuple[str, ...] = ()) -> None:
-    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log."""
+def add_source_options(parser: argparse.ArgumentParser, *, extra_formats: tuple[str, ...] = (), default_format: str | None = None) -> None:
+    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log (``--format`` is required unless ``default_format``)."""
     from ..data.formats import FORMATS
     from ..data.protocols import DEFAULT_SEED
 
     parser.add_argument("source", nargs="?", type=Path, help="file or folder (not needed for --format synthetic)")
-    parser.add_argument("--format", required=True, choices=(*FORMATS, *extra_formats), help="input format")
+    parser.add_argument("--format", required=default_format is None, default=default_format, choices=(*FORMATS, *extra_formats),
+                        help="input format" + (f" (default {default_format})" if default_format else ""))
     parser.add_argument("--items", type=Path, help="catalog file (csv) or metadata file (amazon)")
     parser.add_argument("--map", action="append", metavar="CANON=COL", help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source column; repeatable")
     parser.add_argument("--item-map", action="append", metavar="CANON=COL", help="csv: map a canonical catalog column (item_id, title) to a source column; repeatable")
