@@ -186,3 +186,36 @@ def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["model_config"]["similarity_edges"] == "refined"
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m5"), "--epochs", "2", "--encoder-mode", "top"]) != 0
     assert "encoder_mode" in capsys.readouterr().err and not (tmp_path / "m5").exists()
+
+
+def test_config_files_set_flags_and_flags_win(tmp_path, capsys):
+    out = tmp_path / "ds"
+    config = tmp_path / "ig.toml"
+    config.write_text(f'n-users = 30\nseed = 5\n\n[generate]\nout = "{out}"\nn_items = 50\nn-events = 600\n\n[train]\nepochs = 2\n')
+    assert main(["generate", "--config", str(config), "--n-users", "25", "--json"]) == 0  # --out comes from the file; the flag beats the file
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert (summary["users"], summary["items"], summary["interactions"]) == (25, 50, 600) and (out / "manifest.json").is_file()
+    # train: flag names, any ModelConfig / TrainConfig field and a model table; the old JSON layout still works
+    graph_dir = tmp_path / "g"
+    assert main(["build", "--format", "synthetic", "--n-users", "60", "--n-items", "80", "--n-events", "1500", "--encoder", "lexical", "--out", str(graph_dir)]) == 0
+    capsys.readouterr()
+    trainer = tmp_path / "train.toml"
+    trainer.write_text('[train]\nepochs = 2\nuser-batch = 32\nedge-types = ["user-item", "item-interest"]\nholdout_mode = "random"\nmodel = { dim = 8, gate_rank = 2 }\n')
+    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m"), "--config", str(trainer), "--json", "-q"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["epochs"] == 2 and trained["model_config"]["dim"] == 8 and trained["model_config"]["gate_rank"] == 2
+    assert trained["model_config"]["edge_types"] == ["user-item", "item-interest"] and trained["train_config"]["holdout_mode"] == "random"
+    legacy = tmp_path / "legacy.json"
+    legacy.write_text(json.dumps({"model": {"dim": 4}, "train": {"epochs": 1, "user_batch": 32}}))
+    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m2"), "--config", str(legacy), "--dim", "6", "--json", "-q"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["epochs"] == 1 and trained["model_config"]["dim"] == 6
+    # what is wrong with a file is named, exit 2, nothing written
+    bad = tmp_path / "bad.toml"
+    for text, message in (("n-userz = 3\n", "unknown setting(s) 'n-userz' for 'interestgraph generate'"), ("n-users = \n", "not a readable TOML file"),
+                          ("generate = 3\n", "[generate] must be a table")):
+        bad.write_text(text)
+        assert main(["generate", "--config", str(bad), "--out", str(tmp_path / "never")]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["generate", "--config", str(tmp_path / "x.yaml"), "--out", str(tmp_path / "never")]) == 2
+    assert ".toml or .json" in capsys.readouterr().err and not (tmp_path / "never").exists()

@@ -40,7 +40,86 @@ def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or notes on stderr")
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="settings from a TOML or JSON file: flag names as keys (a [VERB] table applies to that verb only); flags on the command line win")
     return common
+
+
+#: settings a verb accepts from --config besides its flags (the train verb: ModelConfig / TrainConfig fields)
+CONFIG_EXTRAS: dict[str, Callable[[], set[str]]] = {}
+
+
+def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    """The settings in a ``.toml`` or ``.json`` file (a table / object at the top).
+
+    Raises:
+        UsageError: unreadable, not TOML / JSON by its suffix, or not a table.
+    """
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    if path.suffix.lower() not in (".toml", ".json"):
+        raise UsageError(f"--config {path}: expected a .toml or .json file")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--config {path}: not a readable {path.suffix.lower()[1:].upper()} file ({_one_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--config {path}: the top level must be a table of settings, got {type(data).__name__}")
+    return data
+
+
+def _peek_config(argv: Sequence[str], verbs: set[str]) -> tuple[str | None, str | None]:
+    """``(config path, verb)`` from the raw arguments, before parsing (so a file can supply required flags)."""
+    path = verb = None
+    for k, token in enumerate(argv):
+        if token == "--config" and k + 1 < len(argv):
+            path = argv[k + 1]
+        elif token.startswith("--config="):
+            path = token.split("=", 1)[1]
+        elif verb is None and token in verbs and (k == 0 or argv[k - 1] != "--config"):
+            verb = token
+    return path, verb
+
+
+def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, Any]:
+    """Make ``--config FILE``'s settings the defaults of the verb being run; returns the extra settings the
+    verb takes from files only (see :data:`CONFIG_EXTRAS`). Top-level keys that are not verb names apply to the
+    verb being run; a table named after a verb applies to that verb only; command-line flags override both.
+
+    Raises:
+        UsageError: a setting the verb does not know (named, with the verb).
+    """
+    verbs_action = parser._subparsers._group_actions[0]
+    verbs = set(verbs_action.choices)
+    path, verb = _peek_config(argv, verbs)
+    if path is None or verb is None:
+        return {}
+    data = read_config(path)
+    section = data.get(verb, {})
+    if not isinstance(section, dict):
+        raise UsageError(f"--config {path}: [{verb}] must be a table of settings")
+    settings = {**{k: v for k, v in data.items() if k not in verbs}, **section}
+    sub = verbs_action.choices[verb]
+    actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config", "verb")}
+    extras = CONFIG_EXTRAS.get(verb, set)()
+    defaults, extra, unknown = {}, {}, []
+    for key, value in settings.items():
+        dest = key.replace("-", "_")
+        if dest in actions:
+            defaults[dest] = value
+            actions[dest].required = False
+        elif dest in extras:
+            extra[dest] = value
+        else:
+            unknown.append(key)
+    if unknown:
+        known = sorted({*(a.lstrip("-") for action in actions.values() for a in action.option_strings if a.startswith("--")), *extras})
+        raise UsageError(f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} for 'interestgraph {verb}' (known: {', '.join(known)})")
+    sub.set_defaults(**defaults)
+    return extra
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +170,14 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        config_extra = apply_config(parser, argv)
+    except UsageError as exc:
+        print(f"interestgraph: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
+    args.config_extra = config_extra
     debug = getattr(args, "debug", False)
     _configure_stderr(getattr(args, "quiet", False))
     if not getattr(args, "verb", None):

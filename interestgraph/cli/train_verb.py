@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import time
 from pathlib import Path
@@ -17,24 +16,31 @@ TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs",
                "user_batch", "seed", "device", "log_path", "encoder_mode", "encoder_lr", "encoder_warmup_epochs")
 
 
-def configs_from_args(args: argparse.Namespace):
-    """``(ModelConfig, TrainConfig)``: defaults, then ``--config FILE`` (``{"model": {...}, "train": {...}}``), then flags."""
+def config_fields() -> set[str]:
+    """What a ``--config`` file may set for ``train`` besides its flags: any ModelConfig / TrainConfig field, or a
+    ``model`` table of ModelConfig fields (``{"model": {...}, "train": {...}}`` files keep working: ``train`` is the verb's table)."""
     from ..model import ModelConfig, TrainConfig
 
-    model, train = {}, {}
-    if args.config:
-        try:
-            data = json.loads(Path(args.config).read_text())
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"--config {args.config}: not a readable JSON file ({exc})") from None
-        if not isinstance(data, dict) or set(data) - {"model", "train"}:
-            raise UsageError(f"--config {args.config}: expected an object with 'model' and/or 'train' sections")
-        model, train = dict(data.get("model", {})), dict(data.get("train", {}))
+    return {f.name for f in dataclasses.fields(ModelConfig)} | {f.name for f in dataclasses.fields(TrainConfig)} | {"model"}
+
+
+def configs_from_args(args: argparse.Namespace):
+    """``(ModelConfig, TrainConfig)``: defaults, then ``--config FILE`` (fields, flag names, a ``model`` table), then flags."""
+    from ..model import ModelConfig, TrainConfig
+
+    extra = dict(getattr(args, "config_extra", None) or {})
+    table = extra.pop("model", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"--config: 'model' must be a table of ModelConfig fields, got {type(table).__name__}")
+    model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    model = {**table, **{k: v for k, v in extra.items() if k in model_fields}}
+    train = {k: v for k, v in extra.items() if k not in model_fields}
     for name in MODEL_FLAGS:
         if getattr(args, name) is not None:
             model[name] = getattr(args, name)
     if args.edge_types:
-        model["edge_types"] = [t.strip() for t in args.edge_types.split(",") if t.strip()]
+        given = args.edge_types
+        model["edge_types"] = [t.strip() for t in (given.split(",") if isinstance(given, str) else given) if str(t).strip()]
     if args.no_text:
         model["text_features"] = False
     for name in TRAIN_FLAGS:
@@ -84,19 +90,22 @@ def _share_or_auto(value: str):
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from .app import CONFIG_EXTRAS
+
+    CONFIG_EXTRAS["train"] = config_fields
     train = add_verb(
         verbs, common, "train",
         help="train the interest-graph model on a built graph and save it",
         description="Fit the path model (scores are exact sums over user→item walks) on the graph's training edges, "
         "early-stopped on its stored split's validation NDCG@20, and save it atomically (weights, frozen walk "
-        "operator, model card). Settings come from defaults, then --config FILE, then flags.",
+        "operator, model card). Settings come from defaults, then --config FILE (TOML or JSON: flag names or any ModelConfig / "
+        "TrainConfig field, a [model] table), then flags.",
         example="interestgraph train graphs/ml-small --out models/ml-small --epochs 40 --json",
         run=run_train,
     )
     train.add_argument("graph", type=Path, help="graph directory written by 'interestgraph build'")
     train.add_argument("--out", type=Path, required=True, help="model directory to write (e.g. models/NAME)")
     train.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    train.add_argument("--config", help='JSON file {"model": {...}, "train": {...}} with ModelConfig / TrainConfig fields')
     train.add_argument("--edge-types", help="comma-separated edge types walked on (default user-item,item-interest,interest-interest)")
     train.add_argument("--no-text", action="store_true", help="start items and interests from ID vectors, not the encoder's")
     for name, kind, what in (("max_length", int, "longest walk, 2 or 3"), ("exponent", float, "degree normalisation exponent"), ("dim", int, "GCN vector width"),
