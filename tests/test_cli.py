@@ -191,7 +191,7 @@ def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
 def test_config_files_set_flags_and_flags_win(tmp_path, capsys):
     out = tmp_path / "ds"
     config = tmp_path / "ig.toml"
-    config.write_text(f'n-users = 30\nseed = 5\n\n[generate]\nout = "{out}"\nn_items = 50\nn-events = 600\n\n[train]\nepochs = 2\n')
+    config.write_text(f'n-users = 30\nseed = 5\nepochs = 4\n\n[generate]\nout = "{out}"\nn_items = 50\nn-events = 600\n\n[train]\nepochs = 2\n')  # top-level epochs: not generate's, no error
     assert main(["generate", "--config", str(config), "--n-users", "25", "--json"]) == 0  # --out comes from the file; the flag beats the file
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert (summary["users"], summary["items"], summary["interactions"]) == (25, 50, 600) and (out / "manifest.json").is_file()
@@ -212,7 +212,8 @@ def test_config_files_set_flags_and_flags_win(tmp_path, capsys):
     assert trained["epochs"] == 1 and trained["model_config"]["dim"] == 6
     # what is wrong with a file is named, exit 2, nothing written
     bad = tmp_path / "bad.toml"
-    for text, message in (("n-userz = 3\n", "unknown setting(s) 'n-userz' for 'interestgraph generate'"), ("n-users = \n", "not a readable TOML file"),
+    for text, message in (("n-userz = 3\n", "unknown setting(s) 'n-userz' (no verb has such a flag)"), ("[generate]\nepochs = 3\n", "unknown setting(s) 'epochs' for 'interestgraph generate'"),
+                          ("n-users = \n", "not a readable TOML file"),
                           ("generate = 3\n", "[generate] must be a table")):
         bad.write_text(text)
         assert main(["generate", "--config", str(bad), "--out", str(tmp_path / "never")]) == 2

@@ -41,7 +41,7 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or notes on stderr")
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                        help="settings from a TOML or JSON file: flag names as keys (a [VERB] table applies to that verb only); flags on the command line win")
+                        help="settings from a TOML or JSON file: flag names as keys (top-level keys: every verb that has the flag; a [VERB] table: that verb only); flags on the command line win")
     return common
 
 
@@ -86,8 +86,9 @@ def _peek_config(argv: Sequence[str], verbs: set[str]) -> tuple[str | None, str 
 
 def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, Any]:
     """Make ``--config FILE``'s settings the defaults of the verb being run; returns the extra settings the
-    verb takes from files only (see :data:`CONFIG_EXTRAS`). Top-level keys that are not verb names apply to the
-    verb being run; a table named after a verb applies to that verb only; command-line flags override both.
+    verb takes from files only (see :data:`CONFIG_EXTRAS`). Top-level keys apply to every verb that has such a
+    setting (so one file serves a pipeline); a table named after a verb applies to that verb only, and must hold
+    only that verb's settings; command-line flags override both.
 
     Raises:
         UsageError: a setting the verb does not know (named, with the verb).
@@ -101,10 +102,17 @@ def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[s
     section = data.get(verb, {})
     if not isinstance(section, dict):
         raise UsageError(f"--config {path}: [{verb}] must be a table of settings")
-    settings = {**{k: v for k, v in data.items() if k not in verbs}, **section}
+    def accepted(name: str) -> tuple[dict[str, argparse.Action], set[str]]:
+        return {a.dest: a for a in verbs_action.choices[name]._actions if a.dest not in ("help", "config", "verb")}, CONFIG_EXTRAS.get(name, set)()
+
+    shared = {k: v for k, v in data.items() if k not in verbs}
+    anywhere = set().union(*(set(a) | e for a, e in map(accepted, verbs)))
+    unknown = [k for k in shared if k.replace("-", "_") not in anywhere]
+    if unknown:
+        raise UsageError(f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} (no verb has such a flag)")
+    actions, extras = accepted(verb)
     sub = verbs_action.choices[verb]
-    actions = {a.dest: a for a in sub._actions if a.dest not in ("help", "config", "verb")}
-    extras = CONFIG_EXTRAS.get(verb, set)()
+    settings = {**{k: v for k, v in shared.items() if k.replace("-", "_") in set(actions) | extras}, **section}
     defaults, extra, unknown = {}, {}, []
     for key, value in settings.items():
         dest = key.replace("-", "_")
