@@ -9,7 +9,7 @@ from .app import CommandResult, UsageError, add_json_flag, add_verb
 
 
 _FLAGS = {"interests": "--interests", "items_per_interest": "--items-per-interest", "recommendations": "--recommendations",
-          "paths_per_recommendation": "--paths", "max_nodes": "--max-nodes"}
+          "paths_per_recommendation": "--paths", "max_nodes": "--max-nodes", "radius": "--radius"}
 
 
 def run_show(args: argparse.Namespace) -> CommandResult:
@@ -28,7 +28,7 @@ def run_show(args: argparse.Namespace) -> CommandResult:
         raise UsageError(f"GRAPH_OR_MODEL_DIR {args.source}: not a directory (write one with 'interestgraph build' or 'interestgraph train')")
     try:
         limits = ViewLimits(interests=args.interests, items_per_interest=args.items_per_interest, recommendations=args.recommendations,
-                            paths_per_recommendation=args.paths, max_nodes=args.max_nodes)
+                            paths_per_recommendation=args.paths, max_nodes=args.max_nodes, radius=args.radius)
     except ValueError as exc:  # name the flag, not the field
         field = str(exc).split()[0]
         raise UsageError(str(exc).replace(field, _FLAGS.get(field, field), 1)) from None
@@ -85,6 +85,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     show.add_argument("--recommendations", "-k", type=int, default=5, help="top recommendations to draw, with a model (default 5)")
     show.add_argument("--paths", type=int, default=3, help="explanation paths drawn per recommendation (default 3)")
     show.add_argument("--max-nodes", type=int, default=120, help="cap on drawn nodes for heavy users (default 120)")
+    show.add_argument("--radius", type=int, default=3, help="rings around the user: 1 interests, 2 and their items, 3 and recommendations with paths (default 3)")
     show.add_argument("--freq", default="MS", help="timeline period as a pandas offset alias (default MS: months)")
     show.add_argument("--no-timeline", action="store_true", help="leave the interest timeline out")
     show.add_argument("--overwrite", action="store_true", help="replace existing output files")

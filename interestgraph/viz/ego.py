@@ -39,6 +39,8 @@ class ViewLimits:
         paths_per_recommendation: explanation walks drawn per recommendation, largest contribution first.
         similarity_edges: draw interest–interest similarity edges among the shown interests.
         max_nodes: cap on all nodes; the weakest items not on any drawn path are dropped first.
+        radius: how many rings around the user: 1 the interests only, 2 also the items behind them,
+            3 also the recommendations and their paths.
     """
 
     interests: int = 8
@@ -47,12 +49,15 @@ class ViewLimits:
     paths_per_recommendation: int = 3
     similarity_edges: bool = True
     max_nodes: int = 120
+    radius: int = 3
 
     def __post_init__(self) -> None:
-        for name, minimum in (("interests", 1), ("items_per_interest", 0), ("recommendations", 0), ("paths_per_recommendation", 1), ("max_nodes", 2)):
+        for name, minimum in (("interests", 1), ("items_per_interest", 0), ("recommendations", 0), ("paths_per_recommendation", 1), ("max_nodes", 2), ("radius", 1)):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if self.radius > 3:
+            raise ValueError(f"radius must be 1 (interests), 2 (and their items) or 3 (and recommendations), got {self.radius}")
 
 
 @dataclass
@@ -128,7 +133,7 @@ def ego_graph(source: ViewSource, user, limits: ViewLimits | None = None) -> Ego
 
     shown = set(top["dst"].tolist())
     item_weight = dict(zip(user_items["dst"].tolist(), user_items["weight"].tolist()))
-    if limits.items_per_interest and shown:
+    if limits.items_per_interest and shown and limits.radius >= 2:
         ii = graph.edges["item-interest"]
         behind = ii[ii["dst"].isin(shown) & ii["src"].isin(item_weight.keys())].copy()
         behind["rank_by"] = behind["weight"].to_numpy() * behind["src"].map(item_weight).to_numpy()
@@ -148,6 +153,8 @@ def ego_graph(source: ViewSource, user, limits: ViewLimits | None = None) -> Ego
     notes: list[str] = []
     if source.model is None:
         notes.append("Recommendations need a trained model: this page shows the graph's interests and items only (interestgraph train, then show the model directory).")
+    elif limits.radius < 3:
+        notes.append(f"radius={limits.radius}: recommendations and their paths are not drawn (radius 3 draws them)")
     elif limits.recommendations:
         recommendations = _recommendation_paths(source.model, user_id, limits, b)
     notes += _cap(b, limits.max_nodes)

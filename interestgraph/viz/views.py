@@ -161,7 +161,7 @@ def show_user(model_or_graph, user, *, graph=None, limits: ViewLimits | None = N
         user: the user's ID (or its string form).
         graph: the model's training graph when the model does not carry it (default: its recorded ``graph_path``).
         limits: :class:`~interestgraph.viz.ViewLimits`; or pass its fields as keywords
-            (``interests=8, items_per_interest=3, recommendations=5, paths_per_recommendation=3, max_nodes=120``).
+            (``interests=8, items_per_interest=3, recommendations=5, paths_per_recommendation=3, max_nodes=120, radius=3``).
         timeline: also compute the interest timeline (monthly by default: ``freq``; ``timeline_top`` interests).
 
     Returns:

@@ -74,7 +74,11 @@ def test_limits_cap_heavy_users_and_bad_limits_are_named(trained, user):
     kept = capped.nodes[capped.nodes["role"] == "item"]["value"]
     dropped = full.nodes[(full.nodes["role"] == "item") & ~full.nodes["key"].isin(capped.nodes["key"])]["value"]
     assert len(dropped) and (kept.empty or dropped.max() <= kept.min())
-    for field, value in (("interests", 0), ("items_per_interest", -1), ("max_nodes", 1), ("paths_per_recommendation", 0)):
+    ring1 = show_user(graph, user, radius=1, timeline=False)
+    assert set(ring1.nodes["role"]) == {"user", "interest"} and set(ring1.edges["kind"]) <= {"user-interest", "interest-interest"}
+    ring2 = show_user(trained[1], user, radius=2, timeline=False)
+    assert ring2.recommendations == [] and "item" in set(ring2.nodes["role"]) and any("radius=2" in n for n in ring2.ego.notes)
+    for field, value in (("interests", 0), ("items_per_interest", -1), ("max_nodes", 1), ("paths_per_recommendation", 0), ("radius", 0), ("radius", 4)):
         with pytest.raises(ValueError, match=field):
             ViewLimits(**{field: value})
     with pytest.raises(ValueError, match="not both"):
