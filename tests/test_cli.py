@@ -178,6 +178,11 @@ def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(other), "--format", "graph", "--models", str(model_dir)]) == 2
     assert "trained on" in capsys.readouterr().err
+    # the epoch lines go to stderr, and -q silences them
+    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m-lines"), "--epochs", "2", "--dim", "8"]) == 0
+    assert "epoch 2: loss" in capsys.readouterr().err
+    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m-quiet"), "--epochs", "2", "--dim", "8", "-q"]) == 0
+    assert capsys.readouterr().err == ""
     assert main(["train", str(graph_dir), "--out", str(model_dir)]) == 2  # exists without --overwrite
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m3"), "--max-length", "5"]) == 2
     # refined similarity edges from the command line; a lexical graph has no encoder to fine-tune

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import time
 from pathlib import Path
 
@@ -61,8 +60,8 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
-    if os.environ.get("INTERESTGRAPH_PROGRESS", "").strip() == "0" or args.json:
-        train_config = dataclasses.replace(train_config, verbose=not args.json and train_config.verbose)
+    if getattr(args, "quiet", False) or args.json:  # -q: nothing on stderr; --json: the epochs are in the result
+        train_config = dataclasses.replace(train_config, verbose=False)
     model = InterestGraphModel(model_config, train_config).fit(graph)
     model.save(args.out, overwrite=args.overwrite)
     seconds = round(time.perf_counter() - started, 3)
