@@ -75,7 +75,8 @@ def radial_layout(nodes: pd.DataFrame, edges: pd.DataFrame, recommendations: lis
         rows = [r for r, key in enumerate(keys) if roles[key] == role]
         if not rows or radius == 0.0:
             continue
-        spread = _spread(np.array([angle.get(keys[r], 0.0) for r in rows]), min_gap=0.55 / radius)
+        gap = 0.5 if role == "recommendation" else 0.55 / radius  # recommendations carry the longest labels
+        spread = _spread(np.array([angle.get(keys[r], 0.0) for r in rows]), min_gap=gap)
         x[rows] = radius * np.cos(spread)
         y[rows] = radius * np.sin(spread)
     return x, y
