@@ -225,3 +225,43 @@ def test_config_files_set_flags_and_flags_win(tmp_path, capsys):
         assert message in capsys.readouterr().err
     assert main(["generate", "--config", str(tmp_path / "x.yaml"), "--out", str(tmp_path / "never")]) == 2
     assert ".toml or .json" in capsys.readouterr().err and not (tmp_path / "never").exists()
+
+
+def test_config_values_are_checked_like_flags(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    cases = (('[demo]\nencoder = "lexcial"\n', "invalid choice: 'lexcial'"), ('[generate]\nn-users = "many"\n', "invalid int value"),
+             ('[generate]\noverwrite = "false"\n', "'overwrite' is a switch"), ('[generate]\nn-users = [1, 2]\nn-items = { a = 1 }\n', "takes a value"))
+    for text, message in cases:
+        bad.write_text(text)
+        verb = text.split("]")[0][1:]
+        try:
+            code = main([verb, "--config", str(bad), "--out", str(tmp_path / "never"), "-q"])
+        except SystemExit as exit_info:  # argparse's own usage errors
+            code = exit_info.code
+        assert code == 2, text
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+    # a repeatable flag on the command line replaces the file's values; a string is one value
+    events = tmp_path / "events.csv"
+    events.write_text("customer,sku,when\nc1,s1,1600000000\nc1,s2,1600000100\nc2,s1,1600000200\n")
+    config = tmp_path / "map.toml"
+    config.write_text('[inspect]\nformat = "csv"\nmap = "user_id=nobody"\n')
+    assert main(["inspect", str(events), "--config", str(config), "--map", "user_id=customer", "--map", "item_id=sku", "--map", "timestamp=when", "--json", "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["log"]["users"] == 2
+    config.write_text('[inspect]\nformat = "csv"\nmap = ["user_id=customer", "item_id=sku", "timestamp=when"]\n')
+    assert main(["inspect", str(events), "--config", str(config), "--json", "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["log"]["items"] == 2
+
+
+def test_a_model_trained_from_relative_paths_is_shown_from_anywhere(tmp_path, monkeypatch, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["build", "--format", "synthetic", "--n-users", "60", "--n-items", "80", "--n-events", "1500", "--encoder", "lexical", "--out", "g", "-q"]) == 0
+    assert main(["train", "g", "--out", "m", "--epochs", "1", "--dim", "8", "-q"]) == 0
+    monkeypatch.chdir(tmp_path)
+    from interestgraph.graph import InterestGraph
+
+    user = InterestGraph.load(work / "g").users[0]
+    assert main(["show", str(work / "m"), "--user", str(user), "--out", "u.html", "-q"]) == 0
+    assert (tmp_path / "u.html").is_file()

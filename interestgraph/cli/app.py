@@ -84,24 +84,30 @@ def _peek_config(argv: Sequence[str], verbs: set[str]) -> tuple[str | None, str 
     return path, verb
 
 
-def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, Any]:
-    """Make ``--config FILE``'s settings the defaults of the verb being run; returns the extra settings the
-    verb takes from files only (see :data:`CONFIG_EXTRAS`). Top-level keys apply to every verb that has such a
-    setting (so one file serves a pipeline); a table named after a verb applies to that verb only, and must hold
-    only that verb's settings; command-line flags override both.
+def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+    """Turn ``--config FILE``'s settings into the verb's flags; returns ``(argv, extra)``.
+
+    The settings become command-line tokens placed right after the verb, so argparse checks their
+    types and choices like any flag, and a flag given on the command line (later) wins; a repeatable
+    flag given on the command line replaces the file's values. Top-level keys apply to every verb that
+    has such a setting (one file serves a pipeline); a table named after a verb applies to that verb
+    only, and its keys (including those inside its tables, such as train's ``model``) beat top-level
+    ones. ``extra``: the settings the verb takes from files only (see :data:`CONFIG_EXTRAS`).
 
     Raises:
-        UsageError: a setting the verb does not know (named, with the verb).
+        UsageError: a setting no verb (or not this verb) knows, or a value of the wrong shape (named).
     """
+    argv = list(argv)
     verbs_action = parser._subparsers._group_actions[0]
     verbs = set(verbs_action.choices)
     path, verb = _peek_config(argv, verbs)
     if path is None or verb is None:
-        return {}
+        return argv, {}
     data = read_config(path)
     section = data.get(verb, {})
     if not isinstance(section, dict):
         raise UsageError(f"--config {path}: [{verb}] must be a table of settings")
+
     def accepted(name: str) -> tuple[dict[str, argparse.Action], set[str]]:
         return {a.dest: a for a in verbs_action.choices[name]._actions if a.dest not in ("help", "config", "verb")}, CONFIG_EXTRAS.get(name, set)()
 
@@ -111,23 +117,48 @@ def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[s
     if unknown:
         raise UsageError(f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} (no verb has such a flag)")
     actions, extras = accepted(verb)
-    sub = verbs_action.choices[verb]
-    settings = {**{k: v for k, v in shared.items() if k.replace("-", "_") in set(actions) | extras}, **section}
-    defaults, extra, unknown = {}, {}, []
-    for key, value in settings.items():
-        dest = key.replace("-", "_")
-        if dest in actions:
-            defaults[dest] = value
-            actions[dest].required = False
-        elif dest in extras:
-            extra[dest] = value
-        else:
-            unknown.append(key)
+    shadowed = {k.replace("-", "_") for key, table in section.items() if key.replace("-", "_") in extras and isinstance(table, dict) for k in table}
+    shared = {k: v for k, v in shared.items() if k.replace("-", "_") in set(actions) | extras and k.replace("-", "_") not in shadowed}
+    settings = {**{k.replace("-", "_"): (k, v) for k, v in shared.items()}, **{k.replace("-", "_"): (k, v) for k, v in section.items()}}
+    unknown = [key for dest, (key, _) in settings.items() if dest not in actions and dest not in extras]
     if unknown:
         known = sorted({*(a.lstrip("-") for action in actions.values() for a in action.option_strings if a.startswith("--")), *extras})
         raise UsageError(f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} for 'interestgraph {verb}' (known: {', '.join(known)})")
-    sub.set_defaults(**defaults)
-    return extra
+    given = {token.split("=", 1)[0] for token in argv if token.startswith("-")}
+    tokens, defaults, extra = [], {}, {}
+    for dest, (key, value) in settings.items():
+        if dest not in actions:
+            extra[dest] = value
+            continue
+        action = actions[dest]
+        if not action.option_strings:  # a positional: the file supplies it when the command line does not
+            if not isinstance(value, str):
+                raise UsageError(f"--config {path}: {key!r} must be a string, got {value!r}")
+            defaults[dest] = value
+            continue
+        if given & set(action.option_strings):
+            continue  # the command line wins (and replaces a repeatable flag's values)
+        flag = next((o for o in action.option_strings if o.startswith("--")), action.option_strings[0])
+        if action.nargs == 0:  # on/off switches
+            if not isinstance(value, bool):
+                raise UsageError(f"--config {path}: {key!r} is a switch: true or false, got {value!r}")
+            tokens += [flag] if value else []
+        elif isinstance(action, argparse._AppendAction):
+            values = [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
+            if not isinstance(values, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+                raise UsageError(f"--config {path}: {key!r} takes a value or a list of values, got {value!r}")
+            for v in values:
+                tokens += [flag, str(v)]
+        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+            tokens += [flag, ",".join(map(str, value))]  # list-valued flags are comma-separated
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            tokens += [flag, str(value)]
+        else:
+            raise UsageError(f"--config {path}: {key!r} takes a value, got {value!r}")
+    verbs_action.choices[verb].set_defaults(**defaults)
+    at = argv.index(verb)
+    return argv[:at + 1] + tokens + argv[at + 1:], extra
+
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -180,11 +211,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        config_extra = apply_config(parser, argv)
+        argv, config_extra = apply_config(parser, argv)
     except UsageError as exc:
         print(f"interestgraph: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code == EXIT_USAGE and any(a == "--config" or a.startswith("--config=") for a in argv):
+            print("interestgraph: note: the settings of --config were checked as the flags of the same names", file=sys.stderr)
+        raise
     args.config_extra = config_extra
     debug = getattr(args, "debug", False)
     _configure_stderr(getattr(args, "quiet", False))

@@ -14,6 +14,7 @@ written only after every computing step has succeeded.
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -33,6 +34,11 @@ def _baseline(name: str, seed: int):
     return {"popular": lambda: MostPopular(), "itemknn": lambda: ItemKNN(k=100),
             "bprmf": lambda: BPRMF(lr=5e-3, max_epochs=150, eval_every=5, seed=seed),
             "lightgcn": lambda: LightGCN(lr=1e-2, batch_size=4096, max_epochs=120, eval_every=5, seed=seed)}[name]()
+
+
+def page_name(user) -> str:
+    """``user-<id>`` with every character outside ``[A-Za-z0-9._-]`` replaced by ``_`` (a user ID is never a path)."""
+    return "user-" + re.sub(r"[^A-Za-z0-9._-]", "_", str(user)).lstrip(".")
 
 
 def _page_user(graph, split) -> object:
@@ -119,12 +125,13 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
     bar.set_postfix_str("save")  # nothing is written before this point
     dataset_dir = data.save(out / "synthetic", overwrite=True) if data is not None else None
     graph_dir = graph.save(out / "graph", overwrite=True)
-    graph.source_path, graph.manifest_sha256 = str(graph_dir), sha256_file(Path(graph_dir) / "manifest.json")  # the model records its graph
+    graph.source_path, graph.manifest_sha256 = str(Path(graph_dir).resolve()), sha256_file(Path(graph_dir) / "manifest.json")  # the model records its graph
     model_dir = model.save(out / "model", overwrite=True)
-    page = view.save_html(out / f"user-{view.ego.user}.html")
+    name = page_name(view.ego.user)
+    page = view.save_html(out / f"{name}.html")
     picture = None
     try:
-        picture = view.save_image(out / f"user-{view.ego.user}.png")
+        picture = view.save_image(out / f"{name}.png")
     except ImportError:  # matplotlib is the optional viz extra
         pass
     step("save")
@@ -262,7 +269,7 @@ NDCG@20 within 150 and 120 epochs); `interestgraph evaluate` and `benchmarks/` r
 
 ## One user, as an analyst sees them
 
-`user-{view.ego.user}.html` (open it from disk; click a recommendation to highlight its paths): user {view.ego.user},
+`{page_name(view.ego.user)}.html` (open it from disk; click a recommendation to highlight its paths): user {view.ego.user},
 {view.subtitle}. Top recommendations and why:
 
 {reasons or "- (no recommendation)"}

@@ -13,7 +13,9 @@ _FLAGS = {"interests": "--interests", "items_per_interest": "--items-per-interes
 
 
 def run_show(args: argparse.Namespace) -> CommandResult:
+    from ..artifacts import atomic_write_bytes
     from ..viz import ViewLimits, show_user
+    from ..viz.static import image_kind
 
     if args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out {args.out} must end in .html")
@@ -21,9 +23,19 @@ def run_show(args: argparse.Namespace) -> CommandResult:
     for flag, path in (("--png", args.png), ("--timeline-png", args.timeline_png)):
         if path is not None and path.suffix.lower() not in (".png", ".svg", ".pdf"):
             raise UsageError(f"{flag} {path} must end in .png, .svg or .pdf")
+    folders = [str(p) for p in (args.out, *pictures) if p.is_dir()]
+    if folders:
+        raise UsageError(f"{', '.join(folders)}: a directory, not a file to write")
     existing = [str(p) for p in (args.out, *pictures) if p.exists()]
     if existing and not args.overwrite:
         raise UsageError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
+    if pictures:
+        from ..viz.static import require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ImportError as exc:
+            raise UsageError(f"--png / --timeline-png: {exc}") from None
     if not args.source.is_dir():
         raise UsageError(f"GRAPH_OR_MODEL_DIR {args.source}: not a directory (write one with 'interestgraph build' or 'interestgraph train')")
     try:
@@ -38,11 +50,13 @@ def run_show(args: argparse.Namespace) -> CommandResult:
         raise UsageError(f"--user: {exc.args[0]}") from None
     if args.timeline_png is not None and view.timeline is None:
         raise UsageError("--timeline-png: this graph's log has no timestamps (or --no-timeline was given), so there is no timeline")
-    written = {"html": str(view.save_html(args.out))}
+    # everything is rendered first, then written, so a failure leaves no file behind
+    files = {"html": (args.out, view.html().encode("utf-8"))}
     if args.png is not None:
-        written["png"] = str(view.save_image(args.png))
+        files["png"] = (args.png, view.image(image_kind(args.png)))
     if args.timeline_png is not None:
-        written["timeline_png"] = str(view.save_timeline_image(args.timeline_png))
+        files["timeline_png"] = (args.timeline_png, view.timeline_view().image(image_kind(args.timeline_png)))
+    written = {key: str(atomic_write_bytes(path, content)) for key, (path, content) in files.items()}
     roles = view.ego.nodes["role"].value_counts().to_dict()
     interests = view.ego.nodes[view.ego.nodes["role"] == "interest"]
     data = {

@@ -319,7 +319,7 @@ class InterestGraph:
             user_tags=pd.read_parquet(directory / "user_tags.parquet"), text_links=pd.read_parquet(directory / "text_links.parquet"),
             config=GraphConfig.from_dict(manifest["config"]), encoder_identity=manifest["encoder_identity"], reference_time=int(manifest["reference_time"]),
             build_seconds=manifest.get("build_seconds", {}),
-            source_path=str(directory), manifest_sha256=sha256_file(directory / "manifest.json"),
+            source_path=str(directory.resolve()), manifest_sha256=sha256_file(directory / "manifest.json"),
             keyword_terms=pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None,
         )
         if graph.counts() != manifest["counts"]:

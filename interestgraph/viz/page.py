@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -62,9 +63,23 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN / infinite float replaced by None (JSON has no such numbers), recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
+        return _finite(value.item())
+    return value
+
+
 def json_for_script(payload: Any) -> str:
-    """``payload`` as JSON that is safe inside ``<script type="application/json">`` (no ``<``, ``>``, ``&``, U+2028/9)."""
-    text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """``payload`` as JSON that is safe inside ``<script type="application/json">`` (no ``<``, ``>``, ``&``, U+2028/9;
+    NaN and infinities become ``null``)."""
+    text = json.dumps(_finite(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)
     return text

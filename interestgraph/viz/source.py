@@ -83,7 +83,7 @@ def view_source(model_or_graph, graph=None) -> ViewSource:
     if graph is None:
         path = facts.get("graph_path")
         if not path or not Path(path).is_dir():
-            raise ValueError(f"graph: the model does not carry its training graph and its recorded graph_path {path!r} is not a directory; pass graph=GRAPH_DIR")
+            raise ValueError(f"graph: the model does not carry its training graph and its recorded graph_path {path!r} is not a directory; pass graph=GRAPH_DIR (CLI: --graph GRAPH_DIR)")
         graph = InterestGraph.load(path)
     recorded = facts.get("graph_manifest_sha256")
     if recorded is not None and graph.manifest_sha256 is not None and recorded != graph.manifest_sha256:

@@ -19,12 +19,19 @@ EDGE_COLORS = {"user-interest": "#e07b00", "user-item": "#9dbde8", "item-interes
 FORMATS = ("png", "svg", "pdf")
 
 
-def _figure(width: float, height: float):
+def require_matplotlib() -> None:
+    """Raise ``ImportError`` with the install command when matplotlib (the ``viz`` extra) is missing."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the install
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
         raise ImportError("static pictures need matplotlib: pip install 'interestgraph[viz]'") from exc
+
+
+def _figure(width: float, height: float):
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
@@ -35,11 +42,12 @@ def plain(label: str, limit: int | None = None) -> str:
     label = str(label)
     if limit is not None and len(label) > limit:
         label = label[: limit - 1] + "…"
-    return label.replace("$", r"\$")
+    label = label.replace("$", r"\$")
+    return "\u200b" + label if label.startswith("_") else label  # matplotlib hides legend labels that start with "_"
 
 
-def save_figure(figure, path: str | os.PathLike, dpi: int = 150) -> Path:
-    """Write ``figure`` atomically; the format comes from the suffix (``.png``, ``.svg``, ``.pdf``).
+def image_kind(path: str | os.PathLike) -> str:
+    """``"png"``, ``"svg"`` or ``"pdf"`` from ``path``'s suffix.
 
     Raises:
         ValueError: an unsupported suffix (named).
@@ -48,9 +56,23 @@ def save_figure(figure, path: str | os.PathLike, dpi: int = 150) -> Path:
     kind = path.suffix.lower().lstrip(".")
     if kind not in FORMATS:
         raise ValueError(f"path: {path} must end in {', '.join('.' + f for f in FORMATS)} (got {path.suffix!r})")
+    return kind
+
+
+def figure_bytes(figure, kind: str, dpi: int = 150) -> bytes:
+    """``figure`` encoded as ``kind`` (one of :data:`FORMATS`)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format=kind, dpi=dpi, metadata={"Date": None} if kind == "svg" else None)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def save_figure(figure, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Write ``figure`` atomically; the format comes from the suffix (``.png``, ``.svg``, ``.pdf``).
+
+    Raises:
+        ValueError: an unsupported suffix (named).
+    """
+    return atomic_write_bytes(path, figure_bytes(figure, image_kind(path), dpi))
 
 
 def ego_figure(ego, title: str, x: np.ndarray, y: np.ndarray, selected: int | None = 1):

@@ -108,12 +108,29 @@ class UserView(_Page):
         """JSON-ready: what the page draws (nodes with positions, edges by node index, recommendations and their paths)."""
         return self.payload()
 
+    def image(self, kind: str = "png", *, selected: int | None = 1, dpi: int = 150) -> bytes:
+        """The static picture as bytes (``kind``: png, svg or pdf); see :meth:`save_image`."""
+        from .static import ego_figure, figure_bytes
+
+        return figure_bytes(ego_figure(self.ego, self.title, self.x, self.y, selected=selected), kind, dpi=dpi)
+
     def save_image(self, path: str | os.PathLike, *, selected: int | None = 1, dpi: int = 150) -> Path:
         """A static picture (``.png``, ``.svg`` or ``.pdf`` by suffix) at the page's positions, with the paths of
         recommendation ``selected`` (rank, 1-based; None: none) in red. Needs matplotlib (``interestgraph[viz]``)."""
-        from .static import ego_figure, save_figure
+        from ..artifacts import atomic_write_bytes
+        from .static import image_kind
 
-        return save_figure(ego_figure(self.ego, self.title, self.x, self.y, selected=selected), path, dpi=dpi)
+        return atomic_write_bytes(path, self.image(image_kind(path), selected=selected, dpi=dpi))
+
+    def timeline_view(self) -> TimelineView:
+        """The timeline part as a :class:`TimelineView`.
+
+        Raises:
+            ValueError: the view has no timeline (a log without timestamps, or ``timeline=False``).
+        """
+        if self.timeline is None:
+            raise ValueError("timeline: this view has none (the log has no timestamps, or show_user(..., timeline=False))")
+        return TimelineView(self.ego.user, self.timeline, f"Interest timeline of user {self.ego.user}", self.protocol, self.freq)
 
     def save_timeline_image(self, path: str | os.PathLike, *, dpi: int = 150) -> Path:
         """The interest timeline as a static picture (``.png``, ``.svg``, ``.pdf``).
@@ -121,9 +138,7 @@ class UserView(_Page):
         Raises:
             ValueError: the view has no timeline (a log without timestamps, or ``timeline=False``).
         """
-        if self.timeline is None:
-            raise ValueError("timeline: this view has none (the log has no timestamps, or show_user(..., timeline=False))")
-        return TimelineView(self.ego.user, self.timeline, f"Interest timeline of user {self.ego.user}", self.protocol, self.freq).save_image(path, dpi=dpi)
+        return self.timeline_view().save_image(path, dpi=dpi)
 
 
 @dataclass
@@ -142,11 +157,18 @@ class TimelineView(_Page):
         return {"title": self.title, "subtitle": f"w(v|u) at the end of each period ({self.freq}), {n} periods, top {self.table['interest'].nunique()} interests",
                 "protocol": self.protocol, "notes": notes, "model": False, "ego": None, "timeline": _timeline_payload(self.table, self.freq)}
 
+    def image(self, kind: str = "png", *, dpi: int = 150) -> bytes:
+        """The static line chart as bytes (``kind``: png, svg or pdf)."""
+        from .static import figure_bytes, timeline_figure
+
+        return figure_bytes(timeline_figure(self.table, self.title), kind, dpi=dpi)
+
     def save_image(self, path: str | os.PathLike, *, dpi: int = 150) -> Path:
         """A static line chart (``.png``, ``.svg``, ``.pdf`` by suffix). Needs matplotlib (``interestgraph[viz]``)."""
-        from .static import save_figure, timeline_figure
+        from ..artifacts import atomic_write_bytes
+        from .static import image_kind
 
-        return save_figure(timeline_figure(self.table, self.title), path, dpi=dpi)
+        return atomic_write_bytes(path, self.image(image_kind(path), dpi=dpi))
 
 
 def show_user(model_or_graph, user, *, graph=None, limits: ViewLimits | None = None, timeline: bool = True, freq: str = "MS", timeline_top: int = 5,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -158,7 +159,7 @@ def test_model_directory_finds_its_graph_and_refuses_another(trained, user, make
     assert show_user(loaded, user, graph=root / "graph", timeline=False).to_dict() == direct.to_dict()
 
 
-def test_cli_show(trained, user, tmp_path, capsys):
+def test_cli_show(trained, user, tmp_path, capsys, monkeypatch):
     graph, _, root = trained
     user = str(user)
     out = tmp_path / "u.html"
@@ -178,3 +179,27 @@ def test_cli_show(trained, user, tmp_path, capsys):
     assert not (tmp_path / "new.html").exists()
     assert main(["show", str(tmp_path), "--user", user, "--out", str(tmp_path / "new.html"), "-q"]) == 2
     assert "not a graph or model directory" in capsys.readouterr().err
+    # a picture that cannot be written leaves no page behind either
+    (tmp_path / "p.png").mkdir()
+    assert main(["show", str(root / "graph"), "--user", user, "--out", str(tmp_path / "new.html"), "--png", str(tmp_path / "p.png"), "-q"]) == 2
+    assert "a directory" in capsys.readouterr().err and not (tmp_path / "new.html").exists()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["show", str(root / "graph"), "--user", user, "--out", str(tmp_path / "new.html"), "--png", str(tmp_path / "q.png"), "-q"]) == 2
+    assert "pip install 'interestgraph[viz]'" in capsys.readouterr().err and not (tmp_path / "new.html").exists()
+
+
+def test_non_finite_numbers_reach_the_page_as_null(trained, user):
+    view = show_user(trained[1], user, timeline=False)
+    view.ego.nodes.at[1, "details"]["w(v|u)"] = float("nan")
+    view.ego.recommendations[0]["score"] = float("inf")
+    payload = json.loads(re.search(r'id="ig-data">(.*?)</script>', view.html(), re.S).group(1))
+    assert payload["ego"]["nodes"][1]["details"]["w(v|u)"] is None and payload["ego"]["recommendations"][0]["score"] is None
+
+
+def test_demo_page_names_never_leave_the_folder():
+    from interestgraph.cli.demo import page_name
+
+    assert page_name("u42") == "user-u42" and page_name(7) == "user-7"
+    for hostile in ("../../etc/passwd", "a/b", "..", "<x>"):
+        name = page_name(hostile)
+        assert name.startswith("user-") and "/" not in name and "<" not in name

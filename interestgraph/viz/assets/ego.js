@@ -175,8 +175,14 @@
     var s = html("span", "", legend); var ln = html("span", "ln", s); ln.style.borderColor = r[0]; s.appendChild(document.createTextNode(r[1]));
   });
 
-  var wanted = /(?:^#|&)select=(\d+)/.exec(window.location.hash);  // user42.html#select=2 opens with #2's paths highlighted
-  if (wanted) select(Number(wanted[1]));
+  function fromHash() {  // user42.html#select=2 opens (or switches) to #2's paths highlighted; an unknown rank is ignored
+    var wanted = /(?:^#|&)select=(\d+)/.exec(window.location.hash);
+    var rank = wanted ? Number(wanted[1]) : null;
+    var known = (ego.recommendations || []).some(function (rec) { return rec.rank === rank; });
+    if (known && selected !== rank) select(rank);
+  }
+  fromHash();
+  window.addEventListener("hashchange", fromHash);
   document.body.setAttribute("data-ig-nodes", String(nodeEls.length));
   document.body.setAttribute("data-ig-edges", String(edgeEls.length));
 })();
