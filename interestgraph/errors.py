@@ -24,6 +24,10 @@ class ArtifactError(InterestGraphError, ValueError):
     """A saved artifact is missing, corrupt, tampered with, or of an unknown format."""
 
 
+class TrainingError(InterestGraphError, RuntimeError):
+    """Training cannot go on (a non-finite loss, out of memory); the message says where the last good state is."""
+
+
 def describe_rows(positions: Sequence[int], *, line_offset: int | None = None, limit: int = 5) -> str:
     """Describe the first offending rows for an error message.
 

@@ -58,11 +58,26 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     model_config, train_config = configs_from_args(args)
     if args.out.exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
+    checkpoint = args.checkpoint_dir
+    if args.resume and checkpoint is None:
+        raise UsageError("--resume needs --checkpoint-dir (the directory the interrupted run wrote its checkpoints to)")
+    if checkpoint is not None:
+        held = (checkpoint / "state.json").exists()
+        if args.resume and not held:
+            raise UsageError(f"--resume: {checkpoint} holds no checkpoint (state.json); start without --resume")
+        if held and not args.resume:
+            raise UsageError(f"--checkpoint-dir {checkpoint} holds a checkpoint; pass --resume to continue that run, or use another directory")
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
     if getattr(args, "quiet", False) or args.json:  # -q: nothing on stderr; --json: the epochs are in the result
         train_config = dataclasses.replace(train_config, verbose=False)
-    model = InterestGraphModel(model_config, train_config).fit(graph)
+    model = InterestGraphModel(model_config, train_config)
+    if checkpoint is not None:
+        from ..train import Trainer
+
+        Trainer(train_config, checkpoint_dir=checkpoint).fit(model, graph)
+    else:
+        model.fit(graph)
     model.save(args.out, overwrite=args.overwrite)
     seconds = round(time.perf_counter() - started, 3)
     valid = {"ndcg@20": model.best_valid_ndcg_} if model.best_valid_ndcg_ == model.best_valid_ndcg_ else {}
@@ -105,6 +120,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     train.add_argument("graph", type=Path, help="graph directory written by 'interestgraph build'")
     train.add_argument("--out", type=Path, required=True, help="model directory to write (e.g. models/NAME)")
     train.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    train.add_argument("--checkpoint-dir", type=Path, help="write the full training state there after every epoch (atomically), so a killed run can resume")
+    train.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --checkpoint-dir (same settings and graph; --epochs / --patience may change)")
     train.add_argument("--edge-types", help="comma-separated edge types walked on (default user-item,item-interest,interest-interest)")
     train.add_argument("--no-text", action="store_true", help="start items and interests from ID vectors, not the encoder's")
     for name, kind, what in (("max_length", int, "longest walk, 2 or 3"), ("exponent", float, "degree normalisation exponent"), ("dim", int, "GCN vector width"),

@@ -58,12 +58,31 @@ def save_checkpoint(directory: Path, scorer: torch.nn.Module, optimiser, schedul
         (tmp / "state.json").write_text(json.dumps(payload, default=_plain))
 
 
-def load_checkpoint(directory: Path, scorer: torch.nn.Module, optimiser, scheduler, rng: np.random.Generator, sampler) -> dict[str, Any]:
-    """Restore a state written by :func:`save_checkpoint` into live objects; returns the progress dict."""
+def load_checkpoint(directory: Path, scorer: torch.nn.Module, optimiser, scheduler, rng: np.random.Generator, sampler,
+                    fingerprint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Restore a state written by :func:`save_checkpoint` into live objects; returns the progress dict.
+
+    Raises:
+        ArtifactError: unreadable, or written by a run with other settings or another graph than ``fingerprint``.
+    """
     from safetensors.torch import load_file
 
     try:
         payload = json.loads((directory / "state.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{directory}: unreadable training checkpoint ({exc})") from exc
+    recorded = payload.get("fingerprint")
+    if fingerprint is not None and recorded is not None and recorded != fingerprint:
+        differs = [part for part in fingerprint if recorded.get(part) != fingerprint[part]]
+        detail = []
+        for part in differs:
+            if isinstance(fingerprint[part], dict) and isinstance(recorded.get(part), dict):
+                detail += [f"{part}.{k}: {recorded[part].get(k)!r} then, {v!r} now" for k, v in fingerprint[part].items() if recorded[part].get(k) != v][:3]
+            else:
+                detail.append(f"{part} differs")
+        raise ArtifactError(f"{directory}: the checkpoint was written by a run with other settings ({'; '.join(detail)}); "
+                            "resume with the same settings and graph, or start over in another checkpoint directory")
+    try:
         scorer.load_state_dict(load_file(str(directory / "model.safetensors")))
         tensors = load_file(str(directory / "optimiser.safetensors"))
     except (OSError, ValueError, RuntimeError) as exc:

@@ -49,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ..errors import TrainingError
 from ..evaluate import evaluate, positive_matrix
 from ..progress import progress
 from ..model.config import TrainConfig
@@ -185,6 +186,18 @@ def start_columns(start_weights: sp.csr_matrix | None, batch: np.ndarray, device
     return None if start_weights is None else torch.from_numpy(start_weights[batch].toarray().T).float().to(device)
 
 
+#: training settings that may change between a run and its resumption
+RESUMABLE_CHANGES = ("epochs", "patience", "verbose", "log_path", "device")
+
+
+def run_fingerprint(model, graph) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the model settings, the training settings (except
+    :data:`RESUMABLE_CHANGES`) and the graph (its manifest checksum, or its node and edge counts)."""
+    train = {k: v for k, v in model.train.to_dict().items() if k not in RESUMABLE_CHANGES}
+    return json.loads(json.dumps({"model_config": model.config.to_dict(), "train_config": train,  # as JSON reads it back
+                                  "graph": getattr(graph, "manifest_sha256", None) or json.dumps(graph.counts(), sort_keys=True)}))
+
+
 class Trainer:
     """Fits an :class:`~interestgraph.model.InterestGraphModel` on an interest graph.
 
@@ -275,10 +288,11 @@ class Trainer:
         start_epoch, best, best_epoch, best_state, stale = 1, -np.inf, 0, None, 0
         best_extra: dict[str, Any] = {}
         history: list[dict[str, Any]] = []
+        fingerprint = run_fingerprint(model, graph)
         if self.checkpoint_dir is not None and (self.checkpoint_dir / "state.json").exists():
             from .checkpoint import load_checkpoint
 
-            state = load_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler)
+            state = load_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler, fingerprint=fingerprint)
             start_epoch, best, best_epoch, stale, history = state["epoch"] + 1, state["best"], state["best_epoch"], state["stale"], state["history"]
             best_state = state.get("best_state")
         log_writer = _EpochLog(cfg.log_path) if cfg.log_path else None
@@ -314,6 +328,9 @@ class Trainer:
                 neg_t = torch.from_numpy(neg_items).to(device)
                 diff = scores[rows, pos_t] - scores[rows, neg_t]
                 loss = -torch.nn.functional.logsigmoid(diff).mean()
+                if not torch.isfinite(loss):
+                    raise TrainingError(f"epoch {epoch}: the loss became {float(loss.detach())} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); "
+                                        + self._kept(epoch))
                 if cfg.l2 > 0:
                     reg = scorer.user_embedding.weight[torch.from_numpy(pos_users).to(device)].pow(2).sum()
                     if hasattr(scorer, "item_embedding"):
@@ -369,7 +386,8 @@ class Trainer:
             if self.checkpoint_dir is not None:
                 from .checkpoint import save_checkpoint
 
-                save_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler, {"epoch": epoch, "best": best, "best_epoch": best_epoch, "stale": stale, "history": history}, best_state)
+                save_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler,
+                                {"epoch": epoch, "best": best, "best_epoch": best_epoch, "stale": stale, "history": history, "fingerprint": fingerprint}, best_state)
             if has_valid and stale >= cfg.patience:
                 break
         bar.close()
@@ -405,6 +423,12 @@ class Trainer:
         model.epoch_seconds_ = {part: float(np.mean([h.get(f"seconds_{part}", 0.0) for h in history])) for part in ("graph", "train", "valid", "encoder", "refine")} if history else {}
         model.graph_ = graph
         return model
+
+    def _kept(self, epoch: int) -> str:
+        """Where the last good state is, for a message that stops training."""
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / "state.json").exists():
+            return f"the checkpoint of the last finished epoch is kept in {self.checkpoint_dir} (resume from it with other settings only by starting over)"
+        return "nothing was saved (pass a checkpoint directory to keep each finished epoch)"
 
     @torch.no_grad()
     def _calibrate_cold(self, model, graph, scorer, train, sampler, rng: np.random.Generator, times, device: torch.device) -> dict[str, Any]:
