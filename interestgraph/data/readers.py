@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .schema import INTERACTION_COLUMNS, InteractionLog, OnDuplicates, OnMissingItems
+from .schema import INTERACTION_COLUMNS, REQUIRED_INTERACTION_COLUMNS, InteractionLog, OnDuplicates, OnMissingItems, column_list, require_columns
 
 #: Canonical ID columns, read as text from CSV/TSV so that originals are kept.
 ID_COLUMNS = ("user_id", "item_id")
@@ -126,7 +126,7 @@ def rename_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str)
     """Rename source columns to canonical names; a mapped source column must exist."""
     missing = [f"{src!r} (for {canon!r})" for canon, src in columns.items() if src not in table.columns]
     if missing:
-        have = ", ".join(map(str, table.columns[:12])) or "none"
+        have = column_list(table.columns)
         raise DataError(f"{source}: column mapping names missing column(s) {', '.join(missing)} (columns present: {have})")
     renames = {src: canon for canon, src in columns.items() if src != canon}
     shadowed = [canon for src, canon in renames.items() if canon in table.columns and canon not in renames]
@@ -141,12 +141,24 @@ def split_list_fields(table: pd.DataFrame, list_fields: Mapping[str, str | None]
     table = table.copy()
     for field, delimiter in list_fields.items():
         if field not in table.columns:
-            raise DataError(f"{source}: list field {field!r} is not a column (columns present: {', '.join(map(str, table.columns[:12]))})")
+            raise DataError(f"{source}: list field {field!r} is not a column (columns present: {column_list(table.columns)})")
         if delimiter is None:
             continue
         cells = table[field]
         table[field] = [list(value) if isinstance(value, (list, tuple, np.ndarray)) else ([] if pd.isna(value) else str(value).split(delimiter)) for value in cells]
     return table
+
+
+def _require_interaction_columns(table: pd.DataFrame, name: str) -> None:
+    """``require_columns`` for the interactions, with a hint when the one column read is a whole delimited header."""
+    try:
+        require_columns(table, REQUIRED_INTERACTION_COLUMNS, name)
+    except DataError as exc:
+        header = str(table.columns[0]) if len(table.columns) == 1 else ""
+        other = next((d for d in (";", "\t", "|", ",") if d in header), None)
+        if other is None:
+            raise
+        raise DataError(f"{exc}; the header looks {other!r}-delimited: pass sep={other!r}") from None
 
 
 def read_log(
@@ -173,6 +185,7 @@ def read_log(
     :meth:`InteractionLog.from_frames`.
     """
     inter, line_offset, name = read_table(interactions, format=format, sep=sep, encoding=encoding, columns=columns)
+    _require_interaction_columns(inter, name)  # before extra columns are dropped, so the message lists what the file has
     inter = inter[[c for c in INTERACTION_COLUMNS if c in inter.columns]]
     catalog = None
     items_name = None

@@ -64,6 +64,9 @@ RATING_EVENTS = ("rating", "review")
 FUTURE_SLACK_SECONDS = 86_400
 
 _EXACT_TIME = "_exact_timestamp"
+#: 1970-01-01 at second resolution: subtracting it keeps a column's own unit (a nanosecond epoch would
+#: force dates past 2262, such as 9999-12-31, into nanoseconds and overflow instead of failing validation)
+_EPOCH = pd.Timestamp(0, tz="UTC").as_unit("s")
 #: IDs written as integers without leading zeros or '+' are read as int64; others stay text.
 _CANONICAL_INT = r"0|-?[1-9][0-9]{0,17}"
 
@@ -347,6 +350,20 @@ def _sample(values: Sequence[Any], limit: int = 3) -> str:
     return shown + (", ..." if len(values) > limit else "")
 
 
+def column_list(columns: Iterable[Any], limit: int = 12, width: int = 60) -> str:
+    """The first column names for a message: control and other unprintable characters escaped, long names
+    cut, so that a binary or mis-delimited header still gives one short, readable line."""
+    shown = []
+    for column in list(columns)[:limit]:
+        text = str(column)
+        cut = len(text) > width
+        text = text[: width - 3] if cut else text
+        if not text.isprintable():
+            text = text.encode("unicode_escape").decode("ascii")
+        shown.append(text + "..." if cut else text)
+    return ", ".join(shown) or "none"
+
+
 def require_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -> None:
     """Raise :class:`DataError` naming every required column that ``frame`` lacks (or holds twice)."""
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
@@ -354,7 +371,7 @@ def require_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -
         raise DataError(f"{source}: column name(s) {', '.join(map(repr, duplicated))} appear more than once")
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        have = ", ".join(map(str, frame.columns[:12])) or "none"
+        have = column_list(frame.columns)
         raise DataError(f"{source}: missing required column(s) {', '.join(map(repr, missing))} (columns present: {have})")
 
 
@@ -412,7 +429,7 @@ def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: st
     numeric_reading = False
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         stamps = pd.to_datetime(values, utc=True)
-        seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
+        seconds = (stamps - _EPOCH).dt.total_seconds().to_numpy(dtype=np.float64)
     elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         raw = values.to_numpy(dtype=np.float64)
         seconds = raw / divisor
@@ -425,7 +442,7 @@ def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: st
         iso_words = words.any() and pd.to_datetime(text[words], utc=True, errors="coerce", format="ISO8601").notna().any()
         if iso_words:  # an ISO column: every value is read as a date ("2024" is the year 2024)
             parsed = pd.to_datetime(text.where(present), utc=True, errors="coerce", format="ISO8601")
-            seconds = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
+            seconds = (parsed - _EPOCH).dt.total_seconds().to_numpy(dtype=np.float64)
         else:  # a numeric column: the values that are not numbers are the errors
             seconds = raw / divisor
             numeric_reading = True
@@ -448,7 +465,7 @@ def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: st
     latest = (time.time() if now is None else now) + FUTURE_SLACK_SECONDS
     if (seconds > latest).any():
         rows = np.flatnonzero(seconds > latest)
-        hint = "; are they milliseconds? pass timestamp_unit='ms'" if unit == "s" and np.nanmax(seconds) > 1e11 else ""
+        hint = "; are they milliseconds? pass timestamp_unit='ms'" if numeric_reading and unit == "s" and np.nanmax(seconds) > 1e11 else ""
         raise DataError(f"{source}: column {column!r} has {len(rows)} timestamps in the future (after {_iso(int(min(latest, 2**62)))}; {describe_rows(rows, line_offset=line_offset)}){hint}")
     floored = np.floor(seconds).astype(np.int64)
     return (floored, seconds) if exact else floored

@@ -94,14 +94,14 @@ def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, cand
             r = np.repeat(np.arange(len(batch)), np.diff(rows.indptr))
             scores[torch.from_numpy(r), torch.from_numpy(rows.indices.astype(np.int64))] = -torch.inf
         top = torch.topk(scores, min(k, n_items), dim=1)
-        valid = torch.isfinite(top.values)
-        for row in range(len(batch)):
-            keep = valid[row]
-            n = int(keep.sum())
-            out_users.append(np.full(n, batch[row]))
-            out_items.append(top.indices[row][keep].numpy())
-            out_scores.append(top.values[row][keep].numpy())
-            out_ranks.append(np.arange(1, n + 1))
+        # one array per batch, not per user: thousands of small long-lived allocations between the batches'
+        # large temporary ones fragment the heap, and resident memory then grows with the number of users
+        values, indices = top.values.numpy(), top.indices.numpy()
+        valid = np.isfinite(values)  # -inf (seen, not a candidate) sorts last: the valid entries are a prefix of each row
+        out_users.append(np.repeat(batch, valid.sum(axis=1)))
+        out_items.append(indices[valid])
+        out_scores.append(values[valid])
+        out_ranks.append(np.cumsum(valid, axis=1)[valid])
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
