@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artifacts import atomic_write_text, sha256_file
+from ..artifacts import atomic_write_text
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 from .data_verbs import add_source_options, load_from_args, synthetic_config
 
@@ -125,7 +125,6 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
     bar.set_postfix_str("save")  # nothing is written before this point
     dataset_dir = data.save(out / "synthetic", overwrite=True) if data is not None else None
     graph_dir = graph.save(out / "graph", overwrite=True)
-    graph.source_path, graph.manifest_sha256 = str(Path(graph_dir).resolve()), sha256_file(Path(graph_dir) / "manifest.json")  # the model records its graph
     model_dir = model.save(out / "model", overwrite=True)
     name = page_name(view.ego.user)
     page = view.save_html(out / f"{name}.html")

@@ -260,7 +260,8 @@ class InterestGraph:
 
     # ------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write the graph atomically to ``directory`` (see ``graphs/README.md``)."""
+        """Write the graph atomically to ``directory`` (see ``graphs/README.md``); afterwards ``source_path`` and
+        ``manifest_sha256`` name the saved copy, so a model trained on this graph records where it is."""
         from safetensors.torch import save_file
 
         directory = Path(directory)
@@ -290,6 +291,8 @@ class InterestGraph:
                 "counts": self.counts(),
                 "build_seconds": self.build_seconds,
             })
+        # the graph now lives there: a model fitted on (or forgetting users with) it records where
+        self.source_path, self.manifest_sha256 = str(directory.resolve()), sha256_file(directory / "manifest.json")
         return directory
 
     @classmethod

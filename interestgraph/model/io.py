@@ -166,6 +166,7 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
         "epochs": int(getattr(model, "epochs_", 0)),
         "best_valid_ndcg@20": _finite_or_none(getattr(model, "best_valid_ndcg_", float("nan"))),
         "train_seconds": float(getattr(model, "train_seconds_", 0.0)),
+        "forgotten_users": int(getattr(model, "forgotten_users_", 0)),  # how many, never who
         "epoch_seconds": getattr(model, "epoch_seconds_", {}),
         "valid_metrics": {"ndcg@20": v} if (v := _finite_or_none(getattr(model, "best_valid_ndcg_", float("nan")))) is not None else {},
     }
@@ -291,6 +292,7 @@ def load_model(directory: str | os.PathLike):
     model.train_seconds_ = manifest.get("train_seconds")
     model.epoch_seconds_ = manifest.get("epoch_seconds", {})
     model.facts_ = manifest
+    model.forgotten_users_ = int(manifest.get("forgotten_users", 0))
     nodes = pd.read_parquet(directory / "nodes.parquet")
     if "label" not in nodes.columns:
         nodes["label"] = nodes["id"]
@@ -346,3 +348,32 @@ def typed_ids(nodes: pd.DataFrame, node_type: str, dtype: str | None) -> pd.Inde
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
+
+
+def training_graph(model, graph=None):
+    """The graph ``model`` was trained on: ``graph`` (an object or a directory) when given, else the one the model
+    carries, else its recorded ``graph_path``; checked against the model (manifest checksum and node counts).
+
+    Raises:
+        ValueError / ArtifactError: no graph can be found, or it is not the model's (named).
+    """
+    from ..graph import InterestGraph
+
+    if isinstance(graph, (str, os.PathLike)):
+        graph = InterestGraph.load(graph)
+    if graph is None:
+        graph = getattr(model, "graph_", None)
+    facts = getattr(model, "facts_", None) or {}
+    if graph is None:
+        path = facts.get("graph_path")
+        if not path or not Path(path).is_dir():
+            raise ValueError(f"graph: the model does not carry its training graph and its recorded graph_path {path!r} is not a directory; pass graph=GRAPH_DIR (CLI: --graph GRAPH_DIR)")
+        graph = InterestGraph.load(path)
+    recorded = facts.get("graph_manifest_sha256")
+    if recorded is not None and graph.manifest_sha256 is not None and recorded != graph.manifest_sha256:
+        raise ArtifactError(f"graph: {graph.source_path} is not the graph the model was trained on (manifest {graph.manifest_sha256[:12]}, model records {recorded[:12]})")
+    layout = model.layout_  # items added after training (add_items) extend the model, not the graph
+    if layout["user"] != len(graph.users) or layout["interest"] != len(graph.interests) or layout["item"] < len(graph.items):
+        raise ValueError(f"graph: its node counts {graph.counts()['nodes']} differ from the model's layout {layout}")
+    return graph
+

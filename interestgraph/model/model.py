@@ -192,6 +192,13 @@ class InterestGraphModel:
         add_items(self, items, encoder=encoder)
         return self
 
+    def forget_users(self, users, *, graph=None, encoder=None):
+        """Remove ``users`` and everything derived from them, without retraining; returns the graph rebuilt
+        without them (save it beside the model). See :func:`~interestgraph.model.forget.forget_users`."""
+        from .forget import forget_users
+
+        return forget_users(self, users, graph=graph, encoder=encoder)
+
     # ------------------------------------------------------------------ score
     def _check_fitted(self) -> None:
         if not hasattr(self, "adjacency_"):

@@ -164,6 +164,33 @@ class PathScorer(nn.Module):
         grown.user_interest = self.user_interest
         return grown.to(self.type_raw.device).train(self.training)
 
+    def with_nodes(self, users: np.ndarray, interests: np.ndarray, interest_text: torch.Tensor | None = None) -> PathScorer:
+        """A copy keeping only ``users`` and ``interests`` (old codes, in their new order); items are unchanged.
+
+        Args:
+            users: ``(U',)`` old user codes to keep.
+            interests: ``(V',)`` old interest codes to keep.
+            interest_text: ``(V', t)`` the kept interests' encoder vectors (default: the old rows).
+
+        Raises:
+            ValueError: refined similarity edges (their edge sets are indexed by the old nodes).
+        """
+        if len(self.refiners):
+            raise ValueError("a scorer with refined similarity edges cannot drop nodes (its edge sets are indexed by them)")
+        users_t, interests_t = torch.as_tensor(np.asarray(users), dtype=torch.long), torch.as_tensor(np.asarray(interests), dtype=torch.long)
+        state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        state["user_embedding.weight"] = state["user_embedding.weight"][users_t]
+        if "interest_embedding.weight" in state:
+            state["interest_embedding.weight"] = state["interest_embedding.weight"][interests_t]
+        text = interest_vectors = None
+        if self.uses_text:
+            interest_vectors = self.interest_text[interests_t] if interest_text is None else interest_text.to(self.interest_text)
+            state["interest_text"] = interest_vectors
+            text = self.item_text
+        kept = PathScorer(self.config, len(users_t), self.n_items, len(interests_t), text, interest_vectors, self.types)
+        kept.load_state_dict(state)
+        return kept.to(self.type_raw.device).train(self.training)
+
     # ------------------------------------------------------------------ node side
     def base_vectors(self, cold: torch.Tensor | None = None, text: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """``(N, d)`` layer-0 node vectors ``x⁰`` (users, items, interests).

@@ -300,96 +300,101 @@ class Trainer:
         bar = progress(total=cfg.epochs, desc="train interest-graph model", unit="epoch")
         bar.update(start_epoch - 1)
         epoch = start_epoch - 1
-        for epoch in range(start_epoch, cfg.epochs + 1):
-            t0 = time.perf_counter()
-            kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times, cold_share)
-            operator, start_weights, blocks, structure, cold = epoch_graph(graph, model, kept, device)
-            t_graph = time.perf_counter() - t0
-            users = rng.permutation(np.unique(target_users))
-            scorer.train()
-            total, pairs, t_encoder, t_refine = 0.0, 0, 0.0, 0.0
-            encoder_on = joint is not None and epoch > cfg.encoder_warmup_epochs
-            if encoder_on:
-                joint.encoder.train()
-            t1 = time.perf_counter()
-            for start in range(0, len(users), cfg.user_batch):
-                batch = users[start:start + cfg.user_batch]
-                rows, pos_users, pos_items, neg_items = batch_pairs(batch, target_users, target_items, cfg.negatives, sampler)
-                rows = torch.from_numpy(rows).to(device)
-                t_enc = time.perf_counter()
-                text = joint.step_text(scorer, np.concatenate([pos_items, neg_items]), rng) if encoder_on else None
-                t_encoder += time.perf_counter() - t_enc
-                with autocast:
-                    z = scorer.node_vectors(structure, cold, text)
-                z = z.float()
-                s, p = scorer.gates(z, cold)
-                scores = scorer.walk_scores(scorer.step_blocks(blocks, z), s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device))
-                pos_t = torch.from_numpy(pos_items).to(device)
-                neg_t = torch.from_numpy(neg_items).to(device)
-                diff = scores[rows, pos_t] - scores[rows, neg_t]
-                loss = -torch.nn.functional.logsigmoid(diff).mean()
-                if not torch.isfinite(loss):
-                    raise TrainingError(f"epoch {epoch}: the loss became {float(loss.detach())} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); "
-                                        + self._kept(epoch))
-                if cfg.l2 > 0:
-                    reg = scorer.user_embedding.weight[torch.from_numpy(pos_users).to(device)].pow(2).sum()
-                    if hasattr(scorer, "item_embedding"):
-                        reg = reg + scorer.item_embedding.weight[pos_t].pow(2).sum() + scorer.item_embedding.weight[neg_t].pow(2).sum()
-                    loss = loss + cfg.l2 * reg / (2 * len(pos_users))
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                scheduler.step()
-                total += float(loss.detach()) * len(pos_users)
-                pairs += len(pos_users)
-            t_train = time.perf_counter() - t1 - t_encoder  # the encoder's share is reported on its own
-            scorer.eval()
-            refine_record: dict[str, Any] = {}
-            if encoder_on:
-                t_enc = time.perf_counter()
-                joint.refresh(scorer)
-                t_encoder += time.perf_counter() - t_enc
-            if len(scorer.refiners):
-                t_ref = time.perf_counter()
-                if model.config.remine_every and epoch % model.config.remine_every == 0:
-                    z_full = scorer.node_vectors(full_structure, cold_mask(full_operator, device, model.not_cold_)).float()
-                    for kind, refiner in scorer.refiners.items():
-                        mined = refiner.remine(z_full, model.config.remine_k, model.config.prune_below)
-                        refine_record.update({f"{kind}_{key}": value for key, value in mined.items()})
-                full_operator, full_structure = refresh_similarity(model, graph, scorer, full_structure, device)
-                model.operator_ = full_operator
-                t_refine = time.perf_counter() - t_ref
-            t2 = time.perf_counter()
-            model._freeze(scorer, full_operator, full_structure)
-            record: dict[str, Any] = {"epoch": epoch, "loss": total / max(pairs, 1), "targets": len(target_users)}
-            if has_valid:
-                value = evaluate(model, split, part="valid", cutoffs=(20,), name="interestgraph").metrics[VALID_METRIC]
-                record[f"valid_{VALID_METRIC}"] = value
-                if value > best:
-                    best, best_epoch, stale = value, epoch, 0
-                    best_state = copy.deepcopy(scorer.state_dict())
-                    best_extra = {"tables": {kind: model.tables_[kind].copy() for kind in scorer.refiners},
-                                  "encoder": joint.state() if joint is not None else None}
-                else:
-                    stale += 1
-            t_valid = time.perf_counter() - t2
-            record.update(refine_record)
-            record.update({"seconds_graph": round(t_graph, 3), "seconds_train": round(t_train, 3), "seconds_valid": round(t_valid, 3),
-                           "seconds_encoder": round(t_encoder, 3), "seconds_refine": round(t_refine, 3), "seconds": round(time.perf_counter() - t0, 3)})
-            history.append(record)
-            metric = f", valid {VALID_METRIC} {record[f'valid_{VALID_METRIC}']:.4f}" if has_valid else ""
-            if cfg.verbose:
-                bar.write(f"epoch {epoch}: loss {record['loss']:.4f}{metric}, {record['seconds']:.1f} s (graph {t_graph:.1f}, train {t_train:.1f}, valid {t_valid:.1f})", file=sys.stderr)
-            if log_writer:
-                log_writer.write(record)
-            bar.update(1)
-            if self.checkpoint_dir is not None:
-                from .checkpoint import save_checkpoint
+        try:
+            for epoch in range(start_epoch, cfg.epochs + 1):
+                t0 = time.perf_counter()
+                kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times, cold_share)
+                operator, start_weights, blocks, structure, cold = epoch_graph(graph, model, kept, device)
+                t_graph = time.perf_counter() - t0
+                users = rng.permutation(np.unique(target_users))
+                scorer.train()
+                total, pairs, t_encoder, t_refine = 0.0, 0, 0.0, 0.0
+                encoder_on = joint is not None and epoch > cfg.encoder_warmup_epochs
+                if encoder_on:
+                    joint.encoder.train()
+                t1 = time.perf_counter()
+                for start in range(0, len(users), cfg.user_batch):
+                    batch = users[start:start + cfg.user_batch]
+                    rows, pos_users, pos_items, neg_items = batch_pairs(batch, target_users, target_items, cfg.negatives, sampler)
+                    rows = torch.from_numpy(rows).to(device)
+                    t_enc = time.perf_counter()
+                    text = joint.step_text(scorer, np.concatenate([pos_items, neg_items]), rng) if encoder_on else None
+                    t_encoder += time.perf_counter() - t_enc
+                    with autocast:
+                        z = scorer.node_vectors(structure, cold, text)
+                    z = z.float()
+                    s, p = scorer.gates(z, cold)
+                    scores = scorer.walk_scores(scorer.step_blocks(blocks, z), s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device))
+                    pos_t = torch.from_numpy(pos_items).to(device)
+                    neg_t = torch.from_numpy(neg_items).to(device)
+                    diff = scores[rows, pos_t] - scores[rows, neg_t]
+                    loss = -torch.nn.functional.logsigmoid(diff).mean()
+                    if not torch.isfinite(loss):
+                        raise TrainingError(f"epoch {epoch}: the loss became {float(loss.detach())} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); "
+                                            + self._kept(epoch))
+                    if cfg.l2 > 0:
+                        reg = scorer.user_embedding.weight[torch.from_numpy(pos_users).to(device)].pow(2).sum()
+                        if hasattr(scorer, "item_embedding"):
+                            reg = reg + scorer.item_embedding.weight[pos_t].pow(2).sum() + scorer.item_embedding.weight[neg_t].pow(2).sum()
+                        loss = loss + cfg.l2 * reg / (2 * len(pos_users))
+                    optimiser.zero_grad()
+                    loss.backward()
+                    optimiser.step()
+                    scheduler.step()
+                    total += float(loss.detach()) * len(pos_users)
+                    pairs += len(pos_users)
+                t_train = time.perf_counter() - t1 - t_encoder  # the encoder's share is reported on its own
+                scorer.eval()
+                refine_record: dict[str, Any] = {}
+                if encoder_on:
+                    t_enc = time.perf_counter()
+                    joint.refresh(scorer)
+                    t_encoder += time.perf_counter() - t_enc
+                if len(scorer.refiners):
+                    t_ref = time.perf_counter()
+                    if model.config.remine_every and epoch % model.config.remine_every == 0:
+                        z_full = scorer.node_vectors(full_structure, cold_mask(full_operator, device, model.not_cold_)).float()
+                        for kind, refiner in scorer.refiners.items():
+                            mined = refiner.remine(z_full, model.config.remine_k, model.config.prune_below)
+                            refine_record.update({f"{kind}_{key}": value for key, value in mined.items()})
+                    full_operator, full_structure = refresh_similarity(model, graph, scorer, full_structure, device)
+                    model.operator_ = full_operator
+                    t_refine = time.perf_counter() - t_ref
+                t2 = time.perf_counter()
+                model._freeze(scorer, full_operator, full_structure)
+                record: dict[str, Any] = {"epoch": epoch, "loss": total / max(pairs, 1), "targets": len(target_users)}
+                if has_valid:
+                    value = evaluate(model, split, part="valid", cutoffs=(20,), name="interestgraph").metrics[VALID_METRIC]
+                    record[f"valid_{VALID_METRIC}"] = value
+                    if value > best:
+                        best, best_epoch, stale = value, epoch, 0
+                        best_state = copy.deepcopy(scorer.state_dict())
+                        best_extra = {"tables": {kind: model.tables_[kind].copy() for kind in scorer.refiners},
+                                      "encoder": joint.state() if joint is not None else None}
+                    else:
+                        stale += 1
+                t_valid = time.perf_counter() - t2
+                record.update(refine_record)
+                record.update({"seconds_graph": round(t_graph, 3), "seconds_train": round(t_train, 3), "seconds_valid": round(t_valid, 3),
+                               "seconds_encoder": round(t_encoder, 3), "seconds_refine": round(t_refine, 3), "seconds": round(time.perf_counter() - t0, 3)})
+                history.append(record)
+                metric = f", valid {VALID_METRIC} {record[f'valid_{VALID_METRIC}']:.4f}" if has_valid else ""
+                if cfg.verbose:
+                    bar.write(f"epoch {epoch}: loss {record['loss']:.4f}{metric}, {record['seconds']:.1f} s (graph {t_graph:.1f}, train {t_train:.1f}, valid {t_valid:.1f})", file=sys.stderr)
+                if log_writer:
+                    log_writer.write(record)
+                bar.update(1)
+                if self.checkpoint_dir is not None:
+                    from .checkpoint import save_checkpoint
 
-                save_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler,
-                                {"epoch": epoch, "best": best, "best_epoch": best_epoch, "stale": stale, "history": history, "fingerprint": fingerprint}, best_state)
-            if has_valid and stale >= cfg.patience:
-                break
+                    save_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler,
+                                    {"epoch": epoch, "best": best, "best_epoch": best_epoch, "stale": stale, "history": history, "fingerprint": fingerprint}, best_state)
+                if has_valid and stale >= cfg.patience:
+                    break
+        except (torch.OutOfMemoryError, MemoryError) as exc:  # the last finished epoch's checkpoint is untouched
+            bar.close()
+            raise TrainingError(f"epoch {epoch}: out of memory ({type(exc).__name__}); lower user_batch={cfg.user_batch} or negatives={cfg.negatives}, "
+                                f"or train on the CPU; " + self._kept(epoch)) from exc
         bar.close()
         if best_state is not None:
             scorer.load_state_dict(best_state)

@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ArtifactError
 
 
 @dataclass
@@ -57,6 +56,7 @@ def view_source(model_or_graph, graph=None) -> ViewSource:
     """
     from ..graph import InterestGraph
     from ..model import InterestGraphModel
+    from ..model.io import training_graph
 
     if isinstance(model_or_graph, (str, os.PathLike)):
         directory = Path(model_or_graph)
@@ -75,20 +75,4 @@ def view_source(model_or_graph, graph=None) -> ViewSource:
         raise TypeError(f"model_or_graph must be an InterestGraph, an InterestGraphModel or a directory, got {type(model_or_graph).__name__}")
     model = model_or_graph
     model._check_fitted()
-    if isinstance(graph, (str, os.PathLike)):
-        graph = InterestGraph.load(graph)
-    if graph is None:
-        graph = getattr(model, "graph_", None)
-    facts = getattr(model, "facts_", None) or {}
-    if graph is None:
-        path = facts.get("graph_path")
-        if not path or not Path(path).is_dir():
-            raise ValueError(f"graph: the model does not carry its training graph and its recorded graph_path {path!r} is not a directory; pass graph=GRAPH_DIR (CLI: --graph GRAPH_DIR)")
-        graph = InterestGraph.load(path)
-    recorded = facts.get("graph_manifest_sha256")
-    if recorded is not None and graph.manifest_sha256 is not None and recorded != graph.manifest_sha256:
-        raise ArtifactError(f"graph: {graph.source_path} is not the graph the model was trained on (manifest {graph.manifest_sha256[:12]}, model records {recorded[:12]})")
-    layout = model.layout_  # items added after training (add_items) extend the model, not the graph
-    if layout["user"] != len(graph.users) or layout["interest"] != len(graph.interests) or layout["item"] < len(graph.items):
-        raise ValueError(f"graph: its node counts {graph.counts()['nodes']} differ from the model's layout {model.layout_}")
-    return ViewSource(graph, model)
+    return ViewSource(training_graph(model, graph), model)

@@ -131,3 +131,21 @@ def test_same_seed_same_recommendations(graph_dir):
         lists.append(recommend(model, None, k=10))
     assert lists[0]["item_id"].tolist() == lists[1]["item_id"].tolist()
     assert lists[0]["score"].to_numpy() == pytest.approx(lists[1]["score"].to_numpy(), rel=0, abs=0)
+
+
+def test_out_of_memory_stops_with_advice_and_keeps_the_last_checkpoint(graph_dir, tmp_path, monkeypatch):
+    graph = InterestGraph.load(graph_dir)
+    real = PathScorer.walk_scores
+    calls = {"n": 0}
+
+    def exhausted(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 8:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(PathScorer, "walk_scores", exhausted)
+    model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=10, user_batch=64, verbose=False, seed=1))
+    with pytest.raises(TrainingError, match=r"out of memory \(OutOfMemoryError\); lower user_batch=64 .*checkpoint of the last finished epoch is kept"):
+        Trainer(model.train, checkpoint_dir=tmp_path / "ckpt").fit(model, graph)
+    assert _epoch(tmp_path / "ckpt") >= 1
