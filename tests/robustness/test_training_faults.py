@@ -49,6 +49,19 @@ def _epoch(checkpoint: Path) -> int:
         return 0
 
 
+def _break_after(monkeypatch, steps: int, broken) -> None:
+    """From the ``steps + 1``-th training step on, the walk scores go through ``broken`` (which may raise)."""
+    real = PathScorer.walk_scores
+    calls = {"n": 0}
+
+    def wrapped(self, *args, **kwargs):
+        calls["n"] += 1
+        scores = real(self, *args, **kwargs)
+        return broken(scores) if calls["n"] > steps else scores
+
+    monkeypatch.setattr(PathScorer, "walk_scores", wrapped)
+
+
 def test_a_run_killed_with_sigkill_resumes_to_the_same_model(graph_dir, tmp_path):
     checkpoint = tmp_path / "ckpt"
     killed = _cli("train", str(graph_dir), "--out", str(tmp_path / "resumed"), "--checkpoint-dir", str(checkpoint), *SETTINGS)
@@ -96,15 +109,7 @@ def test_resume_guards_on_the_command_line(graph_dir, tmp_path, capsys):
 
 def test_a_non_finite_loss_stops_with_a_message_and_keeps_the_last_checkpoint(graph_dir, tmp_path, monkeypatch):
     graph = InterestGraph.load(graph_dir)
-    real = PathScorer.walk_scores
-    calls = {"n": 0}
-
-    def poisoned(self, *args, **kwargs):
-        calls["n"] += 1
-        scores = real(self, *args, **kwargs)
-        return scores * float("nan") if calls["n"] > 8 else scores  # a few good steps, then NaN
-
-    monkeypatch.setattr(PathScorer, "walk_scores", poisoned)
+    _break_after(monkeypatch, 8, lambda scores: scores * float("nan"))  # a few good steps, then NaN
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=10, user_batch=64, verbose=False, seed=1))
     with pytest.raises(TrainingError, match=r"epoch \d+: the loss became nan .*checkpoint of the last finished epoch is kept"):
         Trainer(model.train, checkpoint_dir=tmp_path / "ckpt").fit(model, graph)
@@ -135,16 +140,11 @@ def test_same_seed_same_recommendations(graph_dir):
 
 def test_out_of_memory_stops_with_advice_and_keeps_the_last_checkpoint(graph_dir, tmp_path, monkeypatch):
     graph = InterestGraph.load(graph_dir)
-    real = PathScorer.walk_scores
-    calls = {"n": 0}
 
-    def exhausted(self, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] > 8:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(self, *args, **kwargs)
+    def exhausted(scores):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(PathScorer, "walk_scores", exhausted)
+    _break_after(monkeypatch, 8, exhausted)
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=10, user_batch=64, verbose=False, seed=1))
     with pytest.raises(TrainingError, match=r"out of memory \(OutOfMemoryError\); lower user_batch=64 .*checkpoint of the last finished epoch is kept"):
         Trainer(model.train, checkpoint_dir=tmp_path / "ckpt").fit(model, graph)
