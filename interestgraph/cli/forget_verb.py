@@ -34,16 +34,21 @@ def run_forget(args: argparse.Namespace) -> CommandResult:
     existing = [str(p) for p in targets if p.exists()]
     if existing and not args.overwrite:
         raise UsageError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
+    encoder = None
+    if args.encoder_cache is not None:  # the language model with the build's cache: nothing already encoded is encoded again
+        from ..encoder import EncoderConfig, TextEncoder
+
+        encoder = TextEncoder(EncoderConfig(cache_dir=str(args.encoder_cache)))
     try:
         if is_model:
             model = InterestGraphModel.load(args.source)
             before_users = model.n_users
             before_interests = model.layout_["interest"]
-            after = model.forget_users(users, graph=args.graph)
+            after = model.forget_users(users, graph=args.graph, encoder=encoder)
         else:
             graph = InterestGraph.load(args.source)
             before_users, before_interests = len(graph.users), len(graph.interests)
-            after = forget_users(graph, users)
+            after = forget_users(graph, users, encoder=encoder)
     except KeyError as exc:
         raise UsageError(f"--user: {exc.args[0]}") from None
     graph_dir = after.save(args.out_graph, overwrite=args.overwrite)  # first: the model then records where its graph is
@@ -63,7 +68,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         description="Rebuild the graph without any event of the users (same split, settings and encoder: exactly the graph "
         "built had they never been there) and, for a model, drop their ID vectors and recompute every weight with the "
         "trained parameters, without retraining. Writes new directories; the source ones are left as they were.",
-        example="interestgraph forget models/ml-small --user 42 --out-graph graphs/ml-small-f --out-model models/ml-small-f",
+        example="interestgraph forget models/ml-small --user 42 --out-graph graphs/ml-small-f --out-model models/ml-small-f --encoder-cache graphs/.encoder-cache",
         run=run_forget,
     )
     forget.add_argument("source", type=Path, metavar="GRAPH_OR_MODEL_DIR", help="a graph ('interestgraph build') or model ('interestgraph train') directory")
@@ -71,5 +76,6 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     forget.add_argument("--out-graph", type=Path, required=True, help="the graph without them (a new directory)")
     forget.add_argument("--out-model", type=Path, help="the model without them (a new directory; with a model source)")
     forget.add_argument("--graph", type=Path, help="the model's training graph, when it moved since training")
+    forget.add_argument("--encoder-cache", type=Path, help="the embedding cache the graph was built with (language-model graphs: the rebuild then encodes nothing again)")
     forget.add_argument("--overwrite", action="store_true", help="replace existing output directories")
     add_json_flag(forget)
