@@ -161,6 +161,16 @@ def recover_replaced(target: str | os.PathLike) -> bool:
     return True
 
 
+def artifact_format(directory: str | os.PathLike) -> str | None:
+    """The ``format`` named by ``directory/manifest.json`` (``"interestgraph-graph"``, ...), or None when there is no
+    readable manifest. Only a peek: :func:`read_manifest` is what verifies an artifact."""
+    try:
+        data = json.loads((Path(directory) / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("format") if isinstance(data, dict) else None
+
+
 def write_manifest(directory: str | os.PathLike, *, format: str, format_version: int, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Checksum every file in ``directory`` (recursively) and write ``manifest.json``.
 

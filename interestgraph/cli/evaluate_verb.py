@@ -33,15 +33,9 @@ def make_model(name: str, args: argparse.Namespace):
 
 def is_model_dir(name: str) -> bool:
     """Whether ``name`` is a directory written by ``interestgraph train`` (a model manifest)."""
-    path = Path(name)
-    if not (path.is_dir() and (path / "manifest.json").is_file()):
-        return False
-    import json
+    from ..artifacts import artifact_format
 
-    try:
-        return json.loads((path / "manifest.json").read_text()).get("format") == "interestgraph-model"
-    except (OSError, ValueError):
-        return False
+    return artifact_format(name) == "interestgraph-model"
 
 
 def load_trained(name: str, graph):

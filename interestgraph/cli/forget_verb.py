@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 
 
 def run_forget(args: argparse.Namespace) -> CommandResult:
+    from ..artifacts import artifact_format
     from ..graph import InterestGraph
     from ..graph.forget import forget_users
     from ..model import InterestGraphModel
@@ -17,10 +17,7 @@ def run_forget(args: argparse.Namespace) -> CommandResult:
     users = [u.strip() for value in args.user for u in value.split(",") if u.strip()]
     if not users:
         raise UsageError("--user: give at least one user ID")
-    try:
-        kind = json.loads((args.source / "manifest.json").read_text(encoding="utf-8")).get("format")
-    except (OSError, ValueError):
-        kind = None
+    kind = artifact_format(args.source)
     if kind not in ("interestgraph-graph", "interestgraph-model"):
         raise UsageError(f"GRAPH_OR_MODEL_DIR {args.source}: not a graph or model directory (no manifest.json of either format)")
     is_model = kind == "interestgraph-model"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +33,6 @@ class ViewSource:
         return int(code)
 
 
-def _format_of(directory: Path) -> str | None:
-    try:
-        return json.loads((directory / "manifest.json").read_text(encoding="utf-8")).get("format")
-    except (OSError, ValueError):
-        return None
-
-
 def view_source(model_or_graph, graph=None) -> ViewSource:
     """Resolve what to draw from.
 
@@ -54,13 +46,14 @@ def view_source(model_or_graph, graph=None) -> ViewSource:
         TypeError: ``model_or_graph`` is none of these.
         ValueError: a directory that holds neither, or a graph the model was not trained on.
     """
+    from ..artifacts import artifact_format
     from ..graph import InterestGraph
     from ..model import InterestGraphModel
     from ..model.io import training_graph
 
     if isinstance(model_or_graph, (str, os.PathLike)):
         directory = Path(model_or_graph)
-        kind = _format_of(directory)
+        kind = artifact_format(directory)
         if kind == "interestgraph-graph":
             model_or_graph = InterestGraph.load(directory)
         elif kind == "interestgraph-model":
