@@ -114,7 +114,28 @@ def _events(split: Split, n_interests: int) -> tuple[BehaviourEvents, np.ndarray
     return events, user, item, train
 
 
-def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | None = None, *, protocol: str | None = None, seed: int = 2020, encoder=None) -> InterestGraph:
+class LocalAggregation:
+    """The behavioural aggregations of a build, in this process (numpy / scipy CSR).
+
+    :func:`build_interest_graph` calls ``user_item`` and ``user_interest`` with the
+    training evidence on integer codes; another engine (``interestgraph.spark``)
+    implements the same two methods over its own copy of the events and must
+    return the same tables (``src``, ``dst``, ``weight`` float32).
+    """
+
+    def user_item(self, events: BehaviourEvents, *, reference: int, half_life_days: float | None) -> pd.DataFrame:
+        """User–item edges: decayed positive training weights summed per pair (:func:`~.weights.user_item_edges`)."""
+        return user_item_edges(events, reference=reference, half_life_days=half_life_days)
+
+    def user_interest(self, events: BehaviourEvents, item_interest, *, reference: int, half_life_days: float | None,
+                      tag_weight: float, text_weight: float, top_k: int | None) -> pd.DataFrame:
+        """``w(v|u)`` edges, each user's ``top_k`` normalised to sum 1 (:func:`~.weights.user_interest_edges`)."""
+        return user_interest_edges(events, item_interest, reference=reference, half_life_days=half_life_days,
+                                   tag_weight=tag_weight, text_weight=text_weight, top_k=top_k)
+
+
+def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | None = None, *, protocol: str | None = None, seed: int = 2020, encoder=None,
+                         aggregation: LocalAggregation | None = None) -> InterestGraph:
     """Build the user–interest–item graph (see the module docstring).
 
     Args:
@@ -125,8 +146,11 @@ def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | N
         seed: the protocol's seed.
         encoder: a text encoder (``encode(texts) -> (n, d)``, ``identity``,
             ``dim``); None loads the default :class:`~interestgraph.encoder.TextEncoder`.
+        aggregation: what computes the user–item and user–interest sums (None: in this
+            process; :func:`interestgraph.spark.build_interest_graph_spark` passes Spark's).
     """
     config = config or GraphConfig()
+    aggregation = aggregation or LocalAggregation()
     started = time.perf_counter()
     if isinstance(source, Split):
         if protocol is not None:
@@ -169,13 +193,13 @@ def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | N
     evidence = np.concatenate([events.timestamp, tags["timestamp"].to_numpy(), texts["timestamp"].to_numpy()])
     reference = int(evidence.max()) if len(evidence) and log.has_timestamps else 0
     half_life = config.half_life_days if log.has_timestamps else None
-    user_item = user_item_edges(events, reference=reference, half_life_days=half_life)
+    user_item = aggregation.user_item(events, reference=reference, half_life_days=half_life)
     bar.update()
 
     step("user-interest")
     events = dataclasses.replace(events, tags=tags, texts=texts)
     b = item_interest_matrix(vocab.item_interest, log.n_items, len(vocab))
-    user_interest = user_interest_edges(events, b, reference=reference, half_life_days=half_life, tag_weight=config.tag_weight, text_weight=config.text_weight, top_k=config.user_interest_top_k)
+    user_interest = aggregation.user_interest(events, b, reference=reference, half_life_days=half_life, tag_weight=config.tag_weight, text_weight=config.text_weight, top_k=config.user_interest_top_k)
     bar.update()
 
     step("similarity")

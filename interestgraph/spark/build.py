@@ -1,0 +1,165 @@
+"""``build_interest_graph_spark``: the graph build with Spark doing the log-sized work.
+
+What runs where:
+
+==========================  ==========  ===========================================
+step                        where       what
+==========================  ==========  ===========================================
+read, validate, weight,     Spark       every event (:mod:`.events`)
+split
+collect the split log       → driver    the graph directory stores it (Arrow)
+interest points, encoding,  driver      catalog-, vocabulary- and text-sized
+text mapping, kNN edges                 (the pandas path's own code)
+user–item, ``w(v|u)``       Spark       joins and group-bys (:mod:`.aggregate`)
+write                       driver      the same directory as ``InterestGraph.save``
+==========================  ==========  ===========================================
+
+The result equals :func:`~interestgraph.graph.build_interest_graph` on the same
+events and split, edge for edge and weight for weight (float32 tolerance; the
+tests check it), and is saved in the same on-disk format, so ``train``,
+``evaluate`` and ``show`` take it unchanged. The driver holds the finished graph,
+split log included, as training does.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+
+from ..data.readers import read_table, split_list_fields
+from ..data.schema import ITEM_ID, TITLE, InteractionLog, _canonical_catalog
+from ..data.splits import PARTS, Protocol, Split, _base_params, _part_column
+from ..errors import DataError
+from ..graph.build import GraphConfig, build_interest_graph
+from ..graph.interest_graph import InterestGraph
+from ..progress import progress
+from .aggregate import SparkAggregation
+from .events import CANONICAL, prepare_events
+from .session import to_pandas
+
+
+def read_catalog(items: str | os.PathLike | pd.DataFrame | DataFrame | None, *, list_fields: Mapping[str, str | None] | None = None,
+                 interest_fields: Sequence[str] | None = None, text_fields: Sequence[str] | None = None) -> tuple[pd.DataFrame | None, tuple, tuple, str]:
+    """The catalog on the driver in canonical form: ``(items, interest_fields, text_fields, name)``.
+
+    ``items`` is a file our readers take (CSV/TSV/JSON lines/Parquet), a pandas or
+    Spark DataFrame, or None (a bare catalog of the logged item IDs is made later).
+    ``list_fields`` splits delimited cells into label lists (``{"genres": "|"}``).
+    """
+    if items is None:
+        return None, (), (TITLE,), "catalog"
+    if isinstance(items, DataFrame):
+        table, name = to_pandas(items), "catalog (Spark DataFrame)"
+    elif isinstance(items, pd.DataFrame):
+        table, name = items, "catalog"
+    else:
+        table, _, name = read_table(items)
+    if list_fields:
+        table = split_list_fields(table, list_fields, name)
+        interest_fields = tuple(list_fields) if interest_fields is None else interest_fields
+    catalog, interests, texts = _canonical_catalog(table, name, interest_fields, text_fields, None)
+    return catalog.sort_values(ITEM_ID, kind="stable").reset_index(drop=True), tuple(interests), tuple(texts), name
+
+
+def build_interest_graph_spark(
+    interactions: str | os.PathLike | DataFrame,
+    items: str | os.PathLike | pd.DataFrame | DataFrame | None = None,
+    config: GraphConfig | None = None,
+    *,
+    spark: SparkSession | None = None,
+    encoder=None,
+    split_name: str | None = None,
+    format: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    list_fields: Mapping[str, str | None] | None = None,
+    interest_fields: Sequence[str] | None = None,
+    text_fields: Sequence[str] | None = None,
+    default_event: str = "interaction",
+    timestamp_unit: str = "s",
+    missing_items: str = "drop",
+) -> InterestGraph:
+    """Build the interest graph with Spark (see the module docstring).
+
+    Args:
+        interactions: a Spark DataFrame, or any path Spark reads (Parquet, CSV/TSV
+            with a header, JSON lines) with the canonical columns ``user_id``,
+            ``item_id`` and optionally ``timestamp`` (Unix seconds), ``event``,
+            ``value``, ``text`` and ``part`` (a given split: ``train``/``valid``/``test``).
+        items: the catalog (see :func:`read_catalog`).
+        config: build settings (:class:`~interestgraph.graph.GraphConfig`).
+        spark: the session (None: :func:`~interestgraph.spark.spark_session`, local mode).
+        encoder: the text encoder (None: the default MiniLM).
+        split_name: the protocol name recorded for a given ``part`` column
+            (default ``"given"``); without a ``part`` column the split is ``all-train``.
+        format, columns: how to read ``interactions`` (:func:`~interestgraph.spark.events.read_events`).
+        default_event, timestamp_unit, missing_items: as in :meth:`InteractionLog.from_frames`.
+    """
+    from .session import spark_session
+
+    config = config or GraphConfig()
+    started = time.perf_counter()
+    spark = spark or spark_session()
+    bar = progress(total=2, desc="spark: events", unit="step")
+    catalog, interest_fields, text_fields, catalog_name = read_catalog(items, list_fields=list_fields, interest_fields=interest_fields, text_fields=text_fields)
+    prepared = prepare_events(spark, str(interactions) if isinstance(interactions, os.PathLike) else interactions,
+                              catalog[ITEM_ID] if catalog is not None else None, weights=config.weights, format=format, columns=columns,
+                              default_event=default_event, timestamp_unit=timestamp_unit, missing_items=missing_items, catalog_name=catalog_name)
+    bar.update()
+    bar.set_postfix_str("collect")
+    table = to_pandas(prepared.frame.orderBy("row")).drop(columns="row")
+    bar.update()
+    bar.close()
+    if catalog is None:  # a bare catalog of the logged items (no titles), as InteractionLog.from_frames makes one
+        catalog = pd.DataFrame({ITEM_ID: np.sort(pd.unique(table[ITEM_ID])), TITLE: ""})
+    elif prepared.item_id_is_text and catalog[ITEM_ID].dtype.kind in "iu":
+        catalog = catalog.assign(item_id=catalog[ITEM_ID].astype("str")).sort_values(ITEM_ID, kind="stable").reset_index(drop=True)
+    split = _split_of(table, catalog, interest_fields, text_fields, prepared, config, split_name)
+    seconds_events = time.perf_counter() - started
+    aggregation = SparkAggregation(spark, prepared.frame, split.log.user_ids, split.log.item_ids)
+    try:
+        graph = build_interest_graph(split, config, encoder=encoder, aggregation=aggregation)
+    finally:
+        prepared.frame.unpersist()
+    graph.build_seconds = {"total": round(time.perf_counter() - started, 3), "spark_events": round(seconds_events, 3),
+                           **{k: v for k, v in graph.build_seconds.items() if k != "total"}}
+    return graph
+
+
+def _split_of(table: pd.DataFrame, catalog: pd.DataFrame, interest_fields: tuple, text_fields: tuple, prepared, config: GraphConfig, split_name: str | None) -> Split:
+    """The collected events as the :class:`Split` the pandas path would hold (same columns, dtypes and protocol)."""
+    inter = pd.DataFrame({
+        "user_id": table["user_id"].to_numpy() if table["user_id"].dtype.kind in "iu" else table["user_id"].astype("str"),
+        ITEM_ID: table[ITEM_ID].to_numpy() if table[ITEM_ID].dtype.kind in "iu" else table[ITEM_ID].astype("str"),
+        "timestamp": table["timestamp"].to_numpy(dtype=np.int64),
+        "event": table["event"].astype("str"),
+        "value": table["value"].to_numpy(dtype=np.float64),
+        "text": table["text"].astype("str"),
+        "weight": table["weight"].to_numpy(dtype=np.float64),
+        "positive": table["positive"].to_numpy(dtype=bool),
+        "part": _part_column(pd.Index(PARTS).get_indexer(table["part"]).astype(np.int8)),
+    })
+    log = InteractionLog(interactions=inter, items=catalog, interest_fields=interest_fields, text_fields=text_fields,
+                         has_timestamps=prepared.has_timestamps, source=prepared.source, notes=prepared.notes)
+    train_positive = (inter["part"] == "train").to_numpy() & inter["positive"].to_numpy()
+    if not train_positive.any():
+        raise DataError(f"{prepared.source}: the split left no positive interactions in train")
+    name = (split_name or "given") if prepared.given_split else "all-train"
+    protocol = Protocol(name, "given", _base_params(config.weights, 1), None)
+    candidates = log.item_ids[np.unique(log.item_codes()[train_positive])]
+    return Split(log=log, protocol=protocol, candidate_items=candidates, cold_items=pd.Index([], dtype=candidates.dtype, name=ITEM_ID))
+
+
+def write_split_events(split: Split, path: str | os.PathLike) -> Path:
+    """Write a split's events with their ``part`` column as one Parquet file (canonical columns + ``part``), the
+    input :func:`build_interest_graph_spark` takes for a split made in pandas (e.g. ``rs-4``)."""
+    path = Path(path)
+    inter = split.log.interactions
+    frame = inter[list(CANONICAL)].assign(part=inter["part"].astype("str"))
+    frame.to_parquet(path, index=False)
+    return path
