@@ -1,4 +1,12 @@
-"""``interestgraph train``: fit the interest-graph model on a built graph and save it."""
+"""``interestgraph train``: fit the interest-graph model on a built graph and save it.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the verb trains data-parallel
+(:mod:`interestgraph.train.distributed`): every process joins the process group (``nccl``
+on CUDA, one GPU per process; ``gloo`` on the CPU), trains its share of each batch, and
+only rank 0 saves the model and prints the result; the other processes exit 0 quietly::
+
+    torchrun --nproc-per-node 2 -m interestgraph train GRAPH --out MODEL
+"""
 
 from __future__ import annotations
 
@@ -54,8 +62,13 @@ def configs_from_args(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> CommandResult:
     from ..graph import InterestGraph
     from ..model import InterestGraphModel
+    from ..train import distributed
 
     model_config, train_config = configs_from_args(args)
+    try:
+        processes = distributed.env_world_size()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.out.exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
     checkpoint = args.checkpoint_dir
@@ -72,23 +85,37 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     if getattr(args, "quiet", False) or args.json:  # -q: nothing on stderr; --json: the epochs are in the result
         train_config = dataclasses.replace(train_config, verbose=False)
     model = InterestGraphModel(model_config, train_config)
-    if checkpoint is not None:
-        from ..train import Trainer
+    joined = False
+    if processes > 1:  # launched by torchrun: join the group (the trainer then trains data-parallel)
+        from ..train import pick_device
 
-        Trainer(train_config, checkpoint_dir=checkpoint).fit(model, graph)
-    else:
-        model.fit(graph)
-    model.save(args.out, overwrite=args.overwrite)
+        joined = distributed.init_from_env(pick_device(train_config.device).type)
+    try:
+        main_process = distributed.is_main_process()
+        if checkpoint is not None:
+            from ..train import Trainer
+
+            Trainer(train_config, checkpoint_dir=checkpoint).fit(model, graph)
+        else:
+            model.fit(graph)
+        if main_process:
+            model.save(args.out, overwrite=args.overwrite)
+    finally:
+        if joined:
+            distributed.cleanup()
+    if not main_process:  # rank 0 saves and reports; the others exit 0 without output
+        args.json = False
+        return CommandResult({}, "")
     seconds = round(time.perf_counter() - started, 3)
     valid = {"ndcg@20": model.best_valid_ndcg_} if model.best_valid_ndcg_ == model.best_valid_ndcg_ else {}
     data = {
         "out": str(args.out), "protocol": graph.protocol.to_dict(), "valid": valid, "best_epoch": model.best_epoch_, "epochs": model.epochs_,
         "train_seconds": round(model.train_seconds_, 3), "epoch_seconds": {k: round(v, 3) for k, v in model.epoch_seconds_.items()},
         "cold_items": model.cold_items_, "cold_calibration": model.cold_calibration_,
-        "model_config": model_config.to_dict(), "train_config": train_config.to_dict(), "seconds": seconds,
+        "model_config": model_config.to_dict(), "train_config": train_config.to_dict(), "processes": processes, "seconds": seconds,
     }
     text = (f"wrote {args.out}: {model.describe()}\n{graph.split.describe()}\n"
-            f"trained in {model.train_seconds_:.1f} s ({model.epochs_} epochs; per epoch: " + ", ".join(f"{k} {v:.1f} s" for k, v in model.epoch_seconds_.items()) + ")"
+            f"trained in {model.train_seconds_:.1f} s" + (f" on {processes} processes" if processes > 1 else "") + f" ({model.epochs_} epochs; per epoch: " + ", ".join(f"{k} {v:.1f} s" for k, v in model.epoch_seconds_.items()) + ")"
             f"\ncold items: {model.cold_items_:g} of the items hidden per epoch; gate bias of items without interactions {model.cold_calibration_['bias']:+.2f}"
             f" ({model.cold_calibration_['draws']} calibration draws)")
     return CommandResult(data, text)
@@ -113,7 +140,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         description="Fit the path model (scores are exact sums over user→item walks) on the graph's training edges, "
         "early-stopped on its stored split's validation NDCG@20, and save it atomically (weights, frozen walk "
         "operator, model card). Settings come from defaults, then --config FILE (TOML or JSON: flag names or any ModelConfig / "
-        "TrainConfig field, a [model] table), then flags.",
+        "TrainConfig field, a [model] table), then flags. Several GPUs or machines (data-parallel, the same training): "
+        "'torchrun --nproc-per-node N -m interestgraph train GRAPH --out MODEL' (N processes, one GPU each with nccl, else gloo on the CPU; "
+        "add --nnodes/--node-rank/--master-addr/--master-port across machines); only rank 0 writes the model.",
         example="interestgraph train graphs/ml-small --out models/ml-small --epochs 40 --json",
         run=run_train,
     )

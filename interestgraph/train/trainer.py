@@ -31,6 +31,21 @@ the ``l2`` term; network matrices with ``weight_decay``; path coefficients
 sparse walk products stay float32). A checkpoint directory, when given, holds
 the last epoch's full state (parameters, optimiser, random generators) as
 safetensors + JSON after every epoch, so a killed run resumes where it stopped.
+
+Several processes (data-parallel, :mod:`.distributed`). When a ``torch.distributed``
+process group of more than one process is initialised (``torchrun --nproc-per-node 2
+-m interestgraph train GRAPH --out MODEL``), :meth:`Trainer.fit` trains the same model
+across them: every process holds the whole graph and a replica of the scorer, draws the
+same hold-outs, user order and BPR pairs from the same seeds (so the global batches are
+those of one process), computes the walk scores of its share of each batch's users only
+(``batch[rank::world]`` and their pairs; the GCN vectors are recomputed on every process),
+and scales its loss to ``(Σ its pairs' BPR terms + l2 · ½ Σ its pairs' squared norms) /
+(pairs in the global batch)``, so that the gradients summed over processes by
+:class:`~torch.nn.parallel.DistributedDataParallel` (which averages: the loss is
+multiplied by the world size) are those of one process on the whole batch. The logged
+loss is the global one; rank 0 validates and broadcasts the metric, so best-epoch and
+early-stopping decisions agree; only rank 0 writes the epoch log, checkpoints and
+progress. The trajectory matches one process up to float summation order.
 """
 
 from __future__ import annotations
@@ -38,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import inspect
 import json
 import math
 import sys
@@ -57,6 +73,71 @@ from ..graph.propagation import to_torch_csr
 from ..model.path_model import cold_mask
 
 VALID_METRIC = "ndcg@20"
+
+
+class BPRStep(torch.nn.Module):
+    """The loss of one BPR step as a module, so that :class:`~torch.nn.parallel.DistributedDataParallel` can wrap it.
+
+    DDP synchronises gradients only for what its own ``forward`` computed; this module's
+    ``forward`` runs the whole step (GCN vectors, gates, walk scores, BPR, L2) on the wrapped
+    :class:`~interestgraph.model.path_model.PathScorer`. In one process it is called directly.
+
+    Args:
+        scorer: the scorer being trained (its parameters are this module's).
+        l2: the ``l2`` weight on the ID vectors used.
+        autocast: the context the GCN's dense part runs under (bf16 autocast on CUDA, else a null context).
+    """
+
+    def __init__(self, scorer: torch.nn.Module, l2: float, autocast):
+        super().__init__()
+        self.scorer = scorer
+        self.l2 = float(l2)
+        self.autocast = autocast
+
+    def forward(self, structure: torch.Tensor, cold: torch.Tensor, blocks: list, users: torch.Tensor, start: torch.Tensor | None,
+                rows: torch.Tensor, pos_users: torch.Tensor, pos_items: torch.Tensor, neg_items: torch.Tensor,
+                text: tuple[torch.Tensor, torch.Tensor] | None = None, normaliser: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loss, bpr)``, both scalars: ``bpr`` the BPR part, ``loss`` with the L2 term added.
+
+        Args:
+            structure: ``(N, N)`` normalised GCN structure of the epoch's hold-out.
+            cold: ``(n_items,)`` bool cold mask.
+            blocks: the walk blocks, one per edge type.
+            users: ``(B,)`` user codes scored (one column each).
+            start: ``(n_items, B)`` first-step factors, or None.
+            rows: ``(m,)`` column in ``users`` of each pair's user.
+            pos_users, pos_items, neg_items: ``(m,)`` the pairs' user, target and negative codes.
+            text: fresh encoder rows for joint training (see :meth:`PathScorer.base_vectors`).
+            normaliser: None: ``bpr`` is the mean over the ``m`` pairs and the L2 term is divided by ``2m``
+                (one process); else the pair count of the whole global batch, which divides the sums instead
+                (this process's share of the global mean).
+        """
+        scorer = self.scorer
+        with self.autocast:
+            z = scorer.node_vectors(structure, cold, text)
+        z = z.float()
+        s, p = scorer.gates(z, cold)
+        scores = scorer.walk_scores(scorer.step_blocks(blocks, z), s, p, users, start=start)
+        diff = scores[rows, pos_items] - scores[rows, neg_items]
+        terms = -torch.nn.functional.logsigmoid(diff)
+        bpr = terms.mean() if normaliser is None else terms.sum() / normaliser
+        loss = bpr
+        if self.l2 > 0:
+            reg = scorer.user_embedding.weight[pos_users].pow(2).sum()
+            if hasattr(scorer, "item_embedding"):
+                reg = reg + scorer.item_embedding.weight[pos_items].pow(2).sum() + scorer.item_embedding.weight[neg_items].pow(2).sum()
+            loss = loss + self.l2 * reg / (2 * (len(pos_users) if normaliser is None else normaliser))
+        return loss, bpr
+
+
+class _NoBar:
+    """A progress bar that shows nothing (processes other than rank 0)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def pick_device(setting: str) -> torch.device:
@@ -211,13 +292,27 @@ class Trainer:
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
 
     def fit(self, model, graph):
+        """Train ``model`` on ``graph`` (in place; returns it). Data-parallel across the processes of an initialised
+        ``torch.distributed`` group of more than one process (module docstring), else in this process.
+
+        Raises:
+            ValueError: a setting distributed training cannot honour (``encoder_mode`` other than frozen,
+                a ``device`` other than one GPU per process or the CPU), or a graph without training positives.
+            TrainingError: the loss became non-finite, or memory ran out.
+        """
         from ..baselines import NegativeSampler
         from ..model.model import first_step_kind, first_step_matrix, graph_tables, train_pair_times
         from ..model.operator import PathOperator
+        from . import distributed as ddp
 
         cfg = self.config
         started = time.perf_counter()
-        device = pick_device(cfg.device)
+        rank, world_size = ddp.world()
+        distributed = world_size > 1
+        main = rank == 0
+        if distributed:
+            self._check_distributed(cfg, world_size)
+        device = self._replica_device(pick_device(cfg.device), world_size) if distributed else pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         split = graph.split
@@ -295,9 +390,18 @@ class Trainer:
             state = load_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler, fingerprint=fingerprint)
             start_epoch, best, best_epoch, stale, history = state["epoch"] + 1, state["best"], state["best_epoch"], state["stale"], state["history"]
             best_state = state.get("best_state")
-        log_writer = _EpochLog(cfg.log_path) if cfg.log_path else None
+        log_writer = _EpochLog(cfg.log_path) if cfg.log_path and main else None
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-        bar = progress(total=cfg.epochs, desc="train interest-graph model", unit="epoch")
+        step_loss = BPRStep(scorer, cfg.l2, autocast)
+        if distributed:  # its constructor is a collective: no rank starts (and writes a checkpoint) before all have read theirs
+            from torch.nn.parallel import DistributedDataParallel
+
+            # every parameter of the scorer enters every step's loss (even a process whose share of a batch is empty
+            # backpropagates zeros through it), so DDP need not search the graph for unused ones; the buffers
+            # (text vectors) are constants: not re-broadcast at every forward
+            sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters else {"broadcast_buffers": False}
+            step_loss = DistributedDataParallel(step_loss, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=False, **sync)
+        bar = progress(total=cfg.epochs, desc="train interest-graph model", unit="epoch") if main else _NoBar()
         bar.update(start_epoch - 1)
         epoch = start_epoch - 1
         try:
@@ -315,34 +419,33 @@ class Trainer:
                 t1 = time.perf_counter()
                 for start in range(0, len(users), cfg.user_batch):
                     batch = users[start:start + cfg.user_batch]
+                    # every process draws the whole batch's pairs, so the random streams stay those of one process
                     rows, pos_users, pos_items, neg_items = batch_pairs(batch, target_users, target_items, cfg.negatives, sampler)
-                    rows = torch.from_numpy(rows).to(device)
+                    n_pairs = len(pos_users)
+                    if distributed:  # this process's share: users batch[rank::world] and their pairs
+                        mine = rows % world_size == rank
+                        batch = batch[rank::world_size]
+                        rows, pos_users, pos_items, neg_items = rows[mine] // world_size, pos_users[mine], pos_items[mine], neg_items[mine]
                     t_enc = time.perf_counter()
                     text = joint.step_text(scorer, np.concatenate([pos_items, neg_items]), rng) if encoder_on else None
                     t_encoder += time.perf_counter() - t_enc
-                    with autocast:
-                        z = scorer.node_vectors(structure, cold, text)
-                    z = z.float()
-                    s, p = scorer.gates(z, cold)
-                    scores = scorer.walk_scores(scorer.step_blocks(blocks, z), s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device))
-                    pos_t = torch.from_numpy(pos_items).to(device)
-                    neg_t = torch.from_numpy(neg_items).to(device)
-                    diff = scores[rows, pos_t] - scores[rows, neg_t]
-                    loss = -torch.nn.functional.logsigmoid(diff).mean()
-                    if not torch.isfinite(loss):
-                        raise TrainingError(f"epoch {epoch}: the loss became {float(loss.detach())} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); "
-                                            + self._kept(epoch))
-                    if cfg.l2 > 0:
-                        reg = scorer.user_embedding.weight[torch.from_numpy(pos_users).to(device)].pow(2).sum()
-                        if hasattr(scorer, "item_embedding"):
-                            reg = reg + scorer.item_embedding.weight[pos_t].pow(2).sum() + scorer.item_embedding.weight[neg_t].pow(2).sum()
-                        loss = loss + cfg.l2 * reg / (2 * len(pos_users))
+                    loss, bpr = step_loss(structure, cold, blocks, torch.from_numpy(batch).to(device), start_columns(start_weights, batch, device),
+                                          torch.from_numpy(rows).to(device), torch.from_numpy(pos_users).to(device), torch.from_numpy(pos_items).to(device),
+                                          torch.from_numpy(neg_items).to(device), text, n_pairs if distributed else None)
+                    if distributed:  # the global loss, and one decision on a non-finite loss for every process
+                        batch_loss, broken = ddp.all_reduce_sum([float(loss.detach()), 0.0 if bool(torch.isfinite(bpr)) else 1.0], device)
+                    else:
+                        batch_loss, broken = None, not bool(torch.isfinite(bpr))
+                    if broken:
+                        shown = batch_loss if distributed else float(bpr.detach())
+                        raise TrainingError(f"epoch {epoch}: the loss became {shown} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); " + self._kept(epoch))
                     optimiser.zero_grad()
-                    loss.backward()
+                    # DDP averages the gradients over processes; × world size makes them the sum, the one-process gradient
+                    (loss * world_size if distributed else loss).backward()
                     optimiser.step()
                     scheduler.step()
-                    total += float(loss.detach()) * len(pos_users)
-                    pairs += len(pos_users)
+                    total += (batch_loss if distributed else float(loss.detach())) * n_pairs
+                    pairs += n_pairs
                 t_train = time.perf_counter() - t1 - t_encoder  # the encoder's share is reported on its own
                 scorer.eval()
                 refine_record: dict[str, Any] = {}
@@ -358,13 +461,18 @@ class Trainer:
                             mined = refiner.remine(z_full, model.config.remine_k, model.config.prune_below)
                             refine_record.update({f"{kind}_{key}": value for key, value in mined.items()})
                     full_operator, full_structure = refresh_similarity(model, graph, scorer, full_structure, device)
+                    if distributed:
+                        full_operator, full_structure = self._share_refined(model, graph, scorer, full_operator, full_structure, device)
                     model.operator_ = full_operator
                     t_refine = time.perf_counter() - t_ref
                 t2 = time.perf_counter()
-                model._freeze(scorer, full_operator, full_structure)
+                if main:
+                    model._freeze(scorer, full_operator, full_structure)
                 record: dict[str, Any] = {"epoch": epoch, "loss": total / max(pairs, 1), "targets": len(target_users)}
-                if has_valid:
-                    value = evaluate(model, split, part="valid", cutoffs=(20,), name="interestgraph").metrics[VALID_METRIC]
+                if has_valid:  # rank 0 validates; every process takes its value, so all decide alike
+                    value = evaluate(model, split, part="valid", cutoffs=(20,), name="interestgraph").metrics[VALID_METRIC] if main else math.nan
+                    if distributed:
+                        value = ddp.broadcast_float(value, device)
                     record[f"valid_{VALID_METRIC}"] = value
                     if value > best:
                         best, best_epoch, stale = value, epoch, 0
@@ -379,12 +487,12 @@ class Trainer:
                                "seconds_encoder": round(t_encoder, 3), "seconds_refine": round(t_refine, 3), "seconds": round(time.perf_counter() - t0, 3)})
                 history.append(record)
                 metric = f", valid {VALID_METRIC} {record[f'valid_{VALID_METRIC}']:.4f}" if has_valid else ""
-                if cfg.verbose:
+                if cfg.verbose and main:
                     bar.write(f"epoch {epoch}: loss {record['loss']:.4f}{metric}, {record['seconds']:.1f} s (graph {t_graph:.1f}, train {t_train:.1f}, valid {t_valid:.1f})", file=sys.stderr)
                 if log_writer:
                     log_writer.write(record)
                 bar.update(1)
-                if self.checkpoint_dir is not None:
+                if self.checkpoint_dir is not None and main:
                     from .checkpoint import save_checkpoint
 
                     save_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler,
@@ -417,7 +525,11 @@ class Trainer:
             model.encoder_tuning_ = {**joint.settings, "digest": state_digest(model.encoder_state_),
                                      "epochs_frozen": min(cfg.encoder_warmup_epochs, best_epoch)}
         scorer.eval()
-        model.cold_calibration_ = self._calibrate_cold(model, graph, scorer, train, sampler, rng, times, device)
+        model.cold_calibration_ = self._calibrate_cold(model, graph, scorer, train, sampler, rng, times, device, show_progress=main)
+        if distributed:  # rank 0's parameters everywhere, bit for bit (GPU kernels need not be deterministic)
+            del step_loss  # drops DDP's gradient hooks from the parameters
+            ddp.broadcast_parameters(scorer)
+            model.cold_calibration_ = ddp.broadcast_object(model.cold_calibration_, device)
         model._freeze(scorer, full_operator, full_structure)
         model.scorer_ = scorer
         model.history_ = history
@@ -429,6 +541,52 @@ class Trainer:
         model.graph_ = graph
         return model
 
+    @staticmethod
+    def _replica_device(device: torch.device, world_size: int) -> torch.device:
+        """This process's device under distributed training: ``cuda:LOCAL_RANK`` for ``device="cuda"`` / ``"auto"`` with a GPU, else the CPU.
+
+        Raises:
+            ValueError: ``device="cuda:N"`` (every process would share one GPU), or a CPU device under the ``nccl`` backend.
+        """
+        from .distributed import local_rank
+
+        if device.type == "cuda":
+            if device.index is not None:
+                raise ValueError(f"device='{device}': under distributed training (world size {world_size}) each process uses cuda:LOCAL_RANK; "
+                                 "pass device='cuda' or 'auto'")
+            device = torch.device("cuda", local_rank())
+            torch.cuda.set_device(device)
+        elif torch.distributed.get_backend() == "nccl":
+            raise ValueError(f"device='{device}': the process group uses the nccl backend, which needs CUDA tensors; "
+                             "train on device='cuda', or initialise the group with the gloo backend for the CPU")
+        return device
+
+    @staticmethod
+    def _check_distributed(cfg: TrainConfig, world_size: int) -> None:
+        """Refuse the settings that distributed training would get silently wrong (ValueError naming the setting)."""
+        if cfg.encoder_mode != "frozen":
+            raise ValueError(f"encoder_mode={cfg.encoder_mode!r}: distributed training (world size {world_size}) supports the frozen encoder only "
+                             "(a trained encoder's parameters and random draws live outside the scorer that DistributedDataParallel "
+                             "synchronises); use encoder_mode='frozen', or train in one process")
+
+    @staticmethod
+    def _share_refined(model, graph, scorer, operator, structure: torch.Tensor, device: torch.device):
+        """Distributed training: every process takes rank 0's refined similarity tables and edge sets (a re-mining
+        threshold could otherwise keep an edge on one process only, where GPU sums differ in the last bit);
+        returns the full training graph's ``(operator, GCN structure)`` built from them."""
+        from ..model.operator import PathOperator
+        from .distributed import broadcast_object, world
+
+        shared = broadcast_object({kind: (model.tables_[kind], refiner.rows.cpu(), refiner.cols.cpu()) for kind, refiner in scorer.refiners.items()}, device)
+        if world()[0] == 0:
+            return operator, structure
+        for kind, (table, rows, cols) in shared.items():
+            model.tables_[kind] = table
+            refiner = scorer.refiners[kind]
+            refiner.rows, refiner.cols = rows.to(refiner.threshold.device), cols.to(refiner.threshold.device)
+        operator = PathOperator.from_tables(model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent)
+        return operator, to_torch_csr(operator.structure(), device=device)
+
     def _kept(self, epoch: int) -> str:
         """Where the last good state is, for a message that stops training."""
         if self.checkpoint_dir is not None and (self.checkpoint_dir / "state.json").exists():
@@ -436,7 +594,8 @@ class Trainer:
         return "nothing was saved (pass a checkpoint directory to keep each finished epoch)"
 
     @torch.no_grad()
-    def _calibrate_cold(self, model, graph, scorer, train, sampler, rng: np.random.Generator, times, device: torch.device) -> dict[str, Any]:
+    def _calibrate_cold(self, model, graph, scorer, train, sampler, rng: np.random.Generator, times, device: torch.device,
+                        show_progress: bool = True) -> dict[str, Any]:
         """Set ``cold_bias`` so that items without user edges rank as often as they should (BPR on simulated cold items).
 
         Each of ``cold_draws`` draws hides items as cold (:func:`hold_out` with ``cold_share``) and a
@@ -466,7 +625,7 @@ class Trainer:
         # negatives among the items with positives, the ranked candidates (simulated cold items among them)
         sampler = NegativeSampler(train, seed=cfg.seed + 2, items=items_with_positives(train))
         pos_f, neg_f, pos_h, neg_h, pos_cold, neg_cold = [], [], [], [], [], []
-        bar = progress(total=cfg.cold_draws, desc="calibrate cold items", unit="draw")
+        bar = progress(total=cfg.cold_draws, desc="calibrate cold items", unit="draw") if show_progress else _NoBar()
         for _ in range(cfg.cold_draws):
             kept, target_users, target_items = hold_out(train, holdout, rng, times, share)
             operator, start_weights, blocks, structure, cold = epoch_graph(graph, model, kept, device)
