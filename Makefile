@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine (Python >= 3.11, no GPU needed):
 #   make demo   create .venv if missing, install, run the main job on the synthetic default
-#   make test   create .venv if missing, install with test tools (and Chromium via apt-get when absent), run the test suite
+#   make test   create .venv if missing, install with test tools and the spark extra (and Chromium via apt-get when absent), run the test suite
 # torch is installed first as the CPU build (torch==2.13.0); the package's ranges
 # are satisfied by it, so no CUDA build is pulled in.
 
@@ -35,7 +35,13 @@ browser:
 	  { $(SUDO) apt-get update -q >/dev/null 2>&1 && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } || \
 	  echo "could not install chromium: the browser test skips (and fails under CI=true)"; }
 
-test: $(VENV)/.installed browser
+# The Spark tests (tests/spark) need the spark extra (pyspark, about 45 s to install) and Java 17+.
+$(VENV)/.spark: $(VENV)/.installed
+	@echo "installing interestgraph[spark] (pyspark) into $(VENV) for the Spark tests ..."
+	$(PIP) install -e ".[spark]"
+	@touch $@
+
+test: $(VENV)/.installed $(VENV)/.spark browser
 	$(PY) -m pytest -q --durations=15
 
 clean-env:
