@@ -166,7 +166,7 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import data_verbs, demo, evaluate_verb, forget_verb, graph_verbs, recommend_verbs, show_verb, train_verb
+    from . import data_verbs, demo, encode_verb, evaluate_verb, forget_verb, graph_verbs, recommend_verbs, show_verb, train_verb
 
     common = _common_options()
     parser = _Parser(
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"interestgraph {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for module in (demo, data_verbs, graph_verbs, train_verb, evaluate_verb, recommend_verbs, show_verb, forget_verb):
+    for module in (demo, data_verbs, encode_verb, graph_verbs, train_verb, evaluate_verb, recommend_verbs, show_verb, forget_verb):
         module.register(verbs, common)
     return parser
 

@@ -55,8 +55,17 @@ off. Weights are loaded from safetensors only (no pickle).
 ``encode`` / ``identity`` / ``dim`` interface: for tests, quick looks at a new
 log, and as the baseline that shows what the language model adds.
 
+Large catalogs
+--------------
+:func:`encode_distributed` (module :mod:`interestgraph.encoder.distributed`)
+splits the encoding of many texts across the ranks of a ``torch.distributed``
+group (torchrun; gloo or nccl) and writes every vector into one
+:class:`EmbeddingCache` on rank 0; :meth:`EmbeddingCache.merge` folds in caches
+written elsewhere. The CLI verb ``interestgraph encode`` does both for a
+catalog's item texts.
+
 Importing this package does not import torch or transformers; ``TextEncoder``,
-``LexicalEncoder`` and ``EmbeddingCache`` are loaded on first use.
+``LexicalEncoder``, ``EmbeddingCache`` and ``encode_distributed`` are loaded on first use.
 """
 
 from __future__ import annotations
@@ -67,12 +76,13 @@ from .config import MODES, EncoderConfig, default_model_path, resolve_device
 
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
+    from .distributed import encode_distributed
     from .lexical import LexicalEncoder
     from .text import TextEncoder, mean_pool, model_identity
 
-__all__ = ["MODES", "EmbeddingCache", "EncoderConfig", "LexicalEncoder", "TextEncoder", "default_model_path", "mean_pool", "model_identity", "resolve_device"]
+__all__ = ["MODES", "EmbeddingCache", "EncoderConfig", "LexicalEncoder", "TextEncoder", "default_model_path", "encode_distributed", "mean_pool", "model_identity", "resolve_device"]
 
-_LAZY = {"LexicalEncoder": ".lexical", "TextEncoder": ".text", "mean_pool": ".text", "model_identity": ".text", "EmbeddingCache": ".cache"}
+_LAZY = {"LexicalEncoder": ".lexical", "TextEncoder": ".text", "mean_pool": ".text", "model_identity": ".text", "EmbeddingCache": ".cache", "encode_distributed": ".distributed"}
 
 
 def __getattr__(name: str):

@@ -19,6 +19,10 @@ mode, so readers do not block while another process writes; every
 :meth:`EmbeddingCache.put_many` is one transaction. A row whose byte length
 does not match its ``dim`` is treated as a miss (and replaced on the next
 write), never returned.
+
+Caches written on separate machines (workers that each encoded a part of a
+catalog) are combined with :meth:`EmbeddingCache.merge`: the other file is
+attached read-only and its rows copied in one transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +48,12 @@ CACHE_FILENAME = "embeddings.sqlite"
 CACHE_FORMAT_VERSION = 1
 _CHUNK = 500  # keys per SELECT ... IN (...), under every sqlite variable limit
 _FLOAT32_LE = np.dtype("<f4")
+
+
+def _sqlite_uri(path: Path, **query: str) -> str:
+    """``file:`` URI of a local path (percent-quoted, so ``?``, ``#`` and ``%`` in names are safe) with query parameters."""
+    uri = "file:" + urllib.parse.quote(str(path.resolve()), safe="/")
+    return uri + ("?" + urllib.parse.urlencode(query) if query else "")
 
 
 def text_sha256(text: str) -> str:
@@ -148,6 +159,66 @@ class EmbeddingCache:
         rows = [(identity, text_sha256(t), dim, array[i].tobytes()) for i, t in enumerate(texts)]
         with self._lock, self._conn:
             self._conn.executemany("INSERT OR REPLACE INTO embeddings (identity, text_sha256, dim, vector) VALUES (?, ?, ?, ?)", rows)
+
+    def merge(self, other_cache_dir: str | os.PathLike) -> int:
+        """Copy the rows of another cache into this one, in one transaction; returns the rows written.
+
+        The other ``embeddings.sqlite`` is opened read-only (sqlite ``ATTACH``
+        of a ``mode=ro`` URI; it is never modified) and every row is copied
+        under its own ``(identity, text_sha256)`` key, whatever the identity.
+        On a key present in both, this cache's row is kept, unless it is
+        invalid (byte length not ``4 * dim``), in which case the other's row
+        replaces it. Invalid rows of the other cache are skipped. Vectors are
+        copied as stored bytes: no float conversion.
+
+        Args:
+            other_cache_dir: the other cache's directory (the one holding
+                ``embeddings.sqlite``), or that file itself.
+
+        Returns:
+            The number of rows written into this cache: keys it did not have,
+            plus invalid rows repaired. ``0`` when the other cache adds nothing.
+
+        Raises:
+            FileNotFoundError: naming ``other_cache_dir`` when there is no such cache file.
+            ValueError: naming ``other_cache_dir`` when it is this cache itself.
+            ArtifactError: naming the other file's path when it is not an
+                embedding cache, or its ``format_version`` differs from this
+                interestgraph's (:data:`CACHE_FORMAT_VERSION`).
+        """
+        other = Path(other_cache_dir)
+        other_file = other / CACHE_FILENAME if other.is_dir() else other
+        if not other_file.is_file():
+            raise FileNotFoundError(f"other_cache_dir={str(other_cache_dir)!r}: no embedding cache file {other_file} (expected a directory holding {CACHE_FILENAME})")
+        if other_file.resolve() == self.path.resolve():
+            raise ValueError(f"other_cache_dir={str(other_cache_dir)!r} is this cache ({self.path}); merging a cache into itself adds nothing")
+        # A connection of its own: URI filenames in ATTACH need a connection opened with uri=True.
+        conn = sqlite3.connect(_sqlite_uri(self.path), uri=True, timeout=60.0)
+        try:
+            try:
+                conn.execute("ATTACH DATABASE ? AS other", (_sqlite_uri(other_file, mode="ro"),))
+                tables = {name for (name,) in conn.execute("SELECT name FROM other.sqlite_master WHERE type = 'table'")}
+                if not {"embeddings", "meta"} <= tables:
+                    raise ArtifactError(f"{other_file}: not an embedding cache (no embeddings / meta table)")
+                row = conn.execute("SELECT value FROM other.meta WHERE key = 'format_version'").fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise ArtifactError(f"{other_file}: not a readable embedding cache ({exc})") from None
+            version = None if row is None else row[0]
+            if version != str(CACHE_FORMAT_VERSION):
+                raise ArtifactError(f"{other_file}: embedding cache format_version {version!r}; this interestgraph reads and merges {CACHE_FORMAT_VERSION} only")
+            with conn:  # one transaction: all rows or none
+                cursor = conn.execute(
+                    "INSERT OR REPLACE INTO main.embeddings (identity, text_sha256, dim, vector) "
+                    "SELECT o.identity, o.text_sha256, o.dim, o.vector FROM other.embeddings AS o "
+                    "WHERE o.dim > 0 AND typeof(o.vector) = 'blob' AND length(o.vector) = 4 * o.dim "
+                    "AND NOT EXISTS (SELECT 1 FROM main.embeddings AS m WHERE m.identity = o.identity AND m.text_sha256 = o.text_sha256 "
+                    "AND typeof(m.vector) = 'blob' AND length(m.vector) = 4 * m.dim)"
+                )
+                written = int(cursor.rowcount)
+            conn.execute("DETACH DATABASE other")
+        finally:
+            conn.close()
+        return written
 
     def count(self, identity: str | None = None) -> int:
         """Number of stored vectors (under ``identity`` when given)."""
