@@ -84,9 +84,9 @@ def _rank(rank: int, world_size: int, rendezvous: str, out: str, texts: list[str
             np.save(Path(out) / "vectors.npy", result.vectors.numpy(), allow_pickle=False)
         (Path(out) / f"rank-{rank}.json").write_text(json.dumps(report))
     finally:
-        from interestgraph.encoder.distributed import shutdown_process_group
+        from interestgraph.distributed import cleanup
 
-        shutdown_process_group()
+        cleanup()
 
 
 def run_case(texts: list[str], processes: int, threads: int, model: str | None, batch_size: int, workdir: Path) -> dict:

@@ -50,7 +50,8 @@ def _merge(cache_dir: Path, others: list[Path]) -> dict[str, int]:
 
 
 def run_encode(args: argparse.Namespace) -> CommandResult:
-    from ..encoder.distributed import init_process_group_from_env, raise_if_any_rank_failed, rank_device, run_distributed_encode, shutdown_process_group, world
+    from ..distributed import cleanup, init_from_env, rank_device, world
+    from ..encoder.distributed import raise_if_any_rank_failed, run_distributed_encode
 
     started = time.perf_counter()
     merge = list(args.merge or [])
@@ -61,7 +62,7 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
     for other in merge:
         if Path(other).resolve() == Path(args.encoder_cache).resolve():
             raise UsageError(f"--merge {other} is the --encoder-cache itself")
-    started_group = init_process_group_from_env(args.device)
+    started_group = init_from_env("cuda" if rank_device(args.device).startswith("cuda") else "cpu")
     try:
         rank, world_size = world()
         merged: dict[str, int] = {}
@@ -86,7 +87,6 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
                 error = exc
             raise_if_any_rank_failed(error, "loading the catalog or the encoder")
             result = run_distributed_encode(texts, encoder, cache_dir=args.encoder_cache, all_ranks=False)
-            seconds = round(time.perf_counter() - started, 3)
             rate = result.n_encoded / result.seconds if result.seconds > 0 else 0.0
             data.update({
                 "source": loaded.log.source, "model": encoder.name, "identity": encoder.identity, "dim": encoder.dim,
@@ -105,7 +105,7 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
         lines.append(f"done in {data['seconds']:.1f} s")
     finally:
         if started_group:
-            shutdown_process_group()
+            cleanup()
     if rank != 0:  # under torchrun only rank 0 prints (main prints --json data, or text when non-empty)
         args.json = False
         return CommandResult({}, "")

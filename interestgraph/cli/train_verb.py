@@ -1,7 +1,7 @@
 """``interestgraph train``: fit the interest-graph model on a built graph and save it.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the verb trains data-parallel
-(:mod:`interestgraph.train.distributed`): every process joins the process group (``nccl``
+(:mod:`interestgraph.distributed`): every process joins the process group (``nccl``
 on CUDA, one GPU per process; ``gloo`` on the CPU), trains its share of each batch, and
 only rank 0 saves the model and prints the result; the other processes exit 0 quietly::
 
@@ -62,7 +62,7 @@ def configs_from_args(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> CommandResult:
     from ..graph import InterestGraph
     from ..model import InterestGraphModel
-    from ..train import distributed
+    from .. import distributed
 
     model_config, train_config = configs_from_args(args)
     try:

@@ -3,13 +3,14 @@
 Typical use, one process per rank (``torchrun --nproc-per-node 2 script.py``)::
 
     from interestgraph.encoder import EncoderConfig, TextEncoder
-    from interestgraph.encoder.distributed import encode_distributed, init_process_group_from_env, rank_device, shutdown_process_group
+    from interestgraph.distributed import cleanup, init_from_env, rank_device
+    from interestgraph.encoder.distributed import encode_distributed
 
-    started = init_process_group_from_env("cpu")       # gloo on CPU, nccl on CUDA; no-op outside torchrun
+    started = init_from_env()                          # gloo on CPU, nccl on CUDA; no-op outside torchrun
     encoder = TextEncoder(EncoderConfig(device=rank_device("auto")))   # cuda:LOCAL_RANK on a GPU node
     vectors = encode_distributed(texts, encoder, cache_dir="graphs/.encoder-cache")   # (n, dim) on every rank
     if started:
-        shutdown_process_group()                       # barrier + destroy_process_group
+        cleanup()                                      # barrier + destroy_process_group
 
 How it runs (every rank calls it with the same ``texts`` and an encoder of the
 same :attr:`~interestgraph.encoder.TextEncoder.identity`):
@@ -68,12 +69,12 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
+from ..distributed import world
 from ..errors import InterestGraphError
 from .cache import EmbeddingCache
 
 __all__ = [
-    "DistributedEncodeResult", "RankFailedError", "encode_distributed", "init_process_group_from_env", "raise_if_any_rank_failed",
-    "rank_device", "run_distributed_encode", "shutdown_process_group", "world",
+    "DistributedEncodeResult", "RankFailedError", "encode_distributed", "raise_if_any_rank_failed", "run_distributed_encode",
 ]
 
 logger = logging.getLogger("interestgraph.encoder.distributed")
@@ -123,97 +124,6 @@ class DistributedEncodeResult:
             "per_rank": list(self.per_rank), "world_size": self.world_size, "seconds": round(self.seconds, 3),
             "identity": self.identity, "cache_dir": self.cache_dir,
         }
-
-
-# -- process group helpers --------------------------------------------------------------------------------------
-def world(group: dist.ProcessGroup | None = None) -> tuple[int, int]:
-    """``(rank, world_size)`` of ``group`` (the default group when None); ``(0, 1)`` without an initialised group."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return 0, 1
-    return dist.get_rank(group), dist.get_world_size(group)
-
-
-def rank_device(device: str) -> str:
-    """The device this rank should encode on, for a configured ``device``.
-
-    ``"cuda"`` and ``"auto"`` (when CUDA is available) become ``cuda:LOCAL_RANK``
-    under torchrun (``LOCAL_RANK`` from the environment; 0 outside torchrun);
-    ``"cpu"`` and an explicit ``"cuda:N"`` are returned unchanged. With
-    ``"auto"`` and no CUDA, ``"cpu"``.
-    """
-    device = device.strip().lower()
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    return device
-
-
-def init_process_group_from_env(device: str = "cpu", *, timeout_s: float = 1800.0) -> bool:
-    """Initialise the default process group from torchrun's environment, when there is one to join.
-
-    Does nothing (returns False) when ``WORLD_SIZE`` is unset or 1, or a group
-    is already initialised. Otherwise initialises it with ``init_method="env://"``
-    (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``, which torchrun
-    sets): backend ``nccl`` when ``device`` resolves to CUDA (after
-    ``torch.cuda.set_device(cuda:LOCAL_RANK)``), else ``gloo``. Returns True
-    when it initialised the group; the caller then calls
-    :func:`shutdown_process_group` when done.
-
-    Args:
-        device: the configured device (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"``).
-        timeout_s: collective timeout, in seconds.
-
-    Raises:
-        ValueError: naming ``WORLD_SIZE`` when it is not a positive integer.
-    """
-    raw = os.environ.get("WORLD_SIZE", "").strip()
-    if not raw:
-        return False
-    try:
-        size = int(raw)
-    except ValueError:
-        raise ValueError(f"WORLD_SIZE={raw!r} is not an integer") from None
-    if size < 1:
-        raise ValueError(f"WORLD_SIZE={raw!r} must be >= 1")
-    if size == 1 or not dist.is_available() or dist.is_initialized():
-        return False
-    import datetime
-
-    target = rank_device(device)
-    backend = "gloo"
-    if target.startswith("cuda"):
-        torch.cuda.set_device(torch.device(target))
-        backend = "nccl"
-    dist.init_process_group(backend=backend, init_method="env://", timeout=datetime.timedelta(seconds=timeout_s))
-    return True
-
-
-def shutdown_process_group(*, timeout_s: float = 120.0) -> None:
-    """Barrier, then ``destroy_process_group()``: the way every rank should leave the group.
-
-    Without the barrier a gloo rank that tears its group down while a peer's
-    last collective is still in flight can make the process abort at exit
-    (``terminate called without an active exception``, SIGABRT, after all the
-    work is done): in this package's 2-rank tests that happened in 8 of 40
-    runs without the barrier and in none of 40 with it. On gloo the barrier is
-    ``monitored_barrier`` with ``timeout_s`` (seconds), so a rank that died
-    cannot keep the others waiting longer; a failed barrier is logged and the
-    group destroyed anyway. Does nothing without an initialised group.
-    """
-    if not (dist.is_available() and dist.is_initialized()):
-        return
-    import datetime
-
-    try:
-        if dist.get_backend() == "gloo":
-            dist.monitored_barrier(timeout=datetime.timedelta(seconds=timeout_s))
-        else:
-            dist.barrier()
-    except Exception as exc:  # noqa: BLE001 - leaving anyway; the peers' own errors say what went wrong
-        logger.warning("rank %d: the barrier before leaving the process group failed (%s); leaving anyway", dist.get_rank(), exc)
-    finally:
-        dist.destroy_process_group()
 
 
 # -- internals --------------------------------------------------------------------------------------------------
@@ -328,7 +238,7 @@ def run_distributed_encode(
             encoded once.
         encoder: this rank's encoder: ``encode(texts, batch_size=, show_progress=) -> (k, dim)``,
             ``identity`` (str) and ``dim`` (int), e.g. a :class:`~interestgraph.encoder.TextEncoder`
-            on ``cuda:LOCAL_RANK`` (see :func:`rank_device`). Its identity and
+            on ``cuda:LOCAL_RANK`` (see :func:`interestgraph.distributed.rank_device`). Its identity and
             dim must agree across ranks (checked).
         cache_dir: the disk cache rank 0 reads and writes (``cache_dir/embeddings.sqlite``);
             ``None`` uses the encoder's own cache when it has one (a frozen

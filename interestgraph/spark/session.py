@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 import pandas as pd
 
 try:
-    import pyspark  # noqa: F401
+    import pyspark  # noqa: F401  (the ImportError below says how to install it)
     from pyspark.sql import DataFrame, SparkSession
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("interestgraph.spark needs pyspark: pip install 'interestgraph[spark]' (and Java 17 or newer)") from exc

@@ -2,7 +2,7 @@
 under ``torch.distributed`` (:mod:`.distributed`: ``torchrun --nproc-per-node N -m interestgraph train GRAPH --out MODEL``)."""
 
 from ..model.config import TrainConfig
-from . import distributed
+from .. import distributed
 from .trainer import BPRStep, Trainer, hold_out, pick_device
 
 __all__ = ["BPRStep", "TrainConfig", "Trainer", "distributed", "hold_out", "pick_device"]

@@ -32,7 +32,7 @@ sparse walk products stay float32). A checkpoint directory, when given, holds
 the last epoch's full state (parameters, optimiser, random generators) as
 safetensors + JSON after every epoch, so a killed run resumes where it stopped.
 
-Several processes (data-parallel, :mod:`.distributed`). When a ``torch.distributed``
+Several processes (data-parallel, :mod:`interestgraph.distributed`). When a ``torch.distributed``
 process group of more than one process is initialised (``torchrun --nproc-per-node 2
 -m interestgraph train GRAPH --out MODEL``), :meth:`Trainer.fit` trains the same model
 across them: every process holds the whole graph and a replica of the scorer, draws the
@@ -303,7 +303,7 @@ class Trainer:
         from ..baselines import NegativeSampler
         from ..model.model import first_step_kind, first_step_matrix, graph_tables, train_pair_times
         from ..model.operator import PathOperator
-        from . import distributed as ddp
+        from .. import distributed as ddp
 
         cfg = self.config
         started = time.perf_counter()
@@ -548,7 +548,7 @@ class Trainer:
         Raises:
             ValueError: ``device="cuda:N"`` (every process would share one GPU), or a CPU device under the ``nccl`` backend.
         """
-        from .distributed import local_rank
+        from ..distributed import local_rank
 
         if device.type == "cuda":
             if device.index is not None:
@@ -575,7 +575,7 @@ class Trainer:
         threshold could otherwise keep an edge on one process only, where GPU sums differ in the last bit);
         returns the full training graph's ``(operator, GCN structure)`` built from them."""
         from ..model.operator import PathOperator
-        from .distributed import broadcast_object, world
+        from ..distributed import broadcast_object, world
 
         shared = broadcast_object({kind: (model.tables_[kind], refiner.rows.cpu(), refiner.cols.cpu()) for kind, refiner in scorer.refiners.items()}, device)
         if world()[0] == 0:

@@ -27,7 +27,8 @@ if str(ROOT) not in sys.path:  # spawned ranks import this module by its name (t
 
 from interestgraph.cli import main  # noqa: E402
 from interestgraph.encoder.cache import CACHE_FILENAME, EmbeddingCache, text_sha256  # noqa: E402
-from interestgraph.encoder.distributed import encode_distributed, rank_device, run_distributed_encode, shutdown_process_group, world  # noqa: E402
+from interestgraph.distributed import cleanup, rank_device, world  # noqa: E402
+from interestgraph.encoder.distributed import encode_distributed, run_distributed_encode  # noqa: E402
 from interestgraph.errors import ArtifactError  # noqa: E402
 
 MOVIE_TEXTS = [
@@ -123,7 +124,7 @@ def _rank(rank: int, world_size: int, init_file: str, out: str, minilm_cache: st
                 report[name] = f"{type(exc).__name__}: {exc}"
     finally:
         (out_dir / f"report-{rank}.json").write_text(json.dumps(report))
-        shutdown_process_group()  # a barrier first: see its docstring
+        cleanup()  # a barrier first: see its docstring
 
 
 @pytest.fixture(scope="module")

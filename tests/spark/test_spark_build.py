@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from interestgraph.data import EventWeights, generate_synthetic, split_log
-from interestgraph.data.splits import given_split
+from interestgraph.data import generate_synthetic, split_log
 from interestgraph.encoder.lexical import LexicalEncoder
 from interestgraph.errors import DataError
 from interestgraph.graph import InterestGraph
