@@ -66,6 +66,7 @@ def run_build_spark(args: argparse.Namespace) -> CommandResult:
     graph = build_interest_graph_spark(
         args.interactions, args.items, config, spark=spark, encoder=_encoder_from_args(args), split_name=args.split_name,
         format=args.input_format, columns=_parse_mapping(args.map, "--map") or None, list_fields=_parse_list_fields(args.list_field) or None,
+        item_columns=_parse_mapping(args.item_map, "--item-map") or None,
         default_event=args.event or "interaction", timestamp_unit=args.timestamp_unit,
     )
     graph.save(args.out, overwrite=args.overwrite)
@@ -117,6 +118,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     spark.add_argument("--items", help="catalog file (csv/tsv/json lines/parquet) read on the driver; default: a bare catalog of the logged items")
     spark.add_argument("--input-format", choices=("parquet", "csv", "json"), help="format of the events (default: from the suffix; a folder is parquet)")
     spark.add_argument("--map", action="append", metavar="CANON=COL", help="map a canonical event column to a source column; repeatable")
+    spark.add_argument("--item-map", action="append", metavar="CANON=COL", help="map a canonical catalog column (item_id, title) to a catalog column; repeatable")
     spark.add_argument("--list-field", action="append", metavar="NAME[=SEP]", help="a catalog column of interest labels separated by SEP (default '|'); repeatable")
     spark.add_argument("--event", metavar="NAME", help="event type when the events have no event column (default 'interaction')")
     spark.add_argument("--timestamp-unit", choices=("s", "ms"), default="s", help="unit of numeric timestamps (default s)")

@@ -45,12 +45,14 @@ from .session import to_pandas
 
 
 def read_catalog(items: str | os.PathLike | pd.DataFrame | DataFrame | None, *, list_fields: Mapping[str, str | None] | None = None,
-                 interest_fields: Sequence[str] | None = None, text_fields: Sequence[str] | None = None) -> tuple[pd.DataFrame | None, tuple, tuple, str]:
+                 interest_fields: Sequence[str] | None = None, text_fields: Sequence[str] | None = None,
+                 item_columns: Mapping[str, str] | None = None) -> tuple[pd.DataFrame | None, tuple, tuple, str]:
     """The catalog on the driver in canonical form: ``(items, interest_fields, text_fields, name)``.
 
     ``items`` is a file our readers take (CSV/TSV/JSON lines/Parquet), a pandas or
     Spark DataFrame, or None (a bare catalog of the logged item IDs is made later).
-    ``list_fields`` splits delimited cells into label lists (``{"genres": "|"}``).
+    ``list_fields`` splits delimited cells into label lists (``{"genres": "|"}``);
+    ``item_columns`` renames the file's columns to canonical ones (``{"item_id": "movieId"}``).
     """
     if items is None:
         return None, (), (TITLE,), "catalog"
@@ -59,7 +61,11 @@ def read_catalog(items: str | os.PathLike | pd.DataFrame | DataFrame | None, *, 
     elif isinstance(items, pd.DataFrame):
         table, name = items, "catalog"
     else:
-        table, _, name = read_table(items)
+        table, _, name = read_table(items, columns=item_columns)
+    if item_columns and not isinstance(items, (str, os.PathLike)):
+        from ..data.readers import rename_columns
+
+        table = rename_columns(table, item_columns, name)
     if list_fields:
         table = split_list_fields(table, list_fields, name)
         interest_fields = tuple(list_fields) if interest_fields is None else interest_fields
@@ -80,6 +86,7 @@ def build_interest_graph_spark(
     list_fields: Mapping[str, str | None] | None = None,
     interest_fields: Sequence[str] | None = None,
     text_fields: Sequence[str] | None = None,
+    item_columns: Mapping[str, str] | None = None,
     default_event: str = "interaction",
     timestamp_unit: str = "s",
     missing_items: str = "drop",
@@ -98,6 +105,7 @@ def build_interest_graph_spark(
         split_name: the protocol name recorded for a given ``part`` column
             (default ``"given"``); without a ``part`` column the split is ``all-train``.
         format, columns: how to read ``interactions`` (:func:`~interestgraph.spark.events.read_events`).
+        list_fields, interest_fields, text_fields, item_columns: how to read the catalog (:func:`read_catalog`).
         default_event, timestamp_unit, missing_items: as in :meth:`InteractionLog.from_frames`.
     """
     from .session import spark_session
@@ -106,7 +114,8 @@ def build_interest_graph_spark(
     started = time.perf_counter()
     spark = spark or spark_session()
     bar = progress(total=2, desc="spark: events", unit="step")
-    catalog, interest_fields, text_fields, catalog_name = read_catalog(items, list_fields=list_fields, interest_fields=interest_fields, text_fields=text_fields)
+    catalog, interest_fields, text_fields, catalog_name = read_catalog(items, list_fields=list_fields, interest_fields=interest_fields,
+                                                                       text_fields=text_fields, item_columns=item_columns)
     prepared = prepare_events(spark, str(interactions) if isinstance(interactions, os.PathLike) else interactions,
                               catalog[ITEM_ID] if catalog is not None else None, weights=config.weights, format=format, columns=columns,
                               default_event=default_event, timestamp_unit=timestamp_unit, missing_items=missing_items, catalog_name=catalog_name)

@@ -85,7 +85,7 @@ def read_events(spark: SparkSession, source: str | DataFrame, *, format: str | N
         format: ``parquet``, ``csv`` or ``json`` (None: from the suffix; a
             directory without one is read as Parquet).
         sep: CSV separator (None: tab for ``.tsv``, else comma).
-        columns: rename map from the file's names to the canonical ones.
+        columns: canonical name -> the file's column name (as :func:`interestgraph.data.read_log`).
 
     Returns:
         ``(frame, name)``: the raw table and the name used in messages.
@@ -108,10 +108,10 @@ def read_events(spark: SparkSession, source: str | DataFrame, *, format: str | N
         except Exception as exc:  # AnalysisException (missing path), Py4JJavaError (unreadable file)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"{name}: Spark cannot read it as {fmt} ({first[:300]})") from None
-    for old, new in (columns or {}).items():
-        if old not in frame.columns:
-            raise DataError(f"{name}: columns maps {old!r}, which is not a column (columns: {', '.join(frame.columns)})")
-        frame = frame.withColumnRenamed(old, new)
+    for canon, column in (columns or {}).items():
+        if column not in frame.columns:
+            raise DataError(f"{name}: the column mapping names missing column {column!r} (for {canon!r}; columns present: {', '.join(frame.columns)})")
+        frame = frame.withColumnRenamed(column, canon)
     return frame, name
 
 

@@ -101,7 +101,7 @@ def test_given_split_from_parquet_equals_the_pandas_build(spark, synthetic_split
 
 
 def test_all_train_from_csv_with_text_ids_equals_the_pandas_build(spark, tmp_path):
-    """No part column: every event trains; CSV input (all strings), text user IDs, a delimited genre field."""
+    """No part column: every event trains; CSV input (all strings) with its own column names, text user IDs, a delimited genre field."""
     from interestgraph.data.readers import read_log
     from interestgraph.spark import build_interest_graph_spark
 
@@ -114,11 +114,12 @@ def test_all_train_from_csv_with_text_ids_equals_the_pandas_build(spark, tmp_pat
         "text": ["", "", "", "", "space opera", "", "", "", "", "", ""],
     })
     items = pd.DataFrame({"item_id": [1, 2, 3, 4], "title": ["Alien", "Heat", "Dune", "Up"], "genres": ["Sci-Fi|Horror", "Crime", "Sci-Fi", "Animation|Comedy"]})
-    events.to_csv(tmp_path / "events.csv", index=False)
-    items.to_csv(tmp_path / "items.csv", index=False)
-    log = read_log(tmp_path / "events.csv", tmp_path / "items.csv", list_fields={"genres": "|"})
+    events.rename(columns={"user_id": "customer"}).to_csv(tmp_path / "events.csv", index=False)
+    items.rename(columns={"item_id": "sku"}).to_csv(tmp_path / "items.csv", index=False)
+    maps = {"columns": {"user_id": "customer"}, "item_columns": {"item_id": "sku"}, "list_fields": {"genres": "|"}}
+    log = read_log(tmp_path / "events.csv", tmp_path / "items.csv", **maps)
     want = build_interest_graph(log, encoder=LexicalEncoder())
-    got = build_interest_graph_spark(str(tmp_path / "events.csv"), tmp_path / "items.csv", spark=spark, encoder=LexicalEncoder(), list_fields={"genres": "|"})
+    got = build_interest_graph_spark(str(tmp_path / "events.csv"), tmp_path / "items.csv", spark=spark, encoder=LexicalEncoder(), **maps)
     assert got.protocol.name == "all-train"
     assert any("not in" in n for n in got.split.log.notes) and any("duplicate" in n for n in got.split.log.notes)  # item 9; the repeated cy/4 view
     assert list(got.users) == ["ann", "bob", "cy"]
