@@ -71,12 +71,16 @@ class SparkAggregation:
         item_key = self.item_ids.to_numpy()[b.row]
         b_schema = T.StructType([T.StructField(ITEM_ID, self.events.schema[ITEM_ID].dataType), T.StructField("interest", T.LongType()), T.StructField("b", T.DoubleType())])
         b_frame = from_pandas(self.spark, pd.DataFrame({ITEM_ID: item_key, "interest": b.col.astype(np.int64), "b": b.data.astype(np.float64)}), schema=b_schema)
-        raw = (self._pairs(reference, half_life_days).join(F.broadcast(b_frame), on=ITEM_ID)
-               .select("user_id", "interest", (F.col("w") * F.col("b")).alias("raw")))
+        # A holds the float32 user–item weights (as the pandas path's matrix does); Σ_i A·B first, then tags and texts
+        pairs = self._pairs(reference, half_life_days).withColumn("w", F.col("w").cast("float").cast("double"))
+        raw = (pairs.join(F.broadcast(b_frame), on=ITEM_ID).groupBy("user_id", "interest")
+               .agg(F.sum(F.col("w") * F.col("b")).alias("raw")))
         extra = self._extra(events, reference, half_life_days, tag_weight, text_weight)
         if extra is not None:
-            raw = raw.unionByName(extra)
-        summed = raw.groupBy("user_id", "interest").agg(F.sum("raw").alias("raw")).where(F.col("raw") > 0)
+            extra = extra.groupBy("user_id", "interest").agg(F.sum("raw").alias("extra"))
+            raw = (raw.join(extra, on=["user_id", "interest"], how="full")
+                   .select("user_id", "interest", (F.coalesce(F.col("raw"), F.lit(0.0)) + F.coalesce(F.col("extra"), F.lit(0.0))).alias("raw")))
+        summed = raw.where(F.col("raw") > 0)
         if top_k is not None:
             rank = F.row_number().over(Window.partitionBy("user_id").orderBy(F.col("raw").desc(), F.col("interest").asc()))
             summed = summed.withColumn("rank", rank).where(F.col("rank") <= top_k).drop("rank")

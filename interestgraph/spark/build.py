@@ -23,6 +23,7 @@ split log included, as training does.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,8 @@ def read_catalog(items: str | os.PathLike | pd.DataFrame | DataFrame | None, *, 
     ``item_columns`` renames the file's columns to canonical ones (``{"item_id": "movieId"}``).
     """
     if items is None:
+        if list_fields or item_columns:
+            raise ValueError("list_fields and item_columns need an items catalog (items=...)")
         return None, (), (TITLE,), "catalog"
     if isinstance(items, DataFrame):
         table, name = to_pandas(items), "catalog (Spark DataFrame)"
@@ -81,6 +84,8 @@ def build_interest_graph_spark(
     spark: SparkSession | None = None,
     encoder=None,
     split_name: str | None = None,
+    protocol: Protocol | Mapping | None = None,
+    cold_items: Sequence | None = None,
     format: str | None = None,
     columns: Mapping[str, str] | None = None,
     list_fields: Mapping[str, str | None] | None = None,
@@ -104,6 +109,11 @@ def build_interest_graph_spark(
         encoder: the text encoder (None: the default MiniLM).
         split_name: the protocol name recorded for a given ``part`` column
             (default ``"given"``); without a ``part`` column the split is ``all-train``.
+        protocol, cold_items: the protocol that made the ``part`` column and its cold
+            items (held out of training, ranked at evaluation), so the graph records
+            the split as the pandas path does (a temporal protocol, say, switches
+            recency on in training). None: read from the Parquet metadata that
+            :func:`write_split_events` stores, when ``interactions`` is such a file.
         format, columns: how to read ``interactions`` (:func:`~interestgraph.spark.events.read_events`).
         list_fields, interest_fields, text_fields, item_columns: how to read the catalog (:func:`read_catalog`).
         default_event, timestamp_unit, missing_items: as in :meth:`InteractionLog.from_frames`.
@@ -124,14 +134,16 @@ def build_interest_graph_spark(
     table = to_pandas(prepared.frame.orderBy("row")).drop(columns="row")
     bar.update()
     bar.close()
+    if protocol is None and cold_items is None:
+        protocol, cold_items = split_metadata(interactions)
     if catalog is None:  # a bare catalog of the logged items (no titles), as InteractionLog.from_frames makes one
         catalog = pd.DataFrame({ITEM_ID: np.sort(pd.unique(table[ITEM_ID])), TITLE: ""})
     elif prepared.item_id_is_text and catalog[ITEM_ID].dtype.kind in "iu":
         catalog = catalog.assign(item_id=catalog[ITEM_ID].astype("str")).sort_values(ITEM_ID, kind="stable").reset_index(drop=True)
-    split = _split_of(table, catalog, interest_fields, text_fields, prepared, config, split_name)
-    seconds_events = time.perf_counter() - started
-    aggregation = SparkAggregation(spark, prepared.frame, split.log.user_ids, split.log.item_ids)
     try:
+        split = _split_of(table, catalog, interest_fields, text_fields, prepared, config, split_name, protocol, cold_items)
+        seconds_events = time.perf_counter() - started
+        aggregation = SparkAggregation(spark, prepared.frame, split.log.user_ids, split.log.item_ids)
         graph = build_interest_graph(split, config, encoder=encoder, aggregation=aggregation)
     finally:
         prepared.frame.unpersist()
@@ -140,8 +152,10 @@ def build_interest_graph_spark(
     return graph
 
 
-def _split_of(table: pd.DataFrame, catalog: pd.DataFrame, interest_fields: tuple, text_fields: tuple, prepared, config: GraphConfig, split_name: str | None) -> Split:
-    """The collected events as the :class:`Split` the pandas path would hold (same columns, dtypes and protocol)."""
+def _split_of(table: pd.DataFrame, catalog: pd.DataFrame, interest_fields: tuple, text_fields: tuple, prepared, config: GraphConfig,
+              split_name: str | None, protocol: Protocol | Mapping | None, cold_items: Sequence | None) -> Split:
+    """The collected events as the :class:`Split` the pandas path would hold (same columns, dtypes, protocol,
+    candidates and cold items: candidates are the items with a training positive plus the cold items)."""
     inter = pd.DataFrame({
         "user_id": table["user_id"].to_numpy() if table["user_id"].dtype.kind in "iu" else table["user_id"].astype("str"),
         ITEM_ID: table[ITEM_ID].to_numpy() if table[ITEM_ID].dtype.kind in "iu" else table[ITEM_ID].astype("str"),
@@ -158,17 +172,57 @@ def _split_of(table: pd.DataFrame, catalog: pd.DataFrame, interest_fields: tuple
     train_positive = (inter["part"] == "train").to_numpy() & inter["positive"].to_numpy()
     if not train_positive.any():
         raise DataError(f"{prepared.source}: the split left no positive interactions in train")
-    name = (split_name or "given") if prepared.given_split else "all-train"
-    protocol = Protocol(name, "given", _base_params(config.weights, 1), None)
-    candidates = log.item_ids[np.unique(log.item_codes()[train_positive])]
-    return Split(log=log, protocol=protocol, candidate_items=candidates, cold_items=pd.Index([], dtype=candidates.dtype, name=ITEM_ID))
+    if protocol is None:
+        name = (split_name or "given") if prepared.given_split else "all-train"
+        protocol = Protocol(name, "given", _base_params(config.weights, 1), None)
+    elif not isinstance(protocol, Protocol):
+        protocol = Protocol.from_dict(protocol)
+    if not prepared.given_split and protocol.method != "given":
+        raise ValueError(f"protocol: {protocol.name!r} describes a split, but {prepared.source} has no part column")
+    cold = pd.Index(list(cold_items or []))
+    if len(cold):
+        cold = cold.astype(str) if log.item_ids.dtype.kind not in "iu" or cold.dtype.kind not in "iu" else cold.astype(np.int64)
+        codes = log.item_ids.get_indexer(cold)
+        if (codes < 0).any():
+            raise DataError(f"{prepared.source}: cold_items names {int((codes < 0).sum())} items that are not in the catalog (e.g. {list(cold[codes < 0][:3])})")
+    else:
+        codes = np.array([], dtype=np.int64)
+    candidate_codes = np.union1d(np.unique(log.item_codes()[train_positive]), codes)
+    return Split(log=log, protocol=protocol, candidate_items=log.item_ids[candidate_codes], cold_items=log.item_ids[np.sort(codes)])
+
+
+#: Parquet metadata key under which :func:`write_split_events` stores the protocol and cold items
+SPLIT_METADATA_KEY = b"interestgraph.split"
+
+
+def split_metadata(path) -> tuple[dict | None, list | None]:
+    """``(protocol dict, cold item IDs)`` stored by :func:`write_split_events` in a local Parquet file, else ``(None, None)``."""
+    if isinstance(path, DataFrame) or not Path(str(path)).is_file():
+        return None, None
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(str(path)).metadata or {}
+    except Exception:  # noqa: BLE001 - not a Parquet file: Spark reads (and names) it
+        return None, None
+    if SPLIT_METADATA_KEY not in metadata:
+        return None, None
+    stored = json.loads(metadata[SPLIT_METADATA_KEY])
+    return stored["protocol"], stored["cold_items"]
 
 
 def write_split_events(split: Split, path: str | os.PathLike) -> Path:
     """Write a split's events with their ``part`` column as one Parquet file (canonical columns + ``part``), the
-    input :func:`build_interest_graph_spark` takes for a split made in pandas (e.g. ``rs-4``)."""
+    input :func:`build_interest_graph_spark` takes for a split made in pandas (``rs-4``, ``tl-4``, ``cold-4``, ...);
+    the protocol and the cold items travel in the file's metadata (:data:`SPLIT_METADATA_KEY`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = Path(path)
     inter = split.log.interactions
     frame = inter[list(CANONICAL)].assign(part=inter["part"].astype("str"))
-    frame.to_parquet(path, index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    stored = {"protocol": split.protocol.to_dict(), "cold_items": [v.item() if hasattr(v, "item") else v for v in split.cold_items]}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), SPLIT_METADATA_KEY: json.dumps(stored).encode()})
+    pq.write_table(table, path)
     return path

@@ -11,26 +11,38 @@ and ``row`` (the input order), computed with the same rules as
 * IDs: integral numbers, and texts that are all canonical integers (``"17"``,
   not ``"007"``), become int64; other texts are stripped strings. When the
   catalog and the log disagree on the kind, both become strings.
-* Timestamps: Unix seconds (numbers, numeric text, or Spark timestamps);
-  ``timestamp_unit="ms"`` divides by 1,000.
+  Text is stripped the way Python's ``str.strip()`` strips it (tabs, no-break
+  spaces), not only of ASCII spaces as Spark's ``trim``.
+* Timestamps, one reading per column: numbers or numeric text are Unix seconds
+  (``timestamp_unit="ms"``: milliseconds), other text is ISO 8601, timestamp and
+  date columns are converted; the exact (sub-second) time tells duplicates apart,
+  the stored time is floored to seconds.
 * Refused with a :class:`~interestgraph.errors.DataError` naming the source, the
   column, how many rows and examples: a missing required column, null or empty
-  IDs or events, unparseable or negative timestamps, non-numeric or non-finite
-  values, negative counts on non-rating events, event types with no weight, a
-  ``part`` outside train/valid/test, and (for a given split) a pair with positive
-  events in more than one part. Spark reads files in parallel, so messages name
+  IDs or events, unparseable, negative or future timestamps (with a hint when
+  they look like milliseconds), ``YYYYMMDD`` numbers, non-numeric or non-finite
+  values, negative counts on non-rating events, event types with no weight (on
+  items the catalog has), a ``part`` outside train/valid/test, a file Spark
+  cannot parse, and (for a given split) a pair with positive events in more than
+  one part. Casts are ``try_cast``, so Spark 4's ANSI mode never turns a bad
+  cell into a Java exception. Spark reads files in parallel, so messages name
   values rather than file lines.
 * Dropped and noted: events on items missing from the catalog
-  (``missing_items="drop"``) and identical duplicate rows.
+  (``missing_items="drop"``) and identical duplicate rows (compared after the
+  parts are settled).
+* CSV is read with RFC 4180 quoting (doubled quotes, quoted newlines), as pandas
+  reads it.
 * Split: with a ``part`` column, each positive (user, item) pair takes its
   positive events' part and every event on it follows; other events keep their
   own part (as :func:`~interestgraph.data.splits.given_split`). Without one,
   every event trains (the serving graph, ``all-train``).
 
-Random and per-user temporal protocols (``rs-4``, ``tl-4``) draw their order and
-tie-breaks from numpy's generator on one machine; a Spark re-implementation would
-give a different split under the same name, so they are not offered here: split
-with them in pandas (or upstream) and pass the result as the ``part`` column.
+Random and per-user temporal protocols (``rs-4``, ``tl-4``, ``cold-4``) draw their
+order and tie-breaks from numpy's generator on one machine; a Spark re-implementation
+would give a different split under the same name, so they are not offered here: split
+with them in pandas (or upstream) and pass the result as the ``part`` column
+(:func:`~interestgraph.spark.write_split_events` also stores the protocol and the cold
+items in the file's metadata, so the graph records the split exactly).
 """
 
 from __future__ import annotations
@@ -39,13 +51,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import time
+
 import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..data.schema import ITEM_ID, RATING_EVENTS, _CANONICAL_INT
+from ..data.schema import FUTURE_SLACK_SECONDS, ITEM_ID, RATING_EVENTS, _CANONICAL_INT
 from ..data.splits import PARTS
 from ..data.weights import EventWeights
 from ..errors import DataError
@@ -100,7 +114,8 @@ def read_events(spark: SparkSession, source: str | DataFrame, *, format: str | N
             raise ValueError(f"format must be 'parquet', 'csv' or 'json' (cannot tell from {name!r}); got {format!r}")
         try:
             if fmt == "csv":
-                frame = spark.read.option("header", True).option("sep", sep or ("\t" if suffix == ".tsv" else ",")).option("mode", "FAILFAST").csv(name)
+                frame = (spark.read.option("header", True).option("sep", sep or ("\t" if suffix == ".tsv" else ",")).option("mode", "FAILFAST")
+                         .option("escape", '"').option("multiLine", True).csv(name))  # RFC 4180 quoting, as pandas reads it
             elif fmt == "json":
                 frame = spark.read.option("mode", "FAILFAST").json(name)
             else:
@@ -115,6 +130,15 @@ def read_events(spark: SparkSession, source: str | DataFrame, *, format: str | N
     return frame, name
 
 
+#: Python's ``str.strip()`` whitespace (Spark's ``trim`` strips only ASCII spaces)
+_STRIP = r"(?U)^[\s\x{1c}-\x{1f}]+|[\s\x{1c}-\x{1f}]+$"
+
+
+def _strip(column: Column) -> Column:
+    """``column`` as text with leading and trailing whitespace removed the way Python's ``str.strip()`` does."""
+    return F.regexp_replace(column.cast("string"), _STRIP, "")
+
+
 def _id_column(frame: DataFrame, column: str) -> tuple[Column, Column, bool]:
     """``(canonical value, is-bad flag, is_text)`` for an ID column (see the module docstring)."""
     kind = frame.schema[column].dataType
@@ -124,30 +148,38 @@ def _id_column(frame: DataFrame, column: str) -> tuple[Column, Column, bool]:
     if isinstance(kind, _INTEGRAL):
         return raw.cast("long"), raw.isNull(), False
     if isinstance(kind, _FRACTIONAL):
-        integral = frame.select(F.min(F.when(raw.isNull() | (raw != F.floor(raw)) | F.isnan(raw.cast("double")), 0).otherwise(1)).alias("ok")).first()["ok"]
+        number = raw.cast("double")
+        bad = raw.isNull() | F.isnan(number) | (F.abs(number) == float("inf"))
+        integral = frame.select(F.min(F.when(bad, 1).when((number != F.floor(number)) | (F.abs(number) >= 2.0 ** 62), 0).otherwise(1)).alias("ok")).first()["ok"]
         if integral in (1, None):
-            return raw.cast("long"), raw.isNull(), False
-        return raw.cast("string"), raw.isNull(), True
-    text = F.trim(raw.cast("string"))
+            return number.cast("long"), bad, False
+        return raw.cast("string"), bad, True
+    text = _strip(raw)
     bad = raw.isNull() | (text == "")
-    all_int = frame.select(F.min(F.when(F.trim(raw.cast("string")).rlike(f"^({_CANONICAL_INT})$"), 1).otherwise(0)).alias("ok")).first()["ok"]
+    all_int = frame.select(F.min(F.when(text.rlike(f"^({_CANONICAL_INT})$"), 1).otherwise(0)).alias("ok")).first()["ok"]
     if all_int == 1:
         return text.cast("long"), bad, False
     return text, bad, True
 
 
-def _timestamp_column(frame: DataFrame, unit: str) -> tuple[Column, Column]:
-    """``(Unix seconds as long, is-bad flag)``: numbers, numeric text or Spark timestamps; nulls and negatives are bad."""
+def _timestamp_column(frame: DataFrame, unit: str) -> tuple[Column, bool]:
+    """``(exact Unix seconds as double, numeric reading)``, read as :func:`~interestgraph.data.schema.parse_timestamps`
+    reads a column: one reading per column; numbers (or text that is all numbers) are Unix seconds (milliseconds with
+    ``unit="ms"``), other text is ISO 8601, timestamp and date columns are converted. Unparseable values are null."""
     kind = frame.schema["timestamp"].dataType
     raw = F.col("timestamp")
+    divisor = 1000.0 if unit == "ms" else 1.0
     if isinstance(kind, (T.TimestampType, T.TimestampNTZType, T.DateType)):
-        seconds = F.unix_timestamp(raw.cast("timestamp")).cast("double")
-    else:
-        seconds = raw.cast("double")
-        if unit == "ms":
-            seconds = seconds / 1000.0
-    bad = seconds.isNull() | F.isnan(seconds) | (seconds < 0)
-    return F.floor(seconds).cast("long"), bad
+        return F.unix_micros(raw.cast("timestamp")) / 1e6, False
+    if isinstance(kind, (*_INTEGRAL, *_FRACTIONAL)):
+        return raw.cast("double") / divisor, True
+    text = _strip(raw)
+    number = text.try_cast("double")
+    iso = F.unix_micros(F.try_to_timestamp(text)) / 1e6
+    words = frame.select(F.max(F.when(raw.isNotNull() & number.isNull() & iso.isNotNull(), 1).otherwise(0)).alias("iso")).first()["iso"]
+    if words == 1:  # an ISO column: every value is read as a date
+        return iso, False
+    return number / divisor, True
 
 
 def _weights(weights: EventWeights) -> tuple[Column, Column]:
@@ -221,75 +253,94 @@ def prepare_events(
         catalog_ids = catalog_ids.astype(str)
     has_timestamps = "timestamp" in raw.columns
     if has_timestamps:
-        stamp, stamp_bad = _timestamp_column(raw, timestamp_unit)
+        exact, numeric_time = _timestamp_column(raw, timestamp_unit)
     else:
-        stamp, stamp_bad = F.lit(0).cast("long"), F.lit(False)
+        exact, numeric_time = F.lit(0.0), False
     if "event" in raw.columns:
-        event = F.lower(F.trim(F.col("event").cast("string")))
+        event = F.lower(_strip(F.col("event")))
         event_bad = F.col("event").isNull() | (event == "")
     else:
         if not isinstance(default_event, str) or not default_event.strip():
             raise ValueError(f"default_event must be a non-empty string, got {default_event!r}")
         event, event_bad = F.lit(default_event.strip().lower()), F.lit(False)
     if "value" in raw.columns:
-        value = F.col("value").cast("double")
+        value = F.col("value").try_cast("double") if isinstance(raw.schema["value"].dataType, T.StringType) else F.col("value").cast("double")
         value_unparsed = F.col("value").isNotNull() & value.isNull()
         value_nonfinite = value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
     else:
         value, value_unparsed, value_nonfinite = F.lit(1.0), F.lit(False), F.lit(False)
-    text = F.trim(F.col("text").cast("string")) if "text" in raw.columns else F.lit(None).cast("string")
+    text = _strip(F.col("text")) if "text" in raw.columns else F.lit(None).cast("string")
     text = F.when(text == "", F.lit(None).cast("string")).otherwise(text)
     given = "part" in raw.columns
-    part = F.lower(F.trim(F.col("part").cast("string"))) if given else F.lit("train")
+    part = F.lower(_strip(F.col("part"))) if given else F.lit("train")
 
     frame = raw.select(
-        user.alias("user_id"), item.alias(ITEM_ID), stamp.alias("timestamp"), event.alias("event"), value.alias("value"), text.alias("text"),
-        part.alias("part"), F.col("row"),
-        user_bad.alias("_bad_user"), item_bad.alias("_bad_item"), stamp_bad.alias("_bad_time"), event_bad.alias("_bad_event"),
+        user.alias("user_id"), item.alias(ITEM_ID), exact.alias("_exact"), event.alias("event"), value.alias("value"), text.alias("text"),
+        part.alias("part"), F.col("row"), (F.col("timestamp").cast("string") if has_timestamps else F.lit(None).cast("string")).alias("_raw_time"),
+        user_bad.alias("_bad_user"), item_bad.alias("_bad_item"), event_bad.alias("_bad_event"),
         value_unparsed.alias("_bad_value_text"), value_nonfinite.alias("_bad_value"),
-    ).cache()
+    )
+    if catalog_ids is not None:  # a flag, so unknown event types on items about to be dropped are not refused
+        ids = from_pandas_ids(spark, catalog_ids).withColumn("_known", F.lit(True))
+        frame = frame.join(F.broadcast(ids), on=ITEM_ID, how="left").withColumn("_known", F.coalesce(F.col("_known"), F.lit(False)))
+    else:
+        frame = frame.withColumn("_known", F.lit(True))
+    frame = frame.cache()
     checked = frame
     try:
         known_events = list(weights.events)
         rating_events = list(RATING_EVENTS)
+        stamp = F.col("_exact")
+        latest = time.time() + FUTURE_SLACK_SECONDS
         checks = {
             "user_id": (F.col("_bad_user"), "null or empty IDs"),
             ITEM_ID: (F.col("_bad_item"), "null or empty IDs"),
-            "timestamp": (F.col("_bad_time"), "missing, unparseable or negative timestamps (Unix seconds expected)"),
+            "timestamp": (stamp.isNull() | F.isnan(stamp), "missing or unparseable timestamps (expected Unix seconds or ISO 8601 dates, one kind per column)"),
+            "timestamp ": (stamp < 0, "negative timestamps (before 1970-01-01)"),
+            "timestamp  ": (stamp > latest, "timestamps in the future (more than a day from now)"),
             "event": (F.col("_bad_event"), "null or empty values"),
             "value": (F.col("_bad_value_text"), "non-numeric values"),
             "value ": (F.col("_bad_value") & ~F.col("_bad_value_text"), "missing, NaN or infinite values"),
             "value  ": ((F.col("value") < 0) & ~F.col("event").isin(rating_events) & ~F.col("_bad_value"), "negative counts on non-rating events (counts must be >= 0)"),
-            "event ": (~F.col("event").isin(known_events) & ~F.col("_bad_event"), "event types with no weight (add them to EventWeights.events)"),
+            "event ": (F.col("_known") & ~F.col("event").isin(known_events) & ~F.col("_bad_event"), "event types with no weight (add them to EventWeights.events)"),
         }
         if given:
             checks["part"] = (~F.col("part").isin(list(PARTS)) | F.col("part").isNull(), f"values outside {', '.join(PARTS)}")
-        counts = frame.select(*[F.sum(F.when(cond, 1).otherwise(0)).alias(f"c{k}") for k, (cond, _) in enumerate(checks.values())], F.count(F.lit(1)).alias("n")).first()
+        summary = [*[F.sum(F.when(cond, 1).otherwise(0)).alias(f"c{k}") for k, (cond, _) in enumerate(checks.values())],
+                   F.count(F.lit(1)).alias("n"), F.sum(F.when(F.col("_known"), 0).otherwise(1)).alias("unknown"), F.max(stamp).alias("latest"),
+                   F.min(F.when(stamp.isNull(), 1).when((stamp >= 19000101) & (stamp <= 21001231) & (stamp == F.floor(stamp)), 1).otherwise(0)).alias("yyyymmdd")]
+        try:
+            counts = frame.select(*summary).first()
+        except Exception as exc:  # the first action reads the files: malformed CSV/JSON, unreadable Parquet
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"{name}: Spark could not read or parse it ({first[:300]})") from None
         if counts["n"] == 0:
             raise DataError(f"{name}: no interactions (the table has no rows)")
         for k, (column, (cond, what)) in enumerate(checks.items()):
             bad = counts[f"c{k}"] or 0
             if bad:
                 shown = column.strip()
-                example = "" if shown in ("user_id", ITEM_ID) else f" (e.g. {_examples(frame, cond, shown)})"
-                raise DataError(f"{name}: column {shown!r} has {bad:,} {what}{example}")
-        frame = frame.drop(*[c for c in frame.columns if c.startswith("_bad_")])
+                example = "" if shown in ("user_id", ITEM_ID) else f" (e.g. {_examples(frame, cond, '_raw_time' if shown == 'timestamp' else shown)})"
+                hint = "; are they milliseconds? pass timestamp_unit='ms'" if column == "timestamp  " and numeric_time and timestamp_unit == "s" and (counts["latest"] or 0) > 1e11 else ""
+                raise DataError(f"{name}: column {shown!r} has {bad:,} {what}{example}{hint}")
+        if has_timestamps and numeric_time and counts["yyyymmdd"] == 1:
+            sample = frame.select(F.col("_exact").cast("long")).first()[0]
+            dates = frame.select(F.min(F.when(F.to_date(F.col("_exact").cast("long").cast("string"), "yyyyMMdd").isNull(), 0).otherwise(1))).first()[0]
+            if dates == 1:
+                raise DataError(f"{name}: column 'timestamp' holds numbers like {sample} that look like YYYYMMDD dates, not Unix seconds; "
+                                "convert them to ISO dates (2024-01-31) or Unix seconds")
+        frame = frame.drop("_raw_time", *[c for c in frame.columns if c.startswith("_bad_")])
 
         notes: list[str] = []
-        n_unknown = 0
-        if catalog_ids is not None:
-            ids = from_pandas_ids(spark, catalog_ids)
-            unknown = frame.join(F.broadcast(ids), on=ITEM_ID, how="left_anti")
-            n_unknown = unknown.count()
+        n_unknown = counts["unknown"] or 0
         if n_unknown:
-            sample = ", ".join(repr(r[0]) for r in unknown.select(ITEM_ID).distinct().limit(3).collect())
+            sample = ", ".join(repr(r[0]) for r in frame.where(~F.col("_known")).select(ITEM_ID).distinct().limit(3).collect())
             what = f"{name}: {n_unknown:,} interactions refer to items not in {catalog_name} (column 'item_id', e.g. {sample})"
             if missing_items == "error":
                 raise DataError(what + "; pass missing_items='drop' to drop them")
             notes.append("dropped " + what.split(": ", 1)[1])
-            frame = frame.join(F.broadcast(ids), on=ITEM_ID, how="left_semi")
+            frame = frame.where(F.col("_known"))
         n_kept = counts["n"] - n_unknown
-        frame = frame.dropDuplicates([*CANONICAL, "part"])
 
         weight, positive = _weights(weights)
         frame = frame.withColumn("weight", weight).withColumn("positive", positive)
@@ -302,7 +353,10 @@ def prepare_events(
                 raise DataError(f"{name}: {n_conflicts:,} (user, item) pairs have positive events in more than one part (e.g. user {example[0]!r}, item {example[1]!r}); a pair belongs to one part")
             frame = (frame.join(pair_parts.select("user_id", ITEM_ID, "pair_part"), on=["user_id", ITEM_ID], how="left")
                      .withColumn("part", F.coalesce(F.col("pair_part"), F.col("part"))).drop("pair_part"))
-        prepared = frame.select(*CANONICAL, "weight", "positive", "part", "row").cache()
+        # identical events (to the exact time, as the pandas reader compares them) after the parts are settled
+        frame = frame.dropDuplicates(["user_id", ITEM_ID, "_exact", "event", "value", "text", "part"])
+        prepared = frame.select("user_id", ITEM_ID, F.floor(F.col("_exact")).cast("long").alias("timestamp"), "event", "value", "text",
+                                "weight", "positive", "part", "row").cache()
         n_unique = prepared.count()
         if n_unique < n_kept:
             notes.append(f"dropped {n_kept - n_unique:,} duplicate interaction rows")

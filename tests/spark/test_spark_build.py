@@ -62,8 +62,9 @@ def assert_same_graph(got: InterestGraph, want: InterestGraph) -> None:
     pd.testing.assert_index_equal(got.items, want.items)
     pd.testing.assert_frame_equal(got.interests, want.interests)
     assert got.reference_time == want.reference_time
-    assert got.split.protocol.params["event_weights"] == want.split.protocol.params["event_weights"]
+    assert got.split.protocol.to_dict() == want.split.protocol.to_dict() and got.split.protocol.is_temporal == want.split.protocol.is_temporal
     pd.testing.assert_index_equal(got.split.candidate_items, want.split.candidate_items, check_names=False)
+    pd.testing.assert_index_equal(got.split.cold_items, want.split.cold_items, check_names=False, exact=False)
     key = ["user_id", "item_id", "timestamp", "event", "value"]
     a = got.split.log.interactions.sort_values(key).reset_index(drop=True)
     b = want.split.log.interactions.sort_values(key).reset_index(drop=True)
@@ -80,28 +81,79 @@ def assert_same_graph(got: InterestGraph, want: InterestGraph) -> None:
         assert x["weight"].dtype == y["weight"].dtype == np.float32
 
 
-def test_given_split_from_parquet_equals_the_pandas_build(spark, synthetic_split, tmp_path):
+@pytest.mark.parametrize("protocol", ["rs-4", "tl-4", "cold-4"])
+def test_a_pandas_split_through_parquet_equals_the_pandas_build(spark, synthetic_split, tmp_path, protocol):
+    """The split made in pandas (random, temporal, cold-item) keeps its protocol, candidates and cold items."""
     from interestgraph.spark import build_interest_graph_spark, write_split_events
 
-    split = synthetic_split
+    split = synthetic_split if protocol == "rs-4" else split_log(generate_synthetic(n_users=60, n_items=90, n_interactions=2_000, seed=5).log, protocol)
     inter = split.log.interactions
     assert {"tag", "query", "review"} <= set(inter["event"]) and (inter["part"] != "train").any()
     want = build_interest_graph(split, encoder=LexicalEncoder())
     events = write_split_events(split, tmp_path / "events.parquet")
-    got = build_interest_graph_spark(events, split.log.items, spark=spark, encoder=LexicalEncoder(), split_name="rs-4",
+    got = build_interest_graph_spark(events, split.log.items, spark=spark, encoder=LexicalEncoder(),
                                      interest_fields=split.log.interest_fields, text_fields=split.log.text_fields)
-    assert got.protocol.name == "rs-4" and got.protocol.method == "given"
-    assert len(want.edges["user-interest"]) > 1000 and len(want.text_links) > 0 and len(want.user_tags) > 0
+    assert got.protocol.name == protocol and got.protocol.method == split.protocol.method
+    assert got.protocol.is_temporal == (protocol == "tl-4")
+    assert len(got.split.cold_items) == len(split.cold_items) and (len(split.cold_items) > 0) == (protocol == "cold-4")
+    assert len(want.text_links) > 0 and len(want.user_tags) > 0
     assert_same_graph(got, want)
-    # the same on-disk format: it loads, and its edge tables read back as the pandas build's
-    loaded = InterestGraph.load(got.save(tmp_path / "graph"))
-    assert_same_graph(loaded, want)
-    manifest = json.loads((tmp_path / "graph" / "manifest.json").read_text())
-    assert manifest["format"] == "interestgraph-graph" and "spark_events" in manifest["build_seconds"]
+    if protocol == "rs-4":  # the same on-disk format: it loads, and reads back as the pandas build
+        assert len(want.edges["user-interest"]) > 1000
+        loaded = InterestGraph.load(got.save(tmp_path / "graph"))
+        assert_same_graph(loaded, want)
+        manifest = json.loads((tmp_path / "graph" / "manifest.json").read_text())
+        assert manifest["format"] == "interestgraph-graph" and "spark_events" in manifest["build_seconds"]
+
+
+def _both(spark, tmp_path, events: pd.DataFrame, items: pd.DataFrame | None = None, config=None, **read):
+    """Build from the same events with pandas (``InteractionLog.from_frames``) and with Spark (from Parquet)."""
+    from interestgraph.data import InteractionLog
+    from interestgraph.spark import build_interest_graph_spark
+
+    path = tmp_path / "events.parquet"
+    events.to_parquet(path, index=False)
+    want = build_interest_graph(InteractionLog.from_frames(pd.read_parquet(path), items, **read), config, encoder=LexicalEncoder())
+    got = build_interest_graph_spark(str(path), items, config, spark=spark, encoder=LexicalEncoder(), **read)
+    return got, want
+
+
+REF = 1_700_000_000
+GENRES = pd.DataFrame({"item_id": [1, 2, 3], "title": ["Alien", "Heat", "Dune"], "genres": [["Alpha"], ["Beta"], ["Gamma"]]})
+_HL = 180 * 86_400.0
+_TIE = next(d for d in range(10, 1000) if np.float32(0.5 ** (d / _HL)) == np.float32(0.5 ** ((d + 1) / _HL)))
+
+
+@pytest.mark.parametrize("case", ["sub-second duplicates", "whitespace IDs", "ISO times", "milliseconds", "near tie at top-k", "unknown event on a dropped item"])
+def test_edge_cases_give_the_pandas_graph(spark, tmp_path, case):
+    from interestgraph.graph.build import GraphConfig
+
+    config, read, items = None, {}, GENRES
+    if case == "sub-second duplicates":  # two views 0.5 s apart are two events, an exact repeat is one
+        events = pd.DataFrame({"user_id": [1, 1, 1, 2], "item_id": [1, 1, 1, 2], "timestamp": [10.2, 10.7, 10.7, 20.0], "event": "view"})
+    elif case == "whitespace IDs":  # Python's strip(): tabs and no-break spaces too
+        events = pd.DataFrame({"user_id": ["ann", "ann\t", "bob", "bob\xa0", "cy"], "item_id": ["1", "2\t", "2", "3", " 1"], "timestamp": [1, 2, 3, 4, 5], "event": "view"})
+    elif case == "ISO times":
+        events = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 3], "timestamp": ["2024-03-01", "2024-03-01T12:00:00Z", "2024-04-02T08:30:00.5Z"], "event": "view"})
+    elif case == "milliseconds":
+        events = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 3], "timestamp": [1_700_000_000_250, 1_700_000_000_750, 1_700_000_100_000], "event": "view"})
+        read = {"timestamp_unit": "ms"}
+    elif case == "near tie at top-k":  # float32 user–item weights tie; the lower interest index wins, as in pandas
+        events = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 3], "timestamp": [REF - _TIE - 1, REF - _TIE, REF], "event": "view"})
+        config = GraphConfig(user_interest_top_k=1)
+    else:  # the unknown event type sits on an item the catalog lacks: dropped with its item, as pandas does
+        events = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 9, 2], "timestamp": [1, 2, 3], "event": ["view", "swipe", "view"]})
+    got, want = _both(spark, tmp_path, events, items, config, **read)
+    assert_same_graph(got, want)
+    if case == "sub-second duplicates":
+        assert len(got.split.log.interactions) == 3 and got.edges["user-item"]["weight"].iloc[0] == pytest.approx(2.0)
+    if case == "whitespace IDs":
+        assert list(got.users) == ["ann", "bob", "cy"]
 
 
 def test_all_train_from_csv_with_text_ids_equals_the_pandas_build(spark, tmp_path):
-    """No part column: every event trains; CSV input (all strings) with its own column names, text user IDs, a delimited genre field."""
+    """No part column: every event trains; CSV input (all strings, a quoted tag with doubled quotes, a comma and a
+    newline) with its own column names, text user IDs, a delimited genre field."""
     from interestgraph.data.readers import read_log
     from interestgraph.spark import build_interest_graph_spark
 
@@ -111,7 +163,7 @@ def test_all_train_from_csv_with_text_ids_equals_the_pandas_build(spark, tmp_pat
         "timestamp": [10, 20, 30, 40, 50, 60, 70, 80, 80, 90, 95],
         "event": ["rating", "rating", "view", "purchase", "tag", "rating", "click", "view", "view", "rating", "view"],
         "value": [5, 3, 2, 1, 1, 4, 7, 1, 1, 4.5, 1],
-        "text": ["", "", "", "", "space opera", "", "", "", "", "", ""],
+        "text": ["", "", "", "", 'space "opera",\nepic', "", "", "", "", "", ""],
     })
     items = pd.DataFrame({"item_id": [1, 2, 3, 4], "title": ["Alien", "Heat", "Dune", "Up"], "genres": ["Sci-Fi|Horror", "Crime", "Sci-Fi", "Animation|Comedy"]})
     events.rename(columns={"user_id": "customer"}).to_csv(tmp_path / "events.csv", index=False)
@@ -123,6 +175,7 @@ def test_all_train_from_csv_with_text_ids_equals_the_pandas_build(spark, tmp_pat
     assert got.protocol.name == "all-train"
     assert any("not in" in n for n in got.split.log.notes) and any("duplicate" in n for n in got.split.log.notes)  # item 9; the repeated cy/4 view
     assert list(got.users) == ["ann", "bob", "cy"]
+    assert 'space "opera",\nepic' in set(got.split.log.interactions["text"].dropna())
     assert_same_graph(got, want)
 
 
@@ -154,7 +207,11 @@ GOOD = {"user_id": [1, 1, 2], "item_id": [1, 2, 1], "timestamp": [1, 2, 3], "eve
     ({"user_id": [1, None, 2]}, "'user_id' has 1 null or empty IDs"),
     ({"value": [5.0, float("nan"), 1.0]}, "'value' has 1 missing, NaN or infinite values"),
     ({"value": [5.0, 4.0, -1.0]}, "'value' has 1 negative counts"),
-    ({"timestamp": [1, -5, 3]}, "'timestamp' has 1 missing, unparseable or negative"),
+    ({"timestamp": [1, -5, 3]}, "'timestamp' has 1 negative timestamps"),
+    ({"timestamp": [1_700_000_000_000, 2, 3]}, "'timestamp' has 1 timestamps in the future .*are they milliseconds"),
+    ({"timestamp": [20240101, 20240102, 20240103]}, "look like YYYYMMDD dates"),
+    ({"timestamp": ["2024-01-01", "soon", "2024-01-03"]}, "'timestamp' has 1 missing or unparseable timestamps"),
+    ({"value": ["5", "x", "1"]}, "'value' has 1 non-numeric values"),
     ({"part": ["train", "later", "test"]}, "'part' has 1 values outside train, valid, test"),
     ({"item_id": [1, 2, 1], "user_id": [1, 1, 1], "event": ["rating", "rating", "rating"], "value": [5.0, 4.0, 4.5], "part": ["train", "train", "test"]}, r"1 \(user, item\) pairs have positive events in more than one part"),
 ])
