@@ -85,3 +85,15 @@ def test_recommend_latency_benchmark_times_a_saved_model(tmp_path):
     assert payload["single_user_ms"]["n"] == 5 and payload["single_user_ms"]["median"] > 0
     assert len(payload["all_users_seconds"]["runs"]) == 2 and payload["explain_ms"]["median"] > 0
     assert "protocol rs-4" in (out / "recommend-latency.md").read_text()
+
+
+def test_speed_benchmark_trains_both_lightgcns_and_reports_the_ratio(tmp_path, capsys):
+    from benchmarks import speed
+
+    assert speed.main(["--scale", "0.002", "--epochs", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
+    payload = json.loads((tmp_path / "speed.json").read_text())
+    assert set(payload["rows"]) == {"PyG LightGCN (example loop)", "interestgraph LightGCN"}
+    assert payload["ratio_epochs_per_second"] > 0 and payload["protocol"]["batch_size"] == 2048
+    for row in payload["rows"].values():
+        assert 0 <= row["ndcg@20"] <= 1 and row["train_seconds"] > 0
+    assert "gowalla-shaped" in capsys.readouterr().out
