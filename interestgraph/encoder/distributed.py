@@ -72,6 +72,7 @@ import torch.distributed as dist
 from ..distributed import world
 from ..errors import InterestGraphError
 from .cache import EmbeddingCache
+from .text import _check_texts
 
 __all__ = [
     "DistributedEncodeResult", "RankFailedError", "encode_distributed", "raise_if_any_rank_failed", "run_distributed_encode",
@@ -142,16 +143,6 @@ def _texts_digest(texts: Sequence[str]) -> bytes:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.digest()
-
-
-def _check_texts(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, (str, bytes)):
-        raise ValueError("texts must be a sequence of strings, not a single string; wrap it in a list")
-    out = list(texts)
-    for i, text in enumerate(out):
-        if not isinstance(text, str):
-            raise ValueError(f"texts[{i}] is {type(text).__name__} ({text!r}), expected str")
-    return out
 
 
 def _encoder_is_frozen(encoder: object) -> bool:
