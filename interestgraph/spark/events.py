@@ -243,51 +243,59 @@ def prepare_events(
     missing = [c for c in ("user_id", ITEM_ID) if c not in raw.columns]
     if missing:
         raise DataError(f"{name}: missing required column(s) {', '.join(map(repr, missing))} (columns: {', '.join(raw.columns)}); rename with columns={{...}}")
-    raw = raw.withColumn("row", F.monotonically_increasing_id())
-
-    user, user_bad, _ = _id_column(raw, "user_id")
-    item, item_bad, item_text = _id_column(raw, ITEM_ID)
-    catalog_text = item_text if catalog_ids is None else catalog_ids.dtype.kind not in "iu"
-    if item_text != catalog_text:  # the pandas path's rule: strings on both sides when the kinds disagree
-        item, item_text = item.cast("string"), True
-        catalog_ids = catalog_ids.astype(str)
-    has_timestamps = "timestamp" in raw.columns
-    if has_timestamps:
-        exact, numeric_time = _timestamp_column(raw, timestamp_unit)
-    else:
-        exact, numeric_time = F.lit(0.0), False
-    if "event" in raw.columns:
-        event = F.lower(_strip(F.col("event")))
-        event_bad = F.col("event").isNull() | (event == "")
-    else:
-        if not isinstance(default_event, str) or not default_event.strip():
-            raise ValueError(f"default_event must be a non-empty string, got {default_event!r}")
-        event, event_bad = F.lit(default_event.strip().lower()), F.lit(False)
-    if "value" in raw.columns:
-        value = F.col("value").try_cast("double") if isinstance(raw.schema["value"].dataType, T.StringType) else F.col("value").cast("double")
-        value_unparsed = F.col("value").isNotNull() & value.isNull()
-        value_nonfinite = value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
-    else:
-        value, value_unparsed, value_nonfinite = F.lit(1.0), F.lit(False), F.lit(False)
-    text = _strip(F.col("text")) if "text" in raw.columns else F.lit(None).cast("string")
-    text = F.when(text == "", F.lit(None).cast("string")).otherwise(text)
-    given = "part" in raw.columns
-    part = F.lower(_strip(F.col("part"))) if given else F.lit("train")
-
-    frame = raw.select(
-        user.alias("user_id"), item.alias(ITEM_ID), exact.alias("_exact"), event.alias("event"), value.alias("value"), text.alias("text"),
-        part.alias("part"), F.col("row"), (F.col("timestamp").cast("string") if has_timestamps else F.lit(None).cast("string")).alias("_raw_time"),
-        user_bad.alias("_bad_user"), item_bad.alias("_bad_item"), event_bad.alias("_bad_event"),
-        value_unparsed.alias("_bad_value_text"), value_nonfinite.alias("_bad_value"),
-    )
-    if catalog_ids is not None:  # a flag, so unknown event types on items about to be dropped are not refused
-        ids = from_pandas_ids(spark, catalog_ids).withColumn("_known", F.lit(True))
-        frame = frame.join(F.broadcast(ids), on=ITEM_ID, how="left").withColumn("_known", F.coalesce(F.col("_known"), F.lit(False)))
-    else:
-        frame = frame.withColumn("_known", F.lit(True))
-    frame = frame.cache()
-    checked = frame
+    # parsed once: the column-kind passes, the checks and the weighting all read this cache, and a file Spark
+    # cannot parse (malformed CSV/JSON, unreadable Parquet) fails here, as one DataError
+    raw = raw.withColumn("row", F.monotonically_increasing_id()).cache()
     try:
+        n_rows = raw.count()
+    except Exception as exc:  # noqa: BLE001 - Py4JJavaError / PySparkException from the reader
+        raw.unpersist()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{name}: Spark could not read or parse it ({first[:300]})") from None
+    if n_rows == 0:
+        raw.unpersist()
+        raise DataError(f"{name}: no interactions (the table has no rows)")
+    try:
+        user, user_bad, _ = _id_column(raw, "user_id")
+        item, item_bad, item_text = _id_column(raw, ITEM_ID)
+        catalog_text = item_text if catalog_ids is None else catalog_ids.dtype.kind not in "iu"
+        if item_text != catalog_text:  # the pandas path's rule: strings on both sides when the kinds disagree
+            item, item_text = item.cast("string"), True
+            catalog_ids = catalog_ids.astype(str)
+        has_timestamps = "timestamp" in raw.columns
+        if has_timestamps:
+            exact, numeric_time = _timestamp_column(raw, timestamp_unit)
+        else:
+            exact, numeric_time = F.lit(0.0), False
+        if "event" in raw.columns:
+            event = F.lower(_strip(F.col("event")))
+            event_bad = F.col("event").isNull() | (event == "")
+        else:
+            if not isinstance(default_event, str) or not default_event.strip():
+                raise ValueError(f"default_event must be a non-empty string, got {default_event!r}")
+            event, event_bad = F.lit(default_event.strip().lower()), F.lit(False)
+        if "value" in raw.columns:
+            value = F.col("value").try_cast("double") if isinstance(raw.schema["value"].dataType, T.StringType) else F.col("value").cast("double")
+            value_unparsed = F.col("value").isNotNull() & value.isNull()
+            value_nonfinite = value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
+        else:
+            value, value_unparsed, value_nonfinite = F.lit(1.0), F.lit(False), F.lit(False)
+        text = _strip(F.col("text")) if "text" in raw.columns else F.lit(None).cast("string")
+        text = F.when(text == "", F.lit(None).cast("string")).otherwise(text)
+        given = "part" in raw.columns
+        part = F.lower(_strip(F.col("part"))) if given else F.lit("train")
+
+        frame = raw.select(
+            user.alias("user_id"), item.alias(ITEM_ID), exact.alias("_exact"), event.alias("event"), value.alias("value"), text.alias("text"),
+            part.alias("part"), F.col("row"), (F.col("timestamp").cast("string") if has_timestamps else F.lit(None).cast("string")).alias("_raw_time"),
+            user_bad.alias("_bad_user"), item_bad.alias("_bad_item"), event_bad.alias("_bad_event"),
+            value_unparsed.alias("_bad_value_text"), value_nonfinite.alias("_bad_value"),
+        )
+        if catalog_ids is not None:  # a flag, so unknown event types on items about to be dropped are not refused
+            ids = from_pandas_ids(spark, catalog_ids).withColumn("_known", F.lit(True))
+            frame = frame.join(F.broadcast(ids), on=ITEM_ID, how="left").withColumn("_known", F.coalesce(F.col("_known"), F.lit(False)))
+        else:
+            frame = frame.withColumn("_known", F.lit(True))
         known_events = list(weights.events)
         rating_events = list(RATING_EVENTS)
         stamp = F.col("_exact")
@@ -307,15 +315,9 @@ def prepare_events(
         if given:
             checks["part"] = (~F.col("part").isin(list(PARTS)) | F.col("part").isNull(), f"values outside {', '.join(PARTS)}")
         summary = [*[F.sum(F.when(cond, 1).otherwise(0)).alias(f"c{k}") for k, (cond, _) in enumerate(checks.values())],
-                   F.count(F.lit(1)).alias("n"), F.sum(F.when(F.col("_known"), 0).otherwise(1)).alias("unknown"), F.max(stamp).alias("latest"),
+                   F.sum(F.when(F.col("_known"), 0).otherwise(1)).alias("unknown"), F.max(stamp).alias("latest"),
                    F.min(F.when(stamp.isNull(), 1).when((stamp >= 19000101) & (stamp <= 21001231) & (stamp == F.floor(stamp)), 1).otherwise(0)).alias("yyyymmdd")]
-        try:
-            counts = frame.select(*summary).first()
-        except Exception as exc:  # the first action reads the files: malformed CSV/JSON, unreadable Parquet
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DataError(f"{name}: Spark could not read or parse it ({first[:300]})") from None
-        if counts["n"] == 0:
-            raise DataError(f"{name}: no interactions (the table has no rows)")
+        counts = frame.select(*summary).first()
         for k, (column, (cond, what)) in enumerate(checks.items()):
             bad = counts[f"c{k}"] or 0
             if bad:
@@ -340,7 +342,7 @@ def prepare_events(
                 raise DataError(what + "; pass missing_items='drop' to drop them")
             notes.append("dropped " + what.split(": ", 1)[1])
             frame = frame.where(F.col("_known"))
-        n_kept = counts["n"] - n_unknown
+        n_kept = n_rows - n_unknown
 
         weight, positive = _weights(weights)
         frame = frame.withColumn("weight", weight).withColumn("positive", positive)
@@ -361,7 +363,7 @@ def prepare_events(
         if n_unique < n_kept:
             notes.append(f"dropped {n_kept - n_unique:,} duplicate interaction rows")
     finally:
-        checked.unpersist()  # the prepared frame is cached on its own
+        raw.unpersist()  # the prepared frame is cached on its own
     return PreparedEvents(frame=prepared, source=name, has_timestamps=has_timestamps, given_split=given, notes=tuple(notes), item_id_is_text=item_text)
 
 

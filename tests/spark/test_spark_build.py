@@ -261,3 +261,13 @@ def test_cli_build_spark_writes_a_graph_that_loads(spark, synthetic_split, tmp_p
     graph = InterestGraph.load(out)
     assert graph.protocol.name == "rs-4" and graph.counts()["edges"]["user-item"] > 0
     assert main(argv) == 2  # --out exists
+
+
+def test_a_csv_spark_cannot_parse_is_one_data_error(spark, tmp_path):
+    """Malformed input fails where Spark first parses it (before any column is inspected), as a DataError naming the file."""
+    from interestgraph.spark import build_interest_graph_spark
+
+    path = tmp_path / "broken.csv"
+    path.write_text("user_id,item_id\n1,2\n1,2,3,4\n")  # a row with more fields than the header
+    with pytest.raises(DataError, match=r"broken\.csv: Spark could not read or parse it"):
+        build_interest_graph_spark(str(path), spark=spark, encoder=LexicalEncoder())
