@@ -214,22 +214,59 @@ class InterestGraphModel:
         self._check_fitted()
         return self.layout_["item"]
 
-    def interest_scores(self, users: np.ndarray, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """``(len(users), n_interests)`` ``Σ_k c_k (W^k)[u, v]``: the walk mass the trained model sends from each user
-        to each interest point (walks ``u→j→v``, ``u→j→v→v'``, …; the same ``W``, ``c`` and first-step weights as
-        :meth:`score`). What the model takes a user's interests to be; CPU.
+    def interest_scores(self, users: np.ndarray, *, top: int = 20, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """``(len(users), n_interests)`` how much of each user's top-``top`` recommendation scores flows through each interest point.
+
+        For user ``u`` with top items ``R(u)`` (its ``top`` best-scored items, training items left out, as
+        :func:`~interestgraph.recommend.recommend` ranks them)::
+
+            a(u, v) = Σ_{i ∈ R(u)} Σ_{walks u→…→i} (visits of v on the walk) · c_k r(u, x_1) Π W
+                    = Σ_k c_k Σ_{m=1..k-1} F_m[u, v] · (W^{k-m} 1_{R(u)})[v]
+
+        with ``F_m`` the ``m``-step walk mass from ``u`` (first step weighted by ``r`` as in :meth:`score`) and
+        ``W`` symmetric. It is the part of the walks of :meth:`walks` that passes through ``v``, summed over the
+        recommended items: an exact attribution of what the model recommends, so it is what the model takes a
+        user's interests to be. With the default edge types (``L = 3``) a walk to an item visits at most one
+        interest (``u→j→v→i``), so a row sums to at most the total score of the user's top items; the rest is
+        co-occurrence walks. CPU.
+
+        Args:
+            users: ``(B,)`` user codes.
+            top: recommended items per user whose walks are attributed.
+            dtype: computation dtype.
 
         Raises:
             IndexError: a user code outside ``0..n_users-1``.
+            ValueError: ``top`` is not a positive integer.
         """
-        self.score(np.asarray(users)[:0], dtype=dtype)  # checks fitted, caches W
+        from ..recommend.topk import check_positive_int, mask_seen
+
+        check_positive_int("top", top)
+        scores = self.score(np.asarray(users), dtype=dtype)  # checks fitted and the codes, caches W
         users = torch.as_tensor(np.asarray(users), dtype=torch.long)
-        if len(users) and (int(users.min()) < 0 or int(users.max()) >= self.n_users):
-            raise IndexError(f"users: codes must be in 0..{self.n_users - 1}")
         adjacency, coefficients = self._scoring
-        start = None if getattr(self, "start_", None) is None else torch.from_numpy(self.start_[users.numpy()].toarray()).to(dtype)
-        lo = self.n_users + self.n_items
-        return frozen_scores(adjacency, coefficients, users, self.n_users, self.n_items, start=start, span=(lo, lo + self.layout_["interest"]))
+        n, lo_item, lo_interest = adjacency.shape[0], self.n_users, self.n_users + self.n_items
+        mask_seen(scores, self.seen_.tocsr(), users.numpy())
+        chosen = torch.topk(scores, min(top, self.n_items), dim=1)
+        targets = torch.zeros(n, len(users), dtype=dtype)  # 1 on each user's top items (finite scores only)
+        columns = torch.arange(len(users))[:, None].expand_as(chosen.indices)
+        keep = torch.isfinite(chosen.values)
+        targets[lo_item + chosen.indices[keep], columns[keep]] = 1.0
+        forward, y = [], torch.zeros(n, len(users), dtype=dtype)
+        y[users, torch.arange(len(users))] = 1.0
+        backward, t = [], targets
+        for m in range(len(coefficients) - 1):
+            y = adjacency @ y
+            if m == 0 and getattr(self, "start_", None) is not None:
+                y[lo_item:lo_interest] *= torch.from_numpy(self.start_[users.numpy()].toarray()).T.to(dtype)
+            t = adjacency @ t
+            forward.append(y[lo_interest:])
+            backward.append(t[lo_interest:])
+        total = torch.zeros(n - lo_interest, len(users), dtype=dtype)
+        for k in range(2, len(coefficients) + 1):  # walks of k steps visit interests at steps 1..k-1
+            for m in range(1, k):
+                total = total + coefficients[k - 1] * forward[m - 1] * backward[k - m - 1]
+        return total.T
 
     def score(self, users: np.ndarray, *, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
         """``(len(users), n_items)`` scores ``Σ_k c_k (W^k)[u, i]`` for user codes (the graph's user order).

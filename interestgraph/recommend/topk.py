@@ -51,6 +51,13 @@ def resolve_items(model, items) -> np.ndarray:
     return _codes(model.item_ids_, items, "items")
 
 
+def mask_seen(scores: torch.Tensor, seen, users: np.ndarray) -> None:
+    """Set, in place, the ``(B, n_items)`` ``scores`` of each user's training items (``seen``: ``(n_users, n_items)`` CSR) to -inf."""
+    rows = seen[users]
+    r = np.repeat(np.arange(len(users)), np.diff(rows.indptr))
+    scores[torch.from_numpy(r), torch.from_numpy(rows.indices.astype(np.int64))] = -torch.inf
+
+
 def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, candidates=None, batch_size: int = 1024,
               device: torch.device | str | None = None) -> pd.DataFrame:
     """Top-``k`` items per user by path score.
@@ -90,9 +97,7 @@ def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, cand
         if allowed is not None:
             scores[:, ~allowed] = -torch.inf
         if seen is not None:
-            rows = seen[batch]
-            r = np.repeat(np.arange(len(batch)), np.diff(rows.indptr))
-            scores[torch.from_numpy(r), torch.from_numpy(rows.indices.astype(np.int64))] = -torch.inf
+            mask_seen(scores, seen, batch)
         top = torch.topk(scores, min(k, n_items), dim=1)
         # one array per batch, not per user: thousands of small long-lived allocations between the batches'
         # large temporary ones fragment the heap, and resident memory then grows with the number of users

@@ -96,14 +96,20 @@ def test_refined_model_trains_remines_on_schedule_and_scores_stay_walk_sums(lexi
     assert abs(sum(c for _, c in model.walks(0, item)) - scores[item]) < 1e-9 * max(1.0, abs(scores[item]))
     shown = explain(model, lexical_graph.users[0], lexical_graph.items[item], top=3)
     assert abs(shown.unexplained) < 1e-6
-    # the walk mass to interests is the same walk sum, ending on interest nodes
-    mass = model.interest_scores(np.array([0]), dtype=torch.float64)[0].numpy()
-    v = int(np.argmax(mass))
+    # interest scores attribute the walks behind the user's top items to the interests they visit, exactly
+    mass = model.interest_scores(np.array([0]), top=5, dtype=torch.float64)[0].numpy()
     start = {model.n_users + int(j): float(w) for j, w in zip(model.start_[0].indices, model.start_[0].data)} if model.start_ is not None else None
     from interestgraph.model.path_model import walk_contributions
 
-    node = model.n_users + model.n_items + v
-    assert mass[v] > 0 and abs(sum(c for _, c in walk_contributions(model.adjacency_, model.coefficients_, 0, node, start=start)) - mass[v]) < 1e-9 * mass[v]
+    masked = np.where(model.seen_[0].toarray().ravel() > 0, -np.inf, scores)
+    brute = np.zeros_like(mass)
+    first_interest = model.n_users + model.n_items
+    for item in np.argsort(-masked, kind="stable")[:5]:
+        for nodes, contribution in walk_contributions(model.adjacency_, model.coefficients_, 0, model.n_users + int(item), start=start):
+            for node in nodes[1:-1]:
+                if node >= first_interest:
+                    brute[node - first_interest] += contribution
+    assert brute.max() > 0 and np.allclose(mass, brute, rtol=1e-9, atol=1e-12 * brute.max())
     model.save(tmp_path / "refined")
     loaded = InterestGraphModel.load(tmp_path / "refined")
     assert (abs(loaded.adjacency_ - model.adjacency_)).max() == 0

@@ -301,3 +301,35 @@ def test_auto_first_step_weights_follow_the_split_and_survive_save_load(tmp_path
         ModelConfig(first_step_weights="latest")
     with pytest.raises(ValueError, match="first_step_half_life_items"):
         ModelConfig(first_step_half_life_items=0)
+
+
+def test_interest_scores_attribute_the_top_items_walks_with_first_step_weights_and_repeat_visits():
+    """Walks u→v→v'→i (user–interest edges on) visit two interests: each gets the walk's whole contribution."""
+    log = generate_synthetic(n_users=40, n_items=60, n_interactions=1_000, seed=4).log
+    temporal = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
+    config = ModelConfig(dim=8, edge_types=("user-item", "item-interest", "user-interest", "interest-interest"))
+    model = InterestGraphModel(config, TrainConfig(seed=2, **{**FAST, "epochs": 1})).fit(temporal)
+    assert model.start_ is not None
+    users, top = np.array([0, 3, 7]), 4
+    mass = model.interest_scores(users, top=top, dtype=torch.float64).numpy()
+    scores = model.score(users, dtype=torch.float64).numpy()
+    n_users, first_interest = model.n_users, model.n_users + model.n_items
+    two_interest_walks = 0
+    for row, user in enumerate(users):
+        r = model.start_[user]
+        factors = {n_users + int(j): float(v) for j, v in zip(r.indices, r.data)}
+        masked = np.where(model.seen_[user].toarray().ravel() > 0, -np.inf, scores[row])
+        brute = np.zeros(mass.shape[1])
+        for item in np.argsort(-masked, kind="stable")[:top]:
+            for nodes, contribution in walk_contributions(model.adjacency_, model.coefficients_, int(user), n_users + int(item), start=factors):
+                visited = [n for n in nodes[1:-1] if n >= first_interest]
+                two_interest_walks += len(visited) == 2
+                for node in visited:
+                    brute[node - first_interest] += contribution
+        assert brute.max() > 0
+        assert np.allclose(mass[row], brute, rtol=1e-9, atol=1e-12 * brute.max())
+    assert two_interest_walks > 0
+    with pytest.raises(ValueError, match="top"):
+        model.interest_scores(users, top=0)
+    with pytest.raises(IndexError, match="users"):
+        model.interest_scores(np.array([model.n_users]))
