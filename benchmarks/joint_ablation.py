@@ -38,6 +38,13 @@ VARIANTS = {
 }
 
 
+def _mean_std(values: list[float]) -> str:
+    """``"mean ± std"`` of per-seed figures (sample std, as :func:`interestgraph.evaluate.average_runs` reports; 4 decimals)."""
+    import numpy as np
+
+    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.4f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--protocols", default="rs-4")
@@ -78,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                 refined = {k: v for k, v in model.history_[-1].items() if k.endswith("_edges")}
                 facts.setdefault(name, []).append({"seed": seed, "fit_seconds": round(seconds, 1), "best_epoch": model.best_epoch_, "epochs": model.epochs_,
                                                    "valid_ndcg@20": model.best_valid_ndcg_, "epoch_seconds": model.epoch_seconds_, **refined,
-                                                   "ndcg@20": result.metrics["ndcg@20"], "recall@20": result.metrics["recall@20"]})
+                                                   "ndcg@20": result.metrics["ndcg@20"], "recall@20": result.metrics["recall@20"],
+                                                   **{f"cold_{k}": result.cold[k] for k in ("recall@20", "ndcg@20") if k in result.cold}})
                 print(f"{result.describe()} [seed {seed}, fit {seconds:.1f} s, best epoch {model.best_epoch_}]", flush=True)
             averaged[name] = average_runs(runs, name=name)
         baseline = None
@@ -86,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             reused = reused_results(Path(args.lightgcn.replace("{protocol}", protocol)), split)
             if "lightgcn" in reused:
                 baseline = reused["lightgcn"][0]
-        rows = ["| variant | seeds | ndcg@20 | recall@20 | fit s | epoch s: encoder / walks+loss / refine / valid | vs LightGCN ndcg@20 (95% CI) |",
-                "|---|---|---|---|---|---|---|"]
+        has_cold = len(split.cold_items) > 0
+        rows = ["| variant | seeds | ndcg@20 | recall@20 |" + (" cold items' recall@20 | cold ndcg@20 |" if has_cold else "")
+                + " fit s | epoch s: encoder / walks+loss / refine / valid | vs LightGCN ndcg@20 (95% CI) |",
+                "|---|---|---|---|" + ("---|---|" if has_cold else "") + "---|---|---|"]
         comparisons = {}
         for name, result in averaged.items():
             m = result.metrics
@@ -99,12 +109,13 @@ def main(argv: list[str] | None = None) -> int:
                 c = compare(result, baseline, "ndcg@20")
                 comparisons[name] = c
                 versus = f"{c['difference']:+.4f} [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}], p={c['p_value']:.2g}"
-            rows.append(f"| {name} | {len(runs)} | {m['ndcg@20']:.4f} ± {m['ndcg@20_std']:.4f} | {m['recall@20']:.4f} ± {m['recall@20_std']:.4f} | {fit:.0f} | "
+            cold = "".join(f" {_mean_std([f.get('cold_' + k, float('nan')) for f in runs])} |" for k in ("recall@20", "ndcg@20")) if has_cold else ""
+            rows.append(f"| {name} | {len(runs)} | {m['ndcg@20']:.4f} ± {m['ndcg@20_std']:.4f} | {m['recall@20']:.4f} ± {m['recall@20_std']:.4f} |{cold} {fit:.0f} | "
                         f"{part('encoder'):.1f} / {part('train'):.1f} / {part('refine'):.2f} / {part('valid'):.1f} | {versus} |")
         if baseline is not None:
             b = baseline.metrics
             rows.append(f"| LightGCN (tuned; {args.lightgcn.replace('{protocol}', protocol)}) | - | {b['ndcg@20']:.4f} ± {b.get('ndcg@20_std', 0.0):.4f} | "
-                        f"{b['recall@20']:.4f} ± {b.get('recall@20_std', 0.0):.4f} | - | - | - |")
+                        f"{b['recall@20']:.4f} ± {b.get('recall@20_std', 0.0):.4f} |" + (" - | - |" if has_cold else "") + " - | - | - |")
         text = f"# Joint-training ablation: ml-latest-small, {protocol}\n\n{split.describe()}\n\n" + "\n".join(rows) + f"\n\nCommand: `{command}`\n"
         (out / f"joint-ablation-{protocol}.md").write_text(text)
         payload = {"protocol": split.protocol.to_dict(), "protocol_line": split.describe(), "seeds": seeds, "command": command,
