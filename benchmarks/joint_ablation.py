@@ -4,7 +4,9 @@ Not a test: it measures. On one ml-latest-small graph per protocol it fits each
 variant of the interest-graph model with every seed (same split), scores the
 test part with the harness and reports NDCG@20 / Recall@20 mean ± std over seeds,
 the mean time of each part of an epoch (encoder, walks + loss, refinement,
-validation), and the paired comparison (per-user NDCG@20 averaged over seeds,
+validation), the cold items' Recall@20 / NDCG@20 when the split has cold items, the
+paired comparison of each variant against the first one run (what the added parts
+contribute), and the paired comparison (per-user NDCG@20 averaged over seeds,
 bootstrap 95 % CI and Wilcoxon p) of each variant against LightGCN. LightGCN's
 per-user results come from a ``benchmarks/model_quality.py`` run (``--lightgcn``:
 its ``model-quality-<protocol>-per-user.parquet``), so the tuned baseline is not
@@ -54,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=None, help="comma-separated variant numbers (0-based), default all")
     parser.add_argument("--lightgcn", default=None, help="model-quality-<protocol>-per-user.parquet with LightGCN's runs "
                         "('{protocol}' in the path is replaced per protocol)")
+    parser.add_argument("--epochs", type=int, default=None, help="cap on training epochs (default: TrainConfig's, with early stopping)")
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be >= 1, got {args.epochs}")
 
     from model_quality import load_graph, reused_results
 
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for seed in seeds:
                 t0 = time.perf_counter()
-                model = InterestGraphModel(ModelConfig(**model_overrides), TrainConfig(seed=seed, verbose=False, **train_overrides)).fit(graph)
+                model = InterestGraphModel(ModelConfig(**model_overrides), TrainConfig(seed=seed, verbose=False, **train_overrides, **({} if args.epochs is None else {"epochs": args.epochs}))).fit(graph)
                 seconds = time.perf_counter() - t0
                 result = evaluate(model, split, part="test", cutoffs=(20,), name=name)
                 runs.append(result)
@@ -96,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
                 baseline = reused["lightgcn"][0]
         has_cold = len(split.cold_items) > 0
         rows = ["| variant | seeds | ndcg@20 | recall@20 |" + (" cold items' recall@20 | cold ndcg@20 |" if has_cold else "")
-                + " fit s | epoch s: encoder / walks+loss / refine / valid | vs LightGCN ndcg@20 (95% CI) |",
-                "|---|---|---|---|" + ("---|---|" if has_cold else "") + "---|---|---|"]
+                + " fit s | epoch s: encoder / walks+loss / refine / valid | vs the first variant, ndcg@20 (95% CI) | vs LightGCN ndcg@20 (95% CI) |",
+                "|---|---|---|---|" + ("---|---|" if has_cold else "") + "---|---|---|---|"]
+        first = next(iter(averaged))
+        steps = {name: compare(result, averaged[first], "ndcg@20") for name, result in averaged.items() if name != first}
         comparisons = {}
         for name, result in averaged.items():
             m = result.metrics
@@ -110,17 +117,19 @@ def main(argv: list[str] | None = None) -> int:
                 comparisons[name] = c
                 versus = f"{c['difference']:+.4f} [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}], p={c['p_value']:.2g}"
             cold = "".join(f" {_mean_std([f.get('cold_' + k, float('nan')) for f in runs])} |" for k in ("recall@20", "ndcg@20")) if has_cold else ""
+            step = steps.get(name)
+            step = "" if step is None else f"{step['difference']:+.4f} [{step['ci_low']:+.4f}, {step['ci_high']:+.4f}], p={step['p_value']:.2g}"
             rows.append(f"| {name} | {len(runs)} | {m['ndcg@20']:.4f} ± {m['ndcg@20_std']:.4f} | {m['recall@20']:.4f} ± {m['recall@20_std']:.4f} |{cold} {fit:.0f} | "
-                        f"{part('encoder'):.1f} / {part('train'):.1f} / {part('refine'):.2f} / {part('valid'):.1f} | {versus} |")
+                        f"{part('encoder'):.1f} / {part('train'):.1f} / {part('refine'):.2f} / {part('valid'):.1f} | {step} | {versus} |")
         if baseline is not None:
             b = baseline.metrics
             rows.append(f"| LightGCN (tuned; {args.lightgcn.replace('{protocol}', protocol)}) | - | {b['ndcg@20']:.4f} ± {b.get('ndcg@20_std', 0.0):.4f} | "
-                        f"{b['recall@20']:.4f} ± {b.get('recall@20_std', 0.0):.4f} |" + (" - | - |" if has_cold else "") + " - | - | - |")
+                        f"{b['recall@20']:.4f} ± {b.get('recall@20_std', 0.0):.4f} |" + (" - | - |" if has_cold else "") + " - | - | - | - |")
         text = f"# Joint-training ablation: ml-latest-small, {protocol}\n\n{split.describe()}\n\n" + "\n".join(rows) + f"\n\nCommand: `{command}`\n"
         (out / f"joint-ablation-{protocol}.md").write_text(text)
         payload = {"protocol": split.protocol.to_dict(), "protocol_line": split.describe(), "seeds": seeds, "command": command,
                    "variants": {name: {"model_config": VARIANTS[name][0], "train_config": VARIANTS[name][1], "metrics": averaged[name].metrics,
-                                       "runs": facts[name], "vs_lightgcn": comparisons.get(name)} for name in averaged}}
+                                       "runs": facts[name], "vs_first_variant": steps.get(name), "vs_lightgcn": comparisons.get(name)} for name in averaged}}
         (out / f"joint-ablation-{protocol}.json").write_text(json.dumps(payload, indent=2, default=str))
         print(text, flush=True)
     return 0
