@@ -10,7 +10,8 @@ contribute), and the paired comparison (per-user NDCG@20 averaged over seeds,
 bootstrap 95 % CI and Wilcoxon p) of each variant against LightGCN. LightGCN's
 per-user results come from a ``benchmarks/model_quality.py`` run (``--lightgcn``:
 its ``model-quality-<protocol>-per-user.parquet``), so the tuned baseline is not
-refitted. Writes ``joint-ablation-<protocol>.md`` / ``.json`` to ``--out``.
+refitted. Writes ``joint-ablation-<protocol>.md`` / ``.json`` and the seed-averaged per-user
+metrics of every variant (``-per-user.parquet``) to ``--out``.
 
     python benchmarks/joint_ablation.py --protocols rs-4 --seeds 0,1,2 \\
         --graph-dir graphs/byproto --lightgcn results/model-quality-rs-4-per-user.parquet --out results/
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
 
-    from model_quality import load_graph, reused_results
+    from model_quality import load_graph, reused_results, write_per_user
 
     from interestgraph.evaluate import average_runs, compare, evaluate
     from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                    "variants": {name: {"model_config": VARIANTS[name][0], "train_config": VARIANTS[name][1], "metrics": averaged[name].metrics,
                                        "runs": facts[name], "vs_first_variant": steps.get(name), "vs_lightgcn": comparisons.get(name)} for name in averaged}}
         (out / f"joint-ablation-{protocol}.json").write_text(json.dumps(payload, indent=2, default=str))
+        write_per_user(averaged, out / f"joint-ablation-{protocol}-per-user.parquet")
         print(text, flush=True)
     return 0
 

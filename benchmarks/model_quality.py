@@ -46,6 +46,16 @@ def load_graph(protocol: str, args: argparse.Namespace):
     return build_interest_graph(load_movielens(path), protocol=protocol)
 
 
+def write_per_user(averaged: dict, path: Path) -> None:
+    """Write the per-user test metrics of every model (``{name: seed-averaged EvaluationResult}``) as one Parquet table,
+    columns ``user_id`` and ``<model>:<metric>``, for later paired comparisons (:func:`reused_results` reads it back)."""
+    per_user = None
+    for name, result in averaged.items():
+        frame = result.per_user.set_index("user_id").add_prefix(f"{name}:")
+        per_user = frame if per_user is None else per_user.join(frame)
+    per_user.reset_index().astype({"user_id": str}).to_parquet(path, index=False)
+
+
 def reused_results(path: Path, split) -> dict:
     """``{model: (EvaluationResult, run facts)}`` from a previous run's per-user table and JSON."""
     import pandas as pd
@@ -144,11 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                    "comparisons": comparisons, "model_config": json.loads(args.model_config), "train_config": json.loads(args.train_config),
                    "lightgcn": {"lr": args.lightgcn_lr, "l2": args.lightgcn_l2, "layers": args.lightgcn_layers}}
         (out / f"model-quality-{protocol}.json").write_text(json.dumps(payload, indent=2, default=str))
-        per_user = None  # per-user test metrics of every model (seed-averaged), for later paired comparisons
-        for name, result in averaged.items():
-            frame = result.per_user.set_index("user_id").add_prefix(f"{name}:")
-            per_user = frame if per_user is None else per_user.join(frame)
-        per_user.reset_index().astype({"user_id": str}).to_parquet(out / f"model-quality-{protocol}-per-user.parquet", index=False)
+        write_per_user(averaged, out / f"model-quality-{protocol}-per-user.parquet")
         print(text, flush=True)
     return 0
 

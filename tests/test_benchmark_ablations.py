@@ -54,5 +54,9 @@ def test_joint_ablation_reports_cold_items_and_pairs_each_variant_with_the_first
     assert second["vs_first_variant"]["ci_low"] <= second["vs_first_variant"]["difference"] <= second["vs_first_variant"]["ci_high"]
     for variant in (first, second):
         assert len(variant["runs"]) == 2 and all(0.0 <= run["cold_recall@20"] <= 1.0 for run in variant["runs"])
+    import pandas as pd
+
+    per_user = pd.read_parquet(out / "joint-ablation-cold-4-per-user.parquet")
+    assert len(per_user) == second["vs_first_variant"]["users"] and per_user.filter(like=":ndcg@20").shape[1] == 2
     text = (out / "joint-ablation-cold-4.md").read_text()
     assert "cold items' recall@20" in text and "protocol cold-4" in text
