@@ -13,12 +13,20 @@ validation part with :func:`interestgraph.evaluate.evaluate` (NDCG@20); the
 best epoch's weights are kept and restored at the end, and training stops
 after ``patience`` evaluations without improvement. With no validation part,
 training runs ``max_epochs`` and keeps the last weights.
+
+The parameters and products live on ``device`` (``"cpu"``, ``"cuda"`` or
+``"auto"``); negatives are drawn on the CPU (a numpy generator, so a seed gives
+the same pairs on every device) and the batch's indices moved over. ``fit(split,
+on_epoch=f)`` calls ``f(model, record)`` after every epoch (the module in eval
+mode, ``score`` reading the current weights), so a caller can log test metrics
+or stop early; the time spent in ``f`` is left out of ``train_seconds_``.
 """
 
 from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,6 +34,7 @@ import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
+from ..encoder.config import resolve_device
 from ..evaluate import evaluate, positive_matrix
 from ..progress import progress
 
@@ -105,6 +114,10 @@ def check_bpr_params(params: dict[str, Any]) -> None:
     seed = params["seed"]
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer, got {seed!r}")
+    device = params.get("device", "cpu")
+    if not isinstance(device, str) or not (device.strip().lower() in ("cpu", "auto") or device.strip().lower().startswith("cuda")):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}")
+    resolve_device(device)  # ValueError naming the device when CUDA is asked for and absent
 
 
 class BPRModel:
@@ -119,7 +132,7 @@ class BPRModel:
     _name = "BPR"
 
     def _params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("dim", "lr", "l2", "batch_size", "max_epochs", "patience", "eval_every", "seed")}
+        return {k: getattr(self, k) for k in ("dim", "lr", "l2", "batch_size", "max_epochs", "patience", "eval_every", "seed", "device")}
 
     # ------------------------------------------------------------ subclass hooks
     def _build(self, split: Split, train: sp.csr_matrix) -> torch.nn.Module:  # pragma: no cover - abstract
@@ -132,28 +145,40 @@ class BPRModel:
         raise NotImplementedError
 
     # ------------------------------------------------------------ fit / score
-    def fit(self, split: Split) -> BPRModel:
+    def fit(self, split: Split, on_epoch: Callable[[BPRModel, dict[str, float]], bool | None] | None = None) -> BPRModel:
         """Train with BPR on the training positives of ``split``, early-stopped on its validation NDCG@20.
 
+        Args:
+            split: the split whose training positives train and whose validation part stops training.
+            on_epoch: optional ``f(model, record)`` called after every epoch with that epoch's history
+                record; returning True stops training (the best weights so far are kept, as at an early
+                stop). Its time is not counted in ``train_seconds_``.
+
         Sets ``module_`` (the torch module, best weights), ``best_epoch_``,
-        ``epochs_`` (epochs run), ``history_`` (``[{"epoch", "loss", "valid_ndcg@20"}, ...]``,
-        the metric only on evaluated epochs), ``best_valid_ndcg_`` and ``train_seconds_``.
-        Runs with deterministic torch kernels, so the same seed gives the same scores.
+        ``epochs_`` (epochs run), ``history_`` (``[{"epoch", "loss", "seconds", "valid_ndcg@20"}, ...]``,
+        ``seconds`` the training time so far, the metric only on evaluated epochs), ``best_valid_ndcg_``
+        and ``train_seconds_``. Runs with deterministic torch kernels, so the same seed gives the same scores
+        (on CUDA they only warn where no deterministic kernel exists).
         """
         check_bpr_params(self._params())
+        if on_epoch is not None and not callable(on_epoch):
+            raise ValueError(f"on_epoch must be callable, got {type(on_epoch).__name__}")
+        self.device_ = torch.device(resolve_device(self.device))
         # multi-threaded CPU gradient accumulation (index_put / scatter-add) sums in a varying
         # order; deterministic kernels make a fixed seed give bit-identical weights. The global
         # switch is restored afterwards.
         previous = torch.are_deterministic_algorithms_enabled()
         warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-        torch.use_deterministic_algorithms(True)
+        torch.use_deterministic_algorithms(True, warn_only=self.device_.type == "cuda")
         try:
-            return self._fit(split)
+            return self._fit(split, on_epoch)
         finally:
             torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
-    def _fit(self, split: Split) -> BPRModel:
+    def _fit(self, split: Split, on_epoch=None) -> BPRModel:
         started = time.perf_counter()
+        outside = 0.0  # seconds spent in on_epoch, left out of the training time
+        device = self.device_
         torch.manual_seed(self.seed)
         train = positive_matrix(split, "train")
         coo = train.tocoo()
@@ -162,7 +187,7 @@ class BPRModel:
             raise ValueError("split has no training positives to fit on")
         has_valid = len(split.positive_pairs("valid")) > 0
         self.n_users_, self.n_items_ = train.shape
-        self.module_ = self._build(split, train)
+        self.module_ = self._build(split, train).to(device)
         self._cache = None
         sampler = NegativeSampler(train, seed=self.seed)
         order_rng = np.random.default_rng(self.seed + 1)
@@ -180,9 +205,9 @@ class BPRModel:
                 idx = order[start:start + self.batch_size]
                 users_np = pair_users[idx]
                 negs_np = sampler.sample(users_np)
-                users = torch.from_numpy(users_np)
-                pos = torch.from_numpy(pair_items[idx])
-                neg = torch.from_numpy(negs_np)
+                users = torch.from_numpy(users_np).to(device)
+                pos = torch.from_numpy(pair_items[idx]).to(device)
+                neg = torch.from_numpy(negs_np).to(device)
                 user_emb, item_emb = self._embeddings()
                 u = user_emb[users]
                 s_pos = (u * item_emb[pos]).sum(dim=1)
@@ -192,8 +217,8 @@ class BPRModel:
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total += float(loss.detach()) * len(idx)
-            record: dict[str, float] = {"epoch": epoch, "loss": total / len(order)}
+                total = total + loss.detach() * len(idx)  # summed on the device: no synchronisation per step
+            record: dict[str, float] = {"epoch": epoch, "loss": float(total) / len(order)}
             if has_valid and (epoch % self.eval_every == 0 or epoch == self.max_epochs):
                 self.module_.eval()
                 self._cache = None
@@ -204,9 +229,18 @@ class BPRModel:
                     best_state = copy.deepcopy(self.module_.state_dict())
                 else:
                     stale += 1
+            record["seconds"] = time.perf_counter() - started - outside
             self.history_.append(record)
             bar.update(1)
-            if has_valid and stale >= self.patience:
+            stop = False
+            if on_epoch is not None:
+                called = time.perf_counter()
+                self.module_.eval()
+                self._cache = None
+                stop = bool(on_epoch(self, record))
+                self._cache = None
+                outside += time.perf_counter() - called
+            if stop or (has_valid and stale >= self.patience):
                 break
         bar.close()
         if best_state is not None:
@@ -218,11 +252,11 @@ class BPRModel:
         self.best_epoch_ = best_epoch
         self.epochs_ = epoch
         self.best_valid_ndcg_ = float(best) if best_state is not None else float("nan")
-        self.train_seconds_ = time.perf_counter() - started
+        self.train_seconds_ = time.perf_counter() - started - outside
         return self
 
     def score(self, users: np.ndarray) -> torch.Tensor:
-        """``(len(users), n_items)`` float32 dot products of the final user and item embeddings."""
+        """``(len(users), n_items)`` float32 dot products of the final user and item embeddings (products on the fit's device, returned on the CPU)."""
         if not hasattr(self, "module_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(split) first")
         if self._cache is None:
@@ -230,5 +264,5 @@ class BPRModel:
                 user_emb, item_emb = self._embeddings()
             self._cache = (user_emb.detach(), item_emb.detach())
         user_emb, item_emb = self._cache
-        users = torch.as_tensor(np.asarray(users), dtype=torch.long)
-        return (user_emb[users] @ item_emb.T).to(torch.float32)
+        users = torch.as_tensor(np.asarray(users), dtype=torch.long).to(user_emb.device)
+        return (user_emb[users] @ item_emb.T).to(torch.float32).cpu()

@@ -30,6 +30,8 @@ class BPRMF(BPRModel):
         patience: evaluations without a better validation NDCG@20 before stopping.
         eval_every: epochs between validation evaluations.
         seed: seeds torch (initialisation) and the pair order / negative sampler.
+        device: where the parameters and products live: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or
+            ``"auto"`` (CUDA when available).
 
     Fitted attributes: ``module_`` (user ``(n_users, d)`` and item ``(n_items, d)`` embeddings),
     ``best_epoch_``, ``epochs_``, ``history_``, ``best_valid_ndcg_``, ``train_seconds_``.
@@ -37,7 +39,7 @@ class BPRMF(BPRModel):
 
     _name = "BPRMF"
 
-    def __init__(self, dim: int = 64, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 300, patience: int = 5, eval_every: int = 5, seed: int = 2020):
+    def __init__(self, dim: int = 64, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 300, patience: int = 5, eval_every: int = 5, seed: int = 2020, device: str = "cpu"):
         self.dim = dim
         self.lr = lr
         self.l2 = l2
@@ -46,6 +48,7 @@ class BPRMF(BPRModel):
         self.patience = patience
         self.eval_every = eval_every
         self.seed = seed
+        self.device = device
 
     def _build(self, split: Split, train: sp.csr_matrix) -> torch.nn.Module:
         return _MF(train.shape[0], train.shape[1], self.dim)

@@ -38,6 +38,8 @@ class LightGCN(BPRModel):
         patience: evaluations without a better validation NDCG@20 before stopping.
         eval_every: epochs between validation evaluations.
         seed: seeds torch (initialisation) and the pair order / negative sampler.
+        device: where the parameters and products live: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or
+            ``"auto"`` (CUDA when available).
 
     Fitted attributes: ``module_`` (``embedding``: ``(U + I, d)`` layer-0 vectors), ``adjacency_``
     (``(U + I, U + I)`` normalised, sparse CSR), ``best_epoch_``, ``epochs_``,
@@ -46,7 +48,7 @@ class LightGCN(BPRModel):
 
     _name = "LightGCN"
 
-    def __init__(self, dim: int = 64, layers: int = 3, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 1000, patience: int = 5, eval_every: int = 10, seed: int = 2020):
+    def __init__(self, dim: int = 64, layers: int = 3, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 1000, patience: int = 5, eval_every: int = 10, seed: int = 2020, device: str = "cpu"):
         self.dim = dim
         self.layers = layers
         self.lr = lr
@@ -56,6 +58,7 @@ class LightGCN(BPRModel):
         self.patience = patience
         self.eval_every = eval_every
         self.seed = seed
+        self.device = device
 
     def _build(self, split: Split, train: sp.csr_matrix) -> torch.nn.Module:
         if not isinstance(self.layers, (int, np.integer)) or isinstance(self.layers, bool) or self.layers < 1:
@@ -63,7 +66,7 @@ class LightGCN(BPRModel):
         n_users, n_items = train.shape
         binary = sp.csr_matrix(train, dtype=np.float64)
         binary.data[:] = 1.0
-        self.adjacency_ = to_torch_csr(symmetric_normalise(sp.bmat([[None, binary], [binary.T, None]], format="csr")))
+        self.adjacency_ = to_torch_csr(symmetric_normalise(sp.bmat([[None, binary], [binary.T, None]], format="csr")), device=self.device_)
         module = torch.nn.Module()
         module.embedding = torch.nn.Embedding(n_users + n_items, self.dim)
         # LightGCN's own initialisation (N(0, 0.1²)), with the fit's seeded generator

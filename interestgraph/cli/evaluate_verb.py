@@ -21,9 +21,9 @@ def make_model(name: str, args: argparse.Namespace):
     if name == "itemknn":
         return baselines.ItemKNN()
     if name == "bpr":
-        return baselines.BPRMF(max_epochs=args.max_epochs)
+        return baselines.BPRMF(max_epochs=args.max_epochs, device=args.device)
     if name == "lightgcn":
-        return baselines.LightGCN(max_epochs=args.max_epochs)
+        return baselines.LightGCN(max_epochs=args.max_epochs, device=args.device)
     if name == "text":
         from ..encoder import EncoderConfig, TextEncoder
 
@@ -125,5 +125,6 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ev.add_argument("--models", default="pop,itemknn", help=f"comma-separated: {', '.join(MODEL_NAMES)} or a trained model directory (default pop,itemknn)")
     ev.add_argument("--cutoffs", default="10,20", help="comma-separated K values (default 10,20)")
     ev.add_argument("--max-epochs", type=int, default=300, help="bpr/lightgcn: epoch limit (early stopping on validation NDCG@20 usually ends sooner)")
+    ev.add_argument("--device", default="cpu", help="bpr/lightgcn: cpu (default), cuda, cuda:N or auto")
     ev.add_argument("--encoder-cache", type=Path, help="text: directory of the embedding cache")
     add_json_flag(ev)

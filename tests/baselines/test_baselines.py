@@ -184,7 +184,8 @@ def test_fixed_seed_gives_the_same_scores(synthetic_split):
     for make in (lambda: BPRMF(max_epochs=3, **FAST), lambda: LightGCN(max_epochs=3, **FAST)):
         first, second = make().fit(synthetic_split), make().fit(synthetic_split)
         assert torch.equal(first.score(users), second.score(users))
-        assert first.history_ == [{**h} for h in second.history_]
+        untimed = lambda model: [{k: v for k, v in h.items() if k != "seconds"} for h in model.history_]  # noqa: E731
+        assert untimed(first) == untimed(second)
 
 
 def test_lightgcn_graph_is_the_symmetric_training_bipartite_graph(lightgcn, synthetic_split):
@@ -234,3 +235,37 @@ def test_text_content_reaches_cold_items_unlike_most_popular():
     pop = evaluate(MostPopular().fit(split), split, cutoffs=(20,))
     assert text.cold["users"] > 0 and text.cold["hit@20"] > 0.05
     assert pop.cold["hit@20"] == 0.0
+
+
+def test_on_epoch_sees_every_epoch_can_stop_training_and_its_time_is_not_training_time(synthetic_split):
+    import time
+
+    seen = []
+
+    def on_epoch(model, record):
+        seen.append((record["epoch"], record["seconds"], float(model.score(np.array([0]))[0, 0])))
+        time.sleep(0.3)
+        return record["epoch"] == 3
+
+    model = LightGCN(**{**FAST, "max_epochs": 50, "patience": 50}).fit(synthetic_split, on_epoch=on_epoch)
+    assert [e for e, _, _ in seen] == [1, 2, 3] and model.epochs_ == 3
+    seconds = [s for _, s, _ in seen]
+    assert seconds == sorted(seconds) and model.train_seconds_ < 0.9 + seconds[-1]  # the 0.9 s of sleeping is left out
+    assert model.train_seconds_ >= seconds[-1] and len({v for _, _, v in seen}) == 3  # score reads each epoch's weights
+    assert [r["seconds"] for r in model.history_] == seconds
+    # stopping from the callback keeps the best validation weights, as an early stop does
+    assert model.best_epoch_ == 2 and model.history_[1]["valid_ndcg@20"] == model.best_valid_ndcg_
+    with pytest.raises(ValueError, match="on_epoch"):
+        LightGCN(**FAST).fit(synthetic_split, on_epoch="print")
+
+
+def test_bpr_models_name_a_bad_device_and_train_the_same_on_an_explicit_cpu(synthetic_split):
+    with pytest.raises(ValueError, match="device"):
+        BPRMF(**{**FAST, "max_epochs": 1}, device="tpu").fit(synthetic_split)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="cuda"):
+            LightGCN(**{**FAST, "max_epochs": 1}, device="cuda").fit(synthetic_split)
+    users = np.arange(5)
+    default = LightGCN(**{**FAST, "max_epochs": 2}).fit(synthetic_split)
+    explicit = LightGCN(**{**FAST, "max_epochs": 2}, device="cpu").fit(synthetic_split)
+    assert explicit.device_ == torch.device("cpu") and torch.equal(default.score(users), explicit.score(users))
