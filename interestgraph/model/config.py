@@ -53,6 +53,10 @@ class ModelConfig(_JsonConfig):
             default: on ml-latest-small rs-4, seed 0, rank 4 gave test NDCG@20 0.1933 against 0.1920
             for rank 0, validation 0.1735 against 0.1736, at 5× the training time; see
             ``benchmarks/model_ablation.py``).
+        typed_gates: one gate per node *and edge type*, ``s_a^(t)``, instead of one per node: an edge
+            of type ``t`` weighs ``γ_t s_a^(t) s_b^(t) Â_t[a, b]``, so the model can, say, let an item's
+            text-similarity edges carry weight where its co-occurrence edges are few (off by default; see
+            the README's ablation).
         item_id_embedding: items add a learned ID vector to their projected text vector.
         user_interest_mean: users add the ``w(v|u)``-weighted mean of their interests' vectors
             to their ID vector (needs the graph's user–interest edges).
@@ -96,6 +100,7 @@ class ModelConfig(_JsonConfig):
     dim: int = 64
     gcn_layers: int = 2
     gate_rank: int = 0
+    typed_gates: bool = False
     item_id_embedding: bool = True
     user_interest_mean: bool = False
     text_features: bool = True
@@ -129,6 +134,8 @@ class ModelConfig(_JsonConfig):
         _check_positive_int("dim", self.dim)
         _check_positive_int("gcn_layers", self.gcn_layers, minimum=0)
         _check_positive_int("gate_rank", self.gate_rank, minimum=0)
+        if not isinstance(self.typed_gates, bool):
+            raise ValueError(f"typed_gates must be True or False, got {self.typed_gates!r}")
         if self.user_item_weights not in ("binary", "recency", "order", "decayed"):
             raise ValueError(f"user_item_weights must be 'binary', 'recency', 'order' or 'decayed', got {self.user_item_weights!r}")
         if self.first_step_weights not in ("auto", "uniform", "order", "recency"):

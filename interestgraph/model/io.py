@@ -7,7 +7,7 @@ Directory (written atomically, see :mod:`interestgraph.artifacts`):
   ``indices``, ``data`` float64), ``coefficients`` ``c_1..c_L`` and, when the first
   walk step is weighted, ``r(u, j)`` (``start_indptr``, ``start_indices``,
   ``start_data``, ``(U, I)`` CSR), the seen items (training positives,
-  ``seen_indptr``, ``seen_indices``), the frozen node gates ``node_gates`` ``(N,)``, the
+  ``seen_indptr``, ``seen_indices``), the frozen node gates ``node_gates`` ``(N,)`` (``(N, T)`` with typed gates), the
   type weights ``type_weights`` ``γ_t`` and each edge type's raw node degrees
   ``degree_<type>`` ``(N,)`` (for folding in new users, queries and items): scoring reads only these, so a loaded
   model scores and recommends exactly as before saving; and, for adding items later, each edge
@@ -255,6 +255,9 @@ def load_model(directory: str | os.PathLike):
         model.type_weights_ = dict(zip(types, operator["type_weights"].numpy().tolist()))
     except KeyError as exc:
         raise ArtifactError(f"{directory}: operator.safetensors lacks {exc.args[0]!r}") from exc
+    expected = (n,) if not model.config.typed_gates else (n, len(types))
+    if tuple(model.node_gates_.shape) != expected:
+        raise ArtifactError(f"{directory}: node_gates has shape {tuple(model.node_gates_.shape)}, the configuration needs {expected}")
     # raw per-type degrees (for folding in queries and items); absent in models saved before they were stored
     model.degrees_ = {kind: operator[f"degree_{kind}"].numpy() for kind in types if f"degree_{kind}" in operator}
     if any(len(d) != n for d in model.degrees_.values()):

@@ -176,9 +176,23 @@ class InterestGraphModel:
         self.adjacency_ = scorer.effective_adjacency(operator, structure, cold)
         self.coefficients_ = scorer.length_coefficients()
         gates, _, gamma = scorer.frozen_gates(structure, cold)
-        self.node_gates_ = gates  # (N,) s, for folding in new users
+        self.node_gates_ = gates  # (N,) s, or (N, T) with typed gates, for folding in new users and intents
         self.type_weights_ = dict(zip(operator.types, gamma.tolist()))
         self._scoring = None
+
+    def gates_of(self, nodes: np.ndarray, kind: str) -> np.ndarray:
+        """``(len(nodes),)`` the frozen gates ``s`` of ``nodes`` on edges of type ``kind`` (the same for every type
+        unless ``config.typed_gates``).
+
+        Raises:
+            KeyError: ``kind`` is not an edge type of the model.
+        """
+        self._check_fitted()
+        types = list(self.type_weights_)
+        if kind not in types:
+            raise KeyError(f"kind: {kind!r} is not one of the model's edge types {types}")
+        gates = np.asarray(self.node_gates_)
+        return gates[nodes] if gates.ndim == 1 else gates[nodes, types.index(kind)]
 
     def add_items(self, items, *, encoder=None) -> InterestGraphModel:
         """Add new catalog items (text and interest fields, no interactions) without retraining; returns ``self``.

@@ -19,6 +19,10 @@ plus an ID vector, interests their projected label vector). From ``z``:
     s_a   = exp(3 · tanh((w · z_a + b_type(a) + b_cold · [a cold]) / 3))   node gate, in (e^-3, e^3)
     p_a   = M z_a                                          (r,)  pair-gate factors
     W[a,b] = γ_t(a,b) · s_a · s_b · Â_t[a, b] · (1 + ⟨p_a, p_b⟩)      the effective edge weight
+
+With ``ModelConfig.typed_gates`` every node has one gate per edge type,
+``s_a^(t) = exp(3 tanh((w_t · z_a + b_type(a) + b_cold [a cold]) / 3))``, and an edge of type
+``t`` uses ``s_a^(t) s_b^(t)``: still a product of per-edge weights, so everything below holds.
     f(u, i) = Σ_{k=1..L} c_k · (W^k)[u, i]
             = Σ_{k=1..L} c_k · Σ_{walks u = x_0 → x_1 → … → x_k = i} Π_{j=1..k} W[x_{j-1}, x_j]
 
@@ -110,7 +114,8 @@ class PathScorer(nn.Module):
         if config.item_id_embedding or not use_text:
             self.item_embedding = nn.Embedding(n_items, d)
             nn.init.normal_(self.item_embedding.weight, std=0.1)
-        self.node_gate = nn.Linear(d, 1)
+        #: one output per edge type with ``typed_gates`` (column ``t``: the gates of type ``types[t]``), else one
+        self.node_gate = nn.Linear(d, len(self.types) if config.typed_gates else 1)
         nn.init.zeros_(self.node_gate.weight)
         nn.init.zeros_(self.node_gate.bias)
         self.type_bias = nn.Parameter(torch.zeros(3))  # user, item, interest
@@ -238,15 +243,19 @@ class PathScorer(nn.Module):
         return {kind: refiner.table(z) for kind, refiner in self.refiners.items()}
 
     def gate_input(self, z: torch.Tensor) -> torch.Tensor:
-        """``(N,)`` ``w · z_a + b_type(a)``: a node's gate before the cold bias and the bound."""
+        """``(N,)`` ``w · z_a + b_type(a)``: a node's gate before the cold bias and the bound (``(N, T)`` with ``typed_gates``)."""
         node_type = torch.cat([
             torch.zeros(self.n_users, dtype=torch.long), torch.ones(self.n_items, dtype=torch.long),
             torch.full((self.n_interests,), 2, dtype=torch.long),
         ]).to(z.device)
-        return self.node_gate(z).squeeze(-1) + self.type_bias[node_type]
+        h = self.node_gate(z)
+        if not self.config.typed_gates:
+            return h.squeeze(-1) + self.type_bias[node_type]
+        return h + self.type_bias[node_type][:, None]
 
     def gates(self, z: torch.Tensor, cold: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Node gates ``s`` ``(N,)`` and pair-gate factors ``p`` ``(N, r)`` (None when ``r = 0``).
+        """Node gates ``s`` ``(N,)`` (``(N, T)`` with ``typed_gates``: column ``t`` for edge type ``types[t]``) and
+        pair-gate factors ``p`` ``(N, r)`` (None when ``r = 0``).
 
         Args:
             z: ``(N, d)`` node vectors.
@@ -254,8 +263,9 @@ class PathScorer(nn.Module):
         """
         h = self.gate_input(z)
         if cold is not None:
-            h = h + torch.cat([torch.zeros(self.n_users, device=z.device), cold.to(device=z.device, dtype=h.dtype) * self.cold_bias,
+            extra = torch.cat([torch.zeros(self.n_users, device=z.device), cold.to(device=z.device, dtype=h.dtype) * self.cold_bias,
                                torch.zeros(self.n_interests, device=z.device)])
+            h = h + (extra if h.dim() == 1 else extra[:, None])
         s = torch.exp(GATE_BOUND * torch.tanh(h / GATE_BOUND))
         p = self.pair_gate(z) if self.pair_gate is not None else None
         return s, p
@@ -266,20 +276,28 @@ class PathScorer(nn.Module):
 
     # ------------------------------------------------------------------ training product
     def apply_weights(self, blocks: list[torch.Tensor], s: torch.Tensor, p: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
-        """``W y`` for dense ``y`` ``(N, B)`` without materialising ``W`` (autograd reaches ``s``, ``p``, ``γ``)."""
-        ys = s[:, None] * y
+        """``W y`` for dense ``y`` ``(N, B)`` without materialising ``W`` (autograd reaches ``s``, ``p``, ``γ``).
+
+        ``s``: ``(N,)`` node gates, or ``(N, T)`` per edge type (``typed_gates``).
+        """
         width = y.shape[1]
-        stacked = ys if p is None else torch.cat([ys] + [p[:, r:r + 1] * ys for r in range(p.shape[1])], dim=1)
         gamma = self.type_weights()
+        typed = s.dim() == 2
+        stacked = None
         out = None
         for t, block in enumerate(blocks):
+            st = s[:, t:t + 1] if typed else s[:, None]
+            if stacked is None or typed:  # shared by all types unless the gates differ per type
+                ys = st * y
+                stacked = ys if p is None else torch.cat([ys] + [p[:, r:r + 1] * ys for r in range(p.shape[1])], dim=1)
             prod = block @ stacked
             part = prod[:, :width]
             if p is not None:
                 for r in range(p.shape[1]):
                     part = part + p[:, r:r + 1] * prod[:, (r + 1) * width:(r + 2) * width]
-            out = gamma[t] * part if out is None else out + gamma[t] * part
-        return s[:, None] * out
+            part = gamma[t] * (st * part if typed else part)
+            out = part if out is None else out + part
+        return out if typed else s[:, None] * out
 
     def walk_scores(self, blocks: list[torch.Tensor], s: torch.Tensor, p: torch.Tensor | None, users: torch.Tensor, start: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, n_items)`` ``f(u, i) = Σ_k c_k (W^k)[u, i]`` for user codes ``users`` (training path).
@@ -303,7 +321,8 @@ class PathScorer(nn.Module):
     # ------------------------------------------------------------------ frozen weights
     @torch.no_grad()
     def frozen_gates(self, structure: torch.Tensor, cold: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """Node gates ``s`` ``(N,)``, pair factors ``p`` ``(N, r)`` (or None) and ``γ`` ``(T,)``, float64, from the current parameters."""
+        """Node gates ``s`` ``(N,)`` (``(N, T)`` with ``typed_gates``), pair factors ``p`` ``(N, r)`` (or None) and ``γ`` ``(T,)``,
+        float64, from the current parameters."""
         s, p = self.gates(self.node_vectors(structure, cold), cold)
         s = s.double().cpu().numpy()
         p = None if p is None else p.double().cpu().numpy()
@@ -317,7 +336,8 @@ class PathScorer(nn.Module):
         total = None
         for t, kind in enumerate(operator.types):
             coo = operator.blocks[kind].tocoo()
-            w = gamma[t] * s[coo.row] * s[coo.col] * coo.data
+            st = s if s.ndim == 1 else s[:, self.types.index(kind)]
+            w = gamma[t] * st[coo.row] * st[coo.col] * coo.data
             if p is not None:
                 w = w * (1.0 + np.einsum("er,er->e", p[coo.row], p[coo.col]))
             part = sp.csr_matrix((w, (coo.row, coo.col)), shape=coo.shape)

@@ -45,7 +45,7 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
         raise ValueError(f"fold-in needs binary user-item weights; this model was trained with user_item_weights={model.config.user_item_weights!r}")
     degree = np.asarray(model.seen_.sum(axis=0)).ravel()[codes]
     a = model.config.exponent
-    gates = model.node_gates_[model.n_users + codes]
+    gates = model.gates_of(model.n_users + codes, "user-item")
     weight = model.type_weights_["user-item"] * gates * float(len(codes) + extra) ** -a * np.maximum(degree, 1.0) ** -a
     kind = getattr(model, "first_step_", "uniform")
     if kind == "order":

@@ -92,7 +92,7 @@ def map_intent(model, text: str, *, encoder=None, top: int = DEFAULT_TOP, thresh
     nodes = offset + mapped["interest"].to_numpy(dtype=np.int64)
     similarity = mapped["similarity"].to_numpy(dtype=np.float64)
     a = model.config.exponent
-    weights = (model.type_weights_["item-interest"] * model.node_gates_[nodes] * similarity * similarity.sum() ** -a
+    weights = (model.type_weights_["item-interest"] * model.gates_of(nodes, "item-interest") * similarity * similarity.sum() ** -a
                * np.maximum(degrees[nodes], 1e-12) ** -a)
     labels = model.nodes["label"].to_numpy()[nodes]
     return Intent(text, pd.DataFrame({"interest": nodes, "label": labels, "similarity": similarity}), weights)

@@ -602,7 +602,8 @@ class Trainer:
         share ``holdout`` of the other pairs, scores every target user once with the trained
         parameters, and samples negatives; the bias ``b`` then minimises the BPR loss over all
         draws, where a cold item's scores scale by ``s_c(b) / s_c(0)`` (its gate; exact while a cold
-        item ends its walks and is never walked through, as with the default edge types), found
+        item ends its walks and is never walked through, as with the default edge types; with typed gates
+        its item–interest gate, over which such walks arrive unless item–item edges are on), found
         on a grid of step 0.05 in ``[-3, 6]``. Shares mirror the split's protocol when it is a
         cold-item protocol (its ``cold_fraction`` and test share), else ``TrainConfig.cold_items``
         and ``holdout``.
@@ -632,7 +633,10 @@ class Trainer:
             z = scorer.node_vectors(structure, cold).float()
             scorer.cold_bias.zero_()
             s, p = scorer.gates(z, cold)
-            h = scorer.gate_input(z)[operator.n_users:operator.n_users + operator.n_items].cpu().numpy()
+            h = scorer.gate_input(z)[operator.n_users:operator.n_users + operator.n_items]
+            if h.dim() == 2:  # typed gates: walks into an item without user edges arrive over its item–interest edges
+                h = h[:, scorer.types.index("item-interest")]
+            h = h.cpu().numpy()
             cold_np = cold.cpu().numpy()
             users = np.unique(target_users)
             for begin in range(0, len(users), cfg.user_batch):

@@ -44,8 +44,9 @@ def _float64_scorer(graph, config):
     return operator, scorer
 
 
-def test_score_equals_the_walk_sum_in_float64(graph):
-    config = ModelConfig(dim=8, gate_rank=3, edge_types=("user-item", "item-interest", "user-interest", "interest-interest", "item-item"))
+@pytest.mark.parametrize("typed_gates", [False, True])
+def test_score_equals_the_walk_sum_in_float64(graph, typed_gates):
+    config = ModelConfig(dim=8, gate_rank=3, edge_types=("user-item", "item-interest", "user-interest", "interest-interest", "item-item"), typed_gates=typed_gates)
     operator, scorer = _float64_scorer(graph, config)
     from interestgraph.graph.propagation import to_torch_csr
 
@@ -55,9 +56,16 @@ def test_score_equals_the_walk_sum_in_float64(graph):
     with torch.no_grad():
         s, p = scorer.gates(scorer.node_vectors(structure))
         training_path = scorer.walk_scores(blocks, s, p, users)
+    assert s.shape == ((scorer.n_users + scorer.n_items + scorer.n_interests, 5) if typed_gates else (scorer.n_users + scorer.n_items + scorer.n_interests,))
     w = scorer.effective_adjacency(operator, structure)
     c = scorer.length_coefficients()
     assert abs(w - w.T).max() < 1e-12  # one weight per undirected edge
+    if typed_gates:  # an edge of type t carries γ_t s_a^(t) s_b^(t) Â_t[a, b]
+        gamma, gates = scorer.type_weights().detach().numpy(), s.numpy()
+        for t, kind in enumerate(operator.types):
+            coo = operator.blocks[kind].tocoo()
+            a, b = coo.row[0], coo.col[0]
+            assert w[a, b] == pytest.approx(gamma[t] * gates[a, t] * gates[b, t] * coo.data[0] * (1 + p[a].numpy() @ p[b].numpy()), rel=1e-12)
     for row, user in enumerate(users.tolist()):
         for item in (0, 3, 42, 99):
             walks = walk_contributions(w, c, user, len(graph.users) + item)
@@ -333,3 +341,25 @@ def test_interest_scores_attribute_the_top_items_walks_with_first_step_weights_a
         model.interest_scores(users, top=0)
     with pytest.raises(IndexError, match="users"):
         model.interest_scores(np.array([model.n_users]))
+
+
+def test_typed_gates_train_save_load_and_fold_in(graph, tmp_path):
+    config = ModelConfig(dim=8, typed_gates=True, edge_types=("user-item", "item-interest", "interest-interest", "item-item"))
+    model = InterestGraphModel(config, TrainConfig(seed=3, **FAST)).fit(graph)
+    n = model.n_users + model.n_items + model.layout_["interest"]
+    assert model.node_gates_.shape == (n, 4)
+    items = model.n_users + np.arange(5)
+    assert not np.allclose(model.gates_of(items, "user-item"), model.gates_of(items, "item-item"))  # trained apart
+    with pytest.raises(KeyError, match="user-interest"):
+        model.gates_of(items, "user-interest")
+    users = np.arange(len(graph.users))
+    scores = model.score(users[:3], dtype=torch.float64)
+    item = int(torch.argmax(scores[0]))
+    assert sum(v for _, v in model.walks(0, item)) == pytest.approx(float(scores[0, item]), rel=1e-9)
+    loaded = InterestGraphModel.load(model.save(tmp_path / "typed"))
+    assert loaded.config.typed_gates and torch.equal(loaded.score(users), model.score(users))
+    # a new user folded in from items starts its walks with the items' user-item gates
+    from interestgraph.recommend import recommend_for_items
+
+    liked = list(graph.items[:3])
+    assert len(recommend_for_items(loaded, liked, k=5)) == 5
