@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+WITH_ITEM_ITEM = ("user-item", "item-interest", "interest-interest", "item-item")
+
 #: variant → (ModelConfig overrides, TrainConfig overrides), in the order the parts are added
 VARIANTS = {
     "ID-only propagation (same graph, no text)": ({"text_features": False}, {}),
@@ -38,6 +40,13 @@ VARIANTS = {
     "+ fine-tuned encoder, top layer": ({"similarity_edges": "refined"}, {"encoder_mode": "top"}),
     "+ fine-tuned encoder, LoRA r=8": ({"similarity_edges": "refined"}, {"encoder_mode": "lora"}),
     "frozen text + fine-tuned encoder, top layer (no refinement)": ({}, {"encoder_mode": "top"}),
+    # the same ladder with one gate per node and edge type, which lets item–item text-similarity edges pay
+    "typed gates, ID-only (no text)": ({"typed_gates": True, "text_features": False}, {}),
+    "typed gates + frozen text": ({"typed_gates": True}, {}),
+    "typed gates + frozen text + item–item text-similarity edges": ({"typed_gates": True, "edge_types": WITH_ITEM_ITEM}, {}),
+    "typed gates + item–item edges + refined similarity edges": ({"typed_gates": True, "edge_types": WITH_ITEM_ITEM, "similarity_edges": "refined"}, {}),
+    "typed gates + item–item edges + refined edges + fine-tuned encoder, top layer": ({"typed_gates": True, "edge_types": WITH_ITEM_ITEM, "similarity_edges": "refined"},
+                                                                                      {"encoder_mode": "top"}),
 }
 
 

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["| ranking of a user's interests | runs | strongest planted interest in top 10 | planted interests in top 10 |", "|---|---|---|---|"]
     for name, runs in rows.items():
         cell = lambda key: " / ".join(f"{r[key]:.1%}" for r in runs)  # noqa: E731
-        lines.append(f"| {name} | {len(runs)} | {cell('strongest_in_top10')} | {cell('planted_in_top10')} |")
+        lines.append(f"| {name.replace('|', chr(92) + '|')} | {len(runs)} | {cell('strongest_in_top10')} | {cell('planted_in_top10')} |")
     text = (f"# Planted interests recovered (synthetic default, rs-4)\n\n{split.describe()}\n\nModel rankings attribute the walks behind each "
             f"user's top-{args.top} recommendations (`interest_scores`); seeds {', '.join(map(str, seeds))}.\n\n" + "\n".join(lines) + f"\n\nCommand: `{command}`\n")
     out = Path(args.out)
