@@ -189,6 +189,10 @@ def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m4"), "--epochs", "2", "--dim", "8", "--similarity-edges", "refined",
                  "--remine-every", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["model_config"]["similarity_edges"] == "refined"
+    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m6"), "--epochs", "1", "--dim", "8", "--typed-gates",
+                 "--edge-types", "user-item,item-interest,item-item", "--json"]) == 0
+    typed = json.loads(capsys.readouterr().out)["model_config"]
+    assert typed["typed_gates"] is True and typed["edge_types"] == ["user-item", "item-interest", "item-item"]
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m5"), "--epochs", "2", "--encoder-mode", "top"]) != 0
     assert "encoder_mode" in capsys.readouterr().err and not (tmp_path / "m5").exists()
 

@@ -50,6 +50,8 @@ def configs_from_args(args: argparse.Namespace):
         model["edge_types"] = [t.strip() for t in (given.split(",") if isinstance(given, str) else given) if str(t).strip()]
     if args.no_text:
         model["text_features"] = False
+    if args.typed_gates:
+        model["typed_gates"] = True
     for name in TRAIN_FLAGS:
         if getattr(args, name) is not None:
             train[name] = getattr(args, name)
@@ -153,6 +155,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     train.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --checkpoint-dir (same settings and graph; --epochs / --patience may change)")
     train.add_argument("--edge-types", help="comma-separated edge types walked on (default user-item,item-interest,interest-interest)")
     train.add_argument("--no-text", action="store_true", help="start items and interests from ID vectors, not the encoder's")
+    train.add_argument("--typed-gates", action="store_true", help="one gate per node and edge type (pays with item-item text edges: --edge-types ...,item-item)")
     for name, kind, what in (("max_length", int, "longest walk, 2 or 3"), ("exponent", float, "degree normalisation exponent"), ("dim", int, "GCN vector width"),
                              ("gcn_layers", int, "GCN layers"), ("gate_rank", int, "rank of the pair gates"),
                              ("first_step_weights", str, "auto, uniform, order or recency: weight of the user's own items by recency"), ("lr", float, "learning rate"),
