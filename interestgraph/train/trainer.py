@@ -140,6 +140,11 @@ class _NoBar:
         pass
 
 
+def is_cpu_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch's CPU allocator failing (a plain ``RuntimeError``, unlike CUDA's ``OutOfMemoryError``)."""
+    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
+
+
 def pick_device(setting: str) -> torch.device:
     """``"auto"`` is CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
     if setting == "auto":
@@ -499,10 +504,12 @@ class Trainer:
                                     {"epoch": epoch, "best": best, "best_epoch": best_epoch, "stale": stale, "history": history, "fingerprint": fingerprint}, best_state)
                 if has_valid and stale >= cfg.patience:
                     break
-        except (torch.OutOfMemoryError, MemoryError) as exc:  # the last finished epoch's checkpoint is untouched
+        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:  # the last finished epoch's checkpoint is untouched
+            if not isinstance(exc, (torch.OutOfMemoryError, MemoryError)) and not is_cpu_out_of_memory(exc):
+                raise  # torch.OutOfMemoryError is a RuntimeError too; any other RuntimeError is not ours to explain
             bar.close()
-            raise TrainingError(f"epoch {epoch}: out of memory ({type(exc).__name__}); lower user_batch={cfg.user_batch} or negatives={cfg.negatives}, "
-                                f"or train on the CPU; " + self._kept(epoch)) from exc
+            raise TrainingError(f"epoch {epoch}: out of memory ({type(exc).__name__}); lower user_batch={cfg.user_batch} (each step holds about "
+                                f"20 dense (nodes × user_batch) float32 blocks), or train on a machine with more memory; " + self._kept(epoch)) from exc
         bar.close()
         if best_state is not None:
             scorer.load_state_dict(best_state)

@@ -149,3 +149,21 @@ def test_out_of_memory_stops_with_advice_and_keeps_the_last_checkpoint(graph_dir
     with pytest.raises(TrainingError, match=r"out of memory \(OutOfMemoryError\); lower user_batch=64 .*checkpoint of the last finished epoch is kept"):
         Trainer(model.train, checkpoint_dir=tmp_path / "ckpt").fit(model, graph)
     assert _epoch(tmp_path / "ckpt") >= 1
+
+
+@pytest.mark.parametrize("message, advised", [
+    ("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: you tried to allocate 1238876160 bytes.", True),
+    ("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x6)", False),
+])
+def test_the_cpu_allocators_runtime_error_gets_the_same_advice_and_other_runtime_errors_pass(graph_dir, tmp_path, monkeypatch, message, advised):
+    graph = InterestGraph.load(graph_dir)
+
+    def exhausted(scores):
+        raise RuntimeError(message)
+
+    _break_after(monkeypatch, 8, exhausted)
+    model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=10, user_batch=64, verbose=False, seed=1))
+    expected = (TrainingError, r"out of memory \(RuntimeError\); lower user_batch=64") if advised else (RuntimeError, "shapes cannot be multiplied")
+    with pytest.raises(expected[0], match=expected[1]) as caught:
+        Trainer(model.train, checkpoint_dir=tmp_path / "ckpt").fit(model, graph)
+    assert isinstance(caught.value, TrainingError) == advised
