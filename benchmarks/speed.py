@@ -100,11 +100,12 @@ def resolve_device(name: str) -> torch.device:
     Raises:
         SystemExit: naming ``--device`` when CUDA is asked for and not available.
     """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: CUDA is not available here (torch.cuda.is_available() is False); use --device cpu or auto")
-    return torch.device(name)
+    from interestgraph.encoder.config import resolve_device as resolve
+
+    try:
+        return torch.device(resolve(name))
+    except ValueError as exc:
+        raise SystemExit(f"--device: {exc}") from exc
 
 
 def now(device: torch.device) -> float:
