@@ -152,13 +152,15 @@ def test_cold_items_get_the_cold_bias_and_no_id_vector(model):
     assert torch.equal(x0[model.n_users + 3], x1[model.n_users + 3])
 
 
-def test_under_cold_4_cold_items_are_trained_for_and_calibrated():
+@pytest.mark.parametrize("loss", ["softmax", "bpr"])
+def test_under_cold_4_cold_items_are_trained_for_and_calibrated(loss):
     log = generate_synthetic(n_users=80, n_items=120, n_interactions=3_000, seed=5).log
     graph = build_interest_graph(log, protocol="cold-4", encoder=LexicalEncoder())
     assert cold_training_share(TrainConfig(), graph.split.protocol) == pytest.approx(0.1)
     assert cold_training_share(TrainConfig(), build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder()).split.protocol) == 0.0
-    model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(**FAST)).fit(graph)
+    model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(**FAST, loss=loss)).fit(graph)
     calib = model.cold_calibration_
+    assert calib["loss_kind"] == loss
     assert calib["draws"] == 4 and calib["cold_share"] == pytest.approx(0.1) and calib["holdout"] == pytest.approx(0.1)
     assert 0 < calib["cold_targets"] < calib["targets"] and calib["loss"] <= calib["loss_at_0"]
     assert model.scorer_.cold_bias.item() == pytest.approx(calib["bias"])

@@ -20,7 +20,7 @@ from .app import CommandResult, UsageError, add_json_flag, add_verb
 #: flags that map one-to-one onto ModelConfig / TrainConfig fields
 MODEL_FLAGS = ("max_length", "exponent", "dim", "gcn_layers", "gate_rank", "first_step_weights", "similarity_edges", "remine_every", "prune_below")
 TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs", "patience", "holdout", "holdout_mode", "cold_items", "cold_draws", "negatives",
-               "user_batch", "seed", "device", "log_path", "encoder_mode", "encoder_lr", "encoder_warmup_epochs")
+               "loss", "softmax_temperature", "user_batch", "seed", "device", "log_path", "encoder_mode", "encoder_lr", "encoder_warmup_epochs")
 
 
 def config_fields() -> set[str]:
@@ -164,7 +164,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
                              ("holdout", float, "share of each user's items held out as targets per epoch"),
                              ("holdout_mode", str, "auto, random or latest: which items are held out"),
                              ("cold_items", _share_or_auto, "share of items hidden as cold per epoch, or auto (the cold-item protocol's fraction, else 0)"),
-                             ("cold_draws", int, "draws of simulated cold items that set the cold items' gate bias (0: none)"), ("negatives", int, "negatives per target"),
+                             ("cold_draws", int, "draws of simulated cold items that set the cold items' gate bias (0: none)"), ("negatives", int, "negatives per target (loss bpr)"),
+                             ("loss", str, "softmax (default: each target against every candidate item) or bpr (against sampled negatives)"),
+                             ("softmax_temperature", float, "divides the walk scores in the softmax loss"),
                              ("user_batch", int, "users per step"), ("seed", int, "random seed"), ("device", str, "cpu, cuda or auto"), ("log_path", str, "per-epoch log (.csv or .jsonl)"),
                              ("similarity_edges", str, "frozen or refined: interest-interest / item-item weights recomputed from the GCN's vectors while training"),
                              ("remine_every", int, "epochs between re-minings of refined similarity edges (0: never)"),

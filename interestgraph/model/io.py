@@ -223,7 +223,8 @@ def load_model(directory: str | os.PathLike):
 
     directory = Path(directory)
     manifest = read_manifest(directory, format=MODEL_FORMAT, supported_versions=(MODEL_VERSION,), required_files=MODEL_FILES, required_keys=("model_config", "train_config", "layout"))
-    model = InterestGraphModel(ModelConfig.from_dict(manifest["model_config"]), TrainConfig.from_dict(manifest["train_config"]))
+    # models saved before TrainConfig had a ``loss`` were all trained with BPR (the default then)
+    model = InterestGraphModel(ModelConfig.from_dict(manifest["model_config"]), TrainConfig.from_dict({"loss": "bpr", **manifest["train_config"]}))
     layout = {k: int(v) for k, v in manifest["layout"].items()}
     n = sum(layout.values())
     operator = load_file(str(directory / "operator.safetensors"))

@@ -348,4 +348,4 @@ class InterestGraphModel:
         best = getattr(self, "best_valid_ndcg_", float("nan"))
         first = getattr(self, "first_step_", self.config.first_step_weights)
         return (f"InterestGraphModel(edge_types={','.join(self.config.edge_types)}, L={self.config.max_length}, a={self.config.exponent}, "
-                f"dim={self.config.dim}, gate_rank={self.config.gate_rank}, first_step={first}); best epoch {getattr(self, 'best_epoch_', '?')}, valid ndcg@20 {best:.4f}")
+                f"dim={self.config.dim}, gate_rank={self.config.gate_rank}, first_step={first}, loss={self.train.loss}); best epoch {getattr(self, 'best_epoch_', '?')}, valid ndcg@20 {best:.4f}")

@@ -13,7 +13,7 @@ edges, so half of them start above 0.5) and a fixed temperature ``τ``
 (``refine_temperature``). The block then goes through the same per-type
 normalisation as every other block, ``Â[a, b] = d_a^{-a} w_ab d_b^{-a}`` with ``d`` the
 refined weighted degrees, as a differentiable edge-list product
-(:class:`EdgeListBlock`), so BPR's gradient reaches ``θ``, the projection, the GCN
+(:class:`EdgeListBlock`), so the loss's gradient reaches ``θ``, the projection, the GCN
 and the encoder through the similarity edges too.
 
 Every ``remine_every`` epochs the edge set itself changes (:meth:`SimilarityRefiner.remine`):

@@ -12,7 +12,7 @@ takes ~1 s) sets the shape:
 - **Gradients through a few texts per step.** :meth:`JointEncoder.step_text`
   encodes, with autograd, up to ``encoder_interests`` interests of the step's
   target items and ``encoder_items`` of those items, and puts them in place of
-  their cached rows; BPR's gradient then reaches the encoder through those rows
+  their cached rows; the loss's gradient then reaches the encoder through those rows
   (the projection, the GCN, the gates and the refined similarity weights all read
   them).
 - **Warm start.** The first ``encoder_warmup_epochs`` epochs train with the

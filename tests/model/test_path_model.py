@@ -121,6 +121,66 @@ def test_training_loss_falls_and_beats_popularity(graph, fitted):
     assert ours > pop
 
 
+class _FixedScores(torch.nn.Module):
+    """A stand-in scorer whose walk scores are a given ``(B, n_items)`` tensor (the loss's arithmetic alone)."""
+
+    def __init__(self, scores: torch.Tensor, n_users: int, n_items: int):
+        super().__init__()
+        self.scores = torch.nn.Parameter(scores)
+        self.user_embedding = torch.nn.Embedding(n_users, 2)
+        self.item_embedding = torch.nn.Embedding(n_items, 2)
+
+    def node_vectors(self, structure, cold, text=None):
+        return torch.zeros(1, 1)
+
+    def gates(self, z, cold):
+        return None, None
+
+    def step_blocks(self, blocks, z):
+        return blocks
+
+    def walk_scores(self, blocks, s, p, users, start=None):
+        return self.scores
+
+
+def test_softmax_step_is_each_targets_cross_entropy_over_its_allowed_items():
+    import contextlib
+
+    from interestgraph.train import BPRStep
+    from interestgraph.train.trainer import allowed_items
+
+    rng = np.random.default_rng(0)
+    scores = torch.tensor(rng.normal(size=(2, 6)) * 3)
+    kept = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 0, 1]], dtype=np.float64))
+    batch = np.array([0, 1])
+    candidates = torch.tensor([0, 1, 2, 3, 4])  # item 5 has no training positive: never a candidate
+    allowed = allowed_items(kept, batch, candidates, torch.device("cpu"))
+    assert allowed.tolist() == [[False, True, True, True, True, False], [True, True, False, False, True, False]]
+    rows, pos_items = torch.tensor([0, 0, 1]), torch.tensor([2, 4, 0])
+    step = BPRStep(_FixedScores(scores, 2, 6), l2=0.0, autocast=contextlib.nullcontext(), loss="softmax", temperature=0.5)
+    loss, ranking = step(None, None, [], torch.tensor(batch), None, rows, torch.tensor([0, 0, 1]), pos_items, torch.tensor([1, 1, 1]), allowed=allowed)
+    logits = scores.numpy() / 0.5
+    expected = np.mean([np.log(np.exp(logits[r][allowed[r].numpy()]).sum()) - logits[r, i] for r, i in zip(rows.tolist(), pos_items.tolist())])
+    assert float(ranking.detach()) == pytest.approx(expected, rel=1e-12) and float(loss.detach()) == float(ranking.detach())
+    bpr = BPRStep(_FixedScores(scores, 2, 6), l2=0.0, autocast=contextlib.nullcontext(), loss="bpr")
+    _, ranking = bpr(None, None, [], torch.tensor(batch), None, rows, torch.tensor([0, 0, 1]), pos_items, torch.tensor([1, 3, 4]))
+    diff = scores.numpy()[[0, 0, 1], [2, 4, 0]] - scores.numpy()[[0, 0, 1], [1, 3, 4]]
+    assert float(ranking.detach()) == pytest.approx(np.mean(np.log1p(np.exp(-diff))), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "bpr"])
+def test_both_losses_train_on_the_tiny_graph(graph, fitted, loss):
+    from interestgraph.baselines import MostPopular
+
+    # the fitted fixture's settings; the same seed without learning sees the same targets every epoch
+    train = TrainConfig(**{**fitted.train.to_dict(), "loss": loss})
+    model = InterestGraphModel(fitted.config, train).fit(graph)
+    frozen = InterestGraphModel(fitted.config, TrainConfig(**{**train.to_dict(), "lr": 1e-12, "path_lr": 1e-12})).fit(graph)
+    assert model.history_[-1]["loss"] < 0.97 * frozen.history_[-1]["loss"]
+    ours = evaluate(model, graph.split, cutoffs=(20,)).metrics["ndcg@20"]
+    assert ours > evaluate(MostPopular().fit(graph.split), graph.split, cutoffs=(20,)).metrics["ndcg@20"]
+
+
 def test_early_stopping_restores_the_best_epoch(graph, tmp_path):
     log = tmp_path / "log.csv"
     model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1, user_interest_mean=True), TrainConfig(epochs=30, patience=2, lr=0.3, path_lr=0.5, seed=1, user_batch=64, negatives=4, verbose=False, log_path=str(log))).fit(graph)
@@ -154,6 +214,13 @@ def test_save_load_round_trip_is_exact(fitted, tmp_path):
     card = (target / "model_card.md").read_text()
     assert "licence" in card and "lexical" in card.lower() and "rs-4" in card
     assert not list(target.rglob("*.pkl")) and not list(target.rglob("*.pt"))
+    assert loaded.train.loss == fitted.train.loss == "softmax" and "loss=softmax" in loaded.describe()
+    # a model saved before TrainConfig had a loss was trained with BPR, and loads saying so
+    del manifest["train_config"]["loss"]
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    older = InterestGraphModel.load(target)
+    assert older.train.loss == "bpr" and "loss=bpr" in older.describe()
+    assert torch.equal(older.score(users), fitted.score(users))
     (target / "operator.safetensors").write_bytes(b"corrupt")
     with pytest.raises(ArtifactError, match="operator.safetensors"):
         InterestGraphModel.load(target)
@@ -193,7 +260,8 @@ def test_model_config_names_the_bad_argument(kwargs, match):
         ModelConfig(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(lr=0), "lr"), (dict(holdout=1.0), "holdout"), (dict(device="tpu"), "device"), (dict(log_path="x.txt"), "log_path")])
+@pytest.mark.parametrize("kwargs, match", [(dict(lr=0), "lr"), (dict(holdout=1.0), "holdout"), (dict(device="tpu"), "device"), (dict(log_path="x.txt"), "log_path"),
+                                           (dict(loss="hinge"), "loss must be"), (dict(softmax_temperature=0.0), "softmax_temperature")])
 def test_train_config_names_the_bad_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
