@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--graph", required=True, help="a graph directory written by 'interestgraph build'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", default=None, help="comma-separated variant numbers (0 = default), default all")
+    parser.add_argument("--train-config", default="{}", help='JSON of TrainConfig overrides for every variant, e.g. \'{"loss": "bpr"}\'')
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
 
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, results = [], {}
     for name, overrides in chosen:
         t0 = time.perf_counter()
-        model = InterestGraphModel(ModelConfig(**overrides), TrainConfig(seed=args.seed, verbose=False)).fit(graph)
+        model = InterestGraphModel(ModelConfig(**overrides), TrainConfig(**{"seed": args.seed, "verbose": False, **json.loads(args.train_config)})).fit(graph)
         seconds = time.perf_counter() - t0
         test = evaluate(model, graph.split, part="test", cutoffs=(20,), name=name)
         results[name] = test

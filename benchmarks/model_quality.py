@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lightgcn-lr", type=float, default=1e-3)
     parser.add_argument("--lightgcn-l2", type=float, default=1e-4)
     parser.add_argument("--lightgcn-layers", type=int, default=3)
+    parser.add_argument("--lightgcn-loss", choices=("bpr", "softmax"), default="bpr", help="LightGCN's loss (bpr: as published)")
+    parser.add_argument("--lightgcn-temperature", type=float, default=1.0, help="--lightgcn-loss softmax: logit temperature")
     parser.add_argument("--lightgcn-max-epochs", type=int, default=1000)
     parser.add_argument("--model-config", default="{}", help="JSON of ModelConfig overrides")
     parser.add_argument("--train-config", default="{}", help="JSON of TrainConfig overrides")
@@ -117,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                 if name == "itemknn":
                     model = ItemKNN().fit(split)
                 elif name == "lightgcn":
-                    model = LightGCN(lr=args.lightgcn_lr, l2=args.lightgcn_l2, layers=args.lightgcn_layers, max_epochs=args.lightgcn_max_epochs, patience=5, eval_every=10, seed=seed).fit(split)
+                    model = LightGCN(lr=args.lightgcn_lr, l2=args.lightgcn_l2, layers=args.lightgcn_layers, max_epochs=args.lightgcn_max_epochs, patience=5, eval_every=10, seed=seed,
+                                     loss=args.lightgcn_loss, temperature=args.lightgcn_temperature).fit(split)
                 else:
                     train = TrainConfig(**{"seed": seed, **json.loads(args.train_config)})
                     model = InterestGraphModel(ModelConfig(**json.loads(args.model_config)), train).fit(graph)
@@ -152,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"protocol": split.protocol.to_dict(), "protocol_line": split.describe(), "seeds": seeds, "command": command, "versions": versions(),
                    "seconds": round(time.perf_counter() - started, 1), "models": {n: {"metrics": r.metrics, "runs": facts[n]} for n, r in averaged.items()},
                    "comparisons": comparisons, "model_config": json.loads(args.model_config), "train_config": json.loads(args.train_config),
-                   "lightgcn": {"lr": args.lightgcn_lr, "l2": args.lightgcn_l2, "layers": args.lightgcn_layers}}
+                   "lightgcn": {"lr": args.lightgcn_lr, "l2": args.lightgcn_l2, "layers": args.lightgcn_layers, "loss": args.lightgcn_loss,
+                                "temperature": args.lightgcn_temperature}}
         (out / f"model-quality-{protocol}.json").write_text(json.dumps(payload, indent=2, default=str))
         write_per_user(averaged, out / f"model-quality-{protocol}-per-user.parquet")
         print(text, flush=True)

@@ -242,3 +242,21 @@ def test_speed_benchmark_names_the_bad_argument(tmp_path, capsys):
     with pytest.raises(SystemExit, match="--target-recall"):
         speed.main(["--sections", "time-to-accuracy", "--target-recall", "1.5"])
     assert not (tmp_path / "speed.json").exists()
+
+
+def test_model_ablation_benchmark_applies_train_overrides_to_every_variant(tmp_path):
+    from benchmarks import model_ablation
+    from interestgraph.data import generate_synthetic
+    from interestgraph.encoder.lexical import LexicalEncoder
+    from interestgraph.graph import build_interest_graph
+
+    log = generate_synthetic(n_users=50, n_items=60, n_interactions=1_500, seed=2).log
+    build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder()).save(tmp_path / "g")
+    out = tmp_path / "out"
+    code = model_ablation.main(["--graph", str(tmp_path / "g"), "--variants", "0,1", "--train-config",
+                                json.dumps({"loss": "bpr", "epochs": 2, "user_batch": 32}), "--out", str(out)])
+    assert code == 0
+    payload = json.loads((out / "model-ablation-rs-4.json").read_text())
+    assert len(payload["rows"]) == 2 and all(r["epochs"] <= 2 for r in payload["rows"])
+    assert "--train-config" in payload["command"] and '"loss": "bpr"' in payload["command"]
+    assert "vs_default" in payload["rows"][1]

@@ -111,6 +111,12 @@ def check_bpr_params(params: dict[str, Any]) -> None:
     value = params["l2"]
     if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
         raise ValueError(f"l2 must be a number >= 0, got {value!r}")
+    loss = params.get("loss", "bpr")
+    if loss not in ("bpr", "softmax"):
+        raise ValueError(f"loss must be 'bpr' or 'softmax', got {loss!r}")
+    value = params.get("temperature", 1.0)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"temperature must be a positive number, got {value!r}")
     seed = params["seed"]
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer, got {seed!r}")
@@ -132,7 +138,7 @@ class BPRModel:
     _name = "BPR"
 
     def _params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("dim", "lr", "l2", "batch_size", "max_epochs", "patience", "eval_every", "seed", "device")}
+        return {k: getattr(self, k) for k in ("dim", "lr", "l2", "batch_size", "max_epochs", "patience", "eval_every", "seed", "device", "loss", "temperature")}
 
     # ------------------------------------------------------------ subclass hooks
     def _build(self, split: Split, train: sp.csr_matrix) -> torch.nn.Module:  # pragma: no cover - abstract
@@ -210,10 +216,14 @@ class BPRModel:
                 neg = torch.from_numpy(negs_np).to(device)
                 user_emb, item_emb = self._embeddings()
                 u = user_emb[users]
-                s_pos = (u * item_emb[pos]).sum(dim=1)
-                s_neg = (u * item_emb[neg]).sum(dim=1)
                 reg = sum(r.pow(2).sum() for r in self._base_rows(users, pos, neg)) / (2 * len(idx))
-                loss = -torch.nn.functional.logsigmoid(s_pos - s_neg).mean() + self.l2 * reg
+                if self.loss == "softmax":  # full softmax over the catalogue: every item is a negative
+                    fit_term = torch.nn.functional.cross_entropy(u @ item_emb.T / self.temperature, pos)
+                else:
+                    s_pos = (u * item_emb[pos]).sum(dim=1)
+                    s_neg = (u * item_emb[neg]).sum(dim=1)
+                    fit_term = -torch.nn.functional.logsigmoid(s_pos - s_neg).mean()
+                loss = fit_term + self.l2 * reg
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()

@@ -32,6 +32,10 @@ class BPRMF(BPRModel):
         seed: seeds torch (initialisation) and the pair order / negative sampler.
         device: where the parameters and products live: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or
             ``"auto"`` (CUDA when available).
+        loss: ``"bpr"`` (default: one sampled negative per pair) or ``"softmax"`` (cross-entropy of each
+            pair's item against the whole catalogue, logits ``⟨e_u, e_i⟩ / temperature``; the negative
+            sampler still draws, for the L2 term's rows, so the random streams match).
+        temperature: divides the logits of ``"softmax"``.
 
     Fitted attributes: ``module_`` (user ``(n_users, d)`` and item ``(n_items, d)`` embeddings),
     ``best_epoch_``, ``epochs_``, ``history_``, ``best_valid_ndcg_``, ``train_seconds_``.
@@ -39,7 +43,7 @@ class BPRMF(BPRModel):
 
     _name = "BPRMF"
 
-    def __init__(self, dim: int = 64, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 300, patience: int = 5, eval_every: int = 5, seed: int = 2020, device: str = "cpu"):
+    def __init__(self, dim: int = 64, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 300, patience: int = 5, eval_every: int = 5, seed: int = 2020, device: str = "cpu", loss: str = "bpr", temperature: float = 1.0):
         self.dim = dim
         self.lr = lr
         self.l2 = l2
@@ -49,6 +53,8 @@ class BPRMF(BPRModel):
         self.eval_every = eval_every
         self.seed = seed
         self.device = device
+        self.loss = loss
+        self.temperature = temperature
 
     def _build(self, split: Split, train: sp.csr_matrix) -> torch.nn.Module:
         return _MF(train.shape[0], train.shape[1], self.dim)

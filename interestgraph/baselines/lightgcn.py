@@ -40,6 +40,10 @@ class LightGCN(BPRModel):
         seed: seeds torch (initialisation) and the pair order / negative sampler.
         device: where the parameters and products live: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"`` or
             ``"auto"`` (CUDA when available).
+        loss: ``"bpr"`` (default: one sampled negative per pair) or ``"softmax"`` (cross-entropy of each
+            pair's item against the whole catalogue, logits ``⟨e_u, e_i⟩ / temperature``; the negative
+            sampler still draws, for the L2 term's rows, so the random streams match).
+        temperature: divides the logits of ``"softmax"``.
 
     Fitted attributes: ``module_`` (``embedding``: ``(U + I, d)`` layer-0 vectors), ``adjacency_``
     (``(U + I, U + I)`` normalised, sparse CSR), ``best_epoch_``, ``epochs_``,
@@ -48,7 +52,7 @@ class LightGCN(BPRModel):
 
     _name = "LightGCN"
 
-    def __init__(self, dim: int = 64, layers: int = 3, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 1000, patience: int = 5, eval_every: int = 10, seed: int = 2020, device: str = "cpu"):
+    def __init__(self, dim: int = 64, layers: int = 3, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 1000, patience: int = 5, eval_every: int = 10, seed: int = 2020, device: str = "cpu", loss: str = "bpr", temperature: float = 1.0):
         self.dim = dim
         self.layers = layers
         self.lr = lr
@@ -59,6 +63,8 @@ class LightGCN(BPRModel):
         self.eval_every = eval_every
         self.seed = seed
         self.device = device
+        self.loss = loss
+        self.temperature = temperature
 
     def _build(self, split: Split, train: sp.csr_matrix) -> torch.nn.Module:
         if not isinstance(self.layers, (int, np.integer)) or isinstance(self.layers, bool) or self.layers < 1:

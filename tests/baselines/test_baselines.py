@@ -111,7 +111,8 @@ def test_text_content_is_cosine_of_mean_profile(tiny):
 def test_bad_arguments_name_themselves(tiny):
     split, _, _ = tiny
     for model, name in [(ItemKNN(k=0), "k"), (ItemKNN(shrink=-1.0), "shrink"), (BPRMF(lr=-1.0), "lr"), (BPRMF(dim=0), "dim"),
-                        (BPRMF(l2=-1.0), "l2"), (LightGCN(layers=0), "layers"), (LightGCN(patience=0), "patience"), (TextContent(encoder=object()), "encoder")]:
+                        (BPRMF(l2=-1.0), "l2"), (LightGCN(layers=0), "layers"),
+                        (BPRMF(loss="hinge"), "loss"), (LightGCN(loss="softmax", temperature=0.0), "temperature"), (LightGCN(patience=0), "patience"), (TextContent(encoder=object()), "encoder")]:
         with pytest.raises(ValueError, match=name):
             model.fit(split)
     with pytest.raises(RuntimeError, match="not fitted"):
@@ -170,6 +171,15 @@ def test_bpr_models_beat_most_popular_and_keep_the_best_epoch(fixture, request, 
     assert again == pytest.approx(model.best_valid_ndcg_, abs=1e-9)
     assert all(np.isfinite(h["loss"]) for h in model.history_) and model.train_seconds_ > 0
     assert n_users == model.n_users_
+
+
+@pytest.mark.parametrize("cls", [BPRMF, LightGCN])
+def test_softmax_loss_trains_the_bpr_models(cls, synthetic_split, pop_result):
+    model = cls(max_epochs=20, loss="softmax", temperature=0.5, **{**FAST, "lr": 1e-2}).fit(synthetic_split)
+    losses = [h["loss"] for h in model.history_]
+    # the first epoch's loss starts near log(n_items) (all logits near 0) and falls
+    assert losses[0] < np.log(synthetic_split.log.n_items) + 0.5 and losses[-1] < losses[0] - 0.1
+    assert evaluate(model, synthetic_split, cutoffs=(20,)).metrics["ndcg@20"] > pop_result.metrics["ndcg@20"] + 0.05
 
 
 def test_early_stopping_stops_and_restores(synthetic_split):
