@@ -194,7 +194,7 @@ class TrainConfig(_JsonConfig):
             the softmax raised test NDCG@20 from 0.1915 to 0.2015 (``rs-4``, seeds 0-2) and from 0.0698 to
             0.0738 (``tl-4``, seeds 0-4); README, "The interest-graph model".
         softmax_temperature: ``τ`` of the softmax loss (``tl-4`` seed 0 validation NDCG@20: 0.1051 / 0.1080 /
-            0.1075 for 0.3 / 1 / 3).
+            0.1075 for 0.3 / 1 / 3, measured while the option was written; the learned ``c_k`` also set the scale).
         user_batch: users per step (all their targets, one score pass).
         seed: seeds initialisation, holdout and negative sampling.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
