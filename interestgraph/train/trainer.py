@@ -666,7 +666,11 @@ class Trainer:
         # negatives among the items with positives, the ranked candidates (simulated cold items among them)
         sampler = NegativeSampler(train, seed=cfg.seed + 2, items=items_with_positives(train))
         softmax = cfg.loss == "softmax"
+        per_target = 1 if softmax else cfg.negatives
         candidates = items_with_positives(train)
+        candidates_on_device = torch.from_numpy(candidates).to(device)
+        column = np.full(train.shape[1], -1, dtype=np.int64)  # item code -> its column among the candidates
+        column[candidates] = np.arange(len(candidates))
         pos_f, neg_f, pos_h, neg_h, pos_cold, neg_cold = [], [], [], [], [], []
         batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []  # softmax
         bar = progress(total=cfg.cold_draws, desc="calibrate cold items", unit="draw") if show_progress else _NoBar()
@@ -681,18 +685,16 @@ class Trainer:
                 h = h[:, scorer.types.index("item-interest")]
             h = h.cpu().numpy()
             cold_np = cold.cpu().numpy()
+            h_c, cold_c = torch.from_numpy(h[candidates]).double(), torch.from_numpy(cold_np[candidates])  # shared by the draw's batches
             users = np.unique(target_users)
             for begin in range(0, len(users), cfg.user_batch):
                 batch = users[begin:begin + cfg.user_batch]
-                rows, _, t_items, negs = batch_pairs(batch, target_users, target_items, 1 if softmax else cfg.negatives, sampler)
+                rows, _, t_items, negs = batch_pairs(batch, target_users, target_items, per_target, sampler)
                 scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device))
                 if softmax:  # the batch's logits over the candidates, the user's kept items at -inf
-                    allowed = allowed_items(kept, batch, torch.from_numpy(candidates).to(device), device)[:, candidates]
-                    column = np.full(train.shape[1], -1, dtype=np.int64)
-                    column[candidates] = np.arange(len(candidates))
+                    allowed = allowed_items(kept, batch, candidates_on_device, device)[:, candidates]
                     logits = (scores[:, candidates] / cfg.softmax_temperature).double().masked_fill(~allowed, float("-inf")).cpu()
-                    batches.append((logits, torch.from_numpy(rows), torch.from_numpy(column[t_items]),
-                                    torch.from_numpy(h[candidates]).double(), torch.from_numpy(cold_np[candidates])))
+                    batches.append((logits, torch.from_numpy(rows), torch.from_numpy(column[t_items]), h_c, cold_c))
                     pos_cold.append(cold_np[t_items])
                     continue
                 scores = scores.cpu().numpy()
@@ -702,7 +704,6 @@ class Trainer:
         bar.close()
         log_gate = lambda x: GATE_BOUND * np.tanh(x / GATE_BOUND)  # noqa: E731
         pos_cold = np.concatenate(pos_cold)
-        per_target = 1 if softmax else cfg.negatives
         if softmax:
             def loss(b: float) -> float:
                 """Mean softmax cross-entropy of the targets, cold candidates' logits scaled by their gate ratio."""
