@@ -51,7 +51,9 @@ def load_split(args: argparse.Namespace):
     if args.dataset == "movielens":
         path = Path(args.path or ROOT.parent / "shared" / "datasets" / "ml-latest-small")
         if not path.is_dir():
-            raise SystemExit(f"{path}: no such folder (MovieLens latest-small is read from ../shared/datasets; pass --path)")
+            raise SystemExit(
+                f"{path}: no such folder (MovieLens latest-small is read from ../shared/datasets; pass --path)"
+            )
         log = load_movielens(path)
     else:
         log = generate_synthetic(seed=args.seed).log
@@ -61,7 +63,14 @@ def load_split(args: argparse.Namespace):
 def make_model(name: str, args: argparse.Namespace):
     from interestgraph import baselines as b
 
-    common = dict(batch_size=args.batch_size, max_epochs=args.max_epochs, patience=args.patience, eval_every=args.eval_every, seed=args.seed, l2=args.l2)
+    common = dict(
+        batch_size=args.batch_size,
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+        eval_every=args.eval_every,
+        seed=args.seed,
+        l2=args.l2,
+    )
     if name == "pop":
         return b.MostPopular()
     if name == "itemknn":
@@ -82,13 +91,22 @@ def make_model(name: str, args: argparse.Namespace):
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for package in ("interestgraph", "torch", "torch_geometric", "numpy", "scipy", "pandas", "scikit-learn", "transformers"):
+    for package in (
+        "interestgraph",
+        "torch",
+        "torch_geometric",
+        "numpy",
+        "scipy",
+        "pandas",
+        "scikit-learn",
+        "transformers",
+    ):
         try:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             try:
                 out[package] = __import__(package).__version__
-            except Exception:  # noqa: BLE001 - a version line is informative only
+            except Exception:
                 out[package] = "n/a"
     return out
 
@@ -109,27 +127,39 @@ def markdown(rows: list[dict]) -> str:
     lines = [head, "|" + "---|" * (len(COLUMNS) + 4)]
     for row in rows:
         metrics = " | ".join(f"{row['metrics'][c]:.4f}" for c in COLUMNS)
-        lines.append(f"| {row['model']} | {metrics} | {row.get('best_epoch', '')} | {row.get('epochs', '')} | {row['train_seconds']:.1f} |")
+        lines.append(
+            f"| {row['model']} | {metrics} | {row.get('best_epoch', '')} | {row.get('epochs', '')} | {row['train_seconds']:.1f} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", choices=("movielens", "synthetic", "lightgcn"), default="synthetic")
-    parser.add_argument("--path", default=None, help="dataset folder (movielens: ml-latest-small; lightgcn: train.txt/test.txt)")
+    parser.add_argument(
+        "--path", default=None, help="dataset folder (movielens: ml-latest-small; lightgcn: train.txt/test.txt)"
+    )
     parser.add_argument("--protocol", default="rs-4", help="split protocol name (rs-4, tl-4, cold-4, ...)")
-    parser.add_argument("--models", default="pop,itemknn,bpr,lightgcn", help=f"comma-separated, from {','.join(MODELS)}")
+    parser.add_argument(
+        "--models", default="pop,itemknn,bpr,lightgcn", help=f"comma-separated, from {','.join(MODELS)}"
+    )
     parser.add_argument("--tune", action="store_true", help="also run tune_lightgcn and print its grid")
     parser.add_argument("--out", default="results", help="folder for the Markdown and JSON files")
     parser.add_argument("--seed", type=int, default=2020)
-    parser.add_argument("--valid-ratio", type=float, default=0.1, help="--dataset lightgcn: share of training pairs used for validation")
+    parser.add_argument(
+        "--valid-ratio", type=float, default=0.1, help="--dataset lightgcn: share of training pairs used for validation"
+    )
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--l2", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument("--max-epochs", type=int, default=1000)
-    parser.add_argument("--patience", type=int, default=10, help="validation evaluations without improvement before stopping")
+    parser.add_argument(
+        "--patience", type=int, default=10, help="validation evaluations without improvement before stopping"
+    )
     parser.add_argument("--eval-every", type=int, default=10, help="epochs between validation evaluations")
     parser.add_argument("--knn-k", type=int, default=100)
     parser.add_argument("--knn-shrink", type=float, default=0.0)
@@ -142,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from interestgraph.evaluate import evaluate
 
-    command = "python benchmarks/accuracy.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python benchmarks/accuracy.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     started = time.perf_counter()
     split = load_split(args)
     protocol = split.describe()
@@ -155,13 +187,25 @@ def main(argv: list[str] | None = None) -> int:
             model.fit(split)
             fit_seconds = time.perf_counter() - t0
         result = evaluate(model, split, part="test", cutoffs=(10, 20), name=name)
-        row = {"model": name, "metrics": result.metrics, "train_seconds": round(fit_seconds, 2), "eval_seconds": round(result.seconds, 2), **fitted_facts(model), "notes": result.notes}
+        row = {
+            "model": name,
+            "metrics": result.metrics,
+            "train_seconds": round(fit_seconds, 2),
+            "eval_seconds": round(result.seconds, 2),
+            **fitted_facts(model),
+            "notes": result.notes,
+        }
         if result.cold:
             row["cold"], row["warm"] = result.cold, result.warm
         if hasattr(model, "history_"):
             row["history"] = model.history_
         rows.append(row)
-        print(f"{result.describe()} [fit {fit_seconds:.1f}s" + (f", best epoch {model.best_epoch_}/{model.epochs_}" if hasattr(model, "best_epoch_") else "") + "]", flush=True)
+        print(
+            f"{result.describe()} [fit {fit_seconds:.1f}s"
+            + (f", best epoch {model.best_epoch_}/{model.epochs_}" if hasattr(model, "best_epoch_") else "")
+            + "]",
+            flush=True,
+        )
 
     for name in names:
         run(name, make_model(name, args))
@@ -170,7 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         from interestgraph.baselines import tune_lightgcn
 
         t0 = time.perf_counter()
-        fixed = dict(dim=args.dim, batch_size=args.batch_size, max_epochs=args.max_epochs, patience=args.patience, eval_every=args.eval_every, seed=args.seed)
+        fixed = dict(
+            dim=args.dim,
+            batch_size=args.batch_size,
+            max_epochs=args.max_epochs,
+            patience=args.patience,
+            eval_every=args.eval_every,
+            seed=args.seed,
+        )
         best, grid = tune_lightgcn(split, **fixed)
         grid_md = grid.to_markdown(index=False) if _has_tabulate() else grid.to_string(index=False)
         print("LightGCN grid (picked on validation NDCG@20):\n" + grid_md, flush=True)
@@ -186,9 +237,16 @@ def main(argv: list[str] | None = None) -> int:
     text += f"\nCommand: `{command}`\n"
     (out / f"{stem}.md").write_text(text)
     payload = {
-        "dataset": args.dataset, "path": args.path, "protocol": split.protocol.to_dict(), "protocol_line": protocol,
-        "seed": args.seed, "command": command, "versions": versions(), "platform": platform.platform(),
-        "seconds": round(time.perf_counter() - started, 1), "models": {row["model"]: row for row in rows},
+        "dataset": args.dataset,
+        "path": args.path,
+        "protocol": split.protocol.to_dict(),
+        "protocol_line": protocol,
+        "seed": args.seed,
+        "command": command,
+        "versions": versions(),
+        "platform": platform.platform(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "models": {row["model"]: row for row in rows},
         **({"tuning_grid": grid.to_dict(orient="records")} if args.tune else {}),
     }
     (out / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=_json_default))

@@ -35,7 +35,9 @@ def _case(kind: str, size: int, queue) -> None:
     timings: dict[str, float] = {}
     start = time.perf_counter()
     if kind == "synthetic":
-        log = generate_synthetic(n_users=max(1000, size // 50), n_items=max(2000, size // 100), n_interactions=size, seed=0).log
+        log = generate_synthetic(
+            n_users=max(1000, size // 50), n_items=max(2000, size // 100), n_interactions=size, seed=0
+        ).log
         timings["generate + validate"] = time.perf_counter() - start
     else:
         log = load_movielens(SHARED)
@@ -52,7 +54,16 @@ def _case(kind: str, size: int, queue) -> None:
         load_dataset(Path(tmp) / "ds")
         timings["load (checksums verified)"] = time.perf_counter() - t
     peak_mib = peak_rss_mib()
-    queue.put({"case": f"{kind} {size:,}" if kind == "synthetic" else "ml-latest-small", "events": len(log), "users": log.n_users, "items": log.n_items, "seconds": timings, "peak_rss_mib": round(peak_mib)})
+    queue.put(
+        {
+            "case": f"{kind} {size:,}" if kind == "synthetic" else "ml-latest-small",
+            "events": len(log),
+            "users": log.n_users,
+            "items": log.n_items,
+            "seconds": timings,
+            "peak_rss_mib": round(peak_mib),
+        }
+    )
 
 
 def main() -> None:
@@ -66,17 +77,30 @@ def main() -> None:
     else:
         print(f"skipping ml-latest-small: {SHARED} not present", file=sys.stderr)
     stages = list(dict.fromkeys(k for r in results for k in r["seconds"]))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; split protocols as in interestgraph.data.protocols (seed 2020)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; split protocols as in interestgraph.data.protocols (seed 2020)"
+    )
     print("| case | events | " + " | ".join(stages) + " | peak RSS |")
     print("|---|---:|" + "---:|" * len(stages) + "---:|")
     for r in results:
         cells = [f"{r['seconds'][s]:.2f} s" if s in r["seconds"] else "" for s in stages]
         print(f"| {r['case']} | {r['events']:,} | " + " | ".join(cells) + f" | {r['peak_rss_mib']:,} MiB |")
     if args.json:
-        import pandas
         import numpy
+        import pandas
 
-        args.json.write_text(json.dumps({"results": results, "python": platform.python_version(), "pandas": pandas.__version__, "numpy": numpy.__version__, "cpus": os.cpu_count()}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "results": results,
+                    "python": platform.python_version(),
+                    "pandas": pandas.__version__,
+                    "numpy": numpy.__version__,
+                    "cpus": os.cpu_count(),
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

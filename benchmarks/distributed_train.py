@@ -42,7 +42,16 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.accuracy import versions  # noqa: E402
 
 
-def _case(rank: int, world: int, threads: int, init_file: str, graph_dir: str, model_config: dict, train_config: dict, result_file: str) -> None:
+def _case(
+    rank: int,
+    world: int,
+    threads: int,
+    init_file: str,
+    graph_dir: str,
+    model_config: dict,
+    train_config: dict,
+    result_file: str,
+) -> None:
     """One spawned process: join the group (``world > 1``), train, and (rank 0) write the timings to ``result_file``."""
     import torch
 
@@ -60,8 +69,17 @@ def _case(rank: int, world: int, threads: int, init_file: str, graph_dir: str, m
     if world > 1:
         torch.distributed.destroy_process_group()
     if rank == 0:
-        Path(result_file).write_text(json.dumps({"history": model.history_, "fit_seconds": fit_seconds, "threads": torch.get_num_threads(),
-                                                 "best_epoch": model.best_epoch_}, default=float))
+        Path(result_file).write_text(
+            json.dumps(
+                {
+                    "history": model.history_,
+                    "fit_seconds": fit_seconds,
+                    "threads": torch.get_num_threads(),
+                    "best_epoch": model.best_epoch_,
+                },
+                default=float,
+            )
+        )
 
 
 def run_case(processes: int, threads: int, graph_dir: Path, model_config: dict, train_config: dict, work: Path) -> dict:
@@ -71,7 +89,12 @@ def run_case(processes: int, threads: int, graph_dir: Path, model_config: dict, 
     tag = f"{processes}x{threads}"
     result_file = work / f"result-{tag}.json"
     init_file = work / f"rendezvous-{tag}"
-    mp.spawn(_case, args=(processes, threads, str(init_file), str(graph_dir), model_config, train_config, str(result_file)), nprocs=processes, join=True)
+    mp.spawn(
+        _case,
+        args=(processes, threads, str(init_file), str(graph_dir), model_config, train_config, str(result_file)),
+        nprocs=processes,
+        join=True,
+    )
     return json.loads(result_file.read_text())
 
 
@@ -93,12 +116,23 @@ def _mean(history: list[dict], key: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--graph", type=Path, help="graph directory written by 'interestgraph build' (default: a small synthetic graph)")
-    parser.add_argument("--configs", default=f"1x{cores},2x{max(1, cores // 2)}",
-                        help="comma-separated PROCESSESxTHREADS configurations, e.g. 1x2,1x1,2x1 (default: 1x{cores},2x{cores//2})")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per run (no early stop before them: patience = epochs)")
-    parser.add_argument("--user-batch", type=int, default=256, help="users per step (the global batch, split over processes)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--graph", type=Path, help="graph directory written by 'interestgraph build' (default: a small synthetic graph)"
+    )
+    parser.add_argument(
+        "--configs",
+        default=f"1x{cores},2x{max(1, cores // 2)}",
+        help="comma-separated PROCESSESxTHREADS configurations, e.g. 1x2,1x1,2x1 (default: 1x{cores},2x{cores//2})",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=2, help="epochs per run (no early stop before them: patience = epochs)"
+    )
+    parser.add_argument(
+        "--user-batch", type=int, default=256, help="users per step (the global batch, split over processes)"
+    )
     parser.add_argument("--negatives", type=int, default=8)
     parser.add_argument("--dim", type=int, default=None, help="GCN width (default: ModelConfig's)")
     parser.add_argument("--seed", type=int, default=2020)
@@ -110,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     from interestgraph.evaluate import positive_matrix
     from interestgraph.graph import InterestGraph
 
-    command = "python benchmarks/distributed_train.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python benchmarks/distributed_train.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     try:
         configs = [tuple(int(x) for x in item.lower().split("x")) for item in args.configs.split(",") if item.strip()]
         if not configs or any(len(c) != 2 or min(c) < 1 for c in configs):
@@ -118,8 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         parser.error(f"--configs: expected PROCESSESxTHREADS items such as 1x2,2x1, got {args.configs!r}")
     model_config = {} if args.dim is None else {"dim": args.dim}
-    train_config = {"epochs": args.epochs, "patience": args.epochs, "user_batch": args.user_batch, "negatives": args.negatives,
-                    "seed": args.seed, "device": "cpu", "verbose": False}
+    train_config = {
+        "epochs": args.epochs,
+        "patience": args.epochs,
+        "user_batch": args.user_batch,
+        "negatives": args.negatives,
+        "seed": args.seed,
+        "device": "cpu",
+        "verbose": False,
+    }
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ig-ddp-bench-") as tmp:
         work = Path(tmp)
@@ -133,25 +176,43 @@ def main(argv: list[str] | None = None) -> int:
         for processes, threads in configs:
             result = run_case(processes, threads, Path(graph_dir), model_config, train_config, work)
             history = result["history"]
-            rows.append({
-                "processes": processes, "threads_per_process": result["threads"], "epochs": len(history),
-                "step_ms": 1e3 * _mean(history, "seconds_train") / steps, "first_epoch_step_ms": 1e3 * history[0]["seconds_train"] / steps,
-                "epoch_seconds": _mean(history, "seconds"),
-                "graph_seconds": _mean(history, "seconds_graph"), "train_seconds": _mean(history, "seconds_train"),
-                "valid_seconds": _mean(history, "seconds_valid"), "fit_seconds": result["fit_seconds"],
-                "losses": [row["loss"] for row in history], "valid_ndcg@20": [row.get("valid_ndcg@20") for row in history],
-            })
+            rows.append(
+                {
+                    "processes": processes,
+                    "threads_per_process": result["threads"],
+                    "epochs": len(history),
+                    "step_ms": 1e3 * _mean(history, "seconds_train") / steps,
+                    "first_epoch_step_ms": 1e3 * history[0]["seconds_train"] / steps,
+                    "epoch_seconds": _mean(history, "seconds"),
+                    "graph_seconds": _mean(history, "seconds_graph"),
+                    "train_seconds": _mean(history, "seconds_train"),
+                    "valid_seconds": _mean(history, "seconds_valid"),
+                    "fit_seconds": result["fit_seconds"],
+                    "losses": [row["loss"] for row in history],
+                    "valid_ndcg@20": [row.get("valid_ndcg@20") for row in history],
+                }
+            )
     base = np.array(rows[0]["losses"])
     for row in rows:
         row["max_rel_loss_diff"] = float(np.max(np.abs(np.array(row["losses"]) - base) / np.abs(base)))
-    payload = {"graph": str(args.graph or "synthetic (400 users, 600 items, 12,000 events, lexical encoder, rs-4)"), "counts": counts,
-               "protocol": graph.protocol.name, "users_with_targets": users_with_targets, "steps_per_epoch": steps,
-               "model_config": model_config or "defaults", "train_config": train_config, "cores": cores, "runs": rows,
-               "load_average_1min": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
-               "command": command, "versions": versions()}
+    payload = {
+        "graph": str(args.graph or "synthetic (400 users, 600 items, 12,000 events, lexical encoder, rs-4)"),
+        "counts": counts,
+        "protocol": graph.protocol.name,
+        "users_with_targets": users_with_targets,
+        "steps_per_epoch": steps,
+        "model_config": model_config or "defaults",
+        "train_config": train_config,
+        "cores": cores,
+        "runs": rows,
+        "load_average_1min": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
+        "command": command,
+        "versions": versions(),
+    }
     nodes = counts["nodes"]
     md = [
-        "# Distributed training: one process vs gloo processes", "",
+        "# Distributed training: one process vs gloo processes",
+        "",
         f"Graph {payload['graph']} ({nodes['user']:,} users, {nodes['item']:,} items, {nodes['interest']:,} interests; "
         f"{sum(counts['edges'].values()):,} edges), protocol {payload['protocol']}.",
         f"Training: {args.epochs} epochs, user_batch {args.user_batch} (global; split over processes), {args.negatives} negatives, seed {args.seed}, "
@@ -159,13 +220,16 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU, {cores} cores, backend gloo, fresh spawned processes per configuration; 1-minute load average "
         f"{payload['load_average_1min']['before']} before, {payload['load_average_1min']['after']} after. "
         f"Step, epoch and its parts: mean over {'epochs 2..' + str(args.epochs) if args.epochs > 1 else 'the one epoch'}; "
-        "fit: the whole call (all epochs, cold-item calibration, frozen weights).", "",
+        "fit: the whole call (all epochs, cold-item calibration, frozen weights).",
+        "",
         "| processes × threads | step (ms) | first-epoch step (ms) | epoch (s) | graph (s) | train loop (s) | valid (s) | fit (s) | max rel. loss diff |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        md.append(f"| {row['processes']} × {row['threads_per_process']} | {row['step_ms']:.1f} | {row['first_epoch_step_ms']:.1f} | {row['epoch_seconds']:.2f} | {row['graph_seconds']:.2f} | "
-                  f"{row['train_seconds']:.2f} | {row['valid_seconds']:.2f} | {row['fit_seconds']:.2f} | {row['max_rel_loss_diff']:.1e} |")
+        md.append(
+            f"| {row['processes']} × {row['threads_per_process']} | {row['step_ms']:.1f} | {row['first_epoch_step_ms']:.1f} | {row['epoch_seconds']:.2f} | {row['graph_seconds']:.2f} | "
+            f"{row['train_seconds']:.2f} | {row['valid_seconds']:.2f} | {row['fit_seconds']:.2f} | {row['max_rel_loss_diff']:.1e} |"
+        )
     md += ["", f"Command: `{command}`"]
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

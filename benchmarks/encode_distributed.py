@@ -42,7 +42,9 @@ def movie_texts(path: Path, n: int) -> list[str]:
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             genres = row.get("genres", "")
-            texts.append(row["title"] if genres in ("", "(no genres listed)") else f"{row['title']}. {genres.replace('|', ', ')}")
+            texts.append(
+                row["title"] if genres in ("", "(no genres listed)") else f"{row['title']}. {genres.replace('|', ', ')}"
+            )
             if len(texts) == n:
                 break
     return texts
@@ -51,12 +53,52 @@ def movie_texts(path: Path, n: int) -> list[str]:
 def synthetic_texts(n: int, seed: int = 0) -> list[str]:
     """``n`` distinct catalog-like texts (a title of 2–5 words, a year, 1–3 genres), reproducible from ``seed``."""
     rng = random.Random(seed)
-    words = ("night", "river", "story", "last", "city", "dream", "war", "love", "ghost", "king", "summer", "road", "secret", "star", "house", "island")
-    genres = ("Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi", "Thriller", "Animation", "Documentary", "Fantasy")
-    return [f"{' '.join(rng.choice(words).title() for _ in range(rng.randint(2, 5)))} {i} ({rng.randint(1950, 2020)}). {', '.join(rng.sample(genres, rng.randint(1, 3)))}" for i in range(n)]
+    words = (
+        "night",
+        "river",
+        "story",
+        "last",
+        "city",
+        "dream",
+        "war",
+        "love",
+        "ghost",
+        "king",
+        "summer",
+        "road",
+        "secret",
+        "star",
+        "house",
+        "island",
+    )
+    genres = (
+        "Action",
+        "Comedy",
+        "Drama",
+        "Horror",
+        "Romance",
+        "Sci-Fi",
+        "Thriller",
+        "Animation",
+        "Documentary",
+        "Fantasy",
+    )
+    return [
+        f"{' '.join(rng.choice(words).title() for _ in range(rng.randint(2, 5)))} {i} ({rng.randint(1950, 2020)}). {', '.join(rng.sample(genres, rng.randint(1, 3)))}"
+        for i in range(n)
+    ]
 
 
-def _rank(rank: int, world_size: int, rendezvous: str, out: str, texts: list[str], threads: int, model: str | None, batch_size: int) -> None:
+def _rank(
+    rank: int,
+    world_size: int,
+    rendezvous: str,
+    out: str,
+    texts: list[str],
+    threads: int,
+    model: str | None,
+    batch_size: int,
+) -> None:
     """One rank: load the encoder, warm it up, then time one encode_distributed call between barriers."""
     import numpy as np
     import torch
@@ -78,8 +120,16 @@ def _rank(rank: int, world_size: int, rendezvous: str, out: str, texts: list[str
         result = run_distributed_encode(texts, encoder, cache_dir=cache_dir, show_progress=False)
         dist.barrier()
         seconds = time.perf_counter() - started
-        report = {"rank": rank, "seconds": seconds, "encode_seconds": result.encode_seconds, "load_seconds": load_seconds,
-                  "per_rank": result.per_rank, "encoded": result.n_encoded, "unique": result.n_unique, "model": encoder.name}
+        report = {
+            "rank": rank,
+            "seconds": seconds,
+            "encode_seconds": result.encode_seconds,
+            "load_seconds": load_seconds,
+            "per_rank": result.per_rank,
+            "encoded": result.n_encoded,
+            "unique": result.n_unique,
+            "model": encoder.name,
+        }
         if rank == 0:
             np.save(Path(out) / "vectors.npy", result.vectors.numpy(), allow_pickle=False)
         (Path(out) / f"rank-{rank}.json").write_text(json.dumps(report))
@@ -96,21 +146,38 @@ def run_case(texts: list[str], processes: int, threads: int, model: str | None, 
 
     out = workdir / f"p{processes}"
     out.mkdir(parents=True)
-    mp.spawn(_rank, args=(processes, str(workdir / f"rendezvous-{processes}"), str(out), texts, threads, model, batch_size), nprocs=processes, join=True)
+    mp.spawn(
+        _rank,
+        args=(processes, str(workdir / f"rendezvous-{processes}"), str(out), texts, threads, model, batch_size),
+        nprocs=processes,
+        join=True,
+    )
     ranks = [json.loads((out / f"rank-{r}.json").read_text()) for r in range(processes)]
     return {"ranks": ranks, "vectors": np.load(out / "vectors.npy")}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=2000, help="number of texts (default 2000)")
     parser.add_argument("--processes", default="1,2", help="comma-separated process counts (default 1,2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default 64)")
     parser.add_argument("--model", help="encoder model directory (default: the packaged all-MiniLM-L6-v2)")
-    parser.add_argument("--movies", type=Path, default=SHARED / "movies.csv", help="MovieLens movies.csv to read texts from (default: ../shared/datasets/ml-latest-small/movies.csv)")
+    parser.add_argument(
+        "--movies",
+        type=Path,
+        default=SHARED / "movies.csv",
+        help="MovieLens movies.csv to read texts from (default: ../shared/datasets/ml-latest-small/movies.csv)",
+    )
     parser.add_argument("--synthetic", action="store_true", help="generated texts instead of movies.csv")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of every process count, interleaved; the median is reported (default 3)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="runs of every process count, interleaved; the median is reported (default 3)",
+    )
     parser.add_argument("--json-out", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
     counts = [int(p) for p in args.processes.split(",") if p.strip()]
@@ -124,11 +191,21 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     print("protocol")
-    print(f"  texts      {len(texts):,} ({len(set(texts)):,} distinct), mean {sum(map(len, texts)) / len(texts):.0f} characters, from {source}")
-    print(f"  processes  {', '.join(map(str, counts))} (spawned, gloo group, file:// rendezvous); {args.threads} torch thread(s) each; {args.repeats} interleaved run(s) each")
-    print(f"  encoder    {'packaged all-MiniLM-L6-v2' if args.model is None else args.model}, max_length 128, batch {args.batch_size}, CPU, float32")
-    print("  timing     one encode_distributed call into an empty cache, between barriers (model load and a warm-up batch excluded)")
-    print(f"  machine    {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, python {platform.python_version()}, torch {torch.__version__}")
+    print(
+        f"  texts      {len(texts):,} ({len(set(texts)):,} distinct), mean {sum(map(len, texts)) / len(texts):.0f} characters, from {source}"
+    )
+    print(
+        f"  processes  {', '.join(map(str, counts))} (spawned, gloo group, file:// rendezvous); {args.threads} torch thread(s) each; {args.repeats} interleaved run(s) each"
+    )
+    print(
+        f"  encoder    {'packaged all-MiniLM-L6-v2' if args.model is None else args.model}, max_length 128, batch {args.batch_size}, CPU, float32"
+    )
+    print(
+        "  timing     one encode_distributed call into an empty cache, between barriers (model load and a warm-up batch excluded)"
+    )
+    print(
+        f"  machine    {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, python {platform.python_version()}, torch {torch.__version__}"
+    )
 
     runs: dict[int, list[dict]] = {p: [] for p in counts}
     reference = None
@@ -138,28 +215,65 @@ def main(argv: list[str] | None = None) -> int:
                 case = run_case(texts, processes, args.threads, args.model, args.batch_size, Path(tmp) / f"r{repeat}")
                 if reference is None:
                     reference = case["vectors"]
-                runs[processes].append({"seconds": max(r["seconds"] for r in case["ranks"]), "ranks": case["ranks"],
-                                        "max_abs_diff": float(abs(case["vectors"] - reference).max())})
+                runs[processes].append(
+                    {
+                        "seconds": max(r["seconds"] for r in case["ranks"]),
+                        "ranks": case["ranks"],
+                        "max_abs_diff": float(abs(case["vectors"] - reference).max()),
+                    }
+                )
     rows = []
     for processes in counts:
         seconds = sorted(run["seconds"] for run in runs[processes])
-        median = seconds[len(seconds) // 2] if len(seconds) % 2 else (seconds[len(seconds) // 2 - 1] + seconds[len(seconds) // 2]) / 2
+        median = (
+            seconds[len(seconds) // 2]
+            if len(seconds) % 2
+            else (seconds[len(seconds) // 2 - 1] + seconds[len(seconds) // 2]) / 2
+        )
         first = runs[processes][0]
-        rows.append({"processes": processes, "threads_per_process": args.threads, "seconds_median": round(median, 3), "seconds_all": [round(x, 3) for x in seconds],
-                     "texts_per_second": round(len(texts) / median, 1), "texts_per_second_best": round(len(texts) / seconds[0], 1),
-                     "per_rank": first["ranks"][0]["per_rank"], "rank_encode_seconds": [round(r["encode_seconds"], 3) for r in first["ranks"]],
-                     "max_abs_diff_vs_first": max(run["max_abs_diff"] for run in runs[processes]), "model": first["ranks"][0]["model"]})
+        rows.append(
+            {
+                "processes": processes,
+                "threads_per_process": args.threads,
+                "seconds_median": round(median, 3),
+                "seconds_all": [round(x, 3) for x in seconds],
+                "texts_per_second": round(len(texts) / median, 1),
+                "texts_per_second_best": round(len(texts) / seconds[0], 1),
+                "per_rank": first["ranks"][0]["per_rank"],
+                "rank_encode_seconds": [round(r["encode_seconds"], 3) for r in first["ranks"]],
+                "max_abs_diff_vs_first": max(run["max_abs_diff"] for run in runs[processes]),
+                "model": first["ranks"][0]["model"],
+            }
+        )
     base = rows[0]["texts_per_second"]
     print()
-    print(f"{'processes':>9} {'median s':>8} {'texts/s':>8} {'best/s':>8} {'speed-up':>8}  {'texts per rank':<16} max|diff|   all runs (s)")
+    print(
+        f"{'processes':>9} {'median s':>8} {'texts/s':>8} {'best/s':>8} {'speed-up':>8}  {'texts per rank':<16} max|diff|   all runs (s)"
+    )
     for row in rows:
-        print(f"{row['processes']:>9} {row['seconds_median']:>8.2f} {row['texts_per_second']:>8.1f} {row['texts_per_second_best']:>8.1f} {row['texts_per_second'] / base:>7.2f}x  "
-              f"{','.join(map(str, row['per_rank'])):<16} {row['max_abs_diff_vs_first']:.1e}   {', '.join(f'{x:.2f}' for x in row['seconds_all'])}")
-    print("(texts/s from the median run; speed-up against the first process count; max|diff|: largest vector difference against the first run)")
+        print(
+            f"{row['processes']:>9} {row['seconds_median']:>8.2f} {row['texts_per_second']:>8.1f} {row['texts_per_second_best']:>8.1f} {row['texts_per_second'] / base:>7.2f}x  "
+            f"{','.join(map(str, row['per_rank'])):<16} {row['max_abs_diff_vs_first']:.1e}   {', '.join(f'{x:.2f}' for x in row['seconds_all'])}"
+        )
+    print(
+        "(texts/s from the median run; speed-up against the first process count; max|diff|: largest vector difference against the first run)"
+    )
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps({"texts": len(texts), "source": source, "batch_size": args.batch_size, "repeats": args.repeats, "cpu_count": os.cpu_count(),
-                                             "torch": torch.__version__, "rows": rows}, indent=2))
+        args.json_out.write_text(
+            json.dumps(
+                {
+                    "texts": len(texts),
+                    "source": source,
+                    "batch_size": args.batch_size,
+                    "repeats": args.repeats,
+                    "cpu_count": os.cpu_count(),
+                    "torch": torch.__version__,
+                    "rows": rows,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

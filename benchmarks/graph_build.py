@@ -41,7 +41,9 @@ def _case(kind: str, size: int, cache_dir: str | None, queue) -> None:
     if kind == "synthetic":
         from interestgraph.encoder import LexicalEncoder
 
-        log = generate_synthetic(n_users=max(1000, size // 50), n_items=max(2000, size // 100), n_interactions=size, seed=0).log
+        log = generate_synthetic(
+            n_users=max(1000, size // 50), n_items=max(2000, size // 100), n_interactions=size, seed=0
+        ).log
         encoder = LexicalEncoder()
         name = f"synthetic {size:,} (lexical)"
     else:
@@ -57,11 +59,19 @@ def _case(kind: str, size: int, cache_dir: str | None, queue) -> None:
         graph.save(Path(tmp) / "g")
         save_seconds = time.perf_counter() - t
     steps = graph.build_seconds
-    queue.put({
-        "case": name, "events": len(log), "load": load_seconds, "encode": steps.get("encode", 0.0),
-        "build without encoding": steps["total"] - steps.get("encode", 0.0), "save": save_seconds,
-        "steps": steps, "counts": graph.counts(), "peak_rss_mib": peak_rss_mib(),
-    })
+    queue.put(
+        {
+            "case": name,
+            "events": len(log),
+            "load": load_seconds,
+            "encode": steps.get("encode", 0.0),
+            "build without encoding": steps["total"] - steps.get("encode", 0.0),
+            "save": save_seconds,
+            "steps": steps,
+            "counts": graph.counts(),
+            "peak_rss_mib": peak_rss_mib(),
+        }
+    )
 
 
 def main() -> None:
@@ -79,12 +89,16 @@ def main() -> None:
             print(f"skipping ml-latest-small: {SHARED} not present", file=sys.stderr)
     results += [run_isolated(_case, "synthetic", int(s), None) for s in args.sizes.split(",") if s]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; protocol rs-4 (seed 2020), default GraphConfig")
-    print("| case | events | load | encode | build without encoding | save | peak RSS | nodes (user/item/interest) | edges |")
+    print(
+        "| case | events | load | encode | build without encoding | save | peak RSS | nodes (user/item/interest) | edges |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
     for r in results:
         n = r["counts"]["nodes"]
         e = sum(r["counts"]["edges"].values())
-        print(f"| {r['case']} | {r['events']:,} | {r['load']:.1f} s | {r['encode']:.1f} s | {r['build without encoding']:.1f} s | {r['save']:.1f} s | {r['peak_rss_mib']:,.0f} MiB | {n['user']:,}/{n['item']:,}/{n['interest']:,} | {e:,} |")
+        print(
+            f"| {r['case']} | {r['events']:,} | {r['load']:.1f} s | {r['encode']:.1f} s | {r['build without encoding']:.1f} s | {r['save']:.1f} s | {r['peak_rss_mib']:,.0f} MiB | {n['user']:,}/{n['item']:,}/{n['interest']:,} | {e:,} |"
+        )
     for r in results:
         print(f"{r['case']} steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["steps"].items()))
 

@@ -43,10 +43,18 @@ VARIANTS = {
     # the same ladder with one gate per node and edge type, which lets item–item text-similarity edges pay
     "typed gates, ID-only (no text)": ({"typed_gates": True, "text_features": False}, {}),
     "typed gates + frozen text": ({"typed_gates": True}, {}),
-    "typed gates + frozen text + item–item text-similarity edges": ({"typed_gates": True, "edge_types": WITH_ITEM_ITEM}, {}),
-    "typed gates + item–item edges + refined similarity edges": ({"typed_gates": True, "edge_types": WITH_ITEM_ITEM, "similarity_edges": "refined"}, {}),
-    "typed gates + item–item edges + refined edges + fine-tuned encoder, top layer": ({"typed_gates": True, "edge_types": WITH_ITEM_ITEM, "similarity_edges": "refined"},
-                                                                                      {"encoder_mode": "top"}),
+    "typed gates + frozen text + item–item text-similarity edges": (
+        {"typed_gates": True, "edge_types": WITH_ITEM_ITEM},
+        {},
+    ),
+    "typed gates + item–item edges + refined similarity edges": (
+        {"typed_gates": True, "edge_types": WITH_ITEM_ITEM, "similarity_edges": "refined"},
+        {},
+    ),
+    "typed gates + item–item edges + refined edges + fine-tuned encoder, top layer": (
+        {"typed_gates": True, "edge_types": WITH_ITEM_ITEM, "similarity_edges": "refined"},
+        {"encoder_mode": "top"},
+    ),
 }
 
 
@@ -58,15 +66,25 @@ def _mean_std(values: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--protocols", default="rs-4")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--path", default=None, help="ml-latest-small folder (default ../shared/datasets/ml-latest-small)")
+    parser.add_argument(
+        "--path", default=None, help="ml-latest-small folder (default ../shared/datasets/ml-latest-small)"
+    )
     parser.add_argument("--graph-dir", default=None, help="a built graph directory (or a folder with one per protocol)")
     parser.add_argument("--variants", default=None, help="comma-separated variant numbers (0-based), default all")
-    parser.add_argument("--lightgcn", default=None, help="model-quality-<protocol>-per-user.parquet with LightGCN's runs "
-                        "('{protocol}' in the path is replaced per protocol)")
-    parser.add_argument("--epochs", type=int, default=None, help="cap on training epochs (default: TrainConfig's, with early stopping)")
+    parser.add_argument(
+        "--lightgcn",
+        default=None,
+        help="model-quality-<protocol>-per-user.parquet with LightGCN's runs "
+        "('{protocol}' in the path is replaced per protocol)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="cap on training epochs (default: TrainConfig's, with early stopping)"
+    )
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
@@ -77,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     from interestgraph.evaluate import average_runs, compare, evaluate
     from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
 
-    command = "python benchmarks/joint_ablation.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python benchmarks/joint_ablation.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     seeds = [int(s) for s in args.seeds.split(",")]
     chosen = list(VARIANTS.items())
     if args.variants:
@@ -93,16 +113,37 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for seed in seeds:
                 t0 = time.perf_counter()
-                model = InterestGraphModel(ModelConfig(**model_overrides), TrainConfig(seed=seed, verbose=False, **train_overrides, **({} if args.epochs is None else {"epochs": args.epochs}))).fit(graph)
+                model = InterestGraphModel(
+                    ModelConfig(**model_overrides),
+                    TrainConfig(
+                        seed=seed,
+                        verbose=False,
+                        **train_overrides,
+                        **({} if args.epochs is None else {"epochs": args.epochs}),
+                    ),
+                ).fit(graph)
                 seconds = time.perf_counter() - t0
                 result = evaluate(model, split, part="test", cutoffs=(20,), name=name)
                 runs.append(result)
                 refined = {k: v for k, v in model.history_[-1].items() if k.endswith("_edges")}
-                facts.setdefault(name, []).append({"seed": seed, "fit_seconds": round(seconds, 1), "best_epoch": model.best_epoch_, "epochs": model.epochs_,
-                                                   "valid_ndcg@20": model.best_valid_ndcg_, "epoch_seconds": model.epoch_seconds_, **refined,
-                                                   "ndcg@20": result.metrics["ndcg@20"], "recall@20": result.metrics["recall@20"],
-                                                   **{f"cold_{k}": result.cold[k] for k in ("recall@20", "ndcg@20") if k in result.cold}})
-                print(f"{result.describe()} [seed {seed}, fit {seconds:.1f} s, best epoch {model.best_epoch_}]", flush=True)
+                facts.setdefault(name, []).append(
+                    {
+                        "seed": seed,
+                        "fit_seconds": round(seconds, 1),
+                        "best_epoch": model.best_epoch_,
+                        "epochs": model.epochs_,
+                        "valid_ndcg@20": model.best_valid_ndcg_,
+                        "epoch_seconds": model.epoch_seconds_,
+                        **refined,
+                        "ndcg@20": result.metrics["ndcg@20"],
+                        "recall@20": result.metrics["recall@20"],
+                        **{f"cold_{k}": result.cold[k] for k in ("recall@20", "ndcg@20") if k in result.cold},
+                    }
+                )
+                print(
+                    f"{result.describe()} [seed {seed}, fit {seconds:.1f} s, best epoch {model.best_epoch_}]",
+                    flush=True,
+                )
             averaged[name] = average_runs(runs, name=name)
         baseline = None
         if args.lightgcn:
@@ -110,36 +151,76 @@ def main(argv: list[str] | None = None) -> int:
             if "lightgcn" in reused:
                 baseline = reused["lightgcn"][0]
         has_cold = len(split.cold_items) > 0
-        rows = ["| variant | seeds | ndcg@20 | recall@20 |" + (" cold items' recall@20 | cold ndcg@20 |" if has_cold else "")
-                + " fit s | epoch s: encoder / walks+loss / refine / valid | vs the first variant, ndcg@20 (95% CI) | vs LightGCN ndcg@20 (95% CI) |",
-                "|---|---|---|---|" + ("---|---|" if has_cold else "") + "---|---|---|---|"]
+        rows = [
+            "| variant | seeds | ndcg@20 | recall@20 |"
+            + (" cold items' recall@20 | cold ndcg@20 |" if has_cold else "")
+            + " fit s | epoch s: encoder / walks+loss / refine / valid | vs the first variant, ndcg@20 (95% CI) | vs LightGCN ndcg@20 (95% CI) |",
+            "|---|---|---|---|" + ("---|---|" if has_cold else "") + "---|---|---|---|",
+        ]
         first = next(iter(averaged))
-        steps = {name: compare(result, averaged[first], "ndcg@20") for name, result in averaged.items() if name != first}
+        steps = {
+            name: compare(result, averaged[first], "ndcg@20") for name, result in averaged.items() if name != first
+        }
         comparisons = {}
         for name, result in averaged.items():
             m = result.metrics
             runs = facts[name]
             fit = sum(f["fit_seconds"] for f in runs) / len(runs)
-            part = lambda k: sum(f["epoch_seconds"].get(k, 0.0) for f in runs) / len(runs)  # noqa: E731
+            part = lambda k: sum(f["epoch_seconds"].get(k, 0.0) for f in runs) / len(runs)
             versus = ""
             if baseline is not None:
                 c = compare(result, baseline, "ndcg@20")
                 comparisons[name] = c
                 versus = f"{c['difference']:+.4f} [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}], p={c['p_value']:.2g}"
-            cold = "".join(f" {_mean_std([f.get('cold_' + k, float('nan')) for f in runs])} |" for k in ("recall@20", "ndcg@20")) if has_cold else ""
+            cold = (
+                "".join(
+                    f" {_mean_std([f.get('cold_' + k, float('nan')) for f in runs])} |"
+                    for k in ("recall@20", "ndcg@20")
+                )
+                if has_cold
+                else ""
+            )
             step = steps.get(name)
-            step = "" if step is None else f"{step['difference']:+.4f} [{step['ci_low']:+.4f}, {step['ci_high']:+.4f}], p={step['p_value']:.2g}"
-            rows.append(f"| {name} | {len(runs)} | {m['ndcg@20']:.4f} ± {m['ndcg@20_std']:.4f} | {m['recall@20']:.4f} ± {m['recall@20_std']:.4f} |{cold} {fit:.0f} | "
-                        f"{part('encoder'):.1f} / {part('train'):.1f} / {part('refine'):.2f} / {part('valid'):.1f} | {step} | {versus} |")
+            step = (
+                ""
+                if step is None
+                else f"{step['difference']:+.4f} [{step['ci_low']:+.4f}, {step['ci_high']:+.4f}], p={step['p_value']:.2g}"
+            )
+            rows.append(
+                f"| {name} | {len(runs)} | {m['ndcg@20']:.4f} ± {m['ndcg@20_std']:.4f} | {m['recall@20']:.4f} ± {m['recall@20_std']:.4f} |{cold} {fit:.0f} | "
+                f"{part('encoder'):.1f} / {part('train'):.1f} / {part('refine'):.2f} / {part('valid'):.1f} | {step} | {versus} |"
+            )
         if baseline is not None:
             b = baseline.metrics
-            rows.append(f"| LightGCN (tuned; {args.lightgcn.replace('{protocol}', protocol)}) | - | {b['ndcg@20']:.4f} ± {b.get('ndcg@20_std', 0.0):.4f} | "
-                        f"{b['recall@20']:.4f} ± {b.get('recall@20_std', 0.0):.4f} |" + (" - | - |" if has_cold else "") + " - | - | - | - |")
-        text = f"# Joint-training ablation: ml-latest-small, {protocol}\n\n{split.describe()}\n\n" + "\n".join(rows) + f"\n\nCommand: `{command}`\n"
+            rows.append(
+                f"| LightGCN (tuned; {args.lightgcn.replace('{protocol}', protocol)}) | - | {b['ndcg@20']:.4f} ± {b.get('ndcg@20_std', 0.0):.4f} | "
+                f"{b['recall@20']:.4f} ± {b.get('recall@20_std', 0.0):.4f} |"
+                + (" - | - |" if has_cold else "")
+                + " - | - | - | - |"
+            )
+        text = (
+            f"# Joint-training ablation: ml-latest-small, {protocol}\n\n{split.describe()}\n\n"
+            + "\n".join(rows)
+            + f"\n\nCommand: `{command}`\n"
+        )
         (out / f"joint-ablation-{protocol}.md").write_text(text)
-        payload = {"protocol": split.protocol.to_dict(), "protocol_line": split.describe(), "seeds": seeds, "command": command,
-                   "variants": {name: {"model_config": VARIANTS[name][0], "train_config": VARIANTS[name][1], "metrics": averaged[name].metrics,
-                                       "runs": facts[name], "vs_first_variant": steps.get(name), "vs_lightgcn": comparisons.get(name)} for name in averaged}}
+        payload = {
+            "protocol": split.protocol.to_dict(),
+            "protocol_line": split.describe(),
+            "seeds": seeds,
+            "command": command,
+            "variants": {
+                name: {
+                    "model_config": VARIANTS[name][0],
+                    "train_config": VARIANTS[name][1],
+                    "metrics": averaged[name].metrics,
+                    "runs": facts[name],
+                    "vs_first_variant": steps.get(name),
+                    "vs_lightgcn": comparisons.get(name),
+                }
+                for name in averaged
+            },
+        }
         (out / f"joint-ablation-{protocol}.json").write_text(json.dumps(payload, indent=2, default=str))
         write_per_user(averaged, out / f"joint-ablation-{protocol}-per-user.parquet")
         print(text, flush=True)

@@ -105,7 +105,12 @@ def _case(mode: str, args: dict, out_path: str, queue) -> None:
         with _RssSampler() as rss:
             start = time.perf_counter()
             index, score = cosine_topk(
-                x, args["k"], candidate_dtype=candidate_dtype, block_size=args["block_size"], margin=args["margin"], show_progress=False
+                x,
+                args["k"],
+                candidate_dtype=candidate_dtype,
+                block_size=args["block_size"],
+                margin=args["margin"],
+                show_progress=False,
             )
             times.append(time.perf_counter() - start)
         extra.append(rss.peak - rss.start)
@@ -179,7 +184,10 @@ def main() -> None:
     parser.add_argument("--tie-tol", type=float, default=1e-3)
     parser.add_argument("--json", type=Path, help="also write the results here")
     ns = parser.parse_args()
-    args = {k: getattr(ns, k) for k in ("n", "d", "k", "clusters", "noise", "threads", "block_size", "margin", "repeat", "seed")}
+    args = {
+        k: getattr(ns, k)
+        for k in ("n", "d", "k", "clusters", "noise", "threads", "block_size", "margin", "repeat", "seed")
+    }
 
     import torch
 
@@ -192,9 +200,11 @@ def main() -> None:
     x = make_vectors(ns.n, ns.d, ns.clusters, ns.noise, ns.seed)
     agreement = compare(outputs["float32"], outputs["bf16 + fp32 re-rank"], x, ns.tie_tol)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {ns.threads} threads; "
-          f"{ns.n:,} x {ns.d} vectors ({ns.clusters} clusters, noise {ns.noise}), k={ns.k}, "
-          f"block_size={ns.block_size or 'auto'}, margin={ns.margin if ns.margin is not None else 'auto'}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {ns.threads} threads; "
+        f"{ns.n:,} x {ns.d} vectors ({ns.clusters} clusters, noise {ns.noise}), k={ns.k}, "
+        f"block_size={ns.block_size or 'auto'}, margin={ns.margin if ns.margin is not None else 'auto'}"
+    )
     print()
     print(
         f"| mode | seconds (best of {ns.repeat}) | peak RSS (process) | peak RSS added by the call | identical lists "
@@ -207,21 +217,32 @@ def main() -> None:
         if r["mode"] == "float32":
             agree = "(reference) | | "
         else:
-            agree = " | ".join(f"{agreement[key]:.4%}" for key in ("identical_lists", "identical_sets", "differ_only_in_near_ties"))
+            agree = " | ".join(
+                f"{agreement[key]:.4%}" for key in ("identical_lists", "identical_sets", "differ_only_in_near_ties")
+            )
         print(
             f"| {r['mode']} | {secs:.2f} | {r['peak_rss_mib']} MiB | {r['knn_extra_mib']:.0f} MiB | {agree} "
             f"| {r['other_cores_busy'][best]:.2f} cores |"
         )
     print()
-    print(f"rows whose neighbour sets differ: {agreement['rows_differing']} of {ns.n:,}; "
-          f"identical or near-tie-only: {agreement['identical_or_near_ties']:.4%}; "
-          f"largest drop of the k-th score: {agreement['max_kth_score_loss']:.2e}; "
-          f"largest score difference where sets agree: {agreement['max_score_abs_diff_same_set']:.1e}")
+    print(
+        f"rows whose neighbour sets differ: {agreement['rows_differing']} of {ns.n:,}; "
+        f"identical or near-tie-only: {agreement['identical_or_near_ties']:.4%}; "
+        f"largest drop of the k-th score: {agreement['max_kth_score_loss']:.2e}; "
+        f"largest score difference where sets agree: {agreement['max_score_abs_diff_same_set']:.1e}"
+    )
     print()
     print("command: python " + " ".join([os.path.relpath(__file__, Path.cwd())] + sys.argv[1:]))
     if ns.json:
-        machine = {"arch": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__}
-        ns.json.write_text(json.dumps({"args": args, "results": results, "agreement": agreement, "machine": machine}, indent=2))
+        machine = {
+            "arch": platform.machine(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        }
+        ns.json.write_text(
+            json.dumps({"args": args, "results": results, "agreement": agreement, "machine": machine}, indent=2)
+        )
 
 
 if __name__ == "__main__":

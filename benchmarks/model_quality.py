@@ -36,13 +36,17 @@ def load_graph(protocol: str, args: argparse.Namespace):
     from interestgraph.graph import InterestGraph, build_interest_graph
 
     if args.graph_dir:
-        graph = InterestGraph.load(Path(args.graph_dir) / protocol if (Path(args.graph_dir) / protocol).is_dir() else args.graph_dir)
+        graph = InterestGraph.load(
+            Path(args.graph_dir) / protocol if (Path(args.graph_dir) / protocol).is_dir() else args.graph_dir
+        )
         if graph.protocol.name != protocol:
             raise SystemExit(f"--graph-dir holds a {graph.protocol.name} graph, not {protocol}")
         return graph
     path = Path(args.path or ROOT.parent / "shared" / "datasets" / "ml-latest-small")
     if not path.is_dir():
-        raise SystemExit(f"{path}: no such folder (MovieLens latest-small is read from ../shared/datasets; pass --path)")
+        raise SystemExit(
+            f"{path}: no such folder (MovieLens latest-small is read from ../shared/datasets; pass --path)"
+        )
     return build_interest_graph(load_movielens(path), protocol=protocol)
 
 
@@ -71,29 +75,55 @@ def reused_results(path: Path, split) -> dict:
     for name, entry in payload["models"].items():
         columns = [c for c in table.columns if c.startswith(f"{name}:")]
         per_user = table[["user_id", *columns]].rename(columns=lambda c: c.split(":", 1)[1] if ":" in c else c)
-        per_user["user_id"] = per_user["user_id"].astype(split.log.user_ids.dtype) if split.log.user_ids.dtype != object else per_user["user_id"]
-        out[name] = (EvaluationResult(model=name, protocol=split.protocol, part="test", cutoffs=(10, 20), metrics=entry["metrics"], per_user=per_user,
-                                      notes=[f"reused from {path}"]), entry["runs"])
+        per_user["user_id"] = (
+            per_user["user_id"].astype(split.log.user_ids.dtype)
+            if split.log.user_ids.dtype != object
+            else per_user["user_id"]
+        )
+        out[name] = (
+            EvaluationResult(
+                model=name,
+                protocol=split.protocol,
+                part="test",
+                cutoffs=(10, 20),
+                metrics=entry["metrics"],
+                per_user=per_user,
+                notes=[f"reused from {path}"],
+            ),
+            entry["runs"],
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--protocols", default="rs-4,tl-4")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--path", default=None, help="ml-latest-small folder (default ../shared/datasets/ml-latest-small)")
+    parser.add_argument(
+        "--path", default=None, help="ml-latest-small folder (default ../shared/datasets/ml-latest-small)"
+    )
     parser.add_argument("--graph-dir", default=None, help="a built graph directory (or a folder with one per protocol)")
     parser.add_argument("--models", default="itemknn,lightgcn,interestgraph")
     parser.add_argument("--lightgcn-lr", type=float, default=1e-3)
     parser.add_argument("--lightgcn-l2", type=float, default=1e-4)
     parser.add_argument("--lightgcn-layers", type=int, default=3)
-    parser.add_argument("--lightgcn-loss", choices=("bpr", "softmax"), default="bpr", help="LightGCN's loss (bpr: as published)")
-    parser.add_argument("--lightgcn-temperature", type=float, default=1.0, help="--lightgcn-loss softmax: logit temperature")
+    parser.add_argument(
+        "--lightgcn-loss", choices=("bpr", "softmax"), default="bpr", help="LightGCN's loss (bpr: as published)"
+    )
+    parser.add_argument(
+        "--lightgcn-temperature", type=float, default=1.0, help="--lightgcn-loss softmax: logit temperature"
+    )
     parser.add_argument("--lightgcn-max-epochs", type=int, default=1000)
     parser.add_argument("--model-config", default="{}", help="JSON of ModelConfig overrides")
     parser.add_argument("--train-config", default="{}", help="JSON of TrainConfig overrides")
-    parser.add_argument("--reuse", default=None, help="a previous run's model-quality-<protocol>-per-user.parquet: its models join the "
-                        "comparison without being refitted (same protocol and split required)")
+    parser.add_argument(
+        "--reuse",
+        default=None,
+        help="a previous run's model-quality-<protocol>-per-user.parquet: its models join the "
+        "comparison without being refitted (same protocol and split required)",
+    )
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
 
@@ -101,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     from interestgraph.evaluate import average_runs, compare, evaluate
     from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
 
-    command = "python benchmarks/model_quality.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python benchmarks/model_quality.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     seeds = [int(s) for s in args.seeds.split(",")]
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     out = Path(args.out)
@@ -114,20 +146,34 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list] = {}
         facts: dict[str, list[dict]] = {}
         for name in names:
-            for seed in (seeds if name != "itemknn" else seeds[:1]):
+            for seed in seeds if name != "itemknn" else seeds[:1]:
                 t0 = time.perf_counter()
                 if name == "itemknn":
                     model = ItemKNN().fit(split)
                 elif name == "lightgcn":
-                    model = LightGCN(lr=args.lightgcn_lr, l2=args.lightgcn_l2, layers=args.lightgcn_layers, max_epochs=args.lightgcn_max_epochs, patience=5, eval_every=10, seed=seed,
-                                     loss=args.lightgcn_loss, temperature=args.lightgcn_temperature).fit(split)
+                    model = LightGCN(
+                        lr=args.lightgcn_lr,
+                        l2=args.lightgcn_l2,
+                        layers=args.lightgcn_layers,
+                        max_epochs=args.lightgcn_max_epochs,
+                        patience=5,
+                        eval_every=10,
+                        seed=seed,
+                        loss=args.lightgcn_loss,
+                        temperature=args.lightgcn_temperature,
+                    ).fit(split)
                 else:
                     train = TrainConfig(**{"seed": seed, **json.loads(args.train_config)})
                     model = InterestGraphModel(ModelConfig(**json.loads(args.model_config)), train).fit(graph)
                 fit_seconds = time.perf_counter() - t0
                 result = evaluate(model, split, part="test", cutoffs=(10, 20), name=name)
                 runs.setdefault(name, []).append(result)
-                fact = {"seed": seed, "fit_seconds": round(fit_seconds, 1), "ndcg@20": result.metrics["ndcg@20"], "recall@20": result.metrics["recall@20"]}
+                fact = {
+                    "seed": seed,
+                    "fit_seconds": round(fit_seconds, 1),
+                    "ndcg@20": result.metrics["ndcg@20"],
+                    "recall@20": result.metrics["recall@20"],
+                }
                 for attr in ("best_epoch_", "epochs_", "epoch_seconds_"):
                     if hasattr(model, attr):
                         fact[attr.rstrip("_")] = getattr(model, attr)
@@ -138,12 +184,17 @@ def main(argv: list[str] | None = None) -> int:
             for name, (result, runs_facts) in reused_results(Path(args.reuse), split).items():
                 if name not in averaged:
                     averaged[name], runs[name], facts[name] = result, [None] * len(runs_facts), runs_facts
-        rows = ["| model | seeds | recall@20 | ndcg@20 | recall@10 | ndcg@10 | fit s (mean) |", "|---|---|---|---|---|---|---|"]
+        rows = [
+            "| model | seeds | recall@20 | ndcg@20 | recall@10 | ndcg@10 | fit s (mean) |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name, result in averaged.items():
             m = result.metrics
-            cell = lambda k: f"{m[k]:.4f} ± {m[k + '_std']:.4f}"  # noqa: E731
+            cell = lambda k: f"{m[k]:.4f} ± {m[k + '_std']:.4f}"
             fit = sum(f["fit_seconds"] for f in facts[name]) / len(facts[name])
-            rows.append(f"| {name} | {len(runs[name])} | {cell('recall@20')} | {cell('ndcg@20')} | {cell('recall@10')} | {cell('ndcg@10')} | {fit:.0f} |")
+            rows.append(
+                f"| {name} | {len(runs[name])} | {cell('recall@20')} | {cell('ndcg@20')} | {cell('recall@10')} | {cell('ndcg@10')} | {fit:.0f} |"
+            )
         comparisons = []
         if "interestgraph" in averaged:
             for other in averaged:
@@ -152,11 +203,25 @@ def main(argv: list[str] | None = None) -> int:
         text = f"# Model quality: ml-latest-small, {protocol}\n\n{split.describe()}\n\n" + "\n".join(rows) + "\n\n"
         text += "\n".join(f"- {c['statement']}" for c in comparisons) + f"\n\nCommand: `{command}`\n"
         (out / f"model-quality-{protocol}.md").write_text(text)
-        payload = {"protocol": split.protocol.to_dict(), "protocol_line": split.describe(), "seeds": seeds, "command": command, "versions": versions(),
-                   "seconds": round(time.perf_counter() - started, 1), "models": {n: {"metrics": r.metrics, "runs": facts[n]} for n, r in averaged.items()},
-                   "comparisons": comparisons, "model_config": json.loads(args.model_config), "train_config": json.loads(args.train_config),
-                   "lightgcn": {"lr": args.lightgcn_lr, "l2": args.lightgcn_l2, "layers": args.lightgcn_layers, "loss": args.lightgcn_loss,
-                                "temperature": args.lightgcn_temperature}}
+        payload = {
+            "protocol": split.protocol.to_dict(),
+            "protocol_line": split.describe(),
+            "seeds": seeds,
+            "command": command,
+            "versions": versions(),
+            "seconds": round(time.perf_counter() - started, 1),
+            "models": {n: {"metrics": r.metrics, "runs": facts[n]} for n, r in averaged.items()},
+            "comparisons": comparisons,
+            "model_config": json.loads(args.model_config),
+            "train_config": json.loads(args.train_config),
+            "lightgcn": {
+                "lr": args.lightgcn_lr,
+                "l2": args.lightgcn_l2,
+                "layers": args.lightgcn_layers,
+                "loss": args.lightgcn_loss,
+                "temperature": args.lightgcn_temperature,
+            },
+        }
         (out / f"model-quality-{protocol}.json").write_text(json.dumps(payload, indent=2, default=str))
         write_per_user(averaged, out / f"model-quality-{protocol}-per-user.parquet")
         print(text, flush=True)

@@ -68,8 +68,17 @@ def without_items(split, items):
     log = split.log
     keep_events = ~log.interactions["item_id"].isin(items).to_numpy()
     keep_items = ~log.items["item_id"].isin(items).to_numpy()
-    small = dataclasses.replace(log, interactions=log.interactions[keep_events].reset_index(drop=True), items=log.items[keep_items].reset_index(drop=True))
-    return Split(log=small, protocol=split.protocol, candidate_items=split.candidate_items[~split.candidate_items.isin(items)], cold_items=split.cold_items[:0])
+    small = dataclasses.replace(
+        log,
+        interactions=log.interactions[keep_events].reset_index(drop=True),
+        items=log.items[keep_items].reset_index(drop=True),
+    )
+    return Split(
+        log=small,
+        protocol=split.protocol,
+        candidate_items=split.candidate_items[~split.candidate_items.isin(items)],
+        cold_items=split.cold_items[:0],
+    )
 
 
 def run_seed(split, graphs, seed: int, args) -> dict:
@@ -80,7 +89,10 @@ def run_seed(split, graphs, seed: int, args) -> dict:
     train = dict(seed=seed, verbose=False, **({"epochs": args.epochs} if args.epochs else {}))
     t0 = time.perf_counter()
     full = InterestGraphModel(ModelConfig(), TrainConfig(**train)).fit(graphs["in catalog"])
-    out["in catalog"] = {"train_seconds": round(time.perf_counter() - t0, 1), "result": evaluate(full, split, cutoffs=(20,), name="in catalog")}
+    out["in catalog"] = {
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "result": evaluate(full, split, cutoffs=(20,), name="in catalog"),
+    }
     t0 = time.perf_counter()
     small = InterestGraphModel(ModelConfig(), TrainConfig(**train)).fit(graphs["added"])
     train_seconds = time.perf_counter() - t0
@@ -90,7 +102,9 @@ def run_seed(split, graphs, seed: int, args) -> dict:
     add_seconds = time.perf_counter() - t0
     summary = small.added_items_
     out["added"] = {
-        "train_seconds": round(train_seconds, 1), "add_seconds": round(add_seconds, 2), "items_added": len(summary),
+        "train_seconds": round(train_seconds, 1),
+        "add_seconds": round(add_seconds, 2),
+        "items_added": len(summary),
         "items_without_interest": int((summary["interests"].map(len) == 0).sum()),
         "result": evaluate(_InLogOrder(small, split.log), split, cutoffs=(20,), name="added"),
     }
@@ -99,15 +113,29 @@ def run_seed(split, graphs, seed: int, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--path", type=Path, default=ROOT.parent / "shared" / "datasets" / "ml-latest-small", help="ml-latest-small folder")
+    parser.add_argument(
+        "--path",
+        type=Path,
+        default=ROOT.parent / "shared" / "datasets" / "ml-latest-small",
+        help="ml-latest-small folder",
+    )
     parser.add_argument("--seeds", default="2020,1,2", help="training seeds, comma-separated")
     parser.add_argument("--split-seed", type=int, default=2020, help="the cold-4 split's seed")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs at most (default: TrainConfig's; early stopping on validation NDCG@20)")
-    parser.add_argument("--encoder-cache", type=Path, default=None, help="encoder cache directory (speeds up the two graph builds)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="training epochs at most (default: TrainConfig's; early stopping on validation NDCG@20)",
+    )
+    parser.add_argument(
+        "--encoder-cache", type=Path, default=None, help="encoder cache directory (speeds up the two graph builds)"
+    )
     parser.add_argument("--out", type=Path, default=Path("results"), help="folder for new-items.md / .json")
     args = parser.parse_args()
     if not args.path.is_dir():
-        raise SystemExit(f"{args.path}: no such folder (MovieLens latest-small is read from ../shared/datasets; pass --path)")
+        raise SystemExit(
+            f"{args.path}: no such folder (MovieLens latest-small is read from ../shared/datasets; pass --path)"
+        )
 
     from interestgraph.data import load_movielens
     from interestgraph.data.protocols import split_log
@@ -118,8 +146,11 @@ def main() -> None:
     encoder = TextEncoder(EncoderConfig(cache_dir=str(args.encoder_cache) if args.encoder_cache else None))
     split = split_log(load_movielens(args.path), "cold-4", seed=args.split_seed)
     print(split.describe(), file=sys.stderr)
-    graphs = {"encoder": encoder, "in catalog": build_interest_graph(split, encoder=encoder),
-              "added": build_interest_graph(without_items(split, split.cold_items), encoder=encoder)}
+    graphs = {
+        "encoder": encoder,
+        "in catalog": build_interest_graph(split, encoder=encoder),
+        "added": build_interest_graph(without_items(split, split.cold_items), encoder=encoder),
+    }
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     runs = {seed: run_seed(split, graphs, seed, args) for seed in seeds}
 
@@ -130,24 +161,41 @@ def main() -> None:
         for subset in ("cold", "warm", "all"):
             for key in KEYS:
                 values = np.array([(r.metrics if subset == "all" else getattr(r, subset))[key] for r in results])
-                row[f"{subset} {key}"] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0, "per_seed": values.tolist()}
+                row[f"{subset} {key}"] = {
+                    "mean": float(values.mean()),
+                    "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                    "per_seed": values.tolist(),
+                }
         rows[way] = row
     command = "python benchmarks/new_items.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     payload = {
-        "protocol": split.protocol.to_dict(), "protocol_line": split.describe(), "seeds": seeds, "command": command, "versions": versions(),
-        "rows": rows, "runs": {str(s): {w: {k: v for k, v in r.items() if k != "result"} for w, r in runs[s].items()} for s in seeds},
+        "protocol": split.protocol.to_dict(),
+        "protocol_line": split.describe(),
+        "seeds": seeds,
+        "command": command,
+        "versions": versions(),
+        "rows": rows,
+        "runs": {str(s): {w: {k: v for k, v in r.items() if k != "result"} for w, r in runs[s].items()} for s in seeds},
         "seconds": round(time.perf_counter() - started, 1),
     }
     columns = [f"{subset} {key}" for subset in ("cold", "warm", "all") for key in KEYS]
     lines = [
-        "# New items under cold-4: in the catalog at training time vs added after training", "",
-        f"Protocol: {split.describe()}", f"Seeds: {', '.join(map(str, seeds))} (mean ± std)", f"Command: `{command}`", "",
-        "| cold items | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns),
+        "# New items under cold-4: in the catalog at training time vs added after training",
+        "",
+        f"Protocol: {split.describe()}",
+        f"Seeds: {', '.join(map(str, seeds))} (mean ± std)",
+        f"Command: `{command}`",
+        "",
+        "| cold items | " + " | ".join(columns) + " |",
+        "|---|" + "---:|" * len(columns),
     ]
     for way, row in rows.items():
         lines.append(f"| {way} | " + " | ".join(f"{row[c]['mean']:.4f} ± {row[c]['std']:.4f}" for c in columns) + " |")
     added = payload["runs"][str(seeds[0])]["added"]
-    lines += ["", f"Added {added['items_added']} items in {added['add_seconds']} s (seed {seeds[0]}); {added['items_without_interest']} matched no interest point."]
+    lines += [
+        "",
+        f"Added {added['items_added']} items in {added['add_seconds']} s (seed {seeds[0]}); {added['items_without_interest']} matched no interest point.",
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "new-items.json").write_text(json.dumps(payload, indent=2))
     (args.out / "new-items.md").write_text("\n".join(lines) + "\n")

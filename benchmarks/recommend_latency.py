@@ -32,7 +32,9 @@ from benchmarks.accuracy import versions  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="a model directory written by 'interestgraph train'")
     parser.add_argument("-k", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=100, help="single users timed")
@@ -47,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     from interestgraph.model import InterestGraphModel
     from interestgraph.recommend import explain, recommend
 
-    command = "python benchmarks/recommend_latency.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python benchmarks/recommend_latency.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     started = time.perf_counter()
     model = InterestGraphModel.load(args.model)
     load_seconds = time.perf_counter() - started
@@ -70,29 +74,51 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         recommend(model, None, k=args.k, device=args.device)
         all_seconds.append(time.perf_counter() - t0)
-    facts = (getattr(model, "facts_", {}) or {})
+    facts = getattr(model, "facts_", {}) or {}
     result = {
-        "model": str(args.model), "describe": model.describe(), "protocol_line": facts.get("protocol_line"),
-        "users": len(users), "items": model.n_items, "walk_edges": int(model.adjacency_.nnz), "k": args.k,
-        "device": args.device or "cpu", "torch_threads": torch.get_num_threads(), "load_seconds": round(load_seconds, 3),
-        "single_user_ms": {"median": float(np.median(single)), "p95": float(np.percentile(single, 95)), "n": len(single)},
+        "model": str(args.model),
+        "describe": model.describe(),
+        "protocol_line": facts.get("protocol_line"),
+        "users": len(users),
+        "items": model.n_items,
+        "walk_edges": int(model.adjacency_.nnz),
+        "k": args.k,
+        "device": args.device or "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "load_seconds": round(load_seconds, 3),
+        "single_user_ms": {
+            "median": float(np.median(single)),
+            "p95": float(np.percentile(single, 95)),
+            "n": len(single),
+        },
         "all_users_seconds": {"median": float(np.median(all_seconds)), "runs": [round(s, 4) for s in all_seconds]},
-        "explain_ms": {"median": float(np.median(explain_ms)), "p95": float(np.percentile(explain_ms, 95)), "n": len(explain_ms)},
-        "command": command, "versions": versions(),
+        "explain_ms": {
+            "median": float(np.median(explain_ms)),
+            "p95": float(np.percentile(explain_ms, 95)),
+            "n": len(explain_ms),
+        },
+        "command": command,
+        "versions": versions(),
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "recommend-latency.json").write_text(json.dumps(result, indent=2))
     md = [
-        f"# Recommendation latency: {args.model}", "",
-        f"{result['describe']}", f"{result['protocol_line'] or ''}", "",
+        f"# Recommendation latency: {args.model}",
+        "",
+        f"{result['describe']}",
+        f"{result['protocol_line'] or ''}",
+        "",
         f"{len(users):,} users, {model.n_items:,} items, {result['walk_edges']:,} stored walk weights; device {result['device']}, "
-        f"{result['torch_threads']} torch threads; load {load_seconds:.2f} s", "",
-        "| operation | median | p95 |", "|---|---|---|",
+        f"{result['torch_threads']} torch threads; load {load_seconds:.2f} s",
+        "",
+        "| operation | median | p95 |",
+        "|---|---|---|",
         f"| top-{args.k}, one user | {result['single_user_ms']['median']:.2f} ms | {result['single_user_ms']['p95']:.2f} ms |",
         f"| top-{args.k}, all {len(users):,} users | {result['all_users_seconds']['median']:.3f} s | |",
         f"| explain one recommendation | {result['explain_ms']['median']:.1f} ms | {result['explain_ms']['p95']:.1f} ms |",
-        "", f"Command: `{command}`",
+        "",
+        f"Command: `{command}`",
     ]
     (out / "recommend-latency.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))

@@ -51,13 +51,26 @@ def recommend_case(model_dir: str, batch_size: int, k: int, queue) -> None:
     started = time.perf_counter()
     table = recommend(model, None, k=k, batch_size=batch_size)
     seconds = time.perf_counter() - started
-    queue.put({"batch_size": batch_size, "rows": len(table), "users": int(table["user_id"].nunique()), "seconds": seconds,
-               "rss_imported_mib": imported, "rss_load_peak_mib": load_peak, "rss_loaded_mib": loaded, "rss_peak_mib": _status_mib("VmHWM"),
-               "score_batch_mib": batch_size * model.n_items * 4 / 2**20, "node_batch_mib": batch_size * model.adjacency_.shape[0] * 4 / 2**20})
+    queue.put(
+        {
+            "batch_size": batch_size,
+            "rows": len(table),
+            "users": int(table["user_id"].nunique()),
+            "seconds": seconds,
+            "rss_imported_mib": imported,
+            "rss_load_peak_mib": load_peak,
+            "rss_loaded_mib": loaded,
+            "rss_peak_mib": _status_mib("VmHWM"),
+            "score_batch_mib": batch_size * model.n_items * 4 / 2**20,
+            "node_batch_mib": batch_size * model.adjacency_.shape[0] * 4 / 2**20,
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=5_000)
     parser.add_argument("--events", type=int, default=300_000)
@@ -67,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
-    command = "python benchmarks/recommend_load.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python benchmarks/recommend_load.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
 
     from interestgraph.data import generate_synthetic
     from interestgraph.graph import build_interest_graph
@@ -94,14 +109,22 @@ def main(argv: list[str] | None = None) -> int:
         for batch in (int(b) for b in args.batch_sizes.split(",")):
             result = run_isolated(recommend_case, model_dir, batch, args.k)
             rows.append(result)
-            print(f"batch {batch:>5}: {result['users']:,} users in {result['seconds']:.2f} s; RSS after imports {result['rss_imported_mib']:.0f} MiB, "
-                  f"after load {result['rss_loaded_mib']:.0f} MiB, peak while recommending {result['rss_peak_mib']:.0f} MiB "
-                  f"(+{result['rss_peak_mib'] - result['rss_loaded_mib']:.0f}; one batch of walk vectors {result['node_batch_mib']:.0f} MiB)", flush=True)
+            print(
+                f"batch {batch:>5}: {result['users']:,} users in {result['seconds']:.2f} s; RSS after imports {result['rss_imported_mib']:.0f} MiB, "
+                f"after load {result['rss_loaded_mib']:.0f} MiB, peak while recommending {result['rss_peak_mib']:.0f} MiB "
+                f"(+{result['rss_peak_mib'] - result['rss_loaded_mib']:.0f}; one batch of walk vectors {result['node_batch_mib']:.0f} MiB)",
+                flush=True,
+            )
     counts = graph.counts()
-    header = (f"{len(graph.users):,} users, {len(graph.items):,} items, {len(graph.interests):,} interests; W nnz {model.adjacency_.nnz:,}; "
-              f"graph built in {built:.1f} s ({args.encoder} encoder), model trained {model.epochs_} epochs in {trained:.1f} s")
-    table = "\n".join(f"| {r['batch_size']:,} | {r['users']:,} | {r['seconds']:.2f} | {r['rss_imported_mib']:.0f} | {r['rss_loaded_mib']:.0f} | {r['rss_peak_mib']:.0f} | "
-                      f"{r['rss_peak_mib'] - r['rss_loaded_mib']:.0f} | {r['node_batch_mib']:.0f} |" for r in rows)
+    header = (
+        f"{len(graph.users):,} users, {len(graph.items):,} items, {len(graph.interests):,} interests; W nnz {model.adjacency_.nnz:,}; "
+        f"graph built in {built:.1f} s ({args.encoder} encoder), model trained {model.epochs_} epochs in {trained:.1f} s"
+    )
+    table = "\n".join(
+        f"| {r['batch_size']:,} | {r['users']:,} | {r['seconds']:.2f} | {r['rss_imported_mib']:.0f} | {r['rss_loaded_mib']:.0f} | {r['rss_peak_mib']:.0f} | "
+        f"{r['rss_peak_mib'] - r['rss_loaded_mib']:.0f} | {r['node_batch_mib']:.0f} |"
+        for r in rows
+    )
     report = f"""# Recommendation load: every user, in batches
 
 `{command}`
@@ -117,7 +140,19 @@ Versions: {", ".join(f"{k} {v}" for k, v in versions().items())}.
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "recommend-load.md").write_text(report)
-    (out / "recommend-load.json").write_text(json.dumps({"command": command, "graph": counts, "rows": rows, "build_seconds": built, "train_seconds": trained, "versions": versions()}, indent=2))
+    (out / "recommend-load.json").write_text(
+        json.dumps(
+            {
+                "command": command,
+                "graph": counts,
+                "rows": rows,
+                "build_seconds": built,
+                "train_seconds": trained,
+                "versions": versions(),
+            },
+            indent=2,
+        )
+    )
     print(report)
     return 0
 

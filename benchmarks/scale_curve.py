@@ -72,12 +72,23 @@ SPLIT_SEED = 2020
 DATA_SEED = 0
 MIN_EVENTS_PER_USER = 8  # SyntheticConfig.min_events_per_user: the generator needs events >= 8 x users
 INJECT_KINDS = ("memory", "error", "kill")
-LIGHTGCN = {"dim": 64, "layers": 3, "lr": 1e-3, "l2": 1e-4, "batch_size": 2048, "max_epochs": 1, "patience": 1, "eval_every": 1, "seed": SPLIT_SEED}
+LIGHTGCN = {
+    "dim": 64,
+    "layers": 3,
+    "lr": 1e-3,
+    "l2": 1e-4,
+    "batch_size": 2048,
+    "max_epochs": 1,
+    "patience": 1,
+    "eval_every": 1,
+    "seed": SPLIT_SEED,
+}
 VALID_BATCH = 1024  # users per scoring batch of the evaluation harness (evaluate's default)
-MIB = 2 ** 20
+MIB = 2**20
 
 
 # ----------------------------------------------------------------------------- settings
+
 
 def size_rule(events: int) -> dict[str, int]:
     """Users and items of the synthetic log with ``events`` events (``graph_build.py``'s rule)."""
@@ -98,8 +109,10 @@ def parse_sizes(text: str) -> list[int]:
             raise ValueError(f"--sizes: {item!r} is not a positive whole number of events")
         rule = size_rule(int(value))
         if rule["events"] < MIN_EVENTS_PER_USER * rule["users"]:
-            raise ValueError(f"--sizes: {item} events are fewer than {MIN_EVENTS_PER_USER} per user for the rule's {rule['users']:,} users; "
-                             f"use at least {MIN_EVENTS_PER_USER * rule['users']:,}")
+            raise ValueError(
+                f"--sizes: {item} events are fewer than {MIN_EVENTS_PER_USER} per user for the rule's {rule['users']:,} users; "
+                f"use at least {MIN_EVENTS_PER_USER * rule['users']:,}"
+            )
         sizes.append(int(value))
     if not sizes:
         raise ValueError(f"--sizes: no sizes in {text!r}")
@@ -112,22 +125,71 @@ def parse_inject(text: str | None) -> tuple[str, str] | None:
         return None
     phase, _, kind = text.rpartition(":")
     if phase not in PHASES or kind not in INJECT_KINDS:
-        raise ValueError(f"--inject: expected PHASE:KIND with PHASE in {', '.join(PHASES)} and KIND in {', '.join(INJECT_KINDS)}, got {text!r}")
+        raise ValueError(
+            f"--inject: expected PHASE:KIND with PHASE in {', '.join(PHASES)} and KIND in {', '.join(INJECT_KINDS)}, got {text!r}"
+        )
     return phase, kind
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--sizes", default="100000,1000000,10000000", help="comma-separated event counts (default 100000,1000000,10000000)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="device of the interest-graph model (TrainConfig.device) and of LightGCN")
-    parser.add_argument("--user-batch", type=int, default=256, help="TrainConfig.user_batch of the model: users per step (default 256, the library's)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch / BLAS threads in each child (default: all cores)")
-    parser.add_argument("--memory-limit", type=float, default=None, metavar="GIB", help="let each child's phases use about GIB GiB: RLIMIT_AS = GIB + address space mapped but not resident after the imports")
-    parser.add_argument("--budget", type=float, default=900.0, metavar="S", help="stop a loop whose projected time passes S seconds and extrapolate it (0: never; default 900)")
-    parser.add_argument("--min-batches", type=int, default=10, help="batches a loop runs before --budget may stop it (default 10)")
-    parser.add_argument("--max-batches", type=int, default=0, help="stop every loop after this many batches and extrapolate (0: no limit)")
-    parser.add_argument("--inject", default=None, metavar="PHASE:KIND", help="fail on purpose at the start of PHASE: KIND memory (MemoryError), error (RuntimeError) or kill (SIGKILL)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "--sizes",
+        default="100000,1000000,10000000",
+        help="comma-separated event counts (default 100000,1000000,10000000)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "auto"),
+        default="cpu",
+        help="device of the interest-graph model (TrainConfig.device) and of LightGCN",
+    )
+    parser.add_argument(
+        "--user-batch",
+        type=int,
+        default=256,
+        help="TrainConfig.user_batch of the model: users per step (default 256, the library's)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="torch / BLAS threads in each child (default: all cores)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=float,
+        default=None,
+        metavar="GIB",
+        help="let each child's phases use about GIB GiB: RLIMIT_AS = GIB + address space mapped but not resident after the imports",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="stop a loop whose projected time passes S seconds and extrapolate it (0: never; default 900)",
+    )
+    parser.add_argument(
+        "--min-batches", type=int, default=10, help="batches a loop runs before --budget may stop it (default 10)"
+    )
+    parser.add_argument(
+        "--max-batches",
+        type=int,
+        default=0,
+        help="stop every loop after this many batches and extrapolate (0: no limit)",
+    )
+    parser.add_argument(
+        "--inject",
+        default=None,
+        metavar="PHASE:KIND",
+        help="fail on purpose at the start of PHASE: KIND memory (MemoryError), error (RuntimeError) or kill (SIGKILL)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write scale-curve.json and scale-curve.md here")
     return parser
 
@@ -148,7 +210,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int]]:
     if args.memory_limit is not None and not args.memory_limit > 0:
         parser.error(f"--memory-limit must be a positive number of GiB, got {args.memory_limit}")
     if args.budget < 0 or args.min_batches < 1 or args.max_batches < 0:
-        parser.error(f"--budget must be >= 0, --min-batches >= 1 and --max-batches >= 0; got {args.budget}, {args.min_batches}, {args.max_batches}")
+        parser.error(
+            f"--budget must be >= 0, --min-batches >= 1 and --max-batches >= 0; got {args.budget}, {args.min_batches}, {args.max_batches}"
+        )
     if args.device == "cuda":
         import torch
 
@@ -158,6 +222,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int]]:
 
 
 # ----------------------------------------------------------------------------- memory
+
 
 def _statm_mib() -> tuple[float, float]:
     """``(address space, resident)`` of this process in MiB, from ``/proc/self/statm`` (zeros where it is missing)."""
@@ -261,11 +326,16 @@ def set_memory_limit(gib: float | None) -> dict[str, float] | None:
         return None
     vm, rss = _statm_mib()
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = int(gib * 2 ** 30 + max(vm - rss, 0.0) * MIB)
+    limit = int(gib * 2**30 + max(vm - rss, 0.0) * MIB)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    return {"gib": gib, "rlimit_as_mib": round(limit / MIB, 1), "mapped_not_resident_mib": round(vm - rss, 1), "resident_at_limit_mib": round(rss, 1)}
+    return {
+        "gib": gib,
+        "rlimit_as_mib": round(limit / MIB, 1),
+        "mapped_not_resident_mib": round(vm - rss, 1),
+        "resident_at_limit_mib": round(rss, 1),
+    }
 
 
 def lift_memory_limit() -> None:
@@ -275,6 +345,7 @@ def lift_memory_limit() -> None:
 
 
 # ----------------------------------------------------------------------------- loops measured and stopped early
+
 
 class Capped(Exception):
     """Raised by :class:`LoopMeter` at the start of a batch to stop a loop whose time it will extrapolate."""
@@ -322,6 +393,7 @@ class LoopMeter:
 
     def wrap(self, function: Callable) -> Callable:
         """``function`` with a stamp (and maybe a stop) before each call."""
+
         def metered(*args: Any, **kwargs: Any) -> Any:
             now = time.perf_counter()
             if self._should_stop(now):
@@ -332,6 +404,7 @@ class LoopMeter:
             self.stamps.append(now)
             self._progress(now)
             return function(*args, **kwargs)
+
         return metered
 
     @property
@@ -350,10 +423,19 @@ class LoopMeter:
 
     def describe(self) -> dict[str, Any]:
         """JSON facts: batches run of total, and when stopped, seconds per batch and the extrapolated loop."""
-        out: dict[str, Any] = {"batches_total": self.total, "batches_run": len(self.stamps), "extrapolated": self.capped}
+        out: dict[str, Any] = {
+            "batches_total": self.total,
+            "batches_run": len(self.stamps),
+            "extrapolated": self.capped,
+        }
         if self.capped:
-            out.update({"seconds_per_batch": self.seconds_per_batch(), "seconds_extrapolated": self.extrapolated(),
-                        "seconds_measured": self.stopped_at - self.stamps[0]})
+            out.update(
+                {
+                    "seconds_per_batch": self.seconds_per_batch(),
+                    "seconds_extrapolated": self.extrapolated(),
+                    "seconds_measured": self.stopped_at - self.stamps[0],
+                }
+            )
         return out
 
 
@@ -370,20 +452,24 @@ def patched(owner: Any, name: str, replacement: Any) -> Iterator[None]:
 
 def stamped(stamps: dict[str, float], key: str, function: Callable, end_key: str | None = None) -> Callable:
     """``function`` that writes ``perf_counter`` at its first call's start (and end) into ``stamps``."""
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         stamps.setdefault(key, time.perf_counter())
         result = function(*args, **kwargs)
         if end_key is not None:
             stamps.setdefault(end_key, time.perf_counter())
         return result
+
     return wrapper
 
 
 def keep_results(results: list, function: Callable) -> Callable:
     """``function`` that also appends each result to ``results``."""
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         results.append(function(*args, **kwargs))
         return results[-1]
+
     return wrapper
 
 
@@ -394,13 +480,16 @@ def n_batches(count: int, size: int) -> int:
 
 # ----------------------------------------------------------------------------- phases (run in the child)
 
+
 def phase_generate(state: dict, row: dict, settings: dict) -> None:
     """Synthetic log by the size rule: sets ``state["log"]``; row: events, users, items, generate seconds."""
     from interestgraph.data import generate_synthetic
 
     rule = size_rule(row["size"])
     started = time.perf_counter()
-    state["log"] = generate_synthetic(n_users=rule["users"], n_items=rule["items"], n_interactions=rule["events"], seed=DATA_SEED).log
+    state["log"] = generate_synthetic(
+        n_users=rule["users"], n_items=rule["items"], n_interactions=rule["events"], seed=DATA_SEED
+    ).log
     row["seconds"]["generate"] = time.perf_counter() - started
     row.update(events=len(state["log"]), users=int(state["log"].n_users), items=int(state["log"].n_items))
 
@@ -433,7 +522,15 @@ def _meter(name: str, total: int | None, settings: dict, on_first: Callable[[], 
 def _train_config(settings: dict):
     from interestgraph.model import TrainConfig
 
-    return TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch=settings["user_batch"], device=settings["device"], verbose=False, seed=SPLIT_SEED)
+    return TrainConfig(
+        epochs=1,
+        patience=1,
+        cold_draws=0,
+        user_batch=settings["user_batch"],
+        device=settings["device"],
+        verbose=False,
+        seed=SPLIT_SEED,
+    )
 
 
 def _own_validation(model, split, stamps: dict, freeze: Callable[[], None]) -> None:
@@ -495,25 +592,42 @@ def phase_model(state: dict, row: dict, settings: dict) -> None:
 
     sampler.mark("setup")
     started = time.perf_counter()
-    with patched(trainer, "hold_out", hold_out), patched(trainer, "batch_pairs", train_meter.wrap(trainer.batch_pairs)), \
-            patched(trainer, "epoch_graph", stamped(stamps, "graph_start", trainer.epoch_graph, "graph_end")):
+    with (
+        patched(trainer, "hold_out", hold_out),
+        patched(trainer, "batch_pairs", train_meter.wrap(trainer.batch_pairs)),
+        patched(trainer, "epoch_graph", stamped(stamps, "graph_start", trainer.epoch_graph, "graph_end")),
+    ):
         try:
             model.fit(graph)
         except Capped:
             if train_meter.capped:
                 device = trainer.pick_device(cfg.device)
-                _own_validation(model, graph.split, stamps, lambda: freeze_then_validate(
-                    scorers[-1], model.operator_, to_torch_csr(model.operator_.structure(), device=device)))
+                _own_validation(
+                    model,
+                    graph.split,
+                    stamps,
+                    lambda: freeze_then_validate(
+                        scorers[-1], model.operator_, to_torch_csr(model.operator_.structure(), device=device)
+                    ),
+                )
     stamps.setdefault("valid_end", time.perf_counter())
     row["model"] = model_seconds(model, stamps, train_meter, valid_meter, started, settings)
     row["seconds"]["model epoch"] = row["model"]["epoch"]
 
 
-def model_seconds(model, stamps: dict, train_meter: LoopMeter, valid_meter: LoopMeter, started: float, settings: dict) -> dict:
+def model_seconds(
+    model, stamps: dict, train_meter: LoopMeter, valid_meter: LoopMeter, started: float, settings: dict
+) -> dict:
     """The model phase's seconds: ``setup`` (fit before the epoch), ``graph`` / ``train`` / ``valid`` (the epoch's parts;
     the trainer's own ``model.epoch_seconds_`` when the epoch ran whole), ``epoch`` (their sum), ``fit`` (the whole call)."""
-    out: dict[str, Any] = {"device": str(settings["device"]), "user_batch": settings["user_batch"], "setup": stamps["epoch_start"] - started,
-                           "graph": stamps["graph_end"] - stamps["epoch_start"], "train_loop": train_meter.describe(), "valid_loop": valid_meter.describe()}
+    out: dict[str, Any] = {
+        "device": str(settings["device"]),
+        "user_batch": settings["user_batch"],
+        "setup": stamps["epoch_start"] - started,
+        "graph": stamps["graph_end"] - stamps["epoch_start"],
+        "train_loop": train_meter.describe(),
+        "valid_loop": valid_meter.describe(),
+    }
     whole = not (train_meter.capped or valid_meter.capped)
     if whole:
         parts = model.epoch_seconds_
@@ -533,7 +647,12 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
     from interestgraph.baselines import LightGCN
 
     split, sampler = state["graph"].split, state["sampler"]
-    train_meter = _meter("lightgcn train", n_batches(state["train_pairs"], LIGHTGCN["batch_size"]), settings, on_first=lambda: sampler.mark("train"))
+    train_meter = _meter(
+        "lightgcn train",
+        n_batches(state["train_pairs"], LIGHTGCN["batch_size"]),
+        settings,
+        on_first=lambda: sampler.mark("train"),
+    )
     valid_meter = _meter("lightgcn valid", n_batches(state["valid_users"], VALID_BATCH), settings)
     tick = train_meter.wrap(lambda: None)
 
@@ -570,20 +689,32 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
                 _own_validation(model, split, stamps, eval_mode)
     stamps.setdefault("valid_end", time.perf_counter())
     whole = not (train_meter.capped or valid_meter.capped)
-    out: dict[str, Any] = {"device": str(settings["device"]), "setup": train_meter.stamps[0] - started, "train_loop": train_meter.describe(), "valid_loop": valid_meter.describe(),
-                           "train": loop_seconds(train_meter, train_meter.stamps[0], stamps["valid_start"]),
-                           "valid": loop_seconds(valid_meter, stamps["valid_start"], stamps["valid_end"]),
-                           "extrapolated": not whole, "fit": stamps["valid_end"] - started if whole else None}
+    out: dict[str, Any] = {
+        "device": str(settings["device"]),
+        "setup": train_meter.stamps[0] - started,
+        "train_loop": train_meter.describe(),
+        "valid_loop": valid_meter.describe(),
+        "train": loop_seconds(train_meter, train_meter.stamps[0], stamps["valid_start"]),
+        "valid": loop_seconds(valid_meter, stamps["valid_start"], stamps["valid_end"]),
+        "extrapolated": not whole,
+        "fit": stamps["valid_end"] - started if whole else None,
+    }
     out["epoch"] = out["setup"] + out["train"] + out["valid"]
     row["lightgcn"] = out
     row["seconds"]["lightgcn epoch"] = out["epoch"]
 
 
-PHASE_FUNCTIONS = {"generate": phase_generate, "build": phase_build, "model epoch": phase_model, "lightgcn epoch": phase_lightgcn}
+PHASE_FUNCTIONS = {
+    "generate": phase_generate,
+    "build": phase_build,
+    "model epoch": phase_model,
+    "lightgcn epoch": phase_lightgcn,
+}
 NEEDED_BY_LATER = ("generate", "build")  # a failure here ends the case; the two epochs are independent of each other
 
 
 # ----------------------------------------------------------------------------- failures
+
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` (or an exception it was raised from) is an allocation failure: MemoryError, torch's
@@ -592,8 +723,14 @@ def is_out_of_memory(exc: BaseException) -> bool:
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         text = str(exc).lower()
-        if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "can't allocate memory" in text or "out of memory" in text \
-                or "cannot allocate memory" in text or "bad_alloc" in text:
+        if (
+            isinstance(exc, MemoryError)
+            or type(exc).__name__ == "OutOfMemoryError"
+            or "can't allocate memory" in text
+            or "out of memory" in text
+            or "cannot allocate memory" in text
+            or "bad_alloc" in text
+        ):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -621,7 +758,9 @@ def inject(phase: str, settings: dict) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def run_phase(name: str, state: dict, row: dict, settings: dict, sampler: RssSampler, trace: Path, function: Callable) -> dict | None:
+def run_phase(
+    name: str, state: dict, row: dict, settings: dict, sampler: RssSampler, trace: Path, function: Callable
+) -> dict | None:
     """Run phase ``name`` (``function(state, row, settings)``) under the sampler; returns its failure facts (None when it finished)."""
     with trace.open("a") as f:
         f.write(json.dumps({"phase": name, "rss_mib": _statm_mib()[1]}) + "\n")
@@ -632,18 +771,28 @@ def run_phase(name: str, state: dict, row: dict, settings: dict, sampler: RssSam
         try:
             inject(name, settings)
             function(state, row, settings)
-        except Exception as exc:  # noqa: BLE001 - every failure of a phase becomes a row
+        except Exception as exc:
             lift_memory_limit()
             failure = describe_failure(name, exc)
             del exc
     gc.collect()
     row["memory"][name] = rounded(memory)
     note = f"{failure['status']}: {failure['error']}" if failure else "done"
-    print(f"  [{row['size']:,}] {name}: {note} ({time.perf_counter() - started:.1f} s, phase peak RSS {memory['peak_rss_mib']:,.0f} MiB)", flush=True)
+    print(
+        f"  [{row['size']:,}] {name}: {note} ({time.perf_counter() - started:.1f} s, phase peak RSS {memory['peak_rss_mib']:,.0f} MiB)",
+        flush=True,
+    )
     return failure
 
 
-def run_phases(state: dict, row: dict, settings: dict, sampler: RssSampler, trace: Path, functions: dict[str, Callable] | None = None) -> None:
+def run_phases(
+    state: dict,
+    row: dict,
+    settings: dict,
+    sampler: RssSampler,
+    trace: Path,
+    functions: dict[str, Callable] | None = None,
+) -> None:
     """Run :data:`PHASES` in order (``functions``: :data:`PHASE_FUNCTIONS` by default); a failure of a phase that later
     ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets ``row["failures"]`` and, after a failure, ``row["status"]``."""
     failures = []
@@ -664,14 +813,21 @@ def _child(size: int, settings: dict, result_path: str, trace_path: str) -> None
         os.environ[var] = str(settings["threads"])
     import torch
 
-    import interestgraph.baselines  # noqa: F401  (imports before the limit: their address space is not the phases')
-    import interestgraph.graph  # noqa: F401
-    import interestgraph.model  # noqa: F401
+    import interestgraph.baselines
+    import interestgraph.graph
+    import interestgraph.model
     import interestgraph.train.trainer  # noqa: F401
 
     torch.set_num_threads(settings["threads"])
-    row: dict[str, Any] = {"size": size, "rule": size_rule(size), "seconds": {}, "memory": {}, "status": "ok", "threads": torch.get_num_threads(),
-                           "rss_after_imports_mib": round(_statm_mib()[1], 1)}
+    row: dict[str, Any] = {
+        "size": size,
+        "rule": size_rule(size),
+        "seconds": {},
+        "memory": {},
+        "status": "ok",
+        "threads": torch.get_num_threads(),
+        "rss_after_imports_mib": round(_statm_mib()[1], 1),
+    }
     sampler = RssSampler().start()
     state: dict[str, Any] = {"sampler": sampler}
     reserve_lazy_pools()
@@ -686,14 +842,25 @@ def _child(size: int, settings: dict, result_path: str, trace_path: str) -> None
 
 # ----------------------------------------------------------------------------- the parent
 
+
 def crashed_row(size: int, exitcode: int | None, trace: Path) -> dict:
     """The row of a child that died without writing its result (killed by a signal, or aborted)."""
     phases = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
     last = phases[-1]["phase"] if phases else "startup"
-    how = f"signal {signal.Signals(-exitcode).name}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
+    how = (
+        f"signal {signal.Signals(-exitcode).name}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
+    )
     hint = " (SIGKILL: most likely the kernel's OOM killer)" if exitcode == -signal.SIGKILL else ""
-    return {"size": size, "rule": size_rule(size), "status": f"crashed at phase {last}", "seconds": {}, "memory": {},
-            "failures": [{"status": "crashed", "phase": last, "error": f"the child process died: {how}{hint}", "where": "?"}]}
+    return {
+        "size": size,
+        "rule": size_rule(size),
+        "status": f"crashed at phase {last}",
+        "seconds": {},
+        "memory": {},
+        "failures": [
+            {"status": "crashed", "phase": last, "error": f"the child process died: {how}{hint}", "where": "?"}
+        ],
+    }
 
 
 def run_case(size: int, settings: dict, work: Path) -> dict:
@@ -710,8 +877,13 @@ def run_case(size: int, settings: dict, work: Path) -> dict:
 
 def hardware() -> dict[str, Any]:
     """CPU model, cores, memory and load of this machine (and the GPU when torch sees one)."""
-    cpu = next((line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")), platform.processor() or "?")
-    mem = next((int(line.split()[1]) / 2 ** 20 for line in _read_lines("/proc/meminfo") if line.startswith("MemTotal")), math.nan)
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor() or "?",
+    )
+    mem = next(
+        (int(line.split()[1]) / 2**20 for line in _read_lines("/proc/meminfo") if line.startswith("MemTotal")), math.nan
+    )
     out = {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "machine": platform.platform()}
     import torch
 
@@ -729,15 +901,25 @@ def _read_lines(path: str) -> list[str]:
 def settings_line(args: argparse.Namespace, machine: dict) -> str:
     """What was run, on what: one paragraph for the report."""
     gpu = f", GPU {machine['gpu']}" if machine["gpu"] else ", no GPU"
-    limit = f"memory limit {args.memory_limit:g} GiB per child (RLIMIT_AS = that + its mapped-but-not-resident address space after the imports)" if args.memory_limit else "no memory limit"
-    stop = f"loops projected past {args.budget:g} s are stopped after >= {args.min_batches} batches and extrapolated" if args.budget else "no time budget"
+    limit = (
+        f"memory limit {args.memory_limit:g} GiB per child (RLIMIT_AS = that + its mapped-but-not-resident address space after the imports)"
+        if args.memory_limit
+        else "no memory limit"
+    )
+    stop = (
+        f"loops projected past {args.budget:g} s are stopped after >= {args.min_batches} batches and extrapolated"
+        if args.budget
+        else "no time budget"
+    )
     if args.max_batches:
         stop += f"; every loop stops after {args.max_batches} batches"
-    return (f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB{gpu}. Threads per child: {args.threads}. "
-            f"Device (interest-graph model and LightGCN): {args.device}. Sizes: synthetic log (seed {DATA_SEED}), n_users = max(1000, events/50), "
-            f"n_items = max(2000, events/100); graph: protocol {PROTOCOL} (seed {SPLIT_SEED}), default GraphConfig, LexicalEncoder. "
-            f"Model: default ModelConfig, TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch={args.user_batch}, negatives=8); "
-            f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. One process per size; {limit}; {stop}.")
+    return (
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB{gpu}. Threads per child: {args.threads}. "
+        f"Device (interest-graph model and LightGCN): {args.device}. Sizes: synthetic log (seed {DATA_SEED}), n_users = max(1000, events/50), "
+        f"n_items = max(2000, events/100); graph: protocol {PROTOCOL} (seed {SPLIT_SEED}), default GraphConfig, LexicalEncoder. "
+        f"Model: default ModelConfig, TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch={args.user_batch}, negatives=8); "
+        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. One process per size; {limit}; {stop}."
+    )
 
 
 def _s(value: float | None, extrapolated: bool = False) -> str:
@@ -763,14 +945,18 @@ def _parts(block: dict | None) -> str:
 
 def results_table(rows: list[dict]) -> list[str]:
     """Markdown: one row per size."""
-    lines = ["| events | users | items | interests | edges | generate | build | model epoch (parts) | LightGCN epoch (parts) | peak RSS | status |",
-             "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|"]
+    lines = [
+        "| events | users | items | interests | edges | generate | build | model epoch (parts) | LightGCN epoch (parts) | peak RSS | status |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|",
+    ]
     for r in rows:
         nodes = r.get("nodes", {})
         edges = sum(r["edges"].values()) if r.get("edges") else None
-        lines.append(f"| {r.get('events', r['size']):,} | {_n(nodes.get('user'))} | {_n(nodes.get('item'))} | {_n(nodes.get('interest'))} | {_n(edges)} | "
-                     f"{_s(r['seconds'].get('generate'))} | {_s(r['seconds'].get('build'))} | {_parts(r.get('model'))} | {_parts(r.get('lightgcn'))} | "
-                     f"{'–' if 'peak_rss_mib' not in r else format(r['peak_rss_mib'], ',.0f') + ' MiB'} | {r['status']} |")
+        lines.append(
+            f"| {r.get('events', r['size']):,} | {_n(nodes.get('user'))} | {_n(nodes.get('item'))} | {_n(nodes.get('interest'))} | {_n(edges)} | "
+            f"{_s(r['seconds'].get('generate'))} | {_s(r['seconds'].get('build'))} | {_parts(r.get('model'))} | {_parts(r.get('lightgcn'))} | "
+            f"{'–' if 'peak_rss_mib' not in r else format(r['peak_rss_mib'], ',.0f') + ' MiB'} | {r['status']} |"
+        )
     return lines
 
 
@@ -785,8 +971,10 @@ def memory_table(rows: list[dict]) -> list[str]:
                 cells.append("–")
                 continue
             parts = ", ".join(f"{part} {v['peak_rss_mib']:,.0f}" for part, v in m.get("parts", {}).items())
-            cells.append(f"{m['start_rss_mib']:,.0f} → {m['peak_rss_mib']:,.0f} (max {m['maxrss_after_mib']:,.0f}; VM {m['peak_vm_mib']:,.0f})"
-                         + (f"; peaks: {parts}" if parts else ""))
+            cells.append(
+                f"{m['start_rss_mib']:,.0f} → {m['peak_rss_mib']:,.0f} (max {m['maxrss_after_mib']:,.0f}; VM {m['peak_vm_mib']:,.0f})"
+                + (f"; peaks: {parts}" if parts else "")
+            )
         lines.append(f"| {r['size']:,} | " + " | ".join(cells) + " |")
     return lines
 
@@ -799,8 +987,10 @@ def notes(rows: list[dict]) -> list[str]:
             for loop in ("train_loop", "valid_loop"):
                 facts = (r.get(key) or {}).get(loop)
                 if facts and facts["extrapolated"]:
-                    out.append(f"- {r['size']:,} events, {label} {loop.replace('_loop', '')}: EXTRAPOLATED from {facts['batches_run']} of "
-                               f"{facts['batches_total']:,} batches ({facts['seconds_per_batch']:.2f} s per batch → {facts['seconds_extrapolated']:,.0f} s)")
+                    out.append(
+                        f"- {r['size']:,} events, {label} {loop.replace('_loop', '')}: EXTRAPOLATED from {facts['batches_run']} of "
+                        f"{facts['batches_total']:,} batches ({facts['seconds_per_batch']:.2f} s per batch → {facts['seconds_extrapolated']:,.0f} s)"
+                    )
         for f in r.get("failures", []):
             out.append(f"- {r['size']:,} events: {f['status']} at phase {f['phase']}: {f['error']} (from {f['where']})")
     return out
@@ -808,13 +998,23 @@ def notes(rows: list[dict]) -> list[str]:
 
 def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: str, load: tuple[float, float]) -> str:
     """The Markdown report: settings, results, memory per phase, notes, command."""
-    text = ["# Scale curve: graph build plus one training epoch", "", settings_line(args, machine),
-            f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after (other jobs may share the cores).", "",
-            *results_table(rows), "", "`*` / `~`: extrapolated (see notes). Epoch parts: model = hold-out graph + training batches + validation "
-            "(`model.epoch_seconds_`); LightGCN = setup (adjacency, sampler) + training batches + validation.", "",
-            "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM = peak address space; "
-            "peaks: sampled peak of each part of an epoch):", "",
-            *memory_table(rows), ""]
+    text = [
+        "# Scale curve: graph build plus one training epoch",
+        "",
+        settings_line(args, machine),
+        f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after (other jobs may share the cores).",
+        "",
+        *results_table(rows),
+        "",
+        "`*` / `~`: extrapolated (see notes). Epoch parts: model = hold-out graph + training batches + validation "
+        "(`model.epoch_seconds_`); LightGCN = setup (adjacency, sampler) + training batches + validation.",
+        "",
+        "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM = peak address space; "
+        "peaks: sampled peak of each part of an epoch):",
+        "",
+        *memory_table(rows),
+        "",
+    ]
     extra = notes(rows)
     if extra:
         text += ["Notes:", "", *extra, ""]
@@ -824,12 +1024,22 @@ def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: s
 
 def main(argv: list[str] | None = None) -> int:
     args, sizes = parse_args(argv)
-    command = "python benchmarks/scale_curve.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python benchmarks/scale_curve.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
     from benchmarks.accuracy import versions
 
     machine = hardware()
-    settings = {"threads": args.threads, "device": args.device, "user_batch": args.user_batch, "memory_limit": args.memory_limit, "budget": args.budget,
-                "min_batches": args.min_batches, "max_batches": args.max_batches, "inject": args.inject_at}
+    settings = {
+        "threads": args.threads,
+        "device": args.device,
+        "user_batch": args.user_batch,
+        "memory_limit": args.memory_limit,
+        "budget": args.budget,
+        "min_batches": args.min_batches,
+        "max_batches": args.max_batches,
+        "inject": args.inject_at,
+    }
     print(settings_line(args, machine), flush=True)
     load_before = os.getloadavg()[0]
     rows = []
@@ -837,13 +1047,23 @@ def main(argv: list[str] | None = None) -> int:
         for k, size in enumerate(sizes, 1):
             print(f"[{k}/{len(sizes)}] {size:,} events", flush=True)
             rows.append(run_case(size, settings, Path(tmp)))
-            print(f"[{k}/{len(sizes)}] {size:,} events: {rows[-1]['status']} in {rows[-1]['wall_seconds']:.0f} s", flush=True)
+            print(
+                f"[{k}/{len(sizes)}] {size:,} events: {rows[-1]['status']} in {rows[-1]['wall_seconds']:.0f} s",
+                flush=True,
+            )
     text = report(rows, args, machine, command, (load_before, os.getloadavg()[0]))
     print(text)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        payload = {"command": command, "settings": settings, "settings_line": settings_line(args, machine), "machine": machine,
-                   "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]}, "versions": versions(), "rows": rows}
+        payload = {
+            "command": command,
+            "settings": settings,
+            "settings_line": settings_line(args, machine),
+            "machine": machine,
+            "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
+            "versions": versions(),
+            "rows": rows,
+        }
         (args.out / "scale-curve.json").write_text(json.dumps(payload, indent=2, default=float))
         (args.out / "scale-curve.md").write_text(text)
     return 0 if all(r["status"] == "ok" for r in rows) else 1

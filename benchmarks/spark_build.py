@@ -83,8 +83,14 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         warm = split_log(load("synthetic-5k"), "rs-4")  # JVM and Python workers started, code paths compiled
-        build_interest_graph_spark(write_split_events(warm, Path(tmp) / "warm.parquet"), warm.log.items, spark=spark, encoder=encoder,
-                                   interest_fields=warm.log.interest_fields, text_fields=warm.log.text_fields)
+        build_interest_graph_spark(
+            write_split_events(warm, Path(tmp) / "warm.parquet"),
+            warm.log.items,
+            spark=spark,
+            encoder=encoder,
+            interest_fields=warm.log.interest_fields,
+            text_fields=warm.log.text_fields,
+        )
         for name in args.datasets:
             log = load(name)
             split = split_log(log, "rs-4")
@@ -93,18 +99,43 @@ def main() -> None:
             local = build_interest_graph(split, encoder=encoder)
             t_pandas = time.perf_counter() - t0
             t0 = time.perf_counter()
-            distributed = build_interest_graph_spark(events, split.log.items, spark=spark, encoder=encoder, split_name="rs-4",
-                                                     interest_fields=split.log.interest_fields, text_fields=split.log.text_fields)
+            distributed = build_interest_graph_spark(
+                events,
+                split.log.items,
+                spark=spark,
+                encoder=encoder,
+                split_name="rs-4",
+                interest_fields=split.log.interest_fields,
+                text_fields=split.log.text_fields,
+            )
             t_spark = time.perf_counter() - t0
-            row = {"dataset": name, "events": len(split.log.interactions), "pairs": int(local.counts()["edges"]["user-item"]),
-                   "pandas_seconds": round(t_pandas, 2), "spark_seconds": round(t_spark, 2), "ratio_spark_over_pandas": round(t_spark / t_pandas, 2),
-                   "pandas_steps": local.build_seconds, "spark_steps": distributed.build_seconds, "same_edges": same_edges(local, distributed)}
+            row = {
+                "dataset": name,
+                "events": len(split.log.interactions),
+                "pairs": int(local.counts()["edges"]["user-item"]),
+                "pandas_seconds": round(t_pandas, 2),
+                "spark_seconds": round(t_spark, 2),
+                "ratio_spark_over_pandas": round(t_spark / t_pandas, 2),
+                "pandas_steps": local.build_seconds,
+                "spark_steps": distributed.build_seconds,
+                "same_edges": same_edges(local, distributed),
+            }
             rows.append(row)
-            print(f"{name}: {row['events']:,} events; pandas {t_pandas:.1f} s, Spark ({args.master}) {t_spark:.1f} s "
-                  f"(events {distributed.build_seconds['spark_events']:.1f} s, user-interest {distributed.build_seconds['user-interest']:.1f} s); "
-                  f"same edges: {row['same_edges']}", flush=True)
-    protocol = {"protocol": "rs-4 split in pandas, passed to Spark as the part column; lexical encoder" if args.encoder == "lexical" else "rs-4; MiniLM encoder",
-                "master": args.master, "cpus": os.cpu_count(), "machine": platform.platform(), "spark": spark.version}
+            print(
+                f"{name}: {row['events']:,} events; pandas {t_pandas:.1f} s, Spark ({args.master}) {t_spark:.1f} s "
+                f"(events {distributed.build_seconds['spark_events']:.1f} s, user-interest {distributed.build_seconds['user-interest']:.1f} s); "
+                f"same edges: {row['same_edges']}",
+                flush=True,
+            )
+    protocol = {
+        "protocol": "rs-4 split in pandas, passed to Spark as the part column; lexical encoder"
+        if args.encoder == "lexical"
+        else "rs-4; MiniLM encoder",
+        "master": args.master,
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+        "spark": spark.version,
+    }
     print(json.dumps(protocol))
     spark.stop()
     if args.out:

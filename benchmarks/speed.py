@@ -117,16 +117,25 @@ def now(device: torch.device) -> float:
 
 def hardware(device: torch.device) -> dict[str, Any]:
     """The machine a figure was measured on: platform, processor, CPU count, torch threads, device and GPU name."""
-    return {"machine": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "device": str(device),
-            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "torch": torch.__version__, "cuda": torch.version.cuda}
+    return {
+        "machine": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+    }
 
 
 def hardware_line(facts: dict[str, Any]) -> str:
     """One line of :func:`hardware`'s facts, printed with every section."""
     gpu = f", GPU {facts['gpu']} (CUDA {facts['cuda']})" if facts["gpu"] else ""
-    return (f"hardware: {facts['machine']}, {facts['processor']}, {facts['cpus']} CPUs, torch {facts['torch']} "
-            f"with {facts['torch_threads']} thread(s), device {facts['device']}{gpu}")
+    return (
+        f"hardware: {facts['machine']}, {facts['processor']}, {facts['cpus']} CPUs, torch {facts['torch']} "
+        f"with {facts['torch_threads']} thread(s), device {facts['device']}{gpu}"
+    )
 
 
 # --------------------------------------------------------------------------- data
@@ -214,7 +223,7 @@ def gowalla_like(scale: float, seed: int = 0):
         keys = keys[~np.isin(keys // n_items, late)]
         redrawn = []
         for user in late:
-            mine = preferred[user, :n_preferred[user]]
+            mine = preferred[user, : n_preferred[user]]
             boost = np.zeros(n_communities)
             boost[mine] = IN_COMMUNITY / len(mine) / (high[mine] - low[mine])
             p = popularity * ((1.0 - IN_COMMUNITY) + boost[community])
@@ -228,8 +237,11 @@ def gowalla_like(scale: float, seed: int = 0):
     n_test = np.maximum(1, np.round(0.2 * degree)).astype(np.int64)
     parts = np.where(position < (degree - n_test)[users], "train", "test")
     frame = pd.DataFrame({"user_id": users, "item_id": items})
-    log = InteractionLog.from_frames(frame, pd.DataFrame({"item_id": np.arange(n_items)}),
-                                     source=f"gowalla-shaped synthetic x{scale:g} ({n_communities} item communities)")
+    log = InteractionLog.from_frames(
+        frame,
+        pd.DataFrame({"item_id": np.arange(n_items)}),
+        source=f"gowalla-shaped synthetic x{scale:g} ({n_communities} item communities)",
+    )
     return given_split(log, parts, name=f"gowalla-shaped x{scale:g}")
 
 
@@ -250,7 +262,9 @@ def unique_titles(n: int, seed: int = 0) -> list[str]:
     catalog = generate_synthetic(n_users=10, n_items=2 * n + 10, n_interactions=100, seed=seed).log.items
     titles = list(dict.fromkeys(catalog["title"].astype(str)))
     if len(titles) < n:
-        raise SystemExit(f"--encoder-texts {n}: the synthetic catalog gave only {len(titles)} distinct titles; ask for fewer")
+        raise SystemExit(
+            f"--encoder-texts {n}: the synthetic catalog gave only {len(titles)} distinct titles; ask for fewer"
+        )
     return titles[:n]
 
 
@@ -265,10 +279,28 @@ class PygLightGCN:
     ``0..U-1`` and items ``U..U+I-1``; everything lives on ``device``.
     """
 
-    def __init__(self, dim: int, layers: int, lr: float, l2: float, batch_size: int, epochs: int, seed: int, device: torch.device = torch.device("cpu")):
+    def __init__(
+        self,
+        dim: int,
+        layers: int,
+        lr: float,
+        l2: float,
+        batch_size: int,
+        epochs: int,
+        seed: int,
+        device: torch.device = torch.device("cpu"),
+    ):
         from torch_geometric.nn.models import LightGCN  # imported here, so no timed setup pays for the import
 
-        self.dim, self.layers, self.lr, self.l2, self.batch_size, self.epochs, self.seed = dim, layers, lr, l2, batch_size, epochs, seed
+        self.dim, self.layers, self.lr, self.l2, self.batch_size, self.epochs, self.seed = (
+            dim,
+            layers,
+            lr,
+            l2,
+            batch_size,
+            epochs,
+            seed,
+        )
         self.device = torch.device(device)
         self._module = LightGCN
 
@@ -286,7 +318,9 @@ class PygLightGCN:
         self.model = self._module(self.n_users + self.n_items, self.dim, self.layers).to(self.device)
         self.optimiser = torch.optim.Adam(self.model.parameters(), lr=self.lr)
         self._order = torch.Generator().manual_seed(self.seed)
-        self._negatives = self._order if self.device.type == "cpu" else torch.Generator(device=self.device).manual_seed(self.seed)
+        self._negatives = (
+            self._order if self.device.type == "cpu" else torch.Generator(device=self.device).manual_seed(self.seed)
+        )
         self._embedding = None
         return self
 
@@ -296,8 +330,18 @@ class PygLightGCN:
         total, count = 0.0, 0
         for index in torch.randperm(self.pairs.size(1), generator=self._order).split(self.batch_size):
             positive = self.pairs[:, index.to(self.device)]
-            negative = torch.stack([positive[0], torch.randint(self.n_users, self.n_users + self.n_items, (index.numel(),),
-                                                               generator=self._negatives, device=self.device)])
+            negative = torch.stack(
+                [
+                    positive[0],
+                    torch.randint(
+                        self.n_users,
+                        self.n_users + self.n_items,
+                        (index.numel(),),
+                        generator=self._negatives,
+                        device=self.device,
+                    ),
+                ]
+            )
             label_index = torch.cat([positive, negative], dim=1)
             self.optimiser.zero_grad()
             pos_rank, neg_rank = self.model(self.edge_index, label_index).chunk(2)
@@ -325,7 +369,7 @@ class PygLightGCN:
             with torch.no_grad():
                 self._embedding = self.model.get_embedding(self.edge_index)
         users = torch.as_tensor(np.asarray(users), dtype=torch.long, device=self.device)
-        return self._embedding[users] @ self._embedding[self.n_users:].T
+        return self._embedding[users] @ self._embedding[self.n_users :].T
 
 
 def lightgcn_pair(args: argparse.Namespace, device: torch.device, epochs: int):
@@ -335,16 +379,39 @@ def lightgcn_pair(args: argparse.Namespace, device: torch.device, epochs: int):
     from interestgraph.baselines import LightGCN
 
     reference = PygLightGCN(DIM, args.layers, LR, L2, args.batch_size, epochs, args.seed, device)
-    ours = LightGCN(dim=DIM, layers=args.layers, lr=LR, l2=L2, batch_size=args.batch_size, max_epochs=epochs, seed=args.seed, device=str(device))
+    ours = LightGCN(
+        dim=DIM,
+        layers=args.layers,
+        lr=LR,
+        l2=L2,
+        batch_size=args.batch_size,
+        max_epochs=epochs,
+        seed=args.seed,
+        device=str(device),
+    )
     return reference, ours
 
 
 def lightgcn_protocol(split, args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     """The settings shared by the two LightGCN sections (data shape, training settings, devices)."""
-    return {"data": split.describe(), "users": split.log.n_users, "items": split.log.n_items, "training_pairs": len(split.positive_pairs("train")),
-            "test_pairs": len(split.positive_pairs("test")), "batch_size": args.batch_size, "layers": args.layers, "dim": DIM, "lr": LR, "l2": L2,
-            "device": str(device), "devices": {REFERENCE: str(device), OURS: str(device)}, "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
-            "machine": platform.platform(), "torch": torch.__version__}
+    return {
+        "data": split.describe(),
+        "users": split.log.n_users,
+        "items": split.log.n_items,
+        "training_pairs": len(split.positive_pairs("train")),
+        "test_pairs": len(split.positive_pairs("test")),
+        "batch_size": args.batch_size,
+        "layers": args.layers,
+        "dim": DIM,
+        "lr": LR,
+        "l2": L2,
+        "device": str(device),
+        "devices": {REFERENCE: str(device), OURS: str(device)},
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "machine": platform.platform(),
+        "torch": torch.__version__,
+    }
 
 
 # --------------------------------------------------------------------------- section: throughput
@@ -362,15 +429,30 @@ def run_throughput(args: argparse.Namespace, split, device: torch.device) -> dic
     for name, model in zip((REFERENCE, OURS), lightgcn_pair(args, device, args.epochs)):
         model.fit(split)
         metrics = evaluate(model, split, part="test", cutoffs=(20,), name=name).metrics
-        rows[name] = {"epochs": args.epochs, "train_seconds": model.train_seconds_, "epochs_per_second": args.epochs / model.train_seconds_,
-                      "recall@20": metrics["recall@20"], "ndcg@20": metrics["ndcg@20"], "device": str(getattr(model, "device_", model.device))}
-        print(f"{name} ({rows[name]['device']}): {model.train_seconds_ / args.epochs:.2f} s per epoch; after {args.epochs} epochs test "
-              f"recall@20 {metrics['recall@20']:.4f}, ndcg@20 {metrics['ndcg@20']:.4f}", flush=True)
+        rows[name] = {
+            "epochs": args.epochs,
+            "train_seconds": model.train_seconds_,
+            "epochs_per_second": args.epochs / model.train_seconds_,
+            "recall@20": metrics["recall@20"],
+            "ndcg@20": metrics["ndcg@20"],
+            "device": str(getattr(model, "device_", model.device)),
+        }
+        print(
+            f"{name} ({rows[name]['device']}): {model.train_seconds_ / args.epochs:.2f} s per epoch; after {args.epochs} epochs test "
+            f"recall@20 {metrics['recall@20']:.4f}, ndcg@20 {metrics['ndcg@20']:.4f}",
+            flush=True,
+        )
     ours, ref = rows[OURS], rows[REFERENCE]
     ratio = ours["epochs_per_second"] / ref["epochs_per_second"]
-    protocol = {**lightgcn_protocol(split, args, device), "epochs": args.epochs, "popularity_recall@20": popularity_recall(split)}
-    print(f"epochs per second, ours / PyG's: {ratio:.2f}x  (test ndcg@20 {ours['ndcg@20']:.4f} vs {ref['ndcg@20']:.4f}; "
-          f"MostPopular's test recall@20 {protocol['popularity_recall@20']:.4f})")
+    protocol = {
+        **lightgcn_protocol(split, args, device),
+        "epochs": args.epochs,
+        "popularity_recall@20": popularity_recall(split),
+    }
+    print(
+        f"epochs per second, ours / PyG's: {ratio:.2f}x  (test ndcg@20 {ours['ndcg@20']:.4f} vs {ref['ndcg@20']:.4f}; "
+        f"MostPopular's test recall@20 {protocol['popularity_recall@20']:.4f})"
+    )
     print(json.dumps(protocol))
     return {"protocol": protocol, "rows": rows, "ratio_epochs_per_second": ratio}
 
@@ -409,12 +491,20 @@ def train_to_target(trainer, name: str, split, args: argparse.Namespace) -> dict
         if epoch % args.eval_every == 0 or last:
             t1 = time.perf_counter()
             metrics = evaluate(trainer, split, part="test", cutoffs=(20,), name=name).metrics
-            row = {"epoch": epoch, "train_seconds": clock, "eval_seconds": time.perf_counter() - t1,
-                   "recall@20": metrics["recall@20"], "ndcg@20": metrics["ndcg@20"]}
+            row = {
+                "epoch": epoch,
+                "train_seconds": clock,
+                "eval_seconds": time.perf_counter() - t1,
+                "recall@20": metrics["recall@20"],
+                "ndcg@20": metrics["ndcg@20"],
+            }
             log.append(row)
             bar.set_postfix_str(f"recall@20 {row['recall@20']:.4f}")
-            print(f"  {name}: epoch {epoch:>4}, {clock:8.1f} s training, test recall@20 {row['recall@20']:.4f}, "
-                  f"ndcg@20 {row['ndcg@20']:.4f} (evaluation {row['eval_seconds']:.1f} s)", flush=True)
+            print(
+                f"  {name}: epoch {epoch:>4}, {clock:8.1f} s training, test recall@20 {row['recall@20']:.4f}, "
+                f"ndcg@20 {row['ndcg@20']:.4f} (evaluation {row['eval_seconds']:.1f} s)",
+                flush=True,
+            )
             if row["recall@20"] >= args.target_recall:
                 reached = row
                 break
@@ -422,9 +512,18 @@ def train_to_target(trainer, name: str, split, args: argparse.Namespace) -> dict
             break
     bar.close()
     stopped = "target" if reached else ("time budget" if out_of_time else "max epochs")
-    return {"name": name, "device": str(device), "setup_seconds": setup, "log": log, "stopped": stopped, "train_seconds": clock, "epochs": epoch,
-            "mean_epoch_seconds": (clock - setup) / epoch, "time_to_target_seconds": reached["train_seconds"] if reached else None,
-            "epochs_to_target": reached["epoch"] if reached else None}
+    return {
+        "name": name,
+        "device": str(device),
+        "setup_seconds": setup,
+        "log": log,
+        "stopped": stopped,
+        "train_seconds": clock,
+        "epochs": epoch,
+        "mean_epoch_seconds": (clock - setup) / epoch,
+        "time_to_target_seconds": reached["train_seconds"] if reached else None,
+        "epochs_to_target": reached["epoch"] if reached else None,
+    }
 
 
 def fit_to_target(model, name: str, split, args: argparse.Namespace) -> dict[str, Any]:
@@ -453,11 +552,19 @@ def fit_to_target(model, name: str, split, args: argparse.Namespace) -> dict[str
         if epoch % args.eval_every == 0 or state["out_of_time"] or epoch == args.max_epochs:
             started = time.perf_counter()
             metrics = evaluate(fitted, split, part="test", cutoffs=(20,), name=name).metrics
-            row = {"epoch": epoch, "train_seconds": clock, "eval_seconds": time.perf_counter() - started,
-                   "recall@20": metrics["recall@20"], "ndcg@20": metrics["ndcg@20"]}
+            row = {
+                "epoch": epoch,
+                "train_seconds": clock,
+                "eval_seconds": time.perf_counter() - started,
+                "recall@20": metrics["recall@20"],
+                "ndcg@20": metrics["ndcg@20"],
+            }
             log.append(row)
-            print(f"  {name}: epoch {epoch:>4}, {clock:8.1f} s training, test recall@20 {row['recall@20']:.4f}, "
-                  f"ndcg@20 {row['ndcg@20']:.4f} (evaluation {row['eval_seconds']:.1f} s)", flush=True)
+            print(
+                f"  {name}: epoch {epoch:>4}, {clock:8.1f} s training, test recall@20 {row['recall@20']:.4f}, "
+                f"ndcg@20 {row['ndcg@20']:.4f} (evaluation {row['eval_seconds']:.1f} s)",
+                flush=True,
+            )
             if row["recall@20"] >= args.target_recall:
                 state["reached"] = row
                 return True
@@ -468,9 +575,18 @@ def fit_to_target(model, name: str, split, args: argparse.Namespace) -> dict[str
     seconds = [h["seconds"] for h in model.history_]
     reached = state["reached"]
     stopped = "target" if reached else ("time budget" if state["out_of_time"] else "max epochs")
-    return {"name": name, "device": str(model.device_), "setup_seconds": None, "log": log, "stopped": stopped, "train_seconds": seconds[-1],
-            "epochs": len(seconds), "mean_epoch_seconds": (seconds[-1] - seconds[0]) / (len(seconds) - 1) if len(seconds) > 1 else seconds[0],
-            "time_to_target_seconds": reached["train_seconds"] if reached else None, "epochs_to_target": reached["epoch"] if reached else None}
+    return {
+        "name": name,
+        "device": str(model.device_),
+        "setup_seconds": None,
+        "log": log,
+        "stopped": stopped,
+        "train_seconds": seconds[-1],
+        "epochs": len(seconds),
+        "mean_epoch_seconds": (seconds[-1] - seconds[0]) / (len(seconds) - 1) if len(seconds) > 1 else seconds[0],
+        "time_to_target_seconds": reached["train_seconds"] if reached else None,
+        "epochs_to_target": reached["epoch"] if reached else None,
+    }
 
 
 def time_to_target_ratio(ref: dict[str, Any] | None, ours: dict[str, Any]) -> dict[str, Any]:
@@ -492,7 +608,9 @@ def popularity_recall(split) -> float:
     from interestgraph.baselines import MostPopular
     from interestgraph.evaluate import evaluate
 
-    return evaluate(MostPopular().fit(split), split, part="test", cutoffs=(20,), name="MostPopular").metrics["recall@20"]
+    return evaluate(MostPopular().fit(split), split, part="test", cutoffs=(20,), name="MostPopular").metrics[
+        "recall@20"
+    ]
 
 
 def run_time_to_accuracy(args: argparse.Namespace, split, device: torch.device) -> dict[str, Any]:
@@ -502,10 +620,16 @@ def run_time_to_accuracy(args: argparse.Namespace, split, device: torch.device) 
     "speedup_at_least"}``.
     """
     reference, ours = lightgcn_pair(args, device, args.max_epochs or UNLIMITED_EPOCHS)
-    protocol = {**lightgcn_protocol(split, args, device), "target_recall@20": args.target_recall, "eval_every": args.eval_every,
-                "max_minutes": args.max_minutes, "max_epochs": args.max_epochs, "reference": args.tta_reference,
-                "clock": "setup + training epochs, CUDA synchronised; evaluation excluded (eval_seconds); ours: the seconds of LightGCN.fit's history",
-                "resolution": f"The time to target is read at evaluations: within {args.eval_every} epoch(s) of the first epoch that reached it"}
+    protocol = {
+        **lightgcn_protocol(split, args, device),
+        "target_recall@20": args.target_recall,
+        "eval_every": args.eval_every,
+        "max_minutes": args.max_minutes,
+        "max_epochs": args.max_epochs,
+        "reference": args.tta_reference,
+        "clock": "setup + training epochs, CUDA synchronised; evaluation excluded (eval_seconds); ours: the seconds of LightGCN.fit's history",
+        "resolution": f"The time to target is read at evaluations: within {args.eval_every} epoch(s) of the first epoch that reached it",
+    }
     if args.tta_reference == "none":
         protocol["devices"].pop(REFERENCE)
     protocol["popularity_recall@20"] = popularity_recall(split)
@@ -516,13 +640,22 @@ def run_time_to_accuracy(args: argparse.Namespace, split, device: torch.device) 
         runs[REFERENCE] = train_to_target(reference, REFERENCE, split, args)
     runs[OURS] = fit_to_target(ours, OURS, split, args)
     for name, run in runs.items():
-        reached = f"{run['time_to_target_seconds']:.1f} s training ({run['epochs_to_target']} epochs)" if run["stopped"] == "target" else f"not reached ({run['stopped']})"
-        print(f"{name} ({run['device']}): recall@20 >= {args.target_recall}: {reached}; {run['mean_epoch_seconds']:.2f} s per epoch", flush=True)
+        reached = (
+            f"{run['time_to_target_seconds']:.1f} s training ({run['epochs_to_target']} epochs)"
+            if run["stopped"] == "target"
+            else f"not reached ({run['stopped']})"
+        )
+        print(
+            f"{name} ({run['device']}): recall@20 >= {args.target_recall}: {reached}; {run['mean_epoch_seconds']:.2f} s per epoch",
+            flush=True,
+        )
     ratio = time_to_target_ratio(runs.get(REFERENCE), runs[OURS])
     if ratio["speedup_time_to_target"] is not None:
         print(f"time to recall@20 {args.target_recall}, PyG's / ours: {ratio['speedup_time_to_target']:.2f}x")
     elif ratio["speedup_at_least"] is not None:
-        print(f"time to recall@20 {args.target_recall}, PyG's / ours: at least {ratio['speedup_at_least']:.2f}x (PyG's did not reach it)")
+        print(
+            f"time to recall@20 {args.target_recall}, PyG's / ours: at least {ratio['speedup_at_least']:.2f}x (PyG's did not reach it)"
+        )
     return {"protocol": protocol, "runs": runs, **ratio}
 
 
@@ -553,8 +686,16 @@ class PlainTransformers:
 
         out = []
         starts = range(0, len(texts), self.batch_size)
-        for start in progress(starts, desc="encoding (plain transformers)", unit="batch") if len(starts) > 2 else starts:
-            batch = self.tokenizer(texts[start:start + self.batch_size], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        for start in (
+            progress(starts, desc="encoding (plain transformers)", unit="batch") if len(starts) > 2 else starts
+        ):
+            batch = self.tokenizer(
+                texts[start : start + self.batch_size],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
             batch = {k: v.to(self.device) for k, v in batch.items()}
             states = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
@@ -563,8 +704,9 @@ class PlainTransformers:
         return torch.cat(out)
 
 
-def time_encoders(encoders: dict[str, Callable[[list[str]], torch.Tensor]], texts: list[str], device: torch.device,
-                  repeats: int) -> tuple[dict[str, torch.Tensor], dict[str, list[float]]]:
+def time_encoders(
+    encoders: dict[str, Callable[[list[str]], torch.Tensor]], texts: list[str], device: torch.device, repeats: int
+) -> tuple[dict[str, torch.Tensor], dict[str, list[float]]]:
     """Warm each encoder up on one batch, then time ``repeats`` passes over ``texts``, alternating encoders.
 
     Returns ``({name: (n, dim) vectors}, {name: [seconds per pass]})``.
@@ -594,23 +736,59 @@ def run_encoder(args: argparse.Namespace, device: torch.device) -> dict[str, Any
     if encoder.cache is not None:
         raise RuntimeError("the encoder has a disk cache; the timing would read it instead of encoding")
     reference = PlainTransformers(encoder.model_dir, device, encoder.config.max_length)
-    ours_name = f"interestgraph TextEncoder (batch {encoder.config.batch_size}, length-sorted" + (", bf16 autocast)" if device.type == "cuda" and encoder.config.bf16_autocast else ", float32)")
+    ours_name = f"interestgraph TextEncoder (batch {encoder.config.batch_size}, length-sorted" + (
+        ", bf16 autocast)" if device.type == "cuda" and encoder.config.bf16_autocast else ", float32)"
+    )
     ref_name = f"plain transformers (batch {reference.batch_size}, input order, float32)"
     lengths = [len(t.split()) for t in texts]
-    protocol = {"texts": len(texts), "distinct": len(set(texts)), "source": "synthetic catalog titles", "words_per_text": {"mean": float(np.mean(lengths)), "max": max(lengths)},
-                "model": encoder.name, "model_dir": encoder.model_dir, "max_length": encoder.config.max_length, "device": str(device),
-                "threads": torch.get_num_threads(), "repeats": args.encoder_repeats, "cache": "none (EncoderConfig.cache_dir=None)",
-                "warm_up": "one batch of 32 texts per encoder, untimed", "rate": "texts / the fastest pass"}
+    protocol = {
+        "texts": len(texts),
+        "distinct": len(set(texts)),
+        "source": "synthetic catalog titles",
+        "words_per_text": {"mean": float(np.mean(lengths)), "max": max(lengths)},
+        "model": encoder.name,
+        "model_dir": encoder.model_dir,
+        "max_length": encoder.config.max_length,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "repeats": args.encoder_repeats,
+        "cache": "none (EncoderConfig.cache_dir=None)",
+        "warm_up": "one batch of 32 texts per encoder, untimed",
+        "rate": "texts / the fastest pass",
+    }
     print(json.dumps(protocol), flush=True)
-    vectors, seconds = time_encoders({ref_name: reference.encode, ours_name: lambda batch: encoder.encode(batch)}, texts, device, args.encoder_repeats)
-    rows = {name: {"texts": len(texts), "seconds": seconds[name], "texts_per_second": len(texts) / min(seconds[name])} for name in (ref_name, ours_name)}
+    vectors, seconds = time_encoders(
+        {ref_name: reference.encode, ours_name: lambda batch: encoder.encode(batch)},
+        texts,
+        device,
+        args.encoder_repeats,
+    )
+    rows = {
+        name: {"texts": len(texts), "seconds": seconds[name], "texts_per_second": len(texts) / min(seconds[name])}
+        for name in (ref_name, ours_name)
+    }
     cosine = (vectors[ours_name] * vectors[ref_name]).sum(dim=1)
-    agreement = {"min_cosine": float(cosine.min()), "max_abs_diff": float((vectors[ours_name] - vectors[ref_name]).abs().max())}
+    agreement = {
+        "min_cosine": float(cosine.min()),
+        "max_abs_diff": float((vectors[ours_name] - vectors[ref_name]).abs().max()),
+    }
     ratio = rows[ours_name]["texts_per_second"] / rows[ref_name]["texts_per_second"]
     for name, row in rows.items():
-        print(f"{name}: {row['texts_per_second']:.1f} texts/s ({len(texts)} texts in {min(row['seconds']):.2f} s)", flush=True)
-    print(f"texts per second, ours / plain transformers: {ratio:.2f}x  (vectors agree: min cosine {agreement['min_cosine']:.6f})")
-    return {"protocol": protocol, "rows": rows, "reference": ref_name, "ours": ours_name, "ratio_texts_per_second": ratio, "agreement": agreement}
+        print(
+            f"{name}: {row['texts_per_second']:.1f} texts/s ({len(texts)} texts in {min(row['seconds']):.2f} s)",
+            flush=True,
+        )
+    print(
+        f"texts per second, ours / plain transformers: {ratio:.2f}x  (vectors agree: min cosine {agreement['min_cosine']:.6f})"
+    )
+    return {
+        "protocol": protocol,
+        "rows": rows,
+        "reference": ref_name,
+        "ours": ours_name,
+        "ratio_texts_per_second": ratio,
+        "agreement": agreement,
+    }
 
 
 # --------------------------------------------------------------------------- section: joint model epoch split
@@ -625,14 +803,28 @@ def joint_graph(args: argparse.Namespace, device: torch.device):
 
     if args.movielens:
         if not Path(args.movielens).is_dir():
-            raise SystemExit(f"--movielens {args.movielens}: no such folder (MovieLens latest-small, with ratings.csv and movies.csv)")
+            raise SystemExit(
+                f"--movielens {args.movielens}: no such folder (MovieLens latest-small, with ratings.csv and movies.csv)"
+            )
         log, name = load_movielens(args.movielens), f"ml-latest-small ({args.movielens})"
     else:
         base = SyntheticConfig()
-        sizes = {key: max(1, round(getattr(base, key) * args.joint_scale)) for key in ("n_users", "n_items", "n_interactions")}
-        if sizes["n_users"] < 10 or sizes["n_items"] < 20 or sizes["n_interactions"] < base.min_events_per_user * sizes["n_users"]:
-            raise SystemExit(f"--joint-scale {args.joint_scale}: gives {sizes}, too small a log (at least 10 users, 20 items)")
-        log, name = generate_synthetic(**sizes).log, f"synthetic default log x{args.joint_scale:g} ({sizes['n_users']:,} users, {sizes['n_items']:,} items, {sizes['n_interactions']:,} events)"
+        sizes = {
+            key: max(1, round(getattr(base, key) * args.joint_scale))
+            for key in ("n_users", "n_items", "n_interactions")
+        }
+        if (
+            sizes["n_users"] < 10
+            or sizes["n_items"] < 20
+            or sizes["n_interactions"] < base.min_events_per_user * sizes["n_users"]
+        ):
+            raise SystemExit(
+                f"--joint-scale {args.joint_scale}: gives {sizes}, too small a log (at least 10 users, 20 items)"
+            )
+        log, name = (
+            generate_synthetic(**sizes).log,
+            f"synthetic default log x{args.joint_scale:g} ({sizes['n_users']:,} users, {sizes['n_items']:,} items, {sizes['n_interactions']:,} events)",
+        )
     started = time.perf_counter()
     graph = build_interest_graph(log, protocol="rs-4", encoder=TextEncoder(EncoderConfig(device=str(device))))
     return graph, name, time.perf_counter() - started
@@ -643,7 +835,10 @@ def epoch_split(model) -> dict[str, Any]:
     (``model.epoch_seconds_``), ``"other"`` (the epoch less its parts), and ``"per_epoch"`` rows."""
     parts = {part: float(model.epoch_seconds_[part]) for part in EPOCH_PARTS}
     epoch = float(np.mean([h["seconds"] for h in model.history_]))
-    per_epoch = [{"epoch": h["epoch"], "seconds": h["seconds"], **{part: h[f"seconds_{part}"] for part in EPOCH_PARTS}} for h in model.history_]
+    per_epoch = [
+        {"epoch": h["epoch"], "seconds": h["seconds"], **{part: h[f"seconds_{part}"] for part in EPOCH_PARTS}}
+        for h in model.history_
+    ]
     return {"epoch": epoch, **parts, "other": epoch - sum(parts.values()), "per_epoch": per_epoch}
 
 
@@ -657,27 +852,54 @@ def run_joint(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
 
     graph, data, build_seconds = joint_graph(args, device)
     model_config = ModelConfig(similarity_edges="refined")
-    protocol = {"data": data, "split": graph.split.describe(), "nodes": {"users": len(graph.users), "items": len(graph.items), "interests": len(graph.interests)},
-                "graph_build_seconds": build_seconds, "model_config": {"similarity_edges": "refined"}, "epochs": args.joint_epochs,
-                "encoder_warmup_epochs": args.joint_encoder_warmup, "device": str(device), "threads": torch.get_num_threads(),
-                "parts": "graph = epoch graph (holdout, operator); train = walks + loss; encoder = joint encoder steps + refresh; "
-                         "refine = similarity refinement; valid = freeze + validation NDCG@20"}
+    protocol = {
+        "data": data,
+        "split": graph.split.describe(),
+        "nodes": {"users": len(graph.users), "items": len(graph.items), "interests": len(graph.interests)},
+        "graph_build_seconds": build_seconds,
+        "model_config": {"similarity_edges": "refined"},
+        "epochs": args.joint_epochs,
+        "encoder_warmup_epochs": args.joint_encoder_warmup,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "parts": "graph = epoch graph (holdout, operator); train = walks + loss; encoder = joint encoder steps + refresh; "
+        "refine = similarity refinement; valid = freeze + validation NDCG@20",
+    }
     print(json.dumps(protocol), flush=True)
     rows = {}
     for name, mode in JOINT_VARIANTS.items():
-        train = TrainConfig(epochs=args.joint_epochs, encoder_mode=mode, encoder_warmup_epochs=args.joint_encoder_warmup, seed=args.seed,
-                            device=str(device), verbose=False)
+        train = TrainConfig(
+            epochs=args.joint_epochs,
+            encoder_mode=mode,
+            encoder_warmup_epochs=args.joint_encoder_warmup,
+            seed=args.seed,
+            device=str(device),
+            verbose=False,
+        )
         started = time.perf_counter()
         model = InterestGraphModel(model_config, train).fit(graph)
-        rows[name] = {"encoder_mode": mode, "epochs": model.epochs_, "fit_seconds": time.perf_counter() - started,
-                      "best_valid_ndcg@20": model.best_valid_ndcg_, "seconds": epoch_split(model)}
+        rows[name] = {
+            "encoder_mode": mode,
+            "epochs": model.epochs_,
+            "fit_seconds": time.perf_counter() - started,
+            "best_valid_ndcg@20": model.best_valid_ndcg_,
+            "seconds": epoch_split(model),
+        }
         s = rows[name]["seconds"]
-        print(f"{name}: {s['epoch']:.2f} s per epoch = graph {s['graph']:.2f} + walks/loss {s['train']:.2f} + encoder {s['encoder']:.2f} + "
-              f"refine {s['refine']:.2f} + valid {s['valid']:.2f} + other {s['other']:.2f}; {model.epochs_} epochs, fit {rows[name]['fit_seconds']:.1f} s", flush=True)
+        print(
+            f"{name}: {s['epoch']:.2f} s per epoch = graph {s['graph']:.2f} + walks/loss {s['train']:.2f} + encoder {s['encoder']:.2f} + "
+            f"refine {s['refine']:.2f} + valid {s['valid']:.2f} + other {s['other']:.2f}; {model.epochs_} epochs, fit {rows[name]['fit_seconds']:.1f} s",
+            flush=True,
+        )
     frozen, tuned = (rows[name]["seconds"]["epoch"] for name in JOINT_VARIANTS)
     ratio = tuned / frozen
     print(f"epoch time, fine-tuned / frozen encoder: {ratio:.2f}x (+{tuned - frozen:.2f} s per epoch)")
-    return {"protocol": protocol, "rows": rows, "ratio_epoch_seconds": ratio, "fine_tuning_seconds_per_epoch": tuned - frozen}
+    return {
+        "protocol": protocol,
+        "rows": rows,
+        "ratio_epoch_seconds": ratio,
+        "fine_tuning_seconds_per_epoch": tuned - frozen,
+    }
 
 
 # --------------------------------------------------------------------------- report
@@ -688,22 +910,47 @@ def markdown(report: dict[str, Any]) -> str:
     lines = ["# Speed benchmark", "", f"Command: `{report['command']}`", "", hardware_line(report["hardware"]), ""]
     if "throughput" in report:
         t = report["throughput"]
-        lines += ["## LightGCN training throughput", "", f"{t['protocol']['data']}; {t['protocol']['epochs']} epochs", "",
-                  "| model | device | s per epoch | epochs/s | test recall@20 | test ndcg@20 |", "|---|---|---:|---:|---:|---:|"]
-        lines += [f"| {n} | {r['device']} | {r['train_seconds'] / r['epochs']:.3f} | {r['epochs_per_second']:.3f} | {r['recall@20']:.4f} | {r['ndcg@20']:.4f} |"
-                  for n, r in t["rows"].items()]
-        lines += ["", f"Epochs per second, ours / PyG's: **{t['ratio_epochs_per_second']:.2f}x**. "
-                  f"MostPopular's test recall@20: {t['protocol']['popularity_recall@20']:.4f}.", ""]
+        lines += [
+            "## LightGCN training throughput",
+            "",
+            f"{t['protocol']['data']}; {t['protocol']['epochs']} epochs",
+            "",
+            "| model | device | s per epoch | epochs/s | test recall@20 | test ndcg@20 |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {n} | {r['device']} | {r['train_seconds'] / r['epochs']:.3f} | {r['epochs_per_second']:.3f} | {r['recall@20']:.4f} | {r['ndcg@20']:.4f} |"
+            for n, r in t["rows"].items()
+        ]
+        lines += [
+            "",
+            f"Epochs per second, ours / PyG's: **{t['ratio_epochs_per_second']:.2f}x**. "
+            f"MostPopular's test recall@20: {t['protocol']['popularity_recall@20']:.4f}.",
+            "",
+        ]
     if "time_to_accuracy" in report:
         t = report["time_to_accuracy"]
         p = t["protocol"]
-        lines += ["## Time to accuracy", "", f"{p['data']}; target test recall@20 {p['target_recall@20']}, evaluated every {p['eval_every']} epoch(s), "
-                  f"budget {p['max_minutes']} min of training per side. {p['resolution']}. MostPopular's test recall@20: {p['popularity_recall@20']:.4f}.", "",
-                  "| model | device | epoch | training s | test recall@20 | test ndcg@20 | eval s |", "|---|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "## Time to accuracy",
+            "",
+            f"{p['data']}; target test recall@20 {p['target_recall@20']}, evaluated every {p['eval_every']} epoch(s), "
+            f"budget {p['max_minutes']} min of training per side. {p['resolution']}. MostPopular's test recall@20: {p['popularity_recall@20']:.4f}.",
+            "",
+            "| model | device | epoch | training s | test recall@20 | test ndcg@20 | eval s |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
         for name, run in t["runs"].items():
-            lines += [f"| {name} | {run['device']} | {r['epoch']} | {r['train_seconds']:.2f} | {r['recall@20']:.4f} | {r['ndcg@20']:.4f} | {r['eval_seconds']:.2f} |" for r in run["log"]]
+            lines += [
+                f"| {name} | {run['device']} | {r['epoch']} | {r['train_seconds']:.2f} | {r['recall@20']:.4f} | {r['ndcg@20']:.4f} | {r['eval_seconds']:.2f} |"
+                for r in run["log"]
+            ]
         for name, run in t["runs"].items():
-            got = f"{run['time_to_target_seconds']:.1f} s ({run['epochs_to_target']} epochs)" if run["time_to_target_seconds"] is not None else f"not reached ({run['stopped']})"
+            got = (
+                f"{run['time_to_target_seconds']:.1f} s ({run['epochs_to_target']} epochs)"
+                if run["time_to_target_seconds"] is not None
+                else f"not reached ({run['stopped']})"
+            )
             lines.append(f"- {name}: {got}")
         speedup = t["speedup_time_to_target"]
         if speedup is not None:
@@ -713,18 +960,43 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append("")
     if "encoder" in report:
         e = report["encoder"]
-        lines += ["## Text encoder throughput", "", f"{e['protocol']['texts']} distinct titles, {e['protocol']['model']}, device {e['protocol']['device']}", "",
-                  "| encoder | texts/s | s per pass |", "|---|---:|---|"]
-        lines += [f"| {n} | {r['texts_per_second']:.1f} | {', '.join(f'{s:.2f}' for s in r['seconds'])} |" for n, r in e["rows"].items()]
-        lines += ["", f"Texts per second, ours / plain transformers: **{e['ratio_texts_per_second']:.2f}x** (min cosine {e['agreement']['min_cosine']:.6f})", ""]
+        lines += [
+            "## Text encoder throughput",
+            "",
+            f"{e['protocol']['texts']} distinct titles, {e['protocol']['model']}, device {e['protocol']['device']}",
+            "",
+            "| encoder | texts/s | s per pass |",
+            "|---|---:|---|",
+        ]
+        lines += [
+            f"| {n} | {r['texts_per_second']:.1f} | {', '.join(f'{s:.2f}' for s in r['seconds'])} |"
+            for n, r in e["rows"].items()
+        ]
+        lines += [
+            "",
+            f"Texts per second, ours / plain transformers: **{e['ratio_texts_per_second']:.2f}x** (min cosine {e['agreement']['min_cosine']:.6f})",
+            "",
+        ]
     if "joint" in report:
         j = report["joint"]
-        lines += ["## Joint model: epoch time by part", "", f"{j['protocol']['data']}; {j['protocol']['split']}; device {j['protocol']['device']}", "",
-                  "| variant | epochs | s per epoch | graph | walks + loss | encoder | refine | valid | other |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "## Joint model: epoch time by part",
+            "",
+            f"{j['protocol']['data']}; {j['protocol']['split']}; device {j['protocol']['device']}",
+            "",
+            "| variant | epochs | s per epoch | graph | walks + loss | encoder | refine | valid | other |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for name, row in j["rows"].items():
             s = row["seconds"]
-            lines.append(f"| {name} | {row['epochs']} | {s['epoch']:.2f} | {s['graph']:.2f} | {s['train']:.2f} | {s['encoder']:.2f} | {s['refine']:.2f} | {s['valid']:.2f} | {s['other']:.2f} |")
-        lines += ["", f"Epoch time, fine-tuned / frozen encoder: **{j['ratio_epoch_seconds']:.2f}x** (+{j['fine_tuning_seconds_per_epoch']:.2f} s per epoch)", ""]
+            lines.append(
+                f"| {name} | {row['epochs']} | {s['epoch']:.2f} | {s['graph']:.2f} | {s['train']:.2f} | {s['encoder']:.2f} | {s['refine']:.2f} | {s['valid']:.2f} | {s['other']:.2f} |"
+            )
+        lines += [
+            "",
+            f"Epoch time, fine-tuned / frozen encoder: **{j['ratio_epoch_seconds']:.2f}x** (+{j['fine_tuning_seconds_per_epoch']:.2f} s per epoch)",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -743,6 +1015,7 @@ def write_report(out: Path, report: dict[str, Any]) -> None:
 
 def positive(kind: type) -> Callable[[str], Any]:
     """An argparse type: a number of ``kind`` that must be > 0 (argparse names the option in its error)."""
+
     def parse(text: str):
         try:
             value = kind(text)
@@ -751,6 +1024,7 @@ def positive(kind: type) -> Callable[[str], Any]:
         if not value > 0:
             raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
         return value
+
     parse.__name__ = f"positive {kind.__name__}"
     return parse
 
@@ -766,27 +1040,86 @@ def sections(text: str) -> list[str]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sections", type=sections, default=["throughput"], help=f"comma-separated, from {', '.join(SECTIONS)} (default throughput)")
-    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="where both LightGCNs (and the encoder and joint model) run")
-    p.add_argument("--scale", type=positive(float), default=0.1, help="fraction of Gowalla's users, items and interactions (default 0.1)")
-    p.add_argument("--lightgcn", type=Path, help="a folder with LightGCN's train.txt / test.txt instead of the synthetic stand-in")
+    p.add_argument(
+        "--sections",
+        type=sections,
+        default=["throughput"],
+        help=f"comma-separated, from {', '.join(SECTIONS)} (default throughput)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "auto"),
+        default="cpu",
+        help="where both LightGCNs (and the encoder and joint model) run",
+    )
+    p.add_argument(
+        "--scale",
+        type=positive(float),
+        default=0.1,
+        help="fraction of Gowalla's users, items and interactions (default 0.1)",
+    )
+    p.add_argument(
+        "--lightgcn", type=Path, help="a folder with LightGCN's train.txt / test.txt instead of the synthetic stand-in"
+    )
     p.add_argument("--epochs", type=positive(int), default=3, help="throughput: epochs each LightGCN trains")
     p.add_argument("--batch-size", type=positive(int), default=2048)
     p.add_argument("--layers", type=positive(int), default=3)
     p.add_argument("--threads", type=positive(int), default=torch.get_num_threads())
     p.add_argument("--seed", type=int, default=2020)
-    p.add_argument("--eval-every", type=positive(int), default=5, help="time-to-accuracy: epochs between test evaluations")
-    p.add_argument("--target-recall", type=float, default=0.215,
-                   help="time-to-accuracy: the test Recall@20 to reach (default 0.215: 90%% of our LightGCN's plateau on the --scale 0.1 stand-in)")
-    p.add_argument("--max-minutes", type=positive(float), default=10.0, help="time-to-accuracy: training minutes per side before giving up")
-    p.add_argument("--max-epochs", type=positive(int), default=None, help="time-to-accuracy: most epochs per side (default: no limit)")
-    p.add_argument("--tta-reference", choices=("pyg", "none"), default="pyg", help="time-to-accuracy: also train PyG's LightGCN to the target")
+    p.add_argument(
+        "--eval-every", type=positive(int), default=5, help="time-to-accuracy: epochs between test evaluations"
+    )
+    p.add_argument(
+        "--target-recall",
+        type=float,
+        default=0.215,
+        help="time-to-accuracy: the test Recall@20 to reach (default 0.215: 90%% of our LightGCN's plateau on the --scale 0.1 stand-in)",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=positive(float),
+        default=10.0,
+        help="time-to-accuracy: training minutes per side before giving up",
+    )
+    p.add_argument(
+        "--max-epochs",
+        type=positive(int),
+        default=None,
+        help="time-to-accuracy: most epochs per side (default: no limit)",
+    )
+    p.add_argument(
+        "--tta-reference",
+        choices=("pyg", "none"),
+        default="pyg",
+        help="time-to-accuracy: also train PyG's LightGCN to the target",
+    )
     p.add_argument("--encoder-texts", type=positive(int), default=2000, help="encoder: distinct titles to encode")
-    p.add_argument("--encoder-repeats", type=positive(int), default=1, help="encoder: timed passes per encoder (the fastest counts)")
-    p.add_argument("--joint-scale", type=positive(float), default=1.0, help="joint: fraction of the synthetic default log (1,000 users, 2,000 items, 50,000 events)")
-    p.add_argument("--movielens", type=Path, nargs="?", const=MOVIELENS, help=f"joint: ml-latest-small instead (default folder {MOVIELENS})")
+    p.add_argument(
+        "--encoder-repeats",
+        type=positive(int),
+        default=1,
+        help="encoder: timed passes per encoder (the fastest counts)",
+    )
+    p.add_argument(
+        "--joint-scale",
+        type=positive(float),
+        default=1.0,
+        help="joint: fraction of the synthetic default log (1,000 users, 2,000 items, 50,000 events)",
+    )
+    p.add_argument(
+        "--movielens",
+        type=Path,
+        nargs="?",
+        const=MOVIELENS,
+        help=f"joint: ml-latest-small instead (default folder {MOVIELENS})",
+    )
     p.add_argument("--joint-epochs", type=positive(int), default=3, help="joint: epochs per variant")
-    p.add_argument("--joint-encoder-warmup", type=int, default=0, help="joint: epochs with the encoder frozen before joint steps (library default 2)")
+    p.add_argument(
+        "--joint-encoder-warmup",
+        type=int,
+        default=0,
+        help="joint: epochs with the encoder frozen before joint steps (library default 2)",
+    )
     p.add_argument("--out", type=Path)
     return p
 
@@ -807,8 +1140,12 @@ def main(argv: list[str] | None = None) -> int:
     split = None
     if {"throughput", "time-to-accuracy"} & set(args.sections):
         split = lightgcn_files(args.lightgcn) if args.lightgcn else gowalla_like(args.scale)
-    runners = {"throughput": lambda: run_throughput(args, split, device), "time-to-accuracy": lambda: run_time_to_accuracy(args, split, device),
-               "encoder": lambda: run_encoder(args, device), "joint": lambda: run_joint(args, device)}
+    runners = {
+        "throughput": lambda: run_throughput(args, split, device),
+        "time-to-accuracy": lambda: run_time_to_accuracy(args, split, device),
+        "encoder": lambda: run_encoder(args, device),
+        "joint": lambda: run_joint(args, device),
+    }
     for name in args.sections:
         print(f"== {name} ==\n{hardware_line(facts)}", flush=True)
         report[name.replace("-", "_")] = runners[name]()

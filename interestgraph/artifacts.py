@@ -171,7 +171,9 @@ def artifact_format(directory: str | os.PathLike) -> str | None:
     return data.get("format") if isinstance(data, dict) else None
 
 
-def write_manifest(directory: str | os.PathLike, *, format: str, format_version: int, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def write_manifest(
+    directory: str | os.PathLike, *, format: str, format_version: int, metadata: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Checksum every file in ``directory`` (recursively) and write ``manifest.json``.
 
     Call it last, inside :func:`atomic_directory`. ``metadata`` must be
@@ -201,7 +203,15 @@ def write_manifest(directory: str | os.PathLike, *, format: str, format_version:
     return manifest
 
 
-def read_manifest(directory: str | os.PathLike, *, format: str, supported_versions: tuple[int, ...], verify: bool = True, required_files: tuple[str, ...] = (), required_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+def read_manifest(
+    directory: str | os.PathLike,
+    *,
+    format: str,
+    supported_versions: tuple[int, ...],
+    verify: bool = True,
+    required_files: tuple[str, ...] = (),
+    required_keys: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Read and check ``manifest.json``: format, version, and every file's size and SHA-256.
 
     Raises:
@@ -214,7 +224,9 @@ def read_manifest(directory: str | os.PathLike, *, format: str, supported_versio
     if not directory.is_dir():
         survivors = sorted(directory.parent.glob(f"{directory.name}.replaced-*"))
         if survivors:
-            raise ArtifactError(f"{directory}: missing, but a previous copy survives at {survivors[-1]} (a replace was interrupted); restore it with interestgraph.artifacts.recover_replaced({str(directory)!r})")
+            raise ArtifactError(
+                f"{directory}: missing, but a previous copy survives at {survivors[-1]} (a replace was interrupted); restore it with interestgraph.artifacts.recover_replaced({str(directory)!r})"
+            )
         raise ArtifactError(f"{directory}: no such artifact directory")
     path = directory / MANIFEST_NAME
     if not path.is_file():
@@ -231,10 +243,19 @@ def read_manifest(directory: str | os.PathLike, *, format: str, supported_versio
     version = manifest.get("format_version")
     if version not in supported_versions:
         newest = max(supported_versions)
-        hint = " (written by a newer interestgraph; upgrade to read it)" if isinstance(version, int) and version > newest else ""
-        raise ArtifactError(f"{directory}: unsupported {format} format_version {version!r}; this interestgraph reads {list(supported_versions)}{hint}")
+        hint = (
+            " (written by a newer interestgraph; upgrade to read it)"
+            if isinstance(version, int) and version > newest
+            else ""
+        )
+        raise ArtifactError(
+            f"{directory}: unsupported {format} format_version {version!r}; this interestgraph reads {list(supported_versions)}{hint}"
+        )
     files = manifest.get("files")
-    if not isinstance(files, dict) or not all(isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("bytes"), int) for e in files.values()):
+    if not isinstance(files, dict) or not all(
+        isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("bytes"), int)
+        for e in files.values()
+    ):
         raise ArtifactError(f"{path}: manifest has no valid 'files' table (each entry needs 'sha256' and 'bytes')")
     unlisted = [f for f in required_files if f not in files]
     if unlisted:
@@ -249,7 +270,9 @@ def read_manifest(directory: str | os.PathLike, *, format: str, supported_versio
                 raise ArtifactError(f"{directory}: file {rel!r} listed in the manifest is missing")
             size = file_path.stat().st_size
             if size != entry.get("bytes"):
-                raise ArtifactError(f"{directory}: file {rel!r} has {size} bytes, the manifest says {entry.get('bytes')} (truncated or modified)")
+                raise ArtifactError(
+                    f"{directory}: file {rel!r} has {size} bytes, the manifest says {entry.get('bytes')} (truncated or modified)"
+                )
             if sha256_file(file_path) != entry.get("sha256"):
                 raise ArtifactError(f"{directory}: file {rel!r} fails its SHA-256 check (modified or corrupt)")
     return manifest

@@ -87,8 +87,10 @@ def init_from_env(device_type: str | None = None, *, timeout: datetime.timedelta
         return False
     missing = [name for name in ENV_VARIABLES if not os.environ.get(name, "").strip()]
     if missing:
-        raise ValueError(f"WORLD_SIZE={os.environ['WORLD_SIZE']} but the environment lacks {', '.join(missing)}: launch with torchrun, "
-                         "e.g. 'torchrun --nproc-per-node 2 -m interestgraph train GRAPH --out MODEL'")
+        raise ValueError(
+            f"WORLD_SIZE={os.environ['WORLD_SIZE']} but the environment lacks {', '.join(missing)}: launch with torchrun, "
+            "e.g. 'torchrun --nproc-per-node 2 -m interestgraph train GRAPH --out MODEL'"
+        )
     size = env_world_size()
     try:
         rank = int(os.environ["RANK"])
@@ -102,8 +104,10 @@ def init_from_env(device_type: str | None = None, *, timeout: datetime.timedelta
     if backend == "nccl":
         gpu = local_rank()
         if gpu >= torch.cuda.device_count():
-            raise ValueError(f"LOCAL_RANK={gpu} but only {torch.cuda.device_count()} CUDA device(s) are visible; "
-                             "start at most one process per GPU (--nproc-per-node)")
+            raise ValueError(
+                f"LOCAL_RANK={gpu} but only {torch.cuda.device_count()} CUDA device(s) are visible; "
+                "start at most one process per GPU (--nproc-per-node)"
+            )
         torch.cuda.set_device(gpu)
     torch.distributed.init_process_group(backend, init_method="env://", rank=rank, world_size=size, timeout=timeout)
     return True
@@ -111,7 +115,11 @@ def init_from_env(device_type: str | None = None, *, timeout: datetime.timedelta
 
 def is_active() -> bool:
     """Whether a process group with more than one process is initialised (the trainer then trains data-parallel)."""
-    return torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1
+    return (
+        torch.distributed.is_available()
+        and torch.distributed.is_initialized()
+        and torch.distributed.get_world_size() > 1
+    )
 
 
 def world(group=None) -> tuple[int, int]:
@@ -156,8 +164,12 @@ def cleanup(*, timeout: datetime.timedelta = datetime.timedelta(minutes=2)) -> N
             torch.distributed.monitored_barrier(timeout=timeout)
         else:
             torch.distributed.barrier()
-    except Exception as exc:  # noqa: BLE001 - leaving anyway; the peers' own errors say what went wrong
-        logger.warning("rank %d: the barrier before leaving the process group failed (%s); leaving anyway", torch.distributed.get_rank(), exc)
+    except Exception as exc:
+        logger.warning(
+            "rank %d: the barrier before leaving the process group failed (%s); leaving anyway",
+            torch.distributed.get_rank(),
+            exc,
+        )
     finally:
         torch.distributed.destroy_process_group()
 
@@ -196,5 +208,21 @@ def broadcast_parameters(module: torch.nn.Module, src: int = 0) -> None:
             torch.distributed.broadcast(parameter.data, src=src)
 
 
-__all__ = ["DEFAULT_TIMEOUT", "ENV_VARIABLES", "all_reduce_sum", "backend_for", "broadcast_float", "broadcast_object", "broadcast_parameters",
-           "cleanup", "collective_device", "env_world_size", "init_from_env", "is_active", "is_main_process", "local_rank", "rank_device", "world"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ENV_VARIABLES",
+    "all_reduce_sum",
+    "backend_for",
+    "broadcast_float",
+    "broadcast_object",
+    "broadcast_parameters",
+    "cleanup",
+    "collective_device",
+    "env_world_size",
+    "init_from_env",
+    "is_active",
+    "is_main_process",
+    "local_rank",
+    "rank_device",
+    "world",
+]

@@ -33,7 +33,9 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty()
 
 
-def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "", unit: str = "it") -> tqdm:
+def progress(
+    iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "", unit: str = "it"
+) -> tqdm:
     """A tqdm bar on stderr that follows :func:`progress_enabled`.
 
     Use as an iterable wrapper, or with ``iterable=None`` and ``total=`` as a

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -50,10 +49,9 @@ def test_existing_target_needs_overwrite(tmp_path):
 def test_exception_inside_leaves_previous_artifact(tmp_path):
     target = tmp_path / "art"
     _write(target, "keep")
-    with pytest.raises(RuntimeError):
-        with atomic_directory(target, overwrite=True) as tmp:
-            (tmp / "data.txt").write_text("half")
-            raise RuntimeError("disk on fire")
+    with pytest.raises(RuntimeError), atomic_directory(target, overwrite=True) as tmp:
+        (tmp / "data.txt").write_text("half")
+        raise RuntimeError("disk on fire")
     assert (target / "data.txt").read_text() == "keep"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]
 
@@ -134,7 +132,9 @@ def test_manifest_shape_and_required_files(tmp_path):
     target = tmp_path / "art"
     _write(target, "x")
     with pytest.raises(ArtifactError, match="does not list required file"):
-        read_manifest(target, format="test-artifact", supported_versions=(1,), required_files=("data.txt", "other.parquet"))
+        read_manifest(
+            target, format="test-artifact", supported_versions=(1,), required_files=("data.txt", "other.parquet")
+        )
     with pytest.raises(ArtifactError, match="lacks required key"):
         read_manifest(target, format="test-artifact", supported_versions=(1,), required_keys=("payload", "config"))
     manifest = json.loads((target / MANIFEST_NAME).read_text())

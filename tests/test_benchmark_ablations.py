@@ -14,10 +14,19 @@ def test_planted_recovery_benchmark_reports_each_ranking_per_seed(tmp_path, caps
     from benchmarks import planted_recovery
 
     out = tmp_path / "out"
-    assert planted_recovery.main(["--size", "0.06", "--lexical", "--seeds", "0,1", "--top", "5", "--epochs", "2", "--out", str(out)]) == 0
+    assert (
+        planted_recovery.main(
+            ["--size", "0.06", "--lexical", "--seeds", "0,1", "--top", "5", "--epochs", "2", "--out", str(out)]
+        )
+        == 0
+    )
     payload = json.loads((out / "planted-recovery.json").read_text())
     rows = payload["rows"]
-    assert list(rows) == ["w(v|u) (the graph's user–interest edges)", "path model, initial parameters", "path model, trained"]
+    assert list(rows) == [
+        "w(v|u) (the graph's user–interest edges)",
+        "path model, initial parameters",
+        "path model, trained",
+    ]
     assert [len(runs) for runs in rows.values()] == [1, 2, 2] and payload["top"] == 5
     for runs in rows.values():
         for found in runs:
@@ -38,7 +47,6 @@ def test_planted_recovery_benchmark_refuses_bad_arguments(capsys):
 
 def test_joint_ablation_reports_cold_items_and_pairs_each_variant_with_the_first(tmp_path):
     from benchmarks import joint_ablation
-
     from interestgraph.data import generate_synthetic
     from interestgraph.encoder.lexical import LexicalEncoder
     from interestgraph.graph.build import build_interest_graph
@@ -47,11 +55,33 @@ def test_joint_ablation_reports_cold_items_and_pairs_each_variant_with_the_first
     graph_dir = tmp_path / "graphs" / "cold-4"
     build_interest_graph(log, protocol="cold-4", encoder=LexicalEncoder()).save(graph_dir)
     out = tmp_path / "out"
-    assert joint_ablation.main(["--protocols", "cold-4", "--seeds", "0,1", "--variants", "0,1", "--epochs", "3", "--graph-dir", str(tmp_path / "graphs"), "--out", str(out)]) == 0
+    assert (
+        joint_ablation.main(
+            [
+                "--protocols",
+                "cold-4",
+                "--seeds",
+                "0,1",
+                "--variants",
+                "0,1",
+                "--epochs",
+                "3",
+                "--graph-dir",
+                str(tmp_path / "graphs"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     payload = json.loads((out / "joint-ablation-cold-4.json").read_text())
     first, second = payload["variants"].values()
     assert first["vs_first_variant"] is None and second["vs_first_variant"]["users"] > 0
-    assert second["vs_first_variant"]["ci_low"] <= second["vs_first_variant"]["difference"] <= second["vs_first_variant"]["ci_high"]
+    assert (
+        second["vs_first_variant"]["ci_low"]
+        <= second["vs_first_variant"]["difference"]
+        <= second["vs_first_variant"]["ci_high"]
+    )
     for variant in (first, second):
         assert len(variant["runs"]) == 2 and all(0.0 <= run["cold_recall@20"] <= 1.0 for run in variant["runs"])
     import pandas as pd

@@ -30,8 +30,25 @@ def test_accuracy_benchmark_reads_the_lightgcn_format_and_reports_the_grid(tmp_p
 
     data = _lightgcn_files(tmp_path / "data")
     out = tmp_path / "out"
-    code = accuracy.main(["--dataset", "lightgcn", "--path", str(data), "--models", "pop,itemknn,lightgcn", "--tune",
-                          "--max-epochs", "2", "--eval-every", "1", "--batch-size", "256", "--out", str(out)])
+    code = accuracy.main(
+        [
+            "--dataset",
+            "lightgcn",
+            "--path",
+            str(data),
+            "--models",
+            "pop,itemknn,lightgcn",
+            "--tune",
+            "--max-epochs",
+            "2",
+            "--eval-every",
+            "1",
+            "--batch-size",
+            "256",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     payload = json.loads((out / "accuracy-lightgcn-lightgcn-given.json").read_text())
     assert set(payload["models"]) == {"pop", "itemknn", "lightgcn", "lightgcn-tuned"}
@@ -49,9 +66,26 @@ def test_model_quality_benchmark_pairs_models_over_seeds(tmp_path):
     log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_800, seed=1).log
     build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder()).save(tmp_path / "g")
     out = tmp_path / "out"
-    code = model_quality.main(["--protocols", "rs-4", "--seeds", "0,1", "--graph-dir", str(tmp_path / "g"), "--models", "itemknn,lightgcn,interestgraph",
-                               "--lightgcn-max-epochs", "2", "--train-config", json.dumps({"epochs": 2, "user_batch": 32, "verbose": False}),
-                               "--model-config", json.dumps({"dim": 8}), "--out", str(out)])
+    code = model_quality.main(
+        [
+            "--protocols",
+            "rs-4",
+            "--seeds",
+            "0,1",
+            "--graph-dir",
+            str(tmp_path / "g"),
+            "--models",
+            "itemknn,lightgcn,interestgraph",
+            "--lightgcn-max-epochs",
+            "2",
+            "--train-config",
+            json.dumps({"epochs": 2, "user_batch": 32, "verbose": False}),
+            "--model-config",
+            json.dumps({"dim": 8}),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     payload = json.loads((out / "model-quality-rs-4.json").read_text())
     assert [r["seed"] for r in payload["models"]["interestgraph"]["runs"]] == [0, 1]
@@ -60,9 +94,26 @@ def test_model_quality_benchmark_pairs_models_over_seeds(tmp_path):
     assert (out / "model-quality-rs-4-per-user.parquet").is_file()
     # a later run of one model is paired with the stored per-user results of the others
     again = tmp_path / "again"
-    code = model_quality.main(["--protocols", "rs-4", "--seeds", "3", "--graph-dir", str(tmp_path / "g"), "--models", "interestgraph",
-                               "--train-config", json.dumps({"epochs": 1, "user_batch": 32, "verbose": False}), "--model-config", json.dumps({"dim": 8}),
-                               "--reuse", str(out / "model-quality-rs-4-per-user.parquet"), "--out", str(again)])
+    code = model_quality.main(
+        [
+            "--protocols",
+            "rs-4",
+            "--seeds",
+            "3",
+            "--graph-dir",
+            str(tmp_path / "g"),
+            "--models",
+            "interestgraph",
+            "--train-config",
+            json.dumps({"epochs": 1, "user_batch": 32, "verbose": False}),
+            "--model-config",
+            json.dumps({"dim": 8}),
+            "--reuse",
+            str(out / "model-quality-rs-4-per-user.parquet"),
+            "--out",
+            str(again),
+        ]
+    )
     assert code == 0
     reused = json.loads((again / "model-quality-rs-4.json").read_text())
     assert {c["b"] for c in reused["comparisons"]} == {"itemknn", "lightgcn"}
@@ -80,7 +131,12 @@ def test_recommend_latency_benchmark_times_a_saved_model(tmp_path):
     graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
     InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=1, verbose=False)).fit(graph).save(tmp_path / "m")
     out = tmp_path / "out"
-    assert recommend_latency.main(["--model", str(tmp_path / "m"), "--repeats", "5", "--repeats-all", "2", "-k", "5", "--out", str(out)]) == 0
+    assert (
+        recommend_latency.main(
+            ["--model", str(tmp_path / "m"), "--repeats", "5", "--repeats-all", "2", "-k", "5", "--out", str(out)]
+        )
+        == 0
+    )
     payload = json.loads((out / "recommend-latency.json").read_text())
     assert payload["single_user_ms"]["n"] == 5 and payload["single_user_ms"]["median"] > 0
     assert len(payload["all_users_seconds"]["runs"]) == 2 and payload["explain_ms"]["median"] > 0
@@ -115,7 +171,9 @@ def test_speed_stand_in_has_the_gowalla_shape_and_structure_beyond_popularity():
 
     split = speed.gowalla_like(0.02)
     train, test = positive_matrix(split, "train"), positive_matrix(split, "test")
-    assert train.shape == (597, 819) and 0.8 < train.nnz / (0.02 * speed.GOWALLA["train"]) < 1.05  # heavy users clipped at items // 2
+    assert (
+        train.shape == (597, 819) and 0.8 < train.nnz / (0.02 * speed.GOWALLA["train"]) < 1.05
+    )  # heavy users clipped at items // 2
     assert train.multiply(test).nnz == 0  # a pair is in one part
     degree = np.asarray((train + test).sum(axis=1)).ravel()
     assert degree.min() >= 10 and degree.max() > 10 * np.median(degree)  # heavy-tailed user degrees
@@ -149,24 +207,39 @@ def _fit_to_target_checks(speed, split, evaluate, capsys) -> None:
 
     import torch
 
-    never = speed.parser().parse_args(["--target-recall", "1", "--max-epochs", "3", "--eval-every", "1", "--batch-size", "512"])
+    never = speed.parser().parse_args(
+        ["--target-recall", "1", "--max-epochs", "3", "--eval-every", "1", "--batch-size", "512"]
+    )
     _, ours = speed.lightgcn_pair(never, torch.device("cpu"), 99)
     started = time.perf_counter()
     run = speed.fit_to_target(ours, speed.OURS, split, never)
     wall = time.perf_counter() - started
     assert run["stopped"] == "max epochs" and run["epochs"] == ours.epochs_ == 3 and ours.max_epochs == 3
     assert [row["epoch"] for row in run["log"]] == [1, 2, 3]
-    assert [row["train_seconds"] for row in run["log"]] == [h["seconds"] for h in ours.history_] == sorted(set(h["seconds"] for h in ours.history_))
+    assert (
+        [row["train_seconds"] for row in run["log"]]
+        == [h["seconds"] for h in ours.history_]
+        == sorted(set(h["seconds"] for h in ours.history_))
+    )
     assert run["train_seconds"] == ours.history_[-1]["seconds"] <= ours.train_seconds_
-    assert run["train_seconds"] <= wall - sum(row["eval_seconds"] for row in run["log"])  # the evaluations are off the clock
-    assert run["log"][-1]["recall@20"] == evaluate(ours, split, part="test", cutoffs=(20,)).metrics["recall@20"]  # the weights it evaluated
+    assert run["train_seconds"] <= wall - sum(
+        row["eval_seconds"] for row in run["log"]
+    )  # the evaluations are off the clock
+    assert (
+        run["log"][-1]["recall@20"] == evaluate(ours, split, part="test", cutoffs=(20,)).metrics["recall@20"]
+    )  # the weights it evaluated
     assert run["time_to_target_seconds"] is None and run["setup_seconds"] is None and run["device"] == "cpu"
 
     # target 0: the fit stops at the first evaluation (epoch 2 of at most 6)
-    zero = speed.parser().parse_args(["--target-recall", "0", "--eval-every", "2", "--max-epochs", "6", "--batch-size", "512"])
+    zero = speed.parser().parse_args(
+        ["--target-recall", "0", "--eval-every", "2", "--max-epochs", "6", "--batch-size", "512"]
+    )
     _, ours = speed.lightgcn_pair(zero, torch.device("cpu"), 99)
     run = speed.fit_to_target(ours, speed.OURS, split, zero)
-    assert run["stopped"] == "target" and ours.epochs_ == len(ours.history_) == run["epochs_to_target"] == run["epochs"] == 2
+    assert (
+        run["stopped"] == "target"
+        and ours.epochs_ == len(ours.history_) == run["epochs_to_target"] == run["epochs"] == 2
+    )
     assert ours.max_epochs == 6 and [row["epoch"] for row in run["log"]] == [2]
     assert run["time_to_target_seconds"] == run["log"][0]["train_seconds"] == ours.history_[-1]["seconds"] > 0
     assert "epoch    2" in capsys.readouterr().out
@@ -176,16 +249,26 @@ def test_speed_time_to_accuracy_logs_every_evaluation_and_the_time_to_target(tmp
     from benchmarks.speed import OURS, REFERENCE
 
     common = ["--sections", "time-to-accuracy", "--scale", "0.005", "--batch-size", "512"]
-    never = _speed(tmp_path / "never", *common, "--target-recall", "1", "--max-epochs", "3", "--eval-every", "1")["time_to_accuracy"]
+    never = _speed(tmp_path / "never", *common, "--target-recall", "1", "--max-epochs", "3", "--eval-every", "1")[
+        "time_to_accuracy"
+    ]
     assert set(never["runs"]) == {REFERENCE, OURS} and never["protocol"]["target_recall@20"] == 1.0
     assert 0 < never["protocol"]["popularity_recall@20"] < 1
     assert never["runs"][REFERENCE]["setup_seconds"] < never["runs"][REFERENCE]["log"][0]["train_seconds"]
     assert never["protocol"]["devices"] == {REFERENCE: "cpu", OURS: "cpu"}
     for run in never["runs"].values():
-        assert [row["epoch"] for row in run["log"]] == [1, 2, 3] and run["stopped"] == "max epochs" and run["epochs"] == 3
+        assert (
+            [row["epoch"] for row in run["log"]] == [1, 2, 3] and run["stopped"] == "max epochs" and run["epochs"] == 3
+        )
         elapsed = [row["train_seconds"] for row in run["log"]]
-        assert all(a < b for a, b in zip(elapsed, elapsed[1:])) and elapsed[-1] == run["train_seconds"] and run["mean_epoch_seconds"] > 0
-        assert all(0 <= row["recall@20"] <= 1 and 0 <= row["ndcg@20"] <= 1 and row["eval_seconds"] > 0 for row in run["log"])
+        assert (
+            all(a < b for a, b in zip(elapsed, elapsed[1:]))
+            and elapsed[-1] == run["train_seconds"]
+            and run["mean_epoch_seconds"] > 0
+        )
+        assert all(
+            0 <= row["recall@20"] <= 1 and 0 <= row["ndcg@20"] <= 1 and row["eval_seconds"] > 0 for row in run["log"]
+        )
         assert run["time_to_target_seconds"] is None and run["epochs_to_target"] is None
     assert never["speedup_time_to_target"] is None and never["speedup_at_least"] is None
 
@@ -198,21 +281,29 @@ def test_speed_time_to_accuracy_logs_every_evaluation_and_the_time_to_target(tmp
     assert both["speedup_time_to_target"] == ref["time_to_target_seconds"] / ours["time_to_target_seconds"]
 
     # a spent budget stops after the epoch that spent it, with a last evaluation off the schedule
-    budget = _speed(tmp_path / "budget", *common, "--tta-reference", "none", "--max-minutes", "1e-9", "--eval-every", "5")["time_to_accuracy"]
+    budget = _speed(
+        tmp_path / "budget", *common, "--tta-reference", "none", "--max-minutes", "1e-9", "--eval-every", "5"
+    )["time_to_accuracy"]
     assert list(budget["runs"]) == [OURS]
-    assert budget["runs"][OURS]["stopped"] == "time budget" and [row["epoch"] for row in budget["runs"][OURS]["log"]] == [1]
+    assert budget["runs"][OURS]["stopped"] == "time budget" and [
+        row["epoch"] for row in budget["runs"][OURS]["log"]
+    ] == [1]
 
 
 def test_speed_encoder_section_times_both_encoders_on_the_same_texts(tmp_path):
     payload = _speed(tmp_path, "--sections", "encoder", "--encoder-texts", "24", "--encoder-repeats", "2")
     encoder = payload["encoder"]
-    assert encoder["protocol"]["texts"] == encoder["protocol"]["distinct"] == 24 and encoder["protocol"]["device"] == "cpu"
+    assert (
+        encoder["protocol"]["texts"] == encoder["protocol"]["distinct"] == 24 and encoder["protocol"]["device"] == "cpu"
+    )
     ours, ref = encoder["rows"][encoder["ours"]], encoder["rows"][encoder["reference"]]
     for row in (ours, ref):
         assert len(row["seconds"]) == 2 and row["texts_per_second"] == 24 / min(row["seconds"]) > 0
     assert encoder["ratio_texts_per_second"] == ours["texts_per_second"] / ref["texts_per_second"]
     assert encoder["agreement"]["min_cosine"] > 0.9999  # float32 on the CPU: the same vectors
-    assert payload["hardware"]["torch_threads"] == 1 and "Text encoder throughput" in (tmp_path / "speed.md").read_text()
+    assert (
+        payload["hardware"]["torch_threads"] == 1 and "Text encoder throughput" in (tmp_path / "speed.md").read_text()
+    )
 
 
 def test_speed_joint_section_splits_the_epoch_time_of_both_encoder_modes(tmp_path):
@@ -253,8 +344,18 @@ def test_model_ablation_benchmark_applies_train_overrides_to_every_variant(tmp_p
     log = generate_synthetic(n_users=50, n_items=60, n_interactions=1_500, seed=2).log
     build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder()).save(tmp_path / "g")
     out = tmp_path / "out"
-    code = model_ablation.main(["--graph", str(tmp_path / "g"), "--variants", "0,1", "--train-config",
-                                json.dumps({"loss": "bpr", "epochs": 2, "user_batch": 32}), "--out", str(out)])
+    code = model_ablation.main(
+        [
+            "--graph",
+            str(tmp_path / "g"),
+            "--variants",
+            "0,1",
+            "--train-config",
+            json.dumps({"loss": "bpr", "epochs": 2, "user_batch": 32}),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     payload = json.loads((out / "model-ablation-rs-4.json").read_text())
     assert len(payload["rows"]) == 2 and all(r["epochs"] <= 2 for r in payload["rows"])

@@ -64,10 +64,14 @@ def test_debug_shows_traceback(tmp_path, capsys):
 
 def test_generate_then_inspect_json(tmp_path, capsys):
     out = tmp_path / "ds"
-    assert main(["generate", "--out", str(out), "--n-users", "40", "--n-items", "60", "--n-events", "800", "--json"]) == 0
+    assert (
+        main(["generate", "--out", str(out), "--n-users", "40", "--n-items", "60", "--n-events", "800", "--json"]) == 0
+    )
     generated = json.loads(capsys.readouterr().out)
     assert generated["summary"]["interactions"] == 800
-    assert main(["generate", "--out", str(out), "--n-users", "40", "--n-items", "60", "--n-events", "800"]) == 1  # exists
+    assert (
+        main(["generate", "--out", str(out), "--n-users", "40", "--n-items", "60", "--n-events", "800"]) == 1
+    )  # exists
     assert "--overwrite" in capsys.readouterr().err
     assert main(["inspect", str(out), "--format", "dataset", "--protocol", "tl-4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -80,7 +84,20 @@ def test_generate_then_inspect_json(tmp_path, capsys):
 def test_demo_runs_the_main_job_end_to_end(tmp_path, capsys):
     """data → splits → graph → model → evaluation beside baselines → saved artifacts, report and analyst page."""
     out = tmp_path / "demo"
-    tiny = ["--n-users", "50", "--n-items", "80", "--n-events", "1000", "--encoder", "lexical", "--epochs", "3", "--baselines", "popular,itemknn"]
+    tiny = [
+        "--n-users",
+        "50",
+        "--n-items",
+        "80",
+        "--n-events",
+        "1000",
+        "--encoder",
+        "lexical",
+        "--epochs",
+        "3",
+        "--baselines",
+        "popular,itemknn",
+    ]
     assert main(["demo", "--out", str(out), *tiny, "--json", "-q"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["splits"]) == {"rs-4", "tl-4", "cold-4"} and result["protocol"]["name"] == "rs-4"
@@ -89,7 +106,12 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path, capsys):
     assert result["comparison"]["a"] == "interest-graph model" and result["comparison"]["b"] in {"popular", "itemknn"}
     assert 0 <= result["recovery"]["strongest_in_top10"] <= 1
     report = (out / "report.md").read_text()
-    assert "| rs-4 |" in report and "seed 2020" in report and "| interest-graph model |" in report and "| itemknn |" in report
+    assert (
+        "| rs-4 |" in report
+        and "seed 2020" in report
+        and "| interest-graph model |" in report
+        and "| itemknn |" in report
+    )
     assert f"{result['metrics']['interest-graph model']['ndcg@20']:.4f}" in report
     for key in ("dataset", "graph", "model"):
         assert (Path(result[key]) / "manifest.json").is_file()
@@ -99,12 +121,42 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path, capsys):
 
     assert len(show_user(result["model"], result["user"]).recommendations) == 5  # the saved model finds its saved graph
     # your own log through the same command: the dataset the demo wrote, read back with --format dataset, split tl-4
-    assert main(["demo", str(out / "synthetic"), "--format", "dataset", "--protocol", "tl-4", "--out", str(tmp_path / "own"), "--encoder", "lexical",
-                 "--epochs", "2", "--baselines", "", "--json", "-q"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                str(out / "synthetic"),
+                "--format",
+                "dataset",
+                "--protocol",
+                "tl-4",
+                "--out",
+                str(tmp_path / "own"),
+                "--encoder",
+                "lexical",
+                "--epochs",
+                "2",
+                "--baselines",
+                "",
+                "--json",
+                "-q",
+            ]
+        )
+        == 0
+    )
     own = json.loads(capsys.readouterr().out)
-    assert own["dataset"] is None and own["recovery"] is None and own["comparison"] is None and list(own["splits"]) == ["tl-4"]
+    assert (
+        own["dataset"] is None
+        and own["recovery"] is None
+        and own["comparison"] is None
+        and list(own["splits"]) == ["tl-4"]
+    )
     assert set(own["metrics"]) == {"interest-graph model"} and (tmp_path / "own" / "report.md").is_file()
-    for bad, message in ((["--baselines", "popular,nope"], "--baselines: unknown nope"), (["--epochs", "0"], "--epochs"), (["--user", "nobody"], "--user")):
+    for bad, message in (
+        (["--baselines", "popular,nope"], "--baselines: unknown nope"),
+        (["--epochs", "0"], "--epochs"),
+        (["--user", "nobody"], "--user"),
+    ):
         assert main(["demo", "--out", str(tmp_path / "bad"), *tiny, *bad, "-q"]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()  # nothing half-written
@@ -122,7 +174,27 @@ def test_inspect_movielens_json(capsys):
 def test_console_script_runs_in_a_subprocess(tmp_path):
     """The installed entry point (or python -m) keeps stdout clean JSON and exits 0."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "interestgraph", "inspect", "--format", "synthetic", "--n-users", "20", "--n-items", "30", "--n-events", "400", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "interestgraph",
+            "inspect",
+            "--format",
+            "synthetic",
+            "--n-users",
+            "20",
+            "--n-items",
+            "30",
+            "--n-events",
+            "400",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["log"]["interactions"] == 400
 
@@ -131,7 +203,24 @@ def test_build_prints_the_specified_json_and_writes_a_loadable_graph(tmp_path, c
     from interestgraph.graph import InterestGraph
 
     out = tmp_path / "g"
-    args = ["build", "--format", "synthetic", "--n-users", "60", "--n-items", "90", "--n-events", "1500", "--protocol", "rs-4", "--encoder", "lexical", "--out", str(out), "--json"]
+    args = [
+        "build",
+        "--format",
+        "synthetic",
+        "--n-users",
+        "60",
+        "--n-items",
+        "90",
+        "--n-events",
+        "1500",
+        "--protocol",
+        "rs-4",
+        "--encoder",
+        "lexical",
+        "--out",
+        str(out),
+        "--json",
+    ]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result["nodes"]) == {"user", "item", "interest"}
@@ -145,7 +234,10 @@ def test_build_prints_the_specified_json_and_writes_a_loadable_graph(tmp_path, c
 
 def test_evaluate_json_and_graph_split(tmp_path, capsys):
     synthetic = ["--format", "synthetic", "--n-users", "80", "--n-items", "120", "--n-events", "2500"]
-    assert main(["evaluate", *synthetic, "--protocol", "rs-4", "--models", "pop,itemknn", "--cutoffs", "5,10", "--json"]) == 0
+    assert (
+        main(["evaluate", *synthetic, "--protocol", "rs-4", "--models", "pop,itemknn", "--cutoffs", "5,10", "--json"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"pop", "itemknn"}
     assert {"recall@10", "ndcg@10", "recall@5", "protocol", "seconds"} <= set(result["pop"])
@@ -165,7 +257,24 @@ def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
     synthetic = ["--format", "synthetic", "--n-users", "80", "--n-items", "100", "--n-events", "2500"]
     assert main(["build", *synthetic, "--protocol", "rs-4", "--encoder", "lexical", "--out", str(graph_dir)]) == 0
     capsys.readouterr()
-    assert main(["train", str(graph_dir), "--out", str(model_dir), "--epochs", "2", "--dim", "8", "--user-batch", "32", "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(graph_dir),
+                "--out",
+                str(model_dir),
+                "--epochs",
+                "2",
+                "--dim",
+                "8",
+                "--user-batch",
+                "32",
+                "--json",
+            ]
+        )
+        == 0
+    )
     trained = json.loads(capsys.readouterr().out)
     assert trained["epochs"] == 2 and 0 < trained["valid"]["ndcg@20"] <= 1 and trained["protocol"]["name"] == "rs-4"
     assert (model_dir / "model_card.md").is_file()
@@ -186,11 +295,46 @@ def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
     assert main(["train", str(graph_dir), "--out", str(model_dir)]) == 2  # exists without --overwrite
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m3"), "--max-length", "5"]) == 2
     # refined similarity edges from the command line; a lexical graph has no encoder to fine-tune
-    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m4"), "--epochs", "2", "--dim", "8", "--similarity-edges", "refined",
-                 "--remine-every", "1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(graph_dir),
+                "--out",
+                str(tmp_path / "m4"),
+                "--epochs",
+                "2",
+                "--dim",
+                "8",
+                "--similarity-edges",
+                "refined",
+                "--remine-every",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["model_config"]["similarity_edges"] == "refined"
-    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m6"), "--epochs", "1", "--dim", "8", "--typed-gates",
-                 "--edge-types", "user-item,item-interest,item-item", "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(graph_dir),
+                "--out",
+                str(tmp_path / "m6"),
+                "--epochs",
+                "1",
+                "--dim",
+                "8",
+                "--typed-gates",
+                "--edge-types",
+                "user-item,item-interest,item-item",
+                "--json",
+            ]
+        )
+        == 0
+    )
     typed = json.loads(capsys.readouterr().out)["model_config"]
     assert typed["typed_gates"] is True and typed["edge_types"] == ["user-item", "item-interest", "item-item"]
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m5"), "--epochs", "2", "--encoder-mode", "top"]) != 0
@@ -200,30 +344,79 @@ def test_train_then_evaluate_the_model_directory(tmp_path, capsys):
 def test_config_files_set_flags_and_flags_win(tmp_path, capsys):
     out = tmp_path / "ds"
     config = tmp_path / "ig.toml"
-    config.write_text(f'n-users = 30\nseed = 5\nepochs = 4\n\n[generate]\nout = "{out}"\nn_items = 50\nn-events = 600\n\n[train]\nepochs = 2\n')  # top-level epochs: not generate's, no error
-    assert main(["generate", "--config", str(config), "--n-users", "25", "--json"]) == 0  # --out comes from the file; the flag beats the file
+    config.write_text(
+        f'n-users = 30\nseed = 5\nepochs = 4\n\n[generate]\nout = "{out}"\nn_items = 50\nn-events = 600\n\n[train]\nepochs = 2\n'
+    )  # top-level epochs: not generate's, no error
+    assert (
+        main(["generate", "--config", str(config), "--n-users", "25", "--json"]) == 0
+    )  # --out comes from the file; the flag beats the file
     summary = json.loads(capsys.readouterr().out)["summary"]
-    assert (summary["users"], summary["items"], summary["interactions"]) == (25, 50, 600) and (out / "manifest.json").is_file()
+    assert (summary["users"], summary["items"], summary["interactions"]) == (25, 50, 600) and (
+        out / "manifest.json"
+    ).is_file()
     # train: flag names, any ModelConfig / TrainConfig field and a model table; the old JSON layout still works
     graph_dir = tmp_path / "g"
-    assert main(["build", "--format", "synthetic", "--n-users", "60", "--n-items", "80", "--n-events", "1500", "--encoder", "lexical", "--out", str(graph_dir)]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--format",
+                "synthetic",
+                "--n-users",
+                "60",
+                "--n-items",
+                "80",
+                "--n-events",
+                "1500",
+                "--encoder",
+                "lexical",
+                "--out",
+                str(graph_dir),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     trainer = tmp_path / "train.toml"
-    trainer.write_text('[train]\nepochs = 2\nuser-batch = 32\nedge-types = ["user-item", "item-interest"]\nholdout_mode = "random"\nmodel = { dim = 8, gate_rank = 2 }\n')
+    trainer.write_text(
+        '[train]\nepochs = 2\nuser-batch = 32\nedge-types = ["user-item", "item-interest"]\nholdout_mode = "random"\nmodel = { dim = 8, gate_rank = 2 }\n'
+    )
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m"), "--config", str(trainer), "--json", "-q"]) == 0
     trained = json.loads(capsys.readouterr().out)
     assert trained["epochs"] == 2 and trained["model_config"]["dim"] == 8 and trained["model_config"]["gate_rank"] == 2
-    assert trained["model_config"]["edge_types"] == ["user-item", "item-interest"] and trained["train_config"]["holdout_mode"] == "random"
+    assert (
+        trained["model_config"]["edge_types"] == ["user-item", "item-interest"]
+        and trained["train_config"]["holdout_mode"] == "random"
+    )
     legacy = tmp_path / "legacy.json"
     legacy.write_text(json.dumps({"model": {"dim": 4}, "train": {"epochs": 1, "user_batch": 32}}))
-    assert main(["train", str(graph_dir), "--out", str(tmp_path / "m2"), "--config", str(legacy), "--dim", "6", "--json", "-q"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(graph_dir),
+                "--out",
+                str(tmp_path / "m2"),
+                "--config",
+                str(legacy),
+                "--dim",
+                "6",
+                "--json",
+                "-q",
+            ]
+        )
+        == 0
+    )
     trained = json.loads(capsys.readouterr().out)
     assert trained["epochs"] == 1 and trained["model_config"]["dim"] == 6
     # what is wrong with a file is named, exit 2, nothing written
     bad = tmp_path / "bad.toml"
-    for text, message in (("n-userz = 3\n", "unknown setting(s) 'n-userz' (no verb has such a flag)"), ("[generate]\nepochs = 3\n", "unknown setting(s) 'epochs' for 'interestgraph generate'"),
-                          ("n-users = \n", "not a readable TOML file"),
-                          ("generate = 3\n", "[generate] must be a table")):
+    for text, message in (
+        ("n-userz = 3\n", "unknown setting(s) 'n-userz' (no verb has such a flag)"),
+        ("[generate]\nepochs = 3\n", "unknown setting(s) 'epochs' for 'interestgraph generate'"),
+        ("n-users = \n", "not a readable TOML file"),
+        ("generate = 3\n", "[generate] must be a table"),
+    ):
         bad.write_text(text)
         assert main(["generate", "--config", str(bad), "--out", str(tmp_path / "never")]) == 2
         assert message in capsys.readouterr().err
@@ -233,8 +426,12 @@ def test_config_files_set_flags_and_flags_win(tmp_path, capsys):
 
 def test_config_values_are_checked_like_flags(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    cases = (('[demo]\nencoder = "lexcial"\n', "invalid choice: 'lexcial'"), ('[generate]\nn-users = "many"\n', "invalid int value"),
-             ('[generate]\noverwrite = "false"\n', "'overwrite' is a switch"), ('[generate]\nn-users = [1, 2]\nn-items = { a = 1 }\n', "takes a value"))
+    cases = (
+        ('[demo]\nencoder = "lexcial"\n', "invalid choice: 'lexcial'"),
+        ('[generate]\nn-users = "many"\n', "invalid int value"),
+        ('[generate]\noverwrite = "false"\n', "'overwrite' is a switch"),
+        ("[generate]\nn-users = [1, 2]\nn-items = { a = 1 }\n", "takes a value"),
+    )
     for text, message in cases:
         bad.write_text(text)
         verb = text.split("]")[0][1:]
@@ -250,7 +447,25 @@ def test_config_values_are_checked_like_flags(tmp_path, capsys):
     events.write_text("customer,sku,when\nc1,s1,1600000000\nc1,s2,1600000100\nc2,s1,1600000200\n")
     config = tmp_path / "map.toml"
     config.write_text('[inspect]\nformat = "csv"\nmap = "user_id=nobody"\n')
-    assert main(["inspect", str(events), "--config", str(config), "--map", "user_id=customer", "--map", "item_id=sku", "--map", "timestamp=when", "--json", "-q"]) == 0
+    assert (
+        main(
+            [
+                "inspect",
+                str(events),
+                "--config",
+                str(config),
+                "--map",
+                "user_id=customer",
+                "--map",
+                "item_id=sku",
+                "--map",
+                "timestamp=when",
+                "--json",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["log"]["users"] == 2
     config.write_text('[inspect]\nformat = "csv"\nmap = ["user_id=customer", "item_id=sku", "timestamp=when"]\n')
     assert main(["inspect", str(events), "--config", str(config), "--json", "-q"]) == 0
@@ -261,7 +476,27 @@ def test_a_model_trained_from_relative_paths_is_shown_from_anywhere(tmp_path, mo
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    assert main(["build", "--format", "synthetic", "--n-users", "60", "--n-items", "80", "--n-events", "1500", "--encoder", "lexical", "--out", "g", "-q"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--format",
+                "synthetic",
+                "--n-users",
+                "60",
+                "--n-items",
+                "80",
+                "--n-events",
+                "1500",
+                "--encoder",
+                "lexical",
+                "--out",
+                "g",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert main(["train", "g", "--out", "m", "--epochs", "1", "--dim", "8", "-q"]) == 0
     monkeypatch.chdir(tmp_path)
     from interestgraph.graph import InterestGraph

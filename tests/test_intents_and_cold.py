@@ -38,12 +38,20 @@ def _interest_labels(model) -> list[str]:
 def test_an_intent_maps_to_its_interests_with_the_documented_weights(model):
     label = _interest_labels(model)[3]
     intent = map_intent(model, label, encoder=LexicalEncoder(), top=3, threshold=0.0)
-    assert intent.interests["label"].iloc[0] == label and intent.interests["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-5)
+    assert intent.interests["label"].iloc[0] == label and intent.interests["similarity"].iloc[0] == pytest.approx(
+        1.0, abs=1e-5
+    )
     assert len(intent.interests) == 3 and (np.diff(intent.interests["similarity"]) <= 0).all()
     v = intent.interests["interest"].to_numpy()
     sim = intent.interests["similarity"].to_numpy(dtype=np.float64)
     a = model.config.exponent
-    expected = model.type_weights_["item-interest"] * model.node_gates_[v] * sim * sim.sum() ** -a * model.degrees_["item-interest"][v] ** -a
+    expected = (
+        model.type_weights_["item-interest"]
+        * model.node_gates_[v]
+        * sim
+        * sim.sum() ** -a
+        * model.degrees_["item-interest"][v] ** -a
+    )
     assert intent.weights == pytest.approx(expected, rel=1e-12)
 
 
@@ -57,22 +65,28 @@ def test_intent_scores_are_the_query_walks_and_explanations_add_up(model):
     first = model.type_weights_["user-item"]
     brute = np.zeros(n_i)
     for v, wq in zip(intent.interests["interest"], intent.weights):
-        brute += model.coefficients_[2] * first * wq * w[v, n_u:n_u + n_i]
+        brute += model.coefficients_[2] * first * wq * w[v, n_u : n_u + n_i]
     top = np.argsort(-brute, kind="stable")[:5]
     assert model.item_ids_.get_indexer(table["item_id"]).tolist() == top.tolist()
     assert table["score"].to_numpy() == pytest.approx(brute[top], rel=1e-9)
     assert [r["label"] for r in table.attrs["interests"]] == intent.interests["label"].tolist()
-    e = explain_intent(model, label, table["item_id"].iloc[0], top=2, encoder=LexicalEncoder(), top_interests=2, threshold=0.0)
+    e = explain_intent(
+        model, label, table["item_id"].iloc[0], top=2, encoder=LexicalEncoder(), top_interests=2, threshold=0.0
+    )
     assert e.score == pytest.approx(table["score"].iloc[0], rel=1e-12) and abs(e.unexplained) < 1e-9 * abs(e.score)
     assert sum(p.contribution for p in e.paths) + e.remainder == pytest.approx(e.score, rel=1e-12)
-    assert [n["type"] for n in e.paths[0].nodes] == ["user", "query", "interest", "item"] and e.paths[0].nodes[1]["label"] == label
+    assert [n["type"] for n in e.paths[0].nodes] == ["user", "query", "interest", "item"] and e.paths[0].nodes[1][
+        "label"
+    ] == label
     for p in e.paths:
         assert p.contribution == pytest.approx(p.coefficient * float(np.prod(p.weights)), rel=1e-12)
     # with liked items as well: the items add their own walks, and the explanation still adds up
     items = list(model.item_ids_[model.seen_[2].indices[:3]])
     mixed = recommend_for_intent(model, label, k=3, items=items, encoder=LexicalEncoder(), top=2, threshold=0.0)
     assert not set(mixed["item_id"]) & set(items)
-    e2 = explain_intent(model, label, mixed["item_id"].iloc[0], items=items, encoder=LexicalEncoder(), top_interests=2, threshold=0.0)
+    e2 = explain_intent(
+        model, label, mixed["item_id"].iloc[0], items=items, encoder=LexicalEncoder(), top_interests=2, threshold=0.0
+    )
     assert e2.score == pytest.approx(mixed["score"].iloc[0], rel=1e-12) and abs(e2.unexplained) < 1e-9 * abs(e2.score)
     assert {p.nodes[1]["type"] for p in e2.paths} <= {"item", "query"}
 
@@ -141,7 +155,9 @@ def test_cold_items_get_the_cold_bias_and_no_id_vector(model):
     original = scorer.cold_bias.item()
     with torch.no_grad():
         scorer.cold_bias.fill_(0.7)
-        z = torch.randn(model.n_users + model.n_items + len(model.nodes[model.nodes["type"] == "interest"]), scorer.config.dim)
+        z = torch.randn(
+            model.n_users + model.n_items + len(model.nodes[model.nodes["type"] == "interest"]), scorer.config.dim
+        )
         s0, _ = scorer.gates(z)
         s1, _ = scorer.gates(z, cold)
         x0, x1 = scorer.base_vectors(), scorer.base_vectors(cold)
@@ -157,7 +173,12 @@ def test_under_cold_4_cold_items_are_trained_for_and_calibrated(loss):
     log = generate_synthetic(n_users=80, n_items=120, n_interactions=3_000, seed=5).log
     graph = build_interest_graph(log, protocol="cold-4", encoder=LexicalEncoder())
     assert cold_training_share(TrainConfig(), graph.split.protocol) == pytest.approx(0.1)
-    assert cold_training_share(TrainConfig(), build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder()).split.protocol) == 0.0
+    assert (
+        cold_training_share(
+            TrainConfig(), build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder()).split.protocol
+        )
+        == 0.0
+    )
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(**FAST, loss=loss)).fit(graph)
     calib = model.cold_calibration_
     assert calib["loss_kind"] == loss

@@ -23,7 +23,9 @@ def temporal_model():
     """A model on a temporal split: first-step weights are on, so explanations must carry them."""
     log = generate_synthetic(n_users=80, n_items=100, n_interactions=2_500, seed=4).log
     graph = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
-    config = ModelConfig(dim=8, gate_rank=2, edge_types=("user-item", "item-interest", "interest-interest", "item-item"))
+    config = ModelConfig(
+        dim=8, gate_rank=2, edge_types=("user-item", "item-interest", "interest-interest", "item-item")
+    )
     return InterestGraphModel(config, TrainConfig(**FAST)).fit(graph)
 
 
@@ -74,11 +76,17 @@ def test_explanation_adds_up_to_the_score(temporal_model):
             assert abs(e.unexplained) <= 1e-9 * max(1.0, abs(e.score))
             assert sum(p.contribution for p in e.paths) + e.remainder == pytest.approx(e.score, rel=1e-12, abs=1e-12)
             assert len(e.paths) == min(4, e.n_paths) and e.n_paths > 0
-            assert [abs(p.contribution) for p in e.paths] == sorted((abs(p.contribution) for p in e.paths), reverse=True)
+            assert [abs(p.contribution) for p in e.paths] == sorted(
+                (abs(p.contribution) for p in e.paths), reverse=True
+            )
             assert e.by_interest["contribution"].sum() == pytest.approx(e.score, rel=1e-9)
             for p in e.paths:  # each contribution is c_k · r · Π w of its own steps
-                assert p.contribution == pytest.approx(p.coefficient * p.first_step * float(np.prod(p.weights)), rel=1e-12)
-                assert p.nodes[0]["type"] == "user" and p.nodes[-1]["type"] == "item" and len(p.edges) == len(p.nodes) - 1
+                assert p.contribution == pytest.approx(
+                    p.coefficient * p.first_step * float(np.prod(p.weights)), rel=1e-12
+                )
+                assert (
+                    p.nodes[0]["type"] == "user" and p.nodes[-1]["type"] == "item" and len(p.edges) == len(p.nodes) - 1
+                )
                 assert set(p.edges) <= {"user-item", "item-interest", "interest-interest", "item-item"}
 
 
@@ -102,7 +110,11 @@ def test_cli_recommend_and_explain_print_the_documented_json(saved, temporal_mod
     assert main(["explain", str(saved), "--user", user, "--item", str(rows[0]["item"]), "--top", "3", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert {"score", "paths", "remainder"} <= set(out) and len(out["paths"]) <= 3
-    assert set(out["paths"][0]) >= {"nodes", "contribution"} and set(out["paths"][0]["nodes"][0]) == {"type", "id", "label"}
+    assert set(out["paths"][0]) >= {"nodes", "contribution"} and set(out["paths"][0]["nodes"][0]) == {
+        "type",
+        "id",
+        "label",
+    }
     assert sum(p["contribution"] for p in out["paths"]) + out["remainder"] == pytest.approx(out["score"], rel=1e-9)
     assert main(["recommend", str(saved), "--user", user, "-k", "2"]) == 0
     assert "rank" in capsys.readouterr().out
@@ -136,5 +148,10 @@ def test_a_folded_in_user_scores_like_the_training_user_with_the_same_items(tmp_
         recommend_for_items(loaded, [model.item_ids_[0], model.item_ids_[0]])
     with pytest.raises(KeyError, match="unknown"):
         recommend_for_items(loaded, ["no-such-item"])
-    assert main(["recommend", str(tmp_path / "m"), "--items", ",".join(map(str, model.item_ids_[:3])), "-k", "3", "--json"]) == 0
+    assert (
+        main(
+            ["recommend", str(tmp_path / "m"), "--items", ",".join(map(str, model.item_ids_[:3])), "-k", "3", "--json"]
+        )
+        == 0
+    )
     assert main(["recommend", str(tmp_path / "m"), "-k", "3"]) == 2

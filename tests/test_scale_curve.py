@@ -24,7 +24,9 @@ SIZES = (8_000, 20_000)
 def curve(tmp_path_factory) -> tuple[int, dict, str]:
     """Exit code, JSON and Markdown of one run at SIZES on one thread, with every loop stopped after 2 batches."""
     out = tmp_path_factory.mktemp("scale")
-    code = scale_curve.main(["--sizes", ",".join(map(str, SIZES)), "--threads", "1", "--max-batches", "2", "--out", str(out)])
+    code = scale_curve.main(
+        ["--sizes", ",".join(map(str, SIZES)), "--threads", "1", "--max-batches", "2", "--out", str(out)]
+    )
     return code, json.loads((out / "scale-curve.json").read_text()), (out / "scale-curve.md").read_text()
 
 
@@ -37,16 +39,30 @@ def test_one_row_per_size_with_the_size_rule_and_positive_figures(curve):
         assert row["status"] == "ok" and row["failures"] == []
         rule = scale_curve.size_rule(row["size"])
         assert (row["events"], row["users"], row["items"]) == (rule["events"], rule["users"], rule["items"])
-        assert 0 < row["nodes"]["user"] <= rule["users"] and row["nodes"]["item"] == rule["items"] and row["nodes"]["interest"] > 0
+        assert (
+            0 < row["nodes"]["user"] <= rule["users"]
+            and row["nodes"]["item"] == rule["items"]
+            and row["nodes"]["interest"] > 0
+        )
         assert sum(row["edges"].values()) > row["train_pairs"] > 0
         for phase in scale_curve.PHASES:
             assert row["seconds"][phase] > 0, phase
             memory = row["memory"][phase]
             # sampled /proc statm peak vs the kernel's ru_maxrss: the same pages, read two ways (0.1 MiB rounding)
-            assert 0 < memory["start_rss_mib"] <= memory["peak_rss_mib"] <= memory["maxrss_after_mib"] + 1 <= row["peak_rss_mib"] + 1, phase
+            assert (
+                0
+                < memory["start_rss_mib"]
+                <= memory["peak_rss_mib"]
+                <= memory["maxrss_after_mib"] + 1
+                <= row["peak_rss_mib"] + 1
+            ), phase
         assert row["peak_rss_mib"] > row["rss_after_imports_mib"] > 0
-        assert row["model"]["epoch"] == pytest.approx(row["model"]["graph"] + row["model"]["train"] + row["model"]["valid"])
-        assert row["lightgcn"]["epoch"] == pytest.approx(row["lightgcn"]["setup"] + row["lightgcn"]["train"] + row["lightgcn"]["valid"])
+        assert row["model"]["epoch"] == pytest.approx(
+            row["model"]["graph"] + row["model"]["train"] + row["model"]["valid"]
+        )
+        assert row["lightgcn"]["epoch"] == pytest.approx(
+            row["lightgcn"]["setup"] + row["lightgcn"]["train"] + row["lightgcn"]["valid"]
+        )
         assert set(row["memory"]["model epoch"]["parts"]) == {"setup", "graph", "train", "valid"}
         assert set(row["memory"]["lightgcn epoch"]["parts"]) == {"setup", "train", "valid"}
 
@@ -62,7 +78,10 @@ def test_loops_past_max_batches_are_extrapolated_and_labelled(curve):
     assert model["batches_total"] > 2 and model["batches_run"] == 2 and big["model"]["extrapolated"]
     assert big["model"]["train"] == pytest.approx(model["seconds_per_batch"] * model["batches_total"])
     # the stopped epoch's validation still ran, whole (one batch of 1,024 users), and was timed
-    assert big["model"]["valid_loop"] == {"batches_total": 1, "batches_run": 1, "extrapolated": False} and big["model"]["valid"] > 0
+    assert (
+        big["model"]["valid_loop"] == {"batches_total": 1, "batches_run": 1, "extrapolated": False}
+        and big["model"]["valid"] > 0
+    )
     assert "EXTRAPOLATED from 2 of" in text and "~" in text
 
 
@@ -80,7 +99,10 @@ def test_a_child_out_of_memory_becomes_a_failure_row_and_a_nonzero_exit(tmp_path
     assert code == 1
     row = json.loads((tmp_path / "scale-curve.json").read_text())["rows"][0]
     assert row["status"] == "out of memory at phase generate"
-    assert row["memory_limit"]["gib"] == 0.05 and row["memory_limit"]["rlimit_as_mib"] > row["memory_limit"]["mapped_not_resident_mib"]
+    assert (
+        row["memory_limit"]["gib"] == 0.05
+        and row["memory_limit"]["rlimit_as_mib"] > row["memory_limit"]["mapped_not_resident_mib"]
+    )
     assert set(row["memory"]) == {"generate"}  # the later phases need the log: not run
     assert "out of memory at phase generate" in (tmp_path / "scale-curve.md").read_text()
 
@@ -103,43 +125,65 @@ def _phases_with_failure(tmp_path, failing: str, error: BaseException) -> tuple[
             if name == failing:
                 raise error
             row["seconds"][name] = 1.0
+
         return run
 
     row = {"size": 1, "seconds": {}, "memory": {}, "status": "ok"}
     sampler = scale_curve.RssSampler().start()
     try:
-        scale_curve.run_phases({}, row, {"inject": None}, sampler, tmp_path / "trace.jsonl", {name: phase(name) for name in scale_curve.PHASES})
+        scale_curve.run_phases(
+            {},
+            row,
+            {"inject": None},
+            sampler,
+            tmp_path / "trace.jsonl",
+            {name: phase(name) for name in scale_curve.PHASES},
+        )
     finally:
         sampler.stop()
     return row, ran
 
 
 def test_a_failed_epoch_does_not_stop_the_other_but_a_failed_build_stops_the_case(tmp_path, capsys):
-    row, ran = _phases_with_failure(tmp_path, "model epoch", RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes"))
+    row, ran = _phases_with_failure(
+        tmp_path,
+        "model epoch",
+        RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes"),
+    )
     assert ran == list(scale_curve.PHASES) and row["status"] == "out of memory at phase model epoch"
-    assert row["failures"][0]["error"].startswith("RuntimeError: DefaultCPUAllocator") and set(row["memory"]) == set(scale_curve.PHASES)
+    assert row["failures"][0]["error"].startswith("RuntimeError: DefaultCPUAllocator") and set(row["memory"]) == set(
+        scale_curve.PHASES
+    )
     row, ran = _phases_with_failure(tmp_path, "build", ValueError("bad graph"))
     assert ran == ["generate", "build"] and row["status"] == "failed at phase build"
-    assert [json.loads(line)["phase"] for line in (tmp_path / "trace.jsonl").read_text().splitlines()][-2:] == ["generate", "build"]
+    assert [json.loads(line)["phase"] for line in (tmp_path / "trace.jsonl").read_text().splitlines()][-2:] == [
+        "generate",
+        "build",
+    ]
 
 
 def test_failure_classification():
     assert scale_curve.is_out_of_memory(MemoryError())
-    assert scale_curve.is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes"))
+    assert scale_curve.is_out_of_memory(
+        RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes")
+    )
     wrapped = ValueError("outer")
     wrapped.__cause__ = MemoryError()
     assert scale_curve.is_out_of_memory(wrapped)
     assert not scale_curve.is_out_of_memory(RuntimeError("shapes do not match"))
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["--sizes", "5000"], "--sizes"),          # fewer than 8 events per user of the rule's 1,000 users
-    (["--sizes", "abc"], "--sizes"),
-    (["--inject", "nowhere:memory"], "--inject"),
-    (["--threads", "0"], "--threads"),
-    (["--memory-limit", "0"], "--memory-limit"),
-    (["--user-batch", "0"], "--user-batch"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--sizes", "5000"], "--sizes"),  # fewer than 8 events per user of the rule's 1,000 users
+        (["--sizes", "abc"], "--sizes"),
+        (["--inject", "nowhere:memory"], "--inject"),
+        (["--threads", "0"], "--threads"),
+        (["--memory-limit", "0"], "--memory-limit"),
+        (["--user-batch", "0"], "--user-batch"),
+    ],
+)
 def test_bad_arguments_are_errors_naming_the_argument(argv, fragment, capsys):
     with pytest.raises(SystemExit) as stop:
         scale_curve.main(argv)

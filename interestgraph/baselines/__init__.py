@@ -23,4 +23,13 @@ from .popular import MostPopular
 from .text import TextContent
 from .tune import DEFAULT_GRID, tune_lightgcn
 
-__all__ = ["BPRMF", "DEFAULT_GRID", "ItemKNN", "LightGCN", "MostPopular", "NegativeSampler", "TextContent", "tune_lightgcn"]
+__all__ = [
+    "BPRMF",
+    "DEFAULT_GRID",
+    "ItemKNN",
+    "LightGCN",
+    "MostPopular",
+    "NegativeSampler",
+    "TextContent",
+    "tune_lightgcn",
+]

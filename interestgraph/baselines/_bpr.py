@@ -34,7 +34,7 @@ import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
-from ..encoder.config import resolve_device
+from ..device import resolve_device
 from ..evaluate import evaluate, positive_matrix
 from ..progress import progress
 
@@ -63,12 +63,16 @@ class NegativeSampler:
         if items is not None:
             pool = np.unique(np.asarray(items, dtype=np.int64))
             if len(pool) == 0 or pool[0] < 0 or pool[-1] >= self.n_items:
-                raise ValueError(f"items: give item codes in 0..{self.n_items - 1} to draw negatives from, got {len(pool)} codes")
+                raise ValueError(
+                    f"items: give item codes in 0..{self.n_items - 1} to draw negatives from, got {len(pool)} codes"
+                )
             self._pool = pool
         pool_size = self.n_items if self._pool is None else len(self._pool)
         counts = np.diff(train.indptr) if self._pool is None else np.diff(train[:, self._pool].tocsr().indptr)
         if (counts >= pool_size).any():
-            raise ValueError(f"train: user {int(np.flatnonzero(counts >= pool_size)[0])} has a positive on every item, so no negative can be sampled")
+            raise ValueError(
+                f"train: user {int(np.flatnonzero(counts >= pool_size)[0])} has a positive on every item, so no negative can be sampled"
+            )
         coo = train.tocoo()
         self._keys = np.unique(coo.row.astype(np.int64) * self.n_items + coo.col.astype(np.int64))
         self._rng = np.random.default_rng(seed)
@@ -121,7 +125,9 @@ def check_bpr_params(params: dict[str, Any]) -> None:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer, got {seed!r}")
     device = params.get("device", "cpu")
-    if not isinstance(device, str) or not (device.strip().lower() in ("cpu", "auto") or device.strip().lower().startswith("cuda")):
+    if not isinstance(device, str) or not (
+        device.strip().lower() in ("cpu", "auto") or device.strip().lower().startswith("cuda")
+    ):
         raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}")
     resolve_device(device)  # ValueError naming the device when CUDA is asked for and absent
 
@@ -138,7 +144,22 @@ class BPRModel:
     _name = "BPR"
 
     def _params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("dim", "lr", "l2", "batch_size", "max_epochs", "patience", "eval_every", "seed", "device", "loss", "temperature")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "dim",
+                "lr",
+                "l2",
+                "batch_size",
+                "max_epochs",
+                "patience",
+                "eval_every",
+                "seed",
+                "device",
+                "loss",
+                "temperature",
+            )
+        }
 
     # ------------------------------------------------------------ subclass hooks
     def _build(self, split: Split, train: sp.csr_matrix) -> torch.nn.Module:  # pragma: no cover - abstract
@@ -147,11 +168,15 @@ class BPRModel:
     def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _base_rows(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> list[torch.Tensor]:  # pragma: no cover
+    def _base_rows(
+        self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+    ) -> list[torch.Tensor]:  # pragma: no cover
         raise NotImplementedError
 
     # ------------------------------------------------------------ fit / score
-    def fit(self, split: Split, on_epoch: Callable[[BPRModel, dict[str, float]], bool | None] | None = None) -> BPRModel:
+    def fit(
+        self, split: Split, on_epoch: Callable[[BPRModel, dict[str, float]], bool | None] | None = None
+    ) -> BPRModel:
         """Train with BPR on the training positives of ``split``, early-stopped on its validation NDCG@20.
 
         Args:
@@ -208,7 +233,7 @@ class BPRModel:
             order = order_rng.permutation(len(pair_users))
             total = 0.0
             for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
+                idx = order[start : start + self.batch_size]
                 users_np = pair_users[idx]
                 negs_np = sampler.sample(users_np)
                 users = torch.from_numpy(users_np).to(device)

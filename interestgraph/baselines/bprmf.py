@@ -43,7 +43,20 @@ class BPRMF(BPRModel):
 
     _name = "BPRMF"
 
-    def __init__(self, dim: int = 64, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 300, patience: int = 5, eval_every: int = 5, seed: int = 2020, device: str = "cpu", loss: str = "bpr", temperature: float = 1.0):
+    def __init__(
+        self,
+        dim: int = 64,
+        lr: float = 1e-3,
+        l2: float = 1e-4,
+        batch_size: int = 2048,
+        max_epochs: int = 300,
+        patience: int = 5,
+        eval_every: int = 5,
+        seed: int = 2020,
+        device: str = "cpu",
+        loss: str = "bpr",
+        temperature: float = 1.0,
+    ):
         self.dim = dim
         self.lr = lr
         self.l2 = l2

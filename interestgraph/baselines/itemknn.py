@@ -45,9 +45,18 @@ class ItemKNN:
         """Compute the top-k cosine neighbours of every item from the training positives."""
         if not isinstance(self.k, (int, np.integer)) or isinstance(self.k, bool) or self.k < 1:
             raise ValueError(f"k must be a positive integer, got {self.k!r}")
-        if not isinstance(self.shrink, (int, float)) or isinstance(self.shrink, bool) or not np.isfinite(self.shrink) or self.shrink < 0:
+        if (
+            not isinstance(self.shrink, (int, float))
+            or isinstance(self.shrink, bool)
+            or not np.isfinite(self.shrink)
+            or self.shrink < 0
+        ):
             raise ValueError(f"shrink must be a number >= 0, got {self.shrink!r}")
-        if not isinstance(self.block_size, (int, np.integer)) or isinstance(self.block_size, bool) or self.block_size < 1:
+        if (
+            not isinstance(self.block_size, (int, np.integer))
+            or isinstance(self.block_size, bool)
+            or self.block_size < 1
+        ):
             raise ValueError(f"block_size must be a positive integer, got {self.block_size!r}")
         train = positive_matrix(split, "train").astype(np.float32)
         self.train_ = train
@@ -70,7 +79,8 @@ class ItemKNN:
             cols.append(order[keep].numpy())
             vals.append(top[keep].numpy())
         self.neighbours_ = sp.csr_matrix(
-            (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))), shape=(n_items, n_items)
+            (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n_items, n_items),
         )
         self._scorer = sp.csr_matrix(self.neighbours_.T)  # (n_items, n_items): column i holds N_k(i)
         return self

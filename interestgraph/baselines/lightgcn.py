@@ -52,7 +52,21 @@ class LightGCN(BPRModel):
 
     _name = "LightGCN"
 
-    def __init__(self, dim: int = 64, layers: int = 3, lr: float = 1e-3, l2: float = 1e-4, batch_size: int = 2048, max_epochs: int = 1000, patience: int = 5, eval_every: int = 10, seed: int = 2020, device: str = "cpu", loss: str = "bpr", temperature: float = 1.0):
+    def __init__(
+        self,
+        dim: int = 64,
+        layers: int = 3,
+        lr: float = 1e-3,
+        l2: float = 1e-4,
+        batch_size: int = 2048,
+        max_epochs: int = 1000,
+        patience: int = 5,
+        eval_every: int = 10,
+        seed: int = 2020,
+        device: str = "cpu",
+        loss: str = "bpr",
+        temperature: float = 1.0,
+    ):
         self.dim = dim
         self.layers = layers
         self.lr = lr
@@ -72,7 +86,9 @@ class LightGCN(BPRModel):
         n_users, n_items = train.shape
         binary = sp.csr_matrix(train, dtype=np.float64)
         binary.data[:] = 1.0
-        self.adjacency_ = to_torch_csr(symmetric_normalise(sp.bmat([[None, binary], [binary.T, None]], format="csr")), device=self.device_)
+        self.adjacency_ = to_torch_csr(
+            symmetric_normalise(sp.bmat([[None, binary], [binary.T, None]], format="csr")), device=self.device_
+        )
         module = torch.nn.Module()
         module.embedding = torch.nn.Embedding(n_users + n_items, self.dim)
         # LightGCN's own initialisation (N(0, 0.1²)), with the fit's seeded generator
@@ -81,7 +97,7 @@ class LightGCN(BPRModel):
 
     def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         out = propagate(self.adjacency_, self.module_.embedding.weight, self.layers)
-        return out[: self.n_users_], out[self.n_users_:]
+        return out[: self.n_users_], out[self.n_users_ :]
 
     def _base_rows(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> list[torch.Tensor]:
         weight = self.module_.embedding.weight

@@ -17,7 +17,9 @@ class MostPopular:
 
     def fit(self, split: Split) -> MostPopular:
         """Count each item's training positives."""
-        self.counts_ = torch.from_numpy(np.asarray(positive_matrix(split, "train").sum(axis=0), dtype=np.float32).ravel())
+        self.counts_ = torch.from_numpy(
+            np.asarray(positive_matrix(split, "train").sum(axis=0), dtype=np.float32).ravel()
+        )
         return self
 
     def score(self, users: np.ndarray) -> torch.Tensor:

@@ -14,7 +14,9 @@ from .lightgcn import LightGCN
 DEFAULT_GRID: dict[str, tuple[Any, ...]] = {"lr": (1e-3, 5e-3), "l2": (1e-4, 1e-3), "layers": (2, 3)}
 
 
-def tune_lightgcn(split: Split, grid: Mapping[str, Sequence[Any]] | None = None, **fixed: Any) -> tuple[LightGCN, pd.DataFrame]:
+def tune_lightgcn(
+    split: Split, grid: Mapping[str, Sequence[Any]] | None = None, **fixed: Any
+) -> tuple[LightGCN, pd.DataFrame]:
     """Fit :class:`LightGCN` for every combination of ``grid`` and keep the best on validation NDCG@20.
 
     Args:
@@ -44,7 +46,15 @@ def tune_lightgcn(split: Split, grid: Mapping[str, Sequence[Any]] | None = None,
     for values in itertools.product(*(grid[n] for n in names)):
         config = dict(zip(names, values))
         model = LightGCN(**fixed, **config).fit(split)
-        rows.append({**config, "valid_ndcg@20": model.best_valid_ndcg_, "best_epoch": model.best_epoch_, "epochs": model.epochs_, "train_seconds": round(model.train_seconds_, 2)})
+        rows.append(
+            {
+                **config,
+                "valid_ndcg@20": model.best_valid_ndcg_,
+                "best_epoch": model.best_epoch_,
+                "epochs": model.epochs_,
+                "train_seconds": round(model.train_seconds_, 2),
+            }
+        )
         if model.best_valid_ndcg_ > best_value:
             best_model, best_value = model, model.best_valid_ndcg_
     table = pd.DataFrame(rows)

@@ -38,10 +38,18 @@ class _Parser(argparse.ArgumentParser):
 
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
-    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or notes on stderr")
-    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                        help="settings from a TOML or JSON file: flag names as keys (top-level keys: every verb that has the flag; a [VERB] table: that verb only); flags on the command line win")
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors"
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars or notes on stderr"
+    )
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="settings from a TOML or JSON file: flag names as keys (top-level keys: every verb that has the flag; a [VERB] table: that verb only); flags on the command line win",
+    )
     return common
 
 
@@ -65,7 +73,9 @@ def read_config(path: str | os.PathLike) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"--config {path}: not a readable {path.suffix.lower()[1:].upper()} file ({_one_line(exc)})") from None
+        raise UsageError(
+            f"--config {path}: not a readable {path.suffix.lower()[1:].upper()} file ({_one_line(exc)})"
+        ) from None
     if not isinstance(data, dict):
         raise UsageError(f"--config {path}: the top level must be a table of settings, got {type(data).__name__}")
     return data
@@ -109,21 +119,44 @@ def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[
         raise UsageError(f"--config {path}: [{verb}] must be a table of settings")
 
     def accepted(name: str) -> tuple[dict[str, argparse.Action], set[str]]:
-        return {a.dest: a for a in verbs_action.choices[name]._actions if a.dest not in ("help", "config", "verb")}, CONFIG_EXTRAS.get(name, set)()
+        return {
+            a.dest: a for a in verbs_action.choices[name]._actions if a.dest not in ("help", "config", "verb")
+        }, CONFIG_EXTRAS.get(name, set)()
 
     shared = {k: v for k, v in data.items() if k not in verbs}
     anywhere = set().union(*(set(a) | e for a, e in map(accepted, verbs)))
     unknown = [k for k in shared if k.replace("-", "_") not in anywhere]
     if unknown:
-        raise UsageError(f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} (no verb has such a flag)")
+        raise UsageError(
+            f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} (no verb has such a flag)"
+        )
     actions, extras = accepted(verb)
-    shadowed = {k.replace("-", "_") for key, table in section.items() if key.replace("-", "_") in extras and isinstance(table, dict) for k in table}
-    shared = {k: v for k, v in shared.items() if k.replace("-", "_") in set(actions) | extras and k.replace("-", "_") not in shadowed}
-    settings = {**{k.replace("-", "_"): (k, v) for k, v in shared.items()}, **{k.replace("-", "_"): (k, v) for k, v in section.items()}}
+    shadowed = {
+        k.replace("-", "_")
+        for key, table in section.items()
+        if key.replace("-", "_") in extras and isinstance(table, dict)
+        for k in table
+    }
+    shared = {
+        k: v
+        for k, v in shared.items()
+        if k.replace("-", "_") in set(actions) | extras and k.replace("-", "_") not in shadowed
+    }
+    settings = {
+        **{k.replace("-", "_"): (k, v) for k, v in shared.items()},
+        **{k.replace("-", "_"): (k, v) for k, v in section.items()},
+    }
     unknown = [key for dest, (key, _) in settings.items() if dest not in actions and dest not in extras]
     if unknown:
-        known = sorted({*(a.lstrip("-") for action in actions.values() for a in action.option_strings if a.startswith("--")), *extras})
-        raise UsageError(f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} for 'interestgraph {verb}' (known: {', '.join(known)})")
+        known = sorted(
+            {
+                *(a.lstrip("-") for action in actions.values() for a in action.option_strings if a.startswith("--")),
+                *extras,
+            }
+        )
+        raise UsageError(
+            f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} for 'interestgraph {verb}' (known: {', '.join(known)})"
+        )
     given = {token.split("=", 1)[0] for token in argv if token.startswith("-")}
     tokens, defaults, extra = [], {}, {}
     for dest, (key, value) in settings.items():
@@ -145,11 +178,15 @@ def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[
             tokens += [flag] if value else []
         elif isinstance(action, argparse._AppendAction):
             values = [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
-            if not isinstance(values, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+            if not isinstance(values, list) or not all(
+                isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values
+            ):
                 raise UsageError(f"--config {path}: {key!r} takes a value or a list of values, got {value!r}")
             for v in values:
                 tokens += [flag, str(v)]
-        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        elif isinstance(value, list) and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        ):
             tokens += [flag, ",".join(map(str, value))]  # list-valued flags are comma-separated
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
             tokens += [flag, str(value)]
@@ -157,8 +194,7 @@ def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[
             raise UsageError(f"--config {path}: {key!r} takes a value, got {value!r}")
     verbs_action.choices[verb].set_defaults(**defaults)
     at = argv.index(verb)
-    return argv[:at + 1] + tokens + argv[at + 1:], extra
-
+    return argv[: at + 1] + tokens + argv[at + 1 :], extra
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -166,7 +202,17 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import data_verbs, demo, encode_verb, evaluate_verb, forget_verb, graph_verbs, recommend_verbs, show_verb, train_verb
+    from . import (
+        data_verbs,
+        demo,
+        encode_verb,
+        evaluate_verb,
+        forget_verb,
+        graph_verbs,
+        recommend_verbs,
+        show_verb,
+        train_verb,
+    )
 
     common = _common_options()
     parser = _Parser(
@@ -178,14 +224,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"interestgraph {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for module in (demo, data_verbs, encode_verb, graph_verbs, train_verb, evaluate_verb, recommend_verbs, show_verb, forget_verb):
+    for module in (
+        demo,
+        data_verbs,
+        encode_verb,
+        graph_verbs,
+        train_verb,
+        evaluate_verb,
+        recommend_verbs,
+        show_verb,
+        forget_verb,
+    ):
         module.register(verbs, common)
     return parser
 
 
-def add_verb(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str, *, help: str, description: str, example: str, run: Callable[[argparse.Namespace], CommandResult]) -> argparse.ArgumentParser:
+def add_verb(
+    verbs: argparse._SubParsersAction,
+    common: argparse.ArgumentParser,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    example: str,
+    run: Callable[[argparse.Namespace], CommandResult],
+) -> argparse.ArgumentParser:
     """Register a verb with its one-line help, description and an example in ``--help``."""
-    sub = verbs.add_parser(name, help=help, description=description, epilog=f"example:\n  {example}", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = verbs.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=f"example:\n  {example}",
+        parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub.set_defaults(run=run)
     return sub
 
@@ -219,7 +291,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         if exc.code == EXIT_USAGE and any(a == "--config" or a.startswith("--config=") for a in argv):
-            print("interestgraph: note: the settings of --config were checked as the flags of the same names", file=sys.stderr)
+            print(
+                "interestgraph: note: the settings of --config were checked as the flags of the same names",
+                file=sys.stderr,
+            )
         raise
     args.config_extra = config_extra
     debug = getattr(args, "debug", False)
@@ -250,7 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so plainly, trace only on request
         if debug:
             traceback.print_exc()
-        print(f"interestgraph {args.verb}: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"interestgraph {args.verb}: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_DATA_ERROR
     if getattr(args, "json", False):
         print(json.dumps(result.data, indent=2, ensure_ascii=False, default=str))

@@ -17,7 +17,9 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-def add_synthetic_options(parser: argparse.ArgumentParser, *, users: int = 1000, items: int = 2000, events: int = 50_000) -> None:
+def add_synthetic_options(
+    parser: argparse.ArgumentParser, *, users: int = 1000, items: int = 2000, events: int = 50_000
+) -> None:
     group = parser.add_argument_group("synthetic data")
     group.add_argument("--n-users", type=int, default=users, help=f"number of users (default {users})")
     group.add_argument("--n-items", type=int, default=items, help=f"number of items (default {items})")
@@ -63,20 +65,51 @@ def run_generate(args: argparse.Namespace) -> CommandResult:
     return CommandResult({"out": str(path), "summary": summary, "seconds": seconds}, text)
 
 
-def add_source_options(parser: argparse.ArgumentParser, *, extra_formats: tuple[str, ...] = (), default_format: str | None = None) -> None:
+def add_source_options(
+    parser: argparse.ArgumentParser, *, extra_formats: tuple[str, ...] = (), default_format: str | None = None
+) -> None:
     """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log (``--format`` is required unless ``default_format``)."""
     from ..data.formats import FORMATS
     from ..data.protocols import DEFAULT_SEED
 
     parser.add_argument("source", nargs="?", type=Path, help="file or folder (not needed for --format synthetic)")
-    parser.add_argument("--format", required=default_format is None, default=default_format, choices=(*FORMATS, *extra_formats),
-                        help="input format" + (f" (default {default_format})" if default_format else ""))
+    parser.add_argument(
+        "--format",
+        required=default_format is None,
+        default=default_format,
+        choices=(*FORMATS, *extra_formats),
+        help="input format" + (f" (default {default_format})" if default_format else ""),
+    )
     parser.add_argument("--items", type=Path, help="catalog file (csv) or metadata file (amazon)")
-    parser.add_argument("--map", action="append", metavar="CANON=COL", help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source column; repeatable")
-    parser.add_argument("--item-map", action="append", metavar="CANON=COL", help="csv: map a canonical catalog column (item_id, title) to a source column; repeatable")
-    parser.add_argument("--list-field", action="append", metavar="NAME[=SEP]", help="csv: a catalog column of interest labels separated by SEP (default '|'); repeatable")
-    parser.add_argument("--event", metavar="NAME", help="csv: event type when the table has no event column (default 'interaction'; 'rating' for star ratings)")
-    parser.add_argument("--split-seed", type=non_negative_int, default=DEFAULT_SEED, help=f"seed of the protocol's split (default {DEFAULT_SEED})")
+    parser.add_argument(
+        "--map",
+        action="append",
+        metavar="CANON=COL",
+        help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source column; repeatable",
+    )
+    parser.add_argument(
+        "--item-map",
+        action="append",
+        metavar="CANON=COL",
+        help="csv: map a canonical catalog column (item_id, title) to a source column; repeatable",
+    )
+    parser.add_argument(
+        "--list-field",
+        action="append",
+        metavar="NAME[=SEP]",
+        help="csv: a catalog column of interest labels separated by SEP (default '|'); repeatable",
+    )
+    parser.add_argument(
+        "--event",
+        metavar="NAME",
+        help="csv: event type when the table has no event column (default 'interaction'; 'rating' for star ratings)",
+    )
+    parser.add_argument(
+        "--split-seed",
+        type=non_negative_int,
+        default=DEFAULT_SEED,
+        help=f"seed of the protocol's split (default {DEFAULT_SEED})",
+    )
     add_synthetic_options(parser)
 
 
@@ -87,13 +120,20 @@ def load_from_args(args: argparse.Namespace):
     if args.format != "synthetic" and args.source is None:
         raise UsageError(f"--format {args.format} needs a SOURCE path")
     if args.format == "synthetic" and args.source is not None:
-        raise UsageError(f"--format synthetic reads no SOURCE (got {args.source}); size it with --n-users, --n-items, --n-events")
+        raise UsageError(
+            f"--format synthetic reads no SOURCE (got {args.source}); size it with --n-users, --n-items, --n-events"
+        )
     if (args.map or args.item_map or args.list_field or args.event) and args.format != "csv":
         raise UsageError("--map, --item-map, --list-field and --event apply to --format csv only")
     return load_source(
-        args.source, args.format, items=args.items,
-        columns=_parse_mapping(args.map, "--map"), item_columns=_parse_mapping(args.item_map, "--item-map"),
-        list_fields=_parse_list_fields(args.list_field), default_event=args.event or "interaction", synthetic=synthetic_config(args),
+        args.source,
+        args.format,
+        items=args.items,
+        columns=_parse_mapping(args.map, "--map"),
+        item_columns=_parse_mapping(args.item_map, "--item-map"),
+        list_fields=_parse_list_fields(args.list_field),
+        default_event=args.event or "interaction",
+        synthetic=synthetic_config(args),
     )
 
 
@@ -130,7 +170,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     from ..data.protocols import PROTOCOLS
 
     gen = add_verb(
-        verbs, common, "generate",
+        verbs,
+        common,
+        "generate",
         help="write the synthetic default log (with its planted truth) as a dataset directory",
         description="Generate a synthetic behaviour log with planted interests and write it as a dataset directory "
         "(Parquet tables + checksummed manifest.json; the planted truth as truth_*.parquet).",
@@ -143,7 +185,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_json_flag(gen)
 
     ins = add_verb(
-        verbs, common, "inspect",
+        verbs,
+        common,
+        "inspect",
         help="load and validate a log, optionally split it under a protocol, and summarise it",
         description="Load a behaviour log in any supported format, validate it, optionally split it under a named "
         "protocol, and print counts (users, items, events, parts).",
@@ -151,5 +195,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_inspect,
     )
     add_source_options(ins)
-    ins.add_argument("--protocol", choices=sorted(PROTOCOLS), help="split under this named protocol and summarise the parts")
+    ins.add_argument(
+        "--protocol", choices=sorted(PROTOCOLS), help="split under this named protocol and summarise the parts"
+    )
     add_json_flag(ins)

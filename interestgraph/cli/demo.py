@@ -31,9 +31,12 @@ def _baseline(name: str, seed: int):
     """The demo's CPU-sized baselines (early-stopped on validation NDCG@20 where they train)."""
     from ..baselines import BPRMF, ItemKNN, LightGCN, MostPopular
 
-    return {"popular": lambda: MostPopular(), "itemknn": lambda: ItemKNN(k=100),
-            "bprmf": lambda: BPRMF(lr=5e-3, max_epochs=150, eval_every=5, seed=seed),
-            "lightgcn": lambda: LightGCN(lr=1e-2, batch_size=4096, max_epochs=120, eval_every=5, seed=seed)}[name]()
+    return {
+        "popular": lambda: MostPopular(),
+        "itemknn": lambda: ItemKNN(k=100),
+        "bprmf": lambda: BPRMF(lr=5e-3, max_epochs=150, eval_every=5, seed=seed),
+        "lightgcn": lambda: LightGCN(lr=1e-2, batch_size=4096, max_epochs=120, eval_every=5, seed=seed),
+    }[name]()
 
 
 def page_name(user) -> str:
@@ -95,7 +98,11 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
         raise UsageError(f"--format {args.format} comes with its own train/test split; omit --protocol")
     protocol = args.protocol or "rs-4"
     split = given if given is not None else split_log(log, protocol, seed=args.split_seed)
-    splits = {name: (split if name == protocol else split_log(log, name, seed=args.split_seed)) for name in PROTOCOLS} if synthetic else {split.protocol.name: split}
+    splits = (
+        {name: (split if name == protocol else split_log(log, name, seed=args.split_seed)) for name in PROTOCOLS}
+        if synthetic
+        else {split.protocol.name: split}
+    )
     step("split")
     bar.set_postfix_str("graph")
     graph = build_interest_graph(split, encoder=_encoder(args, out))
@@ -145,15 +152,25 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
     lines = [
         f"data: {summary['source']}: {summary['users']:,} users, {summary['items']:,} items, {summary['interactions']:,} events",
         f"  {split.describe()}",
-        "interest graph: " + ", ".join(f"{k} {v:,}" for k, v in graph.counts()["nodes"].items()) + " nodes; "
-        + ", ".join(f"{k} {v:,}" for k, v in graph.counts()["edges"].items()) + " edges",
+        "interest graph: "
+        + ", ".join(f"{k} {v:,}" for k, v in graph.counts()["nodes"].items())
+        + " nodes; "
+        + ", ".join(f"{k} {v:,}" for k, v in graph.counts()["edges"].items())
+        + " edges",
     ]
     if recovery is not None:
-        lines.append(f"  planted interests recovered: strongest in top 10 for {recovery['strongest_in_top10']:.1%} of users; "
-                     f"{recovery['planted_in_top10']:.1%} of all planted interests in their user's top 10")
+        lines.append(
+            f"  planted interests recovered: strongest in top 10 for {recovery['strongest_in_top10']:.1%} of users; "
+            f"{recovery['planted_in_top10']:.1%} of all planted interests in their user's top 10"
+        )
     lines.append(f"model: {model.describe()}")
-    lines.append(f"test ({len(results['interest-graph model'].per_user):,} users, full ranking over {len(split.candidate_items):,} candidates, training items masked):")
-    lines += [f"  {name:<{width}}  recall@20 {r.metrics['recall@20']:.4f}  ndcg@20 {r.metrics['ndcg@20']:.4f}" for name, r in results.items()]
+    lines.append(
+        f"test ({len(results['interest-graph model'].per_user):,} users, full ranking over {len(split.candidate_items):,} candidates, training items masked):"
+    )
+    lines += [
+        f"  {name:<{width}}  recall@20 {r.metrics['recall@20']:.4f}  ndcg@20 {r.metrics['ndcg@20']:.4f}"
+        for name, r in results.items()
+    ]
     if paired:
         lines.append(f"  {paired['statement']}")
     lines += [
@@ -165,11 +182,21 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
         f"done in {total:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()) + ")",
     ]
     data_out = {
-        "dataset": str(dataset_dir) if dataset_dir else None, "graph": str(graph_dir), "model": str(model_dir), "report": str(report_path),
-        "page": str(page), "picture": str(picture) if picture else None, "user": str(view.ego.user), "log": summary,
-        "splits": {k: v.summary() for k, v in splits.items()}, "graph_counts": graph.counts(), "recovery": recovery,
+        "dataset": str(dataset_dir) if dataset_dir else None,
+        "graph": str(graph_dir),
+        "model": str(model_dir),
+        "report": str(report_path),
+        "page": str(page),
+        "picture": str(picture) if picture else None,
+        "user": str(view.ego.user),
+        "log": summary,
+        "splits": {k: v.summary() for k, v in splits.items()},
+        "graph_counts": graph.counts(),
+        "recovery": recovery,
         "metrics": {name: {k: round(v, 6) for k, v in r.metrics.items()} for name, r in results.items()},
-        "comparison": paired, "protocol": split.protocol.to_dict(), "seconds": {**{k: round(v, 3) for k, v in seconds.items()}, "total": total},
+        "comparison": paired,
+        "protocol": split.protocol.to_dict(),
+        "seconds": {**{k: round(v, 3) for k, v in seconds.items()}, "total": total},
     }
     return CommandResult(data_out, "\n".join(lines))
 
@@ -210,8 +237,19 @@ def planted_recovery(graph, truth, top: int = 10, scores: np.ndarray | None = No
     return {"strongest_in_top10": strongest / max(len(graph.users), 1), "planted_in_top10": found / max(planted, 1)}
 
 
-def _report(summary: dict, splits: dict, data, graph, recovery: dict | None, results: dict, fit_seconds: dict, paired: dict | None, model, view,
-            seconds: dict) -> str:
+def _report(
+    summary: dict,
+    splits: dict,
+    data,
+    graph,
+    recovery: dict | None,
+    results: dict,
+    fit_seconds: dict,
+    paired: dict | None,
+    model,
+    view,
+    seconds: dict,
+) -> str:
     """The Markdown report: data, splits, graph, the metric table with its protocol, the page, timings."""
     events = ", ".join(f"{k} {v:,}" for k, v in summary["events"].items())
     rows = "\n".join(
@@ -225,17 +263,22 @@ def _report(summary: dict, splits: dict, data, graph, recovery: dict | None, res
     )
     truth = ""
     if data is not None:
-        truth = (f" Planted truth: {len(data.truth.user_interests):,} user–interest rows, {len(data.truth.drift_time):,} users whose interests drift once.")
+        truth = f" Planted truth: {len(data.truth.user_interests):,} user–interest rows, {len(data.truth.drift_time):,} users whose interests drift once."
     recovered = ""
     if recovery is not None:
-        recovered = (f"\n\nPlanted interests recovered by `w(v|u)`: the strongest planted interest is in the user's top 10 for "
-                     f"{recovery['strongest_in_top10']:.1%} of users; {recovery['planted_in_top10']:.1%} of all planted interests are in their user's top 10.")
+        recovered = (
+            f"\n\nPlanted interests recovered by `w(v|u)`: the strongest planted interest is in the user's top 10 for "
+            f"{recovery['strongest_in_top10']:.1%} of users; {recovery['planted_in_top10']:.1%} of all planted interests are in their user's top 10."
+        )
     comparison = f"\n\n{paired['statement']}." if paired else ""
-    reasons = "\n".join(f"- #{r['rank']} {r['title']}: " + "; ".join(f"{w['reason']} ({w['contribution']:+.3g})" for w in r["reasons"]) for r in view.recommendations)
+    reasons = "\n".join(
+        f"- #{r['rank']} {r['title']}: " + "; ".join(f"{w['reason']} ({w['contribution']:+.3g})" for w in r["reasons"])
+        for r in view.recommendations
+    )
     return f"""# interestgraph demo report
 
-Data: {summary['source']}: {summary['users']:,} users, {summary['items']:,} items, {summary['interactions']:,} events ({events}),
-{summary['first_time']} to {summary['last_time']}.{truth}
+Data: {summary["source"]}: {summary["users"]:,} users, {summary["items"]:,} items, {summary["interactions"]:,} events ({events}),
+{summary["first_time"]} to {summary["last_time"]}.{truth}
 
 ## Splits (positive user–item pairs per part)
 
@@ -281,7 +324,9 @@ NDCG@20 within 150 and 120 epochs); `interestgraph evaluate` and `benchmarks/` r
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     demo = add_verb(
-        verbs, common, "demo",
+        verbs,
+        common,
+        "demo",
         help="the main job in one command: data → graph → model → evaluation → report and an analyst page",
         description="Run the main job end to end: generate the synthetic default (or read your log with --format), split it, "
         "build the interest graph with the packaged language model, train the interest-graph model (CPU-sized), evaluate it "
@@ -291,9 +336,28 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     )
     add_source_options(demo, default_format="synthetic")
     demo.add_argument("--protocol", help="split protocol (default rs-4)")
-    demo.add_argument("--encoder", choices=("lm", "lexical"), default="lm", help="lm: the packaged all-MiniLM-L6-v2 (default); lexical: hashed character n-grams, no model")
-    demo.add_argument("--epochs", type=int, default=30, help="most training epochs of the model (default 30; early-stopped on validation NDCG@20)")
-    demo.add_argument("--baselines", default=",".join(BASELINES), help=f"comma-separated baselines to compare with (default {','.join(BASELINES)}; empty for none)")
+    demo.add_argument(
+        "--encoder",
+        choices=("lm", "lexical"),
+        default="lm",
+        help="lm: the packaged all-MiniLM-L6-v2 (default); lexical: hashed character n-grams, no model",
+    )
+    demo.add_argument(
+        "--epochs",
+        type=int,
+        default=30,
+        help="most training epochs of the model (default 30; early-stopped on validation NDCG@20)",
+    )
+    demo.add_argument(
+        "--baselines",
+        default=",".join(BASELINES),
+        help=f"comma-separated baselines to compare with (default {','.join(BASELINES)}; empty for none)",
+    )
     demo.add_argument("--user", help="the user drawn on the analyst page (default: a typical active test user)")
-    demo.add_argument("--out", type=Path, default=Path("demo"), help="output folder (default ./demo); the demo replaces its own previous output there")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo"),
+        help="output folder (default ./demo); the demo replaces its own previous output there",
+    )
     add_json_flag(demo)

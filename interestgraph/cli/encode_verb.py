@@ -58,7 +58,9 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
     if args.format is None and args.source is not None:
         raise UsageError(f"SOURCE {args.source} needs --format")
     if args.format is None and not merge:
-        raise UsageError("nothing to do: give SOURCE --format FORMAT to encode a catalog, and/or --merge OTHER_CACHE_DIR")
+        raise UsageError(
+            "nothing to do: give SOURCE --format FORMAT to encode a catalog, and/or --merge OTHER_CACHE_DIR"
+        )
     for other in merge:
         if Path(other).resolve() == Path(args.encoder_cache).resolve():
             raise UsageError(f"--merge {other} is the --encoder-cache itself")
@@ -70,7 +72,7 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
         try:
             if merge and rank == 0:
                 merged = _merge(args.encoder_cache, merge)
-        except Exception as exc:  # noqa: BLE001 - re-raised by raise_if_any_rank_failed, after the other ranks hear of it
+        except Exception as exc:
             error = exc
         raise_if_any_rank_failed(error, "--merge (rank 0)")
         data: dict = {"cache": str(args.encoder_cache), "merged": merged, "world_size": world_size}
@@ -82,25 +84,39 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
                 loaded = load_from_args(args)
                 texts = catalog_item_texts(loaded)
                 # the encoder itself has no cache: rank 0 reads and writes --encoder-cache once (run_distributed_encode)
-                encoder = TextEncoder(EncoderConfig(model=args.model, device=rank_device(args.device), batch_size=args.batch_size))
-            except Exception as exc:  # noqa: BLE001 - as above
+                encoder = TextEncoder(
+                    EncoderConfig(model=args.model, device=rank_device(args.device), batch_size=args.batch_size)
+                )
+            except Exception as exc:
                 error = exc
             raise_if_any_rank_failed(error, "loading the catalog or the encoder")
             result = run_distributed_encode(texts, encoder, cache_dir=args.encoder_cache, all_ranks=False)
             rate = result.n_encoded / result.seconds if result.seconds > 0 else 0.0
-            data.update({
-                "source": loaded.log.source, "model": encoder.name, "identity": encoder.identity, "dim": encoder.dim,
-                "items": int(loaded.log.n_items), "texts": result.n_texts, "unique": result.n_unique, "cached": result.n_cached,
-                "encoded": result.n_encoded, "per_rank": result.per_rank, "encode_seconds": round(result.seconds, 3),
-                "texts_per_second": round(rate, 1),
-            })
+            data.update(
+                {
+                    "source": loaded.log.source,
+                    "model": encoder.name,
+                    "identity": encoder.identity,
+                    "dim": encoder.dim,
+                    "items": int(loaded.log.n_items),
+                    "texts": result.n_texts,
+                    "unique": result.n_unique,
+                    "cached": result.n_cached,
+                    "encoded": result.n_encoded,
+                    "per_rank": result.per_rank,
+                    "encode_seconds": round(result.seconds, 3),
+                    "texts_per_second": round(rate, 1),
+                }
+            )
             ranks = f" on {world_size} ranks ({', '.join(f'{n:,}' for n in result.per_rank)})" if world_size > 1 else ""
             speed = f"; {rate:,.0f} texts/s" if result.n_encoded else ""
             lines.append(
                 f"{args.encoder_cache}: {result.n_unique:,} distinct item texts of {loaded.log.n_items:,} items; "
                 f"{result.n_encoded:,} encoded{ranks}, {result.n_cached:,} already cached{speed} ({encoder.name}, {encoder.device})"
             )
-            lines.append(f"a build with --encoder-cache {args.encoder_cache} and the same model now encodes no item text")
+            lines.append(
+                f"a build with --encoder-cache {args.encoder_cache} and the same model now encodes no item text"
+            )
         data["seconds"] = round(time.perf_counter() - started, 3)
         lines.append(f"done in {data['seconds']:.1f} s")
     finally:
@@ -114,7 +130,9 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     enc = add_verb(
-        verbs, common, "encode",
+        verbs,
+        common,
+        "encode",
         help="encode a catalog's item texts into the embedding cache (split across torchrun ranks); merge caches",
         description="Encode the item texts of a catalog (the texts 'build' encodes for item vectors) with the language model "
         "into an embedding cache, so a later 'interestgraph build ... --encoder-cache DIR' with the same model encodes no item "
@@ -132,9 +150,26 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         if action.dest == "format":
             action.required = False
             action.help = "input format (needed with SOURCE)"
-    enc.add_argument("--encoder-cache", type=Path, required=True, help="directory of the on-disk embedding cache to fill (the one 'build --encoder-cache' reads)")
-    enc.add_argument("--model", help="encoder weights: a local directory or hub id (default: the packaged all-MiniLM-L6-v2)")
-    enc.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu); under torchrun cuda means cuda:LOCAL_RANK")
-    enc.add_argument("--batch-size", type=positive_int, default=64, help="texts per forward pass on each rank (default 64)")
-    enc.add_argument("--merge", action="append", type=Path, metavar="OTHER_CACHE_DIR", help="copy the rows of another cache directory into --encoder-cache first (existing rows kept); repeatable")
+    enc.add_argument(
+        "--encoder-cache",
+        type=Path,
+        required=True,
+        help="directory of the on-disk embedding cache to fill (the one 'build --encoder-cache' reads)",
+    )
+    enc.add_argument(
+        "--model", help="encoder weights: a local directory or hub id (default: the packaged all-MiniLM-L6-v2)"
+    )
+    enc.add_argument(
+        "--device", default="cpu", help="cpu, cuda or auto (default cpu); under torchrun cuda means cuda:LOCAL_RANK"
+    )
+    enc.add_argument(
+        "--batch-size", type=positive_int, default=64, help="texts per forward pass on each rank (default 64)"
+    )
+    enc.add_argument(
+        "--merge",
+        action="append",
+        type=Path,
+        metavar="OTHER_CACHE_DIR",
+        help="copy the rows of another cache directory into --encoder-cache first (existing rows kept); repeatable",
+    )
     add_json_flag(enc)

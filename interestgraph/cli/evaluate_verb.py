@@ -27,7 +27,9 @@ def make_model(name: str, args: argparse.Namespace):
     if name == "text":
         from ..encoder import EncoderConfig, TextEncoder
 
-        return baselines.TextContent(encoder=TextEncoder(EncoderConfig(cache_dir=str(args.encoder_cache) if args.encoder_cache else None)))
+        return baselines.TextContent(
+            encoder=TextEncoder(EncoderConfig(cache_dir=str(args.encoder_cache) if args.encoder_cache else None))
+        )
     raise UsageError(f"--models: unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
 
 
@@ -43,12 +45,20 @@ def load_trained(name: str, graph):
     from ..model import InterestGraphModel
 
     if graph is None:
-        raise UsageError(f"--models {name}: a trained model is evaluated on the graph it was trained on; pass that graph directory as SOURCE with --format graph")
+        raise UsageError(
+            f"--models {name}: a trained model is evaluated on the graph it was trained on; pass that graph directory as SOURCE with --format graph"
+        )
     model = InterestGraphModel.load(name)
     recorded = model.facts_.get("graph_manifest_sha256")
     if recorded is not None and recorded != graph.manifest_sha256:
-        raise UsageError(f"--models {name} was trained on {model.facts_.get('graph_path')} (manifest {recorded[:12]}), not on {graph.source_path} (manifest {graph.manifest_sha256[:12]})")
-    if model.facts_.get("graph_counts") not in (None, graph.counts()) or model.layout_ != {"user": len(graph.users), "item": len(graph.items), "interest": len(graph.interests)}:
+        raise UsageError(
+            f"--models {name} was trained on {model.facts_.get('graph_path')} (manifest {recorded[:12]}), not on {graph.source_path} (manifest {graph.manifest_sha256[:12]})"
+        )
+    if model.facts_.get("graph_counts") not in (None, graph.counts()) or model.layout_ != {
+        "user": len(graph.users),
+        "item": len(graph.items),
+        "interest": len(graph.interests),
+    }:
         raise UsageError(f"--models {name}: its node counts do not match {graph.source_path}")
     return model
 
@@ -59,14 +69,23 @@ def _split_from_args(args: argparse.Namespace):
     from ..graph import InterestGraph
 
     source = args.source
-    if source is not None and Path(source).is_dir() and (Path(source) / "manifest.json").is_file() and args.format == "graph":
+    if (
+        source is not None
+        and Path(source).is_dir()
+        and (Path(source) / "manifest.json").is_file()
+        and args.format == "graph"
+    ):
         graph = InterestGraph.load(source)
         graph_split = graph.split
         if args.protocol and args.protocol != graph_split.protocol.name:
-            raise UsageError(f"{source} stores a split made under {graph_split.protocol.name}; a graph is evaluated on its own split (omit --protocol or pass --protocol {graph_split.protocol.name})")
+            raise UsageError(
+                f"{source} stores a split made under {graph_split.protocol.name}; a graph is evaluated on its own split (omit --protocol or pass --protocol {graph_split.protocol.name})"
+            )
         return graph_split, graph
     if args.format == "graph":
-        raise UsageError(f"--format graph needs a graph directory written by 'interestgraph build'; {source} is not one")
+        raise UsageError(
+            f"--format graph needs a graph directory written by 'interestgraph build'; {source} is not one"
+        )
     loaded = load_from_args(args)
     if loaded.given_split is not None:
         if args.protocol:
@@ -85,7 +104,9 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     unknown = [n for n in names if n not in MODEL_NAMES and not is_model_dir(n)]
     if unknown or not names:
-        raise UsageError(f"--models: unknown model(s) {unknown or names}; choose from {', '.join(MODEL_NAMES)} or a trained model directory")
+        raise UsageError(
+            f"--models: unknown model(s) {unknown or names}; choose from {', '.join(MODEL_NAMES)} or a trained model directory"
+        )
     split, graph = _split_from_args(args)
     results = {}
     lines = [split.describe()]
@@ -103,7 +124,11 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
         for subset in ("cold", "warm"):
             values = getattr(result, subset)
             if values:
-                shown = ", ".join(f"{k} {values[k]:.4f}" for k in (f"{m}@{c}" for c in cutoffs for m in ("recall", "ndcg")) if k in values)
+                shown = ", ".join(
+                    f"{k} {values[k]:.4f}"
+                    for k in (f"{m}@{c}" for c in cutoffs for m in ("recall", "ndcg"))
+                    if k in values
+                )
                 lines.append(f"  {subset} items' held-out pairs ({values['users']:,} users): {shown}")
     return CommandResult(results, "\n".join(lines))
 
@@ -112,7 +137,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     from ..data.protocols import PROTOCOLS
 
     ev = add_verb(
-        verbs, common, "evaluate",
+        verbs,
+        common,
+        "evaluate",
         help="evaluate baselines under a named protocol (full ranking, seen items masked)",
         description="Fit each model on the training part and score the test part: full ranking over the candidate "
         "items with training and validation positives masked; metrics at each cutoff, printed with the protocol. "
@@ -121,10 +148,23 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_evaluate,
     )
     add_source_options(ev, extra_formats=("graph",))
-    ev.add_argument("--protocol", choices=sorted(PROTOCOLS), help="named protocol (default rs-4; a graph directory uses its stored split)")
-    ev.add_argument("--models", default="pop,itemknn", help=f"comma-separated: {', '.join(MODEL_NAMES)} or a trained model directory (default pop,itemknn)")
+    ev.add_argument(
+        "--protocol",
+        choices=sorted(PROTOCOLS),
+        help="named protocol (default rs-4; a graph directory uses its stored split)",
+    )
+    ev.add_argument(
+        "--models",
+        default="pop,itemknn",
+        help=f"comma-separated: {', '.join(MODEL_NAMES)} or a trained model directory (default pop,itemknn)",
+    )
     ev.add_argument("--cutoffs", default="10,20", help="comma-separated K values (default 10,20)")
-    ev.add_argument("--max-epochs", type=int, default=300, help="bpr/lightgcn: epoch limit (early stopping on validation NDCG@20 usually ends sooner)")
+    ev.add_argument(
+        "--max-epochs",
+        type=int,
+        default=300,
+        help="bpr/lightgcn: epoch limit (early stopping on validation NDCG@20 usually ends sooner)",
+    )
     ev.add_argument("--device", default="cpu", help="bpr/lightgcn: cpu (default), cuda, cuda:N or auto")
     ev.add_argument("--encoder-cache", type=Path, help="text: directory of the embedding cache")
     add_json_flag(ev)

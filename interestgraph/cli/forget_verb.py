@@ -19,7 +19,9 @@ def run_forget(args: argparse.Namespace) -> CommandResult:
         raise UsageError("--user: give at least one user ID")
     kind = artifact_format(args.source)
     if kind not in ("interestgraph-graph", "interestgraph-model"):
-        raise UsageError(f"GRAPH_OR_MODEL_DIR {args.source}: not a graph or model directory (no manifest.json of either format)")
+        raise UsageError(
+            f"GRAPH_OR_MODEL_DIR {args.source}: not a graph or model directory (no manifest.json of either format)"
+        )
     is_model = kind == "interestgraph-model"
     if is_model and args.out_model is None:
         raise UsageError("--out-model: a model directory was given; say where the model without them goes")
@@ -27,12 +29,16 @@ def run_forget(args: argparse.Namespace) -> CommandResult:
         raise UsageError("--out-model and --graph apply to a model directory only")
     targets = [p for p in (args.out_graph, args.out_model) if p is not None]
     if len(set(map(str, targets))) != len(targets) or any(p.resolve() == args.source.resolve() for p in targets):
-        raise UsageError("--out-graph and --out-model must be new directories, apart from each other and from the source")
+        raise UsageError(
+            "--out-graph and --out-model must be new directories, apart from each other and from the source"
+        )
     existing = [str(p) for p in targets if p.exists()]
     if existing and not args.overwrite:
         raise UsageError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
     encoder = None
-    if args.encoder_cache is not None:  # the language model with the build's cache: nothing already encoded is encoded again
+    if (
+        args.encoder_cache is not None
+    ):  # the language model with the build's cache: nothing already encoded is encoded again
         from ..encoder import EncoderConfig, TextEncoder
 
         encoder = TextEncoder(EncoderConfig(cache_dir=str(args.encoder_cache)))
@@ -50,17 +56,28 @@ def run_forget(args: argparse.Namespace) -> CommandResult:
         raise UsageError(f"--user: {exc.args[0]}") from None
     graph_dir = after.save(args.out_graph, overwrite=args.overwrite)  # first: the model then records where its graph is
     model_dir = model.save(args.out_model, overwrite=args.overwrite) if is_model else None
-    data = {"graph": str(graph_dir), "model": str(model_dir) if model_dir else None, "forgotten": before_users - len(after.users),
-            "users": len(after.users), "interests_removed": before_interests - len(after.interests), "counts": after.counts()}
-    lines = [f"forgot {data['forgotten']} user(s): {len(after.users):,} users remain; {data['interests_removed']} interest point(s) only they held up are gone",
-             f"wrote {graph_dir}" + (f" and {model_dir} (re-frozen with the trained parameters, no retraining)" if model_dir else ""),
-             "the source directories are unchanged: delete them once the new ones are in use"]
+    data = {
+        "graph": str(graph_dir),
+        "model": str(model_dir) if model_dir else None,
+        "forgotten": before_users - len(after.users),
+        "users": len(after.users),
+        "interests_removed": before_interests - len(after.interests),
+        "counts": after.counts(),
+    }
+    lines = [
+        f"forgot {data['forgotten']} user(s): {len(after.users):,} users remain; {data['interests_removed']} interest point(s) only they held up are gone",
+        f"wrote {graph_dir}"
+        + (f" and {model_dir} (re-frozen with the trained parameters, no retraining)" if model_dir else ""),
+        "the source directories are unchanged: delete them once the new ones are in use",
+    ]
     return CommandResult(data, "\n".join(lines))
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     forget = add_verb(
-        verbs, common, "forget",
+        verbs,
+        common,
+        "forget",
         help="remove users and everything derived from them from a graph and its model",
         description="Rebuild the graph without any event of the users (same split, settings and encoder: exactly the graph "
         "built had they never been there) and, for a model, drop their ID vectors and recompute every weight with the "
@@ -68,11 +85,22 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         example="interestgraph forget models/ml-small --user 42 --out-graph graphs/ml-small-f --out-model models/ml-small-f --encoder-cache graphs/.encoder-cache",
         run=run_forget,
     )
-    forget.add_argument("source", type=Path, metavar="GRAPH_OR_MODEL_DIR", help="a graph ('interestgraph build') or model ('interestgraph train') directory")
-    forget.add_argument("--user", action="append", required=True, help="user ID to forget (repeatable, or comma-separated)")
+    forget.add_argument(
+        "source",
+        type=Path,
+        metavar="GRAPH_OR_MODEL_DIR",
+        help="a graph ('interestgraph build') or model ('interestgraph train') directory",
+    )
+    forget.add_argument(
+        "--user", action="append", required=True, help="user ID to forget (repeatable, or comma-separated)"
+    )
     forget.add_argument("--out-graph", type=Path, required=True, help="the graph without them (a new directory)")
     forget.add_argument("--out-model", type=Path, help="the model without them (a new directory; with a model source)")
     forget.add_argument("--graph", type=Path, help="the model's training graph, when it moved since training")
-    forget.add_argument("--encoder-cache", type=Path, help="the embedding cache the graph was built with (language-model graphs: the rebuild then encodes nothing again)")
+    forget.add_argument(
+        "--encoder-cache",
+        type=Path,
+        help="the embedding cache the graph was built with (language-model graphs: the rebuild then encodes nothing again)",
+    )
     forget.add_argument("--overwrite", action="store_true", help="replace existing output directories")
     add_json_flag(forget)

@@ -32,7 +32,11 @@ def _encoder_from_args(args: argparse.Namespace):
         return LexicalEncoder()
     from ..encoder import EncoderConfig, TextEncoder
 
-    return TextEncoder(EncoderConfig(model=args.model, device=args.device, cache_dir=str(args.encoder_cache) if args.encoder_cache else None))
+    return TextEncoder(
+        EncoderConfig(
+            model=args.model, device=args.device, cache_dir=str(args.encoder_cache) if args.encoder_cache else None
+        )
+    )
 
 
 def _describe_graph(graph, out, started: float) -> CommandResult:
@@ -41,7 +45,16 @@ def _describe_graph(graph, out, started: float) -> CommandResult:
     nodes = ", ".join(f"{k} {v:,}" for k, v in counts["nodes"].items())
     edges = ", ".join(f"{k} {v:,}" for k, v in counts["edges"].items())
     text = f"wrote {out}: nodes {nodes}; edges {edges}\n{graph.split.describe()}\nbuilt in {seconds:.1f} s (steps: {', '.join(f'{k} {v:.1f} s' for k, v in graph.build_seconds.items() if k != 'total')})"
-    return CommandResult({**counts, "protocol": graph.protocol.to_dict(), "out": str(out), "seconds": seconds, "build_seconds": graph.build_seconds}, text)
+    return CommandResult(
+        {
+            **counts,
+            "protocol": graph.protocol.to_dict(),
+            "out": str(out),
+            "seconds": seconds,
+            "build_seconds": graph.build_seconds,
+        },
+        text,
+    )
 
 
 def run_build_spark(args: argparse.Namespace) -> CommandResult:
@@ -64,30 +77,55 @@ def run_build_spark(args: argparse.Namespace) -> CommandResult:
     spark = spark_session(args.master, conf=conf)
     config = GraphConfig(half_life_days=args.half_life_days, interest_k=args.interest_k, item_k=args.item_k)
     graph = build_interest_graph_spark(
-        args.interactions, args.items, config, spark=spark, encoder=_encoder_from_args(args), split_name=args.split_name,
-        format=args.input_format, columns=_parse_mapping(args.map, "--map") or None, list_fields=_parse_list_fields(args.list_field) or None,
+        args.interactions,
+        args.items,
+        config,
+        spark=spark,
+        encoder=_encoder_from_args(args),
+        split_name=args.split_name,
+        format=args.input_format,
+        columns=_parse_mapping(args.map, "--map") or None,
+        list_fields=_parse_list_fields(args.list_field) or None,
         item_columns=_parse_mapping(args.item_map, "--item-map") or None,
-        default_event=args.event or "interaction", timestamp_unit=args.timestamp_unit,
+        default_event=args.event or "interaction",
+        timestamp_unit=args.timestamp_unit,
     )
     graph.save(args.out, overwrite=args.overwrite)
     return _describe_graph(graph, args.out, started)
 
 
 def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--encoder", choices=("lm", "lexical"), default="lm", help="lm: the transformers encoder (default); lexical: hashed character n-grams, no model")
-    parser.add_argument("--model", help="encoder weights: a local directory or hub id (default: the packaged all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--encoder",
+        choices=("lm", "lexical"),
+        default="lm",
+        help="lm: the transformers encoder (default); lexical: hashed character n-grams, no model",
+    )
+    parser.add_argument(
+        "--model", help="encoder weights: a local directory or hub id (default: the packaged all-MiniLM-L6-v2)"
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
-    parser.add_argument("--encoder-cache", type=Path, help="directory of the on-disk embedding cache (re-builds skip re-encoding)")
-    parser.add_argument("--half-life-days", type=float, default=180.0, help="time decay of behavioural weights (default 180)")
-    parser.add_argument("--interest-k", type=int, default=10, help="interest–interest neighbours per interest (default 10)")
-    parser.add_argument("--item-k", type=int, default=10, help="item–item text neighbours per item; 0 turns them off (default 10)")
+    parser.add_argument(
+        "--encoder-cache", type=Path, help="directory of the on-disk embedding cache (re-builds skip re-encoding)"
+    )
+    parser.add_argument(
+        "--half-life-days", type=float, default=180.0, help="time decay of behavioural weights (default 180)"
+    )
+    parser.add_argument(
+        "--interest-k", type=int, default=10, help="interest–interest neighbours per interest (default 10)"
+    )
+    parser.add_argument(
+        "--item-k", type=int, default=10, help="item–item text neighbours per item; 0 turns them off (default 10)"
+    )
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     from ..data.protocols import PROTOCOLS
 
     build = add_verb(
-        verbs, common, "build",
+        verbs,
+        common,
+        "build",
         help="build the user–interest–item graph from a log and save it",
         description="Build the interest graph: interest points from the catalog, user tags and mined keywords; "
         "language-model embeddings; weighted user–item, item–interest, user–interest (w(v|u)), interest–interest "
@@ -96,14 +134,20 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_build,
     )
     add_source_options(build)
-    build.add_argument("--protocol", choices=sorted(PROTOCOLS), help="split under this protocol first (edges from the training part only); default: every event trains")
+    build.add_argument(
+        "--protocol",
+        choices=sorted(PROTOCOLS),
+        help="split under this protocol first (edges from the training part only); default: every event trains",
+    )
     build.add_argument("--out", type=Path, required=True, help="graph directory to write (e.g. graphs/NAME)")
     build.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     _add_encoder_options(build)
     add_json_flag(build)
 
     spark = add_verb(
-        verbs, common, "build-spark",
+        verbs,
+        common,
+        "build-spark",
         help="build the same graph with Apache Spark doing the log-sized work (optional extra: interestgraph[spark])",
         description="Build the interest graph from an event log that Spark reads (Parquet, CSV/TSV with a header, JSON lines; local, "
         "hdfs://, s3a://, globs): Spark validates, weights and splits every event and computes the user–item and user–interest "
@@ -114,17 +158,54 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         example="interestgraph build-spark events.parquet --items movies.csv --list-field genres --split-name rs-4 --master 'local[4]' --out graphs/big --json",
         run=run_build_spark,
     )
-    spark.add_argument("interactions", help="events: a file, folder or glob Spark reads (kept as text, so s3a:// and hdfs:// paths work)")
-    spark.add_argument("--items", help="catalog file (csv/tsv/json lines/parquet) read on the driver; default: a bare catalog of the logged items")
-    spark.add_argument("--input-format", choices=("parquet", "csv", "json"), help="format of the events (default: from the suffix; a folder is parquet)")
-    spark.add_argument("--map", action="append", metavar="CANON=COL", help="map a canonical event column to a source column; repeatable")
-    spark.add_argument("--item-map", action="append", metavar="CANON=COL", help="map a canonical catalog column (item_id, title) to a catalog column; repeatable")
-    spark.add_argument("--list-field", action="append", metavar="NAME[=SEP]", help="a catalog column of interest labels separated by SEP (default '|'); repeatable")
-    spark.add_argument("--event", metavar="NAME", help="event type when the events have no event column (default 'interaction')")
-    spark.add_argument("--timestamp-unit", choices=("s", "ms"), default="s", help="unit of numeric timestamps (default s)")
-    spark.add_argument("--split-name", help="protocol name recorded for a given part column (default 'given'; a file written by write_split_events carries its protocol)")
-    spark.add_argument("--master", help="Spark master: local[N], spark://HOST:7077, yarn (default: the running session's, else local[*])")
-    spark.add_argument("--conf", action="append", metavar="KEY=VALUE", help="a Spark setting, e.g. spark.driver.memory=8g; repeatable")
+    spark.add_argument(
+        "interactions",
+        help="events: a file, folder or glob Spark reads (kept as text, so s3a:// and hdfs:// paths work)",
+    )
+    spark.add_argument(
+        "--items",
+        help="catalog file (csv/tsv/json lines/parquet) read on the driver; default: a bare catalog of the logged items",
+    )
+    spark.add_argument(
+        "--input-format",
+        choices=("parquet", "csv", "json"),
+        help="format of the events (default: from the suffix; a folder is parquet)",
+    )
+    spark.add_argument(
+        "--map",
+        action="append",
+        metavar="CANON=COL",
+        help="map a canonical event column to a source column; repeatable",
+    )
+    spark.add_argument(
+        "--item-map",
+        action="append",
+        metavar="CANON=COL",
+        help="map a canonical catalog column (item_id, title) to a catalog column; repeatable",
+    )
+    spark.add_argument(
+        "--list-field",
+        action="append",
+        metavar="NAME[=SEP]",
+        help="a catalog column of interest labels separated by SEP (default '|'); repeatable",
+    )
+    spark.add_argument(
+        "--event", metavar="NAME", help="event type when the events have no event column (default 'interaction')"
+    )
+    spark.add_argument(
+        "--timestamp-unit", choices=("s", "ms"), default="s", help="unit of numeric timestamps (default s)"
+    )
+    spark.add_argument(
+        "--split-name",
+        help="protocol name recorded for a given part column (default 'given'; a file written by write_split_events carries its protocol)",
+    )
+    spark.add_argument(
+        "--master",
+        help="Spark master: local[N], spark://HOST:7077, yarn (default: the running session's, else local[*])",
+    )
+    spark.add_argument(
+        "--conf", action="append", metavar="KEY=VALUE", help="a Spark setting, e.g. spark.driver.memory=8g; repeatable"
+    )
     spark.add_argument("--out", type=Path, required=True, help="graph directory to write (e.g. graphs/NAME)")
     spark.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     _add_encoder_options(spark)

@@ -26,7 +26,9 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
     if args.k < 1:
         raise UsageError(f"-k must be >= 1, got {args.k}")
     if (args.user is None) == (args.items is None and args.query is None):
-        raise UsageError("give either --user (a user in the model), or --items and/or --query (a new user's liked items, free text)")
+        raise UsageError(
+            "give either --user (a user in the model), or --items and/or --query (a new user's liked items, free text)"
+        )
     model = _load(args.model)
     notes = []
     try:
@@ -35,9 +37,14 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
             who = f"user {args.user}"
         elif args.query is not None:
             items = _items(args.items)
-            table = recommend_for_intent(model, args.query, k=args.k, items=items or None, exclude_given=not args.include_seen)
+            table = recommend_for_intent(
+                model, args.query, k=args.k, items=items or None, exclude_given=not args.include_seen
+            )
             who = f"a new user asking {args.query!r}" + (f" who liked {len(items)} item(s)" if items else "")
-            notes.append("query → interests: " + ", ".join(f"{r['label']} ({r['similarity']:.2f})" for r in table.attrs["interests"]))
+            notes.append(
+                "query → interests: "
+                + ", ".join(f"{r['label']} ({r['similarity']:.2f})" for r in table.attrs["interests"])
+            )
         else:
             items = _items(args.items)
             table = recommend_for_items(model, items, k=args.k, exclude_given=not args.include_seen)
@@ -46,10 +53,16 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
         raise UsageError(f"{'--user' if args.user is not None else '--items'}: {exc.args[0]}") from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    rows = [{"item": _plain(r.item_id), "title": r.title, "score": float(r.score)} for r in table.itertuples(index=False)]
+    rows = [
+        {"item": _plain(r.item_id), "title": r.title, "score": float(r.score)} for r in table.itertuples(index=False)
+    ]
     width = max([len(str(r["item"])) for r in rows] + [4])
-    lines = [f"top {len(rows)} for {who} ({model.describe()})", *notes, f"{'rank':>4}  {'item':<{width}}  {'score':>10}  title"]
-    lines += [f"{k:>4}  {str(r['item']):<{width}}  {r['score']:>10.5g}  {r['title']}" for k, r in enumerate(rows, 1)]
+    lines = [
+        f"top {len(rows)} for {who} ({model.describe()})",
+        *notes,
+        f"{'rank':>4}  {'item':<{width}}  {'score':>10}  title",
+    ]
+    lines += [f"{k:>4}  {r['item']!s:<{width}}  {r['score']:>10.5g}  {r['title']}" for k, r in enumerate(rows, 1)]
     protocol = (getattr(model, "facts_", {}) or {}).get("protocol_line")
     if protocol:
         lines.append(f"trained on: {protocol}")
@@ -90,22 +103,40 @@ def run_add_items(args: argparse.Namespace) -> CommandResult:
     model.add_items(table)
     model.save(args.out, overwrite=args.overwrite)
     summary = model.added_items_
-    rows = [{"item_id": _plain(r.item_id), "title": r.title, "interests": list(r.interests), "unknown_labels": list(r.unknown_labels),
-             "text_neighbours": int(r.text_neighbours)} for r in summary.itertuples(index=False)]
+    rows = [
+        {
+            "item_id": _plain(r.item_id),
+            "title": r.title,
+            "interests": list(r.interests),
+            "unknown_labels": list(r.unknown_labels),
+            "text_neighbours": int(r.text_neighbours),
+        }
+        for r in summary.itertuples(index=False)
+    ]
     unreachable = [r["item_id"] for r in rows if not r["interests"] and not r["text_neighbours"]]
     lines = [f"added {len(rows)} item(s) to {args.model} as cold items; wrote {args.out} ({model.n_items:,} items)"]
-    lines += [f"  {r['item_id']}: {', '.join(r['interests']) or '(no known interest)'}" + (f"; {r['text_neighbours']} text neighbours" if r["text_neighbours"] else "")
-              + (f"; unknown labels: {', '.join(r['unknown_labels'])}" if r["unknown_labels"] else "") for r in rows[:20]]
+    lines += [
+        f"  {r['item_id']}: {', '.join(r['interests']) or '(no known interest)'}"
+        + (f"; {r['text_neighbours']} text neighbours" if r["text_neighbours"] else "")
+        + (f"; unknown labels: {', '.join(r['unknown_labels'])}" if r["unknown_labels"] else "")
+        for r in rows[:20]
+    ]
     if len(rows) > 20:
         lines.append(f"  ... and {len(rows) - 20} more (--json lists all)")
     if unreachable:
-        lines.append(f"note: {len(unreachable)} item(s) matched no interest and no text neighbour, so no walk reaches them: {', '.join(map(str, unreachable[:5]))}")
-    return CommandResult({"out": str(args.out), "n_items": model.n_items, "items": rows, "unreachable": unreachable}, "\n".join(lines))
+        lines.append(
+            f"note: {len(unreachable)} item(s) matched no interest and no text neighbour, so no walk reaches them: {', '.join(map(str, unreachable[:5]))}"
+        )
+    return CommandResult(
+        {"out": str(args.out), "n_items": model.n_items, "items": rows, "unreachable": unreachable}, "\n".join(lines)
+    )
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     rec = add_verb(
-        verbs, common, "recommend",
+        verbs,
+        common,
+        "recommend",
         help="top-K items for one user from a trained model",
         description="Rank every candidate item for a user by its exact walk score (the user's training items left out) "
         "and print the list, or JSON [{item, title, score}, ...] with --json.",
@@ -115,12 +146,19 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
     rec.add_argument("--user", help="user ID as in the log")
     rec.add_argument("--items", help="comma-separated item IDs a new user liked, oldest first (no retraining)")
-    rec.add_argument("--query", help='free text of a new user\'s intent ("space adventure with robots"), mapped through the encoder to interests')
+    rec.add_argument(
+        "--query",
+        help='free text of a new user\'s intent ("space adventure with robots"), mapped through the encoder to interests',
+    )
     rec.add_argument("-k", type=int, default=20, help="list length (default 20)")
-    rec.add_argument("--include-seen", action="store_true", help="also rank the user's training items (or the given --items)")
+    rec.add_argument(
+        "--include-seen", action="store_true", help="also rank the user's training items (or the given --items)"
+    )
     add_json_flag(rec)
     exp = add_verb(
-        verbs, common, "explain",
+        verbs,
+        common,
+        "explain",
         help="the user→item walks that make one recommendation's score",
         description="List the walks joining a user and an item, each with its contribution to the score "
         "(they add up to it exactly; the walks not shown are the remainder), grouped by interest.",
@@ -135,7 +173,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     exp.add_argument("--top", type=int, default=5, help="walks to list (default 5)")
     add_json_flag(exp)
     add = add_verb(
-        verbs, common, "add-items",
+        verbs,
+        common,
+        "add-items",
         help="add new catalog items to a trained model, without retraining",
         description="Read catalog rows (item_id, title and text fields, interest fields as lists) and add them to a saved model as cold "
         "items: their interest labels and text neighbours become edges, W is re-frozen with the trained parameters, and the "
@@ -144,9 +184,23 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_add_items,
     )
     add.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
-    add.add_argument("--items", type=Path, required=True, help="catalog rows of the new items (csv, tsv, parquet or jsonl)")
-    add.add_argument("--item-map", action="append", metavar="CANON=COL", help="map a canonical catalog column (item_id, title) to a source column; repeatable")
-    add.add_argument("--list-field", action="append", metavar="NAME[=SEP]", help="a column of interest labels separated by SEP (default '|'); repeatable")
-    add.add_argument("--out", type=Path, required=True, help="model directory to write (the input model is left as it is)")
+    add.add_argument(
+        "--items", type=Path, required=True, help="catalog rows of the new items (csv, tsv, parquet or jsonl)"
+    )
+    add.add_argument(
+        "--item-map",
+        action="append",
+        metavar="CANON=COL",
+        help="map a canonical catalog column (item_id, title) to a source column; repeatable",
+    )
+    add.add_argument(
+        "--list-field",
+        action="append",
+        metavar="NAME[=SEP]",
+        help="a column of interest labels separated by SEP (default '|'); repeatable",
+    )
+    add.add_argument(
+        "--out", type=Path, required=True, help="model directory to write (the input model is left as it is)"
+    )
     add.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     add_json_flag(add)

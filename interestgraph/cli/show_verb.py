@@ -7,9 +7,14 @@ from pathlib import Path
 
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 
-
-_FLAGS = {"interests": "--interests", "items_per_interest": "--items-per-interest", "recommendations": "--recommendations",
-          "paths_per_recommendation": "--paths", "max_nodes": "--max-nodes", "radius": "--radius"}
+_FLAGS = {
+    "interests": "--interests",
+    "items_per_interest": "--items-per-interest",
+    "recommendations": "--recommendations",
+    "paths_per_recommendation": "--paths",
+    "max_nodes": "--max-nodes",
+    "radius": "--radius",
+}
 
 
 def run_show(args: argparse.Namespace) -> CommandResult:
@@ -37,19 +42,31 @@ def run_show(args: argparse.Namespace) -> CommandResult:
         except ImportError as exc:
             raise UsageError(f"--png / --timeline-png: {exc}") from None
     if not args.source.is_dir():
-        raise UsageError(f"GRAPH_OR_MODEL_DIR {args.source}: not a directory (write one with 'interestgraph build' or 'interestgraph train')")
+        raise UsageError(
+            f"GRAPH_OR_MODEL_DIR {args.source}: not a directory (write one with 'interestgraph build' or 'interestgraph train')"
+        )
     try:
-        limits = ViewLimits(interests=args.interests, items_per_interest=args.items_per_interest, recommendations=args.recommendations,
-                            paths_per_recommendation=args.paths, max_nodes=args.max_nodes, radius=args.radius)
+        limits = ViewLimits(
+            interests=args.interests,
+            items_per_interest=args.items_per_interest,
+            recommendations=args.recommendations,
+            paths_per_recommendation=args.paths,
+            max_nodes=args.max_nodes,
+            radius=args.radius,
+        )
     except ValueError as exc:  # name the flag, not the field
         field = str(exc).split()[0]
         raise UsageError(str(exc).replace(field, _FLAGS.get(field, field), 1)) from None
     try:
-        view = show_user(args.source, args.user, graph=args.graph, limits=limits, timeline=not args.no_timeline, freq=args.freq)
+        view = show_user(
+            args.source, args.user, graph=args.graph, limits=limits, timeline=not args.no_timeline, freq=args.freq
+        )
     except KeyError as exc:
         raise UsageError(f"--user: {exc.args[0]}") from None
     if args.timeline_png is not None and view.timeline is None:
-        raise UsageError("--timeline-png: this graph's log has no timestamps (or --no-timeline was given), so there is no timeline")
+        raise UsageError(
+            "--timeline-png: this graph's log has no timestamps (or --no-timeline was given), so there is no timeline"
+        )
     # everything is rendered first, then written, so a failure leaves no file behind
     files = {"html": (args.out, view.html().encode("utf-8"))}
     if args.png is not None:
@@ -60,13 +77,24 @@ def run_show(args: argparse.Namespace) -> CommandResult:
     roles = view.ego.nodes["role"].value_counts().to_dict()
     interests = view.ego.nodes[view.ego.nodes["role"] == "interest"]
     data = {
-        **written, "user": str(view.ego.user), "nodes": int(len(view.ego.nodes)), "edges": int(len(view.ego.edges)), "roles": {k: int(v) for k, v in roles.items()},
+        **written,
+        "user": str(view.ego.user),
+        "nodes": int(len(view.ego.nodes)),
+        "edges": int(len(view.ego.edges)),
+        "roles": {k: int(v) for k, v in roles.items()},
         "interests": [{"interest": r.label, "weight": float(r.value)} for r in interests.itertuples(index=False)],
-        "recommendations": [{k: rec[k] for k in ("rank", "item", "title", "score", "n_paths", "reasons")} for rec in view.recommendations],
-        "timeline_periods": int(view.timeline["period"].nunique()) if view.timeline is not None else 0, "notes": view.ego.notes, "protocol": view.protocol,
+        "recommendations": [
+            {k: rec[k] for k in ("rank", "item", "title", "score", "n_paths", "reasons")}
+            for rec in view.recommendations
+        ],
+        "timeline_periods": int(view.timeline["period"].nunique()) if view.timeline is not None else 0,
+        "notes": view.ego.notes,
+        "protocol": view.protocol,
     }
     lines = [f"wrote {args.out}: user {view.ego.user}, {len(view.ego.nodes)} nodes, {len(view.ego.edges)} edges"]
-    lines.append("  top interests: " + ", ".join(f"{r.label} ({r.value:.3f})" for r in interests.head(5).itertuples(index=False)))
+    lines.append(
+        "  top interests: " + ", ".join(f"{r.label} ({r.value:.3f})" for r in interests.head(5).itertuples(index=False))
+    )
     if view.recommendations:
         lines.append("  recommendations: " + "; ".join(f"#{r['rank']} {r['title']}" for r in view.recommendations))
     lines += [f"  note: {n}" for n in view.ego.notes]
@@ -79,7 +107,9 @@ def run_show(args: argparse.Namespace) -> CommandResult:
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     show = add_verb(
-        verbs, common, "show",
+        verbs,
+        common,
+        "show",
         help="one user's interest graph as an interactive HTML page (and a PNG)",
         description="Draw a user's ego interest graph: their top interests sized by w(v|u), the items behind them, "
         "interest-interest similarity edges and, from a trained model, the top recommendations with their explanation paths "
@@ -88,18 +118,38 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         example="interestgraph show models/ml-small --user 42 --out user42.html --png user42.png\n  interestgraph show graphs/ml-small --user 42 --out user42.html",
         run=run_show,
     )
-    show.add_argument("source", type=Path, metavar="GRAPH_OR_MODEL_DIR", help="a graph directory ('interestgraph build') or a model directory ('interestgraph train')")
+    show.add_argument(
+        "source",
+        type=Path,
+        metavar="GRAPH_OR_MODEL_DIR",
+        help="a graph directory ('interestgraph build') or a model directory ('interestgraph train')",
+    )
     show.add_argument("--user", required=True, help="user ID as in the log")
     show.add_argument("--out", type=Path, required=True, help="the HTML page to write (e.g. user42.html)")
     show.add_argument("--png", type=Path, help="also write a static picture (.png, .svg or .pdf; needs matplotlib)")
-    show.add_argument("--timeline-png", type=Path, help="also write the interest timeline as a picture (.png, .svg or .pdf)")
-    show.add_argument("--graph", type=Path, help="the model's training graph directory, when it moved since training (default: the path the model recorded)")
+    show.add_argument(
+        "--timeline-png", type=Path, help="also write the interest timeline as a picture (.png, .svg or .pdf)"
+    )
+    show.add_argument(
+        "--graph",
+        type=Path,
+        help="the model's training graph directory, when it moved since training (default: the path the model recorded)",
+    )
     show.add_argument("--interests", type=int, default=8, help="top interests by w(v|u) to draw (default 8)")
-    show.add_argument("--items-per-interest", type=int, default=3, help="the user's items drawn behind each interest (default 3)")
-    show.add_argument("--recommendations", "-k", type=int, default=5, help="top recommendations to draw, with a model (default 5)")
+    show.add_argument(
+        "--items-per-interest", type=int, default=3, help="the user's items drawn behind each interest (default 3)"
+    )
+    show.add_argument(
+        "--recommendations", "-k", type=int, default=5, help="top recommendations to draw, with a model (default 5)"
+    )
     show.add_argument("--paths", type=int, default=3, help="explanation paths drawn per recommendation (default 3)")
     show.add_argument("--max-nodes", type=int, default=120, help="cap on drawn nodes for heavy users (default 120)")
-    show.add_argument("--radius", type=int, default=3, help="rings around the user: 1 interests, 2 and their items, 3 and recommendations with paths (default 3)")
+    show.add_argument(
+        "--radius",
+        type=int,
+        default=3,
+        help="rings around the user: 1 interests, 2 and their items, 3 and recommendations with paths (default 3)",
+    )
     show.add_argument("--freq", default="MS", help="timeline period as a pandas offset alias (default MS: months)")
     show.add_argument("--no-timeline", action="store_true", help="leave the interest timeline out")
     show.add_argument("--overwrite", action="store_true", help="replace existing output files")

@@ -18,9 +18,40 @@ from pathlib import Path
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 
 #: flags that map one-to-one onto ModelConfig / TrainConfig fields
-MODEL_FLAGS = ("max_length", "exponent", "dim", "gcn_layers", "gate_rank", "first_step_weights", "similarity_edges", "remine_every", "prune_below")
-TRAIN_FLAGS = ("lr", "path_lr", "weight_decay", "l2", "epochs", "warmup_epochs", "patience", "holdout", "holdout_mode", "cold_items", "cold_draws", "negatives",
-               "loss", "softmax_temperature", "user_batch", "seed", "device", "log_path", "encoder_mode", "encoder_lr", "encoder_warmup_epochs")
+MODEL_FLAGS = (
+    "max_length",
+    "exponent",
+    "dim",
+    "gcn_layers",
+    "gate_rank",
+    "first_step_weights",
+    "similarity_edges",
+    "remine_every",
+    "prune_below",
+)
+TRAIN_FLAGS = (
+    "lr",
+    "path_lr",
+    "weight_decay",
+    "l2",
+    "epochs",
+    "warmup_epochs",
+    "patience",
+    "holdout",
+    "holdout_mode",
+    "cold_items",
+    "cold_draws",
+    "negatives",
+    "loss",
+    "softmax_temperature",
+    "user_batch",
+    "seed",
+    "device",
+    "log_path",
+    "encoder_mode",
+    "encoder_lr",
+    "encoder_warmup_epochs",
+)
 
 
 def config_fields() -> set[str]:
@@ -28,7 +59,11 @@ def config_fields() -> set[str]:
     ``model`` table of ModelConfig fields (``{"model": {...}, "train": {...}}`` files keep working: ``train`` is the verb's table)."""
     from ..model import ModelConfig, TrainConfig
 
-    return {f.name for f in dataclasses.fields(ModelConfig)} | {f.name for f in dataclasses.fields(TrainConfig)} | {"model"}
+    return (
+        {f.name for f in dataclasses.fields(ModelConfig)}
+        | {f.name for f in dataclasses.fields(TrainConfig)}
+        | {"model"}
+    )
 
 
 def configs_from_args(args: argparse.Namespace):
@@ -47,7 +82,9 @@ def configs_from_args(args: argparse.Namespace):
             model[name] = getattr(args, name)
     if args.edge_types:
         given = args.edge_types
-        model["edge_types"] = [t.strip() for t in (given.split(",") if isinstance(given, str) else given) if str(t).strip()]
+        model["edge_types"] = [
+            t.strip() for t in (given.split(",") if isinstance(given, str) else given) if str(t).strip()
+        ]
     if args.no_text:
         model["text_features"] = False
     if args.typed_gates:
@@ -62,9 +99,9 @@ def configs_from_args(args: argparse.Namespace):
 
 
 def run_train(args: argparse.Namespace) -> CommandResult:
+    from .. import distributed
     from ..graph import InterestGraph
     from ..model import InterestGraphModel
-    from .. import distributed
 
     model_config, train_config = configs_from_args(args)
     try:
@@ -81,7 +118,9 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         if args.resume and not held:
             raise UsageError(f"--resume: {checkpoint} holds no checkpoint (state.json); start without --resume")
         if held and not args.resume:
-            raise UsageError(f"--checkpoint-dir {checkpoint} holds a checkpoint; pass --resume to continue that run, or use another directory")
+            raise UsageError(
+                f"--checkpoint-dir {checkpoint} holds a checkpoint; pass --resume to continue that run, or use another directory"
+            )
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
     if getattr(args, "quiet", False) or args.json:  # -q: nothing on stderr; --json: the epochs are in the result
@@ -111,15 +150,30 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     seconds = round(time.perf_counter() - started, 3)
     valid = {"ndcg@20": model.best_valid_ndcg_} if model.best_valid_ndcg_ == model.best_valid_ndcg_ else {}
     data = {
-        "out": str(args.out), "protocol": graph.protocol.to_dict(), "valid": valid, "best_epoch": model.best_epoch_, "epochs": model.epochs_,
-        "train_seconds": round(model.train_seconds_, 3), "epoch_seconds": {k: round(v, 3) for k, v in model.epoch_seconds_.items()},
-        "cold_items": model.cold_items_, "cold_calibration": model.cold_calibration_,
-        "model_config": model_config.to_dict(), "train_config": train_config.to_dict(), "processes": processes, "seconds": seconds,
+        "out": str(args.out),
+        "protocol": graph.protocol.to_dict(),
+        "valid": valid,
+        "best_epoch": model.best_epoch_,
+        "epochs": model.epochs_,
+        "train_seconds": round(model.train_seconds_, 3),
+        "epoch_seconds": {k: round(v, 3) for k, v in model.epoch_seconds_.items()},
+        "cold_items": model.cold_items_,
+        "cold_calibration": model.cold_calibration_,
+        "model_config": model_config.to_dict(),
+        "train_config": train_config.to_dict(),
+        "processes": processes,
+        "seconds": seconds,
     }
-    text = (f"wrote {args.out}: {model.describe()}\n{graph.split.describe()}\n"
-            f"trained in {model.train_seconds_:.1f} s" + (f" on {processes} processes" if processes > 1 else "") + f" ({model.epochs_} epochs; per epoch: " + ", ".join(f"{k} {v:.1f} s" for k, v in model.epoch_seconds_.items()) + ")"
-            f"\ncold items: {model.cold_items_:g} of the items hidden per epoch; gate bias of items without interactions {model.cold_calibration_['bias']:+.2f}"
-            f" ({model.cold_calibration_['draws']} calibration draws)")
+    text = (
+        f"wrote {args.out}: {model.describe()}\n{graph.split.describe()}\n"
+        f"trained in {model.train_seconds_:.1f} s"
+        + (f" on {processes} processes" if processes > 1 else "")
+        + f" ({model.epochs_} epochs; per epoch: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in model.epoch_seconds_.items())
+        + ")"
+        f"\ncold items: {model.cold_items_:g} of the items hidden per epoch; gate bias of items without interactions {model.cold_calibration_['bias']:+.2f}"
+        f" ({model.cold_calibration_['draws']} calibration draws)"
+    )
     return CommandResult(data, text)
 
 
@@ -137,7 +191,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
     CONFIG_EXTRAS["train"] = config_fields
     train = add_verb(
-        verbs, common, "train",
+        verbs,
+        common,
+        "train",
         help="train the interest-graph model on a built graph and save it",
         description="Fit the path model (scores are exact sums over user→item walks) on the graph's training edges, "
         "early-stopped on its stored split's validation NDCG@20, and save it atomically (weights, frozen walk "
@@ -151,28 +207,66 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     train.add_argument("graph", type=Path, help="graph directory written by 'interestgraph build'")
     train.add_argument("--out", type=Path, required=True, help="model directory to write (e.g. models/NAME)")
     train.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    train.add_argument("--checkpoint-dir", type=Path, help="write the full training state there after every epoch (atomically), so a killed run can resume")
-    train.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --checkpoint-dir (same settings and graph; --epochs / --patience may change)")
-    train.add_argument("--edge-types", help="comma-separated edge types walked on (default user-item,item-interest,interest-interest)")
-    train.add_argument("--no-text", action="store_true", help="start items and interests from ID vectors, not the encoder's")
-    train.add_argument("--typed-gates", action="store_true", help="one gate per node and edge type (pays with item-item text edges: --edge-types ...,item-item)")
-    for name, kind, what in (("max_length", int, "longest walk, 2 or 3"), ("exponent", float, "degree normalisation exponent"), ("dim", int, "GCN vector width"),
-                             ("gcn_layers", int, "GCN layers"), ("gate_rank", int, "rank of the pair gates"),
-                             ("first_step_weights", str, "auto, uniform, order or recency: weight of the user's own items by recency"), ("lr", float, "learning rate"),
-                             ("path_lr", float, "learning rate of the walk coefficients"), ("weight_decay", float, "AdamW weight decay"), ("l2", float, "L2 on ID vectors"),
-                             ("epochs", int, "most epochs"), ("warmup_epochs", int, "warm-up epochs"), ("patience", int, "early-stopping patience (epochs)"),
-                             ("holdout", float, "share of each user's items held out as targets per epoch"),
-                             ("holdout_mode", str, "auto, random or latest: which items are held out"),
-                             ("cold_items", _share_or_auto, "share of items hidden as cold per epoch, or auto (the cold-item protocol's fraction, else 0)"),
-                             ("cold_draws", int, "draws of simulated cold items that set the cold items' gate bias (0: none)"), ("negatives", int, "negatives per target (loss bpr)"),
-                             ("loss", str, "softmax (default: each target against every candidate item) or bpr (against sampled negatives)"),
-                             ("softmax_temperature", float, "divides the walk scores in the softmax loss"),
-                             ("user_batch", int, "users per step"), ("seed", int, "random seed"), ("device", str, "cpu, cuda or auto"), ("log_path", str, "per-epoch log (.csv or .jsonl)"),
-                             ("similarity_edges", str, "frozen or refined: interest-interest / item-item weights recomputed from the GCN's vectors while training"),
-                             ("remine_every", int, "epochs between re-minings of refined similarity edges (0: never)"),
-                             ("prune_below", float, "refined similarity edges lighter than this are dropped at each re-mining"),
-                             ("encoder_mode", str, "frozen, top or lora: fine-tune the text encoder with the model"),
-                             ("encoder_lr", float, "learning rate of the encoder's trainable parameters"),
-                             ("encoder_warmup_epochs", int, "epochs with the encoder frozen before joint steps")):
+    train.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        help="write the full training state there after every epoch (atomically), so a killed run can resume",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run whose checkpoint is in --checkpoint-dir (same settings and graph; --epochs / --patience may change)",
+    )
+    train.add_argument(
+        "--edge-types", help="comma-separated edge types walked on (default user-item,item-interest,interest-interest)"
+    )
+    train.add_argument(
+        "--no-text", action="store_true", help="start items and interests from ID vectors, not the encoder's"
+    )
+    train.add_argument(
+        "--typed-gates",
+        action="store_true",
+        help="one gate per node and edge type (pays with item-item text edges: --edge-types ...,item-item)",
+    )
+    for name, kind, what in (
+        ("max_length", int, "longest walk, 2 or 3"),
+        ("exponent", float, "degree normalisation exponent"),
+        ("dim", int, "GCN vector width"),
+        ("gcn_layers", int, "GCN layers"),
+        ("gate_rank", int, "rank of the pair gates"),
+        ("first_step_weights", str, "auto, uniform, order or recency: weight of the user's own items by recency"),
+        ("lr", float, "learning rate"),
+        ("path_lr", float, "learning rate of the walk coefficients"),
+        ("weight_decay", float, "AdamW weight decay"),
+        ("l2", float, "L2 on ID vectors"),
+        ("epochs", int, "most epochs"),
+        ("warmup_epochs", int, "warm-up epochs"),
+        ("patience", int, "early-stopping patience (epochs)"),
+        ("holdout", float, "share of each user's items held out as targets per epoch"),
+        ("holdout_mode", str, "auto, random or latest: which items are held out"),
+        (
+            "cold_items",
+            _share_or_auto,
+            "share of items hidden as cold per epoch, or auto (the cold-item protocol's fraction, else 0)",
+        ),
+        ("cold_draws", int, "draws of simulated cold items that set the cold items' gate bias (0: none)"),
+        ("negatives", int, "negatives per target (loss bpr)"),
+        ("loss", str, "softmax (default: each target against every candidate item) or bpr (against sampled negatives)"),
+        ("softmax_temperature", float, "divides the walk scores in the softmax loss"),
+        ("user_batch", int, "users per step"),
+        ("seed", int, "random seed"),
+        ("device", str, "cpu, cuda or auto"),
+        ("log_path", str, "per-epoch log (.csv or .jsonl)"),
+        (
+            "similarity_edges",
+            str,
+            "frozen or refined: interest-interest / item-item weights recomputed from the GCN's vectors while training",
+        ),
+        ("remine_every", int, "epochs between re-minings of refined similarity edges (0: never)"),
+        ("prune_below", float, "refined similarity edges lighter than this are dropped at each re-mining"),
+        ("encoder_mode", str, "frozen, top or lora: fine-tune the text encoder with the model"),
+        ("encoder_lr", float, "learning rate of the encoder's trainable parameters"),
+        ("encoder_warmup_epochs", int, "epochs with the encoder frozen before joint steps"),
+    ):
         train.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=what)
     add_json_flag(train)

@@ -24,7 +24,9 @@ def _keep(log: InteractionLog, keep: np.ndarray, what: str) -> InteractionLog:
     return log.with_interactions(log.interactions[keep], f"{what} removed {removed} events")
 
 
-def k_core(log: InteractionLog, min_user: int = 5, min_item: int = 5, *, weights: EventWeights | None = None) -> InteractionLog:
+def k_core(
+    log: InteractionLog, min_user: int = 5, min_item: int = 5, *, weights: EventWeights | None = None
+) -> InteractionLog:
     """Iteratively keep users with >= ``min_user`` distinct positive items and
     items with >= ``min_item`` distinct positive users (all events of removed
     users and items go). Positives follow ``weights`` (default :class:`EventWeights`)."""
@@ -40,18 +42,24 @@ def k_core(log: InteractionLog, min_user: int = 5, min_item: int = 5, *, weights
         if ok.all():
             break
         pairs = pairs[ok]
-    keep = (log.interactions["user_id"].isin(pairs["user_id"]) & log.interactions[ITEM_ID].isin(pairs[ITEM_ID])).to_numpy()
+    keep = (
+        log.interactions["user_id"].isin(pairs["user_id"]) & log.interactions[ITEM_ID].isin(pairs[ITEM_ID])
+    ).to_numpy()
     return _keep(log, keep, f"k-core (users >= {min_user}, items >= {min_item})")
 
 
-def filter_min_rating(log: InteractionLog, min_rating: float, *, rating_events: tuple[str, ...] = RATING_EVENTS) -> InteractionLog:
+def filter_min_rating(
+    log: InteractionLog, min_rating: float, *, rating_events: tuple[str, ...] = RATING_EVENTS
+) -> InteractionLog:
     """Drop rating events below ``min_rating`` (other events are kept)."""
     inter = log.interactions
     low = inter["event"].isin(rating_events).to_numpy() & (inter["value"].to_numpy() < min_rating)
     return _keep(log, ~low, f"min rating {min_rating:g}")
 
 
-def filter_dates(log: InteractionLog, start: str | int | pd.Timestamp | None = None, end: str | int | pd.Timestamp | None = None) -> InteractionLog:
+def filter_dates(
+    log: InteractionLog, start: str | int | pd.Timestamp | None = None, end: str | int | pd.Timestamp | None = None
+) -> InteractionLog:
     """Keep events with ``start <= timestamp < end`` (ISO dates or Unix seconds; None = open)."""
     if not log.has_timestamps:
         raise DataError(f"{log.source}: a date window needs timestamps, and this log has none")
@@ -63,7 +71,9 @@ def filter_dates(log: InteractionLog, start: str | int | pd.Timestamp | None = N
         if isinstance(value, pd.Timestamp):
             value = value.isoformat()
         try:
-            bounds.append(int(parse_timestamps(pd.Series([value]), column=name, source="filter_dates", now=float("inf"))[0]))
+            bounds.append(
+                int(parse_timestamps(pd.Series([value]), column=name, source="filter_dates", now=float("inf"))[0])
+            )
         except DataError:
             raise ValueError(f"{name} must be an ISO date or Unix seconds, got {value!r}") from None
     lo, hi = bounds

@@ -38,21 +38,33 @@ DEFAULT_SEED = 2020
 
 
 def _rs4(log: InteractionLog, seed: int, weights: EventWeights) -> Split:
-    return user_ratio_split(log, RATIOS, order="random", seed=seed, weights=weights, min_user_positives=MIN_USER_POSITIVES, name="rs-4")
+    return user_ratio_split(
+        log, RATIOS, order="random", seed=seed, weights=weights, min_user_positives=MIN_USER_POSITIVES, name="rs-4"
+    )
 
 
 def _tl4(log: InteractionLog, seed: int, weights: EventWeights) -> Split:
-    return user_ratio_split(log, RATIOS, order="time", seed=seed, weights=weights, min_user_positives=MIN_USER_POSITIVES, name="tl-4")
+    return user_ratio_split(
+        log, RATIOS, order="time", seed=seed, weights=weights, min_user_positives=MIN_USER_POSITIVES, name="tl-4"
+    )
 
 
 def _cold4(log: InteractionLog, seed: int, weights: EventWeights) -> Split:
-    return cold_item_split(log, 0.1, RATIOS, seed=seed, weights=weights, min_user_positives=MIN_USER_POSITIVES, name="cold-4")
+    return cold_item_split(
+        log, 0.1, RATIOS, seed=seed, weights=weights, min_user_positives=MIN_USER_POSITIVES, name="cold-4"
+    )
 
 
-PROTOCOLS: dict[str, Callable[[InteractionLog, int, EventWeights], Split]] = {"rs-4": _rs4, "tl-4": _tl4, "cold-4": _cold4}
+PROTOCOLS: dict[str, Callable[[InteractionLog, int, EventWeights], Split]] = {
+    "rs-4": _rs4,
+    "tl-4": _tl4,
+    "cold-4": _cold4,
+}
 
 
-def split_log(log: InteractionLog, protocol: str = "rs-4", *, seed: int = DEFAULT_SEED, weights: EventWeights | None = None) -> Split:
+def split_log(
+    log: InteractionLog, protocol: str = "rs-4", *, seed: int = DEFAULT_SEED, weights: EventWeights | None = None
+) -> Split:
     """Split ``log`` under a named protocol (see the module docstring).
 
     Args:

@@ -35,7 +35,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .schema import INTERACTION_COLUMNS, REQUIRED_INTERACTION_COLUMNS, InteractionLog, OnDuplicates, OnMissingItems, column_list, require_columns
+from .schema import (
+    INTERACTION_COLUMNS,
+    REQUIRED_INTERACTION_COLUMNS,
+    InteractionLog,
+    OnDuplicates,
+    OnMissingItems,
+    column_list,
+    require_columns,
+)
 
 #: Canonical ID columns, read as text from CSV/TSV so that originals are kept.
 ID_COLUMNS = ("user_id", "item_id")
@@ -64,7 +72,9 @@ def infer_format(path: str | os.PathLike) -> TableFormat:
     for suffix, fmt in _SUFFIXES.items():
         if name.endswith(suffix):
             return fmt
-    raise DataError(f"{path}: cannot tell the table format from the file name; pass format= one of csv, tsv, parquet, jsonl")
+    raise DataError(
+        f"{path}: cannot tell the table format from the file name; pass format= one of csv, tsv, parquet, jsonl"
+    )
 
 
 def _open_text(path: Path, encoding: str) -> io.TextIOBase:
@@ -72,7 +82,14 @@ def _open_text(path: Path, encoding: str) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 
-def read_table(source: TableSource, *, format: TableFormat | None = None, sep: str | None = None, encoding: str = "utf-8", columns: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, int | None, str]:
+def read_table(
+    source: TableSource,
+    *,
+    format: TableFormat | None = None,
+    sep: str | None = None,
+    encoding: str = "utf-8",
+    columns: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, int | None, str]:
     """Read one table and rename its columns to canonical names.
 
     Args:
@@ -110,9 +127,19 @@ def read_table(source: TableSource, *, format: TableFormat | None = None, sep: s
                 with _open_text(path, encoding) as handle:
                     # IDs are read as text (so "007" stays "007"); only empty cells are missing ("NA" is a value)
                     text_dtypes = {(columns or {}).get(c, c): "str" for c in ID_COLUMNS}
-                    table = pd.read_csv(handle, sep=delimiter, engine="c", quoting=csv.QUOTE_MINIMAL, keep_default_na=False, na_values=[""], dtype=text_dtypes)
+                    table = pd.read_csv(
+                        handle,
+                        sep=delimiter,
+                        engine="c",
+                        quoting=csv.QUOTE_MINIMAL,
+                        keep_default_na=False,
+                        na_values=[""],
+                        dtype=text_dtypes,
+                    )
         except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not valid {encoding} text at byte {exc.start}; pass encoding= (e.g. 'latin-1')") from None
+            raise DataError(
+                f"{path}: not valid {encoding} text at byte {exc.start}; pass encoding= (e.g. 'latin-1')"
+            ) from None
         except (ValueError, pd.errors.ParserError, OSError, EOFError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"{path}: cannot read as {fmt}: {first}") from None
@@ -127,12 +154,16 @@ def rename_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str)
     missing = [f"{src!r} (for {canon!r})" for canon, src in columns.items() if src not in table.columns]
     if missing:
         have = column_list(table.columns)
-        raise DataError(f"{source}: column mapping names missing column(s) {', '.join(missing)} (columns present: {have})")
+        raise DataError(
+            f"{source}: column mapping names missing column(s) {', '.join(missing)} (columns present: {have})"
+        )
     renames = {src: canon for canon, src in columns.items() if src != canon}
     shadowed = [canon for src, canon in renames.items() if canon in table.columns and canon not in renames]
     if shadowed:
         c = shadowed[0]
-        raise DataError(f"{source}: column {c!r} is mapped from {columns[c]!r}, but the table also has a column {c!r}; map or rename that one too")
+        raise DataError(
+            f"{source}: column {c!r} is mapped from {columns[c]!r}, but the table also has a column {c!r}; map or rename that one too"
+        )
     return table.rename(columns=renames) if renames else table
 
 
@@ -141,11 +172,18 @@ def split_list_fields(table: pd.DataFrame, list_fields: Mapping[str, str | None]
     table = table.copy()
     for field, delimiter in list_fields.items():
         if field not in table.columns:
-            raise DataError(f"{source}: list field {field!r} is not a column (columns present: {column_list(table.columns)})")
+            raise DataError(
+                f"{source}: list field {field!r} is not a column (columns present: {column_list(table.columns)})"
+            )
         if delimiter is None:
             continue
         cells = table[field]
-        table[field] = [list(value) if isinstance(value, (list, tuple, np.ndarray)) else ([] if pd.isna(value) else str(value).split(delimiter)) for value in cells]
+        table[field] = [
+            list(value)
+            if isinstance(value, (list, tuple, np.ndarray))
+            else ([] if pd.isna(value) else str(value).split(delimiter))
+            for value in cells
+        ]
     return table
 
 
@@ -185,13 +223,17 @@ def read_log(
     :meth:`InteractionLog.from_frames`.
     """
     inter, line_offset, name = read_table(interactions, format=format, sep=sep, encoding=encoding, columns=columns)
-    _require_interaction_columns(inter, name)  # before extra columns are dropped, so the message lists what the file has
+    _require_interaction_columns(
+        inter, name
+    )  # before extra columns are dropped, so the message lists what the file has
     inter = inter[[c for c in INTERACTION_COLUMNS if c in inter.columns]]
     catalog = None
     items_name = None
     items_line_offset = None
     if items is not None:
-        catalog, items_line_offset, items_name = read_table(items, format=items_format, sep=sep, encoding=encoding, columns=item_columns)
+        catalog, items_line_offset, items_name = read_table(
+            items, format=items_format, sep=sep, encoding=encoding, columns=item_columns
+        )
         if list_fields:
             catalog = split_list_fields(catalog, list_fields, items_name)
     elif list_fields:

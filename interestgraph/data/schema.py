@@ -154,7 +154,9 @@ class InteractionLog:
         return bool(self.interactions["event"].isin(RATING_EVENTS).any())
 
     # ------------------------------------------------------------- helpers
-    def with_interactions(self, interactions: pd.DataFrame, note: str | None = None, *, user_ids: pd.Index | None = None) -> InteractionLog:
+    def with_interactions(
+        self, interactions: pd.DataFrame, note: str | None = None, *, user_ids: pd.Index | None = None
+    ) -> InteractionLog:
         """A copy of this log with other interactions (same catalog), without re-validation.
 
         ``user_ids``: the sorted distinct users of ``interactions`` when the
@@ -257,7 +259,9 @@ class InteractionLog:
         else:
             if not isinstance(items, pd.DataFrame):
                 raise TypeError(f"items must be a pandas DataFrame or None, got {type(items).__name__}")
-            catalog, interest_fields, text_fields = _canonical_catalog(items, items_source, interest_fields, text_fields, items_line_offset)
+            catalog, interest_fields, text_fields = _canonical_catalog(
+                items, items_source, interest_fields, text_fields, items_line_offset
+            )
 
         inter, catalog = _align_id_kinds(inter, catalog)
         original_rows = np.arange(len(inter))  # positions in the input, for messages after rows are dropped
@@ -322,7 +326,9 @@ def catalog_texts(items: pd.DataFrame, text_fields: Sequence[str], separator: st
     return joined.where(joined.str.strip() != "", ids).tolist()
 
 
-def canonical_catalog(items: pd.DataFrame, *, interest_fields: Sequence[str], text_fields: Sequence[str], source: str = "items") -> pd.DataFrame:
+def canonical_catalog(
+    items: pd.DataFrame, *, interest_fields: Sequence[str], text_fields: Sequence[str], source: str = "items"
+) -> pd.DataFrame:
     """A catalog table in canonical form (IDs normalised and unique, list-valued ``interest_fields``,
     string ``text_fields``), for items given outside a log (items added to a trained model).
 
@@ -372,20 +378,28 @@ def require_columns(frame: pd.DataFrame, required: Iterable[str], source: str) -
     missing = [c for c in required if c not in frame.columns]
     if missing:
         have = column_list(frame.columns)
-        raise DataError(f"{source}: missing required column(s) {', '.join(map(repr, missing))} (columns present: {have})")
+        raise DataError(
+            f"{source}: missing required column(s) {', '.join(map(repr, missing))} (columns present: {have})"
+        )
 
 
 def _normalise_ids(values: pd.Series, column: str, source: str, line_offset: int | None) -> pd.Series:
     """IDs as int64 when every value is an integer, else as stripped strings; no nulls or empties."""
     null = values.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(values.dtype) or (values.dtype == object and values.map(lambda v: isinstance(v, (bool, np.bool_))).any()):
+    if pd.api.types.is_bool_dtype(values.dtype) or (
+        values.dtype == object and values.map(lambda v: isinstance(v, (bool, np.bool_))).any()
+    ):
         raise DataError(f"{source}: column {column!r} holds true/false values, which cannot be IDs")
     if values.dtype == object:  # mixed cells (JSON): 7, 7.0 and "7" are the same ID
-        values = values.map(lambda v: int(v) if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer() else v)
+        values = values.map(
+            lambda v: int(v) if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer() else v
+        )
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         if null.any():
             bad = np.flatnonzero(null)
-            raise DataError(f"{source}: column {column!r} has {len(bad)} null IDs ({describe_rows(bad, line_offset=line_offset)})")
+            raise DataError(
+                f"{source}: column {column!r} has {len(bad)} null IDs ({describe_rows(bad, line_offset=line_offset)})"
+            )
         numbers = values.to_numpy(dtype=np.float64)
         if np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)) and np.all(np.abs(numbers) < 2**62):
             return pd.Series(values.to_numpy().astype(np.int64), index=values.index, name=column)
@@ -394,7 +408,9 @@ def _normalise_ids(values: pd.Series, column: str, source: str, line_offset: int
     empty = null | (as_text == "").to_numpy()
     if empty.any():
         bad = np.flatnonzero(empty)
-        raise DataError(f"{source}: column {column!r} has {len(bad)} null or empty IDs ({describe_rows(bad, line_offset=line_offset)})")
+        raise DataError(
+            f"{source}: column {column!r} has {len(bad)} null or empty IDs ({describe_rows(bad, line_offset=line_offset)})"
+        )
     if as_text.str.fullmatch(_CANONICAL_INT).all():  # "17" and 17 are the same ID; "007" is not 7
         return pd.Series(as_text.to_numpy().astype(np.int64), index=values.index, name=column)
     return as_text.rename(column)
@@ -410,7 +426,16 @@ def _align_id_kinds(inter: pd.DataFrame, catalog: pd.DataFrame) -> tuple[pd.Data
     return inter, catalog
 
 
-def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: str = "interactions", unit: Literal["s", "ms"] = "s", line_offset: int | None = None, now: float | None = None, exact: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def parse_timestamps(
+    values: pd.Series,
+    *,
+    column: str = "timestamp",
+    source: str = "interactions",
+    unit: Literal["s", "ms"] = "s",
+    line_offset: int | None = None,
+    now: float | None = None,
+    exact: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Parse a timestamp column to Unix seconds, shape ``(n,)``, int64 (floored).
 
     One reading per column: numbers (or text that is all numbers) are Unix
@@ -439,7 +464,9 @@ def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: st
         raw = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
         present = values.notna().to_numpy()
         words = present & ~np.isfinite(raw)
-        iso_words = words.any() and pd.to_datetime(text[words], utc=True, errors="coerce", format="ISO8601").notna().any()
+        iso_words = (
+            words.any() and pd.to_datetime(text[words], utc=True, errors="coerce", format="ISO8601").notna().any()
+        )
         if iso_words:  # an ISO column: every value is read as a date ("2024" is the year 2024)
             parsed = pd.to_datetime(text.where(present), utc=True, errors="coerce", format="ISO8601")
             seconds = (parsed - _EPOCH).dt.total_seconds().to_numpy(dtype=np.float64)
@@ -458,20 +485,32 @@ def parse_timestamps(values: pd.Series, *, column: str = "timestamp", source: st
     if numeric_reading and len(raw) and np.all((raw >= 19000101) & (raw <= 21001231) & (raw == np.round(raw))):
         as_dates = pd.to_datetime(pd.Series(raw.astype(np.int64)).astype(str), format="%Y%m%d", errors="coerce")
         if as_dates.notna().all():
-            raise DataError(f"{source}: column {column!r} holds numbers like {int(raw[0])} that look like YYYYMMDD dates, not Unix seconds; convert them to ISO dates (2024-01-31) or Unix seconds")
+            raise DataError(
+                f"{source}: column {column!r} holds numbers like {int(raw[0])} that look like YYYYMMDD dates, not Unix seconds; convert them to ISO dates (2024-01-31) or Unix seconds"
+            )
     if (seconds < 0).any():
         rows = np.flatnonzero(seconds < 0)
-        raise DataError(f"{source}: column {column!r} has {len(rows)} negative timestamps (before 1970-01-01; {describe_rows(rows, line_offset=line_offset)})")
+        raise DataError(
+            f"{source}: column {column!r} has {len(rows)} negative timestamps (before 1970-01-01; {describe_rows(rows, line_offset=line_offset)})"
+        )
     latest = (time.time() if now is None else now) + FUTURE_SLACK_SECONDS
     if (seconds > latest).any():
         rows = np.flatnonzero(seconds > latest)
-        hint = "; are they milliseconds? pass timestamp_unit='ms'" if numeric_reading and unit == "s" and np.nanmax(seconds) > 1e11 else ""
-        raise DataError(f"{source}: column {column!r} has {len(rows)} timestamps in the future (after {_iso(int(min(latest, 2**62)))}; {describe_rows(rows, line_offset=line_offset)}){hint}")
+        hint = (
+            "; are they milliseconds? pass timestamp_unit='ms'"
+            if numeric_reading and unit == "s" and np.nanmax(seconds) > 1e11
+            else ""
+        )
+        raise DataError(
+            f"{source}: column {column!r} has {len(rows)} timestamps in the future (after {_iso(int(min(latest, 2**62)))}; {describe_rows(rows, line_offset=line_offset)}){hint}"
+        )
     floored = np.floor(seconds).astype(np.int64)
     return (floored, seconds) if exact else floored
 
 
-def _canonical_interactions(frame: pd.DataFrame, source: str, default_event: str, unit: str, line_offset: int | None) -> pd.DataFrame:
+def _canonical_interactions(
+    frame: pd.DataFrame, source: str, default_event: str, unit: str, line_offset: int | None
+) -> pd.DataFrame:
     require_columns(frame, REQUIRED_INTERACTION_COLUMNS, source)
     n = len(frame)
     out = pd.DataFrame(index=pd.RangeIndex(n))
@@ -479,7 +518,9 @@ def _canonical_interactions(frame: pd.DataFrame, source: str, default_event: str
     out["user_id"] = _normalise_ids(frame["user_id"], "user_id", source, line_offset)
     out[ITEM_ID] = _normalise_ids(frame[ITEM_ID], ITEM_ID, source, line_offset)
     if "timestamp" in frame.columns:
-        out["timestamp"], exact = parse_timestamps(frame["timestamp"], source=source, unit=unit, line_offset=line_offset, exact=True)
+        out["timestamp"], exact = parse_timestamps(
+            frame["timestamp"], source=source, unit=unit, line_offset=line_offset, exact=True
+        )
         if (exact != out["timestamp"].to_numpy()).any():
             out[_EXACT_TIME] = exact  # sub-second times tell events apart in the duplicate check; dropped after it
     else:
@@ -490,7 +531,9 @@ def _canonical_interactions(frame: pd.DataFrame, source: str, default_event: str
         empty = (frame["event"].isna() | (events == "")).to_numpy()
         if empty.any():
             bad = np.flatnonzero(empty)
-            raise DataError(f"{source}: column 'event' has {len(bad)} null or empty values ({describe_rows(bad, line_offset=line_offset)})")
+            raise DataError(
+                f"{source}: column 'event' has {len(bad)} null or empty values ({describe_rows(bad, line_offset=line_offset)})"
+            )
         out["event"] = events
     else:
         if not isinstance(default_event, str) or not default_event.strip():
@@ -502,15 +545,21 @@ def _canonical_interactions(frame: pd.DataFrame, source: str, default_event: str
         unparsed = frame["value"].notna().to_numpy() & np.isnan(values)
         if unparsed.any():
             bad = np.flatnonzero(unparsed)
-            raise DataError(f"{source}: column 'value' has {len(bad)} non-numeric values (e.g. {_sample(frame['value'].iloc[bad[:3]].tolist())}; {describe_rows(bad, line_offset=line_offset)})")
+            raise DataError(
+                f"{source}: column 'value' has {len(bad)} non-numeric values (e.g. {_sample(frame['value'].iloc[bad[:3]].tolist())}; {describe_rows(bad, line_offset=line_offset)})"
+            )
         nonfinite = ~np.isfinite(values)
         if nonfinite.any():
             bad = np.flatnonzero(nonfinite)
-            raise DataError(f"{source}: column 'value' has {len(bad)} missing, NaN or infinite values ({describe_rows(bad, line_offset=line_offset)})")
+            raise DataError(
+                f"{source}: column 'value' has {len(bad)} missing, NaN or infinite values ({describe_rows(bad, line_offset=line_offset)})"
+            )
         negative = (values < 0) & ~out["event"].isin(RATING_EVENTS).to_numpy()
         if negative.any():
             bad = np.flatnonzero(negative)
-            raise DataError(f"{source}: column 'value' has {len(bad)} negative counts on non-rating events ({describe_rows(bad, line_offset=line_offset)}); counts must be >= 0")
+            raise DataError(
+                f"{source}: column 'value' has {len(bad)} negative counts on non-rating events ({describe_rows(bad, line_offset=line_offset)}); counts must be >= 0"
+            )
         out["value"] = values
     else:
         out["value"] = np.ones(n, dtype=np.float64)
@@ -534,19 +583,29 @@ def _as_label_list(value: Any) -> list[str]:
     return [v for v in labels if v]
 
 
-def _canonical_catalog(items: pd.DataFrame, source: str, interest_fields: Sequence[str] | None, text_fields: Sequence[str] | None, line_offset: int | None) -> tuple[pd.DataFrame, tuple[str, ...], tuple[str, ...]]:
+def _canonical_catalog(
+    items: pd.DataFrame,
+    source: str,
+    interest_fields: Sequence[str] | None,
+    text_fields: Sequence[str] | None,
+    line_offset: int | None,
+) -> tuple[pd.DataFrame, tuple[str, ...], tuple[str, ...]]:
     require_columns(items, (ITEM_ID,), source)
     items = items.reset_index(drop=True)
     out = pd.DataFrame({ITEM_ID: _normalise_ids(items[ITEM_ID], ITEM_ID, source, line_offset)})
     dup = out[ITEM_ID].duplicated(keep=False).to_numpy()
     if dup.any():
         bad = np.flatnonzero(dup)
-        raise DataError(f"{source}: column 'item_id' has {int(out[ITEM_ID].duplicated().sum())} duplicate IDs (e.g. {_sample(pd.unique(out[ITEM_ID].iloc[bad]))}; {describe_rows(bad, line_offset=line_offset)})")
+        raise DataError(
+            f"{source}: column 'item_id' has {int(out[ITEM_ID].duplicated().sum())} duplicate IDs (e.g. {_sample(pd.unique(out[ITEM_ID].iloc[bad]))}; {describe_rows(bad, line_offset=line_offset)})"
+        )
 
     others = [c for c in items.columns if c != ITEM_ID]
     overlap = set(interest_fields or ()) & set(text_fields or ())
     if overlap:
-        raise ValueError(f"interest_fields and text_fields overlap on {sorted(overlap)}; a column is either a list of labels or free text")
+        raise ValueError(
+            f"interest_fields and text_fields overlap on {sorted(overlap)}; a column is either a list of labels or free text"
+        )
     for name, fields in (("interest_fields", interest_fields), ("text_fields", text_fields)):
         if fields is not None and ITEM_ID in fields:
             raise ValueError(f"{name} must not include {ITEM_ID!r}")
@@ -558,11 +617,18 @@ def _canonical_catalog(items: pd.DataFrame, source: str, interest_fields: Sequen
         bad_cells = ~(cells.map(_is_list_cell) | cells.isna()).to_numpy()
         if bad_cells.any():
             bad = np.flatnonzero(bad_cells)
-            raise DataError(f"{source}: interest field {field!r} must hold lists of labels; {len(bad)} cells are not lists ({describe_rows(bad, line_offset=line_offset)}); split delimited strings when reading (list_fields={{{field!r}: '|'}})")
+            raise DataError(
+                f"{source}: interest field {field!r} must hold lists of labels; {len(bad)} cells are not lists ({describe_rows(bad, line_offset=line_offset)}); split delimited strings when reading (list_fields={{{field!r}: '|'}})"
+            )
         out[field] = [_as_label_list(v) for v in cells]
 
     if text_fields is None:
-        text_fields = [c for c in others if c not in interest_fields and (c == TITLE or pd.api.types.is_string_dtype(items[c].dtype) or items[c].dtype == object)]
+        text_fields = [
+            c
+            for c in others
+            if c not in interest_fields
+            and (c == TITLE or pd.api.types.is_string_dtype(items[c].dtype) or items[c].dtype == object)
+        ]
     text_fields = [TITLE] + [c for c in text_fields if c != TITLE]
     for field in text_fields:
         if field == TITLE and TITLE not in items.columns:

@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..errors import DataError
 from .schema import ITEM_ID, InteractionLog
@@ -83,7 +84,12 @@ class Protocol:
         return f"protocol {self.name} ({self.method}: {params}{seed})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "method": self.method, "params": json.loads(json.dumps(dict(self.params))), "seed": self.seed}
+        return {
+            "name": self.name,
+            "method": self.method,
+            "params": json.loads(json.dumps(dict(self.params))),
+            "seed": self.seed,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Protocol:
@@ -153,13 +159,15 @@ class Split:
         part = np.zeros(len(pair_key), dtype=np.int8)
         part[inverse[on_pair]] = inter["part"].cat.codes.to_numpy()[on_pair]
         keys = pair_key[is_positive_pair]
-        return pd.DataFrame({
-            "user_id": log.user_ids[keys // n_items],
-            ITEM_ID: log.item_ids[keys % n_items],
-            "timestamp": first[is_positive_pair],
-            "weight": weight[is_positive_pair],
-            "part": _part_column(part[is_positive_pair]),
-        })
+        return pd.DataFrame(
+            {
+                "user_id": log.user_ids[keys // n_items],
+                ITEM_ID: log.item_ids[keys % n_items],
+                "timestamp": first[is_positive_pair],
+                "weight": weight[is_positive_pair],
+                "part": _part_column(part[is_positive_pair]),
+            }
+        )
 
     def positive_pairs(self, part: str) -> pd.DataFrame:
         """Positive pairs of one part (see :attr:`pairs`)."""
@@ -167,11 +175,24 @@ class Split:
             raise ValueError(f"part must be one of {PARTS}, got {part!r}")
         return self.pairs[self.pairs["part"] == part].reset_index(drop=True)
 
+    def positive_matrix(self, part: str) -> sp.csr_matrix:
+        """``(n_users, n_items)`` 0/1 float32 CSR of the positive pairs in one part (the log's user and item codes)."""
+        pairs = self.positive_pairs(part)
+        rows = self.log.user_ids.get_indexer(pairs["user_id"])
+        cols = self.log.item_ids.get_indexer(pairs[ITEM_ID])
+        return sp.csr_matrix(
+            (np.ones(len(pairs), dtype=np.float32), (rows, cols)), shape=(self.log.n_users, self.log.n_items)
+        )
+
     def summary(self) -> dict[str, Any]:
         """Counts per part: events, positive pairs, users with positives; candidates and cold items."""
         inter = self.log.interactions
         pairs = self.pairs
-        out: dict[str, Any] = {"protocol": self.protocol.to_dict(), "users": self.log.n_users, "items": self.log.n_items}
+        out: dict[str, Any] = {
+            "protocol": self.protocol.to_dict(),
+            "users": self.log.n_users,
+            "items": self.log.n_items,
+        }
         for name in PARTS:
             part_pairs = pairs[pairs["part"] == name]
             out[name] = {
@@ -190,7 +211,9 @@ class Split:
         """The protocol line plus the part sizes, for printing with results."""
         s = self.summary()
         sizes = ", ".join(f"{p} {s[p]['positive_pairs']:,} pairs / {s[p]['users']:,} users" for p in PARTS)
-        return f"{self.protocol.describe()}; {sizes}; {s['candidate_items']:,} candidate items, {s['cold_items']:,} cold"
+        return (
+            f"{self.protocol.describe()}; {sizes}; {s['candidate_items']:,} candidate items, {s['cold_items']:,} cold"
+        )
 
 
 # --------------------------------------------------------------------------- preparation
@@ -241,7 +264,9 @@ def _prepare(log: InteractionLog, weights: EventWeights, min_user_positives: int
             pair_key = new_code[pair_key[keep_pair] // n_items] * n_items + pair_key[keep_pair] % n_items
             pair_positive = pair_positive[keep_pair]
     if not positive.any():
-        raise DataError(f"{log.source}: no positive interactions under the event weights ({weights.to_dict()}); nothing to split")
+        raise DataError(
+            f"{log.source}: no positive interactions under the event weights ({weights.to_dict()}); nothing to split"
+        )
     positive_index = np.where(pair_positive, np.cumsum(pair_positive) - 1, -1)
     event_pair = positive_index[inverse]
     pos_keys = pair_key[pair_positive]
@@ -285,7 +310,13 @@ def _normalise_ratios(ratios: tuple[float, ...]) -> tuple[float, float, float]:
     return tuple(r / total for r in ratios)  # type: ignore[return-value]
 
 
-def _ratio_parts(prep: _Prepared, pairs: np.ndarray, ratios: tuple[float, float, float], order: Literal["random", "time"], rng: np.random.Generator) -> np.ndarray:
+def _ratio_parts(
+    prep: _Prepared,
+    pairs: np.ndarray,
+    ratios: tuple[float, float, float],
+    order: Literal["random", "time"],
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Part per pair (indices ``pairs``) by a per-user ratio in random or time order."""
     tiebreak = rng.random(len(pairs))
     if order == "time":
@@ -298,7 +329,15 @@ def _ratio_parts(prep: _Prepared, pairs: np.ndarray, ratios: tuple[float, float,
     return np.where(rank < n_train, _TRAIN, np.where(rank < n_train + n_valid, _VALID, _TEST))
 
 
-def _finish(prep: _Prepared, pair_part: np.ndarray, protocol: Protocol, *, temporal: Literal["none", "user", "global"], cold_item_codes: np.ndarray | None = None, time_cuts: tuple[int, int] | None = None) -> Split:
+def _finish(
+    prep: _Prepared,
+    pair_part: np.ndarray,
+    protocol: Protocol,
+    *,
+    temporal: Literal["none", "user", "global"],
+    cold_item_codes: np.ndarray | None = None,
+    time_cuts: tuple[int, int] | None = None,
+) -> Split:
     """Assign every event a part, attach columns, compute candidates (internal)."""
     n_events = len(prep.weight)
     part = np.full(n_events, _TRAIN, dtype=np.int8)
@@ -321,7 +360,9 @@ def _finish(prep: _Prepared, pair_part: np.ndarray, protocol: Protocol, *, tempo
             future = on_pair & (((part == _TRAIN) & (stamps > valid_from)) | ((part == _VALID) & (stamps > test_from)))
         else:
             valid_from, test_from = time_cuts  # type: ignore[misc]
-            future = on_pair & (((part == _TRAIN) & (stamps >= valid_from)) | ((part == _VALID) & (stamps >= test_from)))
+            future = on_pair & (
+                ((part == _TRAIN) & (stamps >= valid_from)) | ((part == _VALID) & (stamps >= test_from))
+            )
         t = stamps[loose]
         vf = valid_from[loose] if temporal == "user" else valid_from
         tf = test_from[loose] if temporal == "user" else test_from
@@ -333,7 +374,11 @@ def _finish(prep: _Prepared, pair_part: np.ndarray, protocol: Protocol, *, tempo
     inter = prep.log.interactions.assign(weight=prep.weight, positive=prep.positive, part=_part_column(part))
     dropped = int((~keep).sum())
     if dropped:
-        log = prep.log.with_interactions(inter[keep], f"dropped {dropped} events on training/validation pairs that happen after the user's training/validation period ({protocol.name}: temporal protocol)", user_ids=prep.log.user_ids)
+        log = prep.log.with_interactions(
+            inter[keep],
+            f"dropped {dropped} events on training/validation pairs that happen after the user's training/validation period ({protocol.name}: temporal protocol)",
+            user_ids=prep.log.user_ids,
+        )
         protocol = dataclasses.replace(protocol, params={**protocol.params, "future_events_dropped": dropped})
     else:
         log = dataclasses.replace(prep.log, interactions=inter)
@@ -344,7 +389,12 @@ def _finish(prep: _Prepared, pair_part: np.ndarray, protocol: Protocol, *, tempo
     candidate_codes = np.union1d(candidate_codes, cold)
     if not train_pos.any():
         raise DataError(f"{prep.log.source}: the split left no positive interactions in train ({protocol.describe()})")
-    return Split(log=log, protocol=protocol, candidate_items=prep.log.item_ids[candidate_codes], cold_items=prep.log.item_ids[np.sort(cold)])
+    return Split(
+        log=log,
+        protocol=protocol,
+        candidate_items=prep.log.item_ids[candidate_codes],
+        cold_items=prep.log.item_ids[np.sort(cold)],
+    )
 
 
 def _part_column(codes: np.ndarray) -> pd.Categorical:
@@ -353,13 +403,26 @@ def _part_column(codes: np.ndarray) -> pd.Categorical:
 
 
 def _base_params(weights: EventWeights, min_user_positives: int) -> dict[str, Any]:
-    return {"positive_threshold": weights.positive_threshold, "min_user_positives": min_user_positives, "event_weights": weights.to_dict()}
+    return {
+        "positive_threshold": weights.positive_threshold,
+        "min_user_positives": min_user_positives,
+        "event_weights": weights.to_dict(),
+    }
 
 
 # --------------------------------------------------------------------------- assigners
 
 
-def user_ratio_split(log: InteractionLog, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1), *, order: Literal["random", "time"] = "random", seed: int = 2020, weights: EventWeights | None = None, min_user_positives: int = 1, name: str | None = None) -> Split:
+def user_ratio_split(
+    log: InteractionLog,
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    *,
+    order: Literal["random", "time"] = "random",
+    seed: int = 2020,
+    weights: EventWeights | None = None,
+    min_user_positives: int = 1,
+    name: str | None = None,
+) -> Split:
     """Split each user's positive pairs by ``ratios`` (train, valid, test).
 
     Args:
@@ -387,7 +450,16 @@ def user_ratio_split(log: InteractionLog, ratios: tuple[float, float, float] = (
     return _finish(prep, pair_part, protocol, temporal="user" if order == "time" else "none")
 
 
-def leave_last_out_split(log: InteractionLog, n_test: int = 1, n_valid: int = 1, *, weights: EventWeights | None = None, min_user_positives: int = 1, seed: int = 2020, name: str | None = None) -> Split:
+def leave_last_out_split(
+    log: InteractionLog,
+    n_test: int = 1,
+    n_valid: int = 1,
+    *,
+    weights: EventWeights | None = None,
+    min_user_positives: int = 1,
+    seed: int = 2020,
+    name: str | None = None,
+) -> Split:
     """Each user's last ``n_test`` positive pairs (by first positive time) to test,
     the ``n_valid`` before them to valid; users with no more than
     ``n_test + n_valid`` positives stay wholly in train. ``seed`` breaks ties."""
@@ -402,13 +474,23 @@ def leave_last_out_split(log: InteractionLog, n_test: int = 1, n_valid: int = 1,
     rank, count = _rank_within_user(prep.pair_user, key)
     from_end = count - 1 - rank
     enough = count > n_test + n_valid
-    pair_part = np.where(enough & (from_end < n_test), _TEST, np.where(enough & (from_end < n_test + n_valid), _VALID, _TRAIN))
+    pair_part = np.where(
+        enough & (from_end < n_test), _TEST, np.where(enough & (from_end < n_test + n_valid), _VALID, _TRAIN)
+    )
     params = {"n_test": n_test, "n_valid": n_valid, **_base_params(weights, min_user_positives)}
     protocol = Protocol(name or f"leave-last-{n_test}", "leave-last", params, seed)
     return _finish(prep, pair_part, protocol, temporal="user")
 
 
-def global_time_split(log: InteractionLog, valid_start: float | str | None = 0.8, test_start: float | str = 0.9, *, weights: EventWeights | None = None, min_user_positives: int = 1, name: str | None = None) -> Split:
+def global_time_split(
+    log: InteractionLog,
+    valid_start: float | str | None = 0.8,
+    test_start: float | str = 0.9,
+    *,
+    weights: EventWeights | None = None,
+    min_user_positives: int = 1,
+    name: str | None = None,
+) -> Split:
     """One cut in time for everybody: pairs first seen before ``valid_start`` to
     train, before ``test_start`` to valid, the rest to test.
 
@@ -444,7 +526,16 @@ def global_time_split(log: InteractionLog, valid_start: float | str | None = 0.8
     return _finish(prep, pair_part, protocol, temporal="global", time_cuts=(t_valid, t_test))
 
 
-def cold_item_split(log: InteractionLog, cold_fraction: float = 0.1, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1), *, seed: int = 2020, weights: EventWeights | None = None, min_user_positives: int = 1, name: str | None = None) -> Split:
+def cold_item_split(
+    log: InteractionLog,
+    cold_fraction: float = 0.1,
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    *,
+    seed: int = 2020,
+    weights: EventWeights | None = None,
+    min_user_positives: int = 1,
+    name: str | None = None,
+) -> Split:
     """Hold out ``cold_fraction`` of the items that have positives (seeded): all
     their events go to test, and they are ranking candidates although nobody
     trained on them. The remaining pairs are split per user by ``ratios`` in
@@ -467,7 +558,14 @@ def cold_item_split(log: InteractionLog, cold_fraction: float = 0.1, ratios: tup
     return _finish(prep, pair_part, protocol, temporal="none", cold_item_codes=cold)
 
 
-def given_split(log: InteractionLog, part: np.ndarray, *, name: str, weights: EventWeights | None = None, params: Mapping[str, Any] | None = None) -> Split:
+def given_split(
+    log: InteractionLog,
+    part: np.ndarray,
+    *,
+    name: str,
+    weights: EventWeights | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Split:
     """Wrap a split that came with the data (e.g. LightGCN's train.txt / test.txt).
 
     Args:
@@ -487,7 +585,9 @@ def given_split(log: InteractionLog, part: np.ndarray, *, name: str, weights: Ev
     if (conflict > 1).any():
         bad_pairs = set(conflict.index[conflict > 1])
         rows = pos[np.isin(prep.event_pair[pos], list(bad_pairs))]
-        raise DataError(f"{log.source}: {len(bad_pairs)} (user, item) pairs have positive events in more than one part (e.g. rows {', '.join(map(str, rows[:3]))}); a pair belongs to one part")
+        raise DataError(
+            f"{log.source}: {len(bad_pairs)} (user, item) pairs have positive events in more than one part (e.g. rows {', '.join(map(str, rows[:3]))}); a pair belongs to one part"
+        )
     pair_of_pos, first = np.unique(prep.event_pair[pos], return_index=True)
     pair_part = np.full(len(prep.pair_user), _TRAIN, dtype=np.int64)
     pair_part[pair_of_pos] = codes[pos[first]]
@@ -498,5 +598,7 @@ def given_split(log: InteractionLog, part: np.ndarray, *, name: str, weights: Ev
     if off_pair.any():
         labels = inter["part"].cat.codes.to_numpy().copy()
         labels[off_pair] = codes[off_pair]
-        split = dataclasses.replace(split, log=dataclasses.replace(split.log, interactions=inter.assign(part=_part_column(labels))))
+        split = dataclasses.replace(
+            split, log=dataclasses.replace(split.log, interactions=inter.assign(part=_part_column(labels)))
+        )
     return split

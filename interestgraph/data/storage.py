@@ -60,7 +60,14 @@ def read_log_tables(directory: Path, manifest: dict) -> InteractionLog:
     )
 
 
-def save_dataset(log: InteractionLog, directory: str | os.PathLike, *, overwrite: bool = False, tables: Mapping[str, pd.DataFrame] | None = None, metadata: dict | None = None) -> Path:
+def save_dataset(
+    log: InteractionLog,
+    directory: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    metadata: dict | None = None,
+) -> Path:
     """Write ``log`` to ``directory`` atomically and return the path.
 
     Args:
@@ -78,14 +85,25 @@ def save_dataset(log: InteractionLog, directory: str | os.PathLike, *, overwrite
         entries = write_log_tables(log, tmp)
         for name, table in (tables or {}).items():
             table.to_parquet(tmp / f"{name}.parquet", index=False)
-        write_manifest(tmp, format=DATASET_FORMAT, format_version=DATASET_VERSION, metadata={**entries, "tables": sorted(tables or {}), **(metadata or {})})
+        write_manifest(
+            tmp,
+            format=DATASET_FORMAT,
+            format_version=DATASET_VERSION,
+            metadata={**entries, "tables": sorted(tables or {}), **(metadata or {})},
+        )
     return directory
 
 
 def load_dataset(directory: str | os.PathLike) -> InteractionLog:
     """Read a directory written by :func:`save_dataset` (checksums verified)."""
     directory = Path(directory)
-    manifest = read_manifest(directory, format=DATASET_FORMAT, supported_versions=(DATASET_VERSION,), required_files=LOG_FILES, required_keys=LOG_KEYS)
+    manifest = read_manifest(
+        directory,
+        format=DATASET_FORMAT,
+        supported_versions=(DATASET_VERSION,),
+        required_files=LOG_FILES,
+        required_keys=LOG_KEYS,
+    )
     return read_log_tables(directory, manifest)
 
 
@@ -94,5 +112,7 @@ def load_table(directory: str | os.PathLike, name: str) -> pd.DataFrame:
     directory = Path(directory)
     manifest = read_manifest(directory, format=DATASET_FORMAT, supported_versions=(DATASET_VERSION,))
     if name not in manifest.get("tables", []):
-        raise ArtifactError(f"{directory}: no table {name!r} (tables: {', '.join(manifest.get('tables', [])) or 'none'})")
+        raise ArtifactError(
+            f"{directory}: no table {name!r} (tables: {', '.join(manifest.get('tables', [])) or 'none'})"
+        )
     return pd.read_parquet(directory / f"{name}.parquet")

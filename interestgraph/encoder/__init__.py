@@ -80,9 +80,27 @@ if TYPE_CHECKING:
     from .lexical import LexicalEncoder
     from .text import TextEncoder, mean_pool, model_identity
 
-__all__ = ["MODES", "EmbeddingCache", "EncoderConfig", "LexicalEncoder", "TextEncoder", "default_model_path", "encode_distributed", "mean_pool", "model_identity", "resolve_device"]
+__all__ = [
+    "MODES",
+    "EmbeddingCache",
+    "EncoderConfig",
+    "LexicalEncoder",
+    "TextEncoder",
+    "default_model_path",
+    "encode_distributed",
+    "mean_pool",
+    "model_identity",
+    "resolve_device",
+]
 
-_LAZY = {"LexicalEncoder": ".lexical", "TextEncoder": ".text", "mean_pool": ".text", "model_identity": ".text", "EmbeddingCache": ".cache", "encode_distributed": ".distributed"}
+_LAZY = {
+    "LexicalEncoder": ".lexical",
+    "TextEncoder": ".text",
+    "mean_pool": ".text",
+    "model_identity": ".text",
+    "EmbeddingCache": ".cache",
+    "encode_distributed": ".distributed",
+}
 
 
 def __getattr__(name: str):

@@ -81,25 +81,35 @@ class EmbeddingCache:
         try:
             self._conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: never corrupt; a power cut may lose the last writes
+            self._conn.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # WAL + NORMAL: never corrupt; a power cut may lose the last writes
             with self._conn:
                 self._conn.execute(
                     "CREATE TABLE IF NOT EXISTS embeddings (identity TEXT NOT NULL, text_sha256 TEXT NOT NULL, "
                     "dim INTEGER NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (identity, text_sha256)) WITHOUT ROWID"
                 )
                 self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format_version', ?)", (str(CACHE_FORMAT_VERSION),))
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('format_version', ?)", (str(CACHE_FORMAT_VERSION),)
+                )
             (version,) = self._conn.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             if hasattr(self, "_conn"):
                 self._conn.close()
-            raise ArtifactError(f"{self.path}: not a usable embedding cache ({exc}); delete the file to start a new cache") from None
+            raise ArtifactError(
+                f"{self.path}: not a usable embedding cache ({exc}); delete the file to start a new cache"
+            ) from None
         if version != str(CACHE_FORMAT_VERSION):
             self._conn.close()
-            raise ArtifactError(f"{self.path}: embedding cache format_version {version!r}; this interestgraph reads {CACHE_FORMAT_VERSION}")
+            raise ArtifactError(
+                f"{self.path}: embedding cache format_version {version!r}; this interestgraph reads {CACHE_FORMAT_VERSION}"
+            )
 
     # -- reading -------------------------------------------------------------------------------------------------
-    def get_many(self, identity: str, texts: Sequence[str], *, dim: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def get_many(
+        self, identity: str, texts: Sequence[str], *, dim: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Look up the vectors of ``texts`` under ``identity``.
 
         Args:
@@ -119,7 +129,7 @@ class EmbeddingCache:
         rows: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), _CHUNK):
-            chunk = unique[start:start + _CHUNK]
+            chunk = unique[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
             query = f"SELECT text_sha256, dim, vector FROM embeddings WHERE identity = ? AND text_sha256 IN ({marks})"
             with self._lock:
@@ -154,11 +164,15 @@ class EmbeddingCache:
             vectors = vectors.detach().to("cpu").float().numpy()
         array = np.ascontiguousarray(np.asarray(vectors), dtype=_FLOAT32_LE)
         if array.ndim != 2 or array.shape[0] != len(texts):
-            raise ValueError(f"vectors must have shape (len(texts), dim) = ({len(texts)}, dim), got {tuple(array.shape)}")
+            raise ValueError(
+                f"vectors must have shape (len(texts), dim) = ({len(texts)}, dim), got {tuple(array.shape)}"
+            )
         dim = int(array.shape[1])
         rows = [(identity, text_sha256(t), dim, array[i].tobytes()) for i, t in enumerate(texts)]
         with self._lock, self._conn:
-            self._conn.executemany("INSERT OR REPLACE INTO embeddings (identity, text_sha256, dim, vector) VALUES (?, ?, ?, ?)", rows)
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (identity, text_sha256, dim, vector) VALUES (?, ?, ?, ?)", rows
+            )
 
     def merge(self, other_cache_dir: str | os.PathLike) -> int:
         """Copy the rows of another cache into this one, in one transaction; returns the rows written.
@@ -189,9 +203,13 @@ class EmbeddingCache:
         other = Path(other_cache_dir)
         other_file = other / CACHE_FILENAME if other.is_dir() else other
         if not other_file.is_file():
-            raise FileNotFoundError(f"other_cache_dir={str(other_cache_dir)!r}: no embedding cache file {other_file} (expected a directory holding {CACHE_FILENAME})")
+            raise FileNotFoundError(
+                f"other_cache_dir={str(other_cache_dir)!r}: no embedding cache file {other_file} (expected a directory holding {CACHE_FILENAME})"
+            )
         if other_file.resolve() == self.path.resolve():
-            raise ValueError(f"other_cache_dir={str(other_cache_dir)!r} is this cache ({self.path}); merging a cache into itself adds nothing")
+            raise ValueError(
+                f"other_cache_dir={str(other_cache_dir)!r} is this cache ({self.path}); merging a cache into itself adds nothing"
+            )
         # A connection of its own: URI filenames in ATTACH need a connection opened with uri=True.
         conn = sqlite3.connect(_sqlite_uri(self.path), uri=True, timeout=60.0)
         try:
@@ -205,7 +223,9 @@ class EmbeddingCache:
                 raise ArtifactError(f"{other_file}: not a readable embedding cache ({exc})") from None
             version = None if row is None else row[0]
             if version != str(CACHE_FORMAT_VERSION):
-                raise ArtifactError(f"{other_file}: embedding cache format_version {version!r}; this interestgraph reads and merges {CACHE_FORMAT_VERSION} only")
+                raise ArtifactError(
+                    f"{other_file}: embedding cache format_version {version!r}; this interestgraph reads and merges {CACHE_FORMAT_VERSION} only"
+                )
             with conn:  # one transaction: all rows or none
                 cursor = conn.execute(
                     "INSERT OR REPLACE INTO main.embeddings (identity, text_sha256, dim, vector) "
@@ -225,7 +245,9 @@ class EmbeddingCache:
         with self._lock:
             if identity is None:
                 return int(self._conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
-            return int(self._conn.execute("SELECT COUNT(*) FROM embeddings WHERE identity = ?", (identity,)).fetchone()[0])
+            return int(
+                self._conn.execute("SELECT COUNT(*) FROM embeddings WHERE identity = ?", (identity,)).fetchone()[0]
+            )
 
     def close(self) -> None:
         """Close the database connection (the object is unusable afterwards)."""

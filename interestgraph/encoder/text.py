@@ -27,8 +27,15 @@ POOLING = "mean"
 NORMALISATION = "l2"
 IDENTITY_VERSION = 1
 _TOKENIZER_FILES = (
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-    "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
 )
 _MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _FILE_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, per process
@@ -172,7 +179,9 @@ class TextEncoder(nn.Module):
         try:  # the small config first: bad settings fail before the weights load
             model_config = AutoConfig.from_pretrained(self.model_dir)
         except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(f"model={config.model!r}: cannot read a transformers config from {self.model_dir} ({exc})") from None
+            raise ValueError(
+                f"model={config.model!r}: cannot read a transformers config from {self.model_dir} ({exc})"
+            ) from None
         max_positions = getattr(model_config, "max_position_embeddings", None)
         if isinstance(max_positions, int) and config.max_length > max_positions:
             raise ValueError(f"max_length={config.max_length} exceeds the model's {max_positions} positions")
@@ -183,7 +192,9 @@ class TextEncoder(nn.Module):
             base = AutoModel.from_pretrained(self.model_dir, use_safetensors=True)
             tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(f"model={config.model!r}: cannot load a transformers model from {self.model_dir} ({exc})") from None
+            raise ValueError(
+                f"model={config.model!r}: cannot load a transformers model from {self.model_dir} ({exc})"
+            ) from None
         base = base.float()
         self.dim: int = int(base.config.hidden_size)
         layers = _transformer_layers(base)
@@ -194,18 +205,27 @@ class TextEncoder(nn.Module):
         self._split = self.num_layers
         if config.mode == "top":
             if layers is None:
-                raise ValueError(f"mode='top' needs a BERT-style model (embeddings + encoder.layer); {type(base).__name__} is not; use mode='lora'")
+                raise ValueError(
+                    f"mode='top' needs a BERT-style model (embeddings + encoder.layer); {type(base).__name__} is not; use mode='lora'"
+                )
             if config.top_layers > self.num_layers:
-                raise ValueError(f"top_layers={config.top_layers} but the model has {self.num_layers} transformer layers")
+                raise ValueError(
+                    f"top_layers={config.top_layers} but the model has {self.num_layers} transformer layers"
+                )
             self._split = self.num_layers - config.top_layers
-            for layer in layers[self._split:]:
+            for layer in layers[self._split :]:
                 for parameter in layer.parameters():
                     parameter.requires_grad_(True)
         elif config.mode == "lora":
             from peft import LoraConfig, get_peft_model
 
-            lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                              target_modules=list(config.lora_targets), bias="none")
+            lora = LoraConfig(
+                r=config.lora_r,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout,
+                target_modules=list(config.lora_targets),
+                bias="none",
+            )
             try:
                 with warnings.catch_warnings():  # peft probes a transformers attribute deprecated in v5
                     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
@@ -215,7 +235,9 @@ class TextEncoder(nn.Module):
         self.model = base.to(device)
         self._tokenizer = tokenizer
         self._precomputed: dict[str, torch.Tensor] = {}
-        self._cache = EmbeddingCache(config.cache_dir) if config.cache_dir is not None and config.mode == "frozen" else None
+        self._cache = (
+            EmbeddingCache(config.cache_dir) if config.cache_dir is not None and config.mode == "frozen" else None
+        )
         #: digest of the trainable state last loaded (:meth:`load_trainable_state_dict`): a fine-tuned encoder; None otherwise
         self.tuned_digest: str | None = None
         self.eval()
@@ -250,7 +272,7 @@ class TextEncoder(nn.Module):
             self.model.eval()
         elif self.config.mode == "top":
             self.model.eval()
-            for layer in _transformer_layers(self.model)[self._split:]:
+            for layer in _transformer_layers(self.model)[self._split :]:
                 layer.train(mode)
         return self
 
@@ -272,11 +294,15 @@ class TextEncoder(nn.Module):
 
     # -- the model pieces ---------------------------------------------------------------------------------------
     def _tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        batch = self._tokenizer(texts, padding=True, truncation=True, max_length=self.config.max_length, return_tensors="pt")
+        batch = self._tokenizer(
+            texts, padding=True, truncation=True, max_length=self.config.max_length, return_tensors="pt"
+        )
         device = self.device
         return {k: v.to(device) for k, v in batch.items() if k in _MODEL_INPUTS}
 
-    def _run_layers(self, layers: Sequence[nn.Module], hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def _run_layers(
+        self, layers: Sequence[nn.Module], hidden: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Run transformer blocks over ``hidden`` ``(b, s, dim)`` with a 2-D ``attention_mask`` ``(b, s)``."""
         if not len(layers):
             return hidden
@@ -305,7 +331,7 @@ class TextEncoder(nn.Module):
         batch = self._tokenize(texts)
         with torch.no_grad(), self._autocast():
             hidden = base.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
-            hidden = self._run_layers(_transformer_layers(base)[:self._split], hidden, batch["attention_mask"])
+            hidden = self._run_layers(_transformer_layers(base)[: self._split], hidden, batch["attention_mask"])
         keep = batch["attention_mask"].bool()
         return [hidden[i][keep[i]].to(torch.float32) for i in range(len(texts))]  # boolean indexing copies
 
@@ -321,7 +347,7 @@ class TextEncoder(nn.Module):
         hidden = nn.utils.rnn.pad_sequence([s.to(device) for s in states], batch_first=True)
         attention_mask = (torch.arange(hidden.shape[1], device=device)[None, :] < lengths[:, None]).long()
         with self._autocast():
-            hidden = self._run_layers(_transformer_layers(self._base_model())[self._split:], hidden, attention_mask)
+            hidden = self._run_layers(_transformer_layers(self._base_model())[self._split :], hidden, attention_mask)
         return mean_pool(hidden, attention_mask)
 
     def _embed_batch(self, texts: list[str]) -> torch.Tensor:
@@ -330,8 +356,15 @@ class TextEncoder(nn.Module):
             return self._top_forward(texts)
         return self._full_forward(texts)
 
-    def _sorted_batches(self, texts: list[str], batch_size: int, fn: Callable[[list[str]], object], *,
-                        show_progress: bool | None, desc: str) -> Iterator[tuple[list[int], object]]:
+    def _sorted_batches(
+        self,
+        texts: list[str],
+        batch_size: int,
+        fn: Callable[[list[str]], object],
+        *,
+        show_progress: bool | None,
+        desc: str,
+    ) -> Iterator[tuple[list[int], object]]:
         """Yield ``(positions, fn(batch))`` over ``texts`` sorted longest first (less padding)."""
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         n_batches = -(-len(texts) // batch_size)
@@ -339,7 +372,7 @@ class TextEncoder(nn.Module):
         bar = progress(total=len(texts), desc=desc, unit="text") if show else None
         try:
             for start in range(0, len(order), batch_size):
-                positions = order[start:start + batch_size]
+                positions = order[start : start + batch_size]
                 yield positions, fn([texts[i] for i in positions])
                 if bar is not None:
                     bar.update(len(positions))
@@ -356,7 +389,9 @@ class TextEncoder(nn.Module):
 
     # -- public API ---------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def encode(self, texts: Sequence[str], *, batch_size: int | None = None, show_progress: bool | None = None) -> torch.Tensor:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int | None = None, show_progress: bool | None = None
+    ) -> torch.Tensor:
         """Encode texts with the current weights, without gradients.
 
         Args:
@@ -392,7 +427,9 @@ class TextEncoder(nn.Module):
         if todo:
             pending = [unique[i] for i in todo]
             with self._eval_mode():
-                for positions, vectors in self._sorted_batches(pending, batch_size, self._embed_batch, show_progress=show_progress, desc="encoding"):
+                for positions, vectors in self._sorted_batches(
+                    pending, batch_size, self._embed_batch, show_progress=show_progress, desc="encoding"
+                ):
                     vectors = vectors.to("cpu", torch.float32)
                     out[[todo[p] for p in positions]] = vectors
                     if self._cache is not None:
@@ -424,7 +461,9 @@ class TextEncoder(nn.Module):
         unique = list(dict.fromkeys(texts))
         positions: list[int] = []
         pieces: list[torch.Tensor] = []
-        for batch_positions, vectors in self._sorted_batches(unique, self.config.batch_size, self._embed_batch, show_progress=False, desc="forward"):
+        for batch_positions, vectors in self._sorted_batches(
+            unique, self.config.batch_size, self._embed_batch, show_progress=False, desc="forward"
+        ):
             positions.extend(batch_positions)
             pieces.append(vectors)
         stacked = torch.cat(pieces, dim=0)
@@ -454,7 +493,9 @@ class TextEncoder(nn.Module):
         if self.config.mode != "top":
             return
         todo = [t for t in dict.fromkeys(texts) if t not in self._precomputed]
-        for positions, states in self._sorted_batches(todo, self.config.batch_size, self._lower_states, show_progress=show_progress, desc="precompute"):
+        for positions, states in self._sorted_batches(
+            todo, self.config.batch_size, self._lower_states, show_progress=show_progress, desc="precompute"
+        ):
             for p, state in zip(positions, states):
                 self._precomputed[todo[p]] = state
 
@@ -475,7 +516,9 @@ class TextEncoder(nn.Module):
         params = {name: p for name, p in self.model.named_parameters() if p.requires_grad}
         if set(params) != set(state):
             missing, extra = sorted(set(params) - set(state)), sorted(set(state) - set(params))
-            raise ValueError(f"state does not match the trainable parameters: missing {missing[:3]}, unexpected {extra[:3]}")
+            raise ValueError(
+                f"state does not match the trainable parameters: missing {missing[:3]}, unexpected {extra[:3]}"
+            )
         for name, p in params.items():
             if tuple(state[name].shape) != tuple(p.shape):
                 raise ValueError(f"state[{name!r}] has shape {tuple(state[name].shape)}, expected {tuple(p.shape)}")

@@ -1,12 +1,22 @@
 """Evaluation: one stated protocol (full ranking, seen items masked), metrics, paired comparisons.
 
-    from interestgraph.evaluate import evaluate, compare
-    result = evaluate(model.fit(split), split, cutoffs=(10, 20))
-    print(result.describe())          # metrics with the protocol that made them
-    compare(result_a, result_b)       # paired bootstrap CI + Wilcoxon p-value
+from interestgraph.evaluate import evaluate, compare
+result = evaluate(model.fit(split), split, cutoffs=(10, 20))
+print(result.describe())          # metrics with the protocol that made them
+compare(result_a, result_b)       # paired bootstrap CI + Wilcoxon p-value
 """
 
 from .harness import ACTIVITY_BUCKETS, EvaluationResult, Recommender, average_runs, compare, evaluate, positive_matrix
 from .metrics import METRICS, ranking_metrics
 
-__all__ = ["ACTIVITY_BUCKETS", "METRICS", "EvaluationResult", "Recommender", "average_runs", "compare", "evaluate", "positive_matrix", "ranking_metrics"]
+__all__ = [
+    "ACTIVITY_BUCKETS",
+    "METRICS",
+    "EvaluationResult",
+    "Recommender",
+    "average_runs",
+    "compare",
+    "evaluate",
+    "positive_matrix",
+    "ranking_metrics",
+]

@@ -25,15 +25,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol as TypingProtocol
+from typing import Any
+from typing import Protocol as TypingProtocol
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from ..data.schema import ITEM_ID
-from ..data.splits import PARTS, Protocol, Split
+from ..data.splits import Protocol, Split
 from ..progress import progress
 from .metrics import ranking_metrics
 
@@ -50,14 +50,8 @@ class Recommender(TypingProtocol):
 
 
 def positive_matrix(split: Split, part: str) -> sp.csr_matrix:
-    """``(n_users, n_items)`` 0/1 CSR of the positive pairs in one part."""
-    if part not in PARTS:
-        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
-    log = split.log
-    pairs = split.positive_pairs(part)
-    rows = log.user_ids.get_indexer(pairs["user_id"])
-    cols = log.item_ids.get_indexer(pairs[ITEM_ID])
-    return sp.csr_matrix((np.ones(len(pairs), dtype=np.float32), (rows, cols)), shape=(log.n_users, log.n_items))
+    """``(n_users, n_items)`` 0/1 CSR of the positive pairs in one part (:meth:`Split.positive_matrix`)."""
+    return split.positive_matrix(part)
 
 
 @dataclass(eq=False)
@@ -108,7 +102,15 @@ class EvaluationResult:
         }
 
 
-def evaluate(model: Recommender, split: Split, *, part: str = "test", cutoffs: Iterable[int] = (10, 20), batch_size: int = 1024, name: str | None = None) -> EvaluationResult:
+def evaluate(
+    model: Recommender,
+    split: Split,
+    *,
+    part: str = "test",
+    cutoffs: Iterable[int] = (10, 20),
+    batch_size: int = 1024,
+    name: str | None = None,
+) -> EvaluationResult:
     """Rank every candidate item for every evaluated user and compute the metrics.
 
     Args:
@@ -149,29 +151,38 @@ def evaluate(model: Recommender, split: Split, *, part: str = "test", cutoffs: I
     warm_rows: dict[str, list[np.ndarray]] = {}
     warm_users: list[np.ndarray] = []
     recommended = {k: np.zeros(log.n_items, dtype=bool) for k in cutoffs}
-    popularity_sum = {k: 0.0 for k in cutoffs}
-    shown_count = {k: 0 for k in cutoffs}
+    popularity_sum = dict.fromkeys(cutoffs, 0.0)
+    shown_count = dict.fromkeys(cutoffs, 0)
     blocked = torch.from_numpy(~candidates)
     bar = progress(total=len(users), desc=f"evaluate {name or type(model).__name__}", unit="user")
     for start in range(0, len(users), batch_size):
-        batch = users[start:start + batch_size]
+        batch = users[start : start + batch_size]
         scores = model.score(batch)
         if tuple(scores.shape) != (len(batch), log.n_items):
-            raise ValueError(f"model.score returned shape {tuple(scores.shape)}, expected ({len(batch)}, {log.n_items})")
+            raise ValueError(
+                f"model.score returned shape {tuple(scores.shape)}, expected ({len(batch)}, {log.n_items})"
+            )
         scores = scores.detach().to(torch.float32).clone()
         device = scores.device
         scores[:, blocked.to(device)] = -torch.inf
         seen_rows = seen[batch].tocoo()
-        scores[torch.as_tensor(seen_rows.row, device=device, dtype=torch.long), torch.as_tensor(seen_rows.col, device=device, dtype=torch.long)] = -torch.inf
+        scores[
+            torch.as_tensor(seen_rows.row, device=device, dtype=torch.long),
+            torch.as_tensor(seen_rows.col, device=device, dtype=torch.long),
+        ] = -torch.inf
         best = torch.topk(scores, k_max, dim=1)
         top = best.indices.cpu().numpy()
-        ranked = torch.isfinite(best.values).cpu().numpy()  # masked items fill the list when a user has < K candidates left
+        ranked = (
+            torch.isfinite(best.values).cpu().numpy()
+        )  # masked items fill the list when a user has < K candidates left
         relevant = target[batch]
         dense_relevant = relevant.toarray().astype(bool)  # (batch, n_items), bounded by batch_size
         hits = np.take_along_axis(dense_relevant, top, axis=1) & ranked
         if k_max < max(cutoffs):  # fewer candidates than the largest cutoff: the rest are misses
             hits = np.pad(hits, ((0, 0), (0, max(cutoffs) - k_max)))
-        for key, values in ranking_metrics(torch.from_numpy(hits), torch.from_numpy(n_relevant[batch]), cutoffs).items():
+        for key, values in ranking_metrics(
+            torch.from_numpy(hits), torch.from_numpy(n_relevant[batch]), cutoffs
+        ).items():
             per_user.setdefault(key, []).append(values.numpy())
         for k in cutoffs:
             shown = top[:, :k][ranked[:, :k]]
@@ -185,7 +196,9 @@ def evaluate(model: Recommender, split: Split, *, part: str = "test", cutoffs: I
     bar.close()
 
     n_train = np.asarray(train.sum(axis=1)).ravel()[users].astype(np.int64)
-    table = pd.DataFrame({"user_id": log.user_ids[users], "n_train": n_train, "n_relevant": n_relevant[users].astype(np.int64)})
+    table = pd.DataFrame(
+        {"user_id": log.user_ids[users], "n_train": n_train, "n_relevant": n_relevant[users].astype(np.int64)}
+    )
     for key, chunks in per_user.items():
         table[key] = np.concatenate(chunks)
     metrics = {key: float(table[key].mean()) for key in per_user}
@@ -198,21 +211,43 @@ def evaluate(model: Recommender, split: Split, *, part: str = "test", cutoffs: I
         sel = (table["n_train"] >= low) & ((table["n_train"] <= high) if high is not None else True)
         if sel.any():
             label = f"{low}-{high}" if high is not None else f"{low}+"
-            by_activity[label] = {"users": int(sel.sum()), **{key: float(table.loc[sel, key].mean()) for key in per_user}}
+            by_activity[label] = {
+                "users": int(sel.sum()),
+                **{key: float(table.loc[sel, key].mean()) for key in per_user},
+            }
     cold_metrics = _subset_means(cold_rows, cold_users)
     warm_metrics = _subset_means(warm_rows, warm_users) if cold_rows else {}
     notes = []
     off = target.multiply(~candidates[None, :]).sum()
     if off:
-        notes.append(f"{int(off)} of {int(target.sum())} held-out pairs are on items with no training positive (not candidates); they count as misses")
+        notes.append(
+            f"{int(off)} of {int(target.sum())} held-out pairs are on items with no training positive (not candidates); they count as misses"
+        )
     return EvaluationResult(
-        model=name or type(model).__name__, protocol=split.protocol, part=part, cutoffs=cutoffs, metrics=metrics,
-        per_user=table, by_activity=by_activity, cold=cold_metrics, warm=warm_metrics, notes=notes, seconds=time.perf_counter() - started,
+        model=name or type(model).__name__,
+        protocol=split.protocol,
+        part=part,
+        cutoffs=cutoffs,
+        metrics=metrics,
+        per_user=table,
+        by_activity=by_activity,
+        cold=cold_metrics,
+        warm=warm_metrics,
+        notes=notes,
+        seconds=time.perf_counter() - started,
     )
 
 
-def _subset_metrics(relevant: np.ndarray, top: np.ndarray, ranked: np.ndarray, subset: np.ndarray, batch: np.ndarray, cutoffs: tuple[int, ...],
-                    rows: dict[str, list[np.ndarray]], users: list[np.ndarray]) -> None:
+def _subset_metrics(
+    relevant: np.ndarray,
+    top: np.ndarray,
+    ranked: np.ndarray,
+    subset: np.ndarray,
+    batch: np.ndarray,
+    cutoffs: tuple[int, ...],
+    rows: dict[str, list[np.ndarray]],
+    users: list[np.ndarray],
+) -> None:
     """Append per-user metrics of the held-out pairs on the ``subset`` items only (``(n_items,)`` bool), over the
     same full ranking ``top`` ``(B, k_max)``, for the users of ``batch`` with at least one such pair."""
     sub_relevant = relevant & subset[None, :]
@@ -231,10 +266,21 @@ def _subset_metrics(relevant: np.ndarray, top: np.ndarray, ranked: np.ndarray, s
 def _subset_means(rows: dict[str, list[np.ndarray]], users: list[np.ndarray]) -> dict[str, float]:
     if not rows:
         return {}
-    return {"users": int(sum(len(u) for u in users)), **{key: float(np.concatenate(chunks).mean()) for key, chunks in rows.items()}}
+    return {
+        "users": int(sum(len(u) for u in users)),
+        **{key: float(np.concatenate(chunks).mean()) for key, chunks in rows.items()},
+    }
 
 
-def compare(a: EvaluationResult, b: EvaluationResult, metric: str = "ndcg@20", *, n_boot: int = 10_000, seed: int = 0, confidence: float = 0.95) -> dict[str, Any]:
+def compare(
+    a: EvaluationResult,
+    b: EvaluationResult,
+    metric: str = "ndcg@20",
+    *,
+    n_boot: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
     """Paired comparison of two results on the same split: per-user differences of ``metric``,
     a bootstrap confidence interval of their mean, and a Wilcoxon signed-rank p-value.
 
@@ -244,7 +290,9 @@ def compare(a: EvaluationResult, b: EvaluationResult, metric: str = "ndcg@20", *
     from scipy.stats import wilcoxon
 
     if a.protocol.to_dict() != b.protocol.to_dict() or a.part != b.part:
-        raise ValueError(f"results must share protocol and part to be paired: {a.protocol.describe()} / {a.part} vs {b.protocol.describe()} / {b.part}")
+        raise ValueError(
+            f"results must share protocol and part to be paired: {a.protocol.describe()} / {a.part} vs {b.protocol.describe()} / {b.part}"
+        )
     left = a.per_user.set_index("user_id")[metric]
     right = b.per_user.set_index("user_id")[metric]
     if not left.index.equals(right.index):
@@ -258,7 +306,19 @@ def compare(a: EvaluationResult, b: EvaluationResult, metric: str = "ndcg@20", *
     mean = float(diff.mean())
     verdict = "beats" if low > 0 else ("is beaten by" if high < 0 else "is not distinguishable from")
     statement = f"{a.model} {verdict} {b.model} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, {high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users; {a.protocol.describe()})"
-    return {"metric": metric, "a": a.model, "b": b.model, "mean_a": float(left.mean()), "mean_b": float(right.mean()), "difference": mean, "ci_low": float(low), "ci_high": float(high), "p_value": p_value, "users": len(diff), "statement": statement}
+    return {
+        "metric": metric,
+        "a": a.model,
+        "b": b.model,
+        "mean_a": float(left.mean()),
+        "mean_b": float(right.mean()),
+        "difference": mean,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_value": p_value,
+        "users": len(diff),
+        "statement": statement,
+    }
 
 
 def average_runs(results: Sequence[EvaluationResult], name: str | None = None) -> EvaluationResult:
@@ -286,8 +346,19 @@ def average_runs(results: Sequence[EvaluationResult], name: str | None = None) -
         frames.append(frame.select_dtypes("number"))
     per_user = (sum(frames) / len(frames)).reset_index()
     metrics = {k: float(np.mean([r.metrics[k] for r in results])) for k in first.metrics}
-    metrics.update({f"{k}_std": float(np.std([r.metrics[k] for r in results], ddof=1)) if len(results) > 1 else 0.0 for k in first.metrics})
+    metrics.update(
+        {
+            f"{k}_std": float(np.std([r.metrics[k] for r in results], ddof=1)) if len(results) > 1 else 0.0
+            for k in first.metrics
+        }
+    )
     return EvaluationResult(
-        model=name or first.model, protocol=first.protocol, part=first.part, cutoffs=first.cutoffs, metrics=metrics, per_user=per_user,
-        notes=[*first.notes, f"per-user metrics averaged over {len(results)} runs"], seconds=float(sum(r.seconds for r in results)),
+        model=name or first.model,
+        protocol=first.protocol,
+        part=first.part,
+        cutoffs=first.cutoffs,
+        metrics=metrics,
+        per_user=per_user,
+        notes=[*first.notes, f"per-user metrics averaged over {len(results)} runs"],
+        seconds=float(sum(r.seconds for r in results)),
     )

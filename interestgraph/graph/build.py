@@ -108,8 +108,15 @@ def _events(split: Split, n_interests: int) -> tuple[BehaviourEvents, np.ndarray
     item = log.item_codes()
     stamps = inter["timestamp"].to_numpy()
     events = BehaviourEvents(
-        user=user[positive], item=item[positive], timestamp=stamps[positive], weight=inter["weight"].to_numpy()[positive],
-        tags=pd.DataFrame(), texts=pd.DataFrame(), n_users=log.n_users, n_items=log.n_items, n_interests=n_interests,
+        user=user[positive],
+        item=item[positive],
+        timestamp=stamps[positive],
+        weight=inter["weight"].to_numpy()[positive],
+        tags=pd.DataFrame(),
+        texts=pd.DataFrame(),
+        n_users=log.n_users,
+        n_items=log.n_items,
+        n_interests=n_interests,
     )
     return events, user, item, train
 
@@ -127,15 +134,38 @@ class LocalAggregation:
         """User–item edges: decayed positive training weights summed per pair (:func:`~.weights.user_item_edges`)."""
         return user_item_edges(events, reference=reference, half_life_days=half_life_days)
 
-    def user_interest(self, events: BehaviourEvents, item_interest, *, reference: int, half_life_days: float | None,
-                      tag_weight: float, text_weight: float, top_k: int | None) -> pd.DataFrame:
+    def user_interest(
+        self,
+        events: BehaviourEvents,
+        item_interest,
+        *,
+        reference: int,
+        half_life_days: float | None,
+        tag_weight: float,
+        text_weight: float,
+        top_k: int | None,
+    ) -> pd.DataFrame:
         """``w(v|u)`` edges, each user's ``top_k`` normalised to sum 1 (:func:`~.weights.user_interest_edges`)."""
-        return user_interest_edges(events, item_interest, reference=reference, half_life_days=half_life_days,
-                                   tag_weight=tag_weight, text_weight=text_weight, top_k=top_k)
+        return user_interest_edges(
+            events,
+            item_interest,
+            reference=reference,
+            half_life_days=half_life_days,
+            tag_weight=tag_weight,
+            text_weight=text_weight,
+            top_k=top_k,
+        )
 
 
-def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | None = None, *, protocol: str | None = None, seed: int = 2020, encoder=None,
-                         aggregation: LocalAggregation | None = None) -> InterestGraph:
+def build_interest_graph(
+    source: InteractionLog | Split,
+    config: GraphConfig | None = None,
+    *,
+    protocol: str | None = None,
+    seed: int = 2020,
+    encoder=None,
+    aggregation: LocalAggregation | None = None,
+) -> InterestGraph:
     """Build the user–interest–item graph (see the module docstring).
 
     Args:
@@ -199,16 +229,28 @@ def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | N
     step("user-interest")
     events = dataclasses.replace(events, tags=tags, texts=texts)
     b = item_interest_matrix(vocab.item_interest, log.n_items, len(vocab))
-    user_interest = aggregation.user_interest(events, b, reference=reference, half_life_days=half_life, tag_weight=config.tag_weight, text_weight=config.text_weight, top_k=config.user_interest_top_k)
+    user_interest = aggregation.user_interest(
+        events,
+        b,
+        reference=reference,
+        half_life_days=half_life,
+        tag_weight=config.tag_weight,
+        text_weight=config.text_weight,
+        top_k=config.user_interest_top_k,
+    )
     bar.update()
 
     step("similarity")
     knn_dtype = torch.bfloat16 if config.knn_dtype == "bfloat16" else None
     edges = {
         "user-item": user_item,
-        "item-interest": vocab.item_interest.rename(columns={"item": "src", "interest": "dst"}).astype({"weight": np.float32})[["src", "dst", "weight"]],
+        "item-interest": vocab.item_interest.rename(columns={"item": "src", "interest": "dst"}).astype(
+            {"weight": np.float32}
+        )[["src", "dst", "weight"]],
         "user-interest": user_interest,
-        "interest-interest": _similarity_edges(interest_vectors, config.interest_k, config.interest_threshold, knn_dtype),
+        "interest-interest": _similarity_edges(
+            interest_vectors, config.interest_k, config.interest_threshold, knn_dtype
+        ),
     }
     if item_vectors is not None:
         edges["item-item"] = _similarity_edges(item_vectors, config.item_k, config.item_threshold, knn_dtype)
@@ -217,9 +259,17 @@ def build_interest_graph(source: InteractionLog | Split, config: GraphConfig | N
     ends = list(timings.values()) + [time.perf_counter()]
     stage_seconds = {name: round(ends[k + 1] - ends[k], 3) for k, name in enumerate(timings)}
     return InterestGraph(
-        split=split, interests=vocab.interests, edges=edges, interest_vectors=interest_vectors, item_vectors=item_vectors,
-        user_tags=vocab.user_tags, text_links=texts, config=config, encoder_identity=describe_encoder(encoder),
-        reference_time=reference, build_seconds={"total": round(time.perf_counter() - started, 3), **stage_seconds},
+        split=split,
+        interests=vocab.interests,
+        edges=edges,
+        interest_vectors=interest_vectors,
+        item_vectors=item_vectors,
+        user_tags=vocab.user_tags,
+        text_links=texts,
+        config=config,
+        encoder_identity=describe_encoder(encoder),
+        reference_time=reference,
+        build_seconds={"total": round(time.perf_counter() - started, 3), **stage_seconds},
         keyword_terms=vocab.keyword_terms,
     )
 
@@ -260,22 +310,51 @@ def item_text_vectors(texts: list[str], ids, encoder) -> torch.Tensor:
 def _similarity_edges(vectors: torch.Tensor, k: int, threshold: float, dtype) -> pd.DataFrame:
     n = vectors.shape[0]
     if k == 0 or n < 2:
-        return pd.DataFrame({"src": np.array([], dtype=np.int64), "dst": np.array([], dtype=np.int64), "weight": np.array([], dtype=np.float32)})
+        return pd.DataFrame(
+            {
+                "src": np.array([], dtype=np.int64),
+                "dst": np.array([], dtype=np.int64),
+                "weight": np.array([], dtype=np.float32),
+            }
+        )
     index, score = cosine_topk(vectors, min(k, n - 1), threshold=threshold, candidate_dtype=dtype)
     edge_index, weight = topk_to_edges(index, score, symmetric=True, reduce="max")
-    return pd.DataFrame({"src": edge_index[0].numpy(), "dst": edge_index[1].numpy(), "weight": weight.numpy().astype(np.float32)})
+    return pd.DataFrame(
+        {"src": edge_index[0].numpy(), "dst": edge_index[1].numpy(), "weight": weight.numpy().astype(np.float32)}
+    )
 
 
-def _text_links(split: Split, train: np.ndarray, user: np.ndarray, vocab, interest_vectors: torch.Tensor, encoder, config: GraphConfig) -> pd.DataFrame:
+def _text_links(
+    split: Split,
+    train: np.ndarray,
+    user: np.ndarray,
+    vocab,
+    interest_vectors: torch.Tensor,
+    encoder,
+    config: GraphConfig,
+) -> pd.DataFrame:
     """Training queries/reviews mapped to interests: ``user``, ``interest``, ``similarity``, ``timestamp``."""
     inter = split.log.interactions
     sel = train & inter["event"].isin(config.interests.text_events).to_numpy() & inter["text"].notna().to_numpy()
-    empty = pd.DataFrame({"user": np.array([], dtype=np.int64), "interest": np.array([], dtype=np.int64), "similarity": np.array([], dtype=np.float32), "timestamp": np.array([], dtype=np.int64)})
+    empty = pd.DataFrame(
+        {
+            "user": np.array([], dtype=np.int64),
+            "interest": np.array([], dtype=np.int64),
+            "similarity": np.array([], dtype=np.float32),
+            "timestamp": np.array([], dtype=np.int64),
+        }
+    )
     if not sel.any() or config.text_weight == 0 or len(vocab) == 0:
         return empty
     texts = inter.loc[sel, "text"].to_numpy()
     unique_texts, inverse = np.unique(texts.astype(str), return_inverse=True)
-    mapped = map_texts_to_interests(unique_texts.tolist(), interest_vectors, encoder=encoder, threshold=config.interests.text_threshold, top=config.interests.text_top)
+    mapped = map_texts_to_interests(
+        unique_texts.tolist(),
+        interest_vectors,
+        encoder=encoder,
+        threshold=config.interests.text_threshold,
+        top=config.interests.text_top,
+    )
     if mapped.empty:
         return empty
     rows = np.flatnonzero(sel)

@@ -83,5 +83,7 @@ def forget_users(graph, users, *, encoder=None):
 
             encoder = TextEncoder()
     if _digest(describe_encoder(encoder)) != _digest(graph.encoder_identity):
-        raise ValueError(f"encoder: the graph was built by {graph.encoder_identity!r}, not by {describe_encoder(encoder)!r}")
+        raise ValueError(
+            f"encoder: the graph was built by {graph.encoder_identity!r}, not by {describe_encoder(encoder)!r}"
+        )
     return build_interest_graph(split_without(graph.split, forgotten), graph.config, encoder=encoder)

@@ -124,7 +124,13 @@ class InterestGraph:
             raise ValueError(f"kind must be one of {', '.join(self.edges)}; got {kind!r}")
         table = self.edges[kind]
         src_type, dst_type = EDGE_ENDS[kind]
-        return pd.DataFrame({"source": self._names(src_type)[table["src"].to_numpy()], "target": self._names(dst_type)[table["dst"].to_numpy()], "weight": table["weight"].to_numpy()})
+        return pd.DataFrame(
+            {
+                "source": self._names(src_type)[table["src"].to_numpy()],
+                "target": self._names(dst_type)[table["dst"].to_numpy()],
+                "weight": table["weight"].to_numpy(),
+            }
+        )
 
     def _names(self, node_type: str) -> np.ndarray:
         if node_type == "user":
@@ -153,13 +159,24 @@ class InterestGraph:
             tags = tags[tags["user"].isin(users)]
             texts = texts[texts["user"].isin(users)]
         return BehaviourEvents(
-            user=user_codes[sel], item=log.item_codes()[sel], timestamp=inter["timestamp"].to_numpy()[sel], weight=inter["weight"].to_numpy()[sel],
-            tags=tags, texts=texts, n_users=log.n_users, n_items=log.n_items, n_interests=len(self.interests),
+            user=user_codes[sel],
+            item=log.item_codes()[sel],
+            timestamp=inter["timestamp"].to_numpy()[sel],
+            weight=inter["weight"].to_numpy()[sel],
+            tags=tags,
+            texts=texts,
+            n_users=log.n_users,
+            n_items=log.n_items,
+            n_interests=len(self.interests),
         )
 
     @cached_property
     def _item_interest_matrix(self):
-        return item_interest_matrix(self.edges["item-interest"].rename(columns={"src": "item", "dst": "interest"}), len(self.items), len(self.interests))
+        return item_interest_matrix(
+            self.edges["item-interest"].rename(columns={"src": "item", "dst": "interest"}),
+            len(self.items),
+            len(self.interests),
+        )
 
     def user_interests(self, user, *, at: int | str | None = None, top: int | None = 10) -> pd.DataFrame:
         """A user's interests by ``w(v|u)``: ``interest`` (label), ``weight``.
@@ -176,13 +193,28 @@ class InterestGraph:
         else:
             rows = self._weights_at(np.array([code]), _as_seconds(at))
         rows = rows.head(top) if top is not None else rows
-        return pd.DataFrame({"interest": self.interests["label"].to_numpy()[rows["dst"].to_numpy()], "weight": rows["weight"].to_numpy()}).reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "interest": self.interests["label"].to_numpy()[rows["dst"].to_numpy()],
+                "weight": rows["weight"].to_numpy(),
+            }
+        ).reset_index(drop=True)
 
     def _weights_at(self, users: np.ndarray, at: int, behaviour: BehaviourEvents | None = None) -> pd.DataFrame:
         cfg = self.config
         half_life = cfg.half_life_days if self.split.log.has_timestamps else None
         behaviour = behaviour if behaviour is not None else self._behaviour(users)
-        table = user_interest_edges(behaviour, self._item_interest_matrix, reference=at, half_life_days=half_life, tag_weight=cfg.tag_weight, text_weight=cfg.text_weight, top_k=cfg.user_interest_top_k, until=at, users=users)
+        table = user_interest_edges(
+            behaviour,
+            self._item_interest_matrix,
+            reference=at,
+            half_life_days=half_life,
+            tag_weight=cfg.tag_weight,
+            text_weight=cfg.text_weight,
+            top_k=cfg.user_interest_top_k,
+            until=at,
+            users=users,
+        )
         return table.sort_values(["src", "weight"], ascending=[True, False], kind="stable")
 
     def interest_timeline(self, user, *, freq: str = "MS", top: int = 5) -> pd.DataFrame:
@@ -199,9 +231,17 @@ class InterestGraph:
 
         code = self.user_code(user)
         behaviour = self._behaviour(np.array([code]))
-        stamps = np.concatenate([behaviour.timestamp, behaviour.tags["timestamp"].to_numpy(), behaviour.texts["timestamp"].to_numpy()])
+        stamps = np.concatenate(
+            [behaviour.timestamp, behaviour.tags["timestamp"].to_numpy(), behaviour.texts["timestamp"].to_numpy()]
+        )
         if len(stamps) == 0:
-            return pd.DataFrame({"period": pd.Series([], dtype="datetime64[ns, UTC]"), "interest": pd.Series([], dtype="str"), "weight": pd.Series([], dtype="float32")})
+            return pd.DataFrame(
+                {
+                    "period": pd.Series([], dtype="datetime64[ns, UTC]"),
+                    "interest": pd.Series([], dtype="str"),
+                    "weight": pd.Series([], dtype="float32"),
+                }
+            )
         offset = to_offset(freq)
         first = offset.rollback(pd.Timestamp(int(stamps.min()), unit="s", tz="UTC").normalize())
         last = pd.Timestamp(int(stamps.max()), unit="s", tz="UTC")
@@ -214,8 +254,19 @@ class InterestGraph:
         table = pd.concat(frames, ignore_index=True)
         overall = table.groupby("dst")["weight"].sum().sort_values(ascending=False, kind="stable").head(top).index
         grid = pd.MultiIndex.from_product([starts, overall], names=["period", "dst"])
-        table = table[table["dst"].isin(overall)].set_index(["period", "dst"])["weight"].reindex(grid, fill_value=0.0).reset_index()
-        return pd.DataFrame({"period": table["period"], "interest": self.interests["label"].to_numpy()[table["dst"].to_numpy()], "weight": table["weight"].to_numpy()})
+        table = (
+            table[table["dst"].isin(overall)]
+            .set_index(["period", "dst"])["weight"]
+            .reindex(grid, fill_value=0.0)
+            .reset_index()
+        )
+        return pd.DataFrame(
+            {
+                "period": table["period"],
+                "interest": self.interests["label"].to_numpy()[table["dst"].to_numpy()],
+                "weight": table["weight"].to_numpy(),
+            }
+        )
 
     # ----------------------------------------------------------------- exports
     def to_pyg(self):
@@ -251,11 +302,16 @@ class InterestGraph:
         titles = self.split.log.items["title"].to_numpy()
         g.add_nodes_from((f"user:{u}", {"type": "user", "label": str(u)}) for u in self.users)
         g.add_nodes_from((f"item:{i}", {"type": "item", "label": str(t) or str(i)}) for i, t in zip(self.items, titles))
-        g.add_nodes_from((f"interest:{label}", {"type": "interest", "label": label}) for label in self.interests["label"])
+        g.add_nodes_from(
+            (f"interest:{label}", {"type": "interest", "label": label}) for label in self.interests["label"]
+        )
         for kind in kinds or tuple(self.edges):
             src_type, dst_type = EDGE_ENDS[kind]
             frame = self.edge_frame(kind)
-            g.add_edges_from((f"{src_type}:{s}", f"{dst_type}:{t}", {"kind": kind, "weight": float(w)}) for s, t, w in zip(frame["source"], frame["target"], frame["weight"]))
+            g.add_edges_from(
+                (f"{src_type}:{s}", f"{dst_type}:{t}", {"kind": kind, "weight": float(w)})
+                for s, t, w in zip(frame["source"], frame["target"], frame["weight"])
+            )
         return g
 
     # ------------------------------------------------------------ persistence
@@ -267,8 +323,15 @@ class InterestGraph:
         directory = Path(directory)
         with atomic_directory(directory, overwrite=overwrite) as tmp:
             log_entries = write_log_tables(self.split.log, tmp)
-            pd.DataFrame({ITEM_ID: self.split.candidate_items.to_numpy(), "cold": self.split.candidate_items.isin(self.split.cold_items)}).to_parquet(tmp / "candidates.parquet", index=False)
-            pd.DataFrame({ITEM_ID: self.split.cold_items.to_numpy()}).to_parquet(tmp / "cold_items.parquet", index=False)
+            pd.DataFrame(
+                {
+                    ITEM_ID: self.split.candidate_items.to_numpy(),
+                    "cold": self.split.candidate_items.isin(self.split.cold_items),
+                }
+            ).to_parquet(tmp / "candidates.parquet", index=False)
+            pd.DataFrame({ITEM_ID: self.split.cold_items.to_numpy()}).to_parquet(
+                tmp / "cold_items.parquet", index=False
+            )
             self.interests.to_parquet(tmp / "interests.parquet", index=False)
             (tmp / "edges").mkdir()
             for kind, table in self.edges.items():
@@ -281,16 +344,21 @@ class InterestGraph:
             if self.item_vectors is not None:
                 tensors["item_vectors"] = self.item_vectors.contiguous()
             save_file(tensors, str(tmp / "vectors.safetensors"))
-            write_manifest(tmp, format=GRAPH_FORMAT, format_version=GRAPH_VERSION, metadata={
-                "log": log_entries,
-                "protocol": self.split.protocol.to_dict(),
-                "config": self.config.to_dict(),
-                "encoder_identity": self.encoder_identity,
-                "reference_time": self.reference_time,
-                "edge_types": list(self.edges),
-                "counts": self.counts(),
-                "build_seconds": self.build_seconds,
-            })
+            write_manifest(
+                tmp,
+                format=GRAPH_FORMAT,
+                format_version=GRAPH_VERSION,
+                metadata={
+                    "log": log_entries,
+                    "protocol": self.split.protocol.to_dict(),
+                    "config": self.config.to_dict(),
+                    "encoder_identity": self.encoder_identity,
+                    "reference_time": self.reference_time,
+                    "edge_types": list(self.edges),
+                    "counts": self.counts(),
+                    "build_seconds": self.build_seconds,
+                },
+            )
         # the graph now lives there: a model fitted on (or forgetting users with) it records where
         self.source_path, self.manifest_sha256 = str(directory.resolve()), sha256_file(directory / "manifest.json")
         return directory
@@ -303,30 +371,61 @@ class InterestGraph:
         from .build import GraphConfig
 
         directory = Path(directory)
-        required = (*LOG_FILES, "candidates.parquet", "cold_items.parquet", "interests.parquet", "user_tags.parquet", "text_links.parquet", "vectors.safetensors")
-        manifest = read_manifest(directory, format=GRAPH_FORMAT, supported_versions=(GRAPH_VERSION,), required_files=required, required_keys=("log", "protocol", "config", "edge_types", "counts", "encoder_identity", "reference_time"))
+        required = (
+            *LOG_FILES,
+            "candidates.parquet",
+            "cold_items.parquet",
+            "interests.parquet",
+            "user_tags.parquet",
+            "text_links.parquet",
+            "vectors.safetensors",
+        )
+        manifest = read_manifest(
+            directory,
+            format=GRAPH_FORMAT,
+            supported_versions=(GRAPH_VERSION,),
+            required_files=required,
+            required_keys=("log", "protocol", "config", "edge_types", "counts", "encoder_identity", "reference_time"),
+        )
         missing_edges = [k for k in manifest["edge_types"] if f"edges/{k}.parquet" not in manifest["files"]]
         if missing_edges:
             raise ArtifactError(f"{directory}: manifest does not list the edge table(s) {', '.join(missing_edges)}")
         log = read_log_tables(directory, manifest["log"])
         candidates = pd.read_parquet(directory / "candidates.parquet")
         cold = pd.read_parquet(directory / "cold_items.parquet")
-        split = Split(log=log, protocol=Protocol.from_dict(manifest["protocol"]), candidate_items=pd.Index(candidates[ITEM_ID].to_numpy(), name=ITEM_ID), cold_items=pd.Index(cold[ITEM_ID].to_numpy(), name=ITEM_ID))
+        split = Split(
+            log=log,
+            protocol=Protocol.from_dict(manifest["protocol"]),
+            candidate_items=pd.Index(candidates[ITEM_ID].to_numpy(), name=ITEM_ID),
+            cold_items=pd.Index(cold[ITEM_ID].to_numpy(), name=ITEM_ID),
+        )
         edges = {kind: pd.read_parquet(directory / "edges" / f"{kind}.parquet") for kind in manifest["edge_types"]}
         tensors = load_file(str(directory / "vectors.safetensors"))
         interests = pd.read_parquet(directory / "interests.parquet")
         for column in ("aliases", "sources"):
             interests[column] = [list(v) for v in interests[column]]
         graph = cls(
-            split=split, interests=interests, edges=edges, interest_vectors=tensors["interest_vectors"], item_vectors=tensors.get("item_vectors"),
-            user_tags=pd.read_parquet(directory / "user_tags.parquet"), text_links=pd.read_parquet(directory / "text_links.parquet"),
-            config=GraphConfig.from_dict(manifest["config"]), encoder_identity=manifest["encoder_identity"], reference_time=int(manifest["reference_time"]),
+            split=split,
+            interests=interests,
+            edges=edges,
+            interest_vectors=tensors["interest_vectors"],
+            item_vectors=tensors.get("item_vectors"),
+            user_tags=pd.read_parquet(directory / "user_tags.parquet"),
+            text_links=pd.read_parquet(directory / "text_links.parquet"),
+            config=GraphConfig.from_dict(manifest["config"]),
+            encoder_identity=manifest["encoder_identity"],
+            reference_time=int(manifest["reference_time"]),
             build_seconds=manifest.get("build_seconds", {}),
-            source_path=str(directory.resolve()), manifest_sha256=sha256_file(directory / "manifest.json"),
-            keyword_terms=pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None,
+            source_path=str(directory.resolve()),
+            manifest_sha256=sha256_file(directory / "manifest.json"),
+            keyword_terms=pd.read_parquet(directory / "keywords.parquet")
+            if "keywords.parquet" in manifest["files"]
+            else None,
         )
         if graph.counts() != manifest["counts"]:
-            raise ArtifactError(f"{directory}: node/edge counts differ from the manifest ({graph.counts()} vs {manifest['counts']})")
+            raise ArtifactError(
+                f"{directory}: node/edge counts differ from the manifest ({graph.counts()} vs {manifest['counts']})"
+            )
         return graph
 
 

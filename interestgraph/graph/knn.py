@@ -210,7 +210,11 @@ def _cosine_topk(x, k, y, threshold, block_size, candidate_dtype, margin, show_p
         if y.device != x.device:
             raise ValueError(f"y is on {y.device} but x is on {x.device}: they must be on the same device")
     if threshold is not None:
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1.0 <= float(threshold) <= 1.0:
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not -1.0 <= float(threshold) <= 1.0
+        ):
             raise ValueError(f"threshold must be a number in [-1, 1] or None, got {threshold!r}")
         threshold = float(threshold)
     if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1):

@@ -43,15 +43,20 @@ def symmetric_normalise(adjacency: sp.spmatrix) -> sp.csr_matrix:
     return out
 
 
-def to_torch_csr(matrix: sp.spmatrix, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
+def to_torch_csr(
+    matrix: sp.spmatrix, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+) -> torch.Tensor:
     """A scipy sparse matrix as a ``torch.sparse_csr_tensor`` of the same shape."""
     m = sp.csr_matrix(matrix)
     m.sort_indices()
     with warnings.catch_warnings():  # "sparse CSR support is in beta": the products used here are stable
         warnings.simplefilter("ignore", UserWarning)
         return torch.sparse_csr_tensor(
-            torch.from_numpy(m.indptr.astype(np.int64)), torch.from_numpy(m.indices.astype(np.int64)),
-            torch.from_numpy(m.data).to(dtype), size=m.shape, device=device,
+            torch.from_numpy(m.indptr.astype(np.int64)),
+            torch.from_numpy(m.indices.astype(np.int64)),
+            torch.from_numpy(m.data).to(dtype),
+            size=m.shape,
+            device=device,
         )
 
 
@@ -67,7 +72,9 @@ def layer_weights(layers: int, alphas: Sequence[float] | None = None) -> list[fl
     return alphas
 
 
-def propagate(adjacency: torch.Tensor, x: torch.Tensor, layers: int, alphas: Sequence[float] | None = None) -> torch.Tensor:
+def propagate(
+    adjacency: torch.Tensor, x: torch.Tensor, layers: int, alphas: Sequence[float] | None = None
+) -> torch.Tensor:
     """``Σ_k α_k Â^k x`` for ``k = 0..layers``.
 
     Args:

@@ -65,19 +65,33 @@ class BehaviourEvents:
     n_interests: int
 
 
-def user_item_edges(events: BehaviourEvents, *, reference: int, half_life_days: float | None, until: int | None = None) -> pd.DataFrame:
+def user_item_edges(
+    events: BehaviourEvents, *, reference: int, half_life_days: float | None, until: int | None = None
+) -> pd.DataFrame:
     """User–item edges ``src`` (user), ``dst`` (item), ``weight``: decayed positive event weights summed per pair."""
     keep = np.ones(len(events.user), dtype=bool) if until is None else events.timestamp <= until
     w = events.weight[keep] * decay_factor(events.timestamp[keep], reference, half_life_days)
     key = events.user[keep] * max(events.n_items, 1) + events.item[keep]
     pairs, inverse = np.unique(key, return_inverse=True)
     total = np.bincount(inverse, weights=w, minlength=len(pairs))
-    return pd.DataFrame({"src": pairs // max(events.n_items, 1), "dst": pairs % max(events.n_items, 1), "weight": total.astype(np.float32)})
+    return pd.DataFrame(
+        {
+            "src": pairs // max(events.n_items, 1),
+            "dst": pairs % max(events.n_items, 1),
+            "weight": total.astype(np.float32),
+        }
+    )
 
 
 def item_interest_matrix(item_interest: pd.DataFrame, n_items: int, n_interests: int) -> sp.csr_matrix:
     """``(n_items, n_interests)`` CSR of item–interest weights with each item's row summing to 1."""
-    m = sp.csr_matrix((item_interest["weight"].to_numpy(dtype=np.float64), (item_interest["item"].to_numpy(), item_interest["interest"].to_numpy())), shape=(n_items, n_interests))
+    m = sp.csr_matrix(
+        (
+            item_interest["weight"].to_numpy(dtype=np.float64),
+            (item_interest["item"].to_numpy(), item_interest["interest"].to_numpy()),
+        ),
+        shape=(n_items, n_interests),
+    )
     sums = np.asarray(m.sum(axis=1)).ravel()
     scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
     return sp.diags(scale) @ m
@@ -105,7 +119,10 @@ def user_interest_edges(
     """
     n_users, n_interests = events.n_users, events.n_interests
     ui = user_item_edges(events, reference=reference, half_life_days=half_life_days, until=until)
-    a = sp.csr_matrix((ui["weight"].to_numpy(dtype=np.float64), (ui["src"].to_numpy(), ui["dst"].to_numpy())), shape=(n_users, events.n_items))
+    a = sp.csr_matrix(
+        (ui["weight"].to_numpy(dtype=np.float64), (ui["src"].to_numpy(), ui["dst"].to_numpy())),
+        shape=(n_users, events.n_items),
+    )
     extra = sp.csr_matrix((n_users, n_interests))
     for table, scale, value in ((events.tags, tag_weight, None), (events.texts, text_weight, "similarity")):
         if scale == 0 or table.empty:
@@ -115,16 +132,24 @@ def user_interest_edges(
         w = scale * decay_factor(t["timestamp"].to_numpy(), reference, half_life_days)
         if value is not None:
             w = w * t[value].to_numpy(dtype=np.float64)
-        extra = extra + sp.csr_matrix((w, (t["user"].to_numpy(), t["interest"].to_numpy())), shape=(n_users, n_interests))
+        extra = extra + sp.csr_matrix(
+            (w, (t["user"].to_numpy(), t["interest"].to_numpy())), shape=(n_users, n_interests)
+        )
     extra = extra.tocsr()
     selected = np.arange(n_users) if users is None else np.asarray(users, dtype=np.int64)
     frames = []
     for start in range(0, len(selected), chunk_users):
-        rows = selected[start:start + chunk_users]
+        rows = selected[start : start + chunk_users]
         raw = (a[rows] @ item_interest + extra[rows]).tocoo()
         frames.append(_normalise_top_k(rows[raw.row], raw.col.astype(np.int64), raw.data, top_k))
     if not frames:
-        return pd.DataFrame({"src": np.array([], dtype=np.int64), "dst": np.array([], dtype=np.int64), "weight": np.array([], dtype=np.float32)})
+        return pd.DataFrame(
+            {
+                "src": np.array([], dtype=np.int64),
+                "dst": np.array([], dtype=np.int64),
+                "weight": np.array([], dtype=np.float32),
+            }
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -132,7 +132,9 @@ def _catalog_labels(split: Split, fields: Sequence[str]) -> pd.DataFrame:
     frames = []
     for f in fields:
         if f not in items.columns:
-            raise DataError(f"{split.log.source}: interest field {f!r} is not in the catalog (fields: {', '.join(split.log.interest_fields) or 'none'})")
+            raise DataError(
+                f"{split.log.source}: interest field {f!r} is not in the catalog (fields: {', '.join(split.log.interest_fields) or 'none'})"
+            )
         counts = items[f].map(len).to_numpy()
         labels = [normalise_label(v) for cell in items[f] for v in cell]
         frames.append(pd.DataFrame({"item": np.repeat(np.arange(len(items)), counts), "label": labels}))
@@ -144,7 +146,14 @@ def _catalog_labels(split: Split, fields: Sequence[str]) -> pd.DataFrame:
 def _keyword_vectorizer(config: InterestConfig, **limits):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(stop_words="english", lowercase=True, token_pattern=r"(?u)\b[^\W\d_][\w'-]{2,}\b", sublinear_tf=True, dtype=np.float32, **limits)
+    return TfidfVectorizer(
+        stop_words="english",
+        lowercase=True,
+        token_pattern=r"(?u)\b[^\W\d_][\w'-]{2,}\b",
+        sublinear_tf=True,
+        dtype=np.float32,
+        **limits,
+    )
 
 
 def _empty_keywords() -> pd.DataFrame:
@@ -165,7 +174,9 @@ def _keywords(split: Split, config: InterestConfig) -> tuple[pd.DataFrame, pd.Da
         matrix = vectorizer.fit_transform(texts).tocsr()
     except ValueError:  # no term survives the document-frequency limits
         return _empty_keywords(), terms
-    terms = pd.DataFrame({"term": vectorizer.get_feature_names_out().astype(object), "idf": vectorizer.idf_.astype(np.float64)})
+    terms = pd.DataFrame(
+        {"term": vectorizer.get_feature_names_out().astype(object), "idf": vectorizer.idf_.astype(np.float64)}
+    )
     return _top_keywords(matrix, terms["term"].to_numpy(), config), terms
 
 
@@ -198,7 +209,14 @@ def _top_keywords(matrix, terms: np.ndarray, config: InterestConfig) -> pd.DataF
     if not rows:
         return _empty_keywords()
     labels = [normalise_label(t) for t in np.asarray(terms, dtype=object)[np.asarray(cols)]]
-    return pd.DataFrame({"item": np.asarray(rows, dtype=np.int64), "label": labels, "source": "keyword", "weight": np.asarray(vals, dtype=np.float64)})
+    return pd.DataFrame(
+        {
+            "item": np.asarray(rows, dtype=np.int64),
+            "label": labels,
+            "source": "keyword",
+            "weight": np.asarray(vals, dtype=np.float64),
+        }
+    )
 
 
 def _user_tags(split: Split, config: InterestConfig) -> pd.DataFrame:
@@ -208,7 +226,14 @@ def _user_tags(split: Split, config: InterestConfig) -> pd.DataFrame:
     users = log.user_ids.get_indexer(tags["user_id"])
     items = log.item_ids.get_indexer(tags[ITEM_ID])
     labels = [normalise_label(t) for t in tags["text"]]
-    table = pd.DataFrame({"user": users.astype(np.int64), "item": items.astype(np.int64), "label": labels, "timestamp": tags["timestamp"].to_numpy()})
+    table = pd.DataFrame(
+        {
+            "user": users.astype(np.int64),
+            "item": items.astype(np.int64),
+            "label": labels,
+            "timestamp": tags["timestamp"].to_numpy(),
+        }
+    )
     return table[table["label"] != ""]
 
 
@@ -230,10 +255,14 @@ def extract_interests(split: Split, config: InterestConfig | None = None, *, enc
 
     taggers = tags.groupby("label")["user"].nunique()
     tag_items = tags.groupby(["item", "label"])["user"].nunique().rename("taggers").reset_index()
-    tag_items = tag_items.assign(source="tag", weight=np.log2(1.0 + tag_items["taggers"].to_numpy()))[["item", "label", "source", "weight"]]
+    tag_items = tag_items.assign(source="tag", weight=np.log2(1.0 + tag_items["taggers"].to_numpy()))[
+        ["item", "label", "source", "weight"]
+    ]
 
     item_label = pd.concat([catalog, keywords, tag_items], ignore_index=True)
-    items_per = {src: frame.groupby("label")["item"].nunique() for src, frame in (("catalog", catalog), ("keyword", keywords))}
+    items_per = {
+        src: frame.groupby("label")["item"].nunique() for src, frame in (("catalog", catalog), ("keyword", keywords))
+    }
     keep: set[str] = set()
     keep.update(items_per["catalog"].index[items_per["catalog"] >= max(config.min_items, 1)])
     keep.update(items_per["keyword"].index[items_per["keyword"] >= max(config.min_keyword_items, 1)])
@@ -254,11 +283,18 @@ def extract_interests(split: Split, config: InterestConfig | None = None, *, enc
     item_label = item_label[item_label["label"].isin(keep)]
     item_interest = (
         item_label.assign(interest=item_label["label"].map(lookup).astype(np.int64))
-        .groupby(["item", "interest"], as_index=False)["weight"].sum()
+        .groupby(["item", "interest"], as_index=False)["weight"]
+        .sum()
     )
-    sources = item_label.assign(interest=item_label["label"].map(lookup)).groupby("interest")["source"].agg(lambda s: sorted(set(s)))
+    sources = (
+        item_label.assign(interest=item_label["label"].map(lookup))
+        .groupby("interest")["source"]
+        .agg(lambda s: sorted(set(s)))
+    )
     tags = tags[tags["label"].isin(keep)]
-    user_tags = tags.assign(interest=tags["label"].map(lookup).astype(np.int64))[["user", "item", "interest", "timestamp"]].reset_index(drop=True)
+    user_tags = tags.assign(interest=tags["label"].map(lookup).astype(np.int64))[
+        ["user", "item", "interest", "timestamp"]
+    ].reset_index(drop=True)
 
     # support in distinct training users: taggers, plus users with a positive training pair on a carrying item
     support_users = _distinct_users(split, item_interest, user_tags, len(final_labels))
@@ -269,15 +305,23 @@ def extract_interests(split: Split, config: InterestConfig | None = None, *, enc
     for label, canon in canonical.items():
         if label != canon:
             aliases[index[canon]].append(label)
-    interests = pd.DataFrame({
-        "label": final_labels,
-        "aliases": [sorted(aliases[k]) for k in range(len(final_labels))],
-        "sources": [sources.get(k, []) for k in range(len(final_labels))],
-        "support_items": [int(support_items.get(k, 0)) for k in range(len(final_labels))],
-        "support_users": [int(support_users.get(k, 0)) for k in range(len(final_labels))],
-        "support_taggers": [int(support_taggers.get(k, 0)) for k in range(len(final_labels))],
-    })
-    return InterestVocabulary(interests=interests, item_interest=item_interest, user_tags=user_tags, lookup=lookup, keyword_terms=keyword_terms)
+    interests = pd.DataFrame(
+        {
+            "label": final_labels,
+            "aliases": [sorted(aliases[k]) for k in range(len(final_labels))],
+            "sources": [sources.get(k, []) for k in range(len(final_labels))],
+            "support_items": [int(support_items.get(k, 0)) for k in range(len(final_labels))],
+            "support_users": [int(support_users.get(k, 0)) for k in range(len(final_labels))],
+            "support_taggers": [int(support_taggers.get(k, 0)) for k in range(len(final_labels))],
+        }
+    )
+    return InterestVocabulary(
+        interests=interests,
+        item_interest=item_interest,
+        user_tags=user_tags,
+        lookup=lookup,
+        keyword_terms=keyword_terms,
+    )
 
 
 def _distinct_users(split: Split, item_interest: pd.DataFrame, user_tags: pd.DataFrame, n_interests: int) -> pd.Series:
@@ -291,15 +335,23 @@ def _distinct_users(split: Split, item_interest: pd.DataFrame, user_tags: pd.Dat
     ones = np.ones(int(sel.sum()))
     reached = sp.csr_matrix((ones, (log.user_codes()[sel], log.item_codes()[sel])), shape=(log.n_users, log.n_items))
     reached.data[:] = 1.0
-    carries = sp.csr_matrix((np.ones(len(item_interest)), (item_interest["item"].to_numpy(), item_interest["interest"].to_numpy())), shape=(log.n_items, n_interests))
+    carries = sp.csr_matrix(
+        (np.ones(len(item_interest)), (item_interest["item"].to_numpy(), item_interest["interest"].to_numpy())),
+        shape=(log.n_items, n_interests),
+    )
     users_interests = (reached @ carries).tocsr()
-    tagged = sp.csr_matrix((np.ones(len(user_tags)), (user_tags["user"].to_numpy(), user_tags["interest"].to_numpy())), shape=(log.n_users, n_interests))
+    tagged = sp.csr_matrix(
+        (np.ones(len(user_tags)), (user_tags["user"].to_numpy(), user_tags["interest"].to_numpy())),
+        shape=(log.n_users, n_interests),
+    )
     linked = (users_interests + tagged).tocsc()
     linked.eliminate_zeros()
     return pd.Series(np.diff(linked.indptr), index=np.arange(n_interests))
 
 
-def _merge_near_duplicates(labels: list[str], item_label: pd.DataFrame, taggers: pd.Series, config: InterestConfig, encoder) -> dict[str, str]:
+def _merge_near_duplicates(
+    labels: list[str], item_label: pd.DataFrame, taggers: pd.Series, config: InterestConfig, encoder
+) -> dict[str, str]:
     """label -> canonical label; union-find over embedding neighbours with cosine >= threshold."""
     canonical = {label: label for label in labels}
     if encoder is None or config.merge_threshold is None or len(labels) < 2:
@@ -307,7 +359,9 @@ def _merge_near_duplicates(labels: list[str], item_label: pd.DataFrame, taggers:
     from ..graph.knn import cosine_topk
 
     vectors = encoder.encode(labels)
-    index, score = cosine_topk(vectors, k=min(8, len(labels) - 1), threshold=config.merge_threshold, candidate_dtype=None)
+    index, score = cosine_topk(
+        vectors, k=min(8, len(labels) - 1), threshold=config.merge_threshold, candidate_dtype=None
+    )
     parent = list(range(len(labels)))
 
     def find(a: int) -> int:
@@ -333,7 +387,9 @@ def _merge_near_duplicates(labels: list[str], item_label: pd.DataFrame, taggers:
     return canonical
 
 
-def map_texts_to_interests(texts: Sequence[str], vocabulary_vectors, *, encoder, threshold: float, top: int) -> pd.DataFrame:
+def map_texts_to_interests(
+    texts: Sequence[str], vocabulary_vectors, *, encoder, threshold: float, top: int
+) -> pd.DataFrame:
     """Map free texts (queries, reviews) to their nearest interest points.
 
     Args:
@@ -348,8 +404,22 @@ def map_texts_to_interests(texts: Sequence[str], vocabulary_vectors, *, encoder,
     from ..graph.knn import cosine_topk
 
     if len(texts) == 0 or top == 0:
-        return pd.DataFrame({"text": np.array([], dtype=np.int64), "interest": np.array([], dtype=np.int64), "similarity": np.array([], dtype=np.float32)})
+        return pd.DataFrame(
+            {
+                "text": np.array([], dtype=np.int64),
+                "interest": np.array([], dtype=np.int64),
+                "similarity": np.array([], dtype=np.float32),
+            }
+        )
     vectors = encoder.encode(list(texts))
-    index, score = cosine_topk(vectors, k=min(top, vocabulary_vectors.shape[0]), y=vocabulary_vectors, threshold=threshold, candidate_dtype=None)
+    index, score = cosine_topk(
+        vectors,
+        k=min(top, vocabulary_vectors.shape[0]),
+        y=vocabulary_vectors,
+        threshold=threshold,
+        candidate_dtype=None,
+    )
     rows, cols = np.nonzero(index.numpy() >= 0)
-    return pd.DataFrame({"text": rows.astype(np.int64), "interest": index.numpy()[rows, cols], "similarity": score.numpy()[rows, cols]})
+    return pd.DataFrame(
+        {"text": rows.astype(np.int64), "interest": index.numpy()[rows, cols], "similarity": score.numpy()[rows, cols]}
+    )

@@ -35,7 +35,9 @@ def normalise_label(text: object) -> str:
         return ""
     value = unicodedata.normalize("NFKC", html.unescape(str(text)))
     value = _INVISIBLE.sub("", value.translate(_APOSTROPHES))
-    value = unicodedata.normalize("NFKC", value.casefold()).replace("i\u0307", "i")  # 'İ' casefolds to i + combining dot
+    value = unicodedata.normalize("NFKC", value.casefold()).replace(
+        "i\u0307", "i"
+    )  # 'İ' casefolds to i + combining dot
     value = _DROP.sub(" ", value)
     value = _DOT_NOT_INNER.sub(" ", value)
     value = _SEPARATORS.sub(" ", value)

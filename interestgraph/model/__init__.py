@@ -13,4 +13,14 @@ from .model import InterestGraphModel, build_operator
 from .operator import MODEL_EDGE_TYPES, PathOperator
 from .path_model import PathScorer, frozen_scores, walk_contributions
 
-__all__ = ["MODEL_EDGE_TYPES", "InterestGraphModel", "ModelConfig", "PathOperator", "PathScorer", "TrainConfig", "build_operator", "frozen_scores", "walk_contributions"]
+__all__ = [
+    "MODEL_EDGE_TYPES",
+    "InterestGraphModel",
+    "ModelConfig",
+    "PathOperator",
+    "PathScorer",
+    "TrainConfig",
+    "build_operator",
+    "frozen_scores",
+    "walk_contributions",
+]

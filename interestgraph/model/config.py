@@ -128,8 +128,10 @@ class ModelConfig(_JsonConfig):
         if self.max_length not in (2, 3):
             raise ValueError(f"max_length must be 2 or 3, got {self.max_length!r}")
         if self.max_length == 2 and not {"user-interest", "item-item"} & set(self.edge_types):
-            raise ValueError("max_length=2 reaches no unseen item with these edge_types (a 2-step walk from a user "
-                             "ends on an item only through user-interest or item-item edges); use max_length=3 or add one of them")
+            raise ValueError(
+                "max_length=2 reaches no unseen item with these edge_types (a 2-step walk from a user "
+                "ends on an item only through user-interest or item-item edges); use max_length=3 or add one of them"
+            )
         _check_number("exponent", self.exponent, 0.0, 1.0)
         _check_positive_int("dim", self.dim)
         _check_positive_int("gcn_layers", self.gcn_layers, minimum=0)
@@ -137,9 +139,13 @@ class ModelConfig(_JsonConfig):
         if not isinstance(self.typed_gates, bool):
             raise ValueError(f"typed_gates must be True or False, got {self.typed_gates!r}")
         if self.user_item_weights not in ("binary", "recency", "order", "decayed"):
-            raise ValueError(f"user_item_weights must be 'binary', 'recency', 'order' or 'decayed', got {self.user_item_weights!r}")
+            raise ValueError(
+                f"user_item_weights must be 'binary', 'recency', 'order' or 'decayed', got {self.user_item_weights!r}"
+            )
         if self.first_step_weights not in ("auto", "uniform", "order", "recency"):
-            raise ValueError(f"first_step_weights must be 'auto', 'uniform', 'order' or 'recency', got {self.first_step_weights!r}")
+            raise ValueError(
+                f"first_step_weights must be 'auto', 'uniform', 'order' or 'recency', got {self.first_step_weights!r}"
+            )
         _check_number("first_step_half_life_items", self.first_step_half_life_items, 0.0, low_open=True)
         _check_number("first_step_half_life_days", self.first_step_half_life_days, 0.0, low_open=True)
         _check_number("recency_half_life_items", self.recency_half_life_items, 0.0, low_open=True)
@@ -147,12 +153,13 @@ class ModelConfig(_JsonConfig):
         if self.similarity_edges not in ("frozen", "refined"):
             raise ValueError(f"similarity_edges must be 'frozen' or 'refined', got {self.similarity_edges!r}")
         if self.similarity_edges == "refined" and not {"interest-interest", "item-item"} & set(self.edge_types):
-            raise ValueError("similarity_edges='refined' needs 'interest-interest' or 'item-item' in edge_types (nothing to refine)")
+            raise ValueError(
+                "similarity_edges='refined' needs 'interest-interest' or 'item-item' in edge_types (nothing to refine)"
+            )
         _check_number("refine_temperature", self.refine_temperature, 0.0, low_open=True)
         _check_positive_int("remine_every", self.remine_every, minimum=0)
         _check_positive_int("remine_k", self.remine_k, minimum=0)
         _check_number("prune_below", self.prune_below, 0.0, 1.0)
-
 
 
 @dataclass

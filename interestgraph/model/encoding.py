@@ -14,14 +14,15 @@ def model_encoder_identity(model) -> str | None:
     """What encoded the model's vectors (``"<name> sha256:<hash>"``, plus ``" fine-tuned <mode> sha256:<digest>"``
     when the encoder was trained with the model), or None when not recorded."""
     graph = getattr(model, "graph_", None)
-    base = graph.encoder_identity if graph is not None else (getattr(model, "facts_", None) or {}).get("encoder_identity")
+    base = (
+        graph.encoder_identity if graph is not None else (getattr(model, "facts_", None) or {}).get("encoder_identity")
+    )
     tuning = getattr(model, "encoder_tuning_", None)
     if base is not None and tuning:
         from ..encoder.text import fine_tuned_identity
 
         return fine_tuned_identity(base, tuning["mode"], tuning["digest"])
     return base
-
 
 
 def _digest(identity: str) -> str:
@@ -41,9 +42,13 @@ def default_encoder(model):
     tuning = getattr(model, "encoder_tuning_", None)
     if not tuning:
         return TextEncoder()
-    name = identity.split(" sha256:", 1)[0] if identity.count(" sha256:") > 1 else None  # base identities of older graphs are a bare hash
+    name = (
+        identity.split(" sha256:", 1)[0] if identity.count(" sha256:") > 1 else None
+    )  # base identities of older graphs are a bare hash
     settings = {k: tuning[k] for k in ("mode", "top_layers", "lora_r", "lora_alpha")}
-    encoder = TextEncoder(EncoderConfig(model=None if name is None or name.startswith("all-MiniLM-L6-v2 (package") else name, **settings))
+    encoder = TextEncoder(
+        EncoderConfig(model=None if name is None or name.startswith("all-MiniLM-L6-v2 (package") else name, **settings)
+    )
     encoder.load_trainable_state_dict(model.encoder_state_)
     return encoder
 
@@ -59,5 +64,7 @@ def checked_encoder(model, encoder=None):
     encoder = default_encoder(model) if encoder is None else encoder
     recorded = model_encoder_identity(model)
     if recorded is not None and _digest(describe_encoder(encoder)) != _digest(recorded):
-        raise ValueError(f"encoder: the model's vectors were made by {recorded!r}, not by {describe_encoder(encoder)!r}")
+        raise ValueError(
+            f"encoder: the model's vectors were made by {recorded!r}, not by {describe_encoder(encoder)!r}"
+        )
     return encoder

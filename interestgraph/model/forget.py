@@ -19,7 +19,6 @@ fine-tuned encoder, or with refined similarity edges.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..graph.forget import forget_users as forget_graph_users
@@ -66,13 +65,21 @@ def forget_users(model, users, *, graph=None, encoder=None):
     keep_interests = pd.Index(before.interests["label"]).get_indexer(after.interests["label"])
     if (keep_interests < 0).any():
         new = after.interests["label"].to_numpy()[keep_interests < 0]
-        raise ValueError(f"graph: without them the build made interest points the model never saw ({', '.join(map(str, new[:3]))}); retrain instead")
+        raise ValueError(
+            f"graph: without them the build made interest points the model never saw ({', '.join(map(str, new[:3]))}); retrain instead"
+        )
     if not after.items.equals(before.items):
         raise ValueError("graph: the catalog changed when rebuilding; retrain instead")
 
-    scorer = model.scorer_.cpu().with_nodes(keep_users, keep_interests, after.interest_vectors if model.scorer_.uses_text else None).eval()
+    scorer = (
+        model.scorer_.cpu()
+        .with_nodes(keep_users, keep_interests, after.interest_vectors if model.scorer_.uses_text else None)
+        .eval()
+    )
     tables = graph_tables(after, model.config)
-    operator = PathOperator.from_tables(tables, len(after.users), len(after.items), len(after.interests), exponent=model.config.exponent)
+    operator = PathOperator.from_tables(
+        tables, len(after.users), len(after.items), len(after.interests), exponent=model.config.exponent
+    )
     structure = to_torch_csr(operator.structure())
     train = positive_matrix(after.split, "train")
     not_cold = observed_without_positives(after.split, train)

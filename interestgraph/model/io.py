@@ -40,16 +40,19 @@ import torch
 
 from .. import __version__
 from ..artifacts import atomic_directory, read_manifest, write_manifest
-from ..errors import ArtifactError
-from .config import ModelConfig, TrainConfig
 from ..data.schema import TITLE
+from ..errors import ArtifactError
 from ..graph.interest_graph import EDGE_ENDS
+from .config import ModelConfig, TrainConfig
 from .operator import MODEL_EDGE_TYPES
 
 MODEL_FORMAT = "interestgraph-model"
 MODEL_VERSION = 1
 MODEL_FILES = ("weights.safetensors", "operator.safetensors", "nodes.parquet", "history.parquet", "model_card.md")
-ENCODER_LICENCE = {"all-MiniLM-L6-v2": "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)", "lexical": "none (built-in hashed character n-grams)"}
+ENCODER_LICENCE = {
+    "all-MiniLM-L6-v2": "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
+    "lexical": "none (built-in hashed character n-grams)",
+}
 
 
 def _data_licence(graph) -> str:
@@ -85,10 +88,21 @@ def model_card(model, facts: dict[str, Any]) -> str:
         f"- model: {model.describe()}",
         f"- training: {facts['train_config']}",
         f"- best epoch {facts['best_epoch']} of {facts['epochs']}; training {facts['train_seconds']:.1f} s",
-        "- validation: " + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) or "none (the split has no validation part)"),
-        *([f"- items added after training (cold, reached through their interests): {facts['added_items']}"] if facts.get("added_items") else []),
-        *([f"- encoder fine-tuned with the model ({facts['encoder_tuning']['mode']}; trainable state in encoder.safetensors, "
-           f"sha256 {facts['encoder_tuning']['digest']}): new texts are encoded by this fine-tuned encoder"] if facts.get("encoder_tuning") else []),
+        "- validation: "
+        + (", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) or "none (the split has no validation part)"),
+        *(
+            [f"- items added after training (cold, reached through their interests): {facts['added_items']}"]
+            if facts.get("added_items")
+            else []
+        ),
+        *(
+            [
+                f"- encoder fine-tuned with the model ({facts['encoder_tuning']['mode']}; trainable state in encoder.safetensors, "
+                f"sha256 {facts['encoder_tuning']['digest']}): new texts are encoded by this fine-tuned encoder"
+            ]
+            if facts.get("encoder_tuning")
+            else []
+        ),
         "",
         "Licence of this model's code: MIT. The trained weights derive from the data above and inherit its terms.",
     ]
@@ -96,8 +110,19 @@ def model_card(model, facts: dict[str, Any]) -> str:
 
 
 #: what a model keeps about the graph it was trained on (manifest keys)
-GRAPH_FACTS = ("protocol", "protocol_line", "graph_counts", "id_dtypes", "graph_manifest_sha256", "graph_path", "encoder_identity",
-               "encoder_licence", "data", "data_licence", "catalog")
+GRAPH_FACTS = (
+    "protocol",
+    "protocol_line",
+    "graph_counts",
+    "id_dtypes",
+    "graph_manifest_sha256",
+    "graph_path",
+    "encoder_identity",
+    "encoder_licence",
+    "data",
+    "data_licence",
+    "catalog",
+)
 
 
 def graph_facts(graph) -> dict[str, Any]:
@@ -106,10 +131,16 @@ def graph_facts(graph) -> dict[str, Any]:
     ``knn_dtype``, ``keywords_per_item``, ``keyword_min_score``; what items added later are read with)."""
     log = graph.split.log
     return {
-        "protocol": graph.protocol.to_dict(), "protocol_line": graph.split.describe(), "graph_counts": graph.counts(), "id_dtypes": id_dtypes(graph),
-        "graph_manifest_sha256": getattr(graph, "manifest_sha256", None), "graph_path": getattr(graph, "source_path", None),
-        "encoder_identity": graph.encoder_identity, "encoder_licence": _encoder_licence(graph.encoder_identity),
-        "data": str(getattr(log, "source", None) or "an interaction log"), "data_licence": _data_licence(graph),
+        "protocol": graph.protocol.to_dict(),
+        "protocol_line": graph.split.describe(),
+        "graph_counts": graph.counts(),
+        "id_dtypes": id_dtypes(graph),
+        "graph_manifest_sha256": getattr(graph, "manifest_sha256", None),
+        "graph_path": getattr(graph, "source_path", None),
+        "encoder_identity": graph.encoder_identity,
+        "encoder_licence": _encoder_licence(graph.encoder_identity),
+        "data": str(getattr(log, "source", None) or "an interaction log"),
+        "data_licence": _data_licence(graph),
         "catalog": catalog_facts(graph),
     }
 
@@ -118,9 +149,13 @@ def catalog_facts(graph) -> dict[str, Any]:
     """How ``graph`` read its catalog (see :func:`graph_facts`)."""
     fields = graph.config.interests.fields
     return {
-        "interest_fields": list(graph.split.log.interest_fields if fields is None else fields), "text_fields": list(graph.split.log.text_fields),
-        "item_k": int(graph.config.item_k), "item_threshold": float(graph.config.item_threshold), "knn_dtype": graph.config.knn_dtype,
-        "keywords_per_item": int(graph.config.interests.keywords_per_item), "keyword_min_score": float(graph.config.interests.keyword_min_score),
+        "interest_fields": list(graph.split.log.interest_fields if fields is None else fields),
+        "text_fields": list(graph.split.log.text_fields),
+        "item_k": int(graph.config.item_k),
+        "item_threshold": float(graph.config.item_threshold),
+        "knn_dtype": graph.config.knn_dtype,
+        "keywords_per_item": int(graph.config.interests.keywords_per_item),
+        "keyword_min_score": float(graph.config.interests.keyword_min_score),
     }
 
 
@@ -133,17 +168,33 @@ def keyword_terms(model) -> pd.DataFrame | None:
 def _put_csr(tensors: dict[str, torch.Tensor], prefix: str, matrix: sp.spmatrix) -> None:
     m = sp.csr_matrix(matrix, dtype=np.float64)
     m.sort_indices()
-    tensors.update({f"{prefix}_indptr": torch.from_numpy(m.indptr.astype(np.int64)), f"{prefix}_indices": torch.from_numpy(m.indices.astype(np.int64)),
-                    f"{prefix}_data": torch.from_numpy(m.data.astype(np.float64))})
+    tensors.update(
+        {
+            f"{prefix}_indptr": torch.from_numpy(m.indptr.astype(np.int64)),
+            f"{prefix}_indices": torch.from_numpy(m.indices.astype(np.int64)),
+            f"{prefix}_data": torch.from_numpy(m.data.astype(np.float64)),
+        }
+    )
 
 
-def _get_csr(tensors: dict[str, torch.Tensor], prefix: str, shape: tuple[int, int], directory: Path) -> sp.csr_matrix | None:
+def _get_csr(
+    tensors: dict[str, torch.Tensor], prefix: str, shape: tuple[int, int], directory: Path
+) -> sp.csr_matrix | None:
     if f"{prefix}_indptr" not in tensors:
         return None
     try:
-        return sp.csr_matrix((tensors[f"{prefix}_data"].numpy(), tensors[f"{prefix}_indices"].numpy(), tensors[f"{prefix}_indptr"].numpy()), shape=shape)
+        return sp.csr_matrix(
+            (
+                tensors[f"{prefix}_data"].numpy(),
+                tensors[f"{prefix}_indices"].numpy(),
+                tensors[f"{prefix}_indptr"].numpy(),
+            ),
+            shape=shape,
+        )
     except (KeyError, ValueError) as exc:
-        raise ArtifactError(f"{directory}: operator.safetensors does not hold a valid {shape} matrix {prefix!r} ({exc})") from exc
+        raise ArtifactError(
+            f"{directory}: operator.safetensors does not hold a valid {shape} matrix {prefix!r} ({exc})"
+        ) from exc
 
 
 def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -168,33 +219,56 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
         "train_seconds": float(getattr(model, "train_seconds_", 0.0)),
         "forgotten_users": int(getattr(model, "forgotten_users_", 0)),  # how many, never who
         "epoch_seconds": getattr(model, "epoch_seconds_", {}),
-        "valid_metrics": {"ndcg@20": v} if (v := _finite_or_none(getattr(model, "best_valid_ndcg_", float("nan")))) is not None else {},
+        "valid_metrics": {"ndcg@20": v}
+        if (v := _finite_or_none(getattr(model, "best_valid_ndcg_", float("nan")))) is not None
+        else {},
     }
-    facts.update(graph_facts(graph) if graph is not None else {k: getattr(model, "facts_", {}).get(k) for k in GRAPH_FACTS})
+    facts.update(
+        graph_facts(graph) if graph is not None else {k: getattr(model, "facts_", {}).get(k) for k in GRAPH_FACTS}
+    )
     if "added" in node_ids.columns and node_ids["added"].any():
         facts["added_items"] = int(node_ids["added"].sum())
     encoder_state = getattr(model, "encoder_state_", None)
     if encoder_state is not None:
         facts["encoder_tuning"] = model.encoder_tuning_
     with atomic_directory(directory, overwrite=overwrite) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.scorer_.state_dict().items()}, str(tmp / "weights.safetensors"))
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in model.scorer_.state_dict().items()},
+            str(tmp / "weights.safetensors"),
+        )
         tensors = {
-            "indptr": torch.from_numpy(w.indptr.astype(np.int64)), "indices": torch.from_numpy(w.indices.astype(np.int64)),
-            "data": torch.from_numpy(w.data.astype(np.float64)), "coefficients": torch.from_numpy(np.asarray(model.coefficients_, dtype=np.float64)),
+            "indptr": torch.from_numpy(w.indptr.astype(np.int64)),
+            "indices": torch.from_numpy(w.indices.astype(np.int64)),
+            "data": torch.from_numpy(w.data.astype(np.float64)),
+            "coefficients": torch.from_numpy(np.asarray(model.coefficients_, dtype=np.float64)),
         }
         tensors["node_gates"] = torch.from_numpy(np.asarray(model.node_gates_, dtype=np.float64))
         degrees = getattr(model, "degrees_", None) or {}
-        tensors.update({f"degree_{kind}": torch.from_numpy(np.asarray(d, dtype=np.float64)) for kind, d in degrees.items()})
-        tensors["type_weights"] = torch.tensor([model.type_weights_[t] for t in MODEL_EDGE_TYPES if t in model.type_weights_], dtype=torch.float64)
+        tensors.update(
+            {f"degree_{kind}": torch.from_numpy(np.asarray(d, dtype=np.float64)) for kind, d in degrees.items()}
+        )
+        tensors["type_weights"] = torch.tensor(
+            [model.type_weights_[t] for t in MODEL_EDGE_TYPES if t in model.type_weights_], dtype=torch.float64
+        )
         seen = sp.csr_matrix(model.seen_)
         seen.sort_indices()
-        tensors.update({"seen_indptr": torch.from_numpy(seen.indptr.astype(np.int64)), "seen_indices": torch.from_numpy(seen.indices.astype(np.int64))})
+        tensors.update(
+            {
+                "seen_indptr": torch.from_numpy(seen.indptr.astype(np.int64)),
+                "seen_indices": torch.from_numpy(seen.indices.astype(np.int64)),
+            }
+        )
         start = getattr(model, "start_", None)
         if start is not None:
             r = sp.csr_matrix(start)
             r.sort_indices()
-            tensors.update({"start_indptr": torch.from_numpy(r.indptr.astype(np.int64)), "start_indices": torch.from_numpy(r.indices.astype(np.int64)),
-                            "start_data": torch.from_numpy(r.data.astype(np.float64))})
+            tensors.update(
+                {
+                    "start_indptr": torch.from_numpy(r.indptr.astype(np.int64)),
+                    "start_indices": torch.from_numpy(r.indices.astype(np.int64)),
+                    "start_data": torch.from_numpy(r.data.astype(np.float64)),
+                }
+            )
         for kind, table in (getattr(model, "tables_", None) or {}).items():
             _put_csr(tensors, f"table_{kind}", table)
         if getattr(model, "not_cold_", None) is not None:
@@ -204,7 +278,9 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
         save_file(tensors, str(tmp / "operator.safetensors"))
         node_ids.to_parquet(tmp / "nodes.parquet", index=False)
         if encoder_state is not None:  # the fine-tuned encoder's trainable part (top layers or LoRA adapters)
-            save_file({k: v.detach().cpu().contiguous() for k, v in encoder_state.items()}, str(tmp / "encoder.safetensors"))
+            save_file(
+                {k: v.detach().cpu().contiguous() for k, v in encoder_state.items()}, str(tmp / "encoder.safetensors")
+            )
         keywords = keyword_terms(model)
         if keywords is not None:
             keywords.to_parquet(tmp / "keywords.parquet", index=False)
@@ -222,32 +298,56 @@ def load_model(directory: str | os.PathLike):
     from .path_model import PathScorer
 
     directory = Path(directory)
-    manifest = read_manifest(directory, format=MODEL_FORMAT, supported_versions=(MODEL_VERSION,), required_files=MODEL_FILES, required_keys=("model_config", "train_config", "layout"))
+    manifest = read_manifest(
+        directory,
+        format=MODEL_FORMAT,
+        supported_versions=(MODEL_VERSION,),
+        required_files=MODEL_FILES,
+        required_keys=("model_config", "train_config", "layout"),
+    )
     # models saved before TrainConfig had a ``loss`` were all trained with BPR (the default then)
-    model = InterestGraphModel(ModelConfig.from_dict(manifest["model_config"]), TrainConfig.from_dict({"loss": "bpr", **manifest["train_config"]}))
+    model = InterestGraphModel(
+        ModelConfig.from_dict(manifest["model_config"]),
+        TrainConfig.from_dict({"loss": "bpr", **manifest["train_config"]}),
+    )
     layout = {k: int(v) for k, v in manifest["layout"].items()}
     n = sum(layout.values())
     operator = load_file(str(directory / "operator.safetensors"))
     try:
-        w = sp.csr_matrix((operator["data"].numpy(), operator["indices"].numpy(), operator["indptr"].numpy()), shape=(n, n))
+        w = sp.csr_matrix(
+            (operator["data"].numpy(), operator["indices"].numpy(), operator["indptr"].numpy()), shape=(n, n)
+        )
     except (KeyError, ValueError) as exc:
-        raise ArtifactError(f"{directory}: operator.safetensors does not hold a valid ({n}, {n}) CSR matrix ({exc})") from exc
+        raise ArtifactError(
+            f"{directory}: operator.safetensors does not hold a valid ({n}, {n}) CSR matrix ({exc})"
+        ) from exc
     coefficients = operator["coefficients"].numpy()
     if len(coefficients) != model.config.max_length:
-        raise ArtifactError(f"{directory}: {len(coefficients)} walk coefficients stored, the configuration has max_length {model.config.max_length}")
+        raise ArtifactError(
+            f"{directory}: {len(coefficients)} walk coefficients stored, the configuration has max_length {model.config.max_length}"
+        )
     model.start_ = None
     model.first_step_ = manifest.get("first_step_weights", model.config.first_step_weights)
     if model.first_step_ != "uniform":
         try:
-            model.start_ = sp.csr_matrix((operator["start_data"].numpy(), operator["start_indices"].numpy(), operator["start_indptr"].numpy()), shape=(layout["user"], layout["item"]))
+            model.start_ = sp.csr_matrix(
+                (operator["start_data"].numpy(), operator["start_indices"].numpy(), operator["start_indptr"].numpy()),
+                shape=(layout["user"], layout["item"]),
+            )
         except (KeyError, ValueError) as exc:
-            raise ArtifactError(f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) first-step matrix "
-                                f"for first_step_weights={model.first_step_!r} ({exc})") from exc
+            raise ArtifactError(
+                f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) first-step matrix "
+                f"for first_step_weights={model.first_step_!r} ({exc})"
+            ) from exc
     try:
         indices = operator["seen_indices"].numpy()
-        model.seen_ = sp.csr_matrix((np.ones(len(indices)), indices, operator["seen_indptr"].numpy()), shape=(layout["user"], layout["item"]))
+        model.seen_ = sp.csr_matrix(
+            (np.ones(len(indices)), indices, operator["seen_indptr"].numpy()), shape=(layout["user"], layout["item"])
+        )
     except (KeyError, ValueError) as exc:
-        raise ArtifactError(f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) matrix of seen items ({exc})") from exc
+        raise ArtifactError(
+            f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) matrix of seen items ({exc})"
+        ) from exc
     model.layout_ = layout
     model.adjacency_ = w
     types = tuple(t for t in MODEL_EDGE_TYPES if t in model.config.edge_types)  # block order, as the operator builds it
@@ -258,7 +358,9 @@ def load_model(directory: str | os.PathLike):
         raise ArtifactError(f"{directory}: operator.safetensors lacks {exc.args[0]!r}") from exc
     expected = (n,) if not model.config.typed_gates else (n, len(types))
     if tuple(model.node_gates_.shape) != expected:
-        raise ArtifactError(f"{directory}: node_gates has shape {tuple(model.node_gates_.shape)}, the configuration needs {expected}")
+        raise ArtifactError(
+            f"{directory}: node_gates has shape {tuple(model.node_gates_.shape)}, the configuration needs {expected}"
+        )
     # raw per-type degrees (for folding in queries and items); absent in models saved before they were stored
     model.degrees_ = {kind: operator[f"degree_{kind}"].numpy() for kind in types if f"degree_{kind}" in operator}
     if any(len(d) != n for d in model.degrees_.values()):
@@ -267,16 +369,23 @@ def load_model(directory: str | os.PathLike):
     model._scoring = None
     # raw edge tables, cold exemptions and w(v|u) rows: what adding items re-normalises with (absent in older models)
     sizes = {"user": layout["user"], "item": layout["item"], "interest": layout["interest"]}
-    tables = {kind: _get_csr(operator, f"table_{kind}", (sizes[EDGE_ENDS[kind][0]], sizes[EDGE_ENDS[kind][1]]), directory) for kind in types}
+    tables = {
+        kind: _get_csr(operator, f"table_{kind}", (sizes[EDGE_ENDS[kind][0]], sizes[EDGE_ENDS[kind][1]]), directory)
+        for kind in types
+    }
     model.tables_ = tables if all(t is not None for t in tables.values()) else None
     model.not_cold_ = operator["not_cold"].numpy().astype(bool) if "not_cold" in operator else None
     if model.not_cold_ is not None and len(model.not_cold_) != layout["item"]:
-        raise ArtifactError(f"{directory}: operator.safetensors holds {len(model.not_cold_)} cold exemptions for {layout['item']} items")
+        raise ArtifactError(
+            f"{directory}: operator.safetensors holds {len(model.not_cold_)} cold exemptions for {layout['item']} items"
+        )
     model.user_interest_ = _get_csr(operator, "user_interest", (layout["user"], layout["interest"]), directory)
     weights = load_file(str(directory / "weights.safetensors"))
     item_text = weights.get("item_text")
     interest_text = weights.get("interest_text")
-    scorer = PathScorer(model.config, layout["user"], layout["item"], layout["interest"], item_text, interest_text, types)
+    scorer = PathScorer(
+        model.config, layout["user"], layout["item"], layout["interest"], item_text, interest_text, types
+    )
     weights.setdefault("cold_bias", torch.zeros(1))  # models saved before cold-item training had no cold bias (= 0)
     try:
         scorer.load_state_dict(weights)
@@ -303,14 +412,18 @@ def load_model(directory: str | os.PathLike):
     if "added" not in nodes.columns:
         nodes["added"] = False
     model.node_ids_ = nodes
-    model.keyword_terms_ = pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None
+    model.keyword_terms_ = (
+        pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None
+    )
     if "encoder.safetensors" in manifest["files"]:
         from ..encoder.text import state_digest
 
         model.encoder_state_ = load_file(str(directory / "encoder.safetensors"))
         model.encoder_tuning_ = manifest.get("encoder_tuning") or {}
         if state_digest(model.encoder_state_) != model.encoder_tuning_.get("digest"):
-            raise ArtifactError(f"{directory}: encoder.safetensors does not match the digest in manifest.json's encoder_tuning")
+            raise ArtifactError(
+                f"{directory}: encoder.safetensors does not match the digest in manifest.json's encoder_tuning"
+            )
     dtypes = manifest.get("id_dtypes") or {}
     model.user_ids_ = typed_ids(nodes, "user", dtypes.get("user"))
     model.item_ids_ = typed_ids(nodes, "item", dtypes.get("item"))
@@ -327,8 +440,19 @@ def node_table(graph) -> pd.DataFrame:
     ids = [str(x) for x in graph.users] + [str(x) for x in graph.items] + [str(x) for x in labels]
     label = [str(x) for x in graph.users] + [t if t else str(i) for t, i in zip(titles, graph.items)] + list(labels)
     types = ["user"] * len(graph.users) + ["item"] * len(graph.items) + ["interest"] * len(graph.interests)
-    aliases = [[] for _ in range(len(graph.users) + len(graph.items))] + [list(map(str, a)) for a in graph.interests["aliases"]]
-    return pd.DataFrame({"node": np.arange(len(ids), dtype=np.int64), "type": types, "id": ids, "label": label, "aliases": aliases, "added": False})
+    aliases = [[] for _ in range(len(graph.users) + len(graph.items))] + [
+        list(map(str, a)) for a in graph.interests["aliases"]
+    ]
+    return pd.DataFrame(
+        {
+            "node": np.arange(len(ids), dtype=np.int64),
+            "type": types,
+            "id": ids,
+            "label": label,
+            "aliases": aliases,
+            "added": False,
+        }
+    )
 
 
 def _node_ids(model) -> pd.DataFrame:
@@ -371,13 +495,20 @@ def training_graph(model, graph=None):
     if graph is None:
         path = facts.get("graph_path")
         if not path or not Path(path).is_dir():
-            raise ValueError(f"graph: the model does not carry its training graph and its recorded graph_path {path!r} is not a directory; pass graph=GRAPH_DIR (CLI: --graph GRAPH_DIR)")
+            raise ValueError(
+                f"graph: the model does not carry its training graph and its recorded graph_path {path!r} is not a directory; pass graph=GRAPH_DIR (CLI: --graph GRAPH_DIR)"
+            )
         graph = InterestGraph.load(path)
     recorded = facts.get("graph_manifest_sha256")
     if recorded is not None and graph.manifest_sha256 is not None and recorded != graph.manifest_sha256:
-        raise ArtifactError(f"graph: {graph.source_path} is not the graph the model was trained on (manifest {graph.manifest_sha256[:12]}, model records {recorded[:12]})")
+        raise ArtifactError(
+            f"graph: {graph.source_path} is not the graph the model was trained on (manifest {graph.manifest_sha256[:12]}, model records {recorded[:12]})"
+        )
     layout = model.layout_  # items added after training (add_items) extend the model, not the graph
-    if layout["user"] != len(graph.users) or layout["interest"] != len(graph.interests) or layout["item"] < len(graph.items):
+    if (
+        layout["user"] != len(graph.users)
+        or layout["interest"] != len(graph.interests)
+        or layout["item"] < len(graph.items)
+    ):
         raise ValueError(f"graph: its node counts {graph.counts()['nodes']} differ from the model's layout {layout}")
     return graph
-

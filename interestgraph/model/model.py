@@ -28,7 +28,6 @@ from .config import ModelConfig, TrainConfig
 from .operator import PathOperator
 from .path_model import PathScorer, cold_mask, frozen_scores, walk_contributions
 
-
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -40,10 +39,18 @@ def train_pair_times(graph: InterestGraph) -> sp.csr_matrix:
     rows = log.user_ids.get_indexer(pairs["user_id"])
     cols = log.item_ids.get_indexer(pairs[ITEM_ID])
     # +1 keeps timestamp 0 (logs without time) as a stored entry
-    return sp.csr_matrix((pairs["timestamp"].to_numpy(dtype=np.float64) + 1.0, (rows, cols)), shape=(log.n_users, log.n_items))
+    return sp.csr_matrix(
+        (pairs["timestamp"].to_numpy(dtype=np.float64) + 1.0, (rows, cols)), shape=(log.n_users, log.n_items)
+    )
 
 
-def recency_weights(pattern: sp.spmatrix, times: sp.csr_matrix, half_life_days: float | None = None, *, half_life_items: float | None = None) -> sp.csr_matrix:
+def recency_weights(
+    pattern: sp.spmatrix,
+    times: sp.csr_matrix,
+    half_life_days: float | None = None,
+    *,
+    half_life_items: float | None = None,
+) -> sp.csr_matrix:
     """``pattern``'s entries weighted ``0.5 ** ((t_last(u) - t) / half_life_days)``, ``t_last(u)`` the user's latest
     entry in ``pattern``; with ``half_life_items`` instead, ``0.5 ** (rank / half_life_items)``, ``rank`` 0 for the
     user's latest entry (ties share the better rank)."""
@@ -62,9 +69,13 @@ def recency_weights(pattern: sp.spmatrix, times: sp.csr_matrix, half_life_days: 
         order = np.lexsort((-stamped.data, rows))  # per row, latest first
         rank = np.empty(stamped.nnz, dtype=np.float64)
         rank[order] = np.arange(stamped.nnz) - np.repeat(stamped.indptr[:-1], counts)
-        return sp.csr_matrix((np.power(0.5, rank / half_life_items), stamped.indices, stamped.indptr), shape=stamped.shape)
+        return sp.csr_matrix(
+            (np.power(0.5, rank / half_life_items), stamped.indices, stamped.indptr), shape=stamped.shape
+        )
     age_days = (np.repeat(last, counts) - stamped.data) / SECONDS_PER_DAY
-    return sp.csr_matrix((np.power(0.5, age_days / half_life_days), stamped.indices, stamped.indptr), shape=stamped.shape)
+    return sp.csr_matrix(
+        (np.power(0.5, age_days / half_life_days), stamped.indices, stamped.indptr), shape=stamped.shape
+    )
 
 
 def first_step_kind(config: ModelConfig, graph: InterestGraph) -> str:
@@ -74,7 +85,9 @@ def first_step_kind(config: ModelConfig, graph: InterestGraph) -> str:
     return "order" if graph.split.protocol.is_temporal else "uniform"
 
 
-def first_step_matrix(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None) -> sp.csr_matrix | None:
+def first_step_matrix(
+    graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None
+) -> sp.csr_matrix | None:
     """``(n_users, n_items)`` CSR ``r(u, j)`` of the first walk step from ``u`` to its item ``j`` (None when uniform).
 
     Args:
@@ -90,8 +103,12 @@ def first_step_matrix(graph: InterestGraph, config: ModelConfig, user_item: sp.s
     return recency_weights(pattern, train_pair_times(graph), config.first_step_half_life_days)
 
 
-def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None,
-                 replace: dict[str, sp.spmatrix] | None = None) -> dict[str, sp.csr_matrix]:
+def graph_tables(
+    graph: InterestGraph,
+    config: ModelConfig,
+    user_item: sp.spmatrix | None = None,
+    replace: dict[str, sp.spmatrix] | None = None,
+) -> dict[str, sp.csr_matrix]:
     """Raw ``(n_src, n_dst)`` matrices of the edge types in ``config.edge_types``.
 
     Args:
@@ -111,7 +128,9 @@ def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatr
             if config.user_item_weights == "recency":
                 tables[kind] = recency_weights(pattern, train_pair_times(graph), config.recency_half_life_days)
             elif config.user_item_weights == "order":
-                tables[kind] = recency_weights(pattern, train_pair_times(graph), half_life_items=config.recency_half_life_items)
+                tables[kind] = recency_weights(
+                    pattern, train_pair_times(graph), half_life_items=config.recency_half_life_items
+                )
             else:
                 tables[kind] = sp.csr_matrix(pattern, dtype=np.float64)
             continue
@@ -121,14 +140,26 @@ def graph_tables(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatr
         weight = table["weight"].to_numpy(dtype=np.float64)
         if kind == "user-item" and config.user_item_weights == "binary":
             weight = np.ones_like(weight)
-        tables[kind] = sp.csr_matrix((weight, (table["src"].to_numpy(), table["dst"].to_numpy())), shape=(n[src], n[dst]))
+        tables[kind] = sp.csr_matrix(
+            (weight, (table["src"].to_numpy(), table["dst"].to_numpy())), shape=(n[src], n[dst])
+        )
     return tables
 
 
-def build_operator(graph: InterestGraph, config: ModelConfig, user_item: sp.spmatrix | None = None,
-                   replace: dict[str, sp.spmatrix] | None = None) -> PathOperator:
+def build_operator(
+    graph: InterestGraph,
+    config: ModelConfig,
+    user_item: sp.spmatrix | None = None,
+    replace: dict[str, sp.spmatrix] | None = None,
+) -> PathOperator:
     """The :class:`PathOperator` of ``graph`` for ``config`` (optionally with other user–item edges, or other tables: see :func:`graph_tables`)."""
-    return PathOperator.from_tables(graph_tables(graph, config, user_item, replace), len(graph.users), len(graph.items), len(graph.interests), exponent=config.exponent)
+    return PathOperator.from_tables(
+        graph_tables(graph, config, user_item, replace),
+        len(graph.users),
+        len(graph.items),
+        len(graph.interests),
+        exponent=config.exponent,
+    )
 
 
 class InterestGraphModel:
@@ -159,20 +190,36 @@ class InterestGraphModel:
         from ..train import Trainer
 
         if not isinstance(graph, InterestGraph):
-            raise TypeError(f"graph must be an InterestGraph (build_interest_graph / InterestGraph.load), got {type(graph).__name__}")
+            raise TypeError(
+                f"graph must be an InterestGraph (build_interest_graph / InterestGraph.load), got {type(graph).__name__}"
+            )
         Trainer(self.train).fit(self, graph)
         return self
 
     def _new_scorer(self, graph: InterestGraph, operator: PathOperator) -> PathScorer:
         item_text = graph.item_vectors
         if self.config.text_features and item_text is None:
-            raise ValueError("config.text_features needs item vectors: build the graph with item_k > 0, or set text_features=False")
-        return PathScorer(self.config, len(graph.users), len(graph.items), len(graph.interests), item_text, graph.interest_vectors, operator.types)
+            raise ValueError(
+                "config.text_features needs item vectors: build the graph with item_k > 0, or set text_features=False"
+            )
+        return PathScorer(
+            self.config,
+            len(graph.users),
+            len(graph.items),
+            len(graph.interests),
+            item_text,
+            graph.interest_vectors,
+            operator.types,
+        )
 
-    def _freeze(self, scorer: PathScorer, operator: PathOperator, structure: torch.Tensor, not_cold: np.ndarray | None = None) -> None:
+    def _freeze(
+        self, scorer: PathScorer, operator: PathOperator, structure: torch.Tensor, not_cold: np.ndarray | None = None
+    ) -> None:
         """Materialise ``W`` and ``c`` from the scorer's current parameters (``not_cold``: ``(I,)`` bool items
         without user edges that are not new; ``not_cold_`` by default)."""
-        cold = cold_mask(operator, structure.device, not_cold if not_cold is not None else getattr(self, "not_cold_", None))
+        cold = cold_mask(
+            operator, structure.device, not_cold if not_cold is not None else getattr(self, "not_cold_", None)
+        )
         self.adjacency_ = scorer.effective_adjacency(operator, structure, cold)
         self.coefficients_ = scorer.length_coefficients()
         gates, _, gamma = scorer.frozen_gates(structure, cold)
@@ -216,7 +263,9 @@ class InterestGraphModel:
     # ------------------------------------------------------------------ score
     def _check_fitted(self) -> None:
         if not hasattr(self, "adjacency_"):
-            raise RuntimeError("InterestGraphModel is not fitted; call fit(graph) or InterestGraphModel.load(directory)")
+            raise RuntimeError(
+                "InterestGraphModel is not fitted; call fit(graph) or InterestGraphModel.load(directory)"
+            )
 
     @property
     def n_users(self) -> int:
@@ -253,7 +302,7 @@ class InterestGraphModel:
             IndexError: a user code outside ``0..n_users-1``.
             ValueError: ``top`` is not a positive integer.
         """
-        from ..recommend.topk import check_positive_int, mask_seen
+        from ..ops import check_positive_int, mask_seen
 
         check_positive_int("top", top)
         scores = self.score(np.asarray(users), dtype=dtype)  # checks fitted and the codes, caches W
@@ -282,7 +331,9 @@ class InterestGraphModel:
                 total = total + coefficients[k - 1] * forward[m - 1] * backward[k - m - 1]
         return total.T
 
-    def score(self, users: np.ndarray, *, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
+    def score(
+        self, users: np.ndarray, *, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+    ) -> torch.Tensor:
         """``(len(users), n_items)`` scores ``Σ_k c_k (W^k)[u, i]`` for user codes (the graph's user order).
 
         Args:
@@ -302,7 +353,10 @@ class InterestGraphModel:
             device = torch.device("cuda", torch.cuda.current_device())
         cached = getattr(self, "_scoring", None)
         if cached is None or cached[0].dtype != dtype or cached[0].device != device:
-            self._scoring = (to_torch_csr(self.adjacency_, dtype=dtype, device=device), torch.from_numpy(self.coefficients_).to(dtype=dtype, device=device))
+            self._scoring = (
+                to_torch_csr(self.adjacency_, dtype=dtype, device=device),
+                torch.from_numpy(self.coefficients_).to(dtype=dtype, device=device),
+            )
         adjacency, coefficients = self._scoring
         start = None
         if getattr(self, "start_", None) is not None:
@@ -347,5 +401,7 @@ class InterestGraphModel:
         self._check_fitted()
         best = getattr(self, "best_valid_ndcg_", float("nan"))
         first = getattr(self, "first_step_", self.config.first_step_weights)
-        return (f"InterestGraphModel(edge_types={','.join(self.config.edge_types)}, L={self.config.max_length}, a={self.config.exponent}, "
-                f"dim={self.config.dim}, gate_rank={self.config.gate_rank}, first_step={first}, loss={self.train.loss}); best epoch {getattr(self, 'best_epoch_', '?')}, valid ndcg@20 {best:.4f}")
+        return (
+            f"InterestGraphModel(edge_types={','.join(self.config.edge_types)}, L={self.config.max_length}, a={self.config.exponent}, "
+            f"dim={self.config.dim}, gate_rank={self.config.gate_rank}, first_step={first}, loss={self.train.loss}); best epoch {getattr(self, 'best_epoch_', '?')}, valid ndcg@20 {best:.4f}"
+        )

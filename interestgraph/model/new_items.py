@@ -88,12 +88,16 @@ def new_item_ids(model, catalog: pd.DataFrame) -> pd.Index:
     ids = pd.Index(ids.to_numpy(), name=ITEM_ID)
     clash = ids[known.get_indexer(ids) >= 0] if len(known) else ids[:0]
     if len(clash):
-        raise DataError(f"items: {len(clash)} item IDs are already in the model (e.g. {', '.join(map(str, clash[:3]))}); "
-                        "add only new items (an existing item keeps its learned vector and edges)")
+        raise DataError(
+            f"items: {len(clash)} item IDs are already in the model (e.g. {', '.join(map(str, clash[:3]))}); "
+            "add only new items (an existing item keeps its learned vector and edges)"
+        )
     return ids
 
 
-def interest_edges(model, catalog: pd.DataFrame, fields: list[str], keywords: pd.DataFrame | None = None) -> tuple[sp.csr_matrix, list[list[str]], list[list[str]]]:
+def interest_edges(
+    model, catalog: pd.DataFrame, fields: list[str], keywords: pd.DataFrame | None = None
+) -> tuple[sp.csr_matrix, list[list[str]], list[list[str]]]:
     """``(n_new, V)`` CSR item–interest weights of the new items, with the labels each matched and did not.
 
     As the build weighs them: a catalog label counts 1 once per item (whatever field holds it), a
@@ -126,12 +130,17 @@ def interest_edges(model, catalog: pd.DataFrame, fields: list[str], keywords: pd
             if label not in matched[item]:
                 matched[item].append(label)
     n_interests = model.layout_["interest"]
-    table = sp.csr_matrix((np.asarray(weights, dtype=np.float64), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))), shape=(len(catalog), n_interests))
+    table = sp.csr_matrix(
+        (np.asarray(weights, dtype=np.float64), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+        shape=(len(catalog), n_interests),
+    )
     table.sum_duplicates()
     return table, matched, unmatched
 
 
-def text_neighbour_edges(new_vectors: torch.Tensor, old_vectors: torch.Tensor, k: int, threshold: float, knn_dtype: str) -> sp.csr_matrix:
+def text_neighbour_edges(
+    new_vectors: torch.Tensor, old_vectors: torch.Tensor, k: int, threshold: float, knn_dtype: str
+) -> sp.csr_matrix:
     """``(n_new, I + n_new)`` CSR cosine weights from each new item to its ``k`` nearest items (old and new, never
     itself), keeping cosines ``>= threshold``; zero rows (no text) get none."""
     from ..graph.knn import cosine_topk
@@ -141,8 +150,13 @@ def text_neighbour_edges(new_vectors: torch.Tensor, old_vectors: torch.Tensor, k
     if k == 0 or total < 2:
         return sp.csr_matrix((n_new, total))
     everything = torch.cat([old_vectors, new_vectors]).float()
-    index, score = cosine_topk(new_vectors.float(), min(k + 1, total), y=everything, threshold=threshold,
-                               candidate_dtype=torch.bfloat16 if knn_dtype == "bfloat16" else None)
+    index, score = cosine_topk(
+        new_vectors.float(),
+        min(k + 1, total),
+        y=everything,
+        threshold=threshold,
+        candidate_dtype=torch.bfloat16 if knn_dtype == "bfloat16" else None,
+    )
     rows = np.repeat(np.arange(n_new), index.shape[1]).reshape(index.shape)
     index, score = index.numpy(), score.numpy()
     keep = (index >= 0) & np.isfinite(score) & (index != n_old + rows)
@@ -160,7 +174,9 @@ def _grow(matrix: sp.spmatrix | None, shape: tuple[int, int]) -> sp.csr_matrix |
     return sp.csr_matrix((coo.data, (coo.row, coo.col)), shape=shape)
 
 
-def grown_tables(tables: dict[str, sp.csr_matrix], n_items: int, item_interest: sp.csr_matrix, item_item: sp.csr_matrix | None) -> dict[str, sp.csr_matrix]:
+def grown_tables(
+    tables: dict[str, sp.csr_matrix], n_items: int, item_interest: sp.csr_matrix, item_item: sp.csr_matrix | None
+) -> dict[str, sp.csr_matrix]:
     """The raw edge tables with ``n_new`` items appended: their item–interest rows and item–item edges (``(n_new, I + n_new)``)."""
     n_new = item_interest.shape[0]
     total = n_items + n_new
@@ -219,7 +235,9 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
     keywords = None
     terms = keyword_terms(model)
     if terms is not None and settings.get("keywords_per_item"):
-        config = InterestConfig(keywords_per_item=int(settings["keywords_per_item"]), keyword_min_score=float(settings["keyword_min_score"]))
+        config = InterestConfig(
+            keywords_per_item=int(settings["keywords_per_item"]), keyword_min_score=float(settings["keyword_min_score"])
+        )
         keywords = keywords_of_texts(texts, terms, config)
     item_interest, matched, unmatched = interest_edges(model, catalog, present, keywords)
     if "item-interest" not in model.config.edge_types:  # the model does not walk item–interest edges: none is added
@@ -231,30 +249,50 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
     vectors = None
     if scorer.uses_text or walks_item_item:
         if walks_item_item and not scorer.uses_text:
-            raise ValueError("model: it walks item-item text edges but keeps no item vectors (text_features=False), so new items cannot be placed among them")
+            raise ValueError(
+                "model: it walks item-item text edges but keeps no item vectors (text_features=False), so new items cannot be placed among them"
+            )
         from ..graph.build import item_text_vectors
 
         vectors = item_text_vectors(texts, catalog[ITEM_ID], checked_encoder(model, encoder))
     item_item = None
     if walks_item_item:
-        item_item = text_neighbour_edges(vectors, scorer.item_text.detach().cpu(), int(settings["item_k"]), float(settings["item_threshold"]), settings["knn_dtype"])
+        item_item = text_neighbour_edges(
+            vectors,
+            scorer.item_text.detach().cpu(),
+            int(settings["item_k"]),
+            float(settings["item_threshold"]),
+            settings["knn_dtype"],
+        )
 
     # everything new is computed before the model changes, so a failure leaves it as it was
     new_tables = grown_tables(tables, n_items, item_interest, item_item)
     layout = dict(model.layout_, item=n_items + n_new)
-    operator = PathOperator.from_tables(new_tables, layout["user"], layout["item"], layout["interest"], exponent=model.config.exponent)
+    operator = PathOperator.from_tables(
+        new_tables, layout["user"], layout["item"], layout["interest"], exponent=model.config.exponent
+    )
     grown_scorer = scorer.with_items(n_new, vectors if scorer.uses_text else None).cpu().eval()
     # w(v|u) is a plain attribute (not moved by .cpu()): take it from the CPU copy (a GPU-trained scorer holds it on the GPU)
     user_interest = getattr(model, "user_interest_", None)
     grown_scorer.user_interest = to_torch_csr(user_interest) if user_interest is not None else None
     not_cold = getattr(model, "not_cold_", None)
-    not_cold = np.concatenate([np.asarray(not_cold, dtype=bool) if not_cold is not None else np.zeros(n_items, dtype=bool), np.zeros(n_new, dtype=bool)])
+    not_cold = np.concatenate(
+        [
+            np.asarray(not_cold, dtype=bool) if not_cold is not None else np.zeros(n_items, dtype=bool),
+            np.zeros(n_new, dtype=bool),
+        ]
+    )
     structure = to_torch_csr(operator.structure())
     nodes = _grown_nodes(model, ids, catalog)
-    summary = pd.DataFrame({
-        ITEM_ID: ids, "title": nodes["label"].to_numpy()[model.n_users + n_items:model.n_users + n_items + n_new], "interests": matched, "unknown_labels": unmatched,
-        "text_neighbours": np.diff(item_item.indptr) if item_item is not None else np.zeros(n_new, dtype=np.int64),
-    })
+    summary = pd.DataFrame(
+        {
+            ITEM_ID: ids,
+            "title": nodes["label"].to_numpy()[model.n_users + n_items : model.n_users + n_items + n_new],
+            "interests": matched,
+            "unknown_labels": unmatched,
+            "text_neighbours": np.diff(item_item.indptr) if item_item is not None else np.zeros(n_new, dtype=np.int64),
+        }
+    )
 
     facts = getattr(model, "facts_", None)
     graph = getattr(model, "graph_", None)
@@ -290,10 +328,16 @@ def _grown_nodes(model, ids: pd.Index, catalog: pd.DataFrame) -> pd.DataFrame:
         nodes["added"] = False
     n_new = len(ids)
     titles = catalog[TITLE].astype(str).to_numpy() if TITLE in catalog.columns else np.array([""] * n_new)
-    new = pd.DataFrame({
-        "node": np.zeros(n_new, dtype=np.int64), "type": "item", "id": [str(x) for x in ids],
-        "label": [t if t else str(i) for t, i in zip(titles, ids)], "aliases": [[] for _ in range(n_new)], "added": True,
-    })
+    new = pd.DataFrame(
+        {
+            "node": np.zeros(n_new, dtype=np.int64),
+            "type": "item",
+            "id": [str(x) for x in ids],
+            "label": [t if t else str(i) for t, i in zip(titles, ids)],
+            "aliases": [[] for _ in range(n_new)],
+            "added": True,
+        }
+    )
     cut = model.n_users + model.n_items
     grown = pd.concat([nodes.iloc[:cut], new, nodes.iloc[cut:]], ignore_index=True)
     grown["node"] = np.arange(len(grown), dtype=np.int64)

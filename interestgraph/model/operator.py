@@ -42,7 +42,7 @@ def normalise_block(block: sp.spmatrix, exponent: float) -> sp.csr_matrix:
     cols = np.asarray(b.sum(axis=0)).ravel()
     rows[rows == 0] = 1.0
     cols[cols == 0] = 1.0
-    return sp.csr_matrix(sp.diags(rows ** -exponent) @ b @ sp.diags(cols ** -exponent))
+    return sp.csr_matrix(sp.diags(rows**-exponent) @ b @ sp.diags(cols**-exponent))
 
 
 @dataclass(eq=False)
@@ -75,7 +75,9 @@ class PathOperator:
         return {"user": 0, "item": self.n_users, "interest": self.n_users + self.n_items}[node_type]
 
     @classmethod
-    def from_tables(cls, tables: dict[str, sp.spmatrix], n_users: int, n_items: int, n_interests: int, exponent: float = 0.5) -> PathOperator:
+    def from_tables(
+        cls, tables: dict[str, sp.spmatrix], n_users: int, n_items: int, n_interests: int, exponent: float = 0.5
+    ) -> PathOperator:
         """Blocks from raw ``(n_src, n_dst)`` matrices keyed by edge type (only the types given are used).
 
         Raises:
@@ -124,10 +126,12 @@ class PathOperator:
         if "user-item" not in self.blocks:
             return np.zeros(self.n_items, dtype=bool)
         lo = self.n_users
-        block = self.blocks["user-item"][lo:lo + self.n_items]
+        block = self.blocks["user-item"][lo : lo + self.n_items]
         return np.diff(block.indptr) == 0
 
-    def torch_blocks(self, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> list[torch.Tensor]:
+    def torch_blocks(
+        self, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+    ) -> list[torch.Tensor]:
         """The blocks as ``torch.sparse_csr_tensor`` s, in :attr:`types` order."""
         return [to_torch_csr(self.blocks[t], dtype=dtype, device=device) for t in self.types]
 

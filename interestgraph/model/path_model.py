@@ -72,7 +72,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ..graph.propagation import propagate, to_torch_csr
+from ..graph.propagation import propagate
 from .config import ModelConfig
 from .operator import PathOperator
 from .refine import SimilarityRefiner
@@ -91,7 +91,16 @@ class PathScorer(nn.Module):
         types: edge types in block order (``len(types)`` coefficients ``γ_t``).
     """
 
-    def __init__(self, config: ModelConfig, n_users: int, n_items: int, n_interests: int, item_text: torch.Tensor | None, interest_text: torch.Tensor | None, types: tuple[str, ...]):
+    def __init__(
+        self,
+        config: ModelConfig,
+        n_users: int,
+        n_items: int,
+        n_interests: int,
+        item_text: torch.Tensor | None,
+        interest_text: torch.Tensor | None,
+        types: tuple[str, ...],
+    ):
         super().__init__()
         self.config = config
         self.n_users, self.n_items, self.n_interests = n_users, n_items, n_interests
@@ -102,8 +111,14 @@ class PathScorer(nn.Module):
         self.user_embedding = nn.Embedding(n_users, d)
         nn.init.normal_(self.user_embedding.weight, std=0.1)
         if use_text:
-            if item_text.shape[0] != n_items or interest_text.shape[0] != n_interests or item_text.shape[1] != interest_text.shape[1]:
-                raise ValueError(f"text vectors: items {tuple(item_text.shape)}, interests {tuple(interest_text.shape)} do not fit {n_items} items, {n_interests} interests")
+            if (
+                item_text.shape[0] != n_items
+                or interest_text.shape[0] != n_interests
+                or item_text.shape[1] != interest_text.shape[1]
+            ):
+                raise ValueError(
+                    f"text vectors: items {tuple(item_text.shape)}, interests {tuple(interest_text.shape)} do not fit {n_items} items, {n_interests} interests"
+                )
             self.register_buffer("item_text", item_text.float().contiguous())
             self.register_buffer("interest_text", interest_text.float().contiguous())
             self.projection = nn.Linear(item_text.shape[1], d, bias=False)
@@ -151,7 +166,9 @@ class PathScorer(nn.Module):
         if self.uses_text:
             if item_text is None or tuple(item_text.shape) != (n_new, self.item_text.shape[1]):
                 got = None if item_text is None else tuple(item_text.shape)
-                raise ValueError(f"item_text: expected ({n_new}, {self.item_text.shape[1]}) vectors for the new items, got {got}")
+                raise ValueError(
+                    f"item_text: expected ({n_new}, {self.item_text.shape[1]}) vectors for the new items, got {got}"
+                )
             text = torch.cat([self.item_text, item_text.to(self.item_text)])
             interest_text = self.interest_text
         else:
@@ -162,14 +179,18 @@ class PathScorer(nn.Module):
         if "item_embedding.weight" in state:
             ids = state["item_embedding.weight"]
             state["item_embedding.weight"] = torch.cat([ids, ids.new_zeros(n_new, ids.shape[1])])
-        grown = PathScorer(self.config, self.n_users, self.n_items + n_new, self.n_interests, text, interest_text, self.types)
+        grown = PathScorer(
+            self.config, self.n_users, self.n_items + n_new, self.n_interests, text, interest_text, self.types
+        )
         grown.load_state_dict(state)
         for kind, refiner in self.refiners.items():  # edge sets are not in the state dict
             grown.refiners[kind].rows, grown.refiners[kind].cols = refiner.rows.clone(), refiner.cols.clone()
         grown.user_interest = self.user_interest
         return grown.to(self.type_raw.device).train(self.training)
 
-    def with_nodes(self, users: np.ndarray, interests: np.ndarray, interest_text: torch.Tensor | None = None) -> PathScorer:
+    def with_nodes(
+        self, users: np.ndarray, interests: np.ndarray, interest_text: torch.Tensor | None = None
+    ) -> PathScorer:
         """A copy keeping only ``users`` and ``interests`` (old codes, in their new order); items are unchanged.
 
         Args:
@@ -181,15 +202,22 @@ class PathScorer(nn.Module):
             ValueError: refined similarity edges (their edge sets are indexed by the old nodes).
         """
         if len(self.refiners):
-            raise ValueError("a scorer with refined similarity edges cannot drop nodes (its edge sets are indexed by them)")
-        users_t, interests_t = torch.as_tensor(np.asarray(users), dtype=torch.long), torch.as_tensor(np.asarray(interests), dtype=torch.long)
+            raise ValueError(
+                "a scorer with refined similarity edges cannot drop nodes (its edge sets are indexed by them)"
+            )
+        users_t, interests_t = (
+            torch.as_tensor(np.asarray(users), dtype=torch.long),
+            torch.as_tensor(np.asarray(interests), dtype=torch.long),
+        )
         state = {k: v.detach().clone() for k, v in self.state_dict().items()}
         state["user_embedding.weight"] = state["user_embedding.weight"][users_t]
         if "interest_embedding.weight" in state:
             state["interest_embedding.weight"] = state["interest_embedding.weight"][interests_t]
         text = interest_vectors = None
         if self.uses_text:
-            interest_vectors = self.interest_text[interests_t] if interest_text is None else interest_text.to(self.interest_text)
+            interest_vectors = (
+                self.interest_text[interests_t] if interest_text is None else interest_text.to(self.interest_text)
+            )
             state["interest_text"] = interest_vectors
             text = self.item_text
         kept = PathScorer(self.config, len(users_t), self.n_items, len(interests_t), text, interest_vectors, self.types)
@@ -197,7 +225,9 @@ class PathScorer(nn.Module):
         return kept.to(self.type_raw.device).train(self.training)
 
     # ------------------------------------------------------------------ node side
-    def base_vectors(self, cold: torch.Tensor | None = None, text: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def base_vectors(
+        self, cold: torch.Tensor | None = None, text: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """``(N, d)`` layer-0 node vectors ``x⁰`` (users, items, interests).
 
         Args:
@@ -223,7 +253,12 @@ class PathScorer(nn.Module):
             users = users + self.user_interest @ interests
         return torch.cat([users, items, interests])
 
-    def node_vectors(self, structure: torch.Tensor, cold: torch.Tensor | None = None, text: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def node_vectors(
+        self,
+        structure: torch.Tensor,
+        cold: torch.Tensor | None = None,
+        text: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)`` (``cold``, ``text``: see :meth:`base_vectors`)."""
         return propagate(structure, self.base_vectors(cold, text), self.config.gcn_layers)
 
@@ -231,8 +266,10 @@ class PathScorer(nn.Module):
         """``blocks`` (one per type, :attr:`types` order) with every refined similarity type recomputed from ``z`` (differentiable)."""
         if not len(self.refiners):
             return blocks
-        return [self.refiners[kind].block(z, self.config.exponent) if kind in self.refiners else block
-                for kind, block in zip(self.types, blocks)]
+        return [
+            self.refiners[kind].block(z, self.config.exponent) if kind in self.refiners else block
+            for kind, block in zip(self.types, blocks)
+        ]
 
     @torch.no_grad()
     def refined_tables(self, structure: torch.Tensor, cold: torch.Tensor | None = None) -> dict[str, sp.csr_matrix]:
@@ -244,10 +281,13 @@ class PathScorer(nn.Module):
 
     def gate_input(self, z: torch.Tensor) -> torch.Tensor:
         """``(N,)`` ``w · z_a + b_type(a)``: a node's gate before the cold bias and the bound (``(N, T)`` with ``typed_gates``)."""
-        node_type = torch.cat([
-            torch.zeros(self.n_users, dtype=torch.long), torch.ones(self.n_items, dtype=torch.long),
-            torch.full((self.n_interests,), 2, dtype=torch.long),
-        ]).to(z.device)
+        node_type = torch.cat(
+            [
+                torch.zeros(self.n_users, dtype=torch.long),
+                torch.ones(self.n_items, dtype=torch.long),
+                torch.full((self.n_interests,), 2, dtype=torch.long),
+            ]
+        ).to(z.device)
         h = self.node_gate(z)
         if not self.config.typed_gates:
             return h.squeeze(-1) + self.type_bias[node_type]
@@ -263,8 +303,13 @@ class PathScorer(nn.Module):
         """
         h = self.gate_input(z)
         if cold is not None:
-            extra = torch.cat([torch.zeros(self.n_users, device=z.device), cold.to(device=z.device, dtype=h.dtype) * self.cold_bias,
-                               torch.zeros(self.n_interests, device=z.device)])
+            extra = torch.cat(
+                [
+                    torch.zeros(self.n_users, device=z.device),
+                    cold.to(device=z.device, dtype=h.dtype) * self.cold_bias,
+                    torch.zeros(self.n_interests, device=z.device),
+                ]
+            )
             h = h + (extra if h.dim() == 1 else extra[:, None])
         s = torch.exp(GATE_BOUND * torch.tanh(h / GATE_BOUND))
         p = self.pair_gate(z) if self.pair_gate is not None else None
@@ -275,7 +320,9 @@ class PathScorer(nn.Module):
         return nn.functional.softplus(self.type_raw)
 
     # ------------------------------------------------------------------ training product
-    def apply_weights(self, blocks: list[torch.Tensor], s: torch.Tensor, p: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
+    def apply_weights(
+        self, blocks: list[torch.Tensor], s: torch.Tensor, p: torch.Tensor | None, y: torch.Tensor
+    ) -> torch.Tensor:
         """``W y`` for dense ``y`` ``(N, B)`` without materialising ``W`` (autograd reaches ``s``, ``p``, ``γ``).
 
         ``s``: ``(N,)`` node gates, or ``(N, T)`` per edge type (``typed_gates``).
@@ -286,20 +333,29 @@ class PathScorer(nn.Module):
         stacked = None
         out = None
         for t, block in enumerate(blocks):
-            st = s[:, t:t + 1] if typed else s[:, None]
+            st = s[:, t : t + 1] if typed else s[:, None]
             if stacked is None or typed:  # shared by all types unless the gates differ per type
                 ys = st * y
-                stacked = ys if p is None else torch.cat([ys] + [p[:, r:r + 1] * ys for r in range(p.shape[1])], dim=1)
+                stacked = (
+                    ys if p is None else torch.cat([ys] + [p[:, r : r + 1] * ys for r in range(p.shape[1])], dim=1)
+                )
             prod = block @ stacked
             part = prod[:, :width]
             if p is not None:
                 for r in range(p.shape[1]):
-                    part = part + p[:, r:r + 1] * prod[:, (r + 1) * width:(r + 2) * width]
+                    part = part + p[:, r : r + 1] * prod[:, (r + 1) * width : (r + 2) * width]
             part = gamma[t] * (st * part if typed else part)
             out = part if out is None else out + part
         return out if typed else s[:, None] * out
 
-    def walk_scores(self, blocks: list[torch.Tensor], s: torch.Tensor, p: torch.Tensor | None, users: torch.Tensor, start: torch.Tensor | None = None) -> torch.Tensor:
+    def walk_scores(
+        self,
+        blocks: list[torch.Tensor],
+        s: torch.Tensor,
+        p: torch.Tensor | None,
+        users: torch.Tensor,
+        start: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``(B, n_items)`` ``f(u, i) = Σ_k c_k (W^k)[u, i]`` for user codes ``users`` (training path).
 
         Args:
@@ -320,7 +376,9 @@ class PathScorer(nn.Module):
 
     # ------------------------------------------------------------------ frozen weights
     @torch.no_grad()
-    def frozen_gates(self, structure: torch.Tensor, cold: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    def frozen_gates(
+        self, structure: torch.Tensor, cold: torch.Tensor | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """Node gates ``s`` ``(N,)`` (``(N, T)`` with ``typed_gates``), pair factors ``p`` ``(N, r)`` (or None) and ``γ`` ``(T,)``,
         float64, from the current parameters."""
         s, p = self.gates(self.node_vectors(structure, cold), cold)
@@ -329,7 +387,9 @@ class PathScorer(nn.Module):
         return s, p, self.type_weights().double().cpu().numpy()
 
     @torch.no_grad()
-    def effective_adjacency(self, operator: PathOperator, structure: torch.Tensor, cold: torch.Tensor | None = None) -> sp.csr_matrix:
+    def effective_adjacency(
+        self, operator: PathOperator, structure: torch.Tensor, cold: torch.Tensor | None = None
+    ) -> sp.csr_matrix:
         """``W`` as a ``(N, N)`` float64 scipy CSR (symmetric), from the current parameters (``cold``: ``(n_items,)``
         bool, items with no ID vector and ``cold_bias`` on their gate; see :func:`cold_mask`)."""
         s, p, gamma = self.frozen_gates(structure, cold)
@@ -350,7 +410,9 @@ class PathScorer(nn.Module):
         return self.length_coef.detach().double().cpu().numpy()
 
 
-def cold_mask(operator: PathOperator, device: torch.device | str | None = None, not_cold: np.ndarray | None = None) -> torch.Tensor:
+def cold_mask(
+    operator: PathOperator, device: torch.device | str | None = None, not_cold: np.ndarray | None = None
+) -> torch.Tensor:
     """``(n_items,)`` bool tensor of the cold items: without user edges in ``operator``, except those in ``not_cold``
     (``(n_items,)`` bool: items known from events that made no positive, which are not new)."""
     cold = operator.items_without_users()
@@ -359,8 +421,15 @@ def cold_mask(operator: PathOperator, device: torch.device | str | None = None, 
     return torch.from_numpy(cold).to(device)
 
 
-def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: torch.Tensor, n_users: int, n_items: int, start: torch.Tensor | None = None,
-                  span: tuple[int, int] | None = None) -> torch.Tensor:
+def frozen_scores(
+    adjacency: torch.Tensor,
+    coefficients: torch.Tensor,
+    users: torch.Tensor,
+    n_users: int,
+    n_items: int,
+    start: torch.Tensor | None = None,
+    span: tuple[int, int] | None = None,
+) -> torch.Tensor:
     """``(B, n_items)`` ``Σ_k c_k (W^k)[u, items]`` from a materialised ``W`` (sparse CSR ``(N, N)``).
 
     Args:
@@ -379,13 +448,19 @@ def frozen_scores(adjacency: torch.Tensor, coefficients: torch.Tensor, users: to
     for k in range(len(coefficients)):
         y = adjacency @ y
         if k == 0 and start is not None:
-            y[n_users:n_users + n_items] *= start.T.to(device=adjacency.device, dtype=adjacency.dtype)
+            y[n_users : n_users + n_items] *= start.T.to(device=adjacency.device, dtype=adjacency.dtype)
         total = total + coefficients[k].to(adjacency.dtype) * y[lo:hi]
     return total.T
 
 
-def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, source: int, target: int, start: dict[int, float] | None = None,
-                       first: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[tuple[int, ...], float]]:
+def walk_contributions(
+    adjacency: sp.csr_matrix,
+    coefficients: np.ndarray,
+    source: int,
+    target: int,
+    start: dict[int, float] | None = None,
+    first: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[tuple[tuple[int, ...], float]]:
     """Every walk of length ``1..L`` from node ``source`` to node ``target`` with its contribution.
 
     Args:
@@ -404,7 +479,7 @@ def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, sourc
     """
     w = sp.csr_matrix(adjacency)
     out: list[tuple[tuple[int, ...], float]] = []
-    row = lambda a: (w.indices[w.indptr[a]:w.indptr[a + 1]], w.data[w.indptr[a]:w.indptr[a + 1]])  # noqa: E731
+    row = lambda a: (w.indices[w.indptr[a] : w.indptr[a + 1]], w.data[w.indptr[a] : w.indptr[a + 1]])
     target_nbrs, target_w = row(target)  # W symmetric: W[b, target] = W[target, b]
     into_target = dict(zip(target_nbrs.tolist(), target_w.tolist()))
     length = len(coefficients)
@@ -422,4 +497,3 @@ def walk_contributions(adjacency: sp.csr_matrix, coefficients: np.ndarray, sourc
                 if b in into_target:
                     out.append(((source, a, b, target), float(coefficients[2]) * wa * wb * into_target[b]))
     return out
-

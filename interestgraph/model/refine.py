@@ -106,7 +106,7 @@ class SimilarityRefiner(nn.Module):
     # ------------------------------------------------------------------ weights
     def local(self, z: torch.Tensor) -> torch.Tensor:
         """``(n, d)`` the type's rows of the ``(N, d)`` node vectors."""
-        return z[self.offset:self.offset + self.n]
+        return z[self.offset : self.offset + self.n]
 
     def weights(self, z: torch.Tensor) -> torch.Tensor:
         """``(E,)`` raw weights ``σ((cos − θ) / τ)`` from the ``(N, d)`` node vectors."""
@@ -141,20 +141,25 @@ class SimilarityRefiner(nn.Module):
         Returns:
             ``{"edges_before", "candidates_added", "pruned", "edges"}`` in undirected pairs.
         """
-        before = sp.csr_matrix((np.ones(self.n_edges), (self.rows.cpu().numpy(), self.cols.cpu().numpy())), shape=(self.n, self.n))
+        before = sp.csr_matrix(
+            (np.ones(self.n_edges), (self.rows.cpu().numpy(), self.cols.cpu().numpy())), shape=(self.n, self.n)
+        )
         pattern = before.copy()
         if k > 0 and self.n > 1:
             unit = nn.functional.normalize(self.local(z).float(), dim=1)
             k = min(k, self.n - 1)
             heads, tails = [], []
             for begin in range(0, self.n, chunk):
-                sims = unit[begin:begin + chunk] @ unit.T
+                sims = unit[begin : begin + chunk] @ unit.T
                 rows = torch.arange(begin, min(begin + chunk, self.n), device=sims.device)
                 sims[rows - begin, rows] = -np.inf  # no self loops
                 top = sims.topk(k, dim=1).indices
                 heads.append(rows.repeat_interleave(k).cpu().numpy())
                 tails.append(top.flatten().cpu().numpy())
-            mined = sp.csr_matrix((np.ones(sum(len(h) for h in heads)), (np.concatenate(heads), np.concatenate(tails))), shape=(self.n, self.n))
+            mined = sp.csr_matrix(
+                (np.ones(sum(len(h) for h in heads)), (np.concatenate(heads), np.concatenate(tails))),
+                shape=(self.n, self.n),
+            )
             pattern = pattern + mined + mined.T
         self.set_pattern(pattern)
         candidates = self.n_edges
@@ -162,8 +167,12 @@ class SimilarityRefiner(nn.Module):
         keep = w >= prune_below
         self.rows, self.cols = self.rows[keep], self.cols[keep]
         pairs_before = before.nnz // 2
-        return {"edges_before": pairs_before, "candidates_added": (candidates - before.nnz) // 2,
-                "pruned": int((~keep).sum()) // 2, "edges": self.n_edges // 2}
+        return {
+            "edges_before": pairs_before,
+            "candidates_added": (candidates - before.nnz) // 2,
+            "pruned": int((~keep).sum()) // 2,
+            "edges": self.n_edges // 2,
+        }
 
 
 __all__ = ["EdgeListBlock", "SimilarityRefiner", "pair_cosines"]

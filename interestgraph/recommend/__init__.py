@@ -15,5 +15,19 @@ from .fold_in import fold_in_scores, fold_in_walks, recommend_for_items
 from .intent import Intent, explain_intent, intent_scores, map_intent, recommend_for_intent
 from .topk import recommend, resolve_items, resolve_users
 
-__all__ = ["Explanation", "Intent", "PathStep", "explain", "explain_intent", "fold_in_scores", "fold_in_walks", "intent_scores", "map_intent",
-           "recommend", "recommend_for_intent", "recommend_for_items", "resolve_items", "resolve_users"]
+__all__ = [
+    "Explanation",
+    "Intent",
+    "PathStep",
+    "explain",
+    "explain_intent",
+    "fold_in_scores",
+    "fold_in_walks",
+    "intent_scores",
+    "map_intent",
+    "recommend",
+    "recommend_for_intent",
+    "recommend_for_items",
+    "resolve_items",
+    "resolve_users",
+]

@@ -51,8 +51,14 @@ class PathStep:
     contribution: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"nodes": self.nodes, "edges": self.edges, "weights": self.weights, "first_step": self.first_step,
-                "coefficient": self.coefficient, "contribution": self.contribution}
+        return {
+            "nodes": self.nodes,
+            "edges": self.edges,
+            "weights": self.weights,
+            "first_step": self.first_step,
+            "coefficient": self.coefficient,
+            "contribution": self.contribution,
+        }
 
     def describe(self) -> str:
         return " → ".join(f"{n['label']} [{n['type']}]" for n in self.nodes)
@@ -88,19 +94,32 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"score", "paths": [{"nodes", "contribution", ...}], "remainder", ...}``."""
         return {
-            "user": _plain(self.user_id), "item": _plain(self.item_id), "title": self.title, "score": self.score,
-            "paths": [p.to_dict() for p in self.paths], "remainder": self.remainder, "n_paths": self.n_paths,
+            "user": _plain(self.user_id),
+            "item": _plain(self.item_id),
+            "title": self.title,
+            "score": self.score,
+            "paths": [p.to_dict() for p in self.paths],
+            "remainder": self.remainder,
+            "n_paths": self.n_paths,
             "unexplained": self.unexplained,
-            "by_interest": [{"reason": r, "contribution": float(c), "paths": int(n)} for r, c, n in self.by_interest.itertuples(index=False)],
+            "by_interest": [
+                {"reason": r, "contribution": float(c), "paths": int(n)}
+                for r, c, n in self.by_interest.itertuples(index=False)
+            ],
             "model": self.model,
         }
 
     def __str__(self) -> str:
-        lines = [f"user {self.user_id} · item {self.item_id} ({self.title}): score {self.score:.6g} from {self.n_paths:,} walks", ""]
+        lines = [
+            f"user {self.user_id} · item {self.item_id} ({self.title}): score {self.score:.6g} from {self.n_paths:,} walks",
+            "",
+        ]
         for rank, path in enumerate(self.paths, 1):
             share = path.contribution / self.score if self.score else float("nan")
             lines.append(f"{rank:>3}. {path.contribution:+.4g} ({share:+.1%})  {path.describe()}")
-        lines.append(f"     {self.remainder:+.4g}  the other {max(self.n_paths - len(self.paths), 0):,} walks (remainder)")
+        lines.append(
+            f"     {self.remainder:+.4g}  the other {max(self.n_paths - len(self.paths), 0):,} walks (remainder)"
+        )
         lines += ["", "by interest:"]
         for reason, contribution, n in self.by_interest.head(10).itertuples(index=False):
             lines.append(f"  {contribution:+.4g}  {reason} ({n} walks)")
@@ -131,12 +150,32 @@ def explain(model, user, item, top: int = 5) -> Explanation:
     if start is not None:
         r = dict(zip((start[u].indices + model.n_users).tolist(), start[u].data.tolist()))
         factors = np.array([r.get(a, 1.0) for a in row.indices.tolist()])
-    return explanation_from_walks(model, model.walks(u, i), score, u, i, top=top, adjacency=model.adjacency_,
-                                  first=(row.indices, row.data, factors), user_id=model.user_ids_[u])
+    return explanation_from_walks(
+        model,
+        model.walks(u, i),
+        score,
+        u,
+        i,
+        top=top,
+        adjacency=model.adjacency_,
+        first=(row.indices, row.data, factors),
+        user_id=model.user_ids_[u],
+    )
 
 
-def explanation_from_walks(model, walks, score: float, source: int, item: int, *, top: int, adjacency, first: tuple[np.ndarray, np.ndarray, np.ndarray],
-                           user_id: Any, extra_nodes: dict[int, dict[str, str]] | None = None) -> Explanation:
+def explanation_from_walks(
+    model,
+    walks,
+    score: float,
+    source: int,
+    item: int,
+    *,
+    top: int,
+    adjacency,
+    first: tuple[np.ndarray, np.ndarray, np.ndarray],
+    user_id: Any,
+    extra_nodes: dict[int, dict[str, str]] | None = None,
+) -> Explanation:
     """An :class:`Explanation` from enumerated walks (a known user's, or a folded-in user's).
 
     Args:
@@ -163,8 +202,15 @@ def explanation_from_walks(model, walks, score: float, source: int, item: int, *
         described = [info(n) for n in path]
         weights = [first_weight[path[1]]] + [float(adjacency[a, b]) for a, b in zip(path[1:], path[2:])]
         return PathStep(
-            nodes=described, edges=[_KIND.get(frozenset((a["type"], b["type"])), f"{a['type']}-{b['type']}") for a, b in zip(described, described[1:])],
-            weights=weights, first_step=float(first_factor.get(path[1], 1.0)), coefficient=float(coefficients[len(path) - 2]), contribution=float(contribution),
+            nodes=described,
+            edges=[
+                _KIND.get(frozenset((a["type"], b["type"])), f"{a['type']}-{b['type']}")
+                for a, b in zip(described, described[1:])
+            ],
+            weights=weights,
+            first_step=float(first_factor.get(path[1], 1.0)),
+            coefficient=float(coefficients[len(path) - 2]),
+            contribution=float(contribution),
         )
 
     total = float(sum(v for _, v in walks))
@@ -178,13 +224,24 @@ def explanation_from_walks(model, walks, score: float, source: int, item: int, *
             kinds = [n["type"] for n in middle]
             reason = NO_INTEREST["user"] if "user" in kinds else NO_INTEREST["item"] if kinds else "(your own item)"
         reasons.setdefault(reason, []).append(value)
-    by_interest = pd.DataFrame(
-        [(r, float(np.sum(v)), len(v)) for r, v in reasons.items()], columns=["reason", "contribution", "paths"]
-    ).sort_values("contribution", ascending=False, key=np.abs, ignore_index=True) if reasons else pd.DataFrame(columns=["reason", "contribution", "paths"])
+    by_interest = (
+        pd.DataFrame(
+            [(r, float(np.sum(v)), len(v)) for r, v in reasons.items()], columns=["reason", "contribution", "paths"]
+        ).sort_values("contribution", ascending=False, key=np.abs, ignore_index=True)
+        if reasons
+        else pd.DataFrame(columns=["reason", "contribution", "paths"])
+    )
     return Explanation(
-        user_id=user_id, item_id=model.item_ids_[item], title=str(labels[model.n_users + item]), score=score,
-        paths=shown, remainder=score - float(sum(p.contribution for p in shown)), n_paths=len(walks),
-        unexplained=score - total, by_interest=by_interest, model=model.describe(),
+        user_id=user_id,
+        item_id=model.item_ids_[item],
+        title=str(labels[model.n_users + item]),
+        score=score,
+        paths=shown,
+        remainder=score - float(sum(p.contribution for p in shown)),
+        n_paths=len(walks),
+        unexplained=score - total,
+        by_interest=by_interest,
+        model=model.describe(),
     )
 
 

@@ -42,7 +42,9 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
     if len(np.unique(codes)) != len(codes):
         raise ValueError("items: an item is listed twice")
     if model.config.user_item_weights != "binary":
-        raise ValueError(f"fold-in needs binary user-item weights; this model was trained with user_item_weights={model.config.user_item_weights!r}")
+        raise ValueError(
+            f"fold-in needs binary user-item weights; this model was trained with user_item_weights={model.config.user_item_weights!r}"
+        )
     degree = np.asarray(model.seen_.sum(axis=0)).ravel()[codes]
     a = model.config.exponent
     gates = model.gates_of(model.n_users + codes, "user-item")
@@ -54,8 +56,16 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
     return codes, weight
 
 
-def walk_sums(adjacency, coefficients: np.ndarray, first_nodes: np.ndarray, first_weights: np.ndarray, n_users: int, n_items: int,
-              *, dtype: torch.dtype = torch.float64) -> np.ndarray:
+def walk_sums(
+    adjacency,
+    coefficients: np.ndarray,
+    first_nodes: np.ndarray,
+    first_weights: np.ndarray,
+    n_users: int,
+    n_items: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+) -> np.ndarray:
     """``(n_items,)`` ``Σ_k c_k Σ_walks Π w`` over walks whose first step goes to ``first_nodes`` with ``first_weights``.
 
     Args:
@@ -64,19 +74,23 @@ def walk_sums(adjacency, coefficients: np.ndarray, first_nodes: np.ndarray, firs
         first_nodes, first_weights: ``(m,)`` node indices and weights of the first step.
     """
     y = torch.zeros(adjacency.shape[0], 1, dtype=dtype)
-    y[torch.from_numpy(np.asarray(first_nodes, dtype=np.int64)), 0] = torch.from_numpy(np.asarray(first_weights, dtype=np.float64)).to(dtype)
+    y[torch.from_numpy(np.asarray(first_nodes, dtype=np.int64)), 0] = torch.from_numpy(
+        np.asarray(first_weights, dtype=np.float64)
+    ).to(dtype)
     w = to_torch_csr(adjacency, dtype=dtype)
-    total = coefficients[0] * y[n_users:n_users + n_items, 0].clone()
+    total = coefficients[0] * y[n_users : n_users + n_items, 0].clone()
     for k in range(1, len(coefficients)):
         y = w @ y
-        total += coefficients[k] * y[n_users:n_users + n_items, 0]
+        total += coefficients[k] * y[n_users : n_users + n_items, 0]
     return total.numpy()
 
 
 def fold_in_scores(model, items, *, dtype: torch.dtype = torch.float64) -> np.ndarray:
     """``(n_items,)`` walk scores for a new user who liked ``items`` (IDs; last = most recent)."""
     codes, weight = fold_in_first_step(model, items)
-    return walk_sums(model.adjacency_, model.coefficients_, model.n_users + codes, weight, model.n_users, model.n_items, dtype=dtype)
+    return walk_sums(
+        model.adjacency_, model.coefficients_, model.n_users + codes, weight, model.n_users, model.n_items, dtype=dtype
+    )
 
 
 def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True) -> pd.DataFrame:
@@ -92,7 +106,14 @@ def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True
     top = np.argsort(-scores, kind="stable")[:k]
     top = top[np.isfinite(scores[top])]
     labels = model.nodes.loc[model.nodes["type"] == "item", "label"].to_numpy()
-    return pd.DataFrame({"rank": np.arange(1, len(top) + 1), "item_id": model.item_ids_[top], "title": labels[top], "score": scores[top]})
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(top) + 1),
+            "item_id": model.item_ids_[top],
+            "title": labels[top],
+            "score": scores[top],
+        }
+    )
 
 
 def fold_in_walks(model, items, item) -> list[tuple[tuple[int, ...], float]]:

@@ -51,7 +51,9 @@ class Intent:
     weights: np.ndarray
 
 
-def map_intent(model, text: str, *, encoder=None, top: int = DEFAULT_TOP, threshold: float = DEFAULT_THRESHOLD) -> Intent:
+def map_intent(
+    model, text: str, *, encoder=None, top: int = DEFAULT_TOP, threshold: float = DEFAULT_THRESHOLD
+) -> Intent:
     """The interest points ``text`` maps to and the query node's edge weights.
 
     Args:
@@ -77,23 +79,34 @@ def map_intent(model, text: str, *, encoder=None, top: int = DEFAULT_TOP, thresh
     scorer = getattr(model, "scorer_", None)
     vectors = getattr(scorer, "interest_text", None)
     if vectors is None:
-        raise ValueError("model: it has no interest vectors (trained with text_features=False), so a text cannot be mapped to its interests")
+        raise ValueError(
+            "model: it has no interest vectors (trained with text_features=False), so a text cannot be mapped to its interests"
+        )
     if "item-interest" not in model.config.edge_types:
         raise ValueError("model: intents walk query → interest → item, but the model does not use item-interest edges")
     degrees = (getattr(model, "degrees_", None) or {}).get("item-interest")
     if degrees is None:
-        raise ValueError("model: it was saved without per-type degrees (an older version); retrain it to fold in intents")
+        raise ValueError(
+            "model: it was saved without per-type degrees (an older version); retrain it to fold in intents"
+        )
     encoder = checked_encoder(model, encoder)
     mapped = map_texts_to_interests([text], vectors, encoder=encoder, threshold=float(threshold), top=int(top))
     if mapped.empty:
-        raise ValueError(f"text: no interest point of the model has cosine >= {threshold} with {text!r}; lower threshold or rephrase")
+        raise ValueError(
+            f"text: no interest point of the model has cosine >= {threshold} with {text!r}; lower threshold or rephrase"
+        )
     mapped = mapped.sort_values("similarity", ascending=False, ignore_index=True)
     offset = model.n_users + model.n_items
     nodes = offset + mapped["interest"].to_numpy(dtype=np.int64)
     similarity = mapped["similarity"].to_numpy(dtype=np.float64)
     a = model.config.exponent
-    weights = (model.type_weights_["item-interest"] * model.gates_of(nodes, "item-interest") * similarity * similarity.sum() ** -a
-               * np.maximum(degrees[nodes], 1e-12) ** -a)
+    weights = (
+        model.type_weights_["item-interest"]
+        * model.gates_of(nodes, "item-interest")
+        * similarity
+        * similarity.sum() ** -a
+        * np.maximum(degrees[nodes], 1e-12) ** -a
+    )
     labels = model.nodes["label"].to_numpy()[nodes]
     return Intent(text, pd.DataFrame({"interest": nodes, "label": labels, "similarity": similarity}), weights)
 
@@ -115,19 +128,40 @@ def _first_steps(model, intent: Intent, items) -> tuple[np.ndarray, np.ndarray]:
     if not items:
         return np.array([n]), np.array([model.type_weights_["user-item"]])
     codes, weights = fold_in_first_step(model, items, extra=1)
-    return np.append(model.n_users + codes, n), np.append(weights, model.type_weights_["user-item"] * float(len(codes) + 1) ** -model.config.exponent)
+    return np.append(model.n_users + codes, n), np.append(
+        weights, model.type_weights_["user-item"] * float(len(codes) + 1) ** -model.config.exponent
+    )
 
 
-def intent_scores(model, text: str, *, items=None, encoder=None, top: int = DEFAULT_TOP, threshold: float = DEFAULT_THRESHOLD,
-                  dtype: torch.dtype = torch.float64) -> tuple[np.ndarray, Intent]:
+def intent_scores(
+    model,
+    text: str,
+    *,
+    items=None,
+    encoder=None,
+    top: int = DEFAULT_TOP,
+    threshold: float = DEFAULT_THRESHOLD,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[np.ndarray, Intent]:
     """``(n_items,)`` walk scores for a new user with intent ``text`` (and optionally liked ``items``), and the mapped intent."""
     intent = map_intent(model, text, encoder=encoder, top=top, threshold=threshold)
     nodes, weights = _first_steps(model, intent, items)
-    return walk_sums(_with_query(model, intent), model.coefficients_, nodes, weights, model.n_users, model.n_items, dtype=dtype), intent
+    return walk_sums(
+        _with_query(model, intent), model.coefficients_, nodes, weights, model.n_users, model.n_items, dtype=dtype
+    ), intent
 
 
-def recommend_for_intent(model, text: str, k: int = 20, *, items=None, encoder=None, top: int = DEFAULT_TOP,
-                         threshold: float = DEFAULT_THRESHOLD, exclude_given: bool = True) -> pd.DataFrame:
+def recommend_for_intent(
+    model,
+    text: str,
+    k: int = 20,
+    *,
+    items=None,
+    encoder=None,
+    top: int = DEFAULT_TOP,
+    threshold: float = DEFAULT_THRESHOLD,
+    exclude_given: bool = True,
+) -> pd.DataFrame:
     """Top-``k`` for a new user from a free text (and optionally items they liked), without retraining.
 
     Returns:
@@ -142,15 +176,29 @@ def recommend_for_intent(model, text: str, k: int = 20, *, items=None, encoder=N
     top_items = np.argsort(-scores, kind="stable")[:k]
     top_items = top_items[np.isfinite(scores[top_items])]
     labels = model.nodes.loc[model.nodes["type"] == "item", "label"].to_numpy()
-    table = pd.DataFrame({"rank": np.arange(1, len(top_items) + 1), "item_id": model.item_ids_[top_items], "title": labels[top_items], "score": scores[top_items]})
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(top_items) + 1),
+            "item_id": model.item_ids_[top_items],
+            "title": labels[top_items],
+            "score": scores[top_items],
+        }
+    )
     table.attrs["interests"] = intent.interests[["label", "similarity"]].to_dict(orient="records")
     return table
 
 
-
-
-def explain_intent(model, text: str, item, *, top: int = 5, items=None, encoder=None, top_interests: int = DEFAULT_TOP,
-                   threshold: float = DEFAULT_THRESHOLD):
+def explain_intent(
+    model,
+    text: str,
+    item,
+    *,
+    top: int = 5,
+    items=None,
+    encoder=None,
+    top_interests: int = DEFAULT_TOP,
+    threshold: float = DEFAULT_THRESHOLD,
+):
     """Why ``item`` is recommended for the intent ``text``: the walks new user → query → interest → item (and
     through any given ``items``), largest first, with the remainder; they add up to the intent score.
 
@@ -167,6 +215,19 @@ def explain_intent(model, text: str, item, *, top: int = 5, items=None, encoder=
     walks = walk_contributions(adjacency, model.coefficients_, -1, model.n_users + code, first=(nodes, weights))
     score = float(walk_sums(adjacency, model.coefficients_, nodes, weights, model.n_users, model.n_items)[code])
     query = adjacency.shape[0] - 1
-    extra = {-1: {"type": "user", "id": "(new user)", "label": "(new user)"}, query: {"type": "query", "id": "query", "label": text}}
-    return explanation_from_walks(model, walks, score, -1, code, top=top, adjacency=adjacency, first=(nodes, weights, np.ones(len(nodes))),
-                                  user_id="(new user)", extra_nodes=extra)
+    extra = {
+        -1: {"type": "user", "id": "(new user)", "label": "(new user)"},
+        query: {"type": "query", "id": "query", "label": text},
+    }
+    return explanation_from_walks(
+        model,
+        walks,
+        score,
+        -1,
+        code,
+        top=top,
+        adjacency=adjacency,
+        first=(nodes, weights, np.ones(len(nodes))),
+        user_id="(new user)",
+        extra_nodes=extra,
+    )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..ops import check_positive_int, mask_seen
 from ..progress import progress
 
 
@@ -24,13 +25,6 @@ def _codes(index: pd.Index, values, what: str) -> np.ndarray:
         shown = ", ".join(repr(v) for v in missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise KeyError(f"{what}: {len(missing)} unknown ID(s) {shown} (the model knows {len(index):,})")
     return codes.astype(np.int64)
-
-
-def check_positive_int(name: str, value, minimum: int = 1) -> None:
-    """``ValueError`` naming ``name`` unless ``value`` is an integer >= ``minimum``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
 
 
 def resolve_users(model, users) -> np.ndarray:
@@ -51,15 +45,16 @@ def resolve_items(model, items) -> np.ndarray:
     return _codes(model.item_ids_, items, "items")
 
 
-def mask_seen(scores: torch.Tensor, seen, users: np.ndarray) -> None:
-    """Set, in place, the ``(B, n_items)`` ``scores`` of each user's training items (``seen``: ``(n_users, n_items)`` CSR) to -inf."""
-    rows = seen[users]
-    r = np.repeat(np.arange(len(users)), np.diff(rows.indptr))
-    scores[torch.from_numpy(r), torch.from_numpy(rows.indices.astype(np.int64))] = -torch.inf
-
-
-def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, candidates=None, batch_size: int = 1024,
-              device: torch.device | str | None = None) -> pd.DataFrame:
+def recommend(
+    model,
+    users=None,
+    k: int = 20,
+    *,
+    exclude_seen: bool = True,
+    candidates=None,
+    batch_size: int = 1024,
+    device: torch.device | str | None = None,
+) -> pd.DataFrame:
     """Top-``k`` items per user by path score.
 
     Args:
@@ -92,7 +87,7 @@ def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, cand
     out_users, out_items, out_scores, out_ranks = [], [], [], []
     bar = progress(total=len(codes), desc="recommend", unit="user") if len(codes) > batch_size else None
     for start in range(0, len(codes), batch_size):
-        batch = codes[start:start + batch_size]
+        batch = codes[start : start + batch_size]
         scores = model.score(batch, device=device).cpu()
         if allowed is not None:
             scores[:, ~allowed] = -torch.inf
@@ -102,7 +97,9 @@ def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, cand
         # one array per batch, not per user: thousands of small long-lived allocations between the batches'
         # large temporary ones fragment the heap, and resident memory then grows with the number of users
         values, indices = top.values.numpy(), top.indices.numpy()
-        valid = np.isfinite(values)  # -inf (seen, not a candidate) sorts last: the valid entries are a prefix of each row
+        valid = np.isfinite(
+            values
+        )  # -inf (seen, not a candidate) sorts last: the valid entries are a prefix of each row
         out_users.append(np.repeat(batch, valid.sum(axis=1)))
         out_items.append(indices[valid])
         out_scores.append(values[valid])
@@ -113,8 +110,12 @@ def recommend(model, users=None, k: int = 20, *, exclude_seen: bool = True, cand
         bar.close()
     users_flat = np.concatenate(out_users) if out_users else np.zeros(0, dtype=np.int64)
     items_flat = np.concatenate(out_items) if out_items else np.zeros(0, dtype=np.int64)
-    return pd.DataFrame({
-        "user_id": model.user_ids_[users_flat], "rank": np.concatenate(out_ranks) if out_ranks else np.zeros(0, dtype=np.int64),
-        "item_id": model.item_ids_[items_flat], "title": labels[items_flat],
-        "score": np.concatenate(out_scores).astype(np.float64) if out_scores else np.zeros(0),
-    })
+    return pd.DataFrame(
+        {
+            "user_id": model.user_ids_[users_flat],
+            "rank": np.concatenate(out_ranks) if out_ranks else np.zeros(0, dtype=np.int64),
+            "item_id": model.item_ids_[items_flat],
+            "title": labels[items_flat],
+            "score": np.concatenate(out_scores).astype(np.float64) if out_scores else np.zeros(0),
+        }
+    )

@@ -13,4 +13,11 @@ from .build import build_interest_graph_spark, read_catalog, write_split_events
 from .events import prepare_events, read_events
 from .session import spark_session
 
-__all__ = ["build_interest_graph_spark", "prepare_events", "read_catalog", "read_events", "spark_session", "write_split_events"]
+__all__ = [
+    "build_interest_graph_spark",
+    "prepare_events",
+    "read_catalog",
+    "read_events",
+    "spark_session",
+    "write_split_events",
+]

@@ -51,7 +51,9 @@ class SparkAggregation:
         if half_life_days is None:
             decayed = F.col("weight")
         else:
-            age = (F.lit(float(reference)) - F.col("timestamp").cast("double")) / F.lit(half_life_days * SECONDS_PER_DAY)
+            age = (F.lit(float(reference)) - F.col("timestamp").cast("double")) / F.lit(
+                half_life_days * SECONDS_PER_DAY
+            )
             decayed = F.col("weight") * F.pow(F.lit(0.5), age)
         return train.groupBy("user_id", ITEM_ID).agg(F.sum(decayed).alias("w"))
 
@@ -63,26 +65,53 @@ class SparkAggregation:
         order = np.lexsort((dst, src))
         return _edges(src[order], dst[order], table["w"].to_numpy(dtype=np.float64)[order])
 
-    def user_interest(self, events: BehaviourEvents, item_interest: sp.csr_matrix, *, reference: int, half_life_days: float | None,
-                      tag_weight: float, text_weight: float, top_k: int | None) -> pd.DataFrame:
+    def user_interest(
+        self,
+        events: BehaviourEvents,
+        item_interest: sp.csr_matrix,
+        *,
+        reference: int,
+        half_life_days: float | None,
+        tag_weight: float,
+        text_weight: float,
+        top_k: int | None,
+    ) -> pd.DataFrame:
         """``w(v|u)`` edges ``src`` (user code), ``dst`` (interest), ``weight`` (sums to 1 per user), ordered by
         user, then weight descending, then interest (the order of :func:`~interestgraph.graph.weights.user_interest_edges`)."""
         b = sp.coo_matrix(item_interest)
         item_key = self.item_ids.to_numpy()[b.row]
-        b_schema = T.StructType([T.StructField(ITEM_ID, self.events.schema[ITEM_ID].dataType), T.StructField("interest", T.LongType()), T.StructField("b", T.DoubleType())])
-        b_frame = from_pandas(self.spark, pd.DataFrame({ITEM_ID: item_key, "interest": b.col.astype(np.int64), "b": b.data.astype(np.float64)}), schema=b_schema)
+        b_schema = T.StructType(
+            [
+                T.StructField(ITEM_ID, self.events.schema[ITEM_ID].dataType),
+                T.StructField("interest", T.LongType()),
+                T.StructField("b", T.DoubleType()),
+            ]
+        )
+        b_frame = from_pandas(
+            self.spark,
+            pd.DataFrame({ITEM_ID: item_key, "interest": b.col.astype(np.int64), "b": b.data.astype(np.float64)}),
+            schema=b_schema,
+        )
         # A holds the float32 user–item weights (as the pandas path's matrix does); Σ_i A·B first, then tags and texts
         pairs = self._pairs(reference, half_life_days).withColumn("w", F.col("w").cast("float").cast("double"))
-        raw = (pairs.join(F.broadcast(b_frame), on=ITEM_ID).groupBy("user_id", "interest")
-               .agg(F.sum(F.col("w") * F.col("b")).alias("raw")))
+        raw = (
+            pairs.join(F.broadcast(b_frame), on=ITEM_ID)
+            .groupBy("user_id", "interest")
+            .agg(F.sum(F.col("w") * F.col("b")).alias("raw"))
+        )
         extra = self._extra(events, reference, half_life_days, tag_weight, text_weight)
         if extra is not None:
             extra = extra.groupBy("user_id", "interest").agg(F.sum("raw").alias("extra"))
-            raw = (raw.join(extra, on=["user_id", "interest"], how="full")
-                   .select("user_id", "interest", (F.coalesce(F.col("raw"), F.lit(0.0)) + F.coalesce(F.col("extra"), F.lit(0.0))).alias("raw")))
+            raw = raw.join(extra, on=["user_id", "interest"], how="full").select(
+                "user_id",
+                "interest",
+                (F.coalesce(F.col("raw"), F.lit(0.0)) + F.coalesce(F.col("extra"), F.lit(0.0))).alias("raw"),
+            )
         summed = raw.where(F.col("raw") > 0)
         if top_k is not None:
-            rank = F.row_number().over(Window.partitionBy("user_id").orderBy(F.col("raw").desc(), F.col("interest").asc()))
+            rank = F.row_number().over(
+                Window.partitionBy("user_id").orderBy(F.col("raw").desc(), F.col("interest").asc())
+            )
             summed = summed.withColumn("rank", rank).where(F.col("rank") <= top_k).drop("rank")
         total = F.sum("raw").over(Window.partitionBy("user_id"))
         table = to_pandas(summed.withColumn("weight", F.col("raw") / total))
@@ -92,7 +121,14 @@ class SparkAggregation:
         order = np.lexsort((dst, -value, src))
         return _edges(src[order], dst[order], table["weight"].to_numpy(dtype=np.float64)[order])
 
-    def _extra(self, events: BehaviourEvents, reference: int, half_life_days: float | None, tag_weight: float, text_weight: float) -> DataFrame | None:
+    def _extra(
+        self,
+        events: BehaviourEvents,
+        reference: int,
+        half_life_days: float | None,
+        tag_weight: float,
+        text_weight: float,
+    ) -> DataFrame | None:
         """The users' own tags and mapped texts as ``user_id``, ``interest``, ``raw`` rows (these tables are already on
         the driver: the vocabulary and the text mapping need them), or None when there are none."""
         frames = []
@@ -102,8 +138,22 @@ class SparkAggregation:
             w = scale * decay_factor(table["timestamp"].to_numpy(), reference, half_life_days)
             if value is not None:
                 w = w * table[value].to_numpy(dtype=np.float64)
-            frames.append(pd.DataFrame({"user_id": self.user_ids.to_numpy()[table["user"].to_numpy()], "interest": table["interest"].to_numpy(dtype=np.int64), "raw": w}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "user_id": self.user_ids.to_numpy()[table["user"].to_numpy()],
+                        "interest": table["interest"].to_numpy(dtype=np.int64),
+                        "raw": w,
+                    }
+                )
+            )
         if not frames:
             return None
-        schema = T.StructType([T.StructField("user_id", self.events.schema["user_id"].dataType), T.StructField("interest", T.LongType()), T.StructField("raw", T.DoubleType())])
+        schema = T.StructType(
+            [
+                T.StructField("user_id", self.events.schema["user_id"].dataType),
+                T.StructField("interest", T.LongType()),
+                T.StructField("raw", T.DoubleType()),
+            ]
+        )
         return from_pandas(self.spark, pd.concat(frames, ignore_index=True), schema=schema)

@@ -45,9 +45,14 @@ from .events import CANONICAL, prepare_events
 from .session import to_pandas
 
 
-def read_catalog(items: str | os.PathLike | pd.DataFrame | DataFrame | None, *, list_fields: Mapping[str, str | None] | None = None,
-                 interest_fields: Sequence[str] | None = None, text_fields: Sequence[str] | None = None,
-                 item_columns: Mapping[str, str] | None = None) -> tuple[pd.DataFrame | None, tuple, tuple, str]:
+def read_catalog(
+    items: str | os.PathLike | pd.DataFrame | DataFrame | None,
+    *,
+    list_fields: Mapping[str, str | None] | None = None,
+    interest_fields: Sequence[str] | None = None,
+    text_fields: Sequence[str] | None = None,
+    item_columns: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame | None, tuple, tuple, str]:
     """The catalog on the driver in canonical form: ``(items, interest_fields, text_fields, name)``.
 
     ``items`` is a file our readers take (CSV/TSV/JSON lines/Parquet), a pandas or
@@ -124,11 +129,25 @@ def build_interest_graph_spark(
     started = time.perf_counter()
     spark = spark or spark_session()
     bar = progress(total=2, desc="spark: events", unit="step")
-    catalog, interest_fields, text_fields, catalog_name = read_catalog(items, list_fields=list_fields, interest_fields=interest_fields,
-                                                                       text_fields=text_fields, item_columns=item_columns)
-    prepared = prepare_events(spark, str(interactions) if isinstance(interactions, os.PathLike) else interactions,
-                              catalog[ITEM_ID] if catalog is not None else None, weights=config.weights, format=format, columns=columns,
-                              default_event=default_event, timestamp_unit=timestamp_unit, missing_items=missing_items, catalog_name=catalog_name)
+    catalog, interest_fields, text_fields, catalog_name = read_catalog(
+        items,
+        list_fields=list_fields,
+        interest_fields=interest_fields,
+        text_fields=text_fields,
+        item_columns=item_columns,
+    )
+    prepared = prepare_events(
+        spark,
+        str(interactions) if isinstance(interactions, os.PathLike) else interactions,
+        catalog[ITEM_ID] if catalog is not None else None,
+        weights=config.weights,
+        format=format,
+        columns=columns,
+        default_event=default_event,
+        timestamp_unit=timestamp_unit,
+        missing_items=missing_items,
+        catalog_name=catalog_name,
+    )
     bar.update()
     bar.set_postfix_str("collect")
     table = to_pandas(prepared.frame.orderBy("row")).drop(columns="row")
@@ -139,36 +158,65 @@ def build_interest_graph_spark(
     if catalog is None:  # a bare catalog of the logged items (no titles), as InteractionLog.from_frames makes one
         catalog = pd.DataFrame({ITEM_ID: np.sort(pd.unique(table[ITEM_ID])), TITLE: ""})
     elif prepared.item_id_is_text and catalog[ITEM_ID].dtype.kind in "iu":
-        catalog = catalog.assign(item_id=catalog[ITEM_ID].astype("str")).sort_values(ITEM_ID, kind="stable").reset_index(drop=True)
+        catalog = (
+            catalog.assign(item_id=catalog[ITEM_ID].astype("str"))
+            .sort_values(ITEM_ID, kind="stable")
+            .reset_index(drop=True)
+        )
     try:
-        split = _split_of(table, catalog, interest_fields, text_fields, prepared, config, split_name, protocol, cold_items)
+        split = _split_of(
+            table, catalog, interest_fields, text_fields, prepared, config, split_name, protocol, cold_items
+        )
         seconds_events = time.perf_counter() - started
         aggregation = SparkAggregation(spark, prepared.frame, split.log.user_ids, split.log.item_ids)
         graph = build_interest_graph(split, config, encoder=encoder, aggregation=aggregation)
     finally:
         prepared.frame.unpersist()
-    graph.build_seconds = {"total": round(time.perf_counter() - started, 3), "spark_events": round(seconds_events, 3),
-                           **{k: v for k, v in graph.build_seconds.items() if k != "total"}}
+    graph.build_seconds = {
+        "total": round(time.perf_counter() - started, 3),
+        "spark_events": round(seconds_events, 3),
+        **{k: v for k, v in graph.build_seconds.items() if k != "total"},
+    }
     return graph
 
 
-def _split_of(table: pd.DataFrame, catalog: pd.DataFrame, interest_fields: tuple, text_fields: tuple, prepared, config: GraphConfig,
-              split_name: str | None, protocol: Protocol | Mapping | None, cold_items: Sequence | None) -> Split:
+def _split_of(
+    table: pd.DataFrame,
+    catalog: pd.DataFrame,
+    interest_fields: tuple,
+    text_fields: tuple,
+    prepared,
+    config: GraphConfig,
+    split_name: str | None,
+    protocol: Protocol | Mapping | None,
+    cold_items: Sequence | None,
+) -> Split:
     """The collected events as the :class:`Split` the pandas path would hold (same columns, dtypes, protocol,
     candidates and cold items: candidates are the items with a training positive plus the cold items)."""
-    inter = pd.DataFrame({
-        "user_id": table["user_id"].to_numpy() if table["user_id"].dtype.kind in "iu" else table["user_id"].astype("str"),
-        ITEM_ID: table[ITEM_ID].to_numpy() if table[ITEM_ID].dtype.kind in "iu" else table[ITEM_ID].astype("str"),
-        "timestamp": table["timestamp"].to_numpy(dtype=np.int64),
-        "event": table["event"].astype("str"),
-        "value": table["value"].to_numpy(dtype=np.float64),
-        "text": table["text"].astype("str"),
-        "weight": table["weight"].to_numpy(dtype=np.float64),
-        "positive": table["positive"].to_numpy(dtype=bool),
-        "part": _part_column(pd.Index(PARTS).get_indexer(table["part"]).astype(np.int8)),
-    })
-    log = InteractionLog(interactions=inter, items=catalog, interest_fields=interest_fields, text_fields=text_fields,
-                         has_timestamps=prepared.has_timestamps, source=prepared.source, notes=prepared.notes)
+    inter = pd.DataFrame(
+        {
+            "user_id": table["user_id"].to_numpy()
+            if table["user_id"].dtype.kind in "iu"
+            else table["user_id"].astype("str"),
+            ITEM_ID: table[ITEM_ID].to_numpy() if table[ITEM_ID].dtype.kind in "iu" else table[ITEM_ID].astype("str"),
+            "timestamp": table["timestamp"].to_numpy(dtype=np.int64),
+            "event": table["event"].astype("str"),
+            "value": table["value"].to_numpy(dtype=np.float64),
+            "text": table["text"].astype("str"),
+            "weight": table["weight"].to_numpy(dtype=np.float64),
+            "positive": table["positive"].to_numpy(dtype=bool),
+            "part": _part_column(pd.Index(PARTS).get_indexer(table["part"]).astype(np.int8)),
+        }
+    )
+    log = InteractionLog(
+        interactions=inter,
+        items=catalog,
+        interest_fields=interest_fields,
+        text_fields=text_fields,
+        has_timestamps=prepared.has_timestamps,
+        source=prepared.source,
+        notes=prepared.notes,
+    )
     train_positive = (inter["part"] == "train").to_numpy() & inter["positive"].to_numpy()
     if not train_positive.any():
         raise DataError(f"{prepared.source}: the split left no positive interactions in train")
@@ -181,14 +229,25 @@ def _split_of(table: pd.DataFrame, catalog: pd.DataFrame, interest_fields: tuple
         raise ValueError(f"protocol: {protocol.name!r} describes a split, but {prepared.source} has no part column")
     cold = pd.Index(list(cold_items or []))
     if len(cold):
-        cold = cold.astype(str) if log.item_ids.dtype.kind not in "iu" or cold.dtype.kind not in "iu" else cold.astype(np.int64)
+        cold = (
+            cold.astype(str)
+            if log.item_ids.dtype.kind not in "iu" or cold.dtype.kind not in "iu"
+            else cold.astype(np.int64)
+        )
         codes = log.item_ids.get_indexer(cold)
         if (codes < 0).any():
-            raise DataError(f"{prepared.source}: cold_items names {int((codes < 0).sum())} items that are not in the catalog (e.g. {list(cold[codes < 0][:3])})")
+            raise DataError(
+                f"{prepared.source}: cold_items names {int((codes < 0).sum())} items that are not in the catalog (e.g. {list(cold[codes < 0][:3])})"
+            )
     else:
         codes = np.array([], dtype=np.int64)
     candidate_codes = np.union1d(np.unique(log.item_codes()[train_positive]), codes)
-    return Split(log=log, protocol=protocol, candidate_items=log.item_ids[candidate_codes], cold_items=log.item_ids[np.sort(codes)])
+    return Split(
+        log=log,
+        protocol=protocol,
+        candidate_items=log.item_ids[candidate_codes],
+        cold_items=log.item_ids[np.sort(codes)],
+    )
 
 
 #: Parquet metadata key under which :func:`write_split_events` stores the protocol and cold items
@@ -203,7 +262,7 @@ def split_metadata(path) -> tuple[dict | None, list | None]:
 
     try:
         metadata = pq.read_schema(str(path)).metadata or {}
-    except Exception:  # noqa: BLE001 - not a Parquet file: Spark reads (and names) it
+    except Exception:
         return None, None
     if SPLIT_METADATA_KEY not in metadata:
         return None, None
@@ -222,7 +281,12 @@ def write_split_events(split: Split, path: str | os.PathLike) -> Path:
     inter = split.log.interactions
     frame = inter[list(CANONICAL)].assign(part=inter["part"].astype("str"))
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    stored = {"protocol": split.protocol.to_dict(), "cold_items": [v.item() if hasattr(v, "item") else v for v in split.cold_items]}
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), SPLIT_METADATA_KEY: json.dumps(stored).encode()})
+    stored = {
+        "protocol": split.protocol.to_dict(),
+        "cold_items": [v.item() if hasattr(v, "item") else v for v in split.cold_items],
+    }
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), SPLIT_METADATA_KEY: json.dumps(stored).encode()}
+    )
     pq.write_table(table, path)
     return path

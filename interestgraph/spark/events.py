@@ -47,11 +47,10 @@ items in the file's metadata, so the graph records the split exactly).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import time
 
 import numpy as np
 import pandas as pd
@@ -59,7 +58,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..data.schema import FUTURE_SLACK_SECONDS, ITEM_ID, RATING_EVENTS, _CANONICAL_INT
+from ..data.schema import _CANONICAL_INT, FUTURE_SLACK_SECONDS, ITEM_ID, RATING_EVENTS
 from ..data.splits import PARTS
 from ..data.weights import EventWeights
 from ..errors import DataError
@@ -90,7 +89,14 @@ class PreparedEvents:
     item_id_is_text: bool
 
 
-def read_events(spark: SparkSession, source: str | DataFrame, *, format: str | None = None, sep: str | None = None, columns: Mapping[str, str] | None = None) -> tuple[DataFrame, str]:
+def read_events(
+    spark: SparkSession,
+    source: str | DataFrame,
+    *,
+    format: str | None = None,
+    sep: str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> tuple[DataFrame, str]:
     """Read an interactions table with Spark: a DataFrame as is, or any path Spark reads.
 
     Args:
@@ -109,13 +115,27 @@ def read_events(spark: SparkSession, source: str | DataFrame, *, format: str | N
     else:
         name = str(source)
         suffix = Path(name.rstrip("/")).suffix.lower()
-        fmt = format or {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".json": "json", ".jsonl": "json"}.get(suffix, "parquet" if suffix == "" else None)
+        fmt = format or {
+            ".parquet": "parquet",
+            ".pq": "parquet",
+            ".csv": "csv",
+            ".tsv": "csv",
+            ".txt": "csv",
+            ".json": "json",
+            ".jsonl": "json",
+        }.get(suffix, "parquet" if suffix == "" else None)
         if fmt not in ("parquet", "csv", "json"):
             raise ValueError(f"format must be 'parquet', 'csv' or 'json' (cannot tell from {name!r}); got {format!r}")
         try:
             if fmt == "csv":
-                frame = (spark.read.option("header", True).option("sep", sep or ("\t" if suffix == ".tsv" else ",")).option("mode", "FAILFAST")
-                         .option("escape", '"').option("multiLine", True).csv(name))  # RFC 4180 quoting, as pandas reads it
+                frame = (
+                    spark.read.option("header", True)
+                    .option("sep", sep or ("\t" if suffix == ".tsv" else ","))
+                    .option("mode", "FAILFAST")
+                    .option("escape", '"')
+                    .option("multiLine", True)
+                    .csv(name)
+                )  # RFC 4180 quoting, as pandas reads it
             elif fmt == "json":
                 frame = spark.read.option("mode", "FAILFAST").json(name)
             else:
@@ -125,7 +145,9 @@ def read_events(spark: SparkSession, source: str | DataFrame, *, format: str | N
             raise DataError(f"{name}: Spark cannot read it as {fmt} ({first[:300]})") from None
     for canon, column in (columns or {}).items():
         if column not in frame.columns:
-            raise DataError(f"{name}: the column mapping names missing column {column!r} (for {canon!r}; columns present: {', '.join(frame.columns)})")
+            raise DataError(
+                f"{name}: the column mapping names missing column {column!r} (for {canon!r}; columns present: {', '.join(frame.columns)})"
+            )
         frame = frame.withColumnRenamed(column, canon)
     return frame, name
 
@@ -150,7 +172,11 @@ def _id_column(frame: DataFrame, column: str) -> tuple[Column, Column, bool]:
     if isinstance(kind, _FRACTIONAL):
         number = raw.cast("double")
         bad = raw.isNull() | F.isnan(number) | (F.abs(number) == float("inf"))
-        integral = frame.select(F.min(F.when(bad, 1).when((number != F.floor(number)) | (F.abs(number) >= 2.0 ** 62), 0).otherwise(1)).alias("ok")).first()["ok"]
+        integral = frame.select(
+            F.min(F.when(bad, 1).when((number != F.floor(number)) | (F.abs(number) >= 2.0**62), 0).otherwise(1)).alias(
+                "ok"
+            )
+        ).first()["ok"]
         if integral in (1, None):
             return number.cast("long"), bad, False
         return raw.cast("string"), bad, True
@@ -176,7 +202,9 @@ def _timestamp_column(frame: DataFrame, unit: str) -> tuple[Column, bool]:
     text = _strip(raw)
     number = text.try_cast("double")
     iso = F.unix_micros(F.try_to_timestamp(text)) / 1e6
-    words = frame.select(F.max(F.when(raw.isNotNull() & number.isNull() & iso.isNotNull(), 1).otherwise(0)).alias("iso")).first()["iso"]
+    words = frame.select(
+        F.max(F.when(raw.isNotNull() & number.isNull() & iso.isNotNull(), 1).otherwise(0)).alias("iso")
+    ).first()["iso"]
     if words == 1:  # an ISO column: every value is read as a date
         return iso, False
     return number / divisor, True
@@ -242,13 +270,15 @@ def prepare_events(
     raw, name = read_events(spark, source, format=format, sep=sep, columns=columns)
     missing = [c for c in ("user_id", ITEM_ID) if c not in raw.columns]
     if missing:
-        raise DataError(f"{name}: missing required column(s) {', '.join(map(repr, missing))} (columns: {', '.join(raw.columns)}); rename with columns={{...}}")
+        raise DataError(
+            f"{name}: missing required column(s) {', '.join(map(repr, missing))} (columns: {', '.join(raw.columns)}); rename with columns={{...}}"
+        )
     # parsed once: the column-kind passes, the checks and the weighting all read this cache, and a file Spark
     # cannot parse (malformed CSV/JSON, unreadable Parquet) fails here, as one DataError
     raw = raw.withColumn("row", F.monotonically_increasing_id()).cache()
     try:
         n_rows = raw.count()
-    except Exception as exc:  # noqa: BLE001 - Py4JJavaError / PySparkException from the reader
+    except Exception as exc:
         raw.unpersist()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{name}: Spark could not read or parse it ({first[:300]})") from None
@@ -275,7 +305,11 @@ def prepare_events(
                 raise ValueError(f"default_event must be a non-empty string, got {default_event!r}")
             event, event_bad = F.lit(default_event.strip().lower()), F.lit(False)
         if "value" in raw.columns:
-            value = F.col("value").try_cast("double") if isinstance(raw.schema["value"].dataType, T.StringType) else F.col("value").cast("double")
+            value = (
+                F.col("value").try_cast("double")
+                if isinstance(raw.schema["value"].dataType, T.StringType)
+                else F.col("value").cast("double")
+            )
             value_unparsed = F.col("value").isNotNull() & value.isNull()
             value_nonfinite = value.isNull() | F.isnan(value) | (F.abs(value) == float("inf"))
         else:
@@ -286,14 +320,26 @@ def prepare_events(
         part = F.lower(_strip(F.col("part"))) if given else F.lit("train")
 
         frame = raw.select(
-            user.alias("user_id"), item.alias(ITEM_ID), exact.alias("_exact"), event.alias("event"), value.alias("value"), text.alias("text"),
-            part.alias("part"), F.col("row"), (F.col("timestamp").cast("string") if has_timestamps else F.lit(None).cast("string")).alias("_raw_time"),
-            user_bad.alias("_bad_user"), item_bad.alias("_bad_item"), event_bad.alias("_bad_event"),
-            value_unparsed.alias("_bad_value_text"), value_nonfinite.alias("_bad_value"),
+            user.alias("user_id"),
+            item.alias(ITEM_ID),
+            exact.alias("_exact"),
+            event.alias("event"),
+            value.alias("value"),
+            text.alias("text"),
+            part.alias("part"),
+            F.col("row"),
+            (F.col("timestamp").cast("string") if has_timestamps else F.lit(None).cast("string")).alias("_raw_time"),
+            user_bad.alias("_bad_user"),
+            item_bad.alias("_bad_item"),
+            event_bad.alias("_bad_event"),
+            value_unparsed.alias("_bad_value_text"),
+            value_nonfinite.alias("_bad_value"),
         )
         if catalog_ids is not None:  # a flag, so unknown event types on items about to be dropped are not refused
             ids = from_pandas_ids(spark, catalog_ids).withColumn("_known", F.lit(True))
-            frame = frame.join(F.broadcast(ids), on=ITEM_ID, how="left").withColumn("_known", F.coalesce(F.col("_known"), F.lit(False)))
+            frame = frame.join(F.broadcast(ids), on=ITEM_ID, how="left").withColumn(
+                "_known", F.coalesce(F.col("_known"), F.lit(False))
+            )
         else:
             frame = frame.withColumn("_known", F.lit(True))
         known_events = list(weights.events)
@@ -303,40 +349,78 @@ def prepare_events(
         checks = {
             "user_id": (F.col("_bad_user"), "null or empty IDs"),
             ITEM_ID: (F.col("_bad_item"), "null or empty IDs"),
-            "timestamp": (stamp.isNull() | F.isnan(stamp), "missing or unparseable timestamps (expected Unix seconds or ISO 8601 dates, one kind per column)"),
+            "timestamp": (
+                stamp.isNull() | F.isnan(stamp),
+                "missing or unparseable timestamps (expected Unix seconds or ISO 8601 dates, one kind per column)",
+            ),
             "timestamp ": (stamp < 0, "negative timestamps (before 1970-01-01)"),
             "timestamp  ": (stamp > latest, "timestamps in the future (more than a day from now)"),
             "event": (F.col("_bad_event"), "null or empty values"),
             "value": (F.col("_bad_value_text"), "non-numeric values"),
             "value ": (F.col("_bad_value") & ~F.col("_bad_value_text"), "missing, NaN or infinite values"),
-            "value  ": ((F.col("value") < 0) & ~F.col("event").isin(rating_events) & ~F.col("_bad_value"), "negative counts on non-rating events (counts must be >= 0)"),
-            "event ": (F.col("_known") & ~F.col("event").isin(known_events) & ~F.col("_bad_event"), "event types with no weight (add them to EventWeights.events)"),
+            "value  ": (
+                (F.col("value") < 0) & ~F.col("event").isin(rating_events) & ~F.col("_bad_value"),
+                "negative counts on non-rating events (counts must be >= 0)",
+            ),
+            "event ": (
+                F.col("_known") & ~F.col("event").isin(known_events) & ~F.col("_bad_event"),
+                "event types with no weight (add them to EventWeights.events)",
+            ),
         }
         if given:
-            checks["part"] = (~F.col("part").isin(list(PARTS)) | F.col("part").isNull(), f"values outside {', '.join(PARTS)}")
-        summary = [*[F.sum(F.when(cond, 1).otherwise(0)).alias(f"c{k}") for k, (cond, _) in enumerate(checks.values())],
-                   F.sum(F.when(F.col("_known"), 0).otherwise(1)).alias("unknown"), F.max(stamp).alias("latest"),
-                   F.min(F.when(stamp.isNull(), 1).when((stamp >= 19000101) & (stamp <= 21001231) & (stamp == F.floor(stamp)), 1).otherwise(0)).alias("yyyymmdd")]
+            checks["part"] = (
+                ~F.col("part").isin(list(PARTS)) | F.col("part").isNull(),
+                f"values outside {', '.join(PARTS)}",
+            )
+        summary = [
+            *[F.sum(F.when(cond, 1).otherwise(0)).alias(f"c{k}") for k, (cond, _) in enumerate(checks.values())],
+            F.sum(F.when(F.col("_known"), 0).otherwise(1)).alias("unknown"),
+            F.max(stamp).alias("latest"),
+            F.min(
+                F.when(stamp.isNull(), 1)
+                .when((stamp >= 19000101) & (stamp <= 21001231) & (stamp == F.floor(stamp)), 1)
+                .otherwise(0)
+            ).alias("yyyymmdd"),
+        ]
         counts = frame.select(*summary).first()
         for k, (column, (cond, what)) in enumerate(checks.items()):
             bad = counts[f"c{k}"] or 0
             if bad:
                 shown = column.strip()
-                example = "" if shown in ("user_id", ITEM_ID) else f" (e.g. {_examples(frame, cond, '_raw_time' if shown == 'timestamp' else shown)})"
-                hint = "; are they milliseconds? pass timestamp_unit='ms'" if column == "timestamp  " and numeric_time and timestamp_unit == "s" and (counts["latest"] or 0) > 1e11 else ""
+                example = (
+                    ""
+                    if shown in ("user_id", ITEM_ID)
+                    else f" (e.g. {_examples(frame, cond, '_raw_time' if shown == 'timestamp' else shown)})"
+                )
+                hint = (
+                    "; are they milliseconds? pass timestamp_unit='ms'"
+                    if column == "timestamp  "
+                    and numeric_time
+                    and timestamp_unit == "s"
+                    and (counts["latest"] or 0) > 1e11
+                    else ""
+                )
                 raise DataError(f"{name}: column {shown!r} has {bad:,} {what}{example}{hint}")
         if has_timestamps and numeric_time and counts["yyyymmdd"] == 1:
             sample = frame.select(F.col("_exact").cast("long")).first()[0]
-            dates = frame.select(F.min(F.when(F.to_date(F.col("_exact").cast("long").cast("string"), "yyyyMMdd").isNull(), 0).otherwise(1))).first()[0]
+            dates = frame.select(
+                F.min(
+                    F.when(F.to_date(F.col("_exact").cast("long").cast("string"), "yyyyMMdd").isNull(), 0).otherwise(1)
+                )
+            ).first()[0]
             if dates == 1:
-                raise DataError(f"{name}: column 'timestamp' holds numbers like {sample} that look like YYYYMMDD dates, not Unix seconds; "
-                                "convert them to ISO dates (2024-01-31) or Unix seconds")
+                raise DataError(
+                    f"{name}: column 'timestamp' holds numbers like {sample} that look like YYYYMMDD dates, not Unix seconds; "
+                    "convert them to ISO dates (2024-01-31) or Unix seconds"
+                )
         frame = frame.drop("_raw_time", *[c for c in frame.columns if c.startswith("_bad_")])
 
         notes: list[str] = []
         n_unknown = counts["unknown"] or 0
         if n_unknown:
-            sample = ", ".join(repr(r[0]) for r in frame.where(~F.col("_known")).select(ITEM_ID).distinct().limit(3).collect())
+            sample = ", ".join(
+                repr(r[0]) for r in frame.where(~F.col("_known")).select(ITEM_ID).distinct().limit(3).collect()
+            )
             what = f"{name}: {n_unknown:,} interactions refer to items not in {catalog_name} (column 'item_id', e.g. {sample})"
             if missing_items == "error":
                 raise DataError(what + "; pass missing_items='drop' to drop them")
@@ -347,24 +431,50 @@ def prepare_events(
         weight, positive = _weights(weights)
         frame = frame.withColumn("weight", weight).withColumn("positive", positive)
         if given:
-            pair_parts = frame.where(F.col("positive")).groupBy("user_id", ITEM_ID).agg(F.countDistinct("part").alias("n_parts"), F.first("part").alias("pair_part"))
+            pair_parts = (
+                frame.where(F.col("positive"))
+                .groupBy("user_id", ITEM_ID)
+                .agg(F.countDistinct("part").alias("n_parts"), F.first("part").alias("pair_part"))
+            )
             conflicts = pair_parts.where(F.col("n_parts") > 1)
             n_conflicts = conflicts.count()
             if n_conflicts:
                 example = conflicts.select("user_id", ITEM_ID).first()
-                raise DataError(f"{name}: {n_conflicts:,} (user, item) pairs have positive events in more than one part (e.g. user {example[0]!r}, item {example[1]!r}); a pair belongs to one part")
-            frame = (frame.join(pair_parts.select("user_id", ITEM_ID, "pair_part"), on=["user_id", ITEM_ID], how="left")
-                     .withColumn("part", F.coalesce(F.col("pair_part"), F.col("part"))).drop("pair_part"))
+                raise DataError(
+                    f"{name}: {n_conflicts:,} (user, item) pairs have positive events in more than one part (e.g. user {example[0]!r}, item {example[1]!r}); a pair belongs to one part"
+                )
+            frame = (
+                frame.join(pair_parts.select("user_id", ITEM_ID, "pair_part"), on=["user_id", ITEM_ID], how="left")
+                .withColumn("part", F.coalesce(F.col("pair_part"), F.col("part")))
+                .drop("pair_part")
+            )
         # identical events (to the exact time, as the pandas reader compares them) after the parts are settled
         frame = frame.dropDuplicates(["user_id", ITEM_ID, "_exact", "event", "value", "text", "part"])
-        prepared = frame.select("user_id", ITEM_ID, F.floor(F.col("_exact")).cast("long").alias("timestamp"), "event", "value", "text",
-                                "weight", "positive", "part", "row").cache()
+        prepared = frame.select(
+            "user_id",
+            ITEM_ID,
+            F.floor(F.col("_exact")).cast("long").alias("timestamp"),
+            "event",
+            "value",
+            "text",
+            "weight",
+            "positive",
+            "part",
+            "row",
+        ).cache()
         n_unique = prepared.count()
         if n_unique < n_kept:
             notes.append(f"dropped {n_kept - n_unique:,} duplicate interaction rows")
     finally:
         raw.unpersist()  # the prepared frame is cached on its own
-    return PreparedEvents(frame=prepared, source=name, has_timestamps=has_timestamps, given_split=given, notes=tuple(notes), item_id_is_text=item_text)
+    return PreparedEvents(
+        frame=prepared,
+        source=name,
+        has_timestamps=has_timestamps,
+        given_split=given,
+        notes=tuple(notes),
+        item_id_is_text=item_text,
+    )
 
 
 def from_pandas_ids(spark: SparkSession, ids: pd.Series) -> DataFrame:
@@ -373,4 +483,6 @@ def from_pandas_ids(spark: SparkSession, ids: pd.Series) -> DataFrame:
 
     kind = T.LongType() if ids.dtype.kind in "iu" else T.StringType()
     values = ids.to_numpy().astype(np.int64) if ids.dtype.kind in "iu" else ids.astype(str).to_numpy().astype(object)
-    return from_pandas(spark, pd.DataFrame({ITEM_ID: values}), schema=T.StructType([T.StructField(ITEM_ID, kind, False)]))
+    return from_pandas(
+        spark, pd.DataFrame({ITEM_ID: values}), schema=T.StructType([T.StructField(ITEM_ID, kind, False)])
+    )

@@ -18,7 +18,9 @@ try:
     import pyspark  # noqa: F401  (the ImportError below says how to install it)
     from pyspark.sql import DataFrame, SparkSession
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("interestgraph.spark needs pyspark: pip install 'interestgraph[spark]' (and Java 17 or newer)") from exc
+    raise ImportError(
+        "interestgraph.spark needs pyspark: pip install 'interestgraph[spark]' (and Java 17 or newer)"
+    ) from exc
 
 #: settings every session made here gets (Arrow for the pandas conversions, no web UI)
 DEFAULT_CONF: dict[str, str] = {
@@ -29,7 +31,13 @@ DEFAULT_CONF: dict[str, str] = {
 }
 
 
-def spark_session(master: str | None = None, *, app_name: str = "interestgraph", conf: Mapping[str, str] | None = None, log_level: str = "WARN") -> SparkSession:
+def spark_session(
+    master: str | None = None,
+    *,
+    app_name: str = "interestgraph",
+    conf: Mapping[str, str] | None = None,
+    log_level: str = "WARN",
+) -> SparkSession:
     """Get or create a Spark session.
 
     Args:
@@ -44,7 +52,11 @@ def spark_session(master: str | None = None, *, app_name: str = "interestgraph",
         builder = builder.master(master)
     elif not os.environ.get("SPARK_MASTER") and SparkSession.getActiveSession() is None:
         builder = builder.master("local[*]")
-    settings = {**DEFAULT_CONF, "spark.sql.shuffle.partitions": str(max(2 * (os.cpu_count() or 1), 4)), **dict(conf or {})}
+    settings = {
+        **DEFAULT_CONF,
+        "spark.sql.shuffle.partitions": str(max(2 * (os.cpu_count() or 1), 4)),
+        **dict(conf or {}),
+    }
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()

@@ -39,27 +39,48 @@ def _optimiser_tensors(optimiser: torch.optim.Optimizer) -> tuple[dict[str, torc
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
 
 
-def save_checkpoint(directory: Path, scorer: torch.nn.Module, optimiser, scheduler, rng: np.random.Generator, sampler, progress: dict[str, Any], best_state: dict[str, torch.Tensor] | None) -> None:
+def save_checkpoint(
+    directory: Path,
+    scorer: torch.nn.Module,
+    optimiser,
+    scheduler,
+    rng: np.random.Generator,
+    sampler,
+    progress: dict[str, Any],
+    best_state: dict[str, torch.Tensor] | None,
+) -> None:
     """Write the full training state after an epoch (atomically replaces the previous checkpoint)."""
     from safetensors.torch import save_file
 
     tensors, opt_meta = _optimiser_tensors(optimiser)
     tensors["rng.torch"] = torch.get_rng_state()
     with atomic_directory(directory, overwrite=True) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in scorer.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in scorer.state_dict().items()}, str(tmp / "model.safetensors")
+        )
         if best_state is not None:
             save_file({k: v.detach().cpu().contiguous() for k, v in best_state.items()}, str(tmp / "best.safetensors"))
         save_file(tensors, str(tmp / "optimiser.safetensors"))
         payload = {
-            **progress, "optimiser": opt_meta, "scheduler": scheduler.state_dict(),
-            "rng": rng.bit_generator.state, "sampler_rng": sampler._rng.bit_generator.state,
+            **progress,
+            "optimiser": opt_meta,
+            "scheduler": scheduler.state_dict(),
+            "rng": rng.bit_generator.state,
+            "sampler_rng": sampler._rng.bit_generator.state,
             "best": None if not np.isfinite(progress["best"]) else progress["best"],
         }
         (tmp / "state.json").write_text(json.dumps(payload, default=_plain))
 
 
-def load_checkpoint(directory: Path, scorer: torch.nn.Module, optimiser, scheduler, rng: np.random.Generator, sampler,
-                    fingerprint: dict[str, Any] | None = None) -> dict[str, Any]:
+def load_checkpoint(
+    directory: Path,
+    scorer: torch.nn.Module,
+    optimiser,
+    scheduler,
+    rng: np.random.Generator,
+    sampler,
+    fingerprint: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Restore a state written by :func:`save_checkpoint` into live objects; returns the progress dict.
 
     Raises:
@@ -77,11 +98,17 @@ def load_checkpoint(directory: Path, scorer: torch.nn.Module, optimiser, schedul
         detail = []
         for part in differs:
             if isinstance(fingerprint[part], dict) and isinstance(recorded.get(part), dict):
-                detail += [f"{part}.{k}: {recorded[part].get(k)!r} then, {v!r} now" for k, v in fingerprint[part].items() if recorded[part].get(k) != v][:3]
+                detail += [
+                    f"{part}.{k}: {recorded[part].get(k)!r} then, {v!r} now"
+                    for k, v in fingerprint[part].items()
+                    if recorded[part].get(k) != v
+                ][:3]
             else:
                 detail.append(f"{part} differs")
-        raise ArtifactError(f"{directory}: the checkpoint was written by a run with other settings ({'; '.join(detail)}); "
-                            "resume with the same settings and graph, or start over in another checkpoint directory")
+        raise ArtifactError(
+            f"{directory}: the checkpoint was written by a run with other settings ({'; '.join(detail)}); "
+            "resume with the same settings and graph, or start over in another checkpoint directory"
+        )
     try:
         scorer.load_state_dict(load_file(str(directory / "model.safetensors")))
         tensors = load_file(str(directory / "optimiser.safetensors"))

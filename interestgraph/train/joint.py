@@ -37,8 +37,12 @@ from ..encoder import EncoderConfig, TextEncoder
 
 def encoder_settings(config) -> dict:
     """The :class:`EncoderConfig` fields a :class:`TrainConfig` sets (mode, top layers, LoRA rank and alpha)."""
-    return {"mode": config.encoder_mode, "top_layers": config.encoder_top_layers, "lora_r": config.encoder_lora_r,
-            "lora_alpha": 2 * config.encoder_lora_r}
+    return {
+        "mode": config.encoder_mode,
+        "top_layers": config.encoder_top_layers,
+        "lora_r": config.encoder_lora_r,
+        "lora_alpha": 2 * config.encoder_lora_r,
+    }
 
 
 class JointEncoder:
@@ -63,16 +67,22 @@ class JointEncoder:
 
         recorded = graph.encoder_identity or ""
         if recorded.startswith("lexical-"):
-            raise ValueError(f"encoder_mode={config.encoder_mode!r}: the graph was encoded by {recorded!r}, which has nothing to fine-tune; "
-                             "build the graph with a transformers encoder (the default) or use encoder_mode='frozen'")
+            raise ValueError(
+                f"encoder_mode={config.encoder_mode!r}: the graph was encoded by {recorded!r}, which has nothing to fine-tune; "
+                "build the graph with a transformers encoder (the default) or use encoder_mode='frozen'"
+            )
         self.config = config
         settings = encoder_settings(config)
-        name = recorded.rsplit(" sha256:", 1)[0] if " sha256:" in recorded else None  # older graphs record the hash only
+        name = (
+            recorded.rsplit(" sha256:", 1)[0] if " sha256:" in recorded else None
+        )  # older graphs record the hash only
         encoder_model = None if name is None or name.startswith("all-MiniLM-L6-v2 (package") else name
         self.encoder = TextEncoder(EncoderConfig(model=encoder_model, device=str(device), **settings))
         if _digest(describe_encoder(self.encoder)) != _digest(recorded):
-            raise ValueError(f"encoder_mode={config.encoder_mode!r}: the graph's vectors were made by {recorded!r}, "
-                             f"not by {describe_encoder(self.encoder)!r}; fine-tune the encoder that built the graph")
+            raise ValueError(
+                f"encoder_mode={config.encoder_mode!r}: the graph's vectors were made by {recorded!r}, "
+                f"not by {describe_encoder(self.encoder)!r}; fine-tune the encoder that built the graph"
+            )
         self.settings = settings
         self.interest_texts = [str(x) for x in graph.interests["label"]]
         log = graph.split.log
@@ -83,8 +93,14 @@ class JointEncoder:
         self.item_rows = np.flatnonzero(self._has_text).astype(np.int64)
         self.item_texts = [texts[i] for i in self.item_rows]
         links = graph.edges.get("item-interest")
-        self.item_interests = None if links is None or not len(graph.interests) else sp.csr_matrix(
-            (np.ones(len(links)), (links["src"].to_numpy(), links["dst"].to_numpy())), shape=(len(texts), len(graph.interests)))
+        self.item_interests = (
+            None
+            if links is None or not len(graph.interests)
+            else sp.csr_matrix(
+                (np.ones(len(links)), (links["src"].to_numpy(), links["dst"].to_numpy())),
+                shape=(len(texts), len(graph.interests)),
+            )
+        )
         self.encoder.precompute(self.interest_texts + self.item_texts)  # mode "top": lower layers once
 
     def parameters(self) -> list[torch.nn.Parameter]:
@@ -114,7 +130,9 @@ class JointEncoder:
         with_text = items[self._has_text[items]]
         if self.config.encoder_items and len(with_text):
             drawn = rng.choice(with_text, size=min(self.config.encoder_items, len(with_text)), replace=False)
-            fresh = self.encoder([self.item_texts[k] for k in np.searchsorted(self.item_rows, drawn)]).to(item_text.dtype)
+            fresh = self.encoder([self.item_texts[k] for k in np.searchsorted(self.item_rows, drawn)]).to(
+                item_text.dtype
+            )
             item_text = item_text.index_put((torch.from_numpy(drawn).to(item_text.device),), fresh)
         return item_text, interest_text
 
@@ -126,7 +144,9 @@ class JointEncoder:
         if self.interest_texts:
             scorer.interest_text.copy_(self.encoder.encode(self.interest_texts).to(device))
         if len(self.item_rows):
-            scorer.item_text[torch.from_numpy(self.item_rows).to(device)] = self.encoder.encode(self.item_texts).to(device)
+            scorer.item_text[torch.from_numpy(self.item_rows).to(device)] = self.encoder.encode(self.item_texts).to(
+                device
+            )
 
     def state(self) -> dict[str, torch.Tensor]:
         """The encoder's trainable parameters (detached CPU copies)."""

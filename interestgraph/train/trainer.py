@@ -71,12 +71,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ..device import is_out_of_memory, resolve_device
 from ..errors import TrainingError
 from ..evaluate import evaluate, positive_matrix
-from ..progress import progress
-from ..model.config import TrainConfig
 from ..graph.propagation import to_torch_csr
+from ..model.config import TrainConfig
 from ..model.path_model import cold_mask
+from ..progress import progress
 
 VALID_METRIC = "ndcg@20"
 
@@ -105,10 +106,21 @@ class BPRStep(torch.nn.Module):
         self.loss_kind = loss
         self.temperature = float(temperature)
 
-    def forward(self, structure: torch.Tensor, cold: torch.Tensor, blocks: list, users: torch.Tensor, start: torch.Tensor | None,
-                rows: torch.Tensor, pos_users: torch.Tensor, pos_items: torch.Tensor, neg_items: torch.Tensor,
-                text: tuple[torch.Tensor, torch.Tensor] | None = None, normaliser: int | None = None,
-                allowed: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        structure: torch.Tensor,
+        cold: torch.Tensor,
+        blocks: list,
+        users: torch.Tensor,
+        start: torch.Tensor | None,
+        rows: torch.Tensor,
+        pos_users: torch.Tensor,
+        pos_items: torch.Tensor,
+        neg_items: torch.Tensor,
+        text: tuple[torch.Tensor, torch.Tensor] | None = None,
+        normaliser: int | None = None,
+        allowed: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(loss, bpr)``, both scalars: ``bpr`` the ranking part (softmax or BPR, per pair), ``loss`` with the L2 term added.
 
         Args:
@@ -143,7 +155,11 @@ class BPRStep(torch.nn.Module):
         if self.l2 > 0:
             reg = scorer.user_embedding.weight[pos_users].pow(2).sum()
             if hasattr(scorer, "item_embedding"):
-                reg = reg + scorer.item_embedding.weight[pos_items].pow(2).sum() + scorer.item_embedding.weight[neg_items].pow(2).sum()
+                reg = (
+                    reg
+                    + scorer.item_embedding.weight[pos_items].pow(2).sum()
+                    + scorer.item_embedding.weight[neg_items].pow(2).sum()
+                )
             loss = loss + self.l2 * reg / (2 * (len(pos_users) if normaliser is None else normaliser))
         return loss, bpr
 
@@ -158,21 +174,18 @@ class _NoBar:
         pass
 
 
-def is_cpu_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is torch's CPU allocator failing (a plain ``RuntimeError``, unlike CUDA's ``OutOfMemoryError``)."""
-    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
-
-
 def pick_device(setting: str) -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if setting.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={setting!r} but no CUDA device is available")
-    return torch.device(setting)
+    """``"auto"`` is CUDA when available, else CPU; ``"cuda"`` without a GPU is an error (:func:`interestgraph.device.resolve_device`)."""
+    return torch.device(resolve_device(setting))
 
 
-def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times: sp.csr_matrix | None = None, cold_share: float = 0.0) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+def hold_out(
+    train: sp.csr_matrix,
+    share: float,
+    rng: np.random.Generator,
+    times: sp.csr_matrix | None = None,
+    cold_share: float = 0.0,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Split each user's training items into kept edges and targets.
 
     Args:
@@ -189,7 +202,9 @@ def hold_out(train: sp.csr_matrix, share: float, rng: np.random.Generator, times
     """
     train = sp.csr_matrix(train)
     counts = np.diff(train.indptr)
-    n_targets = np.where(counts >= 2, np.maximum(1, np.floor(share * counts + rng.random(len(counts)))).astype(np.int64), 0)
+    n_targets = np.where(
+        counts >= 2, np.maximum(1, np.floor(share * counts + rng.random(len(counts)))).astype(np.int64), 0
+    )
     n_targets = np.minimum(n_targets, np.maximum(counts - 1, 0))
     # a random rank per stored entry, then the lowest n_targets ranks of each row are targets
     train.sort_indices()
@@ -220,7 +235,10 @@ def user_interest_rows(graph) -> sp.csr_matrix:
     if "user-interest" not in graph.edges:
         raise ValueError("user_interest_mean needs the graph's user-interest edges")
     table = graph.edges["user-interest"]
-    m = sp.csr_matrix((table["weight"].to_numpy(dtype=np.float64), (table["src"].to_numpy(), table["dst"].to_numpy())), shape=(len(graph.users), len(graph.interests)))
+    m = sp.csr_matrix(
+        (table["weight"].to_numpy(dtype=np.float64), (table["src"].to_numpy(), table["dst"].to_numpy())),
+        shape=(len(graph.users), len(graph.interests)),
+    )
     sums = np.asarray(m.sum(axis=1)).ravel()
     return sp.csr_matrix(sp.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)) @ m)
 
@@ -252,8 +270,13 @@ def epoch_graph(graph, model, kept: sp.csr_matrix, device: torch.device):
 
     operator = build_operator(graph, model.config, user_item=kept, replace=refined_tables(model))
     start_weights = first_step_matrix(graph, model.config, user_item=kept)
-    return (operator, start_weights, operator.torch_blocks(device=device), to_torch_csr(operator.structure(), device=device),
-            cold_mask(operator, device, model.not_cold_))
+    return (
+        operator,
+        start_weights,
+        operator.torch_blocks(device=device),
+        to_torch_csr(operator.structure(), device=device),
+        cold_mask(operator, device, model.not_cold_),
+    )
 
 
 def refined_tables(model) -> dict[str, sp.csr_matrix] | None:
@@ -271,11 +294,15 @@ def refresh_similarity(model, graph, scorer, structure: torch.Tensor, device: to
     if len(scorer.refiners):
         cold = cold_mask(model.operator_, device, model.not_cold_)
         model.tables_.update(scorer.refined_tables(structure, cold))
-    operator = PathOperator.from_tables(model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent)
+    operator = PathOperator.from_tables(
+        model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent
+    )
     return operator, to_torch_csr(operator.structure(), device=device)
 
 
-def batch_pairs(batch: np.ndarray, target_users: np.ndarray, target_items: np.ndarray, negatives: int, sampler) -> tuple[np.ndarray, ...]:
+def batch_pairs(
+    batch: np.ndarray, target_users: np.ndarray, target_items: np.ndarray, negatives: int, sampler
+) -> tuple[np.ndarray, ...]:
     """BPR pairs of a user batch: ``(rows, users, positives, negatives)`` ``(m·negatives,)``, ``rows`` the column of each user in ``batch``."""
     column = {int(u): k for k, u in enumerate(batch)}
     mask = np.isin(target_users, batch)
@@ -285,7 +312,9 @@ def batch_pairs(batch: np.ndarray, target_users: np.ndarray, target_items: np.nd
     return rows, users, items, sampler.sample(users)
 
 
-def allowed_items(kept: sp.csr_matrix, batch: np.ndarray, candidates: torch.Tensor, device: torch.device) -> torch.Tensor:
+def allowed_items(
+    kept: sp.csr_matrix, batch: np.ndarray, candidates: torch.Tensor, device: torch.device
+) -> torch.Tensor:
     """``(len(batch), n_items)`` bool: the items a softmax step normalises over for each user of ``batch``:
     the candidates (items with training positives) less the user's kept training items (the walks' starts)."""
     allowed = torch.zeros(len(batch), kept.shape[1], dtype=torch.bool, device=device)
@@ -308,8 +337,15 @@ def run_fingerprint(model, graph) -> dict[str, Any]:
     """What a checkpoint must match to be resumed: the model settings, the training settings (except
     :data:`RESUMABLE_CHANGES`) and the graph (its manifest checksum, or its node and edge counts)."""
     train = {k: v for k, v in model.train.to_dict().items() if k not in RESUMABLE_CHANGES}
-    return json.loads(json.dumps({"model_config": model.config.to_dict(), "train_config": train,  # as JSON reads it back
-                                  "graph": getattr(graph, "manifest_sha256", None) or json.dumps(graph.counts(), sort_keys=True)}))
+    return json.loads(
+        json.dumps(
+            {
+                "model_config": model.config.to_dict(),
+                "train_config": train,  # as JSON reads it back
+                "graph": getattr(graph, "manifest_sha256", None) or json.dumps(graph.counts(), sort_keys=True),
+            }
+        )
+    )
 
 
 class Trainer:
@@ -333,10 +369,10 @@ class Trainer:
                 a ``device`` other than one GPU per process or the CPU), or a graph without training positives.
             TrainingError: the loss became non-finite, or memory ran out.
         """
+        from .. import distributed as ddp
         from ..baselines import NegativeSampler
         from ..model.model import first_step_kind, first_step_matrix, graph_tables, train_pair_times
         from ..model.operator import PathOperator
-        from .. import distributed as ddp
 
         cfg = self.config
         started = time.perf_counter()
@@ -357,7 +393,9 @@ class Trainer:
         times = train_pair_times(graph) if latest else None
         model.holdout_mode_ = "latest" if latest else "random"
         model.tables_ = graph_tables(graph, model.config)  # raw edge tables: items added later are normalised with them
-        full_operator = PathOperator.from_tables(model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent)
+        full_operator = PathOperator.from_tables(
+            model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent
+        )
         full_structure = to_torch_csr(full_operator.structure(), device=device)
         scorer = model._new_scorer(graph, full_operator).to(device)
         model.user_interest_ = user_interest_rows(graph) if model.config.user_interest_mean else None
@@ -367,23 +405,33 @@ class Trainer:
         model.seen_ = train  # training positives: masked by recommend(exclude_seen=True)
         model.user_ids_, model.item_ids_ = graph.users, graph.items
         model.start_ = first_step_matrix(graph, model.config)  # r(u, j) over all training positives, for scoring
-        model.layout_ = {"user": full_operator.n_users, "item": full_operator.n_items, "interest": full_operator.n_interests}
+        model.layout_ = {
+            "user": full_operator.n_users,
+            "item": full_operator.n_items,
+            "interest": full_operator.n_interests,
+        }
         model.operator_ = full_operator
         model.degrees_ = full_operator.degrees
         cold_share = cold_training_share(cfg, split.protocol)
         model.cold_items_ = cold_share
         # while items are hidden as cold, an item nobody has interacted with must not be taught as disliked:
         # negatives then come from the items with training positives only (the ranked candidates)
-        sampler = NegativeSampler(train, seed=cfg.seed + 1, items=items_with_positives(train) if cold_share > 0 else None)
+        sampler = NegativeSampler(
+            train, seed=cfg.seed + 1, items=items_with_positives(train) if cold_share > 0 else None
+        )
         # items with training events but no positive (only low ratings, say) are known, not new: never "cold"
         model.not_cold_ = observed_without_positives(split, train)
         if (len(scorer.refiners) or cfg.encoder_mode != "frozen") and self.checkpoint_dir is not None:
-            raise ValueError("checkpoint_dir: resuming is not supported with refined similarity edges or a trained encoder "
-                             "(their edge sets and encoder state are not checkpointed); train without a checkpoint directory")
+            raise ValueError(
+                "checkpoint_dir: resuming is not supported with refined similarity edges or a trained encoder "
+                "(their edge sets and encoder state are not checkpointed); train without a checkpoint directory"
+            )
         joint = None
         if cfg.encoder_mode != "frozen":
             if not scorer.uses_text:
-                raise ValueError(f"encoder_mode={cfg.encoder_mode!r} needs ModelConfig.text_features=True and a graph with item vectors")
+                raise ValueError(
+                    f"encoder_mode={cfg.encoder_mode!r} needs ModelConfig.text_features=True and a graph with item vectors"
+                )
             from .joint import JointEncoder
 
             joint = JointEncoder(graph, cfg, device)
@@ -411,7 +459,9 @@ class Trainer:
         users_with_targets = int((np.diff(train.indptr) >= 2).sum())
         steps_per_epoch = max(1, math.ceil(users_with_targets / cfg.user_batch))
         warmup_steps = cfg.warmup_epochs * steps_per_epoch
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimiser, lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
+        )
 
         start_epoch, best, best_epoch, best_state, stale = 1, -np.inf, 0, None, 0
         best_extra: dict[str, Any] = {}
@@ -420,22 +470,41 @@ class Trainer:
         if self.checkpoint_dir is not None and (self.checkpoint_dir / "state.json").exists():
             from .checkpoint import load_checkpoint
 
-            state = load_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler, fingerprint=fingerprint)
-            start_epoch, best, best_epoch, stale, history = state["epoch"] + 1, state["best"], state["best_epoch"], state["stale"], state["history"]
+            state = load_checkpoint(
+                self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler, fingerprint=fingerprint
+            )
+            start_epoch, best, best_epoch, stale, history = (
+                state["epoch"] + 1,
+                state["best"],
+                state["best_epoch"],
+                state["stale"],
+                state["history"],
+            )
             best_state = state.get("best_state")
         log_writer = _EpochLog(cfg.log_path) if cfg.log_path and main else None
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
         step_loss = BPRStep(scorer, cfg.l2, autocast, cfg.loss, cfg.softmax_temperature)
         pair_negatives = 1 if cfg.loss == "softmax" else cfg.negatives  # softmax: every candidate is a negative
         candidate_items = torch.from_numpy(items_with_positives(train)).to(device)
-        if distributed:  # its constructor is a collective: no rank starts (and writes a checkpoint) before all have read theirs
+        if (
+            distributed
+        ):  # its constructor is a collective: no rank starts (and writes a checkpoint) before all have read theirs
             from torch.nn.parallel import DistributedDataParallel
 
             # every parameter of the scorer enters every step's loss (even a process whose share of a batch is empty
             # backpropagates zeros through it), so DDP need not search the graph for unused ones; the buffers
             # (text vectors) are constants: not re-broadcast at every forward
-            sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters else {"broadcast_buffers": False}
-            step_loss = DistributedDataParallel(step_loss, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=False, **sync)
+            sync = (
+                {"forward_sync_buffers": False}
+                if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+                else {"broadcast_buffers": False}
+            )
+            step_loss = DistributedDataParallel(
+                step_loss,
+                device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=False,
+                **sync,
+            )
         bar = progress(total=cfg.epochs, desc="train interest-graph model", unit="epoch") if main else _NoBar()
         bar.update(start_epoch - 1)
         epoch = start_epoch - 1
@@ -453,28 +522,50 @@ class Trainer:
                     joint.encoder.train()
                 t1 = time.perf_counter()
                 for start in range(0, len(users), cfg.user_batch):
-                    batch = users[start:start + cfg.user_batch]
+                    batch = users[start : start + cfg.user_batch]
                     # every process draws the whole batch's pairs, so the random streams stay those of one process
-                    rows, pos_users, pos_items, neg_items = batch_pairs(batch, target_users, target_items, pair_negatives, sampler)
+                    rows, pos_users, pos_items, neg_items = batch_pairs(
+                        batch, target_users, target_items, pair_negatives, sampler
+                    )
                     n_pairs = len(pos_users)
                     if distributed:  # this process's share: users batch[rank::world] and their pairs
                         mine = rows % world_size == rank
                         batch = batch[rank::world_size]
-                        rows, pos_users, pos_items, neg_items = rows[mine] // world_size, pos_users[mine], pos_items[mine], neg_items[mine]
+                        rows, pos_users, pos_items, neg_items = (
+                            rows[mine] // world_size,
+                            pos_users[mine],
+                            pos_items[mine],
+                            neg_items[mine],
+                        )
                     t_enc = time.perf_counter()
                     text = joint.step_text(scorer, np.concatenate([pos_items, neg_items]), rng) if encoder_on else None
                     t_encoder += time.perf_counter() - t_enc
-                    loss, bpr = step_loss(structure, cold, blocks, torch.from_numpy(batch).to(device), start_columns(start_weights, batch, device),
-                                          torch.from_numpy(rows).to(device), torch.from_numpy(pos_users).to(device), torch.from_numpy(pos_items).to(device),
-                                          torch.from_numpy(neg_items).to(device), text, n_pairs if distributed else None,
-                                          allowed_items(kept, batch, candidate_items, device) if cfg.loss == "softmax" else None)
+                    loss, bpr = step_loss(
+                        structure,
+                        cold,
+                        blocks,
+                        torch.from_numpy(batch).to(device),
+                        start_columns(start_weights, batch, device),
+                        torch.from_numpy(rows).to(device),
+                        torch.from_numpy(pos_users).to(device),
+                        torch.from_numpy(pos_items).to(device),
+                        torch.from_numpy(neg_items).to(device),
+                        text,
+                        n_pairs if distributed else None,
+                        allowed_items(kept, batch, candidate_items, device) if cfg.loss == "softmax" else None,
+                    )
                     if distributed:  # the global loss, and one decision on a non-finite loss for every process
-                        batch_loss, broken = ddp.all_reduce_sum([float(loss.detach()), 0.0 if bool(torch.isfinite(bpr)) else 1.0], device)
+                        batch_loss, broken = ddp.all_reduce_sum(
+                            [float(loss.detach()), 0.0 if bool(torch.isfinite(bpr)) else 1.0], device
+                        )
                     else:
                         batch_loss, broken = None, not bool(torch.isfinite(bpr))
                     if broken:
                         shown = batch_loss if distributed else float(bpr.detach())
-                        raise TrainingError(f"epoch {epoch}: the loss became {shown} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); " + self._kept(epoch))
+                        raise TrainingError(
+                            f"epoch {epoch}: the loss became {shown} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); "
+                            + self._kept(epoch)
+                        )
                     optimiser.zero_grad()
                     # DDP averages the gradients over processes; × world size makes them the sum, the one-process gradient
                     (loss * world_size if distributed else loss).backward()
@@ -492,13 +583,17 @@ class Trainer:
                 if len(scorer.refiners):
                     t_ref = time.perf_counter()
                     if model.config.remine_every and epoch % model.config.remine_every == 0:
-                        z_full = scorer.node_vectors(full_structure, cold_mask(full_operator, device, model.not_cold_)).float()
+                        z_full = scorer.node_vectors(
+                            full_structure, cold_mask(full_operator, device, model.not_cold_)
+                        ).float()
                         for kind, refiner in scorer.refiners.items():
                             mined = refiner.remine(z_full, model.config.remine_k, model.config.prune_below)
                             refine_record.update({f"{kind}_{key}": value for key, value in mined.items()})
                     full_operator, full_structure = refresh_similarity(model, graph, scorer, full_structure, device)
                     if distributed:
-                        full_operator, full_structure = self._share_refined(model, graph, scorer, full_operator, full_structure, device)
+                        full_operator, full_structure = self._share_refined(
+                            model, graph, scorer, full_operator, full_structure, device
+                        )
                     model.operator_ = full_operator
                     t_refine = time.perf_counter() - t_ref
                 t2 = time.perf_counter()
@@ -506,41 +601,80 @@ class Trainer:
                     model._freeze(scorer, full_operator, full_structure)
                 record: dict[str, Any] = {"epoch": epoch, "loss": total / max(pairs, 1), "targets": len(target_users)}
                 if has_valid:  # rank 0 validates; every process takes its value, so all decide alike
-                    value = evaluate(model, split, part="valid", cutoffs=(20,), name="interestgraph").metrics[VALID_METRIC] if main else math.nan
+                    value = (
+                        evaluate(model, split, part="valid", cutoffs=(20,), name="interestgraph").metrics[VALID_METRIC]
+                        if main
+                        else math.nan
+                    )
                     if distributed:
                         value = ddp.broadcast_float(value, device)
                     record[f"valid_{VALID_METRIC}"] = value
                     if value > best:
                         best, best_epoch, stale = value, epoch, 0
                         best_state = copy.deepcopy(scorer.state_dict())
-                        best_extra = {"tables": {kind: model.tables_[kind].copy() for kind in scorer.refiners},
-                                      "encoder": joint.state() if joint is not None else None}
+                        best_extra = {
+                            "tables": {kind: model.tables_[kind].copy() for kind in scorer.refiners},
+                            "encoder": joint.state() if joint is not None else None,
+                        }
                     else:
                         stale += 1
                 t_valid = time.perf_counter() - t2
                 record.update(refine_record)
-                record.update({"seconds_graph": round(t_graph, 3), "seconds_train": round(t_train, 3), "seconds_valid": round(t_valid, 3),
-                               "seconds_encoder": round(t_encoder, 3), "seconds_refine": round(t_refine, 3), "seconds": round(time.perf_counter() - t0, 3)})
+                record.update(
+                    {
+                        "seconds_graph": round(t_graph, 3),
+                        "seconds_train": round(t_train, 3),
+                        "seconds_valid": round(t_valid, 3),
+                        "seconds_encoder": round(t_encoder, 3),
+                        "seconds_refine": round(t_refine, 3),
+                        "seconds": round(time.perf_counter() - t0, 3),
+                    }
+                )
                 history.append(record)
                 metric = f", valid {VALID_METRIC} {record[f'valid_{VALID_METRIC}']:.4f}" if has_valid else ""
                 if cfg.verbose and main:
-                    bar.write(f"epoch {epoch}: loss {record['loss']:.4f}{metric}, {record['seconds']:.1f} s (graph {t_graph:.1f}, train {t_train:.1f}, valid {t_valid:.1f})", file=sys.stderr)
+                    bar.write(
+                        f"epoch {epoch}: loss {record['loss']:.4f}{metric}, {record['seconds']:.1f} s (graph {t_graph:.1f}, train {t_train:.1f}, valid {t_valid:.1f})",
+                        file=sys.stderr,
+                    )
                 if log_writer:
                     log_writer.write(record)
                 bar.update(1)
                 if self.checkpoint_dir is not None and main:
                     from .checkpoint import save_checkpoint
 
-                    save_checkpoint(self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler,
-                                    {"epoch": epoch, "best": best, "best_epoch": best_epoch, "stale": stale, "history": history, "fingerprint": fingerprint}, best_state)
+                    save_checkpoint(
+                        self.checkpoint_dir,
+                        scorer,
+                        optimiser,
+                        scheduler,
+                        rng,
+                        sampler,
+                        {
+                            "epoch": epoch,
+                            "best": best,
+                            "best_epoch": best_epoch,
+                            "stale": stale,
+                            "history": history,
+                            "fingerprint": fingerprint,
+                        },
+                        best_state,
+                    )
                 if has_valid and stale >= cfg.patience:
                     break
-        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:  # the last finished epoch's checkpoint is untouched
-            if not isinstance(exc, (torch.OutOfMemoryError, MemoryError)) and not is_cpu_out_of_memory(exc):
+        except (
+            torch.OutOfMemoryError,
+            MemoryError,
+            RuntimeError,
+        ) as exc:  # the last finished epoch's checkpoint is untouched
+            if not is_out_of_memory(exc):
                 raise  # torch.OutOfMemoryError is a RuntimeError too; any other RuntimeError is not ours to explain
             bar.close()
-            raise TrainingError(f"epoch {epoch}: out of memory ({type(exc).__name__}); lower user_batch={cfg.user_batch} (each step holds about "
-                                f"20 dense (nodes × user_batch) float32 blocks), or train on a machine with more memory; " + self._kept(epoch)) from exc
+            raise TrainingError(
+                f"epoch {epoch}: out of memory ({type(exc).__name__}); lower user_batch={cfg.user_batch} (each step holds about "
+                f"20 dense (nodes × user_batch) float32 blocks), or train on a machine with more memory; "
+                + self._kept(epoch)
+            ) from exc
         bar.close()
         if best_state is not None:
             scorer.load_state_dict(best_state)
@@ -552,7 +686,9 @@ class Trainer:
         else:
             best_epoch = epoch
         if len(scorer.refiners):
-            full_operator = PathOperator.from_tables(model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent)
+            full_operator = PathOperator.from_tables(
+                model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent
+            )
             full_structure = to_torch_csr(full_operator.structure(), device=device)
             model.operator_ = full_operator
             model.degrees_ = full_operator.degrees
@@ -560,10 +696,15 @@ class Trainer:
             from ..encoder.text import state_digest
 
             model.encoder_state_ = joint.state()
-            model.encoder_tuning_ = {**joint.settings, "digest": state_digest(model.encoder_state_),
-                                     "epochs_frozen": min(cfg.encoder_warmup_epochs, best_epoch)}
+            model.encoder_tuning_ = {
+                **joint.settings,
+                "digest": state_digest(model.encoder_state_),
+                "epochs_frozen": min(cfg.encoder_warmup_epochs, best_epoch),
+            }
         scorer.eval()
-        model.cold_calibration_ = self._calibrate_cold(model, graph, scorer, train, sampler, rng, times, device, show_progress=main)
+        model.cold_calibration_ = self._calibrate_cold(
+            model, graph, scorer, train, sampler, rng, times, device, show_progress=main
+        )
         if distributed:  # rank 0's parameters everywhere, bit for bit (GPU kernels need not be deterministic)
             del step_loss  # drops DDP's gradient hooks from the parameters
             ddp.broadcast_parameters(scorer)
@@ -575,7 +716,14 @@ class Trainer:
         model.epochs_ = epoch
         model.best_valid_ndcg_ = float(best) if best_state is not None else float("nan")
         model.train_seconds_ = time.perf_counter() - started
-        model.epoch_seconds_ = {part: float(np.mean([h.get(f"seconds_{part}", 0.0) for h in history])) for part in ("graph", "train", "valid", "encoder", "refine")} if history else {}
+        model.epoch_seconds_ = (
+            {
+                part: float(np.mean([h.get(f"seconds_{part}", 0.0) for h in history]))
+                for part in ("graph", "train", "valid", "encoder", "refine")
+            }
+            if history
+            else {}
+        )
         model.graph_ = graph
         return model
 
@@ -590,39 +738,53 @@ class Trainer:
 
         if device.type == "cuda":
             if device.index is not None:
-                raise ValueError(f"device='{device}': under distributed training (world size {world_size}) each process uses cuda:LOCAL_RANK; "
-                                 "pass device='cuda' or 'auto'")
+                raise ValueError(
+                    f"device='{device}': under distributed training (world size {world_size}) each process uses cuda:LOCAL_RANK; "
+                    "pass device='cuda' or 'auto'"
+                )
             device = torch.device("cuda", local_rank())
             torch.cuda.set_device(device)
         elif torch.distributed.get_backend() == "nccl":
-            raise ValueError(f"device='{device}': the process group uses the nccl backend, which needs CUDA tensors; "
-                             "train on device='cuda', or initialise the group with the gloo backend for the CPU")
+            raise ValueError(
+                f"device='{device}': the process group uses the nccl backend, which needs CUDA tensors; "
+                "train on device='cuda', or initialise the group with the gloo backend for the CPU"
+            )
         return device
 
     @staticmethod
     def _check_distributed(cfg: TrainConfig, world_size: int) -> None:
         """Refuse the settings that distributed training would get silently wrong (ValueError naming the setting)."""
         if cfg.encoder_mode != "frozen":
-            raise ValueError(f"encoder_mode={cfg.encoder_mode!r}: distributed training (world size {world_size}) supports the frozen encoder only "
-                             "(a trained encoder's parameters and random draws live outside the scorer that DistributedDataParallel "
-                             "synchronises); use encoder_mode='frozen', or train in one process")
+            raise ValueError(
+                f"encoder_mode={cfg.encoder_mode!r}: distributed training (world size {world_size}) supports the frozen encoder only "
+                "(a trained encoder's parameters and random draws live outside the scorer that DistributedDataParallel "
+                "synchronises); use encoder_mode='frozen', or train in one process"
+            )
 
     @staticmethod
     def _share_refined(model, graph, scorer, operator, structure: torch.Tensor, device: torch.device):
         """Distributed training: every process takes rank 0's refined similarity tables and edge sets (a re-mining
         threshold could otherwise keep an edge on one process only, where GPU sums differ in the last bit);
         returns the full training graph's ``(operator, GCN structure)`` built from them."""
-        from ..model.operator import PathOperator
         from ..distributed import broadcast_object, world
+        from ..model.operator import PathOperator
 
-        shared = broadcast_object({kind: (model.tables_[kind], refiner.rows.cpu(), refiner.cols.cpu()) for kind, refiner in scorer.refiners.items()}, device)
+        shared = broadcast_object(
+            {
+                kind: (model.tables_[kind], refiner.rows.cpu(), refiner.cols.cpu())
+                for kind, refiner in scorer.refiners.items()
+            },
+            device,
+        )
         if world()[0] == 0:
             return operator, structure
         for kind, (table, rows, cols) in shared.items():
             model.tables_[kind] = table
             refiner = scorer.refiners[kind]
             refiner.rows, refiner.cols = rows.to(refiner.threshold.device), cols.to(refiner.threshold.device)
-        operator = PathOperator.from_tables(model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent)
+        operator = PathOperator.from_tables(
+            model.tables_, len(graph.users), len(graph.items), len(graph.interests), exponent=model.config.exponent
+        )
         return operator, to_torch_csr(operator.structure(), device=device)
 
     def _kept(self, epoch: int) -> str:
@@ -632,8 +794,18 @@ class Trainer:
         return "nothing was saved (pass a checkpoint directory to keep each finished epoch)"
 
     @torch.no_grad()
-    def _calibrate_cold(self, model, graph, scorer, train, sampler, rng: np.random.Generator, times, device: torch.device,
-                        show_progress: bool = True) -> dict[str, Any]:
+    def _calibrate_cold(
+        self,
+        model,
+        graph,
+        scorer,
+        train,
+        sampler,
+        rng: np.random.Generator,
+        times,
+        device: torch.device,
+        show_progress: bool = True,
+    ) -> dict[str, Any]:
         """Set ``cold_bias`` so that items without user edges rank as often as they should (the training loss on simulated cold items).
 
         Each of ``cold_draws`` draws hides items as cold (:func:`hold_out` with ``cold_share``) and a
@@ -680,36 +852,55 @@ class Trainer:
             z = scorer.node_vectors(structure, cold).float()
             scorer.cold_bias.zero_()
             s, p = scorer.gates(z, cold)
-            h = scorer.gate_input(z)[operator.n_users:operator.n_users + operator.n_items]
+            h = scorer.gate_input(z)[operator.n_users : operator.n_users + operator.n_items]
             if h.dim() == 2:  # typed gates: walks into an item without user edges arrive over its item–interest edges
                 h = h[:, scorer.types.index("item-interest")]
             h = h.cpu().numpy()
             cold_np = cold.cpu().numpy()
-            h_c, cold_c = torch.from_numpy(h[candidates]).double(), torch.from_numpy(cold_np[candidates])  # shared by the draw's batches
+            h_c, cold_c = (
+                torch.from_numpy(h[candidates]).double(),
+                torch.from_numpy(cold_np[candidates]),
+            )  # shared by the draw's batches
             users = np.unique(target_users)
             for begin in range(0, len(users), cfg.user_batch):
-                batch = users[begin:begin + cfg.user_batch]
+                batch = users[begin : begin + cfg.user_batch]
                 rows, _, t_items, negs = batch_pairs(batch, target_users, target_items, per_target, sampler)
-                scores = scorer.walk_scores(blocks, s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device))
+                scores = scorer.walk_scores(
+                    blocks, s, p, torch.from_numpy(batch).to(device), start=start_columns(start_weights, batch, device)
+                )
                 if softmax:  # the batch's logits over the candidates, the user's kept items at -inf
                     allowed = allowed_items(kept, batch, candidates_on_device, device)[:, candidates]
-                    logits = (scores[:, candidates] / cfg.softmax_temperature).double().masked_fill(~allowed, float("-inf")).cpu()
+                    logits = (
+                        (scores[:, candidates] / cfg.softmax_temperature)
+                        .double()
+                        .masked_fill(~allowed, float("-inf"))
+                        .cpu()
+                    )
                     batches.append((logits, torch.from_numpy(rows), torch.from_numpy(column[t_items]), h_c, cold_c))
                     pos_cold.append(cold_np[t_items])
                     continue
                 scores = scores.cpu().numpy()
-                pos_f.append(scores[rows, t_items]); neg_f.append(scores[rows, negs])
-                pos_h.append(h[t_items]); neg_h.append(h[negs]); pos_cold.append(cold_np[t_items]); neg_cold.append(cold_np[negs])
+                pos_f.append(scores[rows, t_items])
+                neg_f.append(scores[rows, negs])
+                pos_h.append(h[t_items])
+                neg_h.append(h[negs])
+                pos_cold.append(cold_np[t_items])
+                neg_cold.append(cold_np[negs])
             bar.update(1)
         bar.close()
-        log_gate = lambda x: GATE_BOUND * np.tanh(x / GATE_BOUND)  # noqa: E731
+        log_gate = lambda x: GATE_BOUND * np.tanh(x / GATE_BOUND)
         pos_cold = np.concatenate(pos_cold)
         if softmax:
+
             def loss(b: float) -> float:
                 """Mean softmax cross-entropy of the targets, cold candidates' logits scaled by their gate ratio."""
                 total, count = 0.0, 0
                 for logits, rows, targets, h_c, cold_c in batches:
-                    ratio = torch.where(cold_c, torch.exp(torch.from_numpy(log_gate(h_c.numpy() + b) - log_gate(h_c.numpy()))), torch.ones_like(h_c))
+                    ratio = torch.where(
+                        cold_c,
+                        torch.exp(torch.from_numpy(log_gate(h_c.numpy() + b) - log_gate(h_c.numpy()))),
+                        torch.ones_like(h_c),
+                    )
                     adjusted = logits * ratio  # -inf stays -inf (ratio > 0)
                     terms = torch.logsumexp(adjusted, dim=1)[rows] - adjusted[rows, targets]
                     total += float(terms.sum())
@@ -732,13 +923,23 @@ class Trainer:
             losses = np.array([loss(b) for b in grid])
         bias = float(grid[int(np.argmin(losses))])
         scorer.cold_bias.fill_(bias)
-        return {"bias": bias, "draws": cfg.cold_draws, "cold_share": share, "holdout": holdout, "loss_kind": cfg.loss,
-                "cold_targets": int(pos_cold.sum()) // per_target, "targets": len(pos_cold) // per_target, "loss_at_0": loss(0.0),
-                "loss": float(losses.min())}
+        return {
+            "bias": bias,
+            "draws": cfg.cold_draws,
+            "cold_share": share,
+            "holdout": holdout,
+            "loss_kind": cfg.loss,
+            "cold_targets": int(pos_cold.sum()) // per_target,
+            "targets": len(pos_cold) // per_target,
+            "loss_at_0": loss(0.0),
+            "loss": float(losses.min()),
+        }
 
     @staticmethod
     @torch.no_grad()
-    def _init_coefficients(scorer, operator, structure, rng: np.random.Generator, device: torch.device, not_cold: np.ndarray | None = None) -> None:
+    def _init_coefficients(
+        scorer, operator, structure, rng: np.random.Generator, device: torch.device, not_cold: np.ndarray | None = None
+    ) -> None:
         """Scale ``c_k`` so each walk length starts with unit spread over items (BPR's sigmoid needs O(1) gaps)."""
         blocks = operator.torch_blocks(device=device)
         cold = cold_mask(operator, device, not_cold)

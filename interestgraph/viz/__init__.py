@@ -36,5 +36,18 @@ from .page import json_for_script, render_page
 from .source import ViewSource, view_source
 from .views import TimelineView, UserView, interest_timeline, show_user
 
-__all__ = ["ROLES", "EgoGraph", "TimelineView", "UserView", "ViewLimits", "ViewSource", "ego_graph", "interest_timeline", "json_for_script",
-           "radial_layout", "render_page", "show_user", "view_source"]
+__all__ = [
+    "ROLES",
+    "EgoGraph",
+    "TimelineView",
+    "UserView",
+    "ViewLimits",
+    "ViewSource",
+    "ego_graph",
+    "interest_timeline",
+    "json_for_script",
+    "radial_layout",
+    "render_page",
+    "show_user",
+    "view_source",
+]

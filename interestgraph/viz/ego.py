@@ -52,12 +52,21 @@ class ViewLimits:
     radius: int = 3
 
     def __post_init__(self) -> None:
-        for name, minimum in (("interests", 1), ("items_per_interest", 0), ("recommendations", 0), ("paths_per_recommendation", 1), ("max_nodes", 2), ("radius", 1)):
+        for name, minimum in (
+            ("interests", 1),
+            ("items_per_interest", 0),
+            ("recommendations", 0),
+            ("paths_per_recommendation", 1),
+            ("max_nodes", 2),
+            ("radius", 1),
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
         if self.radius > 3:
-            raise ValueError(f"radius must be 1 (interests), 2 (and their items) or 3 (and recommendations), got {self.radius}")
+            raise ValueError(
+                f"radius must be 1 (interests), 2 (and their items) or 3 (and recommendations), got {self.radius}"
+            )
 
 
 @dataclass
@@ -92,7 +101,15 @@ class _Builder:
     def node(self, node_type: str, node_id, role: str, label: str, value: float = 0.0, **details) -> str:
         key = _key(node_type, node_id)
         if key not in self.nodes:
-            self.nodes[key] = {"key": key, "type": node_type, "id": str(node_id), "role": role, "label": str(label), "value": float(value), "details": dict(details)}
+            self.nodes[key] = {
+                "key": key,
+                "type": node_type,
+                "id": str(node_id),
+                "role": role,
+                "label": str(label),
+                "value": float(value),
+                "details": dict(details),
+            }
         else:
             entry = self.nodes[key]
             entry["details"].update(details)
@@ -102,7 +119,9 @@ class _Builder:
 
     def edge(self, a: str, b: str, kind: str, weight: float, path: int | None = None) -> None:
         ends = (a, b) if a <= b else (b, a)
-        entry = self.edges.setdefault((*ends, kind), {"source": a, "target": b, "kind": kind, "weight": float(weight), "paths": []})
+        entry = self.edges.setdefault(
+            (*ends, kind), {"source": a, "target": b, "kind": kind, "weight": float(weight), "paths": []}
+        )
         if path is not None and path not in entry["paths"]:
             entry["paths"].append(path)
 
@@ -118,7 +137,11 @@ def ego_graph(source: ViewSource, user, limits: ViewLimits | None = None) -> Ego
     u = source.user_code(user)
     user_id = graph.users[u]
     labels = graph.interests["label"].astype(str).to_numpy()
-    titles = graph.split.log.items["title"].astype(str).to_numpy() if "title" in graph.split.log.items.columns else graph.items.astype(str).to_numpy()
+    titles = (
+        graph.split.log.items["title"].astype(str).to_numpy()
+        if "title" in graph.split.log.items.columns
+        else graph.items.astype(str).to_numpy()
+    )
     b = _Builder()
 
     ui = graph.edges["user-interest"]
@@ -126,9 +149,23 @@ def ego_graph(source: ViewSource, user, limits: ViewLimits | None = None) -> Ego
     top = mine.sort_values("weight", ascending=False, kind="stable").head(limits.interests)
     user_items = graph.edges["user-item"]
     user_items = user_items[user_items["src"] == u]
-    me = b.node("user", user_id, "user", f"user {user_id}", 1.0, **{"training items": int(len(user_items)), "interests with w(v|u) > 0": int(len(mine))})
+    me = b.node(
+        "user",
+        user_id,
+        "user",
+        f"user {user_id}",
+        1.0,
+        **{"training items": int(len(user_items)), "interests with w(v|u) > 0": int(len(mine))},
+    )
     for v, w in zip(top["dst"].to_numpy(), top["weight"].to_numpy()):
-        key = b.node("interest", labels[v], "interest", labels[v], float(w), **{"w(v|u)": round(float(w), 4), "items with it": int(graph.interests["support_items"].iat[v])})
+        key = b.node(
+            "interest",
+            labels[v],
+            "interest",
+            labels[v],
+            float(w),
+            **{"w(v|u)": round(float(w), 4), "items with it": int(graph.interests["support_items"].iat[v])},
+        )
         b.edge(me, key, "user-interest", float(w))
 
     shown = set(top["dst"].tolist())
@@ -137,9 +174,20 @@ def ego_graph(source: ViewSource, user, limits: ViewLimits | None = None) -> Ego
         ii = graph.edges["item-interest"]
         behind = ii[ii["dst"].isin(shown) & ii["src"].isin(item_weight.keys())].copy()
         behind["rank_by"] = behind["weight"].to_numpy() * behind["src"].map(item_weight).to_numpy()
-        behind = behind.sort_values(["dst", "rank_by"], ascending=[True, False], kind="stable").groupby("dst").head(limits.items_per_interest)
+        behind = (
+            behind.sort_values(["dst", "rank_by"], ascending=[True, False], kind="stable")
+            .groupby("dst")
+            .head(limits.items_per_interest)
+        )
         for j, v, w in zip(behind["src"].to_numpy(), behind["dst"].to_numpy(), behind["weight"].to_numpy()):
-            key = b.node("item", graph.items[j], "item", titles[j] or graph.items[j], item_weight[j], **{"your weight": round(float(item_weight[j]), 4)})
+            key = b.node(
+                "item",
+                graph.items[j],
+                "item",
+                titles[j] or graph.items[j],
+                item_weight[j],
+                **{"your weight": round(float(item_weight[j]), 4)},
+            )
             b.edge(key, _key("interest", labels[v]), "item-interest", float(w))
             b.edge(me, key, "user-item", float(item_weight[j]))
 
@@ -152,7 +200,9 @@ def ego_graph(source: ViewSource, user, limits: ViewLimits | None = None) -> Ego
     recommendations: list[dict[str, Any]] = []
     notes: list[str] = []
     if source.model is None:
-        notes.append("Recommendations need a trained model: this page shows the graph's interests and items only (interestgraph train, then show the model directory).")
+        notes.append(
+            "Recommendations need a trained model: this page shows the graph's interests and items only (interestgraph train, then show the model directory)."
+        )
     elif limits.radius < 3:
         notes.append(f"radius={limits.radius}: recommendations and their paths are not drawn (radius 3 draws them)")
     elif limits.recommendations:
@@ -170,16 +220,41 @@ def _recommendation_paths(model, user_id, limits: ViewLimits, b: _Builder) -> li
     out = []
     for rank, row in enumerate(table.itertuples(index=False), 1):
         why = explain(model, user_id, row.item_id, top=limits.paths_per_recommendation)
-        key = b.node("item", row.item_id, "recommendation", row.title, float(why.score), rank=rank, score=round(float(why.score), 6), walks=int(why.n_paths))
+        key = b.node(
+            "item",
+            row.item_id,
+            "recommendation",
+            row.title,
+            float(why.score),
+            rank=rank,
+            score=round(float(why.score), 6),
+            walks=int(why.n_paths),
+        )
         paths = []
         for step in why.paths:
-            keys = [b.node(n["type"], n["id"], "other", f"user {n['label']}" if n["type"] == "user" else n["label"]) for n in step.nodes]
+            keys = [
+                b.node(n["type"], n["id"], "other", f"user {n['label']}" if n["type"] == "user" else n["label"])
+                for n in step.nodes
+            ]
             for a, c, kind, w in zip(keys, keys[1:], step.edges, step.weights):
                 b.edge(a, c, kind, float(w), path=rank)
             paths.append({"nodes": keys, "contribution": float(step.contribution)})
-        reasons = [{"reason": str(r), "contribution": float(c)} for r, c, _ in why.by_interest.head(3).itertuples(index=False)]
-        out.append({"rank": rank, "key": key, "item": str(row.item_id), "title": str(row.title), "score": float(why.score), "n_paths": int(why.n_paths),
-                    "paths": paths, "remainder": float(why.remainder), "reasons": reasons})
+        reasons = [
+            {"reason": str(r), "contribution": float(c)} for r, c, _ in why.by_interest.head(3).itertuples(index=False)
+        ]
+        out.append(
+            {
+                "rank": rank,
+                "key": key,
+                "item": str(row.item_id),
+                "title": str(row.title),
+                "score": float(why.score),
+                "n_paths": int(why.n_paths),
+                "paths": paths,
+                "remainder": float(why.remainder),
+                "reasons": reasons,
+            }
+        )
     return out
 
 
@@ -189,7 +264,9 @@ def _cap(b: _Builder, max_nodes: int) -> list[str]:
     if excess <= 0:
         return []
     on_path = {k for e in b.edges.values() if e["paths"] for k in (e["source"], e["target"])}
-    droppable = sorted((n for n in b.nodes.values() if n["role"] == "item" and n["key"] not in on_path), key=lambda n: n["value"])[:excess]
+    droppable = sorted(
+        (n for n in b.nodes.values() if n["role"] == "item" and n["key"] not in on_path), key=lambda n: n["value"]
+    )[:excess]
     gone = {n["key"] for n in droppable}
     for key in gone:
         del b.nodes[key]

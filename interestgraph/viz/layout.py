@@ -49,7 +49,9 @@ def _spread(angles: np.ndarray, min_gap: float) -> np.ndarray:
     return out
 
 
-def radial_layout(nodes: pd.DataFrame, edges: pd.DataFrame, recommendations: list[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def radial_layout(
+    nodes: pd.DataFrame, edges: pd.DataFrame, recommendations: list[dict] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)``: positions (unitless, user at 0, outer ring at radius 3.1) for ``nodes`` in row order."""
     keys = nodes["key"].tolist()
     roles = dict(zip(keys, nodes["role"]))

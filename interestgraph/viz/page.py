@@ -80,7 +80,13 @@ def json_for_script(payload: Any) -> str:
     """``payload`` as JSON that is safe inside ``<script type="application/json">`` (no ``<``, ``>``, ``&``, U+2028/9;
     NaN and infinities become ``null``)."""
     text = json.dumps(_finite(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, escaped)
     return text
 
@@ -96,14 +102,22 @@ def render_page(payload: dict[str, Any]) -> str:
         body.append(_TIMELINE)
         scripts.append("timeline.js")
     inline = "\n".join(f"<script>\n{_asset(name)}\n</script>" for name in scripts)
-    return _TEMPLATE.format(version=html.escape(__version__), title=html.escape(str(payload.get("title", "interestgraph"))), css=_asset("page.css"),
-                            body="\n".join(body), data=json_for_script(payload), scripts=inline)
+    return _TEMPLATE.format(
+        version=html.escape(__version__),
+        title=html.escape(str(payload.get("title", "interestgraph"))),
+        css=_asset("page.css"),
+        body="\n".join(body),
+        data=json_for_script(payload),
+        scripts=inline,
+    )
 
 
 def notebook_frame(page: str, height: int = 760) -> str:
     """The page inside a sandboxed ``<iframe srcdoc>``: how Jupyter and VS Code show it (scripts run, isolated from the notebook)."""
-    return (f'<iframe srcdoc="{html.escape(page, quote=True)}" sandbox="allow-scripts" '
-            f'style="width:100%;height:{int(height)}px;border:0" title="interestgraph view"></iframe>')
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" sandbox="allow-scripts" '
+        f'style="width:100%;height:{int(height)}px;border:0" title="interestgraph view"></iframe>'
+    )
 
 
 def write_page(page: str, path: str | os.PathLike) -> Path:

@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 
 
-
 @dataclass
 class ViewSource:
     """The graph (behaviour, ``w(v|u)``, similarity edges) and the model (recommendations, paths) or None."""
@@ -29,7 +28,9 @@ class ViewSource:
         if code < 0:
             code = pd.Index([str(x) for x in users]).get_indexer([str(user)])[0]
         if code < 0:
-            raise KeyError(f"user {user!r} is not in the graph ({len(users):,} users; IDs such as {', '.join(map(str, users[:3]))})")
+            raise KeyError(
+                f"user {user!r} is not in the graph ({len(users):,} users; IDs such as {', '.join(map(str, users[:3]))})"
+            )
         return int(code)
 
 
@@ -59,13 +60,17 @@ def view_source(model_or_graph, graph=None) -> ViewSource:
         elif kind == "interestgraph-model":
             model_or_graph = InterestGraphModel.load(directory)
         else:
-            raise ValueError(f"model_or_graph: {directory} is not a graph or model directory (no manifest.json of format interestgraph-graph / interestgraph-model)")
+            raise ValueError(
+                f"model_or_graph: {directory} is not a graph or model directory (no manifest.json of format interestgraph-graph / interestgraph-model)"
+            )
     if isinstance(model_or_graph, InterestGraph):
         if graph is not None:
             raise ValueError("graph: pass it only with a model (model_or_graph is already a graph)")
         return ViewSource(model_or_graph)
     if not isinstance(model_or_graph, InterestGraphModel):
-        raise TypeError(f"model_or_graph must be an InterestGraph, an InterestGraphModel or a directory, got {type(model_or_graph).__name__}")
+        raise TypeError(
+            f"model_or_graph must be an InterestGraph, an InterestGraphModel or a directory, got {type(model_or_graph).__name__}"
+        )
     model = model_or_graph
     model._check_fitted()
     return ViewSource(training_graph(model, graph), model)

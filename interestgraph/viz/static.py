@@ -15,7 +15,13 @@ import numpy as np
 from ..artifacts import atomic_write_bytes
 
 COLORS = {"user": "#222222", "interest": "#e07b00", "item": "#3b7dd8", "recommendation": "#2a9d4b", "other": "#9a9a9a"}
-EDGE_COLORS = {"user-interest": "#e07b00", "user-item": "#9dbde8", "item-interest": "#8c8c8c", "interest-interest": "#8e5bb5", "item-item": "#3b7dd8"}
+EDGE_COLORS = {
+    "user-interest": "#e07b00",
+    "user-item": "#9dbde8",
+    "item-interest": "#8c8c8c",
+    "interest-interest": "#8e5bb5",
+    "item-item": "#3b7dd8",
+}
 FORMATS = ("png", "svg", "pdf")
 
 
@@ -82,12 +88,25 @@ def ego_figure(ego, title: str, x: np.ndarray, y: np.ndarray, selected: int | No
     ax.set_axis_off()
     ax.set_aspect("equal")
     index = {k: r for r, k in enumerate(ego.nodes["key"])}
-    heaviest = ego.edges.groupby("kind")["weight"].transform(lambda w: np.abs(w).max()).to_numpy() if len(ego.edges) else np.zeros(0)
-    for (s, t, kind, weight, paths), top in zip(ego.edges[["source", "target", "kind", "weight", "paths"]].itertuples(index=False), heaviest):
+    heaviest = (
+        ego.edges.groupby("kind")["weight"].transform(lambda w: np.abs(w).max()).to_numpy()
+        if len(ego.edges)
+        else np.zeros(0)
+    )
+    for (s, t, kind, weight, paths), top in zip(
+        ego.edges[["source", "target", "kind", "weight", "paths"]].itertuples(index=False), heaviest
+    ):
         a, b = index[s], index[t]
         hit = selected is not None and selected in paths
-        ax.plot([x[a], x[b]], [y[a], y[b]], color="#d62728" if hit else EDGE_COLORS.get(kind, "#bbbbbb"), alpha=0.95 if hit else 0.45,
-                lw=(2.5 if hit else 0.6 + 2.4 * (abs(weight) / top if top > 0 else 0.5)), ls="--" if kind in ("interest-interest", "item-item") else "-", zorder=2 if hit else 1)
+        ax.plot(
+            [x[a], x[b]],
+            [y[a], y[b]],
+            color="#d62728" if hit else EDGE_COLORS.get(kind, "#bbbbbb"),
+            alpha=0.95 if hit else 0.45,
+            lw=(2.5 if hit else 0.6 + 2.4 * (abs(weight) / top if top > 0 else 0.5)),
+            ls="--" if kind in ("interest-interest", "item-item") else "-",
+            zorder=2 if hit else 1,
+        )
     peak = ego.nodes.groupby("role")["value"].transform(lambda v: np.abs(v).max()).to_numpy()
     rel = np.sqrt(np.divide(np.abs(ego.nodes["value"].to_numpy()), peak, out=np.full(len(peak), 0.5), where=peak > 0))
     base = {"user": (15, 0), "interest": (6, 13), "item": (4, 6), "recommendation": (7, 8), "other": (5, 0)}
@@ -99,8 +118,17 @@ def ego_figure(ego, title: str, x: np.ndarray, y: np.ndarray, selected: int | No
         ax.scatter(x[rows], y[rows], s=size, c=color, edgecolors="white", linewidths=1.0, zorder=3, label=role)
     for r, (role, label, details) in enumerate(ego.nodes[["role", "label", "details"]].itertuples(index=False)):
         text = f"#{details.get('rank')} {label}" if role == "recommendation" else label
-        ax.annotate(plain(text, 28), (x[r], y[r]), xytext=(0, -12), textcoords="offset points", ha="center", va="top", fontsize=7.5, zorder=4,
-                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+        ax.annotate(
+            plain(text, 28),
+            (x[r], y[r]),
+            xytext=(0, -12),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=7.5,
+            zorder=4,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+        )
     ax.legend(loc="lower left", fontsize=8, frameon=False, markerscale=0.5)
     ax.set_title(plain(title), fontsize=11)
     margin = 0.6
@@ -114,7 +142,9 @@ def timeline_figure(table, title: str):
     figure = _figure(10, 4.2)
     ax = figure.add_subplot()
     for interest, rows in table.groupby("interest", sort=False):
-        ax.plot(rows["period"].dt.tz_localize(None), rows["weight"], marker="o", ms=3, lw=1.8, label=plain(interest, 40))
+        ax.plot(
+            rows["period"].dt.tz_localize(None), rows["weight"], marker="o", ms=3, lw=1.8, label=plain(interest, 40)
+        )
     ax.set_ylabel("w(v|u) at the period's end")
     ax.set_title(plain(title), fontsize=11)
     ax.grid(alpha=0.3)

@@ -33,8 +33,15 @@ def _timeline_payload(table: pd.DataFrame | None, freq: str) -> dict[str, Any] |
     if table is None or not len(table):
         return None
     periods = list(dict.fromkeys(table["period"]))
-    series = [{"interest": str(interest), "weights": [round(float(w), 6) for w in rows.set_index("period")["weight"].reindex(periods, fill_value=0.0)]}
-              for interest, rows in table.groupby("interest", sort=False)]
+    series = [
+        {
+            "interest": str(interest),
+            "weights": [
+                round(float(w), 6) for w in rows.set_index("period")["weight"].reindex(periods, fill_value=0.0)
+            ],
+        }
+        for interest, rows in table.groupby("interest", sort=False)
+    ]
     return {"periods": [p.strftime("%Y-%m-%d") for p in periods], "series": series, "freq": freq}
 
 
@@ -95,14 +102,39 @@ class UserView(_Page):
 
     def payload(self) -> dict[str, Any]:
         index = {k: r for r, k in enumerate(self.ego.nodes["key"])}
-        nodes = [{"key": n.key, "type": n.type, "id": n.id, "role": n.role, "label": n.label, "value": _finite(n.value) or 0.0,
-                  "details": n.details, "x": round(float(x), 4), "y": round(float(y), 4)}
-                 for n, x, y in zip(self.ego.nodes.itertuples(index=False), self.x, self.y)]
-        edges = [{"s": index[e.source], "t": index[e.target], "kind": e.kind, "weight": _finite(e.weight) or 0.0, "paths": list(e.paths)}
-                 for e in self.ego.edges.itertuples(index=False)]
-        return {"title": self.title, "subtitle": self.subtitle, "protocol": self.protocol, "notes": list(self.ego.notes), "model": self.has_model,
-                "ego": {"nodes": nodes, "edges": edges, "recommendations": self.ego.recommendations},
-                "timeline": _timeline_payload(self.timeline, self.freq)}
+        nodes = [
+            {
+                "key": n.key,
+                "type": n.type,
+                "id": n.id,
+                "role": n.role,
+                "label": n.label,
+                "value": _finite(n.value) or 0.0,
+                "details": n.details,
+                "x": round(float(x), 4),
+                "y": round(float(y), 4),
+            }
+            for n, x, y in zip(self.ego.nodes.itertuples(index=False), self.x, self.y)
+        ]
+        edges = [
+            {
+                "s": index[e.source],
+                "t": index[e.target],
+                "kind": e.kind,
+                "weight": _finite(e.weight) or 0.0,
+                "paths": list(e.paths),
+            }
+            for e in self.ego.edges.itertuples(index=False)
+        ]
+        return {
+            "title": self.title,
+            "subtitle": self.subtitle,
+            "protocol": self.protocol,
+            "notes": list(self.ego.notes),
+            "model": self.has_model,
+            "ego": {"nodes": nodes, "edges": edges, "recommendations": self.ego.recommendations},
+            "timeline": _timeline_payload(self.timeline, self.freq),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: what the page draws (nodes with positions, edges by node index, recommendations and their paths)."""
@@ -129,8 +161,12 @@ class UserView(_Page):
             ValueError: the view has no timeline (a log without timestamps, or ``timeline=False``).
         """
         if self.timeline is None:
-            raise ValueError("timeline: this view has none (the log has no timestamps, or show_user(..., timeline=False))")
-        return TimelineView(self.ego.user, self.timeline, f"Interest timeline of user {self.ego.user}", self.protocol, self.freq)
+            raise ValueError(
+                "timeline: this view has none (the log has no timestamps, or show_user(..., timeline=False))"
+            )
+        return TimelineView(
+            self.ego.user, self.timeline, f"Interest timeline of user {self.ego.user}", self.protocol, self.freq
+        )
 
     def save_timeline_image(self, path: str | os.PathLike, *, dpi: int = 150) -> Path:
         """The interest timeline as a static picture (``.png``, ``.svg``, ``.pdf``).
@@ -154,8 +190,15 @@ class TimelineView(_Page):
     def payload(self) -> dict[str, Any]:
         n = self.table["period"].nunique()
         notes = [] if len(self.table) else ["No training events with timestamps for this user: nothing to draw."]
-        return {"title": self.title, "subtitle": f"w(v|u) at the end of each period ({self.freq}), {n} periods, top {self.table['interest'].nunique()} interests",
-                "protocol": self.protocol, "notes": notes, "model": False, "ego": None, "timeline": _timeline_payload(self.table, self.freq)}
+        return {
+            "title": self.title,
+            "subtitle": f"w(v|u) at the end of each period ({self.freq}), {n} periods, top {self.table['interest'].nunique()} interests",
+            "protocol": self.protocol,
+            "notes": notes,
+            "model": False,
+            "ego": None,
+            "timeline": _timeline_payload(self.table, self.freq),
+        }
 
     def image(self, kind: str = "png", *, dpi: int = 150) -> bytes:
         """The static line chart as bytes (``kind``: png, svg or pdf)."""
@@ -171,8 +214,17 @@ class TimelineView(_Page):
         return atomic_write_bytes(path, self.image(image_kind(path), dpi=dpi))
 
 
-def show_user(model_or_graph, user, *, graph=None, limits: ViewLimits | None = None, timeline: bool = True, freq: str = "MS", timeline_top: int = 5,
-              **limit_overrides) -> UserView:
+def show_user(
+    model_or_graph,
+    user,
+    *,
+    graph=None,
+    limits: ViewLimits | None = None,
+    timeline: bool = True,
+    freq: str = "MS",
+    timeline_top: int = 5,
+    **limit_overrides,
+) -> UserView:
     """One user's ego interest graph: the user, their top interests sized by ``w(v|u)``, the items behind those
     interests, interest–interest similarity edges and (with a model) the top recommendations with their
     explanation paths; plus the interest timeline when the log has timestamps.
@@ -205,10 +257,25 @@ def show_user(model_or_graph, user, *, graph=None, limits: ViewLimits | None = N
         table = g.interest_timeline(ego.user, freq=freq, top=timeline_top)
     user_row = ego.nodes.iloc[0]
     n_interests = int((ego.nodes["role"] == "interest").sum())
-    subtitle = (f"{user_row['details'].get('training items', 0):,} training items; top {n_interests} of {user_row['details'].get('interests with w(v|u) > 0', 0):,} interests by w(v|u)"
-                + (f"; top {len(ego.recommendations)} recommendations with their strongest paths" if ego.recommendations else ""))
-    return UserView(ego=ego, x=x, y=y, timeline=table, title=f"Interest graph of user {ego.user}", subtitle=subtitle, protocol=_protocol_line(source),
-                    has_model=source.model is not None, freq=freq)
+    subtitle = (
+        f"{user_row['details'].get('training items', 0):,} training items; top {n_interests} of {user_row['details'].get('interests with w(v|u) > 0', 0):,} interests by w(v|u)"
+        + (
+            f"; top {len(ego.recommendations)} recommendations with their strongest paths"
+            if ego.recommendations
+            else ""
+        )
+    )
+    return UserView(
+        ego=ego,
+        x=x,
+        y=y,
+        timeline=table,
+        title=f"Interest graph of user {ego.user}",
+        subtitle=subtitle,
+        protocol=_protocol_line(source),
+        has_model=source.model is not None,
+        freq=freq,
+    )
 
 
 def interest_timeline(model_or_graph, user, *, graph=None, freq: str = "MS", top: int = 5) -> TimelineView:

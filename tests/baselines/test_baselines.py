@@ -23,11 +23,22 @@ FAST = dict(lr=5e-3, batch_size=512, eval_every=2, patience=3, seed=7)
 @pytest.fixture(scope="module")
 def tiny():
     """3 users x 4 items. Train: a {i1, i2}, b {i2, i3}, c {i1, i2, i3}; i4 only held out."""
-    rows = [("a", "i1", "train"), ("a", "i2", "train"), ("a", "i4", "test"),
-            ("b", "i2", "train"), ("b", "i3", "train"), ("b", "i4", "test"),
-            ("c", "i1", "train"), ("c", "i2", "train"), ("c", "i3", "train"), ("c", "i4", "valid")]
+    rows = [
+        ("a", "i1", "train"),
+        ("a", "i2", "train"),
+        ("a", "i4", "test"),
+        ("b", "i2", "train"),
+        ("b", "i3", "train"),
+        ("b", "i4", "test"),
+        ("c", "i1", "train"),
+        ("c", "i2", "train"),
+        ("c", "i3", "train"),
+        ("c", "i4", "valid"),
+    ]
     frame = pd.DataFrame(rows, columns=["user_id", "item_id", "part"])
-    items = pd.DataFrame({"item_id": ["i1", "i2", "i3", "i4"], "title": ["red apple", "green apple", "blue car", "red car"]})
+    items = pd.DataFrame(
+        {"item_id": ["i1", "i2", "i3", "i4"], "title": ["red apple", "green apple", "blue car", "red car"]}
+    )
     log = InteractionLog.from_frames(frame[["user_id", "item_id"]], items)
     split = given_split(log, frame["part"].to_numpy(), name="tiny")
     users = split.log.user_ids.get_indexer(["a", "b", "c"])
@@ -57,7 +68,6 @@ def lightgcn(synthetic_split):
     return LightGCN(max_epochs=30, **FAST).fit(synthetic_split)
 
 
-
 # ------------------------------------------------------------------ exact small cases
 def test_most_popular_counts_training_positives(tiny):
     split, users, items = tiny
@@ -74,8 +84,8 @@ def test_itemknn_all_neighbours_exact(tiny):
     assert model.fit(split) is model
     s12, s13, s23 = 2 / math.sqrt(6), 1 / 2, 2 / math.sqrt(6)
     expected = [
-        [s12, s12, s13 + s23, 0.0],          # a has i1, i2
-        [s12 + s13, s23, s23, 0.0],          # b has i2, i3
+        [s12, s12, s13 + s23, 0.0],  # a has i1, i2
+        [s12 + s13, s23, s23, 0.0],  # b has i2, i3
         [s12 + s13, s12 + s23, s13 + s23, 0.0],  # c has i1, i2, i3
     ]
     scores = model.score(users)
@@ -87,7 +97,9 @@ def test_itemknn_top1_and_shrink_exact(tiny):
     split, users, items = tiny
     # k=1: N(i1)={i2}, N(i2)={i1} (tie with i3 broken by item code), N(i3)={i2}, N(i4)={}
     s = 2 / math.sqrt(6)
-    np.testing.assert_allclose(ItemKNN(k=1).fit(split).score(users).numpy()[:, items], [[s, s, s, 0], [s, 0, s, 0], [s, s, s, 0]], rtol=1e-6)
+    np.testing.assert_allclose(
+        ItemKNN(k=1).fit(split).score(users).numpy()[:, items], [[s, s, s, 0], [s, 0, s, 0], [s, s, s, 0]], rtol=1e-6
+    )
     # shrink adds to the cosine denominator
     r12, r13, r23 = 2 / (math.sqrt(6) + 1), 1 / (2 + 1), 2 / (math.sqrt(6) + 1)
     got = ItemKNN(k=100, shrink=1.0).fit(split).score(users).numpy()[:, items]
@@ -110,9 +122,18 @@ def test_text_content_is_cosine_of_mean_profile(tiny):
 
 def test_bad_arguments_name_themselves(tiny):
     split, _, _ = tiny
-    for model, name in [(ItemKNN(k=0), "k"), (ItemKNN(shrink=-1.0), "shrink"), (BPRMF(lr=-1.0), "lr"), (BPRMF(dim=0), "dim"),
-                        (BPRMF(l2=-1.0), "l2"), (LightGCN(layers=0), "layers"),
-                        (BPRMF(loss="hinge"), "loss"), (LightGCN(loss="softmax", temperature=0.0), "temperature"), (LightGCN(patience=0), "patience"), (TextContent(encoder=object()), "encoder")]:
+    for model, name in [
+        (ItemKNN(k=0), "k"),
+        (ItemKNN(shrink=-1.0), "shrink"),
+        (BPRMF(lr=-1.0), "lr"),
+        (BPRMF(dim=0), "dim"),
+        (BPRMF(l2=-1.0), "l2"),
+        (LightGCN(layers=0), "layers"),
+        (BPRMF(loss="hinge"), "loss"),
+        (LightGCN(loss="softmax", temperature=0.0), "temperature"),
+        (LightGCN(patience=0), "patience"),
+        (TextContent(encoder=object()), "encoder"),
+    ]:
         with pytest.raises(ValueError, match=name):
             model.fit(split)
     with pytest.raises(RuntimeError, match="not fitted"):
@@ -144,7 +165,10 @@ def test_negative_sampler_is_uniform_over_non_positives():
     counts = np.bincount(light, minlength=20)
     assert counts[0] == 0 and chisquare(counts[1:]).pvalue > 1e-3
     # same seed, same draws
-    np.testing.assert_array_equal(NegativeSampler(train, seed=5).sample(np.arange(2).repeat(100)), NegativeSampler(train, seed=5).sample(np.arange(2).repeat(100)))
+    np.testing.assert_array_equal(
+        NegativeSampler(train, seed=5).sample(np.arange(2).repeat(100)),
+        NegativeSampler(train, seed=5).sample(np.arange(2).repeat(100)),
+    )
     with pytest.raises(ValueError, match="every item"):
         NegativeSampler(sp.csr_matrix(np.ones((2, 3))))
 
@@ -166,7 +190,10 @@ def test_bpr_models_beat_most_popular_and_keep_the_best_epoch(fixture, request, 
     # early stopping: the history is recorded and the best validation epoch's weights are back
     assert 1 <= model.best_epoch_ <= model.epochs_ and len(model.history_) == model.epochs_
     evaluated = {h["epoch"]: h["valid_ndcg@20"] for h in model.history_ if "valid_ndcg@20" in h}
-    assert model.best_epoch_ in evaluated and evaluated[model.best_epoch_] == max(evaluated.values()) == model.best_valid_ndcg_
+    assert (
+        model.best_epoch_ in evaluated
+        and evaluated[model.best_epoch_] == max(evaluated.values()) == model.best_valid_ndcg_
+    )
     again = evaluate(model, synthetic_split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
     assert again == pytest.approx(model.best_valid_ndcg_, abs=1e-9)
     assert all(np.isfinite(h["loss"]) for h in model.history_) and model.train_seconds_ > 0
@@ -186,7 +213,9 @@ def test_early_stopping_stops_and_restores(synthetic_split):
     model = LightGCN(max_epochs=200, lr=5e-2, batch_size=256, eval_every=1, patience=2, seed=7).fit(synthetic_split)
     assert model.epochs_ < 200
     assert model.epochs_ - model.best_epoch_ == 2  # stopped after `patience` evaluations without improvement
-    assert evaluate(model, synthetic_split, part="valid", cutoffs=(20,)).metrics["ndcg@20"] == pytest.approx(model.best_valid_ndcg_, abs=1e-9)
+    assert evaluate(model, synthetic_split, part="valid", cutoffs=(20,)).metrics["ndcg@20"] == pytest.approx(
+        model.best_valid_ndcg_, abs=1e-9
+    )
 
 
 def test_fixed_seed_gives_the_same_scores(synthetic_split):
@@ -194,7 +223,7 @@ def test_fixed_seed_gives_the_same_scores(synthetic_split):
     for make in (lambda: BPRMF(max_epochs=3, **FAST), lambda: LightGCN(max_epochs=3, **FAST)):
         first, second = make().fit(synthetic_split), make().fit(synthetic_split)
         assert torch.equal(first.score(users), second.score(users))
-        untimed = lambda model: [{k: v for k, v in h.items() if k != "seconds"} for h in model.history_]  # noqa: E731
+        untimed = lambda model: [{k: v for k, v in h.items() if k != "seconds"} for h in model.history_]
         assert untimed(first) == untimed(second)
 
 
@@ -227,7 +256,9 @@ def test_lightgcn_propagation_matches_pyg(lightgcn):
 
 
 def test_tune_lightgcn_picks_on_validation(synthetic_split):
-    best, table = tune_lightgcn(synthetic_split, grid={"lr": (1e-3, 5e-3)}, max_epochs=4, batch_size=256, eval_every=2, seed=7)
+    best, table = tune_lightgcn(
+        synthetic_split, grid={"lr": (1e-3, 5e-3)}, max_epochs=4, batch_size=256, eval_every=2, seed=7
+    )
     assert list(table["lr"]) == [1e-3, 5e-3] and table["chosen"].sum() == 1
     chosen = table[table["chosen"]].iloc[0]
     assert chosen["valid_ndcg@20"] == table["valid_ndcg@20"].max() == best.best_valid_ndcg_

@@ -17,18 +17,58 @@ from interestgraph.errors import DataError
 SEP_13_2009 = 1252800000
 
 REVIEWS = [
-    {"overall": 5.0, "verified": True, "reviewTime": "01 02, 2015", "reviewerID": "A1", "asin": "B001", "reviewerName": "Ann",
-     "reviewText": "Loved it", "summary": "Great", "unixReviewTime": 1420156800, "vote": "3", "style": {"Format:": " Paperback"}},
+    {
+        "overall": 5.0,
+        "verified": True,
+        "reviewTime": "01 02, 2015",
+        "reviewerID": "A1",
+        "asin": "B001",
+        "reviewerName": "Ann",
+        "reviewText": "Loved it",
+        "summary": "Great",
+        "unixReviewTime": 1420156800,
+        "vote": "3",
+        "style": {"Format:": " Paperback"},
+    },
     {"overall": 3.0, "reviewerID": "A1", "asin": "B002", "reviewText": "Okay book", "unixReviewTime": 1420243200},
     {"overall": 4.0, "reviewerID": "A2", "asin": "B001", "summary": "Nice", "reviewTime": "09 13, 2009"},
-    {"overall": 1.0, "reviewerID": "A2", "asin": "B003", "unixReviewTime": 1420329600, "image": ["https://example.invalid/x.jpg"]},
-    {"overall": 2.0, "reviewerID": "A3", "asin": "0000031852", "summary": "Fine", "reviewText": "Works", "unixReviewTime": 1420416000},
-    {"overall": 5.0, "reviewerID": "A3", "asin": "B999", "summary": "Gone", "reviewText": "Not in meta", "unixReviewTime": 1420502400},
+    {
+        "overall": 1.0,
+        "reviewerID": "A2",
+        "asin": "B003",
+        "unixReviewTime": 1420329600,
+        "image": ["https://example.invalid/x.jpg"],
+    },
+    {
+        "overall": 2.0,
+        "reviewerID": "A3",
+        "asin": "0000031852",
+        "summary": "Fine",
+        "reviewText": "Works",
+        "unixReviewTime": 1420416000,
+    },
+    {
+        "overall": 5.0,
+        "reviewerID": "A3",
+        "asin": "B999",
+        "summary": "Gone",
+        "reviewText": "Not in meta",
+        "unixReviewTime": 1420502400,
+    },
 ]
 
 META = [
-    {"asin": "B001", "title": "Book One", "description": ["Para one.", "", "Para two."], "category": ["Books", "Literature &amp; Fiction", " ", ""],
-     "brand": "Acme", "feature": ["Hardcover", "Signed"], "also_buy": ["B002"], "rank": "1,234 in Books", "price": "$9.99"},
+    {
+        "asin": "B001",
+        "title": "Book One",
+        "description": ["Para one.", "", "Para two."],
+        "category": ["Books", "Literature &amp; Fiction", " ", ""],
+        "brand": "Acme",
+        "feature": ["Hardcover", "Signed"],
+        "also_buy": ["B002"],
+        "rank": "1,234 in Books",
+        "price": "$9.99",
+    },
     {"asin": "B002", "title": "Book Two", "description": "A string description", "category": ["Books"]},
     {"asin": "B003", "title": "Gadget"},
     {"asin": "0000031852", "title": "Numbered", "category": ["Books", "Kids &amp; Teens"]},
@@ -225,7 +265,9 @@ def test_bad_review_time(tmp_path):
 
 def test_non_json_constants_rejected(tmp_path):
     path = tmp_path / "reviews.jsonl"
-    path.write_text('{"overall": NaN, "reviewerID": "A1", "asin": "B001", "unixReviewTime": 1420156800}\n', encoding="utf-8")
+    path.write_text(
+        '{"overall": NaN, "reviewerID": "A1", "asin": "B001", "unixReviewTime": 1420156800}\n', encoding="utf-8"
+    )
     with pytest.raises(DataError, match=r"line 1\b"):
         load_amazon(path)
 
@@ -252,6 +294,9 @@ def test_missing_file(tmp_path):
 
 def test_invalid_utf8_names_line(tmp_path):
     path = tmp_path / "reviews.jsonl"
-    path.write_bytes((json.dumps(REVIEWS[0]) + "\n").encode() + b'{"overall": 5.0, "reviewerID": "A1", "asin": "\xff\xfe", "unixReviewTime": 1}\n')
+    path.write_bytes(
+        (json.dumps(REVIEWS[0]) + "\n").encode()
+        + b'{"overall": 5.0, "reviewerID": "A1", "asin": "\xff\xfe", "unixReviewTime": 1}\n'
+    )
     with pytest.raises(DataError, match=r"line 2 is not valid UTF-8"):
         load_amazon(path)

@@ -108,13 +108,18 @@ def test_valid_ratio_out_of_range(tmp_path, ratio):
 
 def test_train_test_overlap_raises(tmp_path):
     directory = write_dataset(tmp_path / "d", test="0 8 3\n1 3 9 2\n2 0\n")
-    with pytest.raises(DataError, match=r"2 \(user, item\) pairs are in both train.txt and test.txt \(first: user 0, item 3; train.txt line 1, test.txt line 1\)"):
+    with pytest.raises(
+        DataError,
+        match=r"2 \(user, item\) pairs are in both train.txt and test.txt \(first: user 0, item 3; train.txt line 1, test.txt line 1\)",
+    ):
         load_lightgcn(directory)
 
 
 def test_duplicate_pair_within_file_raises(tmp_path):
     directory = write_dataset(tmp_path / "d", train="0 1 2 1\n1 1\n")
-    with pytest.raises(DataError, match=r"train.txt: 1 duplicate \(user, item\) pairs \(first: user 0, item 1; line 1\)"):
+    with pytest.raises(
+        DataError, match=r"train.txt: 1 duplicate \(user, item\) pairs \(first: user 0, item 1; line 1\)"
+    ):
         load_lightgcn(directory)
 
 

@@ -66,15 +66,25 @@ def test_latest_layout(tmp_path):
     assert ratings["text"].isna().all()
     tags = inter[inter["event"] == "tag"]
     assert list(zip(tags["user_id"], tags["item_id"], tags["text"], tags["value"])) == [
-        (2, 1, "pixar", 1.0), (2, 1, "Highly quotable", 1.0), (3, 3, "bizarre ünïcode", 1.0),
+        (2, 1, "pixar", 1.0),
+        (2, 1, "Highly quotable", 1.0),
+        (3, 3, "bizarre ünïcode", 1.0),
     ]
     assert tags["timestamp"].tolist() == [1445714994, 1445714996, 1445714997]
     assert inter["user_id"].dtype == np.int64 and inter["item_id"].dtype == np.int64
     items = log.items
     assert items["item_id"].tolist() == [1, 2, 3, 4]
-    assert items["title"].tolist() == ["Toy Story (1995)", "American President, The (1995)", "Strange Film (2018)", "Misérables, Les (1995)"]
+    assert items["title"].tolist() == [
+        "Toy Story (1995)",
+        "American President, The (1995)",
+        "Strange Film (2018)",
+        "Misérables, Les (1995)",
+    ]
     assert items["genres"].tolist() == [
-        ["Adventure", "Animation", "Children", "Comedy", "Fantasy"], ["Comedy", "Drama", "Romance"], [], ["Drama", "War"],
+        ["Adventure", "Animation", "Children", "Comedy", "Fantasy"],
+        ["Comedy", "Drama", "Romance"],
+        [],
+        ["Drama", "War"],
     ]
     assert log.events == ["rating", "tag"]
 
@@ -94,7 +104,9 @@ def test_latest_layout_drops_ratings_of_unknown_movies(tmp_path):
         handle.write("3,99,4.0,964982708\n")
     log = load_movielens(directory)
     assert len(log) == 8
-    assert len(log.notes) == 1 and "1 interactions refer to 1 items not in" in log.notes[0] and "e.g. 99" in log.notes[0]
+    assert (
+        len(log.notes) == 1 and "1 interactions refer to 1 items not in" in log.notes[0] and "e.g. 99" in log.notes[0]
+    )
     with pytest.raises(DataError, match=r"1 interactions refer to 1 items not in .*movies\.csv"):
         load_movielens(directory, missing_items="error")
 
@@ -111,16 +123,20 @@ def _flags(genres: list[str]) -> str:
 
 def _write_100k(directory: Path, *, genre_file: bool = True) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "u.data").write_text("1\t1\t5\t874965758\n1\t2\t3\t876893171\n2\t1\t4\t878542960\n3\t2\t1\t876893119\n3\t3\t2\t876893120\n")
+    (directory / "u.data").write_text(
+        "1\t1\t5\t874965758\n1\t2\t3\t876893171\n2\t1\t4\t878542960\n3\t2\t1\t876893119\n3\t3\t2\t876893120\n"
+    )
     lines = [
         f"1|Toy Story (1995)|01-Jan-1995||http://us.imdb.com/M/title-exact?Toy%20Story%20(1995)|{_flags(TOY_STORY_GENRES)}",
         f"2|Café au lait (1994)|01-Jan-1994||http://us.imdb.com/M/title-exact?Caf%E9%20au%20lait%20(1994)|{_flags(CAFE_GENRES)}",
         f"3|unknown||||{_flags(['unknown'])}",
-        f"4|Öst & \"Quoted\" (1996)|01-Jan-1996||http://x|{_flags(['Western'])}",
+        f'4|Öst & "Quoted" (1996)|01-Jan-1996||http://x|{_flags(["Western"])}',
     ]
     (directory / "u.item").write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     if genre_file:
-        (directory / "u.genre").write_bytes(("".join(f"{g}|{i}\n" for i, g in enumerate(ML100K_GENRES)) + "\n").encode("latin-1"))
+        (directory / "u.genre").write_bytes(
+            ("".join(f"{g}|{i}\n" for i, g in enumerate(ML100K_GENRES)) + "\n").encode("latin-1")
+        )
     return directory
 
 
@@ -138,7 +154,12 @@ def test_100k_layout(tmp_path, genre_file):
     inter = log.interactions
     assert inter["value"].tolist() == [5.0, 3.0, 4.0, 1.0, 2.0]
     assert inter["timestamp"].tolist() == [874965758, 876893171, 878542960, 876893119, 876893120]
-    assert log.items["title"].tolist() == ["Toy Story (1995)", "Café au lait (1994)", "unknown", 'Öst & "Quoted" (1996)']
+    assert log.items["title"].tolist() == [
+        "Toy Story (1995)",
+        "Café au lait (1994)",
+        "unknown",
+        'Öst & "Quoted" (1996)',
+    ]
     assert log.items["genres"].tolist() == [TOY_STORY_GENRES, CAFE_GENRES, [], ["Western"]]
 
 
@@ -154,7 +175,9 @@ def test_100k_needs_u_item(tmp_path):
 
 def _write_1m(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "ratings.dat").write_bytes(b"1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n2::3000::5::978299000\n")
+    (directory / "ratings.dat").write_bytes(
+        b"1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n2::3000::5::978299000\n"
+    )
     movies = (
         "1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n"
         "661::James and the Giant Peach (1996)::Animation|Children's|Musical\n"
@@ -175,7 +198,10 @@ def test_1m_layout(tmp_path):
     assert log.events == ["rating"]
     inter = log.interactions
     assert list(zip(inter["user_id"], inter["item_id"], inter["value"], inter["timestamp"])) == [
-        (1, 1193, 5.0, 978300760), (1, 661, 3.0, 978302109), (2, 1193, 4.0, 978298413), (2, 3000, 5.0, 978299000),
+        (1, 1193, 5.0, 978300760),
+        (1, 661, 3.0, 978302109),
+        (2, 1193, 4.0, 978298413),
+        (2, 3000, 5.0, 978299000),
     ]
     items = log.items
     assert items["item_id"].tolist() == [42, 661, 1193, 3000]
@@ -185,7 +211,12 @@ def test_1m_layout(tmp_path):
         "One Flew Over the Cuckoo's Nest (1975)",
         "Café au Lait (Métisse) (1993)",
     ]
-    assert items["genres"].tolist() == [["Action", "Sci-Fi"], ["Animation", "Children's", "Musical"], ["Drama"], ["Comedy"]]
+    assert items["genres"].tolist() == [
+        ["Action", "Sci-Fi"],
+        ["Animation", "Children's", "Musical"],
+        ["Drama"],
+        ["Comedy"],
+    ]
 
 
 def test_1m_needs_movies_dat(tmp_path):
@@ -199,7 +230,9 @@ def test_1m_needs_movies_dat(tmp_path):
 
 
 def test_not_a_movielens_directory(tmp_path):
-    with pytest.raises(DataError, match=r"not a MovieLens directory \(expected ratings\.csv, u\.data or ratings\.dat\)"):
+    with pytest.raises(
+        DataError, match=r"not a MovieLens directory \(expected ratings\.csv, u\.data or ratings\.dat\)"
+    ):
         load_movielens(tmp_path)
     with pytest.raises(DataError, match=r"nowhere: no such directory"):
         load_movielens(tmp_path / "nowhere")
@@ -211,7 +244,9 @@ def test_not_a_movielens_directory(tmp_path):
 @pytest.fixture(scope="module")
 def real_dir() -> Path:
     if not (SHARED / "ratings.csv").is_file():
-        pytest.skip(f"{SHARED} not present (MovieLens ml-latest-small is read from ../shared, never copied into the repo)")
+        pytest.skip(
+            f"{SHARED} not present (MovieLens ml-latest-small is read from ../shared, never copied into the repo)"
+        )
     return SHARED
 
 

@@ -75,7 +75,9 @@ def test_explicit_format_overrides_the_name(tmp_path):
 
 def test_parquet(tmp_path):
     pd.DataFrame(EVENT_RECORDS).to_parquet(tmp_path / "events.parquet")
-    pd.DataFrame({"item_id": [10, 11, 12], "title": ["Alpha", "Beta", "Gamma"], "genres": [["Drama", "Comedy"], [], ["War"]]}).to_parquet(tmp_path / "items.parquet")
+    pd.DataFrame(
+        {"item_id": [10, 11, 12], "title": ["Alpha", "Beta", "Gamma"], "genres": [["Drama", "Comedy"], [], ["War"]]}
+    ).to_parquet(tmp_path / "items.parquet")
     log = read_log(tmp_path / "events.parquet", tmp_path / "items.parquet", list_fields={"genres": None})
     _check_standard_log(log)
     assert log.items["genres"].tolist() == [["Drama", "Comedy"], [], ["War"]]
@@ -87,7 +89,13 @@ def test_parquet(tmp_path):
 
 def test_jsonl(tmp_path):
     _write_jsonl(tmp_path / "events.jsonl", EVENT_RECORDS)
-    _write_jsonl(tmp_path / "items.ndjson", [{"item_id": 10, "title": "Alpha", "genres": ["Drama", "Comedy"]}, {"item_id": 11, "title": "Beta", "genres": []}])
+    _write_jsonl(
+        tmp_path / "items.ndjson",
+        [
+            {"item_id": 10, "title": "Alpha", "genres": ["Drama", "Comedy"]},
+            {"item_id": 11, "title": "Beta", "genres": []},
+        ],
+    )
     log = read_log(tmp_path / "events.jsonl", tmp_path / "items.ndjson")
     _check_standard_log(log)
     assert log.items["genres"].tolist() == [["Drama", "Comedy"], []]
@@ -106,7 +114,17 @@ def test_gzipped_csv(tmp_path):
 
 @pytest.mark.parametrize(
     "name, fmt",
-    [("a.csv", "csv"), ("a.CSV.GZ", "csv"), ("a.tsv", "tsv"), ("a.tab", "tsv"), ("a.parquet", "parquet"), ("a.pq", "parquet"), ("a.jsonl", "jsonl"), ("a.json.gz", "jsonl"), ("a.ndjson", "jsonl")],
+    [
+        ("a.csv", "csv"),
+        ("a.CSV.GZ", "csv"),
+        ("a.tsv", "tsv"),
+        ("a.tab", "tsv"),
+        ("a.parquet", "parquet"),
+        ("a.pq", "parquet"),
+        ("a.jsonl", "jsonl"),
+        ("a.json.gz", "jsonl"),
+        ("a.ndjson", "jsonl"),
+    ],
 )
 def test_infer_format(name, fmt):
     assert infer_format(name) == fmt
@@ -128,7 +146,9 @@ def test_jsonl_errors_give_line_numbers(tmp_path):
     records = [dict(r) for r in EVENT_RECORDS]
     records[2]["timestamp"] = "not a time"
     _write_jsonl(tmp_path / "events.jsonl", records)
-    with pytest.raises(DataError, match=r"events\.jsonl: column 'timestamp' has 1 missing or unparseable timestamps .*line 3\)"):
+    with pytest.raises(
+        DataError, match=r"events\.jsonl: column 'timestamp' has 1 missing or unparseable timestamps .*line 3\)"
+    ):
         read_log(tmp_path / "events.jsonl")
 
 
@@ -142,7 +162,9 @@ def test_tsv_errors_give_line_numbers(tmp_path):
 
 
 def test_column_mapping(tmp_path):
-    (tmp_path / "events.csv").write_text("customer,sku,ts,action,extra\nc1,A-1,2024-03-01,Purchase,x\nc2,B-2,2024-03-02T00:00:00Z,view,y\n")
+    (tmp_path / "events.csv").write_text(
+        "customer,sku,ts,action,extra\nc1,A-1,2024-03-01,Purchase,x\nc2,B-2,2024-03-02T00:00:00Z,view,y\n"
+    )
     (tmp_path / "items.csv").write_text("sku,name,cats\nA-1,Lamp,home;light\nB-2,Desk,home\n")
     log = read_log(
         tmp_path / "events.csv",
@@ -163,7 +185,10 @@ def test_column_mapping(tmp_path):
 
 def test_mapping_that_names_a_missing_column(tmp_path):
     (tmp_path / "events.csv").write_text(EVENTS_CSV)
-    with pytest.raises(DataError, match=r"events\.csv: column mapping names missing column\(s\) 'customer' \(for 'user_id'\) \(columns present: user_id, item_id, timestamp, event, value\)"):
+    with pytest.raises(
+        DataError,
+        match=r"events\.csv: column mapping names missing column\(s\) 'customer' \(for 'user_id'\) \(columns present: user_id, item_id, timestamp, event, value\)",
+    ):
         read_log(tmp_path / "events.csv", columns={"user_id": "customer"})
 
 
@@ -198,7 +223,9 @@ def test_split_list_fields_directly():
 
 def test_delimiter_on_parquet_list_column_is_harmless(tmp_path):
     (tmp_path / "events.csv").write_text(EVENTS_CSV)
-    pd.DataFrame({"item_id": [10, 11], "title": ["Alpha", "Beta"], "genres": [["Drama", "Comedy"], ["War"]]}).to_parquet(tmp_path / "items.parquet")
+    pd.DataFrame(
+        {"item_id": [10, 11], "title": ["Alpha", "Beta"], "genres": [["Drama", "Comedy"], ["War"]]}
+    ).to_parquet(tmp_path / "items.parquet")
     log = read_log(tmp_path / "events.csv", tmp_path / "items.parquet", list_fields={"genres": "|"})
     assert log.items["genres"].tolist() == [["Drama", "Comedy"], ["War"]]
 
@@ -216,7 +243,9 @@ def test_utf8_bom_is_skipped(tmp_path):
 def test_latin1_bytes_in_utf8_file(tmp_path):
     path = tmp_path / "items.csv"
     path.write_bytes("item_id,title\n1,Caf\xe9 au lait (1994)\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"items\.csv: not valid utf-8\S* text at byte 19; pass encoding= \(e\.g\. 'latin-1'\)"):
+    with pytest.raises(
+        DataError, match=r"items\.csv: not valid utf-8\S* text at byte 19; pass encoding= \(e\.g\. 'latin-1'\)"
+    ):
         read_table(path)
     table, _, _ = read_table(path, encoding="latin-1")
     assert table["title"].tolist() == ["Café au lait (1994)"]
@@ -264,7 +293,10 @@ def test_directory_is_not_a_file(tmp_path):
     "content, message",
     [
         (b'user_id,item_id\n1,2\n"3,4\n', r"cannot read as csv: Error tokenizing data.*EOF inside string"),
-        (b"user_id,item_id\n1,2\n3,4,5,6\n", r"cannot read as csv: Error tokenizing data.*Expected 2 fields in line 3, saw 4"),
+        (
+            b"user_id,item_id\n1,2\n3,4,5,6\n",
+            r"cannot read as csv: Error tokenizing data.*Expected 2 fields in line 3, saw 4",
+        ),
         (b"", r"cannot read as csv: No columns to parse from file"),
         (bytes(range(256)) * 4, r"not valid utf-8\S* text at byte 128"),
     ],
@@ -287,7 +319,9 @@ def test_garbage_gzip_and_truncated_gzip(tmp_path):
     (tmp_path / "a.csv.gz").write_bytes(b"this is not gzip at all")
     with pytest.raises(DataError, match=r"a\.csv\.gz: cannot read as csv: Not a gzipped file"):
         read_table(tmp_path / "a.csv.gz")
-    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(("\n".join(json.dumps(r) for r in EVENT_RECORDS * 20)).encode())[:-12])
+    (tmp_path / "b.jsonl.gz").write_bytes(
+        gzip.compress(("\n".join(json.dumps(r) for r in EVENT_RECORDS * 20)).encode())[:-12]
+    )
     with pytest.raises(DataError, match=r"b\.jsonl\.gz: cannot read as jsonl: .*end-of-stream"):
         read_table(tmp_path / "b.jsonl.gz")
 
@@ -315,7 +349,7 @@ UNICODE_TITLES = [
     "mixed עברית and العربية text",
 ]
 UNICODE_TAGS = [["دراما", "كوميديا"], ["קומדיה"], ["アニメ", "日本"], ["émoji 🎬"], ["עברית", "العربية"]]
-HTML_TITLE = '<script>alert("x")</script> & <b>Bold</b> &amp; \'quoted\''
+HTML_TITLE = "<script>alert(\"x\")</script> & <b>Bold</b> &amp; 'quoted'"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
@@ -323,7 +357,14 @@ def test_unicode_rtl_and_html_survive_the_round_trip(tmp_path, fmt):
     titles = UNICODE_TITLES + [HTML_TITLE]
     tags = UNICODE_TAGS + [["<i>tag</i>", "a&b"]]
     ids = list(range(1, len(titles) + 1))
-    events = pd.DataFrame({"user_id": ["محمد", "דוד", "<u>", "محمد", "דוד", "<u>"], "item_id": ids, "event": "tag", "text": ["رائع", "מצוין", "<b>wow</b>", "ok", "ok", "ok"]})
+    events = pd.DataFrame(
+        {
+            "user_id": ["محمد", "דוד", "<u>", "محمد", "דוד", "<u>"],
+            "item_id": ids,
+            "event": "tag",
+            "text": ["رائع", "מצוין", "<b>wow</b>", "ok", "ok", "ok"],
+        }
+    )
     if fmt == "csv":
         items = pd.DataFrame({"item_id": ids, "title": titles, "tags": ["|".join(t) for t in tags]})
         events.to_csv(tmp_path / "events.csv", index=False, encoding="utf-8")
@@ -335,7 +376,9 @@ def test_unicode_rtl_and_html_survive_the_round_trip(tmp_path, fmt):
         list_fields = {"tags": None}
     else:
         _write_jsonl(tmp_path / "events.jsonl", events.to_dict("records"))
-        _write_jsonl(tmp_path / "items.jsonl", [{"item_id": i, "title": t, "tags": g} for i, t, g in zip(ids, titles, tags)])
+        _write_jsonl(
+            tmp_path / "items.jsonl", [{"item_id": i, "title": t, "tags": g} for i, t, g in zip(ids, titles, tags)]
+        )
         list_fields = {"tags": None}
     log = read_log(tmp_path / f"events.{fmt}", tmp_path / f"items.{fmt}", list_fields=list_fields)
     assert log.items["title"].tolist() == titles

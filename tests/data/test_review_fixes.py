@@ -34,7 +34,9 @@ def test_malformed_movielens_100k_is_a_data_error_naming_the_file(tmp_path, caps
     assert main(["inspect", str(tmp_path), "--format", "movielens"]) == 1
     assert "u.data" in capsys.readouterr().err
     (tmp_path / "u.data").write_text("1\t1\t5\t881250949\n")
-    (tmp_path / "u.item").write_bytes(b"1|Toy Story (1995)|01-Jan-1995||http://x|" + b"|".join([b"x"] + [b"0"] * 18) + b"\n")
+    (tmp_path / "u.item").write_bytes(
+        b"1|Toy Story (1995)|01-Jan-1995||http://x|" + b"|".join([b"x"] + [b"0"] * 18) + b"\n"
+    )
     with pytest.raises(DataError, match=r"u\.item: column 'g0' must hold integers"):
         load_movielens(tmp_path)
 
@@ -49,7 +51,9 @@ def test_interest_and_text_fields_must_not_overlap():
 
 
 def test_given_split_refuses_a_pair_in_two_parts():
-    log = InteractionLog.from_frames(pd.DataFrame({"user_id": ["u", "u", "u"], "item_id": ["a", "a", "b"], "timestamp": [1, 2, 3]}))
+    log = InteractionLog.from_frames(
+        pd.DataFrame({"user_id": ["u", "u", "u"], "item_id": ["a", "a", "b"], "timestamp": [1, 2, 3]})
+    )
     with pytest.raises(DataError, match="1 \\(user, item\\) pairs have positive events in more than one part"):
         given_split(log, np.array(["train", "test", "train"]), name="bad")
 

@@ -153,7 +153,9 @@ def test_cold4_items_absent_from_train_and_are_candidates(synthetic_log):
 def test_candidates_are_items_with_training_positive(synthetic_log):
     split = split_log(synthetic_log, "rs-4")
     assert set(split.candidate_items) == set(split.positive_pairs("train")["item_id"])
-    assert split.summary()["test_pairs_on_non_candidates"] == int((~split.positive_pairs("test")["item_id"].isin(split.candidate_items)).sum())
+    assert split.summary()["test_pairs_on_non_candidates"] == int(
+        (~split.positive_pairs("test")["item_id"].isin(split.candidate_items)).sum()
+    )
 
 
 @pytest.mark.parametrize("protocol", ["rs-4", "tl-4", "cold-4"])
@@ -175,7 +177,15 @@ def _tiny_log(with_time: bool = True) -> InteractionLog:
     rows = []
     for u in range(4):
         for i in range(10):
-            rows.append({"user_id": f"u{u}", "item_id": i, "timestamp": 1_600_000_000 + 1000 * i + u, "event": "rating", "value": 5.0 if (i + u) % 4 else 2.0})
+            rows.append(
+                {
+                    "user_id": f"u{u}",
+                    "item_id": i,
+                    "timestamp": 1_600_000_000 + 1000 * i + u,
+                    "event": "rating",
+                    "value": 5.0 if (i + u) % 4 else 2.0,
+                }
+            )
     frame = pd.DataFrame(rows)
     if not with_time:
         frame = frame.drop(columns="timestamp")
@@ -232,4 +242,6 @@ def test_given_split_keeps_the_given_parts():
 
 def test_protocol_round_trips_through_dict(synthetic_log):
     protocol = split_log(synthetic_log, "cold-4").protocol
-    assert Protocol.from_dict(protocol.to_dict()) == Protocol(protocol.name, protocol.method, protocol.to_dict()["params"], protocol.seed)
+    assert Protocol.from_dict(protocol.to_dict()) == Protocol(
+        protocol.name, protocol.method, protocol.to_dict()["params"], protocol.seed
+    )

@@ -161,9 +161,7 @@ def test_templates_render():
 
 
 def test_all_interests_declaration_order():
-    expected = [
-        (d.name, c.name, i) for d in DOMAINS for c in d.clusters for i in c.interests
-    ]
+    expected = [(d.name, c.name, i) for d in DOMAINS for c in d.clusters for i in c.interests]
     got = all_interests()
     assert isinstance(got, list)
     assert len(got) == len(_interests())

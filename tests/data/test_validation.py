@@ -29,7 +29,9 @@ def test_missing_required_column_names_it_and_the_columns_present(missing):
 
 
 def test_missing_item_id_in_catalog_is_named():
-    with pytest.raises(DataError, match=r"catalog: missing required column\(s\) 'item_id' \(columns present: sku, title\)"):
+    with pytest.raises(
+        DataError, match=r"catalog: missing required column\(s\) 'item_id' \(columns present: sku, title\)"
+    ):
         InteractionLog.from_frames(_frame(user_id=[1], item_id=[1]), _frame(sku=[1], title=["a"]))
 
 
@@ -60,7 +62,9 @@ def test_string_ids_are_stripped():
 
 
 def test_integer_ids_stay_int64():
-    log = InteractionLog.from_frames(_frame(user_id=[10, 20], item_id=[7, 8]), _frame(item_id=[8, 7, 9], title=["b", "a", "c"]))
+    log = InteractionLog.from_frames(
+        _frame(user_id=[10, 20], item_id=[7, 8]), _frame(item_id=[8, 7, 9], title=["b", "a", "c"])
+    )
     assert log.interactions["user_id"].dtype == np.int64
     assert log.interactions["item_id"].dtype == np.int64
     assert log.items["item_id"].dtype == np.int64
@@ -107,7 +111,11 @@ def test_int_vs_text_item_ids_become_strings_on_both_sides_and_still_match():
     assert log.interactions["item_id"].tolist() == ["7", "12", "12"]
     assert all(isinstance(v, str) for v in log.interactions["item_id"])
     assert sorted(log.items["item_id"]) == ["007", "12", "7"]
-    assert log.items.set_index("item_id").loc[log.interactions["item_id"], "title"].tolist() == ["seven", "twelve", "twelve"]
+    assert log.items.set_index("item_id").loc[log.interactions["item_id"], "title"].tolist() == [
+        "seven",
+        "twelve",
+        "twelve",
+    ]
     # user IDs are not affected by the item-ID alignment
     assert log.interactions["user_id"].dtype == np.int64
 
@@ -131,16 +139,26 @@ def test_user_and_item_codes_are_contiguous_and_consistent():
 
 def test_unparseable_timestamps_name_rows():
     # an ISO column (it holds a real date): the epoch number, 'soon' and 'x' are all unreadable as dates
-    with pytest.raises(DataError, match=r"column 'timestamp' has 3 missing or unparseable timestamps \(e\.g\. '1700000000', 'soon', 'x'; rows 0, 1, 3\)"):
-        InteractionLog.from_frames(_frame(user_id=[1, 2, 3, 4], item_id=[1, 2, 3, 4], timestamp=["1700000000", "soon", "2024-01-01", "x"]))
+    with pytest.raises(
+        DataError,
+        match=r"column 'timestamp' has 3 missing or unparseable timestamps \(e\.g\. '1700000000', 'soon', 'x'; rows 0, 1, 3\)",
+    ):
+        InteractionLog.from_frames(
+            _frame(user_id=[1, 2, 3, 4], item_id=[1, 2, 3, 4], timestamp=["1700000000", "soon", "2024-01-01", "x"])
+        )
     # a numeric column: only the words are errors
     with pytest.raises(DataError, match=r"has 2 missing or unparseable timestamps \(e\.g\. 'soon', 'x'; rows 1, 3\)"):
-        InteractionLog.from_frames(_frame(user_id=[1, 2, 3, 4], item_id=[1, 2, 3, 4], timestamp=["1700000000", "soon", "1700000001", "x"]))
+        InteractionLog.from_frames(
+            _frame(user_id=[1, 2, 3, 4], item_id=[1, 2, 3, 4], timestamp=["1700000000", "soon", "1700000001", "x"])
+        )
 
 
 def test_one_reading_per_timestamp_column():
     years = InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], timestamp=["2024", "2024-06-01"]))
-    assert years.interactions["timestamp"].tolist() == [1_704_067_200, 1_717_200_000]  # "2024" is a year here, not 2024 s
+    assert years.interactions["timestamp"].tolist() == [
+        1_704_067_200,
+        1_717_200_000,
+    ]  # "2024" is a year here, not 2024 s
     with pytest.raises(DataError, match="look like YYYYMMDD dates"):
         InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], timestamp=["20240101", "20240315"]))
     with pytest.raises(DataError, match="look like YYYYMMDD dates"):
@@ -148,7 +166,12 @@ def test_one_reading_per_timestamp_column():
 
 
 def test_sub_second_events_are_not_duplicates():
-    frame = _frame(user_id=["u"] * 3, item_id=["a"] * 3, timestamp=[1_700_000_000_000, 1_700_000_000_200, 1_700_000_000_400], event=["click"] * 3)
+    frame = _frame(
+        user_id=["u"] * 3,
+        item_id=["a"] * 3,
+        timestamp=[1_700_000_000_000, 1_700_000_000_200, 1_700_000_000_400],
+        event=["click"] * 3,
+    )
     log = InteractionLog.from_frames(frame, timestamp_unit="ms")
     assert len(log) == 3 and log.notes == ()
     assert "_exact_timestamp" not in log.interactions.columns
@@ -158,7 +181,9 @@ def test_sub_second_events_are_not_duplicates():
 def test_unparseable_timestamps_in_csv_give_file_line_numbers(tmp_path):
     path = tmp_path / "events.csv"
     path.write_text("user_id,item_id,timestamp\n1,1,1700000000\n1,2,1700000001\n2,1,yesterday\n2,2,1700000003\n2,3,\n")
-    with pytest.raises(DataError, match=r"events\.csv: column 'timestamp' has 2 missing or unparseable timestamps .*lines 4, 6\)"):
+    with pytest.raises(
+        DataError, match=r"events\.csv: column 'timestamp' has 2 missing or unparseable timestamps .*lines 4, 6\)"
+    ):
         read_log(path)
 
 
@@ -168,18 +193,28 @@ def test_negative_timestamps():
 
 
 def test_far_future_seconds_without_millisecond_hint():
-    with pytest.raises(DataError, match=r"column 'timestamp' has 1 timestamps in the future \(after .*; row 1\)$") as info:
-        InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], timestamp=[1_700_000_000, 4_102_444_800]))  # 2100-01-01
+    with pytest.raises(
+        DataError, match=r"column 'timestamp' has 1 timestamps in the future \(after .*; row 1\)$"
+    ) as info:
+        InteractionLog.from_frames(
+            _frame(user_id=[1, 2], item_id=[1, 2], timestamp=[1_700_000_000, 4_102_444_800])
+        )  # 2100-01-01
     assert "milliseconds" not in str(info.value)
 
 
 def test_millisecond_timestamps_read_as_seconds_get_the_hint():
-    with pytest.raises(DataError, match=r"2 timestamps in the future .*rows 0, 1\); are they milliseconds\? pass timestamp_unit='ms'"):
-        InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], timestamp=[1_700_000_000_123, 1_700_000_001_999]))
+    with pytest.raises(
+        DataError, match=r"2 timestamps in the future .*rows 0, 1\); are they milliseconds\? pass timestamp_unit='ms'"
+    ):
+        InteractionLog.from_frames(
+            _frame(user_id=[1, 2], item_id=[1, 2], timestamp=[1_700_000_000_123, 1_700_000_001_999])
+        )
 
 
 def test_timestamp_unit_ms():
-    log = InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], timestamp=[1_700_000_000_123, 1_700_000_001_999]), timestamp_unit="ms")
+    log = InteractionLog.from_frames(
+        _frame(user_id=[1, 2], item_id=[1, 2], timestamp=[1_700_000_000_123, 1_700_000_001_999]), timestamp_unit="ms"
+    )
     assert log.interactions["timestamp"].dtype == np.int64
     assert log.interactions["timestamp"].tolist() == [1_700_000_000, 1_700_000_001]
     assert log.has_timestamps
@@ -222,7 +257,9 @@ def test_no_timestamp_column_gives_zeros():
 
 def test_non_numeric_values():
     with pytest.raises(DataError, match=r"column 'value' has 1 non-numeric values \(e\.g\. 'five'; row 2\)"):
-        InteractionLog.from_frames(_frame(user_id=[1, 2, 3], item_id=[1, 2, 3], event="rating", value=["4", "3.5", "five"]))
+        InteractionLog.from_frames(
+            _frame(user_id=[1, 2, 3], item_id=[1, 2, 3], event="rating", value=["4", "3.5", "five"])
+        )
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -232,12 +269,16 @@ def test_nan_and_inf_values(bad):
 
 
 def test_negative_count_on_count_event_is_rejected():
-    with pytest.raises(DataError, match=r"column 'value' has 1 negative counts on non-rating events \(row 1\); counts must be >= 0"):
+    with pytest.raises(
+        DataError, match=r"column 'value' has 1 negative counts on non-rating events \(row 1\); counts must be >= 0"
+    ):
         InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], event=["rating", "view"], value=[-1.0, -2.0]))
 
 
 def test_negative_rating_is_allowed_and_events_are_normalised():
-    log = InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[1, 2], event=[" Rating", "VIEW"], value=[-1.0, 3.0]))
+    log = InteractionLog.from_frames(
+        _frame(user_id=[1, 2], item_id=[1, 2], event=[" Rating", "VIEW"], value=[-1.0, 3.0])
+    )
     assert log.interactions["event"].tolist() == ["rating", "view"]
     assert log.interactions["value"].tolist() == [-1.0, 3.0]
     assert log.events == ["rating", "view"]
@@ -263,12 +304,17 @@ def test_missing_items_dropped_and_counted_in_notes():
     log = InteractionLog.from_frames(inter, _frame(item_id=[1, 2]))
     assert len(log) == 2
     assert log.interactions["item_id"].tolist() == [1, 2]
-    assert log.notes == ("dropped 2 interactions refer to 1 items not in catalog (column 'item_id', e.g. 5; rows 1, 3)",)
+    assert log.notes == (
+        "dropped 2 interactions refer to 1 items not in catalog (column 'item_id', e.g. 5; rows 1, 3)",
+    )
 
 
 def test_missing_items_error():
     inter = _frame(user_id=[1, 1, 2], item_id=[1, 5, 6])
-    with pytest.raises(DataError, match=r"2 interactions refer to 2 items not in catalog \(column 'item_id', e\.g\. 5, 6; rows 1, 2\); pass missing_items='drop'"):
+    with pytest.raises(
+        DataError,
+        match=r"2 interactions refer to 2 items not in catalog \(column 'item_id', e\.g\. 5, 6; rows 1, 2\); pass missing_items='drop'",
+    ):
         InteractionLog.from_frames(inter, _frame(item_id=[1, 2]), missing_items="error")
 
 
@@ -291,7 +337,9 @@ def test_duplicates_drop_is_the_default_and_noted():
 
 def test_duplicates_error():
     inter = _frame(user_id=[1, 2, 1, 1], item_id=[1, 1, 1, 1])
-    with pytest.raises(DataError, match=r"2 duplicate interaction rows \(rows 2, 3\); pass duplicates='drop' or 'keep'"):
+    with pytest.raises(
+        DataError, match=r"2 duplicate interaction rows \(rows 2, 3\); pass duplicates='drop' or 'keep'"
+    ):
         InteractionLog.from_frames(inter, duplicates="error")
 
 
@@ -315,18 +363,24 @@ def test_duplicate_row_numbers_after_dropping_missing_items():
 
 
 def test_empty_after_validation():
-    with pytest.raises(DataError, match=r"no interactions left after validation \(dropped 2 interactions refer to 2 items"):
+    with pytest.raises(
+        DataError, match=r"no interactions left after validation \(dropped 2 interactions refer to 2 items"
+    ):
         InteractionLog.from_frames(_frame(user_id=[1, 2], item_id=[7, 8]), _frame(item_id=[1, 2]))
 
 
 def test_empty_table():
     with pytest.raises(DataError, match=r"no interactions left after validation \(the table has no rows\)"):
-        InteractionLog.from_frames(pd.DataFrame({"user_id": pd.Series([], dtype="int64"), "item_id": pd.Series([], dtype="int64")}))
+        InteractionLog.from_frames(
+            pd.DataFrame({"user_id": pd.Series([], dtype="int64"), "item_id": pd.Series([], dtype="int64")})
+        )
 
 
 def test_duplicate_catalog_ids():
     with pytest.raises(DataError, match=r"items\.csv: column 'item_id' has 1 duplicate IDs \(e\.g\. 2; rows 1, 3\)"):
-        InteractionLog.from_frames(_frame(user_id=[1], item_id=[1]), _frame(item_id=[1, 2, 3, 2]), items_source="items.csv")
+        InteractionLog.from_frames(
+            _frame(user_id=[1], item_id=[1]), _frame(item_id=[1, 2, 3, 2]), items_source="items.csv"
+        )
 
 
 def test_duplicate_catalog_ids_after_normalisation():
@@ -337,12 +391,20 @@ def test_duplicate_catalog_ids_after_normalisation():
 
 def test_interest_field_with_strings_instead_of_lists():
     items = _frame(item_id=[1, 2, 3], genres=[["Drama"], "Comedy|Drama", None])
-    with pytest.raises(DataError, match=r"interest field 'genres' must hold lists of labels; 1 cells are not lists \(row 1\); split delimited strings when reading \(list_fields=\{'genres': '\|'\}\)"):
+    with pytest.raises(
+        DataError,
+        match=r"interest field 'genres' must hold lists of labels; 1 cells are not lists \(row 1\); split delimited strings when reading \(list_fields=\{'genres': '\|'\}\)",
+    ):
         InteractionLog.from_frames(_frame(user_id=[1], item_id=[1]), items, interest_fields=["genres"])
 
 
 def test_interest_fields_detected_and_cleaned():
-    items = _frame(item_id=[1, 2, 3], title=[" A ", None, "C"], genres=[[" Drama ", "", "Comedy"], None, ("War",)], blurb=["x", "y", "z"])
+    items = _frame(
+        item_id=[1, 2, 3],
+        title=[" A ", None, "C"],
+        genres=[[" Drama ", "", "Comedy"], None, ("War",)],
+        blurb=["x", "y", "z"],
+    )
     log = InteractionLog.from_frames(_frame(user_id=[1], item_id=[1]), items)
     assert log.interest_fields == ("genres",)
     assert log.text_fields == ("title", "blurb")
@@ -376,7 +438,10 @@ def test_data_error_is_a_value_error():
 @pytest.mark.parametrize(
     "inter, items",
     [
-        (_frame(user_id=[" a", "b"], item_id=[1, 2], timestamp=["2024-01-01", "soon"]), _frame(item_id=["1", "2"], title=["x", "y"])),
+        (
+            _frame(user_id=[" a", "b"], item_id=[1, 2], timestamp=["2024-01-01", "soon"]),
+            _frame(item_id=["1", "2"], title=["x", "y"]),
+        ),
         (_frame(user_id=[" a", "b"], item_id=[1, 2], event=["VIEW", "view"], value=[1, -1]), None),
         (_frame(user_id=["a", "b"], item_id=[1.0, 2.0]), _frame(item_id=[1, 1], genres=[["x"], ["y"]])),
         (_frame(user_id=["a", "b"], item_id=[1, 2]), _frame(item_id=[3, 4], genres=[" x", ["y"]])),
@@ -393,7 +458,12 @@ def test_failed_from_frames_leaves_inputs_unchanged(inter, items):
 
 
 def test_successful_from_frames_leaves_inputs_unchanged():
-    inter = _frame(user_id=[" a", "b", "b"], item_id=[1, 2, 2], event=["VIEW", "view", "view"], timestamp=["2024-01-01", "2024-01-02", "2024-01-02"])
+    inter = _frame(
+        user_id=[" a", "b", "b"],
+        item_id=[1, 2, 2],
+        event=["VIEW", "view", "view"],
+        timestamp=["2024-01-01", "2024-01-02", "2024-01-02"],
+    )
     items = _frame(item_id=["2", "1"], title=[" y ", "x"], genres=[["g "], None])
     inter_before, items_before = inter.copy(deep=True), items.copy(deep=True)
     log = InteractionLog.from_frames(inter, items)
@@ -417,7 +487,11 @@ _CATALOG_IDS = st.sampled_from(["x", "y", "z", 1, 2, "2", 2.5, 7, None])
     duplicates=st.sampled_from(["drop", "error", "keep"]),
 )
 def test_from_frames_succeeds_consistently_or_raises_data_error(rows, catalog, missing_items, duplicates):
-    inter = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]) if rows else pd.DataFrame({"user_id": [], "item_id": [], "timestamp": []})
+    inter = (
+        pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
+        if rows
+        else pd.DataFrame({"user_id": [], "item_id": [], "timestamp": []})
+    )
     items = None if catalog is None else pd.DataFrame({"item_id": catalog})
     try:
         log = InteractionLog.from_frames(inter, items, missing_items=missing_items, duplicates=duplicates)

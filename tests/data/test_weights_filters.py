@@ -39,7 +39,9 @@ def test_linear_rating_weights():
 
 
 def test_linear_rating_weights_scale_with_the_event_weight():
-    weights = EventWeights(events={**DEFAULT_EVENT_WEIGHTS, "rating": 2.5}, rating_weight="linear", positive_threshold=3.0)
+    weights = EventWeights(
+        events={**DEFAULT_EVENT_WEIGHTS, "rating": 2.5}, rating_weight="linear", positive_threshold=3.0
+    )
     weight, positive = weights.apply(_events([("rating", 5.0), ("rating", 3.0), ("rating", 2.9)]))
     assert weight.tolist() == pytest.approx([7.5, 2.5, 0.0])
     assert positive.tolist() == [True, True, False]
@@ -122,7 +124,10 @@ def test_mixed_log_keeps_row_order():
 
 def test_unknown_event_is_named():
     frame = _events([("view", 1), ("wishlist", 1), ("bookmark", 1), ("wishlist", 2)])
-    with pytest.raises(DataError, match=r"log\.csv: event type\(s\) 'bookmark', 'wishlist' have no weight \(rows 1, 2, 3\); add them to EventWeights\.events.*'bookmark': 1\.0"):
+    with pytest.raises(
+        DataError,
+        match=r"log\.csv: event type\(s\) 'bookmark', 'wishlist' have no weight \(rows 1, 2, 3\); add them to EventWeights\.events.*'bookmark': 1\.0",
+    ):
         EventWeights().apply(frame, source="log.csv")
 
 
@@ -150,7 +155,13 @@ def test_invalid_config_is_a_value_error_naming_the_field(kwargs, field):
 
 
 def test_to_dict_round_trips_the_settings():
-    weights = EventWeights(events={"view": 2.0, "rating": 1.0}, rating_weight="linear", count_weight="binary", negative="negative", positive_threshold=3.5)
+    weights = EventWeights(
+        events={"view": 2.0, "rating": 1.0},
+        rating_weight="linear",
+        count_weight="binary",
+        negative="negative",
+        positive_threshold=3.5,
+    )
     assert weights.to_dict() == {
         "events": {"view": 2.0, "rating": 1.0},
         "rating_events": ["rating", "review"],
@@ -164,7 +175,9 @@ def test_to_dict_round_trips_the_settings():
 # ------------------------------------------------------------------- filters
 
 
-def _ratings_log(rows: list[tuple[str, str, float]], *, extra: list[tuple[str, str, str, float]] = ()) -> InteractionLog:
+def _ratings_log(
+    rows: list[tuple[str, str, float]], *, extra: list[tuple[str, str, str, float]] = ()
+) -> InteractionLog:
     records = [{"user_id": u, "item_id": i, "event": "rating", "value": r} for u, i, r in rows]
     records += [{"user_id": u, "item_id": i, "event": e, "value": v} for u, i, e, v in extra]
     return InteractionLog.from_frames(pd.DataFrame(records), source="toy")
@@ -174,7 +187,16 @@ def test_k_core_needs_more_than_one_round():
     # round 1: u4 has one positive item -> (u4, C) goes; round 2: C is left with only u3 -> (u3, C) goes;
     # round 3: u3 is left with only B -> (u3, B) goes; then u1, u2 x A, B is a 2-core.
     log = _ratings_log(
-        [("u1", "A", 5), ("u1", "B", 5), ("u2", "A", 4), ("u2", "B", 5), ("u3", "B", 5), ("u3", "C", 4), ("u4", "C", 5), ("u3", "A", 2)],
+        [
+            ("u1", "A", 5),
+            ("u1", "B", 5),
+            ("u2", "A", 4),
+            ("u2", "B", 5),
+            ("u3", "B", 5),
+            ("u3", "C", 4),
+            ("u4", "C", 5),
+            ("u3", "A", 2),
+        ],
         extra=[("u1", "A", "tag", 1.0), ("u4", "A", "view", 0.0)],
     )
     assert len(log) == 10
@@ -184,7 +206,11 @@ def test_k_core_needs_more_than_one_round():
     assert sorted(inter["item_id"].unique()) == ["A", "B"]
     assert len(core) == 5  # four positive ratings and u1's tag on A
     assert sorted(zip(inter["user_id"], inter["item_id"], inter["event"])) == [
-        ("u1", "A", "rating"), ("u1", "A", "tag"), ("u1", "B", "rating"), ("u2", "A", "rating"), ("u2", "B", "rating"),
+        ("u1", "A", "rating"),
+        ("u1", "A", "tag"),
+        ("u1", "B", "rating"),
+        ("u2", "A", "rating"),
+        ("u2", "B", "rating"),
     ]
     assert core.notes == ("k-core (users >= 2, items >= 2) removed 5 events",)
     assert core.n_items == log.n_items == 3  # the catalog stays whole
@@ -193,7 +219,9 @@ def test_k_core_needs_more_than_one_round():
 
 def test_k_core_one_pass_would_not_be_enough():
     # a single pruning pass keeps u3 and C; the iterated core does not
-    log = _ratings_log([("u1", "A", 5), ("u1", "B", 5), ("u2", "A", 5), ("u2", "B", 5), ("u3", "B", 5), ("u3", "C", 5), ("u4", "C", 5)])
+    log = _ratings_log(
+        [("u1", "A", 5), ("u1", "B", 5), ("u2", "A", 5), ("u2", "B", 5), ("u3", "B", 5), ("u3", "C", 5), ("u4", "C", 5)]
+    )
     core = k_core(log, min_user=2, min_item=2)
     assert set(core.interactions["user_id"]) == {"u1", "u2"}
     assert set(core.interactions["item_id"]) == {"A", "B"}
@@ -223,10 +251,16 @@ def test_k_core_bad_arguments():
 
 
 def test_filter_min_rating_keeps_other_events():
-    log = _ratings_log([("u1", "A", 5), ("u1", "B", 3.5), ("u2", "A", 4), ("u2", "C", 1)], extra=[("u1", "C", "view", 2.0), ("u2", "B", "tag", 1.0)])
+    log = _ratings_log(
+        [("u1", "A", 5), ("u1", "B", 3.5), ("u2", "A", 4), ("u2", "C", 1)],
+        extra=[("u1", "C", "view", 2.0), ("u2", "B", "tag", 1.0)],
+    )
     out = filter_min_rating(log, 4)
     assert list(zip(out.interactions["user_id"], out.interactions["item_id"], out.interactions["event"])) == [
-        ("u1", "A", "rating"), ("u2", "A", "rating"), ("u1", "C", "view"), ("u2", "B", "tag"),
+        ("u1", "A", "rating"),
+        ("u2", "A", "rating"),
+        ("u1", "C", "view"),
+        ("u2", "B", "tag"),
     ]
     assert out.notes == ("min rating 4 removed 2 events",)
     out2 = filter_min_rating(log, 3.5)
@@ -243,12 +277,18 @@ def test_filter_min_rating_empty_result():
 def _timed_log() -> InteractionLog:
     # 2019-12-31T23:59:59Z, 2020-01-01T00:00:00Z, 2020-06-01, 2021-01-01T00:00:00Z, 2021-01-01T00:00:01Z
     stamps = [1_577_836_799, 1_577_836_800, 1_590_969_600, 1_609_459_200, 1_609_459_201]
-    return InteractionLog.from_frames(pd.DataFrame({"user_id": [1, 2, 3, 4, 5], "item_id": [1, 1, 1, 1, 1], "timestamp": stamps}), source="timed")
+    return InteractionLog.from_frames(
+        pd.DataFrame({"user_id": [1, 2, 3, 4, 5], "item_id": [1, 1, 1, 1, 1], "timestamp": stamps}), source="timed"
+    )
 
 
 @pytest.mark.parametrize(
     "start, end",
-    [("2020-01-01", "2021-01-01"), (1_577_836_800, 1_609_459_200), ("2020-01-01T00:00:00Z", pd.Timestamp("2021-01-01"))],
+    [
+        ("2020-01-01", "2021-01-01"),
+        (1_577_836_800, 1_609_459_200),
+        ("2020-01-01T00:00:00Z", pd.Timestamp("2021-01-01")),
+    ],
 )
 def test_filter_dates_is_half_open(start, end):
     out = filter_dates(_timed_log(), start, end)
@@ -264,7 +304,9 @@ def test_filter_dates_open_ends():
 
 
 def test_filter_dates_empty_result():
-    with pytest.raises(DataError, match=r"timed: the log is empty after filtering \(date window \[2000-01-01, 2001-01-01\)\)"):
+    with pytest.raises(
+        DataError, match=r"timed: the log is empty after filtering \(date window \[2000-01-01, 2001-01-01\)\)"
+    ):
         filter_dates(_timed_log(), "2000-01-01", "2001-01-01")
 
 

@@ -88,9 +88,8 @@ def test_vectors_are_raw_little_endian_float32(tmp_path):
 
 
 def test_bad_input_and_bad_files(tmp_path):
-    with EmbeddingCache(tmp_path / "c") as cache:
-        with pytest.raises(ValueError, match="vectors"):
-            cache.put_many("id", ["x", "y"], _vectors(1))
+    with EmbeddingCache(tmp_path / "c") as cache, pytest.raises(ValueError, match="vectors"):
+        cache.put_many("id", ["x", "y"], _vectors(1))
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="cache_dir"):
         EmbeddingCache(tmp_path / "file")

@@ -26,34 +26,66 @@ if str(ROOT) not in sys.path:  # spawned ranks import this module by its name (t
     sys.path.insert(0, str(ROOT))
 
 from interestgraph.cli import main  # noqa: E402
-from interestgraph.encoder.cache import CACHE_FILENAME, EmbeddingCache, text_sha256  # noqa: E402
 from interestgraph.distributed import cleanup, rank_device, world  # noqa: E402
+from interestgraph.encoder.cache import CACHE_FILENAME, EmbeddingCache, text_sha256  # noqa: E402
 from interestgraph.encoder.distributed import encode_distributed, run_distributed_encode  # noqa: E402
 from interestgraph.errors import ArtifactError  # noqa: E402
 
 MOVIE_TEXTS = [
     f"{title}. {genres}"
     for title, genres in [
-        ("Toy Story (1995)", "Adventure|Animation|Children|Comedy|Fantasy"), ("Jumanji (1995)", "Adventure|Children|Fantasy"),
-        ("Grumpier Old Men (1995)", "Comedy|Romance"), ("Waiting to Exhale (1995)", "Comedy|Drama|Romance"),
-        ("Father of the Bride Part II (1995)", "Comedy"), ("Heat (1995)", "Action|Crime|Thriller"), ("Sabrina (1995)", "Comedy|Romance"),
-        ("Tom and Huck (1995)", "Adventure|Children"), ("Sudden Death (1995)", "Action"), ("GoldenEye (1995)", "Action|Adventure|Thriller"),
-        ("The American President (1995)", "Comedy|Drama|Romance"), ("Dracula: Dead and Loving It (1995)", "Comedy|Horror"),
-        ("Balto (1995)", "Adventure|Animation|Children"), ("Nixon (1995)", "Drama"), ("Cutthroat Island (1995)", "Action|Adventure|Romance"),
-        ("Casino (1995)", "Crime|Drama"), ("Sense and Sensibility (1995)", "Drama|Romance"), ("Four Rooms (1995)", "Comedy"),
-        ("Ace Ventura: When Nature Calls (1995)", "Comedy"), ("Money Train (1995)", "Action|Comedy|Crime|Drama|Thriller"),
-        ("Get Shorty (1995)", "Comedy|Crime|Thriller"), ("Copycat (1995)", "Crime|Drama|Horror|Mystery|Thriller"),
-        ("Assassins (1995)", "Action|Crime|Thriller"), ("Powder (1995)", "Drama|Sci-Fi"), ("Leaving Las Vegas (1995)", "Drama|Romance"),
-        ("Othello (1995)", "Drama"), ("Now and Then (1995)", "Children|Drama"), ("Persuasion (1995)", "Drama|Romance"),
-        ("City of Lost Children, The (1995)", "Adventure|Drama|Fantasy|Mystery|Sci-Fi"), ("Shanghai Triad (1995)", "Crime|Drama"),
-        ("Dangerous Minds (1995)", "Drama"), ("Twelve Monkeys (1995)", "Mystery|Sci-Fi|Thriller"), ("Babe (1995)", "Children|Drama"),
-        ("Dead Man Walking (1995)", "Crime|Drama"), ("It Takes Two (1995)", "Children|Comedy"), ("Clueless (1995)", "Comedy|Romance"),
-        ("Cry, the Beloved Country (1995)", "Drama"), ("Richard III (1995)", "Drama|War"), ("Dead Presidents (1995)", "Action|Crime|Drama"),
-        ("Restoration (1995)", "Drama"), ("Mortal Kombat (1995)", "Action|Adventure|Fantasy"), ("To Die For (1995)", "Comedy|Drama|Thriller"),
-        ("How to Make an American Quilt (1995)", "Drama|Romance"), ("Seven (a.k.a. Se7en) (1995)", "Mystery|Thriller"),
-        ("Pocahontas (1995)", "Animation|Children|Drama|Musical|Romance"), ("When Night Is Falling (1995)", "Drama|Romance"),
+        ("Toy Story (1995)", "Adventure|Animation|Children|Comedy|Fantasy"),
+        ("Jumanji (1995)", "Adventure|Children|Fantasy"),
+        ("Grumpier Old Men (1995)", "Comedy|Romance"),
+        ("Waiting to Exhale (1995)", "Comedy|Drama|Romance"),
+        ("Father of the Bride Part II (1995)", "Comedy"),
+        ("Heat (1995)", "Action|Crime|Thriller"),
+        ("Sabrina (1995)", "Comedy|Romance"),
+        ("Tom and Huck (1995)", "Adventure|Children"),
+        ("Sudden Death (1995)", "Action"),
+        ("GoldenEye (1995)", "Action|Adventure|Thriller"),
+        ("The American President (1995)", "Comedy|Drama|Romance"),
+        ("Dracula: Dead and Loving It (1995)", "Comedy|Horror"),
+        ("Balto (1995)", "Adventure|Animation|Children"),
+        ("Nixon (1995)", "Drama"),
+        ("Cutthroat Island (1995)", "Action|Adventure|Romance"),
+        ("Casino (1995)", "Crime|Drama"),
+        ("Sense and Sensibility (1995)", "Drama|Romance"),
+        ("Four Rooms (1995)", "Comedy"),
+        ("Ace Ventura: When Nature Calls (1995)", "Comedy"),
+        ("Money Train (1995)", "Action|Comedy|Crime|Drama|Thriller"),
+        ("Get Shorty (1995)", "Comedy|Crime|Thriller"),
+        ("Copycat (1995)", "Crime|Drama|Horror|Mystery|Thriller"),
+        ("Assassins (1995)", "Action|Crime|Thriller"),
+        ("Powder (1995)", "Drama|Sci-Fi"),
+        ("Leaving Las Vegas (1995)", "Drama|Romance"),
+        ("Othello (1995)", "Drama"),
+        ("Now and Then (1995)", "Children|Drama"),
+        ("Persuasion (1995)", "Drama|Romance"),
+        ("City of Lost Children, The (1995)", "Adventure|Drama|Fantasy|Mystery|Sci-Fi"),
+        ("Shanghai Triad (1995)", "Crime|Drama"),
+        ("Dangerous Minds (1995)", "Drama"),
+        ("Twelve Monkeys (1995)", "Mystery|Sci-Fi|Thriller"),
+        ("Babe (1995)", "Children|Drama"),
+        ("Dead Man Walking (1995)", "Crime|Drama"),
+        ("It Takes Two (1995)", "Children|Comedy"),
+        ("Clueless (1995)", "Comedy|Romance"),
+        ("Cry, the Beloved Country (1995)", "Drama"),
+        ("Richard III (1995)", "Drama|War"),
+        ("Dead Presidents (1995)", "Action|Crime|Drama"),
+        ("Restoration (1995)", "Drama"),
+        ("Mortal Kombat (1995)", "Action|Adventure|Fantasy"),
+        ("To Die For (1995)", "Comedy|Drama|Thriller"),
+        ("How to Make an American Quilt (1995)", "Drama|Romance"),
+        ("Seven (a.k.a. Se7en) (1995)", "Mystery|Thriller"),
+        ("Pocahontas (1995)", "Animation|Children|Drama|Musical|Romance"),
+        ("When Night Is Falling (1995)", "Drama|Romance"),
     ]
-] + ["", "日本語のアニメ 🎉", "Toy Story (1995). Adventure|Animation|Children|Comedy|Fantasy"]  # an empty text, non-ASCII, a duplicate
+] + [
+    "",
+    "日本語のアニメ 🎉",
+    "Toy Story (1995). Adventure|Animation|Children|Comedy|Fantasy",
+]  # an empty text, non-ASCII, a duplicate
 
 
 class FakeEncoder:
@@ -72,7 +104,12 @@ class FakeEncoder:
 
 
 def fake_vector(text: str) -> torch.Tensor:
-    raw = np.frombuffer(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), dtype=np.uint8)[:8].astype(np.float32) - 127.5
+    raw = (
+        np.frombuffer(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), dtype=np.uint8)[:8].astype(
+            np.float32
+        )
+        - 127.5
+    )
     return torch.nn.functional.normalize(torch.from_numpy(raw), dim=0)
 
 
@@ -137,7 +174,12 @@ def two_ranks(tmp_path_factory) -> SimpleNamespace:
     fake_cache = base / "fake-cache"
     with EmbeddingCache(fake_cache) as cache:
         cache.put_many("fake-8", FAKE_PRECACHED, torch.stack([fake_vector(t) for t in FAKE_PRECACHED]))
-    mp.spawn(_rank, args=(2, str(base / "rendezvous"), str(out), str(base / "minilm-cache"), str(fake_cache)), nprocs=2, join=True)
+    mp.spawn(
+        _rank,
+        args=(2, str(base / "rendezvous"), str(out), str(base / "minilm-cache"), str(fake_cache)),
+        nprocs=2,
+        join=True,
+    )
     reports = [json.loads((out / f"report-{r}.json").read_text()) for r in range(2)]
     return SimpleNamespace(out=out, reports=reports, minilm_cache=base / "minilm-cache", fake_cache=fake_cache)
 
@@ -161,7 +203,11 @@ def test_two_ranks_match_one_process_and_fill_the_cache_for_a_plain_encode(two_r
     summary = two_ranks.reports[0]["minilm"]
     unique = len(set(MOVIE_TEXTS))
     assert two_ranks.reports[0]["world"] == [0, 2] and two_ranks.reports[1]["world"] == [1, 2]
-    assert summary["unique"] == unique and summary["encoded"] == unique and sorted(summary["per_rank"]) == [unique // 2, unique - unique // 2]
+    assert (
+        summary["unique"] == unique
+        and summary["encoded"] == unique
+        and sorted(summary["per_rank"]) == [unique // 2, unique - unique // 2]
+    )
     with EmbeddingCache(two_ranks.minilm_cache) as cache:
         assert cache.count() == unique and cache.count(minilm.identity) == unique
     # a later ordinary TextEncoder with that cache finds every text: its model never runs
@@ -182,11 +228,20 @@ def test_two_ranks_split_only_the_missing_unique_texts(two_ranks):
         assert torch.allclose(torch.from_numpy(np.load(two_ranks.out / f"fake-{rank}.npy")), expected, atol=1e-7)
     fake = [r["fake"] for r in two_ranks.reports]
     encoded = [set(f["encoded_here"]) for f in fake]
-    assert not encoded[0] & encoded[1] and encoded[0] | encoded[1] == set(missing)  # each missing text once, by one rank
-    assert [len(f["encoded_here"]) for f in fake] == fake[0]["per_rank"] and abs(fake[0]["per_rank"][0] - fake[0]["per_rank"][1]) <= 1
+    assert not encoded[0] & encoded[1] and encoded[0] | encoded[1] == set(
+        missing
+    )  # each missing text once, by one rank
+    assert [len(f["encoded_here"]) for f in fake] == fake[0]["per_rank"] and abs(
+        fake[0]["per_rank"][0] - fake[0]["per_rank"][1]
+    ) <= 1
     assert fake[0]["cached"] == len(FAKE_PRECACHED) and fake[0]["encoded"] == len(missing)
     again = [r["again"] for r in two_ranks.reports]
-    assert again[0]["encoded"] == 0 and again[0]["per_rank"] == [0, 0] and not again[0]["encoded_here"] and not again[1]["encoded_here"]
+    assert (
+        again[0]["encoded"] == 0
+        and again[0]["per_rank"] == [0, 0]
+        and not again[0]["encoded_here"]
+        and not again[1]["encoded_here"]
+    )
     assert again[0]["shape"] == [len(FAKE_TEXTS), 8] and again[1]["shape"] == [0, 8]  # all_ranks=False
     with EmbeddingCache(two_ranks.fake_cache) as cache:
         assert cache.count("fake-8") == len(unique)
@@ -195,10 +250,14 @@ def test_two_ranks_split_only_the_missing_unique_texts(two_ranks):
 def test_disagreeing_or_failing_ranks_raise_on_every_rank(two_ranks):
     r0, r1 = two_ranks.reports
     assert r0["texts_differ"].startswith("ValueError: texts:") and r1["texts_differ"].startswith("ValueError: texts:")
-    assert r0["identity_differs"].startswith("ValueError: encoder:") and r1["identity_differs"].startswith("ValueError: encoder:")
+    assert r0["identity_differs"].startswith("ValueError: encoder:") and r1["identity_differs"].startswith(
+        "ValueError: encoder:"
+    )
     assert r1["rank1_fails"] == "RuntimeError: fake encoder failure"
     assert r0["rank1_fails"].startswith("RankFailedError: encoding failed on rank(s) [1]")
-    assert r0["cache_unusable"].startswith("ValueError: cache_dir=") and r1["cache_unusable"].startswith("RankFailedError: the cache lookup on rank 0 failed on rank(s) [0]")
+    assert r0["cache_unusable"].startswith("ValueError: cache_dir=") and r1["cache_unusable"].startswith(
+        "RankFailedError: the cache lookup on rank 0 failed on rank(s) [0]"
+    )
     with EmbeddingCache(two_ranks.fake_cache) as cache:  # nothing of the failed call reached the cache
         assert not cache.get_many("fake-8", ["a new text"])[0].any()
 
@@ -233,10 +292,16 @@ def test_single_process_uses_the_encoders_own_cache_and_writes_it_once(tmp_path,
     encoder = TextEncoder(EncoderConfig(cache_dir=str(tmp_path / "own")))
     puts = []
     original = EmbeddingCache.put_many
-    monkeypatch.setattr(EmbeddingCache, "put_many", lambda self, identity, texts, vectors: (puts.append(len(texts)), original(self, identity, texts, vectors)))
+    monkeypatch.setattr(
+        EmbeddingCache,
+        "put_many",
+        lambda self, identity, texts, vectors: (puts.append(len(texts)), original(self, identity, texts, vectors)),
+    )
     got = encode_distributed(MOVIE_TEXTS[:20], encoder, batch_size=8)
     assert torch.allclose(got, minilm.encode(MOVIE_TEXTS[:20]), atol=1e-5)
-    assert puts == [20] and encoder.cache.count() == 20 and encoder.cache is not None  # one put_many, the encoder's cache back in place
+    assert (
+        puts == [20] and encoder.cache.count() == 20 and encoder.cache is not None
+    )  # one put_many, the encoder's cache back in place
 
 
 # -- the cache merge --------------------------------------------------------------------------------------------
@@ -300,8 +365,14 @@ def test_cli_encode_then_build_encodes_no_item_text_again(tmp_path, capsys, monk
     cache = tmp_path / "cache"
     assert main(["encode", *SYNTHETIC, "--encoder-cache", str(cache), "--json", "-q"]) == 0
     first = json.loads(capsys.readouterr().out)
-    item_texts = catalog_item_texts(load_source(None, "synthetic", synthetic={"n_users": 30, "n_items": 40, "n_interactions": 600, "seed": 0}))
-    assert first["encoded"] == first["unique"] == len(set(item_texts)) > 0 and first["cached"] == 0 and first["world_size"] == 1
+    item_texts = catalog_item_texts(
+        load_source(None, "synthetic", synthetic={"n_users": 30, "n_items": 40, "n_interactions": 600, "seed": 0})
+    )
+    assert (
+        first["encoded"] == first["unique"] == len(set(item_texts)) > 0
+        and first["cached"] == 0
+        and first["world_size"] == 1
+    )
     seen: list[str] = []
     original = TextEncoder._embed_batch
     monkeypatch.setattr(TextEncoder, "_embed_batch", lambda self, texts: (seen.extend(texts), original(self, texts))[1])
@@ -318,7 +389,21 @@ def test_cli_merge_and_usage_errors(tmp_path, capsys):
         w1.put_many("id", ["a", "b"], _vectors(2, seed=0))
     with EmbeddingCache(tmp_path / "w2") as w2:
         w2.put_many("id", ["b", "c"], _vectors(2, seed=1))
-    assert main(["encode", "--encoder-cache", str(tmp_path / "all"), "--merge", str(tmp_path / "w1"), "--merge", str(tmp_path / "w2"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                "--encoder-cache",
+                str(tmp_path / "all"),
+                "--merge",
+                str(tmp_path / "w1"),
+                "--merge",
+                str(tmp_path / "w2"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["merged"] == {str(tmp_path / "w1"): 2, str(tmp_path / "w2"): 1} and "encoded" not in data
     shutil.copytree(tmp_path / "w1", tmp_path / "old")
@@ -327,7 +412,12 @@ def test_cli_merge_and_usage_errors(tmp_path, capsys):
     conn.close()
     assert main(["encode", "--encoder-cache", str(tmp_path / "all"), "--merge", str(tmp_path / "old")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("interestgraph encode: error:") and str(tmp_path / "old") in err and "format_version" in err and "\n" not in err
+    assert (
+        err.startswith("interestgraph encode: error:")
+        and str(tmp_path / "old") in err
+        and "format_version" in err
+        and "\n" not in err
+    )
     assert main(["encode", "--encoder-cache", str(tmp_path / "all")]) == 2
     assert "nothing to do" in capsys.readouterr().err
     assert main(["encode", str(tmp_path), "--encoder-cache", str(tmp_path / "all")]) == 2

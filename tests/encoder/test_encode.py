@@ -14,7 +14,8 @@ TEXTS = [
     "science fiction",
     "",
     "A long, winding description of a film about time travel, paradoxes, and a family that must repair history "
-    "before the timeline collapses; it mixes comedy with drama and has a memorable soundtrack. " * 4,  # > 128 tokens: truncated
+    "before the timeline collapses; it mixes comedy with drama and has a memorable soundtrack. "
+    * 4,  # > 128 tokens: truncated
     "café naïve — Æsir",
     "日本語のアニメ 🎉",
     "Space opera",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
@@ -19,7 +18,10 @@ TEXTS = [
     "documentary",
 ]
 # for timing: a batch the size joint training uses, interest-like texts of 5-15 tokens
-TIMING_TEXTS = [f"interest number {i}: " + " ".join(["film", "noir", "heist", "thriller", "neo"][: 1 + i % 5]) * (1 + i % 3) for i in range(32)]
+TIMING_TEXTS = [
+    f"interest number {i}: " + " ".join(["film", "noir", "heist", "thriller", "neo"][: 1 + i % 5]) * (1 + i % 3)
+    for i in range(32)
+]
 
 
 def _toy_step(encoder: TextEncoder, texts: list[str], lr: float = 1e-3) -> None:
@@ -48,6 +50,7 @@ def lora() -> TextEncoder:
 
 
 # -- mode "top" ----------------------------------------------------------------------------------------------------
+
 
 def test_top_trains_exactly_the_top_layers(top):
     layers = top.model.encoder.layer
@@ -86,7 +89,9 @@ def test_top_forward_with_and_without_precompute_equals_frozen_encode(top, froze
 def test_top_forward_in_several_batches_keeps_the_order(frozen_vectors):
     small = TextEncoder(EncoderConfig(mode="top", top_layers=2, batch_size=3))
     small.precompute(TEXTS[::2])
-    assert (small(TEXTS + TEXTS[:2]).detach() - torch.cat([frozen_vectors, frozen_vectors[:2]])).abs().max().item() < 1e-5
+    assert (
+        small(TEXTS + TEXTS[:2]).detach() - torch.cat([frozen_vectors, frozen_vectors[:2]])
+    ).abs().max().item() < 1e-5
 
 
 def test_top_precomputed_forward_runs_no_frozen_layer(top, monkeypatch):
@@ -158,6 +163,7 @@ def test_train_mode_drops_out_only_in_the_trainable_part(top, frozen_vectors):
 
 # -- mode "lora" ---------------------------------------------------------------------------------------------------
 
+
 def test_lora_adapters_only_and_init_equals_frozen(lora, frozen_vectors):
     import peft
 
@@ -189,6 +195,7 @@ def test_lora_bad_targets_name_the_field():
 
 
 # -- CUDA (runs only where a GPU is present) -----------------------------------------------------------------------
+
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_bf16_autocast_matches_cpu(frozen_vectors):

@@ -36,7 +36,14 @@ def test_metrics_by_hand():
 
 @pytest.mark.parametrize("k", [1, 5, 20])
 def test_metrics_match_torch_geometric_on_random_data(k):
-    from torch_geometric.metrics import LinkPredHitRatio, LinkPredMAP, LinkPredMRR, LinkPredNDCG, LinkPredPrecision, LinkPredRecall
+    from torch_geometric.metrics import (
+        LinkPredHitRatio,
+        LinkPredMAP,
+        LinkPredMRR,
+        LinkPredNDCG,
+        LinkPredPrecision,
+        LinkPredRecall,
+    )
 
     gen = torch.Generator().manual_seed(k)
     n_users, n_items = 64, 50
@@ -46,7 +53,14 @@ def test_metrics_match_torch_geometric_on_random_data(k):
     hits = torch.gather(relevant, 1, ranking)
     ours = ranking_metrics(hits, relevant.sum(dim=1), cutoffs=(k,))
     edge_label_index = relevant.nonzero().t()
-    for name, cls in [("recall", LinkPredRecall), ("precision", LinkPredPrecision), ("ndcg", LinkPredNDCG), ("hit", LinkPredHitRatio), ("mrr", LinkPredMRR), ("map", LinkPredMAP)]:
+    for name, cls in [
+        ("recall", LinkPredRecall),
+        ("precision", LinkPredPrecision),
+        ("ndcg", LinkPredNDCG),
+        ("hit", LinkPredHitRatio),
+        ("mrr", LinkPredMRR),
+        ("map", LinkPredMAP),
+    ]:
         metric = cls(k)
         metric.update(ranking, edge_label_index)
         assert ours[f"{name}@{k}"].mean().item() == pytest.approx(float(metric.compute()), rel=1e-5), name
@@ -67,8 +81,17 @@ class _Fixed:
 
 def _tiny_split():
     # user u0: train i0, i1; valid i2; test i3.  user u1: train i0; valid i1; test i2, i4(no training positive)
-    rows = [("u0", "i0", "train"), ("u0", "i1", "train"), ("u0", "i2", "valid"), ("u0", "i3", "test"),
-            ("u1", "i0", "train"), ("u1", "i1", "valid"), ("u1", "i2", "test"), ("u1", "i4", "test"), ("u1", "i3", "train")]
+    rows = [
+        ("u0", "i0", "train"),
+        ("u0", "i1", "train"),
+        ("u0", "i2", "valid"),
+        ("u0", "i3", "test"),
+        ("u1", "i0", "train"),
+        ("u1", "i1", "valid"),
+        ("u1", "i2", "test"),
+        ("u1", "i4", "test"),
+        ("u1", "i3", "train"),
+    ]
     frame = pd.DataFrame({"user_id": [r[0] for r in rows], "item_id": [r[1] for r in rows]})
     log = InteractionLog.from_frames(frame)
     return given_split(log, np.array([r[2] for r in rows]), name="tiny")
@@ -131,7 +154,9 @@ def test_batch_size_does_not_change_results(synthetic_split):
 def test_coverage_and_popularity(synthetic_split):
     result = evaluate(_Pop().fit(synthetic_split), synthetic_split, cutoffs=(10,))
     n_candidates = len(synthetic_split.candidate_items)
-    assert 10 / n_candidates <= result.metrics["coverage@10"] < 0.2  # the same popular items for everyone, minus each user's seen ones
+    assert (
+        10 / n_candidates <= result.metrics["coverage@10"] < 0.2
+    )  # the same popular items for everyone, minus each user's seen ones
     random = evaluate(_Random(0).fit(synthetic_split), synthetic_split, cutoffs=(10,))
     assert random.metrics["coverage@10"] > 0.9
     assert result.metrics["popularity@10"] > 3 * random.metrics["popularity@10"]
@@ -151,7 +176,10 @@ def test_paired_comparison(synthetic_split):
 
 
 def test_average_runs_averages_per_user_and_reports_the_spread(synthetic_split):
-    runs = [evaluate(_Random(seed).fit(synthetic_split), synthetic_split, cutoffs=(20,), name="random") for seed in (1, 2, 3)]
+    runs = [
+        evaluate(_Random(seed).fit(synthetic_split), synthetic_split, cutoffs=(20,), name="random")
+        for seed in (1, 2, 3)
+    ]
     mean = average_runs(runs)
     assert mean.metrics["ndcg@20"] == pytest.approx(np.mean([r.metrics["ndcg@20"] for r in runs]))
     assert mean.metrics["ndcg@20_std"] == pytest.approx(np.std([r.metrics["ndcg@20"] for r in runs], ddof=1))

@@ -85,7 +85,13 @@ def test_user_interest_weights_sum_to_one_and_respect_top_k(graph):
 
 
 def _two_item_log(events: list[tuple]) -> InteractionLog:
-    items = pd.DataFrame({"item_id": ["a", "b", "c"], "title": ["Alpha", "Beta", "Gamma"], "genres": [["jazz"], ["rock"], ["jazz", "rock"]]})
+    items = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "c"],
+            "title": ["Alpha", "Beta", "Gamma"],
+            "genres": [["jazz"], ["rock"], ["jazz", "rock"]],
+        }
+    )
     frame = pd.DataFrame(events, columns=["user_id", "item_id", "timestamp", "event", "value", "text"])
     return InteractionLog.from_frames(frame, items, interest_fields=("genres",), text_fields=("title",))
 
@@ -100,14 +106,22 @@ def test_time_decay_halves_weight_per_half_life():
     weights = g.user_interests("u", top=None).set_index("interest")["weight"]
     assert weights["jazz"] == pytest.approx(1 / 3, rel=1e-5)  # 0.5 / (0.5 + 1)
     assert weights["rock"] == pytest.approx(2 / 3, rel=1e-5)
-    no_decay = build_interest_graph(log, GraphConfig(half_life_days=None, item_k=0, interests=InterestConfig(keywords_per_item=0)), encoder=LexicalEncoder())
+    no_decay = build_interest_graph(
+        log,
+        GraphConfig(half_life_days=None, item_k=0, interests=InterestConfig(keywords_per_item=0)),
+        encoder=LexicalEncoder(),
+    )
     assert no_decay.user_interests("u", top=None).set_index("interest")["weight"]["jazz"] == pytest.approx(0.5)
 
 
 def test_interests_as_of_a_time_use_only_earlier_events():
     t0 = 1_700_000_000
     log = _two_item_log([("u", "a", t0, "view", 1.0, None), ("u", "b", t0 + 60 * DAY, "view", 1.0, None)])
-    g = build_interest_graph(log, GraphConfig(half_life_days=30.0, item_k=0, interests=InterestConfig(keywords_per_item=0)), encoder=LexicalEncoder())
+    g = build_interest_graph(
+        log,
+        GraphConfig(half_life_days=30.0, item_k=0, interests=InterestConfig(keywords_per_item=0)),
+        encoder=LexicalEncoder(),
+    )
     early = g.user_interests("u", at=t0 + DAY, top=None)
     assert early["interest"].tolist() == ["jazz"] and early["weight"].tolist() == [pytest.approx(1.0)]
     late = g.user_interests("u", at=t0 + 60 * DAY, top=None).set_index("interest")["weight"]
@@ -124,7 +138,9 @@ def test_minimum_support_counts_distinct_users_not_applications():
     events += [("u1", "b", t0, "tag", 1.0, "Shared Tag"), ("u2", "c", t0, "tag", 1.0, "shared tag")]
     events += [("u1", "a", t0, "view", 1.0, None), ("u2", "b", t0, "view", 1.0, None)]
     log = _two_item_log(events)
-    vocab = extract_interests(all_train_split(log), InterestConfig(keywords_per_item=0, min_taggers=2, merge_threshold=None))
+    vocab = extract_interests(
+        all_train_split(log), InterestConfig(keywords_per_item=0, min_taggers=2, merge_threshold=None)
+    )
     labels = set(vocab.labels)
     assert "shared tag" in labels  # two distinct users, normalised to one label
     assert "obsessive" not in labels
@@ -151,10 +167,18 @@ class _TwinEncoder:
 
 
 def test_near_duplicates_merge_keeping_aliases():
-    items = pd.DataFrame({"item_id": [1, 2, 3], "title": ["x", "y", "z"], "genres": [["Science Fiction"], ["science fiction", "drama"], ["Sci-Fi"]]})
+    items = pd.DataFrame(
+        {
+            "item_id": [1, 2, 3],
+            "title": ["x", "y", "z"],
+            "genres": [["Science Fiction"], ["science fiction", "drama"], ["Sci-Fi"]],
+        }
+    )
     frame = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 3]})
     log = InteractionLog.from_frames(frame, items, interest_fields=("genres",))
-    vocab = extract_interests(all_train_split(log), InterestConfig(keywords_per_item=0, merge_threshold=0.99), encoder=_TwinEncoder())
+    vocab = extract_interests(
+        all_train_split(log), InterestConfig(keywords_per_item=0, merge_threshold=0.99), encoder=_TwinEncoder()
+    )
     assert vocab.labels == ["drama", "science fiction"]
     row = vocab.interests.set_index("label").loc["science fiction"]
     assert row["aliases"] == ["sci-fi"] and row["support_items"] == 3
@@ -166,7 +190,9 @@ def test_exports(graph):
     assert data["interest"].x.shape == (len(graph.interests), graph.interest_vectors.shape[1])
     assert data["item"].x.shape[0] == len(graph.items)
     rel = data["user", "interacted", "item"]
-    assert rel.edge_index.shape == (2, len(graph.edges["user-item"])) and rel.edge_weight.shape == (len(graph.edges["user-item"]),)
+    assert rel.edge_index.shape == (2, len(graph.edges["user-item"])) and rel.edge_weight.shape == (
+        len(graph.edges["user-item"]),
+    )
     assert torch.equal(data["item", "rev_interacted", "user"].edge_index, rel.edge_index.flip(0))
     g = graph.to_networkx(kinds=("item-interest",))
     counts = graph.counts()["nodes"]
@@ -191,7 +217,9 @@ def test_save_load_round_trip_is_exact(tmp_path, graph):
     assert back.config == graph.config
     assert list(back.split.candidate_items) == list(graph.split.candidate_items)
     user = graph.users[3]
-    pd.testing.assert_frame_equal(back.user_interests(user, at="2024-10-01"), graph.user_interests(user, at="2024-10-01"))
+    pd.testing.assert_frame_equal(
+        back.user_interests(user, at="2024-10-01"), graph.user_interests(user, at="2024-10-01")
+    )
 
 
 def test_tampered_graph_is_refused(tmp_path, graph):
@@ -223,7 +251,14 @@ def test_support_users_counts_distinct_training_users(graph):
     pairs = split.positive_pairs("train")
     items = split.log.item_ids.get_indexer(pairs["item_id"])
     carried = graph.edges["item-interest"].rename(columns={"src": "item", "dst": "interest"})
-    reach = pd.DataFrame({"user": pairs["user_id"].to_numpy(), "item": items}).merge(carried, on="item")[["user", "interest"]]
+    reach = pd.DataFrame({"user": pairs["user_id"].to_numpy(), "item": items}).merge(carried, on="item")[
+        ["user", "interest"]
+    ]
     tags = graph.user_tags.assign(user=graph.users.to_numpy()[graph.user_tags["user"].to_numpy()])[["user", "interest"]]
-    expected = pd.concat([reach, tags]).groupby("interest")["user"].nunique().reindex(range(len(graph.interests)), fill_value=0)
+    expected = (
+        pd.concat([reach, tags])
+        .groupby("interest")["user"]
+        .nunique()
+        .reindex(range(len(graph.interests)), fill_value=0)
+    )
     assert graph.interests["support_users"].tolist() == expected.tolist()

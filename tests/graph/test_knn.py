@@ -254,6 +254,7 @@ def test_empty_input():
 
 # ---- topk_to_edges -------------------------------------------------------
 
+
 def edges_as_dict(edge_index, weight):
     return {(int(a), int(b)): float(w) for (a, b), w in zip(edge_index.T.tolist(), weight.tolist())}
 
@@ -271,9 +272,12 @@ def test_edges_symmetric_max(hand_built):
     edge_index, weight = topk_to_edges(*hand_built)
     assert edge_index.dtype == torch.int64 and weight.dtype == torch.float32
     assert edges_as_dict(edge_index, weight) == {
-        (0, 1): pytest.approx(0.9), (1, 0): pytest.approx(0.9),
-        (0, 2): 0.5, (2, 0): 0.5,
-        (0, 3): 0.25, (3, 0): 0.25,
+        (0, 1): pytest.approx(0.9),
+        (1, 0): pytest.approx(0.9),
+        (0, 2): 0.5,
+        (2, 0): 0.5,
+        (0, 3): 0.25,
+        (3, 0): 0.25,
     }
     # sorted by source, then target; no self loops; unique
     assert edge_index.T.tolist() == [[0, 1], [0, 2], [0, 3], [1, 0], [2, 0], [3, 0]]
@@ -289,7 +293,12 @@ def test_edges_symmetric_mean(hand_built):
 
 def test_edges_directed(hand_built):
     edge_index, weight = topk_to_edges(*hand_built, symmetric=False)
-    assert edges_as_dict(edge_index, weight) == {(0, 1): pytest.approx(0.9), (0, 2): 0.5, (1, 0): pytest.approx(0.7), (3, 0): 0.25}
+    assert edges_as_dict(edge_index, weight) == {
+        (0, 1): pytest.approx(0.9),
+        (0, 2): 0.5,
+        (1, 0): pytest.approx(0.7),
+        (3, 0): 0.25,
+    }
 
 
 def test_edges_from_cosine_topk(data):

@@ -25,11 +25,14 @@ def test_symmetric_normalise_by_hand():
     assert np.allclose(norm, _path_graph().toarray() / np.sqrt(np.outer(degree, degree)))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (sp.csr_matrix(np.ones((2, 3))), "square"),
-    (sp.csr_matrix(np.array([[0.0, -1.0], [-1.0, 0.0]])), "non-negative"),
-    (sp.csr_matrix(np.array([[0.0, 1.0], [0.0, 0.0]])), "symmetric"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (sp.csr_matrix(np.ones((2, 3))), "square"),
+        (sp.csr_matrix(np.array([[0.0, -1.0], [-1.0, 0.0]])), "non-negative"),
+        (sp.csr_matrix(np.array([[0.0, 1.0], [0.0, 0.0]])), "symmetric"),
+    ],
+)
 def test_symmetric_normalise_rejects(bad, match):
     with pytest.raises(ValueError, match=match):
         symmetric_normalise(bad)

@@ -58,7 +58,9 @@ def test_keywords_mined_from_item_text_carry_interest(synthetic):
     vocab = extract_interests(all_train_split(synthetic.log), InterestConfig(merge_threshold=None, keywords_per_item=3))
     keywords = vocab.interests[vocab.interests["sources"].map(lambda s: "keyword" in s)]["label"]
     taxonomy = synthetic.truth.interests
-    interest_words = {w for words in taxonomy["keywords"] for w in words} | {w for name in taxonomy["interest"] for w in name.split()}
+    interest_words = {w for words in taxonomy["keywords"] for w in words} | {
+        w for name in taxonomy["interest"] for w in name.split()
+    }
     share = np.mean([k in interest_words for k in keywords])
     print(f"mined keywords that are interest words: {share:.3f} of {len(keywords)}")
     assert len(keywords) > 300
@@ -102,6 +104,12 @@ def test_queries_map_to_the_nearest_interest():
     labels = ["space opera", "jazz music", "vegan cooking"]
     encoder = LexicalEncoder()
     vectors = encoder.encode(labels)
-    mapped = map_texts_to_interests(["best space opera films", "vegan cooking for beginners", "zzzz"], vectors, encoder=encoder, threshold=0.3, top=1)
+    mapped = map_texts_to_interests(
+        ["best space opera films", "vegan cooking for beginners", "zzzz"],
+        vectors,
+        encoder=encoder,
+        threshold=0.3,
+        top=1,
+    )
     assert mapped[["text", "interest"]].values.tolist() == [[0, 0], [1, 2]]
     assert (mapped["similarity"] >= 0.3).all()

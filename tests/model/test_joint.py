@@ -89,7 +89,9 @@ def test_refined_model_trains_remines_on_schedule_and_scores_stay_walk_sums(lexi
     assert table.nnz > 0 and np.allclose((table - table.T).data, 0.0)
     # weights are the refiner's sigmoid, not the graph's cosines, and no stored edge is below the prune level
     assert table.data.min() >= 0.2 - 1e-12 or model.best_epoch_ % 2 == 1
-    assert not np.allclose(np.asarray(table[start["src"].to_numpy(), start["dst"].to_numpy()]).ravel(), start["weight"].to_numpy())
+    assert not np.allclose(
+        np.asarray(table[start["src"].to_numpy(), start["dst"].to_numpy()]).ravel(), start["weight"].to_numpy()
+    )
     # the frozen W was built from the refined table: scores are exact walk sums, explanations add up
     scores = model.score(np.array([0]), dtype=torch.float64)[0].numpy()
     item = int(np.argmax(np.where(model.seen_[0].toarray().ravel() > 0, -np.inf, scores)))
@@ -98,14 +100,20 @@ def test_refined_model_trains_remines_on_schedule_and_scores_stay_walk_sums(lexi
     assert abs(shown.unexplained) < 1e-6
     # interest scores attribute the walks behind the user's top items to the interests they visit, exactly
     mass = model.interest_scores(np.array([0]), top=5, dtype=torch.float64)[0].numpy()
-    start = {model.n_users + int(j): float(w) for j, w in zip(model.start_[0].indices, model.start_[0].data)} if model.start_ is not None else None
+    start = (
+        {model.n_users + int(j): float(w) for j, w in zip(model.start_[0].indices, model.start_[0].data)}
+        if model.start_ is not None
+        else None
+    )
     from interestgraph.model.path_model import walk_contributions
 
     masked = np.where(model.seen_[0].toarray().ravel() > 0, -np.inf, scores)
     brute = np.zeros_like(mass)
     first_interest = model.n_users + model.n_items
     for item in np.argsort(-masked, kind="stable")[:5]:
-        for nodes, contribution in walk_contributions(model.adjacency_, model.coefficients_, 0, model.n_users + int(item), start=start):
+        for nodes, contribution in walk_contributions(
+            model.adjacency_, model.coefficients_, 0, model.n_users + int(item), start=start
+        ):
             for node in nodes[1:-1]:
                 if node >= first_interest:
                     brute[node - first_interest] += contribution
@@ -126,7 +134,9 @@ def test_refinement_needs_a_similarity_type_and_resume_is_refused(lexical_graph,
     from interestgraph.train import Trainer
 
     with pytest.raises(ValueError, match="checkpoint_dir"):
-        Trainer(TrainConfig(**FAST), checkpoint_dir=tmp_path / "ckpt").fit(InterestGraphModel(ModelConfig(dim=8, similarity_edges="refined")), lexical_graph)
+        Trainer(TrainConfig(**FAST), checkpoint_dir=tmp_path / "ckpt").fit(
+            InterestGraphModel(ModelConfig(dim=8, similarity_edges="refined")), lexical_graph
+        )
 
 
 # ------------------------------------------------------------------ the encoder in the optimisation
@@ -146,14 +156,20 @@ def test_encoder_parameters_change_only_where_the_mode_trains_them(minilm_graph,
     trained = set(state)
     changed = {n for n, p in after.items() if n in trained and not torch.equal(p, base.get(n, torch.zeros(0)))}
     if mode == "top":
-        assert trained and all(n.startswith("encoder.layer.5.") for n in trained)  # MiniLM has 6 layers: only the top one trains
+        assert trained and all(
+            n.startswith("encoder.layer.5.") for n in trained
+        )  # MiniLM has 6 layers: only the top one trains
         assert changed  # and it moved
         frozen = {n for n in after if n not in trained}
         assert all(torch.equal(after[n], base[n]) for n in frozen)
     else:
         assert trained and all("lora_" in n for n in trained)
         assert any(torch.count_nonzero(state[n]) for n in trained if "lora_B" in n)  # B starts at 0 and trained
-        base_named = {n.replace("base_model.model.", "").replace(".base_layer", ""): p for n, p in after.items() if "lora_" not in n}
+        base_named = {
+            n.replace("base_model.model.", "").replace(".base_layer", ""): p
+            for n, p in after.items()
+            if "lora_" not in n
+        }
         assert all(torch.equal(p, base[n]) for n, p in base_named.items() if n in base)
     # the stored item and interest vectors are the tuned encoder's, and a saved model brings that encoder back
     labels = [str(x) for x in minilm_graph.interests["label"]][:20]
@@ -191,13 +207,17 @@ def test_a_joint_step_lowers_the_loss(minilm_graph):
     scorer.refiners["interest-interest"].set_pattern(model.tables_["interest-interest"])
     with torch.no_grad():  # a trained gate reads z (zero at initialisation, where only the refined edges carry text)
         scorer.node_gate.weight.normal_(std=0.5)
-    joint = JointEncoder(minilm_graph, TrainConfig(**FAST, encoder_mode="top", encoder_interests=32, encoder_items=8), pick_device("cpu"))
+    joint = JointEncoder(
+        minilm_graph, TrainConfig(**FAST, encoder_mode="top", encoder_interests=32, encoder_items=8), pick_device("cpu")
+    )
     train = positive_matrix(minilm_graph.split, "train")
     rng = np.random.default_rng(0)
     kept, users, items = hold_out(train, 0.3, rng)
     op = build_operator(minilm_graph, model.config, user_item=kept)
     blocks, structure = op.torch_blocks(), to_torch_csr(op.structure())
-    negatives = np.array([int(np.setdiff1d(np.arange(train.shape[1]), train[u].indices)[k % 7]) for k, u in enumerate(users)])
+    negatives = np.array(
+        [int(np.setdiff1d(np.arange(train.shape[1]), train[u].indices)[k % 7]) for k, u in enumerate(users)]
+    )
     params = list(scorer.parameters()) + joint.parameters()
     optimiser = torch.optim.SGD(params, lr=0.05)
 
@@ -208,7 +228,9 @@ def test_a_joint_step_lowers_the_loss(minilm_graph):
         batch = np.unique(users)
         scores = scorer.walk_scores(scorer.step_blocks(blocks, z), s, p, torch.from_numpy(batch))
         rows = torch.from_numpy(np.searchsorted(batch, users))
-        return -torch.nn.functional.logsigmoid(scores[rows, torch.from_numpy(items)] - scores[rows, torch.from_numpy(negatives)]).mean()
+        return -torch.nn.functional.logsigmoid(
+            scores[rows, torch.from_numpy(items)] - scores[rows, torch.from_numpy(negatives)]
+        ).mean()
 
     joint.encoder.eval()  # no dropout: the same draw gives the same loss
     before = loss_now(7)

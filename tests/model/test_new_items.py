@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -14,8 +13,9 @@ from interestgraph.data import generate_synthetic
 from interestgraph.data.schema import InteractionLog
 from interestgraph.encoder.lexical import LexicalEncoder
 from interestgraph.errors import DataError
-from interestgraph.graph.build import GraphConfig, build_interest_graph
+from interestgraph.evaluate import positive_matrix
 from interestgraph.graph import InterestGraph
+from interestgraph.graph.build import GraphConfig, build_interest_graph
 from interestgraph.graph.propagation import to_torch_csr
 from interestgraph.interests.extract import InterestConfig
 from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
@@ -23,7 +23,6 @@ from interestgraph.model.model import build_operator
 from interestgraph.model.path_model import cold_mask
 from interestgraph.recommend import explain, recommend
 from interestgraph.train.trainer import observed_without_positives
-from interestgraph.evaluate import positive_matrix
 
 FAST = dict(epochs=3, user_batch=64, negatives=4, warmup_epochs=1, verbose=False, seed=5)
 NEW = ["i87", "i88", "i89", "i90"]  # the last IDs: they sort after every other item, as appended items do
@@ -34,13 +33,17 @@ CONFIG = GraphConfig(interests=InterestConfig(keywords_per_item=0))
 @pytest.fixture(scope="module")
 def logs():
     log = generate_synthetic(n_users=60, n_items=90, n_interactions=1_800, seed=11).log
-    inter = log.interactions[~log.interactions["item_id"].isin(NEW)][["user_id", "item_id", "timestamp", "event", "value", "text"]]
+    inter = log.interactions[~log.interactions["item_id"].isin(NEW)][
+        ["user_id", "item_id", "timestamp", "event", "value", "text"]
+    ]
     items = log.items.copy()
     # the new items carry only labels other items carry too, so both catalogs give the same interest points
     old = items[~items["item_id"].isin(NEW)]
     for field in log.interest_fields:
         known = {v for cell in old[field] for v in cell}
-        items[field] = [cell if i not in NEW else [v for v in cell if v in known] for i, cell in zip(items["item_id"], items[field])]
+        items[field] = [
+            cell if i not in NEW else [v for v in cell if v in known] for i, cell in zip(items["item_id"], items[field])
+        ]
     fields = dict(interest_fields=log.interest_fields, text_fields=log.text_fields)
     full = InteractionLog.from_frames(inter, items, **fields)  # the new items in the catalog, without events
     small = InteractionLog.from_frames(inter, items[~items["item_id"].isin(NEW)], **fields)
@@ -82,7 +85,7 @@ def test_added_items_get_exactly_the_weights_of_catalog_items_without_events(log
     # renormalisation reached old edges too: the new items raised their interests' degrees
     old = trained.adjacency_
     n_u = model.n_users
-    assert abs(got[:n_u + 86, :n_u + 86] - old[:n_u + 86, :n_u + 86]).max() > 0
+    assert abs(got[: n_u + 86, : n_u + 86] - old[: n_u + 86, : n_u + 86]).max() > 0
 
 
 def test_a_loaded_model_refrozen_with_no_new_item_is_unchanged(trained, tmp_path):
@@ -90,8 +93,12 @@ def test_a_loaded_model_refrozen_with_no_new_item_is_unchanged(trained, tmp_path
     assert model.tables_ is not None and model.not_cold_ is not None
     from interestgraph.model.operator import PathOperator
 
-    operator = PathOperator.from_tables(model.tables_, model.n_users, model.n_items, model.layout_["interest"], exponent=model.config.exponent)
-    w = model.scorer_.effective_adjacency(operator, to_torch_csr(operator.structure()), cold_mask(operator, not_cold=model.not_cold_))
+    operator = PathOperator.from_tables(
+        model.tables_, model.n_users, model.n_items, model.layout_["interest"], exponent=model.config.exponent
+    )
+    w = model.scorer_.effective_adjacency(
+        operator, to_torch_csr(operator.structure()), cold_mask(operator, not_cold=model.not_cold_)
+    )
     # float32 rounding only: the GCN's float32 products may take other kernel paths on loaded buffers
     assert abs(w - trained.adjacency_).max() < 1e-6 * abs(trained.adjacency_).max()
 
@@ -100,7 +107,9 @@ def test_new_items_are_recommended_through_their_interests_and_survive_save(logs
     _, _, new_items = logs
     model = _copy(trained, tmp_path, "m2").add_items(new_items, encoder=LexicalEncoder())
     scores = model.score(np.arange(model.n_users), dtype=torch.float64).numpy()
-    assert (scores[:, -4:] > 0).any(axis=0).all()  # each new item is reached by walks (user → item → interest → new item)
+    assert (
+        (scores[:, -4:] > 0).any(axis=0).all()
+    )  # each new item is reached by walks (user → item → interest → new item)
     users = model.user_ids_[:10]
     top = recommend(model, users, k=3, candidates=NEW)
     assert set(top["item_id"]) <= set(NEW) and len(top) == 30
@@ -110,7 +119,9 @@ def test_new_items_are_recommended_through_their_interests_and_survive_save(logs
     assert any(p.nodes[-2]["type"] == "interest" for p in e.paths)  # ... → interest → new item
     saved = _copy(model, tmp_path, "m3")
     assert saved.item_ids_[-4:].tolist() == NEW and saved.nodes["added"].sum() == 4
-    assert np.array_equal(saved.score(np.arange(5), dtype=torch.float64).numpy(), model.score(np.arange(5), dtype=torch.float64).numpy())
+    assert np.array_equal(
+        saved.score(np.arange(5), dtype=torch.float64).numpy(), model.score(np.arange(5), dtype=torch.float64).numpy()
+    )
     assert "items added after training" in (tmp_path / "m3" / "model_card.md").read_text()
     # adding again on the loaded copy continues the numbering; an added item cannot be added twice
     extra = new_items.iloc[:1].assign(item_id="i99")
@@ -140,16 +151,28 @@ def test_new_items_get_the_keywords_the_build_would_mine(logs, tmp_path):
         for field in ("categories", "tags"):
             for label in set(new_items[field].iloc[row]):
                 expected[lookup[label]] = 1.0
-        for label, weight in zip(keywords.loc[keywords["item"] == row, "label"], keywords.loc[keywords["item"] == row, "weight"]):
+        for label, weight in zip(
+            keywords.loc[keywords["item"] == row, "label"], keywords.loc[keywords["item"] == row, "weight"]
+        ):
             expected[lookup[label]] += weight
         assert rows[row] == pytest.approx(expected, abs=1e-6)
-        assert set(model.added_items_["interests"].iloc[row]) == {graph.interests["label"].iloc[k] for k in np.flatnonzero(expected)}
+        assert set(model.added_items_["interests"].iloc[row]) == {
+            graph.interests["label"].iloc[k] for k in np.flatnonzero(expected)
+        }
 
 
 def test_item_item_edges_of_new_items_are_their_nearest_texts(logs, tmp_path):
     small, _, new_items = logs
-    graph = build_interest_graph(small, GraphConfig(interests=InterestConfig(keywords_per_item=0), item_k=3, item_threshold=0.1), protocol="rs-4", encoder=LexicalEncoder())
-    model = InterestGraphModel(ModelConfig(dim=8, edge_types=("user-item", "item-interest", "interest-interest", "item-item")), TrainConfig(**FAST)).fit(graph)
+    graph = build_interest_graph(
+        small,
+        GraphConfig(interests=InterestConfig(keywords_per_item=0), item_k=3, item_threshold=0.1),
+        protocol="rs-4",
+        encoder=LexicalEncoder(),
+    )
+    model = InterestGraphModel(
+        ModelConfig(dim=8, edge_types=("user-item", "item-interest", "interest-interest", "item-item")),
+        TrainConfig(**FAST),
+    ).fit(graph)
     model.add_items(new_items, encoder=LexicalEncoder())
     table = model.tables_["item-item"].tocsr()
     vectors = model.scorer_.item_text.numpy().astype(np.float64)
@@ -173,11 +196,13 @@ def test_models_with_w_v_u_means_or_without_item_interest_edges(logs, tmp_path):
     assert mean.scorer_.user_interest.device.type == "cpu" and mean.n_items == 90
     loaded = _copy(mean, tmp_path, "mean")
     assert loaded.user_interest_ is not None and (loaded.user_interest_ != mean.user_interest_).nnz == 0
-    no_ii = InterestGraphModel(ModelConfig(dim=8, edge_types=("user-item", "user-interest", "interest-interest")), TrainConfig(**FAST)).fit(graph)
+    no_ii = InterestGraphModel(
+        ModelConfig(dim=8, edge_types=("user-item", "user-interest", "interest-interest")), TrainConfig(**FAST)
+    ).fit(graph)
     summary = no_ii.add_items(new_items, encoder=LexicalEncoder()).added_items_
     assert all(m == [] for m in summary["interests"])  # nothing reported that no walk uses
     n_u = no_ii.n_users
-    assert no_ii.adjacency_[n_u + 86:n_u + 90].nnz == 0
+    assert no_ii.adjacency_[n_u + 86 : n_u + 90].nnz == 0
 
 
 def test_add_items_refuses_bad_input_and_leaves_the_model_as_it_was(logs, trained, tmp_path):
@@ -206,13 +231,42 @@ def test_cli_add_items_writes_a_new_model(logs, trained, tmp_path, capsys):
     _, _, new_items = logs
     trained.save(tmp_path / "cli-in", overwrite=True)
     csv = tmp_path / "new.csv"
-    new_items.assign(categories=new_items["categories"].map("|".join), tags=new_items["tags"].map("|".join)).to_csv(csv, index=False)
-    code = main(["add-items", str(tmp_path / "cli-in"), "--items", str(csv), "--list-field", "categories", "--list-field", "tags",
-                 "--out", str(tmp_path / "cli-out"), "--json", "-q"])
+    new_items.assign(categories=new_items["categories"].map("|".join), tags=new_items["tags"].map("|".join)).to_csv(
+        csv, index=False
+    )
+    code = main(
+        [
+            "add-items",
+            str(tmp_path / "cli-in"),
+            "--items",
+            str(csv),
+            "--list-field",
+            "categories",
+            "--list-field",
+            "tags",
+            "--out",
+            str(tmp_path / "cli-out"),
+            "--json",
+            "-q",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["item_id"] for r in out["items"]] == NEW and out["n_items"] == 90
     loaded = InterestGraphModel.load(tmp_path / "cli-out")
     assert loaded.item_ids_[-4:].tolist() == NEW
-    assert main(["add-items", str(tmp_path / "cli-in"), "--items", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "x"), "-q"]) == 1
+    assert (
+        main(
+            [
+                "add-items",
+                str(tmp_path / "cli-in"),
+                "--items",
+                str(tmp_path / "missing.csv"),
+                "--out",
+                str(tmp_path / "x"),
+                "-q",
+            ]
+        )
+        == 1
+    )
     assert not (tmp_path / "x").exists()

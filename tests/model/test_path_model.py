@@ -14,7 +14,14 @@ from interestgraph.encoder.lexical import LexicalEncoder
 from interestgraph.errors import ArtifactError
 from interestgraph.evaluate import evaluate
 from interestgraph.graph.build import build_interest_graph
-from interestgraph.model import InterestGraphModel, ModelConfig, PathOperator, TrainConfig, build_operator, walk_contributions
+from interestgraph.model import (
+    InterestGraphModel,
+    ModelConfig,
+    PathOperator,
+    TrainConfig,
+    build_operator,
+    walk_contributions,
+)
 from interestgraph.model.path_model import PathScorer
 from interestgraph.train import hold_out
 
@@ -29,12 +36,25 @@ def graph():
 
 @pytest.fixture(scope="module")
 def fitted(graph):
-    return InterestGraphModel(ModelConfig(dim=16, gate_rank=2, edge_types=("user-item", "item-interest", "interest-interest", "user-interest")), TrainConfig(epochs=6, patience=6, seed=5, user_batch=64, negatives=4, verbose=False)).fit(graph)
+    return InterestGraphModel(
+        ModelConfig(
+            dim=16, gate_rank=2, edge_types=("user-item", "item-interest", "interest-interest", "user-interest")
+        ),
+        TrainConfig(epochs=6, patience=6, seed=5, user_batch=64, negatives=4, verbose=False),
+    ).fit(graph)
 
 
 def _float64_scorer(graph, config):
     operator = build_operator(graph, config)
-    scorer = PathScorer(config, len(graph.users), len(graph.items), len(graph.interests), graph.item_vectors, graph.interest_vectors, operator.types).double()
+    scorer = PathScorer(
+        config,
+        len(graph.users),
+        len(graph.items),
+        len(graph.interests),
+        graph.item_vectors,
+        graph.interest_vectors,
+        operator.types,
+    ).double()
     torch.manual_seed(0)
     with torch.no_grad():  # non-trivial gates and coefficients
         scorer.node_gate.weight.normal_(std=0.5)
@@ -46,7 +66,12 @@ def _float64_scorer(graph, config):
 
 @pytest.mark.parametrize("typed_gates", [False, True])
 def test_score_equals_the_walk_sum_in_float64(graph, typed_gates):
-    config = ModelConfig(dim=8, gate_rank=3, edge_types=("user-item", "item-interest", "user-interest", "interest-interest", "item-item"), typed_gates=typed_gates)
+    config = ModelConfig(
+        dim=8,
+        gate_rank=3,
+        edge_types=("user-item", "item-interest", "user-interest", "interest-interest", "item-item"),
+        typed_gates=typed_gates,
+    )
     operator, scorer = _float64_scorer(graph, config)
     from interestgraph.graph.propagation import to_torch_csr
 
@@ -56,7 +81,11 @@ def test_score_equals_the_walk_sum_in_float64(graph, typed_gates):
     with torch.no_grad():
         s, p = scorer.gates(scorer.node_vectors(structure))
         training_path = scorer.walk_scores(blocks, s, p, users)
-    assert s.shape == ((scorer.n_users + scorer.n_items + scorer.n_interests, 5) if typed_gates else (scorer.n_users + scorer.n_items + scorer.n_interests,))
+    assert s.shape == (
+        (scorer.n_users + scorer.n_items + scorer.n_interests, 5)
+        if typed_gates
+        else (scorer.n_users + scorer.n_items + scorer.n_interests,)
+    )
     w = scorer.effective_adjacency(operator, structure)
     c = scorer.length_coefficients()
     assert abs(w - w.T).max() < 1e-12  # one weight per undirected edge
@@ -65,7 +94,9 @@ def test_score_equals_the_walk_sum_in_float64(graph, typed_gates):
         for t, kind in enumerate(operator.types):
             coo = operator.blocks[kind].tocoo()
             a, b = coo.row[0], coo.col[0]
-            assert w[a, b] == pytest.approx(gamma[t] * gates[a, t] * gates[b, t] * coo.data[0] * (1 + p[a].numpy() @ p[b].numpy()), rel=1e-12)
+            assert w[a, b] == pytest.approx(
+                gamma[t] * gates[a, t] * gates[b, t] * coo.data[0] * (1 + p[a].numpy() @ p[b].numpy()), rel=1e-12
+            )
     for row, user in enumerate(users.tolist()):
         for item in (0, 3, 42, 99):
             walks = walk_contributions(w, c, user, len(graph.users) + item)
@@ -111,7 +142,9 @@ def test_edge_weight_times_gradient_is_the_use_weighted_walk_sum(fitted):
 
 def test_training_loss_falls_and_beats_popularity(graph, fitted):
     # same seed, so both runs see the same targets and negatives every epoch; only learning differs
-    frozen = InterestGraphModel(fitted.config, TrainConfig(**{**fitted.train.to_dict(), "lr": 1e-12, "path_lr": 1e-12})).fit(graph)
+    frozen = InterestGraphModel(
+        fitted.config, TrainConfig(**{**fitted.train.to_dict(), "lr": 1e-12, "path_lr": 1e-12})
+    ).fit(graph)
     assert [h["targets"] for h in frozen.history_] == [h["targets"] for h in fitted.history_]
     assert fitted.history_[-1]["loss"] < 0.95 * frozen.history_[-1]["loss"]
     from interestgraph.baselines import MostPopular
@@ -157,13 +190,35 @@ def test_softmax_step_is_each_targets_cross_entropy_over_its_allowed_items():
     allowed = allowed_items(kept, batch, candidates, torch.device("cpu"))
     assert allowed.tolist() == [[False, True, True, True, True, False], [True, True, False, False, True, False]]
     rows, pos_items = torch.tensor([0, 0, 1]), torch.tensor([2, 4, 0])
-    step = BPRStep(_FixedScores(scores, 2, 6), l2=0.0, autocast=contextlib.nullcontext(), loss="softmax", temperature=0.5)
-    loss, ranking = step(None, None, [], torch.tensor(batch), None, rows, torch.tensor([0, 0, 1]), pos_items, torch.tensor([1, 1, 1]), allowed=allowed)
+    step = BPRStep(
+        _FixedScores(scores, 2, 6), l2=0.0, autocast=contextlib.nullcontext(), loss="softmax", temperature=0.5
+    )
+    loss, ranking = step(
+        None,
+        None,
+        [],
+        torch.tensor(batch),
+        None,
+        rows,
+        torch.tensor([0, 0, 1]),
+        pos_items,
+        torch.tensor([1, 1, 1]),
+        allowed=allowed,
+    )
     logits = scores.numpy() / 0.5
-    expected = np.mean([np.log(np.exp(logits[r][allowed[r].numpy()]).sum()) - logits[r, i] for r, i in zip(rows.tolist(), pos_items.tolist())])
-    assert float(ranking.detach()) == pytest.approx(expected, rel=1e-12) and float(loss.detach()) == float(ranking.detach())
+    expected = np.mean(
+        [
+            np.log(np.exp(logits[r][allowed[r].numpy()]).sum()) - logits[r, i]
+            for r, i in zip(rows.tolist(), pos_items.tolist())
+        ]
+    )
+    assert float(ranking.detach()) == pytest.approx(expected, rel=1e-12) and float(loss.detach()) == float(
+        ranking.detach()
+    )
     bpr = BPRStep(_FixedScores(scores, 2, 6), l2=0.0, autocast=contextlib.nullcontext(), loss="bpr")
-    _, ranking = bpr(None, None, [], torch.tensor(batch), None, rows, torch.tensor([0, 0, 1]), pos_items, torch.tensor([1, 3, 4]))
+    _, ranking = bpr(
+        None, None, [], torch.tensor(batch), None, rows, torch.tensor([0, 0, 1]), pos_items, torch.tensor([1, 3, 4])
+    )
     diff = scores.numpy()[[0, 0, 1], [2, 4, 0]] - scores.numpy()[[0, 0, 1], [1, 3, 4]]
     assert float(ranking.detach()) == pytest.approx(np.mean(np.log1p(np.exp(-diff))), rel=1e-12)
 
@@ -175,7 +230,9 @@ def test_both_losses_train_on_the_tiny_graph(graph, fitted, loss):
     # the fitted fixture's settings; the same seed without learning sees the same targets every epoch
     train = TrainConfig(**{**fitted.train.to_dict(), "loss": loss})
     model = InterestGraphModel(fitted.config, train).fit(graph)
-    frozen = InterestGraphModel(fitted.config, TrainConfig(**{**train.to_dict(), "lr": 1e-12, "path_lr": 1e-12})).fit(graph)
+    frozen = InterestGraphModel(fitted.config, TrainConfig(**{**train.to_dict(), "lr": 1e-12, "path_lr": 1e-12})).fit(
+        graph
+    )
     assert model.history_[-1]["loss"] < 0.97 * frozen.history_[-1]["loss"]
     ours = evaluate(model, graph.split, cutoffs=(20,)).metrics["ndcg@20"]
     assert ours > evaluate(MostPopular().fit(graph.split), graph.split, cutoffs=(20,)).metrics["ndcg@20"]
@@ -183,20 +240,38 @@ def test_both_losses_train_on_the_tiny_graph(graph, fitted, loss):
 
 def test_early_stopping_restores_the_best_epoch(graph, tmp_path):
     log = tmp_path / "log.csv"
-    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1, user_interest_mean=True), TrainConfig(epochs=30, patience=2, lr=0.3, path_lr=0.5, seed=1, user_batch=64, negatives=4, verbose=False, log_path=str(log))).fit(graph)
+    model = InterestGraphModel(
+        ModelConfig(dim=8, gate_rank=1, user_interest_mean=True),
+        TrainConfig(
+            epochs=30,
+            patience=2,
+            lr=0.3,
+            path_lr=0.5,
+            seed=1,
+            user_batch=64,
+            negatives=4,
+            verbose=False,
+            log_path=str(log),
+        ),
+    ).fit(graph)
     assert model.epochs_ - model.best_epoch_ == 2
-    assert model.scorer_.user_interest is not None and model.scorer_.user_interest.shape == (len(graph.users), len(graph.interests))
+    assert model.scorer_.user_interest is not None and model.scorer_.user_interest.shape == (
+        len(graph.users),
+        len(graph.interests),
+    )
     import pandas as pd
 
     rows = pd.read_csv(log)
-    assert len(rows) == model.epochs_ and list(rows["valid_ndcg@20"]) == pytest.approx([h["valid_ndcg@20"] for h in model.history_])
+    assert len(rows) == model.epochs_ and list(rows["valid_ndcg@20"]) == pytest.approx(
+        [h["valid_ndcg@20"] for h in model.history_]
+    )
     best = max(h["valid_ndcg@20"] for h in model.history_)
     assert model.best_valid_ndcg_ == best
     assert evaluate(model, graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"] == pytest.approx(best, abs=1e-9)
 
 
 def test_fixed_seed_is_deterministic(graph):
-    make = lambda: InterestGraphModel(ModelConfig(dim=8, gate_rank=2), TrainConfig(seed=9, **FAST)).fit(graph)  # noqa: E731
+    make = lambda: InterestGraphModel(ModelConfig(dim=8, gate_rank=2), TrainConfig(seed=9, **FAST)).fit(graph)
     first, second = make(), make()
     users = np.arange(20)
     assert torch.equal(first.score(users), second.score(users))
@@ -230,7 +305,9 @@ def test_trainer_resumes_from_a_checkpoint(graph, tmp_path):
     from interestgraph.train import Trainer
 
     config = dict(dim=8, gate_rank=1)
-    straight = InterestGraphModel(ModelConfig(**config), TrainConfig(seed=4, **{**FAST, "epochs": 4, "patience": 10})).fit(graph)
+    straight = InterestGraphModel(
+        ModelConfig(**config), TrainConfig(seed=4, **{**FAST, "epochs": 4, "patience": 10})
+    ).fit(graph)
     first = InterestGraphModel(ModelConfig(**config), TrainConfig(seed=4, **{**FAST, "epochs": 2, "patience": 10}))
     Trainer(first.train, checkpoint_dir=tmp_path / "ckpt").fit(first, graph)
     resumed = InterestGraphModel(ModelConfig(**config), TrainConfig(seed=4, **{**FAST, "epochs": 4, "patience": 10}))
@@ -243,25 +320,39 @@ def test_hold_out_never_targets_a_users_only_item():
     train = sp.csr_matrix(np.array([[1, 0, 0, 0], [1, 1, 1, 1], [0, 1, 1, 0]], dtype=float))
     kept, users, items = hold_out(train, 0.5, np.random.default_rng(0))
     assert 0 not in users  # one item: nothing to hide
-    assert (kept + sp.csr_matrix((np.ones(len(users)), (users, items)), shape=train.shape)).toarray().tolist() == train.toarray().tolist()
+    assert (
+        kept + sp.csr_matrix((np.ones(len(users)), (users, items)), shape=train.shape)
+    ).toarray().tolist() == train.toarray().tolist()
     assert np.bincount(users, minlength=3).tolist() == [0, 2, 1]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(edge_types=("item-interest",)), "user-item"),
-    (dict(edge_types=("user-item", "friends")), "unknown"),
-    (dict(max_length=4), "max_length"),
-    (dict(max_length=2), "max_length=2 reaches no unseen item"),
-    (dict(exponent=1.5), "exponent"),
-    (dict(gate_rank=-1), "gate_rank"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(edge_types=("item-interest",)), "user-item"),
+        (dict(edge_types=("user-item", "friends")), "unknown"),
+        (dict(max_length=4), "max_length"),
+        (dict(max_length=2), "max_length=2 reaches no unseen item"),
+        (dict(exponent=1.5), "exponent"),
+        (dict(gate_rank=-1), "gate_rank"),
+    ],
+)
 def test_model_config_names_the_bad_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ModelConfig(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(lr=0), "lr"), (dict(holdout=1.0), "holdout"), (dict(device="tpu"), "device"), (dict(log_path="x.txt"), "log_path"),
-                                           (dict(loss="hinge"), "loss must be"), (dict(softmax_temperature=0.0), "softmax_temperature")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lr=0), "lr"),
+        (dict(holdout=1.0), "holdout"),
+        (dict(device="tpu"), "device"),
+        (dict(log_path="x.txt"), "log_path"),
+        (dict(loss="hinge"), "loss must be"),
+        (dict(softmax_temperature=0.0), "softmax_temperature"),
+    ],
+)
 def test_train_config_names_the_bad_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
@@ -309,7 +400,10 @@ def test_recency_weights_are_relative_to_each_users_last_item():
 def test_temporal_split_uses_the_latest_hold_out():
     log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_500, seed=2).log
     graph = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
-    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=1, user_item_weights="recency"), TrainConfig(seed=1, holdout_mode="auto", **{**FAST, "epochs": 1})).fit(graph)
+    model = InterestGraphModel(
+        ModelConfig(dim=8, gate_rank=1, user_item_weights="recency"),
+        TrainConfig(seed=1, holdout_mode="auto", **{**FAST, "epochs": 1}),
+    ).fit(graph)
     assert model.holdout_mode_ == "latest" and np.isfinite(model.history_[0]["loss"])
 
 
@@ -329,22 +423,35 @@ def test_first_step_weights_keep_the_score_equal_to_the_walk_sum(graph):
     from interestgraph.graph.propagation import to_torch_csr
     from interestgraph.model.path_model import frozen_scores
 
-    config = ModelConfig(dim=8, gate_rank=3, edge_types=("user-item", "item-interest", "user-interest", "interest-interest", "item-item"), first_step_weights="order")
+    config = ModelConfig(
+        dim=8,
+        gate_rank=3,
+        edge_types=("user-item", "item-interest", "user-interest", "interest-interest", "item-item"),
+        first_step_weights="order",
+    )
     operator, scorer = _float64_scorer(graph, config)
     structure = to_torch_csr(operator.structure(), dtype=torch.float64)
     blocks = operator.torch_blocks(dtype=torch.float64)
     rng = np.random.default_rng(0)
-    train = operator.blocks["user-item"][:len(graph.users), len(graph.users):len(graph.users) + len(graph.items)]
+    train = operator.blocks["user-item"][: len(graph.users), len(graph.users) : len(graph.users) + len(graph.items)]
     start = sp.csr_matrix((rng.uniform(0.1, 1.0, train.nnz), train.indices, train.indptr), shape=train.shape)
     users = torch.tensor([0, 5, 17])
     with torch.no_grad():
         s, p = scorer.gates(scorer.node_vectors(structure))
-        training_path = scorer.walk_scores(blocks, s, p, users, start=torch.from_numpy(start[users.numpy()].toarray().T))
+        training_path = scorer.walk_scores(
+            blocks, s, p, users, start=torch.from_numpy(start[users.numpy()].toarray().T)
+        )
         plain = scorer.walk_scores(blocks, s, p, users)
     w = scorer.effective_adjacency(operator, structure)
     c = scorer.length_coefficients()
-    frozen = frozen_scores(to_torch_csr(w, dtype=torch.float64), torch.from_numpy(c), users, len(graph.users), len(graph.items),
-                           start=torch.from_numpy(start[users.numpy()].toarray()))
+    frozen = frozen_scores(
+        to_torch_csr(w, dtype=torch.float64),
+        torch.from_numpy(c),
+        users,
+        len(graph.users),
+        len(graph.items),
+        start=torch.from_numpy(start[users.numpy()].toarray()),
+    )
     assert torch.allclose(frozen, training_path, rtol=1e-10, atol=1e-12)
     assert not torch.allclose(plain, training_path)  # the factors change the scores
     n_users = len(graph.users)
@@ -367,8 +474,13 @@ def test_auto_first_step_weights_follow_the_split_and_survive_save_load(tmp_path
     loaded = InterestGraphModel.load(model.save(tmp_path / "m"))
     users = np.arange(len(temporal.users))
     assert loaded.first_step_ == "order" and torch.equal(loaded.score(users), model.score(users))
-    user, item = 0, int(temporal.split.positive_pairs("train").pipe(lambda p: temporal.items.get_indexer(p["item_id"]))[0])
-    assert sum(v for _, v in loaded.walks(user, item)) == pytest.approx(float(loaded.score(np.array([user]), dtype=torch.float64)[0, item]), rel=1e-9)
+    user, item = (
+        0,
+        int(temporal.split.positive_pairs("train").pipe(lambda p: temporal.items.get_indexer(p["item_id"]))[0]),
+    )
+    assert sum(v for _, v in loaded.walks(user, item)) == pytest.approx(
+        float(loaded.score(np.array([user]), dtype=torch.float64)[0, item]), rel=1e-9
+    )
     uniform = InterestGraphModel(ModelConfig(dim=8), TrainConfig(seed=1, **{**FAST, "epochs": 1}))
     random_graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
     uniform.fit(random_graph)
@@ -397,7 +509,9 @@ def test_interest_scores_attribute_the_top_items_walks_with_first_step_weights_a
         masked = np.where(model.seen_[user].toarray().ravel() > 0, -np.inf, scores[row])
         brute = np.zeros(mass.shape[1])
         for item in np.argsort(-masked, kind="stable")[:top]:
-            for nodes, contribution in walk_contributions(model.adjacency_, model.coefficients_, int(user), n_users + int(item), start=factors):
+            for nodes, contribution in walk_contributions(
+                model.adjacency_, model.coefficients_, int(user), n_users + int(item), start=factors
+            ):
                 visited = [n for n in nodes[1:-1] if n >= first_interest]
                 two_interest_walks += len(visited) == 2
                 for node in visited:
@@ -412,7 +526,9 @@ def test_interest_scores_attribute_the_top_items_walks_with_first_step_weights_a
 
 
 def test_typed_gates_train_save_load_and_fold_in(graph, tmp_path):
-    config = ModelConfig(dim=8, typed_gates=True, edge_types=("user-item", "item-interest", "interest-interest", "item-item"))
+    config = ModelConfig(
+        dim=8, typed_gates=True, edge_types=("user-item", "item-interest", "interest-interest", "item-item")
+    )
     model = InterestGraphModel(config, TrainConfig(seed=3, **FAST)).fit(graph)
     n = model.n_users + model.n_items + model.layout_["interest"]
     assert model.node_gates_.shape == (n, 4)

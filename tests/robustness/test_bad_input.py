@@ -82,39 +82,116 @@ def _assert_valid_log(log) -> None:
 # (file content, regex the DataError must match after the file name); every case is one bad thing on line 3.
 BAD_EVENTS = {
     "cut-mid-field": (HEADER + GOOD_ROW + "u2,2,17000", r"column 'event' has 1 null or empty values \(line 3\)"),
-    "fewer-columns": (HEADER + GOOD_ROW + "u2,2\n", r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. nan; line 3\)"),
-    "last-column-missing": ("user_id,item_id,value\nu1,1,4\nu2,2\n", r"column 'value' has 1 missing, NaN or infinite values \(line 3\)"),
-    "cut-inside-quotes": (HEADER + GOOD_ROW + 'u2,2,1700000001,tag,1,"half a review', r"cannot read as csv: .*EOF inside string starting at row 2"),
-    "semicolon-delimited": ("user_id;item_id;timestamp\nu1;1;1700000000\nu2;2;1700000001\n",
-                            r"missing required column\(s\) 'user_id', 'item_id' \(columns present: user_id;item_id;timestamp\); the header looks ';'-delimited: pass sep=';'"),
-    "tab-in-a-csv": ("user_id\titem_id\nu1\t1\n", r"missing required column\(s\) 'user_id', 'item_id' \(columns present: user_id\\titem_id\); the header looks '\\t'-delimited"),
-    "random-binary": (bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)), r"not valid utf-8\S* text at byte \d+; pass encoding="),
-    "png-header": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), r"not valid utf-8\S* text at byte 0; pass encoding="),
-    "nul-bytes": (b"\x00" * 200 + b"\n" + b"\x00" * 200, r"missing required column\(s\) 'user_id', 'item_id' \(columns present: (\\x00)+\.\.\.\)$"),
-    "latin-1-text": ((HEADER + GOOD_ROW + "Jos\xe9,2,1700000001,tag,1,tr\xe8s bien\n").encode("latin-1"), r"not valid utf-8\S* text at byte 76; pass encoding= \(e\.g\. 'latin-1'\)"),
-    "text-timestamp": (HEADER + GOOD_ROW + "u2,2,last tuesday,view,1,\n", r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. 'last tuesday'; line 3\)"),
-    "text-rating": (HEADER + GOOD_ROW + "u2,2,1700000001,rating,five stars,\n", r"column 'value' has 1 non-numeric values \(e\.g\. 'five stars'; line 3\)"),
-    "nan-rating": (HEADER + GOOD_ROW + "u2,2,1700000001,rating,NaN,\n", r"column 'value' has 1 non-numeric values \(e\.g\. 'NaN'; line 3\)"),
-    "inf-rating": (HEADER + GOOD_ROW + "u2,2,1700000001,rating,inf,\n", r"column 'value' has 1 missing, NaN or infinite values \(line 3\)"),
-    "minus-infinity-count": (HEADER + GOOD_ROW + "u2,2,1700000001,view,-Infinity,\n", r"column 'value' has 1 missing, NaN or infinite values \(line 3\)"),
-    "nan-timestamp": (HEADER + GOOD_ROW + "u2,2,nan,view,1,\n", r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. 'nan'; line 3\)"),
-    "inf-timestamp": (HEADER + GOOD_ROW + "u2,2,inf,view,1,\n", r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. inf; line 3\)"),
-    "negative-timestamp": (HEADER + GOOD_ROW + "u2,2,-1,view,1,\n", r"column 'timestamp' has 1 negative timestamps \(before 1970-01-01; line 3\)"),
-    "date-before-1970": ("user_id,item_id,timestamp\nu1,1,2024-01-01\nu2,2,1969-12-31T23:59:59Z\n", r"column 'timestamp' has 1 negative timestamps \(before 1970-01-01; line 3\)"),
-    "far-future-seconds": (HEADER + GOOD_ROW + "u2,2,32503680000,view,1,\n", r"column 'timestamp' has 1 timestamps in the future \(after \d{4}-\d\d-\d\dT[\d:]+Z; line 3\)$"),
-    "milliseconds": (HEADER + GOOD_ROW + "u2,2,1700000001000,view,1,\n", r"column 'timestamp' has 1 timestamps in the future .*line 3\); are they milliseconds\? pass timestamp_unit='ms'"),
-    "huge-number-timestamp": (HEADER + GOOD_ROW + "u2,2,1e300,view,1,\n", r"column 'timestamp' has 1 timestamps in the future .*line 3\)"),
-    "25-digit-timestamp": (HEADER + GOOD_ROW + "u2,2,9999999999999999999999999,view,1,\n", r"column 'timestamp' has 1 timestamps in the future .*line 3\)"),
+    "fewer-columns": (
+        HEADER + GOOD_ROW + "u2,2\n",
+        r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. nan; line 3\)",
+    ),
+    "last-column-missing": (
+        "user_id,item_id,value\nu1,1,4\nu2,2\n",
+        r"column 'value' has 1 missing, NaN or infinite values \(line 3\)",
+    ),
+    "cut-inside-quotes": (
+        HEADER + GOOD_ROW + 'u2,2,1700000001,tag,1,"half a review',
+        r"cannot read as csv: .*EOF inside string starting at row 2",
+    ),
+    "semicolon-delimited": (
+        "user_id;item_id;timestamp\nu1;1;1700000000\nu2;2;1700000001\n",
+        r"missing required column\(s\) 'user_id', 'item_id' \(columns present: user_id;item_id;timestamp\); the header looks ';'-delimited: pass sep=';'",
+    ),
+    "tab-in-a-csv": (
+        "user_id\titem_id\nu1\t1\n",
+        r"missing required column\(s\) 'user_id', 'item_id' \(columns present: user_id\\titem_id\); the header looks '\\t'-delimited",
+    ),
+    "random-binary": (
+        bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)),
+        r"not valid utf-8\S* text at byte \d+; pass encoding=",
+    ),
+    "png-header": (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+        r"not valid utf-8\S* text at byte 0; pass encoding=",
+    ),
+    "nul-bytes": (
+        b"\x00" * 200 + b"\n" + b"\x00" * 200,
+        r"missing required column\(s\) 'user_id', 'item_id' \(columns present: (\\x00)+\.\.\.\)$",
+    ),
+    "latin-1-text": (
+        (HEADER + GOOD_ROW + "Jos\xe9,2,1700000001,tag,1,tr\xe8s bien\n").encode("latin-1"),
+        r"not valid utf-8\S* text at byte 76; pass encoding= \(e\.g\. 'latin-1'\)",
+    ),
+    "text-timestamp": (
+        HEADER + GOOD_ROW + "u2,2,last tuesday,view,1,\n",
+        r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. 'last tuesday'; line 3\)",
+    ),
+    "text-rating": (
+        HEADER + GOOD_ROW + "u2,2,1700000001,rating,five stars,\n",
+        r"column 'value' has 1 non-numeric values \(e\.g\. 'five stars'; line 3\)",
+    ),
+    "nan-rating": (
+        HEADER + GOOD_ROW + "u2,2,1700000001,rating,NaN,\n",
+        r"column 'value' has 1 non-numeric values \(e\.g\. 'NaN'; line 3\)",
+    ),
+    "inf-rating": (
+        HEADER + GOOD_ROW + "u2,2,1700000001,rating,inf,\n",
+        r"column 'value' has 1 missing, NaN or infinite values \(line 3\)",
+    ),
+    "minus-infinity-count": (
+        HEADER + GOOD_ROW + "u2,2,1700000001,view,-Infinity,\n",
+        r"column 'value' has 1 missing, NaN or infinite values \(line 3\)",
+    ),
+    "nan-timestamp": (
+        HEADER + GOOD_ROW + "u2,2,nan,view,1,\n",
+        r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. 'nan'; line 3\)",
+    ),
+    "inf-timestamp": (
+        HEADER + GOOD_ROW + "u2,2,inf,view,1,\n",
+        r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. inf; line 3\)",
+    ),
+    "negative-timestamp": (
+        HEADER + GOOD_ROW + "u2,2,-1,view,1,\n",
+        r"column 'timestamp' has 1 negative timestamps \(before 1970-01-01; line 3\)",
+    ),
+    "date-before-1970": (
+        "user_id,item_id,timestamp\nu1,1,2024-01-01\nu2,2,1969-12-31T23:59:59Z\n",
+        r"column 'timestamp' has 1 negative timestamps \(before 1970-01-01; line 3\)",
+    ),
+    "far-future-seconds": (
+        HEADER + GOOD_ROW + "u2,2,32503680000,view,1,\n",
+        r"column 'timestamp' has 1 timestamps in the future \(after \d{4}-\d\d-\d\dT[\d:]+Z; line 3\)$",
+    ),
+    "milliseconds": (
+        HEADER + GOOD_ROW + "u2,2,1700000001000,view,1,\n",
+        r"column 'timestamp' has 1 timestamps in the future .*line 3\); are they milliseconds\? pass timestamp_unit='ms'",
+    ),
+    "huge-number-timestamp": (
+        HEADER + GOOD_ROW + "u2,2,1e300,view,1,\n",
+        r"column 'timestamp' has 1 timestamps in the future .*line 3\)",
+    ),
+    "25-digit-timestamp": (
+        HEADER + GOOD_ROW + "u2,2,9999999999999999999999999,view,1,\n",
+        r"column 'timestamp' has 1 timestamps in the future .*line 3\)",
+    ),
     # past pandas' nanosecond range (2262): was an OutOfBoundsDatetime (CLI exit 2, no file named)
-    "year-9999-date": ("user_id,item_id,timestamp\nu1,1,2024-01-01\nu2,2,9999-12-31\n", r"column 'timestamp' has 1 timestamps in the future \(after [^;]+; line 3\)$"),
-    "year-99999-date": ("user_id,item_id,timestamp\nu1,1,2024-01-01\nu2,2,99999-01-01\n", r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. '99999-01-01'; line 3\)"),
+    "year-9999-date": (
+        "user_id,item_id,timestamp\nu1,1,2024-01-01\nu2,2,9999-12-31\n",
+        r"column 'timestamp' has 1 timestamps in the future \(after [^;]+; line 3\)$",
+    ),
+    "year-99999-date": (
+        "user_id,item_id,timestamp\nu1,1,2024-01-01\nu2,2,99999-01-01\n",
+        r"column 'timestamp' has 1 missing or unparseable timestamps \(e\.g\. '99999-01-01'; line 3\)",
+    ),
     "zero-bytes": (b"", r"cannot read as csv: No columns to parse from file"),
     "blank-lines-only": ("\n\n\n", r"cannot read as csv: No columns to parse from file"),
     "header-only": (HEADER, r"no interactions left after validation \(the table has no rows\)"),
     "header-only-no-newline": (HEADER.strip(), r"no interactions left after validation \(the table has no rows\)"),
     "bom-then-nothing": (b"\xef\xbb\xbf", r"cannot read as csv: No columns to parse from file"),
-    "header-without-ids": ("when,what\n1700000000,x\n", r"missing required column\(s\) 'user_id', 'item_id' \(columns present: when, what\)$"),
-    "whitespace-user-id": (HEADER + GOOD_ROW + "   ,2,1700000001,view,1,\n", r"column 'user_id' has 1 null or empty IDs \(line 3\)"),
+    "header-without-ids": (
+        "when,what\n1700000000,x\n",
+        r"missing required column\(s\) 'user_id', 'item_id' \(columns present: when, what\)$",
+    ),
+    "whitespace-user-id": (
+        HEADER + GOOD_ROW + "   ,2,1700000001,view,1,\n",
+        r"column 'user_id' has 1 null or empty IDs \(line 3\)",
+    ),
 }
 
 
@@ -138,12 +215,27 @@ def test_bad_interactions_file_in_the_cli_is_one_line_exit_1(tmp_path, capsys, c
 
 GOOD_EVENTS = HEADER + GOOD_ROW + "u2,2,1700000001,view,1,\n"
 BAD_CATALOGS = {
-    "duplicate-item-id": ("item_id,title\n1,Alpha\n2,Beta\n1,Alpha again\n", r"column 'item_id' has 1 duplicate IDs \(e\.g\. 1; lines 2, 4\)"),
-    "duplicate-after-strip": ('item_id,title\nb7,Alpha\n" b7 ",Beta\n', r"column 'item_id' has 1 duplicate IDs \(e\.g\. 'b7'; lines 2, 3\)"),
-    "duplicate-unicode-id": ("item_id,title\nשלום,Alpha\n2,Beta\nשלום,Gamma\n", r"column 'item_id' has 1 duplicate IDs \(e\.g\. 'שלום'; lines 2, 4\)"),
+    "duplicate-item-id": (
+        "item_id,title\n1,Alpha\n2,Beta\n1,Alpha again\n",
+        r"column 'item_id' has 1 duplicate IDs \(e\.g\. 1; lines 2, 4\)",
+    ),
+    "duplicate-after-strip": (
+        'item_id,title\nb7,Alpha\n" b7 ",Beta\n',
+        r"column 'item_id' has 1 duplicate IDs \(e\.g\. 'b7'; lines 2, 3\)",
+    ),
+    "duplicate-unicode-id": (
+        "item_id,title\nשלום,Alpha\n2,Beta\nשלום,Gamma\n",
+        r"column 'item_id' has 1 duplicate IDs \(e\.g\. 'שלום'; lines 2, 4\)",
+    ),
     "empty-item-id": ("item_id,title\n1,Alpha\n,Beta\n", r"column 'item_id' has 1 null or empty IDs \(line 3\)"),
-    "no-item-id-column": ("id,title\n1,Alpha\n", r"missing required column\(s\) 'item_id' \(columns present: id, title\)"),
-    "semicolon-catalog": ("item_id;title\n1;Alpha\n", r"missing required column\(s\) 'item_id' \(columns present: item_id;title\)"),
+    "no-item-id-column": (
+        "id,title\n1,Alpha\n",
+        r"missing required column\(s\) 'item_id' \(columns present: id, title\)",
+    ),
+    "semicolon-catalog": (
+        "item_id;title\n1;Alpha\n",
+        r"missing required column\(s\) 'item_id' \(columns present: item_id;title\)",
+    ),
     "latin-1-title": ("item_id,title\n1,Caf\xe9\n".encode("latin-1"), r"not valid utf-8\S* text at byte 19"),
     "binary-catalog": (b"\xff\xfe\x00\x01" * 64, r"not valid utf-8\S* text at byte 0"),
     "zero-byte-catalog": (b"", r"cannot read as csv: No columns to parse from file"),
@@ -165,7 +257,10 @@ def test_bad_catalog_file_is_a_data_error_naming_the_catalog(tmp_path, capsys, c
 def test_header_only_catalog_names_the_unmatched_items(tmp_path):
     events = _write(tmp_path, "events.csv", GOOD_EVENTS)
     items = _write(tmp_path, "items.csv", "item_id,title\n")
-    with pytest.raises(DataError, match=r"no interactions left after validation \(dropped 2 interactions refer to 2 items not in .*items\.csv \(column 'item_id', e\.g\. 1, 2; lines 2, 3\)"):
+    with pytest.raises(
+        DataError,
+        match=r"no interactions left after validation \(dropped 2 interactions refer to 2 items not in .*items\.csv \(column 'item_id', e\.g\. 1, 2; lines 2, 3\)",
+    ):
         _load(events, items)
 
 
@@ -193,7 +288,9 @@ def test_error_messages_escape_control_characters_in_headers(tmp_path):
 def test_build_with_bad_input_writes_no_graph_directory(tmp_path, capsys):
     bad = _write(tmp_path, "events.csv", BAD_EVENTS["text-timestamp"][0])
     out = tmp_path / "graphs" / "g"
-    line = _cli_error(capsys, "build", str(bad), "--format", "csv", "--encoder", "lexical", "--out", str(out), verb="build")
+    line = _cli_error(
+        capsys, "build", str(bad), "--format", "csv", "--encoder", "lexical", "--out", str(out), verb="build"
+    )
     assert "column 'timestamp'" in line
     assert not out.exists()
     assert not (tmp_path / "graphs").exists() or not any((tmp_path / "graphs").iterdir())
@@ -204,16 +301,31 @@ def test_build_over_an_existing_graph_with_bad_input_keeps_the_old_one(tmp_path,
     out = tmp_path / "g"
     out.mkdir()
     (out / "marker.txt").write_text("old graph")
-    line = _cli_error(capsys, "build", str(bad), "--format", "csv", "--encoder", "lexical", "--out", str(out), "--overwrite", verb="build")
+    line = _cli_error(
+        capsys,
+        "build",
+        str(bad),
+        "--format",
+        "csv",
+        "--encoder",
+        "lexical",
+        "--out",
+        str(out),
+        "--overwrite",
+        verb="build",
+    )
     assert "timestamps in the future" in line
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".g", "g"))] == ["g"]
     assert (out / "marker.txt").read_text() == "old graph"
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--n-users", "0"], "n_users must be >= 1, got 0"),
-    (["--n-events", "-10"], "n_interactions must be >= 1, got -10"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--n-users", "0"], "n_users must be >= 1, got 0"),
+        (["--n-events", "-10"], "n_interactions must be >= 1, got -10"),
+    ],
+)
 def test_generate_with_bad_sizes_writes_nothing(tmp_path, capsys, flags, message):
     out = tmp_path / "ds"
     code = main(["generate", "--out", str(out), "--n-users", "5", "--n-items", "5", "--n-events", "10", *flags])
@@ -231,7 +343,9 @@ def test_generate_failing_mid_write_leaves_no_directory(tmp_path, capsys, monkey
 
     monkeypatch.setattr(storage, "write_log_tables", half_write)
     out = tmp_path / "ds"
-    line = _cli_error(capsys, "generate", "--out", str(out), "--n-users", "5", "--n-items", "5", "--n-events", "60", verb="generate")
+    line = _cli_error(
+        capsys, "generate", "--out", str(out), "--n-users", "5", "--n-items", "5", "--n-events", "60", verb="generate"
+    )
     assert "No space left on device" in line
     assert list(tmp_path.iterdir()) == []  # neither DIR nor its staging directory
 
@@ -241,7 +355,9 @@ def test_generate_failing_mid_write_leaves_no_directory(tmp_path, capsys, monkey
 
 def test_bom_in_events_and_catalog_with_quoted_header(tmp_path):
     bom = b"\xef\xbb\xbf"
-    events = _write(tmp_path, "events.csv", bom + b'"user_id","item_id","timestamp"\nu1,1,1700000000\nu2,2,1700000001\n')
+    events = _write(
+        tmp_path, "events.csv", bom + b'"user_id","item_id","timestamp"\nu1,1,1700000000\nu2,2,1700000001\n'
+    )
     items = _write(tmp_path, "items.csv", bom + ITEMS.encode())
     table, _, _ = read_table(events)
     assert list(table.columns) == ["user_id", "item_id", "timestamp"]
@@ -264,7 +380,9 @@ def test_bom_in_a_mapped_csv(tmp_path):
 @pytest.mark.parametrize("field", ["title", "text", "user_id"])
 def test_one_megabyte_cells_are_read_whole(tmp_path, field, capsys):
     big = "x" * (BIG - 7) + "<é>טקסט"
-    events_text = HEADER + GOOD_ROW.replace("fine", big if field == "text" else "fine").replace("u1", big if field == "user_id" else "u1", 1)
+    events_text = HEADER + GOOD_ROW.replace("fine", big if field == "text" else "fine").replace(
+        "u1", big if field == "user_id" else "u1", 1
+    )
     items_text = ITEMS.replace("Alpha", big if field == "title" else "Alpha")
     events = _write(tmp_path, "events.csv", events_text)
     items = _write(tmp_path, "items.csv", items_text)
@@ -287,9 +405,14 @@ def test_unicode_rtl_and_zero_width_ids_round_trip_through_csv_and_a_dataset(tmp
     users = RTL_AND_CONTROL_IDS
     items = ["מוצר", "منتج\u202b", "\u2066iso\u2069", "日本", "x\u200dy", "<i>"]
     titles = ["כותרת עם (סוגריים) 2020", "عنوان «مقتبس»", "\u202etxt.exe", "タイトル", "🎬 émoji", "<b>bold</b>"]
-    rows = [(u, i, str(1_700_000_000 + k), "tag", "1", f"<script>alert({k})</script> {u}") for k, (u, i) in enumerate(zip(users, items))]
+    rows = [
+        (u, i, str(1_700_000_000 + k), "tag", "1", f"<script>alert({k})</script> {u}")
+        for k, (u, i) in enumerate(zip(users, items))
+    ]
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([("user_id", "item_id", "timestamp", "event", "value", "text"), *rows])
+    csv.writer(buffer, lineterminator="\n").writerows(
+        [("user_id", "item_id", "timestamp", "event", "value", "text"), *rows]
+    )
     events = _write(tmp_path, "events.csv", buffer.getvalue())
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([("item_id", "title"), *zip(items, titles)])
@@ -323,7 +446,11 @@ def test_user_and_item_ids_that_collide_are_kept_apart(tmp_path):
     from interestgraph.encoder.lexical import LexicalEncoder
     from interestgraph.graph.build import build_interest_graph
 
-    events = _write(tmp_path, "events.csv", "user_id,item_id,timestamp,event\n1,1,1700000000,view\n1,2,1700000001,view\n2,1,1700000002,view\n3,3,1700000003,view\n2,3,1700000004,view\n")
+    events = _write(
+        tmp_path,
+        "events.csv",
+        "user_id,item_id,timestamp,event\n1,1,1700000000,view\n1,2,1700000001,view\n2,1,1700000002,view\n3,3,1700000003,view\n2,3,1700000004,view\n",
+    )
     items = _write(tmp_path, "items.csv", "item_id,title,genres\n1,One,a|b\n2,Two,b\n3,Three,c\n")
     log = _load(events, items, list_fields={"genres": "|"})
     assert log.user_ids.tolist() == [1, 2, 3] and log.item_ids.tolist() == [1, 2, 3]
@@ -344,7 +471,9 @@ def test_text_ids_equal_across_types_are_kept_apart(tmp_path):
 
 # ------------------------------------------------------------ property-based fuzzing of the CSV reader
 
-_FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_FUZZ = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def _read_or_data_error(events: bytes, items: bytes | None = None, **options) -> None:
@@ -375,13 +504,56 @@ def test_fuzz_random_bytes_after_a_valid_header(data):
 
 
 _CELLS = st.one_of(
-    st.sampled_from(["", " ", "1", "007", "-1", "0", "1.5", "1e308", "-1e309", "nan", "NaN", "inf", "-inf", "NA", "null",
-                     "1700000000", "1700000000000", "2024-02-30", "2024-03-01T12:00:00Z", "9999-12-31", "0001-01-01",
-                     "rating", "view", "RATING", "true", '"', '""', ",", ";", "\t", "\r", "\n", "\u202e", "\ufeff", "\x00",
-                     "<script>", "שלום", "😀", "9223372036854775808", "-9223372036854775809", "1,5"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "1",
+            "007",
+            "-1",
+            "0",
+            "1.5",
+            "1e308",
+            "-1e309",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "NA",
+            "null",
+            "1700000000",
+            "1700000000000",
+            "2024-02-30",
+            "2024-03-01T12:00:00Z",
+            "9999-12-31",
+            "0001-01-01",
+            "rating",
+            "view",
+            "RATING",
+            "true",
+            '"',
+            '""',
+            ",",
+            ";",
+            "\t",
+            "\r",
+            "\n",
+            "\u202e",
+            "\ufeff",
+            "\x00",
+            "<script>",
+            "שלום",
+            "😀",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "1,5",
+        ]
+    ),
     st.text(max_size=6),
 )
-_COLUMNS = st.sampled_from(["user_id", "item_id", "timestamp", "event", "value", "text", "title", "extra", "", "user_id "])
+_COLUMNS = st.sampled_from(
+    ["user_id", "item_id", "timestamp", "event", "value", "text", "title", "extra", "", "user_id "]
+)
 
 
 @_FUZZ
@@ -409,4 +581,6 @@ def test_fuzz_small_catalogs(ids, titles, genres):
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([("item_id", "title", "genres"), *zip(ids, titles, genres)])
     events = "user_id,item_id,timestamp\nu1,1,1700000000\nu2,2,1700000001\nu3,a,1700000002\n"
-    _read_or_data_error(events.encode(), buffer.getvalue().encode("utf-8", errors="surrogatepass"), list_fields={"genres": "|"})
+    _read_or_data_error(
+        events.encode(), buffer.getvalue().encode("utf-8", errors="surrogatepass"), list_fields={"genres": "|"}
+    )

@@ -24,8 +24,14 @@ GARBAGE = st.binary(min_size=0, max_size=300) | st.text(max_size=200).map(lambda
 
 # format → (files to write, which of them gets the garbage, the other files' valid content)
 LAYOUTS = {
-    "movielens-ratings": ("movielens", {"ratings.csv": None, "movies.csv": b"movieId,title,genres\n1,Toy Story (1995),Animation|Comedy\n"}),
-    "movielens-movies": ("movielens", {"ratings.csv": b"userId,movieId,rating,timestamp\n1,1,4.0,964982703\n", "movies.csv": None}),
+    "movielens-ratings": (
+        "movielens",
+        {"ratings.csv": None, "movies.csv": b"movieId,title,genres\n1,Toy Story (1995),Animation|Comedy\n"},
+    ),
+    "movielens-movies": (
+        "movielens",
+        {"ratings.csv": b"userId,movieId,rating,timestamp\n1,1,4.0,964982703\n", "movies.csv": None},
+    ),
     "movielens-1m": ("movielens", {"ratings.dat": None, "movies.dat": b"1::Toy Story (1995)::Animation|Comedy\n"}),
     "lightgcn-train": ("lightgcn", {"train.txt": None, "test.txt": b"0 1\n"}),
     "lightgcn-test": ("lightgcn", {"train.txt": b"0 1 2\n1 0\n", "test.txt": None}),
@@ -72,8 +78,18 @@ def test_amazon_reader_refuses_garbage(garbage, gz):
 
 
 BUILT: list[int] = []
-EVENTS = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 9), st.integers(1_600_000_000, 1_700_000_000), st.sampled_from(["view", "click", "purchase", "rating", "tag"]),
-                            st.floats(0.5, 5.0), st.sampled_from(["", "space", "robots", "cooking", "jazz", "<b>x</b>"])), min_size=1, max_size=60)
+EVENTS = st.lists(
+    st.tuples(
+        st.integers(0, 7),
+        st.integers(0, 9),
+        st.integers(1_600_000_000, 1_700_000_000),
+        st.sampled_from(["view", "click", "purchase", "rating", "tag"]),
+        st.floats(0.5, 5.0),
+        st.sampled_from(["", "space", "robots", "cooking", "jazz", "<b>x</b>"]),
+    ),
+    min_size=1,
+    max_size=60,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -83,8 +99,24 @@ def test_graph_building_on_random_small_logs_keeps_its_invariants(events):
     frame["user_id"] = "u" + frame["user_id"].astype(str)
     frame["item_id"] = "i" + frame["item_id"].astype(str)
     frame.loc[frame["event"] != "tag", "text"] = None
-    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(10)], "title": [f"item {k} about {t}" for k, t in zip(range(10), ["space", "robots", "cooking", "jazz"] * 3)],
-                          "genres": [["sci-fi"], ["sci-fi", "robots"], ["food"], ["music"], [], ["food"], ["music"], ["sci-fi"], [], ["music"]]})
+    items = pd.DataFrame(
+        {
+            "item_id": [f"i{k}" for k in range(10)],
+            "title": [f"item {k} about {t}" for k, t in zip(range(10), ["space", "robots", "cooking", "jazz"] * 3)],
+            "genres": [
+                ["sci-fi"],
+                ["sci-fi", "robots"],
+                ["food"],
+                ["music"],
+                [],
+                ["food"],
+                ["music"],
+                ["sci-fi"],
+                [],
+                ["music"],
+            ],
+        }
+    )
     try:
         log = InteractionLog.from_frames(frame, items, interest_fields=("genres",))
     except InterestGraphError:
@@ -95,8 +127,13 @@ def test_graph_building_on_random_small_logs_keeps_its_invariants(events):
         return
     BUILT.append(len(graph.edges["user-interest"]))
     n = {"user": len(graph.users), "item": len(graph.items), "interest": len(graph.interests)}
-    ends = {"user-item": ("user", "item"), "item-interest": ("item", "interest"), "user-interest": ("user", "interest"),
-            "interest-interest": ("interest", "interest"), "item-item": ("item", "item")}
+    ends = {
+        "user-item": ("user", "item"),
+        "item-interest": ("item", "interest"),
+        "user-interest": ("user", "interest"),
+        "interest-interest": ("interest", "interest"),
+        "item-item": ("item", "item"),
+    }
     for kind, table in graph.edges.items():
         src, dst = ends[kind]
         assert table["src"].between(0, n[src] - 1).all() and table["dst"].between(0, n[dst] - 1).all(), kind

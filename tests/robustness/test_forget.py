@@ -30,7 +30,9 @@ def setup(tmp_path_factory):
     for user in (victim, friend):
         first = inter[inter["user_id"] == user].sort_values("timestamp").iloc[0]
         rows.append({**first.to_dict(), "event": "tag", "value": 1.0, "text": TAG})
-    log = log.with_interactions(pd.concat([inter, pd.DataFrame(rows).astype(inter.dtypes.to_dict())], ignore_index=True))
+    log = log.with_interactions(
+        pd.concat([inter, pd.DataFrame(rows).astype(inter.dtypes.to_dict())], ignore_index=True)
+    )
     root = tmp_path_factory.mktemp("forget")
     graph = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
     graph.save(root / "g")
@@ -49,18 +51,29 @@ def test_forgotten_user_leaves_no_trace_and_the_rest_scores_as_before(setup, tmp
     assert victim not in set(after.users) and victim not in set(after.split.log.interactions["user_id"])
     assert len(after.users) == len(graph.users) - 1 and after.items.equals(graph.items)
     removed = set(graph.interests["label"]) - set(after.interests["label"])
-    tagged = set(graph.interests["label"].to_numpy()[graph.user_tags.loc[graph.user_tags["user"] == graph.user_code(victim), "interest"]])
+    tagged = set(
+        graph.interests["label"].to_numpy()[
+            graph.user_tags.loc[graph.user_tags["user"] == graph.user_code(victim), "interest"]
+        ]
+    )
     assert TAG in removed and removed <= tagged  # only interest points their own tags held up
     assert set(after.interests["label"]) <= set(graph.interests["label"])
     code = graph.user_code(victim)
     gone = graph.interests.index[graph.interests["label"].isin(removed)]
-    dropped = (graph.user_tags["user"] == code) | graph.user_tags["interest"].isin(gone)  # their tags, and tags on points that no longer exist
+    dropped = (graph.user_tags["user"] == code) | graph.user_tags["interest"].isin(
+        gone
+    )  # their tags, and tags on points that no longer exist
     assert len(after.user_tags) == len(graph.user_tags) - int(dropped.sum())
     assert len(after.text_links) == len(graph.text_links) - int((graph.text_links["user"] == code).sum())
     # the model, in memory and saved: no node, row or ID of theirs
-    assert victim not in set(model.user_ids_) and str(victim) not in set(model.nodes.loc[model.nodes["type"] == "user", "id"])
+    assert victim not in set(model.user_ids_) and str(victim) not in set(
+        model.nodes.loc[model.nodes["type"] == "user", "id"]
+    )
     assert TAG not in set(model.nodes.loc[model.nodes["type"] == "interest", "id"])
-    assert model.seen_.shape[0] == model.n_users == len(after.users) and model.scorer_.user_embedding.weight.shape[0] == model.n_users
+    assert (
+        model.seen_.shape[0] == model.n_users == len(after.users)
+        and model.scorer_.user_embedding.weight.shape[0] == model.n_users
+    )
     with pytest.raises(KeyError):
         recommend(model, [victim])
     after.save(tmp_path / "g")
@@ -68,7 +81,9 @@ def test_forgotten_user_leaves_no_trace_and_the_rest_scores_as_before(setup, tmp
     saved = pd.read_parquet(tmp_path / "m" / "nodes.parquet")
     assert str(victim) not in set(saved["id"]) and TAG not in set(saved["id"])
     reloaded = InterestGraphModel.load(tmp_path / "m")
-    assert reloaded.facts_["graph_path"] == str((tmp_path / "g").resolve()) and reloaded.facts_["graph_counts"]["nodes"]["user"] == len(after.users)
+    assert reloaded.facts_["graph_path"] == str((tmp_path / "g").resolve()) and reloaded.facts_["graph_counts"][
+        "nodes"
+    ]["user"] == len(after.users)
     assert reloaded.forgotten_users_ == 1
     users = np.arange(model.n_users)
     assert torch.allclose(reloaded.score(users), model.score(users))
@@ -76,8 +91,17 @@ def test_forgotten_user_leaves_no_trace_and_the_rest_scores_as_before(setup, tmp
     new_scores = model.score(users, dtype=torch.float64)
     before = old_scores[old_ids.get_indexer(model.user_ids_)]
     change = ((new_scores - before).norm(dim=1) / before.norm(dim=1)).numpy()
-    overlap = np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(torch.topk(before, 10).indices, torch.topk(new_scores, 10).indices)])
-    assert np.median(change) < 0.02 and overlap >= 0.95, (np.median(change), change.max(), overlap)  # measured 0.004 / 0.995 on a similar fixture
+    overlap = np.mean(
+        [
+            len(set(a.tolist()) & set(b.tolist())) / 10
+            for a, b in zip(torch.topk(before, 10).indices, torch.topk(new_scores, 10).indices)
+        ]
+    )
+    assert np.median(change) < 0.02 and overlap >= 0.95, (
+        np.median(change),
+        change.max(),
+        overlap,
+    )  # measured 0.004 / 0.995 on a similar fixture
 
 
 def test_forgetting_refuses_what_it_cannot_do(setup):
@@ -89,8 +113,11 @@ def test_forgetting_refuses_what_it_cannot_do(setup):
     with pytest.raises(ValueError, match="encoder"):
         forget_users(graph, victim, encoder=LexicalEncoder(256))
     model = InterestGraphModel.load(root / "m")
-    model.add_items(pd.DataFrame({"item_id": ["new-1"], "title": ["a new thing"]}).astype({"item_id": graph.items.dtype}) if graph.items.dtype != object else
-                    pd.DataFrame({"item_id": ["new-1"], "title": ["a new thing"]}))
+    model.add_items(
+        pd.DataFrame({"item_id": ["new-1"], "title": ["a new thing"]}).astype({"item_id": graph.items.dtype})
+        if graph.items.dtype != object
+        else pd.DataFrame({"item_id": ["new-1"], "title": ["a new thing"]})
+    )
     with pytest.raises(ValueError, match="added after training"):
         model.forget_users(victim)
     assert victim in set(InterestGraph.load(root / "g").users)  # the saved graph is untouched
@@ -103,16 +130,42 @@ def test_cli_forget(setup, tmp_path, capsys):
 
     graph, root, victim = setup
     out_g, out_m = tmp_path / "g2", tmp_path / "m2"
-    assert main(["forget", str(root / "m"), "--user", str(victim), "--out-graph", str(out_g), "--out-model", str(out_m), "--json", "-q"]) == 0
+    assert (
+        main(
+            [
+                "forget",
+                str(root / "m"),
+                "--user",
+                str(victim),
+                "--out-graph",
+                str(out_g),
+                "--out-model",
+                str(out_m),
+                "--json",
+                "-q",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["forgotten"] == 1 and result["interests_removed"] >= 1 and result["users"] == len(graph.users) - 1
     model = InterestGraphModel.load(out_m)
-    assert victim not in set(model.user_ids_) and model.facts_["graph_path"] == str(out_g.resolve()) and model.forgotten_users_ == 1
+    assert (
+        victim not in set(model.user_ids_)
+        and model.facts_["graph_path"] == str(out_g.resolve())
+        and model.forgotten_users_ == 1
+    )
     assert victim in set(InterestGraphModel.load(root / "m").user_ids_)  # the source is left as it was
     assert main(["forget", str(root / "g"), "--user", str(victim), "--out-graph", str(tmp_path / "g3"), "-q"]) == 0
     assert victim not in set(InterestGraph.load(tmp_path / "g3").users)
-    for argv, message in ((["--user", "nobody", "--out-graph", str(tmp_path / "x")], "--user"), (["--user", str(victim), "--out-graph", str(out_g)], "--overwrite"),
-                          (["--user", str(victim), "--out-graph", str(tmp_path / "y"), "--out-model", str(tmp_path / "z")], "model directory only")):
+    for argv, message in (
+        (["--user", "nobody", "--out-graph", str(tmp_path / "x")], "--user"),
+        (["--user", str(victim), "--out-graph", str(out_g)], "--overwrite"),
+        (
+            ["--user", str(victim), "--out-graph", str(tmp_path / "y"), "--out-model", str(tmp_path / "z")],
+            "model directory only",
+        ),
+    ):
         assert main(["forget", str(root / "g"), *argv, "-q"]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

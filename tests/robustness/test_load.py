@@ -40,15 +40,25 @@ print(json.dumps({"extra": mib("VmHWM") - before, "users": int(table["user_id"].
 def test_memory_grows_with_the_batch_not_with_the_users(tmp_path):
     log = generate_synthetic(n_users=1200, n_items=3000, n_interactions=25_000, seed=1).log
     graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
-    model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=1, user_batch=256, verbose=False, seed=1)).fit(graph)
+    model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=1, user_batch=256, verbose=False, seed=1)).fit(
+        graph
+    )
     model_dir = model.save(tmp_path / "m")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "INTERESTGRAPH_PROGRESS": "0"}
     runs = {}
     for batch in (32, 2048):
-        done = subprocess.run([sys.executable, "-c", CHILD, str(model_dir), str(batch)], env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(model_dir), str(batch)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-1000:]
         runs[batch] = json.loads(done.stdout.strip().splitlines()[-1])
     whole = 2048 * runs[32]["nodes"] * 4 / 2**20  # one step's walk vectors for a batch holding every user
     assert runs[32]["users"] == runs[2048]["users"] == model.n_users
-    print(f"peak above the resident set: batch 32 {runs[32]['extra']:.1f} MiB, batch 2048 {runs[2048]['extra']:.1f} MiB; one full batch of walk vectors {whole:.0f} MiB")
+    print(
+        f"peak above the resident set: batch 32 {runs[32]['extra']:.1f} MiB, batch 2048 {runs[2048]['extra']:.1f} MiB; one full batch of walk vectors {whole:.0f} MiB"
+    )
     assert runs[32]["extra"] < whole / 2 and runs[32]["extra"] < runs[2048]["extra"] / 2

@@ -26,12 +26,14 @@ ML_SMALL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / 
 
 def _need(what: str) -> None:
     if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but {what}: the README's test command installs interestgraph[spark]; Java 17+ must be on the machine")
+        pytest.fail(
+            f"CI=true but {what}: the README's test command installs interestgraph[spark]; Java 17+ must be on the machine"
+        )
     pytest.skip(what)
 
 
 try:
-    import pyspark  # noqa: F401
+    import pyspark
 except ImportError:
     pyspark = None
 
@@ -44,7 +46,14 @@ def spark():
         _need("no Java on PATH or JAVA_HOME")
     from interestgraph.spark import spark_session
 
-    session = spark_session("local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "2g"})
+    session = spark_session(
+        "local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "4",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.driver.memory": "2g",
+        },
+    )
     yield session
     session.stop()
 
@@ -62,7 +71,10 @@ def assert_same_graph(got: InterestGraph, want: InterestGraph) -> None:
     pd.testing.assert_index_equal(got.items, want.items)
     pd.testing.assert_frame_equal(got.interests, want.interests)
     assert got.reference_time == want.reference_time
-    assert got.split.protocol.to_dict() == want.split.protocol.to_dict() and got.split.protocol.is_temporal == want.split.protocol.is_temporal
+    assert (
+        got.split.protocol.to_dict() == want.split.protocol.to_dict()
+        and got.split.protocol.is_temporal == want.split.protocol.is_temporal
+    )
     pd.testing.assert_index_equal(got.split.candidate_items, want.split.candidate_items, check_names=False)
     pd.testing.assert_index_equal(got.split.cold_items, want.split.cold_items, check_names=False, exact=False)
     key = ["user_id", "item_id", "timestamp", "event", "value"]
@@ -71,7 +83,11 @@ def assert_same_graph(got: InterestGraph, want: InterestGraph) -> None:
     pd.testing.assert_frame_equal(a, b, check_categorical=True)
     for table in ("user_tags", "text_links"):
         cols = list(getattr(want, table).columns)
-        pd.testing.assert_frame_equal(getattr(got, table).sort_values(cols).reset_index(drop=True), getattr(want, table).sort_values(cols).reset_index(drop=True), obj=table)
+        pd.testing.assert_frame_equal(
+            getattr(got, table).sort_values(cols).reset_index(drop=True),
+            getattr(want, table).sort_values(cols).reset_index(drop=True),
+            obj=table,
+        )
     assert set(got.edges) == set(want.edges)
     for kind in want.edges:
         x = got.edges[kind].sort_values(["src", "dst"]).reset_index(drop=True)
@@ -86,13 +102,23 @@ def test_a_pandas_split_through_parquet_equals_the_pandas_build(spark, synthetic
     """The split made in pandas (random, temporal, cold-item) keeps its protocol, candidates and cold items."""
     from interestgraph.spark import build_interest_graph_spark, write_split_events
 
-    split = synthetic_split if protocol == "rs-4" else split_log(generate_synthetic(n_users=60, n_items=90, n_interactions=2_000, seed=5).log, protocol)
+    split = (
+        synthetic_split
+        if protocol == "rs-4"
+        else split_log(generate_synthetic(n_users=60, n_items=90, n_interactions=2_000, seed=5).log, protocol)
+    )
     inter = split.log.interactions
     assert {"tag", "query", "review"} <= set(inter["event"]) and (inter["part"] != "train").any()
     want = build_interest_graph(split, encoder=LexicalEncoder())
     events = write_split_events(split, tmp_path / "events.parquet")
-    got = build_interest_graph_spark(events, split.log.items, spark=spark, encoder=LexicalEncoder(),
-                                     interest_fields=split.log.interest_fields, text_fields=split.log.text_fields)
+    got = build_interest_graph_spark(
+        events,
+        split.log.items,
+        spark=spark,
+        encoder=LexicalEncoder(),
+        interest_fields=split.log.interest_fields,
+        text_fields=split.log.text_fields,
+    )
     assert got.protocol.name == protocol and got.protocol.method == split.protocol.method
     assert got.protocol.is_temporal == (protocol == "tl-4")
     assert len(got.split.cold_items) == len(split.cold_items) and (len(split.cold_items) > 0) == (protocol == "cold-4")
@@ -113,36 +139,82 @@ def _both(spark, tmp_path, events: pd.DataFrame, items: pd.DataFrame | None = No
 
     path = tmp_path / "events.parquet"
     events.to_parquet(path, index=False)
-    want = build_interest_graph(InteractionLog.from_frames(pd.read_parquet(path), items, **read), config, encoder=LexicalEncoder())
+    want = build_interest_graph(
+        InteractionLog.from_frames(pd.read_parquet(path), items, **read), config, encoder=LexicalEncoder()
+    )
     got = build_interest_graph_spark(str(path), items, config, spark=spark, encoder=LexicalEncoder(), **read)
     return got, want
 
 
 REF = 1_700_000_000
-GENRES = pd.DataFrame({"item_id": [1, 2, 3], "title": ["Alien", "Heat", "Dune"], "genres": [["Alpha"], ["Beta"], ["Gamma"]]})
+GENRES = pd.DataFrame(
+    {"item_id": [1, 2, 3], "title": ["Alien", "Heat", "Dune"], "genres": [["Alpha"], ["Beta"], ["Gamma"]]}
+)
 _HL = 180 * 86_400.0
 _TIE = next(d for d in range(10, 1000) if np.float32(0.5 ** (d / _HL)) == np.float32(0.5 ** ((d + 1) / _HL)))
 
 
-@pytest.mark.parametrize("case", ["sub-second duplicates", "whitespace IDs", "ISO times", "milliseconds", "near tie at top-k", "unknown event on a dropped item"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "sub-second duplicates",
+        "whitespace IDs",
+        "ISO times",
+        "milliseconds",
+        "near tie at top-k",
+        "unknown event on a dropped item",
+    ],
+)
 def test_edge_cases_give_the_pandas_graph(spark, tmp_path, case):
     from interestgraph.graph.build import GraphConfig
 
     config, read, items = None, {}, GENRES
     if case == "sub-second duplicates":  # two views 0.5 s apart are two events, an exact repeat is one
-        events = pd.DataFrame({"user_id": [1, 1, 1, 2], "item_id": [1, 1, 1, 2], "timestamp": [10.2, 10.7, 10.7, 20.0], "event": "view"})
+        events = pd.DataFrame(
+            {"user_id": [1, 1, 1, 2], "item_id": [1, 1, 1, 2], "timestamp": [10.2, 10.7, 10.7, 20.0], "event": "view"}
+        )
     elif case == "whitespace IDs":  # Python's strip(): tabs and no-break spaces too
-        events = pd.DataFrame({"user_id": ["ann", "ann\t", "bob", "bob\xa0", "cy"], "item_id": ["1", "2\t", "2", "3", " 1"], "timestamp": [1, 2, 3, 4, 5], "event": "view"})
+        events = pd.DataFrame(
+            {
+                "user_id": ["ann", "ann\t", "bob", "bob\xa0", "cy"],
+                "item_id": ["1", "2\t", "2", "3", " 1"],
+                "timestamp": [1, 2, 3, 4, 5],
+                "event": "view",
+            }
+        )
     elif case == "ISO times":
-        events = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 3], "timestamp": ["2024-03-01", "2024-03-01T12:00:00Z", "2024-04-02T08:30:00.5Z"], "event": "view"})
+        events = pd.DataFrame(
+            {
+                "user_id": [1, 1, 2],
+                "item_id": [1, 2, 3],
+                "timestamp": ["2024-03-01", "2024-03-01T12:00:00Z", "2024-04-02T08:30:00.5Z"],
+                "event": "view",
+            }
+        )
     elif case == "milliseconds":
-        events = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 3], "timestamp": [1_700_000_000_250, 1_700_000_000_750, 1_700_000_100_000], "event": "view"})
+        events = pd.DataFrame(
+            {
+                "user_id": [1, 1, 2],
+                "item_id": [1, 2, 3],
+                "timestamp": [1_700_000_000_250, 1_700_000_000_750, 1_700_000_100_000],
+                "event": "view",
+            }
+        )
         read = {"timestamp_unit": "ms"}
     elif case == "near tie at top-k":  # float32 user–item weights tie; the lower interest index wins, as in pandas
-        events = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 3], "timestamp": [REF - _TIE - 1, REF - _TIE, REF], "event": "view"})
+        events = pd.DataFrame(
+            {
+                "user_id": [1, 1, 2],
+                "item_id": [1, 2, 3],
+                "timestamp": [REF - _TIE - 1, REF - _TIE, REF],
+                "event": "view",
+            }
+        )
         config = GraphConfig(user_interest_top_k=1)
     else:  # the unknown event type sits on an item the catalog lacks: dropped with its item, as pandas does
-        events = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 9, 2], "timestamp": [1, 2, 3], "event": ["view", "swipe", "view"]})
+        events = pd.DataFrame(
+            {"user_id": [1, 1, 2], "item_id": [1, 9, 2], "timestamp": [1, 2, 3], "event": ["view", "swipe", "view"]}
+        )
     got, want = _both(spark, tmp_path, events, items, config, **read)
     assert_same_graph(got, want)
     if case == "sub-second duplicates":
@@ -157,23 +229,47 @@ def test_all_train_from_csv_with_text_ids_equals_the_pandas_build(spark, tmp_pat
     from interestgraph.data.readers import read_log
     from interestgraph.spark import build_interest_graph_spark
 
-    events = pd.DataFrame({
-        "user_id": ["ann", "ann", "ann", "bob", "bob", "cy", "cy", "cy", "cy", "bob", "ann"],
-        "item_id": ["1", "2", "3", "2", "3", "1", "3", "4", "4", "4", "9"],
-        "timestamp": [10, 20, 30, 40, 50, 60, 70, 80, 80, 90, 95],
-        "event": ["rating", "rating", "view", "purchase", "tag", "rating", "click", "view", "view", "rating", "view"],
-        "value": [5, 3, 2, 1, 1, 4, 7, 1, 1, 4.5, 1],
-        "text": ["", "", "", "", 'space "opera",\nepic', "", "", "", "", "", ""],
-    })
-    items = pd.DataFrame({"item_id": [1, 2, 3, 4], "title": ["Alien", "Heat", "Dune", "Up"], "genres": ["Sci-Fi|Horror", "Crime", "Sci-Fi", "Animation|Comedy"]})
+    events = pd.DataFrame(
+        {
+            "user_id": ["ann", "ann", "ann", "bob", "bob", "cy", "cy", "cy", "cy", "bob", "ann"],
+            "item_id": ["1", "2", "3", "2", "3", "1", "3", "4", "4", "4", "9"],
+            "timestamp": [10, 20, 30, 40, 50, 60, 70, 80, 80, 90, 95],
+            "event": [
+                "rating",
+                "rating",
+                "view",
+                "purchase",
+                "tag",
+                "rating",
+                "click",
+                "view",
+                "view",
+                "rating",
+                "view",
+            ],
+            "value": [5, 3, 2, 1, 1, 4, 7, 1, 1, 4.5, 1],
+            "text": ["", "", "", "", 'space "opera",\nepic', "", "", "", "", "", ""],
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "item_id": [1, 2, 3, 4],
+            "title": ["Alien", "Heat", "Dune", "Up"],
+            "genres": ["Sci-Fi|Horror", "Crime", "Sci-Fi", "Animation|Comedy"],
+        }
+    )
     events.rename(columns={"user_id": "customer"}).to_csv(tmp_path / "events.csv", index=False)
     items.rename(columns={"item_id": "sku"}).to_csv(tmp_path / "items.csv", index=False)
     maps = {"columns": {"user_id": "customer"}, "item_columns": {"item_id": "sku"}, "list_fields": {"genres": "|"}}
     log = read_log(tmp_path / "events.csv", tmp_path / "items.csv", **maps)
     want = build_interest_graph(log, encoder=LexicalEncoder())
-    got = build_interest_graph_spark(str(tmp_path / "events.csv"), tmp_path / "items.csv", spark=spark, encoder=LexicalEncoder(), **maps)
+    got = build_interest_graph_spark(
+        str(tmp_path / "events.csv"), tmp_path / "items.csv", spark=spark, encoder=LexicalEncoder(), **maps
+    )
     assert got.protocol.name == "all-train"
-    assert any("not in" in n for n in got.split.log.notes) and any("duplicate" in n for n in got.split.log.notes)  # item 9; the repeated cy/4 view
+    assert any("not in" in n for n in got.split.log.notes) and any(
+        "duplicate" in n for n in got.split.log.notes
+    )  # item 9; the repeated cy/4 view
     assert list(got.users) == ["ann", "bob", "cy"]
     assert 'space "opera",\nepic' in set(got.split.log.interactions["text"].dropna())
     assert_same_graph(got, want)
@@ -187,8 +283,15 @@ def test_ml_latest_small_rs4_equals_the_pandas_build(spark, tmp_path):
 
     split = split_log(load_source(ML_SMALL, "movielens").log, "rs-4")
     want = build_interest_graph(split, encoder=LexicalEncoder())
-    got = build_interest_graph_spark(write_split_events(split, tmp_path / "ml.parquet"), split.log.items, spark=spark, encoder=LexicalEncoder(),
-                                     split_name="rs-4", interest_fields=split.log.interest_fields, text_fields=split.log.text_fields)
+    got = build_interest_graph_spark(
+        write_split_events(split, tmp_path / "ml.parquet"),
+        split.log.items,
+        spark=spark,
+        encoder=LexicalEncoder(),
+        split_name="rs-4",
+        interest_fields=split.log.interest_fields,
+        text_fields=split.log.text_fields,
+    )
     assert got.counts()["edges"]["user-item"] == 39_356  # positive training pairs of rs-4 on ml-latest-small
     assert_same_graph(got, want)
 
@@ -199,22 +302,43 @@ def _write(tmp_path: Path, frame: pd.DataFrame) -> str:
     return str(path)
 
 
-GOOD = {"user_id": [1, 1, 2], "item_id": [1, 2, 1], "timestamp": [1, 2, 3], "event": ["rating", "rating", "view"], "value": [5.0, 4.0, 1.0]}
+GOOD = {
+    "user_id": [1, 1, 2],
+    "item_id": [1, 2, 1],
+    "timestamp": [1, 2, 3],
+    "event": ["rating", "rating", "view"],
+    "value": [5.0, 4.0, 1.0],
+}
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"event": ["rating", "swipe", "view"]}, "'event' has 1 event types with no weight"),
-    ({"user_id": [1, None, 2]}, "'user_id' has 1 null or empty IDs"),
-    ({"value": [5.0, float("nan"), 1.0]}, "'value' has 1 missing, NaN or infinite values"),
-    ({"value": [5.0, 4.0, -1.0]}, "'value' has 1 negative counts"),
-    ({"timestamp": [1, -5, 3]}, "'timestamp' has 1 negative timestamps"),
-    ({"timestamp": [1_700_000_000_000, 2, 3]}, "'timestamp' has 1 timestamps in the future .*are they milliseconds"),
-    ({"timestamp": [20240101, 20240102, 20240103]}, "look like YYYYMMDD dates"),
-    ({"timestamp": ["2024-01-01", "soon", "2024-01-03"]}, "'timestamp' has 1 missing or unparseable timestamps"),
-    ({"value": ["5", "x", "1"]}, "'value' has 1 non-numeric values"),
-    ({"part": ["train", "later", "test"]}, "'part' has 1 values outside train, valid, test"),
-    ({"item_id": [1, 2, 1], "user_id": [1, 1, 1], "event": ["rating", "rating", "rating"], "value": [5.0, 4.0, 4.5], "part": ["train", "train", "test"]}, r"1 \(user, item\) pairs have positive events in more than one part"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"event": ["rating", "swipe", "view"]}, "'event' has 1 event types with no weight"),
+        ({"user_id": [1, None, 2]}, "'user_id' has 1 null or empty IDs"),
+        ({"value": [5.0, float("nan"), 1.0]}, "'value' has 1 missing, NaN or infinite values"),
+        ({"value": [5.0, 4.0, -1.0]}, "'value' has 1 negative counts"),
+        ({"timestamp": [1, -5, 3]}, "'timestamp' has 1 negative timestamps"),
+        (
+            {"timestamp": [1_700_000_000_000, 2, 3]},
+            "'timestamp' has 1 timestamps in the future .*are they milliseconds",
+        ),
+        ({"timestamp": [20240101, 20240102, 20240103]}, "look like YYYYMMDD dates"),
+        ({"timestamp": ["2024-01-01", "soon", "2024-01-03"]}, "'timestamp' has 1 missing or unparseable timestamps"),
+        ({"value": ["5", "x", "1"]}, "'value' has 1 non-numeric values"),
+        ({"part": ["train", "later", "test"]}, "'part' has 1 values outside train, valid, test"),
+        (
+            {
+                "item_id": [1, 2, 1],
+                "user_id": [1, 1, 1],
+                "event": ["rating", "rating", "rating"],
+                "value": [5.0, 4.0, 4.5],
+                "part": ["train", "train", "test"],
+            },
+            r"1 \(user, item\) pairs have positive events in more than one part",
+        ),
+    ],
+)
 def test_bad_events_are_refused_naming_the_column(spark, tmp_path, change, message):
     from interestgraph.spark import build_interest_graph_spark
 
@@ -244,7 +368,13 @@ def test_unreadable_input_and_missing_columns_are_refused(spark, tmp_path):
     with pytest.raises(DataError, match=r"missing required column\(s\) 'user_id' \(columns: user, item_id\)"):
         build_interest_graph_spark(path, spark=spark, encoder=LexicalEncoder())
     with pytest.raises(DataError, match="refer to items not in catalog.*missing_items='drop'"):
-        build_interest_graph_spark(_write(tmp_path, pd.DataFrame(GOOD)), pd.DataFrame({"item_id": [1]}), spark=spark, encoder=LexicalEncoder(), missing_items="error")
+        build_interest_graph_spark(
+            _write(tmp_path, pd.DataFrame(GOOD)),
+            pd.DataFrame({"item_id": [1]}),
+            spark=spark,
+            encoder=LexicalEncoder(),
+            missing_items="error",
+        )
 
 
 def test_cli_build_spark_writes_a_graph_that_loads(spark, synthetic_split, tmp_path):
@@ -256,7 +386,19 @@ def test_cli_build_spark_writes_a_graph_that_loads(spark, synthetic_split, tmp_p
     items = tmp_path / "items.parquet"
     synthetic_split.log.items.to_parquet(items, index=False)
     out = tmp_path / "graph"
-    argv = ["build-spark", str(events), "--items", str(items), "--split-name", "rs-4", "--encoder", "lexical", "--out", str(out), "--json"]
+    argv = [
+        "build-spark",
+        str(events),
+        "--items",
+        str(items),
+        "--split-name",
+        "rs-4",
+        "--encoder",
+        "lexical",
+        "--out",
+        str(out),
+        "--json",
+    ]
     assert main(argv) == 0
     graph = InterestGraph.load(out)
     assert graph.protocol.name == "rs-4" and graph.counts()["edges"]["user-item"] > 0

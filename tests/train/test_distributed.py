@@ -32,8 +32,10 @@ RTOL = 1e-4
 #: refined edges, no text and no pair gates covers other parameter sets
 SCENARIOS = {
     "base": (dict(dim=8, gate_rank=2), dict(epochs=3, patience=3, seed=4, user_batch=15, negatives=2, l2=1e-3)),
-    "refined_cold": (dict(dim=8, gate_rank=0, text_features=False, similarity_edges="refined", remine_every=1),
-                     dict(epochs=2, patience=2, seed=2, user_batch=7, negatives=2, cold_items=0.2, cold_draws=2)),
+    "refined_cold": (
+        dict(dim=8, gate_rank=0, text_features=False, similarity_edges="refined", remine_every=1),
+        dict(epochs=2, patience=2, seed=2, user_batch=7, negatives=2, cold_items=0.2, cold_draws=2),
+    ),
     "resume": (dict(dim=8, gate_rank=2), dict(epochs=3, patience=3, seed=9, user_batch=16, negatives=2)),
 }
 #: which rank trains which one-process reference after leaving the group (balances the two processes)
@@ -47,8 +49,13 @@ def _train_config(name: str, **extra) -> TrainConfig:
 def _fit(name: str, graph, trainer: Trainer | None = None, **extra) -> dict:
     model = InterestGraphModel(ModelConfig(**SCENARIOS[name][0]), _train_config(name, **extra))
     (trainer or Trainer(model.train)).fit(model, graph)
-    return {"history": model.history_, "state": {k: v.detach().clone() for k, v in model.scorer_.state_dict().items()},
-            "best_epoch": model.best_epoch_, "cold_calibration": model.cold_calibration_, "adjacency": model.adjacency_.toarray()}
+    return {
+        "history": model.history_,
+        "state": {k: v.detach().clone() for k, v in model.scorer_.state_dict().items()},
+        "best_epoch": model.best_epoch_,
+        "cold_calibration": model.cold_calibration_,
+        "adjacency": model.adjacency_.toarray(),
+    }
 
 
 def _worker(rank: int, world: int, init_file: str, graph_dir: str, out: str) -> None:
@@ -57,12 +64,20 @@ def _worker(rank: int, world: int, init_file: str, graph_dir: str, out: str) -> 
     out_dir = Path(out)
     torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     graph = InterestGraph.load(graph_dir)
-    results: dict = {"world": distributed.world(), "main": distributed.is_main_process(), "active": distributed.is_active()}
+    results: dict = {
+        "world": distributed.world(),
+        "main": distributed.is_main_process(),
+        "active": distributed.is_active(),
+    }
     results["base"] = _fit("base", graph, log_path=str(out_dir / "base-log.csv"))
     results["refined_cold"] = _fit("refined_cold", graph)
     checkpoint = out_dir / "checkpoint"
-    _fit("resume", graph, Trainer(_train_config("resume", epochs=2), checkpoint_dir=checkpoint), epochs=2)  # "killed" after epoch 2
-    results["resume"] = _fit("resume", graph, Trainer(_train_config("resume"), checkpoint_dir=checkpoint))  # resumed to epoch 3
+    _fit(
+        "resume", graph, Trainer(_train_config("resume", epochs=2), checkpoint_dir=checkpoint), epochs=2
+    )  # "killed" after epoch 2
+    results["resume"] = _fit(
+        "resume", graph, Trainer(_train_config("resume"), checkpoint_dir=checkpoint)
+    )  # resumed to epoch 3
     try:
         _fit("base", graph, encoder_mode="top")
     except ValueError as exc:
@@ -87,7 +102,9 @@ def graph_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def runs(graph_dir, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("ranks")
-    context = torch.multiprocessing.spawn(_worker, args=(WORLD, str(out / "rendezvous"), str(graph_dir), str(out)), nprocs=WORLD, join=False)
+    context = torch.multiprocessing.spawn(
+        _worker, args=(WORLD, str(out / "rendezvous"), str(graph_dir), str(out)), nprocs=WORLD, join=False
+    )
     deadline = time.monotonic() + 240
     while not context.join(timeout=1):
         if time.monotonic() > deadline:
@@ -110,11 +127,15 @@ def test_two_processes_follow_the_one_process_trajectory(runs, name):
         got = rank[name]
         assert len(got["history"]) == len(reference["history"])
         np.testing.assert_allclose(_column(got["history"], "loss"), _column(reference["history"], "loss"), rtol=RTOL)
-        np.testing.assert_allclose(_column(got["history"], "valid_ndcg@20"), _column(reference["history"], "valid_ndcg@20"), rtol=RTOL)
+        np.testing.assert_allclose(
+            _column(got["history"], "valid_ndcg@20"), _column(reference["history"], "valid_ndcg@20"), rtol=RTOL
+        )
         assert got["best_epoch"] == reference["best_epoch"]
         assert got["state"].keys() == reference["state"].keys()
         for key, value in reference["state"].items():
-            torch.testing.assert_close(got["state"][key], value, rtol=RTOL, atol=1e-6, msg=lambda m, key=key: f"{name} {key}: {m}")
+            torch.testing.assert_close(
+                got["state"][key], value, rtol=RTOL, atol=1e-6, msg=lambda m, key=key: f"{name} {key}: {m}"
+            )
         np.testing.assert_allclose(got["adjacency"], reference["adjacency"], rtol=RTOL, atol=1e-6)
         assert got["cold_calibration"]["bias"] == reference["cold_calibration"]["bias"]
 
@@ -155,7 +176,13 @@ def test_init_from_env_reads_torchrun_variables(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "two")
     with pytest.raises(ValueError, match="WORLD_SIZE"):
         distributed.init_from_env("cpu")
-    for name, value in (("WORLD_SIZE", "2"), ("RANK", "5"), ("LOCAL_RANK", "0"), ("MASTER_ADDR", "localhost"), ("MASTER_PORT", "1")):
+    for name, value in (
+        ("WORLD_SIZE", "2"),
+        ("RANK", "5"),
+        ("LOCAL_RANK", "0"),
+        ("MASTER_ADDR", "localhost"),
+        ("MASTER_PORT", "1"),
+    ):
         monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match="RANK=5"):
         distributed.init_from_env("cpu")
@@ -166,10 +193,37 @@ def test_torchrun_cli_trains_like_one_process(graph_dir, tmp_path, capsys):
     """``python -m torch.distributed.run --nproc-per-node 2 -m interestgraph train``: one JSON result, a model equal to one process's."""
     from interestgraph.cli import main
 
-    flags = ["--epochs", "2", "--dim", "8", "--user-batch", "15", "--negatives", "2", "--cold-draws", "2", "--device", "cpu", "--json"]
+    flags = [
+        "--epochs",
+        "2",
+        "--dim",
+        "8",
+        "--user-batch",
+        "15",
+        "--negatives",
+        "2",
+        "--cold-draws",
+        "2",
+        "--device",
+        "cpu",
+        "--json",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "INTERESTGRAPH_PROGRESS": "0"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(WORLD),
-               "-m", "interestgraph", "train", str(graph_dir), "--out", str(tmp_path / "m2"), *flags]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(WORLD),
+        "-m",
+        "interestgraph",
+        "train",
+        str(graph_dir),
+        "--out",
+        str(tmp_path / "m2"),
+        *flags,
+    ]
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)  # rank 0 alone prints: exactly one JSON object

@@ -13,7 +13,11 @@ from interestgraph.graph.build import build_interest_graph
 from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
 
 HOSTILE = '<script>document.documentElement.setAttribute("data-pwned","1")</script>'
-TITLES = [HOSTILE, 'Tom & Jerry </script><img src=x onerror="document.documentElement.setAttribute(\'data-pwned\',\'2\')">', "Costs $5 and $10 \u2028 line"]
+TITLES = [
+    HOSTILE,
+    "Tom & Jerry </script><img src=x onerror=\"document.documentElement.setAttribute('data-pwned','2')\">",
+    "Costs $5 and $10 \u2028 line",
+]
 
 
 def hostile_log(seed: int = 4):
@@ -29,7 +33,10 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("viz")
     graph = build_interest_graph(hostile_log(), protocol="tl-4", encoder=LexicalEncoder())
     graph = InterestGraph.load(graph.save(root / "graph"))
-    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=2), TrainConfig(epochs=3, user_batch=64, negatives=4, warmup_epochs=1, verbose=False, seed=3)).fit(graph)
+    model = InterestGraphModel(
+        ModelConfig(dim=8, gate_rank=2),
+        TrainConfig(epochs=3, user_batch=64, negatives=4, warmup_epochs=1, verbose=False, seed=3),
+    ).fit(graph)
     model.save(root / "model")
     return graph, model, root
 

@@ -17,8 +17,18 @@ import pytest
 
 from interestgraph.viz import show_user
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-dev-shm-usage", "--window-size=1280,1100", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1100",
+    "--hide-scrollbars",
+]
 
 
 def _browser() -> str:
@@ -33,8 +43,13 @@ def _browser() -> str:
 
 def _run(page: Path, tmp: Path, *action: str) -> subprocess.CompletedProcess:
     profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
-    return subprocess.run([_browser(), *FLAGS, f"--user-data-dir={profile}", *action, page.as_uri() + page_hash.get(page, "")],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp)})
+    return subprocess.run(
+        [_browser(), *FLAGS, f"--user-data-dir={profile}", *action, page.as_uri() + page_hash.get(page, "")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp)},
+    )
 
 
 page_hash: dict[Path, str] = {}
@@ -94,7 +109,11 @@ def test_graph_only_page_in_the_browser(trained, user, tmp_path):
     view = show_user(root / "graph", user)
     page = view.save_html(tmp_path / "graph.html")
     dom = _dom(page, tmp_path)
-    assert _attr(dom, "data-ig-status") == "ready" and _attr(dom, "data-ig-errors") is None and _attr(dom, "data-pwned") is None
+    assert (
+        _attr(dom, "data-ig-status") == "ready"
+        and _attr(dom, "data-ig-errors") is None
+        and _attr(dom, "data-pwned") is None
+    )
     assert int(_attr(dom, "data-ig-nodes")) == len(view.nodes)
     assert "Recommendations need a trained model." in dom
     _screenshot(page, tmp_path, "graph-only.png")

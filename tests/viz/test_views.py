@@ -22,7 +22,9 @@ from interestgraph.viz import ViewLimits, interest_timeline, json_for_script, sh
 
 def test_ego_graph_is_the_users_top_interests_items_and_recommendation_paths(trained, user):
     graph, model, _ = trained
-    view = show_user(model, user, interests=6, items_per_interest=2, recommendations=4, paths_per_recommendation=3, timeline=False)
+    view = show_user(
+        model, user, interests=6, items_per_interest=2, recommendations=4, paths_per_recommendation=3, timeline=False
+    )
     nodes, edges = view.nodes, view.edges
     assert nodes.iloc[0]["role"] == "user" and nodes.iloc[0]["key"] == f"user:{user}"
     expected = graph.user_interests(user, top=6)
@@ -40,7 +42,9 @@ def test_ego_graph_is_the_users_top_interests_items_and_recommendation_paths(tra
     # similarity edges join two shown interests with the graph's weight
     labels = graph.interests["label"].to_numpy()
     sim = graph.edges["interest-interest"]
-    table = {(f"interest:{labels[s]}", f"interest:{labels[t]}"): w for s, t, w in zip(sim["src"], sim["dst"], sim["weight"])}
+    table = {
+        (f"interest:{labels[s]}", f"interest:{labels[t]}"): w for s, t, w in zip(sim["src"], sim["dst"], sim["weight"])
+    }
     for e in edges[edges["kind"] == "interest-interest"].itertuples():
         if not e.paths:
             assert (e.source, e.target) in table and e.weight == pytest.approx(table[(e.source, e.target)])
@@ -48,7 +52,9 @@ def test_ego_graph_is_the_users_top_interests_items_and_recommendation_paths(tra
     ranked = recommend(model, [user], k=4)
     assert [r["item"] for r in view.recommendations] == [str(i) for i in ranked["item_id"]]
     keys = set(nodes["key"])
-    marked = {(e.source, e.target): e.paths for e in edges.itertuples()} | {(e.target, e.source): e.paths for e in edges.itertuples()}
+    marked = {(e.source, e.target): e.paths for e in edges.itertuples()} | {
+        (e.target, e.source): e.paths for e in edges.itertuples()
+    }
     for rec in view.recommendations:
         why = explain(model, user, ranked["item_id"].iloc[rec["rank"] - 1], top=3)
         assert rec["score"] == pytest.approx(why.score) and rec["n_paths"] == why.n_paths
@@ -70,16 +76,32 @@ def test_limits_cap_heavy_users_and_bad_limits_are_named(trained, user):
     graph, model, _ = trained
     full = show_user(graph, user, interests=10, items_per_interest=5, timeline=False)
     capped = show_user(graph, user, interests=10, items_per_interest=5, max_nodes=8, timeline=False)
-    assert len(full.nodes) > 8 and len(capped.nodes) == max(8, len(full.nodes) - int((full.nodes["role"] == "item").sum()))
+    assert len(full.nodes) > 8 and len(capped.nodes) == max(
+        8, len(full.nodes) - int((full.nodes["role"] == "item").sum())
+    )
     assert any("max_nodes=8" in n for n in capped.ego.notes)
     kept = capped.nodes[capped.nodes["role"] == "item"]["value"]
     dropped = full.nodes[(full.nodes["role"] == "item") & ~full.nodes["key"].isin(capped.nodes["key"])]["value"]
     assert len(dropped) and (kept.empty or dropped.max() <= kept.min())
     ring1 = show_user(graph, user, radius=1, timeline=False)
-    assert set(ring1.nodes["role"]) == {"user", "interest"} and set(ring1.edges["kind"]) <= {"user-interest", "interest-interest"}
+    assert set(ring1.nodes["role"]) == {"user", "interest"} and set(ring1.edges["kind"]) <= {
+        "user-interest",
+        "interest-interest",
+    }
     ring2 = show_user(trained[1], user, radius=2, timeline=False)
-    assert ring2.recommendations == [] and "item" in set(ring2.nodes["role"]) and any("radius=2" in n for n in ring2.ego.notes)
-    for field, value in (("interests", 0), ("items_per_interest", -1), ("max_nodes", 1), ("paths_per_recommendation", 0), ("radius", 0), ("radius", 4)):
+    assert (
+        ring2.recommendations == []
+        and "item" in set(ring2.nodes["role"])
+        and any("radius=2" in n for n in ring2.ego.notes)
+    )
+    for field, value in (
+        ("interests", 0),
+        ("items_per_interest", -1),
+        ("max_nodes", 1),
+        ("paths_per_recommendation", 0),
+        ("radius", 0),
+        ("radius", 4),
+    ):
         with pytest.raises(ValueError, match=field):
             ViewLimits(**{field: value})
     with pytest.raises(ValueError, match="not both"):
@@ -112,7 +134,9 @@ def test_page_escapes_every_label(trained, user, titles):
     labels = {n["label"] for n in payload["ego"]["nodes"]}
     assert labels & set(titles), "the fixture user should see a hostile title"
     assert json.loads(json_for_script({"t": titles})) == {"t": titles}
-    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page  # nothing from the network
+    assert (
+        "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
+    )  # nothing from the network
 
 
 def test_static_pictures_and_timeline(trained, user, tmp_path):
@@ -136,7 +160,9 @@ def test_static_pictures_and_timeline(trained, user, tmp_path):
         assert series["weights"] == pytest.approx(rows["weight"].to_numpy(), abs=1e-6)
     assert timeline.save_image(tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     assert view.save_timeline_image(tmp_path / "t2.png").exists()
-    no_time = dataclasses.replace(graph, split=dataclasses.replace(graph.split, log=dataclasses.replace(graph.split.log, has_timestamps=False)))
+    no_time = dataclasses.replace(
+        graph, split=dataclasses.replace(graph.split, log=dataclasses.replace(graph.split.log, has_timestamps=False))
+    )
     with pytest.raises(ValueError, match="no timestamps"):
         interest_timeline(no_time, user)
     assert show_user(no_time, user).timeline is None
@@ -163,17 +189,41 @@ def test_cli_show(trained, user, tmp_path, capsys, monkeypatch):
     graph, _, root = trained
     user = str(user)
     out = tmp_path / "u.html"
-    assert main(["show", str(root / "model"), "--user", user, "--out", str(out), "--png", str(tmp_path / "u.png"), "--timeline-png", str(tmp_path / "t.png"), "-q", "--json"]) == 0
+    assert (
+        main(
+            [
+                "show",
+                str(root / "model"),
+                "--user",
+                user,
+                "--out",
+                str(out),
+                "--png",
+                str(tmp_path / "u.png"),
+                "--timeline-png",
+                str(tmp_path / "t.png"),
+                "-q",
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert out.is_file() and (tmp_path / "u.png").is_file() and (tmp_path / "t.png").is_file()
-    assert data["html"] == str(out) and len(data["recommendations"]) == 5 and data["nodes"] == sum(data["roles"].values())
+    assert (
+        data["html"] == str(out) and len(data["recommendations"]) == 5 and data["nodes"] == sum(data["roles"].values())
+    )
     assert data["timeline_periods"] > 1 and "protocol tl-4" in data["protocol"]
     assert main(["show", str(root / "model"), "--user", user, "--out", str(out), "-q"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(["show", str(root / "graph"), "--user", user, "--out", str(out), "--overwrite", "-q"]) == 0
     text = capsys.readouterr().out
     assert "need a trained model" in text and "top interests:" in text
-    for argv, message in ((["--user", "nobody"], "--user"), (["--user", user, "--paths", "0"], "--paths"), (["--user", user, "--png", str(tmp_path / "x.gif")], "--png")):
+    for argv, message in (
+        (["--user", "nobody"], "--user"),
+        (["--user", user, "--paths", "0"], "--paths"),
+        (["--user", user, "--png", str(tmp_path / "x.gif")], "--png"),
+    ):
         assert main(["show", str(root / "graph"), *argv, "--out", str(tmp_path / "new.html"), "-q"]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "new.html").exists()
@@ -181,10 +231,40 @@ def test_cli_show(trained, user, tmp_path, capsys, monkeypatch):
     assert "not a graph or model directory" in capsys.readouterr().err
     # a picture that cannot be written leaves no page behind either
     (tmp_path / "p.png").mkdir()
-    assert main(["show", str(root / "graph"), "--user", user, "--out", str(tmp_path / "new.html"), "--png", str(tmp_path / "p.png"), "-q"]) == 2
+    assert (
+        main(
+            [
+                "show",
+                str(root / "graph"),
+                "--user",
+                user,
+                "--out",
+                str(tmp_path / "new.html"),
+                "--png",
+                str(tmp_path / "p.png"),
+                "-q",
+            ]
+        )
+        == 2
+    )
     assert "a directory" in capsys.readouterr().err and not (tmp_path / "new.html").exists()
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    assert main(["show", str(root / "graph"), "--user", user, "--out", str(tmp_path / "new.html"), "--png", str(tmp_path / "q.png"), "-q"]) == 2
+    assert (
+        main(
+            [
+                "show",
+                str(root / "graph"),
+                "--user",
+                user,
+                "--out",
+                str(tmp_path / "new.html"),
+                "--png",
+                str(tmp_path / "q.png"),
+                "-q",
+            ]
+        )
+        == 2
+    )
     assert "pip install 'interestgraph[viz]'" in capsys.readouterr().err and not (tmp_path / "new.html").exists()
 
 
@@ -193,7 +273,10 @@ def test_non_finite_numbers_reach_the_page_as_null(trained, user):
     view.ego.nodes.at[1, "details"]["w(v|u)"] = float("nan")
     view.ego.recommendations[0]["score"] = float("inf")
     payload = json.loads(re.search(r'id="ig-data">(.*?)</script>', view.html(), re.S).group(1))
-    assert payload["ego"]["nodes"][1]["details"]["w(v|u)"] is None and payload["ego"]["recommendations"][0]["score"] is None
+    assert (
+        payload["ego"]["nodes"][1]["details"]["w(v|u)"] is None
+        and payload["ego"]["recommendations"][0]["score"] is None
+    )
 
 
 def test_demo_page_names_never_leave_the_folder():

@@ -33,7 +33,17 @@ class LoadedSource:
     given_split: Split | None = None
 
 
-def load_source(source: str | os.PathLike | None, format: str, *, items: str | os.PathLike | None = None, columns: Mapping[str, str] | None = None, item_columns: Mapping[str, str] | None = None, list_fields: Mapping[str, str | None] | None = None, default_event: str = "interaction", synthetic: Mapping[str, Any] | None = None) -> LoadedSource:
+def load_source(
+    source: str | os.PathLike | None,
+    format: str,
+    *,
+    items: str | os.PathLike | None = None,
+    columns: Mapping[str, str] | None = None,
+    item_columns: Mapping[str, str] | None = None,
+    list_fields: Mapping[str, str | None] | None = None,
+    default_event: str = "interaction",
+    synthetic: Mapping[str, Any] | None = None,
+) -> LoadedSource:
     """Load ``source`` in the named ``format`` (see the module table).
 
     Args:
@@ -73,4 +83,13 @@ def load_source(source: str | os.PathLike | None, format: str, *, items: str | o
         return LoadedSource(load_dataset(source))
     from ..readers import read_log
 
-    return LoadedSource(read_log(source, items, columns=columns, item_columns=item_columns, list_fields=list_fields, default_event=default_event))
+    return LoadedSource(
+        read_log(
+            source,
+            items,
+            columns=columns,
+            item_columns=item_columns,
+            list_fields=list_fields,
+            default_event=default_event,
+        )
+    )

@@ -91,18 +91,22 @@ def _iter_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         with _open_binary(path) as handle:
             for number, raw in enumerate(handle, start=1):
                 if number == 1 and raw.startswith(_BOM):
-                    raw = raw[len(_BOM):]
+                    raw = raw[len(_BOM) :]
                 line = raw.strip()
                 if not line:
                     continue
                 try:
                     record = _DECODER.decode(line.decode("utf-8"))
                 except UnicodeDecodeError as exc:
-                    raise DataError(f"{path}: line {number} is not valid UTF-8 text (byte {exc.start} of the line)") from None
+                    raise DataError(
+                        f"{path}: line {number} is not valid UTF-8 text (byte {exc.start} of the line)"
+                    ) from None
                 except ValueError as exc:  # json.JSONDecodeError is a ValueError
                     raise DataError(_not_json_message(path, number, line, exc)) from None
                 if not isinstance(record, dict):
-                    raise DataError(f"{path}: line {number} is a JSON {type(record).__name__}, not an object; expected JSON lines with one object per line")
+                    raise DataError(
+                        f"{path}: line {number} is a JSON {type(record).__name__}, not an object; expected JSON lines with one object per line"
+                    )
                 yield number, record
     except (OSError, EOFError, zlib.error) as exc:
         where = f" after line {number}" if number else ""
@@ -173,9 +177,7 @@ def _categories(value: Any) -> list[str]:
     """The ``category`` list: HTML entities unescaped, stripped, empties dropped (a string is one category)."""
     if value is None:
         return []
-    if isinstance(value, str):
-        value = [value]
-    elif not isinstance(value, (list, tuple)):
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
         value = [value]
     out = []
     for label in value:
@@ -193,7 +195,9 @@ def _id_column(values: list[Any], field: str, path: Path, lines: np.ndarray) -> 
     bad = (ids.isna() | (ids == "")).to_numpy()
     if bad.any():
         positions = np.flatnonzero(bad)
-        raise DataError(f"{path}: required field {field!r} is missing, null or empty on {_lines(len(positions))} ({_where(lines, positions)})")
+        raise DataError(
+            f"{path}: required field {field!r} is missing, null or empty on {_lines(len(positions))} ({_where(lines, positions)})"
+        )
     return ids
 
 
@@ -225,27 +229,39 @@ def _timestamps(unix: list[Any], review_time: list[Any], path: Path, lines: np.n
     if garbled.any():
         positions = np.flatnonzero(garbled)
         examples = ", ".join(repr(unix[p]) for p in positions[:3])
-        raise DataError(f"{path}: field 'unixReviewTime' is not a number on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})")
+        raise DataError(
+            f"{path}: field 'unixReviewTime' is not a number on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})"
+        )
     fallback = np.flatnonzero(~present)
     if len(fallback):
         texts = pd.Series([review_time[p] for p in fallback], dtype="str").str.strip()
         missing = (texts.isna() | (texts == "")).to_numpy()
         if missing.any():
             positions = fallback[missing]
-            raise DataError(f"{path}: {len(positions)} reviews have neither 'unixReviewTime' nor 'reviewTime' ({_where(lines, positions)})")
+            raise DataError(
+                f"{path}: {len(positions)} reviews have neither 'unixReviewTime' nor 'reviewTime' ({_where(lines, positions)})"
+            )
         parsed = pd.to_datetime(texts, format=REVIEW_TIME_FORMAT, errors="coerce", utc=True)
         unparsed = parsed.isna().to_numpy()
         if unparsed.any():
             positions = fallback[unparsed]
             examples = ", ".join(repr(review_time[p]) for p in positions[:3])
-            raise DataError(f"{path}: field 'reviewTime' is not a date like '09 13, 2009' on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})")
+            raise DataError(
+                f"{path}: field 'reviewTime' is not a date like '09 13, 2009' on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})"
+            )
         seconds = seconds.copy()
         seconds[fallback] = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     return np.floor(seconds).astype(np.int64)
 
 
 def _read_reviews(path: Path, include_text: bool) -> tuple[pd.DataFrame, int | None]:
-    fields: dict[str, Callable[[Any], Any]] = {"reviewerID": _raw, "asin": _raw, "overall": _raw, "unixReviewTime": _raw, "reviewTime": _raw}
+    fields: dict[str, Callable[[Any], Any]] = {
+        "reviewerID": _raw,
+        "asin": _raw,
+        "overall": _raw,
+        "unixReviewTime": _raw,
+        "reviewTime": _raw,
+    }
     if include_text:
         fields.update(summary=_clean_text, reviewText=_clean_text)
     columns, lines = _read_fields(path, fields)
@@ -256,19 +272,25 @@ def _read_reviews(path: Path, include_text: bool) -> tuple[pd.DataFrame, int | N
     ratings, present = _numbers(columns["overall"])
     if not present.all():
         positions = np.flatnonzero(~present)
-        raise DataError(f"{path}: required field 'overall' is missing or null on {_lines(len(positions))} ({_where(lines, positions)})")
+        raise DataError(
+            f"{path}: required field 'overall' is missing or null on {_lines(len(positions))} ({_where(lines, positions)})"
+        )
     bad = ~np.isfinite(ratings)
     if bad.any():
         positions = np.flatnonzero(bad)
         examples = ", ".join(repr(columns["overall"][p]) for p in positions[:3])
-        raise DataError(f"{path}: field 'overall' is not a finite number on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})")
-    frame = pd.DataFrame({
-        "user_id": users,
-        "item_id": items,
-        "timestamp": _timestamps(columns["unixReviewTime"], columns["reviewTime"], path, lines),
-        "event": pd.Series([REVIEW_EVENT] * len(lines), dtype="str"),
-        "value": ratings,
-    })
+        raise DataError(
+            f"{path}: field 'overall' is not a finite number on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})"
+        )
+    frame = pd.DataFrame(
+        {
+            "user_id": users,
+            "item_id": items,
+            "timestamp": _timestamps(columns["unixReviewTime"], columns["reviewTime"], path, lines),
+            "event": pd.Series([REVIEW_EVENT] * len(lines), dtype="str"),
+            "value": ratings,
+        }
+    )
     if include_text:
         frame["text"] = _review_text(columns["summary"], columns["reviewText"])
     return frame, _line_offset(lines)
@@ -279,13 +301,22 @@ def _read_reviews(path: Path, include_text: bool) -> tuple[pd.DataFrame, int | N
 
 def _read_meta(path: Path) -> tuple[pd.DataFrame, int | None, str | None]:
     """The catalog, its line offset (None when rows no longer match lines) and the duplicate note (or None)."""
-    fields = {"asin": _raw, "title": _clean_text, "description": _clean_text, "brand": _clean_text, "feature": _clean_text, "category": _categories}
+    fields = {
+        "asin": _raw,
+        "title": _clean_text,
+        "description": _clean_text,
+        "brand": _clean_text,
+        "feature": _clean_text,
+        "category": _categories,
+    }
     columns, lines = _read_fields(path, fields)
-    catalog = pd.DataFrame({
-        "item_id": _id_column(columns["asin"], "asin", path, lines),
-        **{name: pd.Series(columns[name], dtype="str") for name in TEXT_FIELDS},
-        "categories": pd.Series(columns["category"], dtype=object),
-    })
+    catalog = pd.DataFrame(
+        {
+            "item_id": _id_column(columns["asin"], "asin", path, lines),
+            **{name: pd.Series(columns[name], dtype="str") for name in TEXT_FIELDS},
+            "categories": pd.Series(columns["category"], dtype=object),
+        }
+    )
     note = None
     dup = catalog["item_id"].duplicated(keep="first").to_numpy()
     if dup.any():

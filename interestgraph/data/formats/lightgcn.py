@@ -70,7 +70,9 @@ def _parse_pairs(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not ok.all():
         position = int(np.argmin(ok)) + skip
         line, token = _bad_token(data, position)
-        raise DataError(f"{path}: line {line}: {token!r} is not a non-negative integer ID (expected 'user item item ...', space-separated integers)")
+        raise DataError(
+            f"{path}: line {line}: {token!r} is not a non-negative integer ID (expected 'user item item ...', space-separated integers)"
+        )
     digit_pos = np.flatnonzero(is_digit)
     empty = np.empty(0, dtype=np.int64)
     if not len(digit_pos):
@@ -189,7 +191,9 @@ def load_lightgcn(directory: str | os.PathLike, *, valid_ratio: float = 0.0, see
         raise DataError(f"{directory}: no such directory")
     for name in FILES:
         if not (directory / name).is_file():
-            raise DataError(f"{directory / name}: no such file; a LightGCN dataset directory needs {' and '.join(FILES)}")
+            raise DataError(
+                f"{directory / name}: no such file; a LightGCN dataset directory needs {' and '.join(FILES)}"
+            )
     parsed = []
     for name in FILES:
         path = directory / name
@@ -224,7 +228,12 @@ def load_lightgcn(directory: str | os.PathLike, *, valid_ratio: float = 0.0, see
     # no event/value/timestamp columns: from_frames fills event = "interaction", value = 1.0, no time
     interactions = pd.DataFrame({"user_id": user, "item_id": item})
     log = InteractionLog.from_frames(interactions, None, default_event=EVENT, duplicates="keep", source=str(directory))
-    params = {"source": str(directory), "valid_ratio": float(valid_ratio), "seed": int(seed) if valid_ratio > 0 else None, "files": list(FILES)}
+    params = {
+        "source": str(directory),
+        "valid_ratio": float(valid_ratio),
+        "seed": int(seed) if valid_ratio > 0 else None,
+        "files": list(FILES),
+    }
     split = given_split(log, part, name=SPLIT_NAME, params=params)
     if valid_ratio > 0:
         split = dataclasses.replace(split, protocol=dataclasses.replace(split.protocol, seed=int(seed)))

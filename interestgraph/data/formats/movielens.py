@@ -33,8 +33,25 @@ from ..schema import InteractionLog, OnDuplicates, OnMissingItems
 
 NO_GENRE = {"(no genres listed)", "unknown"}
 ML100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-    "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 
 
@@ -73,7 +90,9 @@ def _integers(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFra
         numbers = pd.to_numeric(frame[column], errors="coerce")
         bad = np.flatnonzero(numbers.isna().to_numpy() | (numbers != np.round(numbers)).to_numpy())
         if len(bad):
-            raise DataError(f"{path}: column {column!r} must hold integers; {len(bad)} do not (e.g. {frame[column].iloc[bad[0]]!r} on line {bad[0] + 1})")
+            raise DataError(
+                f"{path}: column {column!r} must hold integers; {len(bad)} do not (e.g. {frame[column].iloc[bad[0]]!r} on line {bad[0] + 1})"
+            )
     return frame
 
 
@@ -84,10 +103,24 @@ def _read_double_colon(path: Path, names: list[str]) -> pd.DataFrame:
     text = path.read_bytes().decode("latin-1")
     if "\t" in text:
         raise DataError(f"{path}: unexpected tab characters in a '::'-separated file")
-    return _read_raw(path, filepath_or_buffer=io.StringIO(text.replace("::", "\t")), sep="\t", header=None, names=names, quoting=3, dtype={n: "str" for n in names if n in ("title", "genres")})
+    return _read_raw(
+        path,
+        filepath_or_buffer=io.StringIO(text.replace("::", "\t")),
+        sep="\t",
+        header=None,
+        names=names,
+        quoting=3,
+        dtype={n: "str" for n in names if n in ("title", "genres")},
+    )
 
 
-def load_movielens(directory: str | os.PathLike, *, include_tags: bool = True, missing_items: OnMissingItems = "drop", duplicates: OnDuplicates = "drop") -> InteractionLog:
+def load_movielens(
+    directory: str | os.PathLike,
+    *,
+    include_tags: bool = True,
+    missing_items: OnMissingItems = "drop",
+    duplicates: OnDuplicates = "drop",
+) -> InteractionLog:
     """Load a MovieLens directory in any of the three layouts (see the module docstring).
 
     Args:
@@ -98,19 +131,27 @@ def load_movielens(directory: str | os.PathLike, *, include_tags: bool = True, m
     directory = Path(directory)
     layout = detect_movielens_layout(directory)
     if layout == "latest":
-        ratings, _, _ = read_table(directory / "ratings.csv", columns={"user_id": "userId", "item_id": "movieId", "value": "rating"})
+        ratings, _, _ = read_table(
+            directory / "ratings.csv", columns={"user_id": "userId", "item_id": "movieId", "value": "rating"}
+        )
         ratings = ratings.assign(event="rating")
         frames = [ratings[["user_id", "item_id", "timestamp", "event", "value"]]]
         tags_path = directory / "tags.csv"
         if include_tags and tags_path.is_file():
             tags, _, _ = read_table(tags_path, columns={"user_id": "userId", "item_id": "movieId", "text": "tag"})
-            frames.append(tags.assign(event="tag", value=1.0)[["user_id", "item_id", "timestamp", "event", "value", "text"]])
+            frames.append(
+                tags.assign(event="tag", value=1.0)[["user_id", "item_id", "timestamp", "event", "value", "text"]]
+            )
         movies, _, movies_name = read_table(directory / "movies.csv", columns={"item_id": "movieId"})
-        catalog = pd.DataFrame({"item_id": movies["item_id"], "title": movies["title"], "genres": _genres(movies["genres"])})
+        catalog = pd.DataFrame(
+            {"item_id": movies["item_id"], "title": movies["title"], "genres": _genres(movies["genres"])}
+        )
     elif layout == "100k":
         if not (directory / "u.item").is_file():
             raise DataError(f"{directory / 'u.item'}: no such file")
-        ratings = _read_raw(directory / "u.data", sep="\t", header=None, names=["user_id", "item_id", "value", "timestamp"])
+        ratings = _read_raw(
+            directory / "u.data", sep="\t", header=None, names=["user_id", "item_id", "value", "timestamp"]
+        )
         frames = [ratings.assign(event="rating")]
         movies_name = str(directory / "u.item")
         genre_names = list(ML100K_GENRES)
@@ -118,22 +159,33 @@ def load_movielens(directory: str | os.PathLike, *, include_tags: bool = True, m
         if genre_file.is_file():
             listed = _read_raw(genre_file, sep="|", header=None, names=["name", "index"], encoding="latin-1").dropna()
             genre_names = listed.sort_values("index")["name"].tolist()
-        columns = ["item_id", "title", "release_date", "video_release_date", "imdb_url", *[f"g{i}" for i in range(len(genre_names))]]
+        columns = [
+            "item_id",
+            "title",
+            "release_date",
+            "video_release_date",
+            "imdb_url",
+            *[f"g{i}" for i in range(len(genre_names))],
+        ]
         movies = _read_raw(directory / "u.item", sep="|", header=None, names=columns, encoding="latin-1", quoting=3)
-        _integers(movies.fillna({c: 0 for c in columns[5:]}), columns[5:], directory / "u.item")
+        _integers(movies.fillna(dict.fromkeys(columns[5:], 0)), columns[5:], directory / "u.item")
         flags = movies[[f"g{i}" for i in range(len(genre_names))]].fillna(0).to_numpy(dtype=np.int64).astype(bool)
         genre_array = np.array(genre_names, dtype=object)
-        catalog = pd.DataFrame({
-            "item_id": movies["item_id"],
-            "title": movies["title"].fillna(""),
-            "genres": [[g for g in genre_array[row] if g not in NO_GENRE] for row in flags],
-        })
+        catalog = pd.DataFrame(
+            {
+                "item_id": movies["item_id"],
+                "title": movies["title"].fillna(""),
+                "genres": [[g for g in genre_array[row] if g not in NO_GENRE] for row in flags],
+            }
+        )
     else:
         movies_name = str(directory / "movies.dat")
         ratings = _read_double_colon(directory / "ratings.dat", ["user_id", "item_id", "value", "timestamp"])
         frames = [ratings.assign(event="rating")]
         movies = _read_double_colon(directory / "movies.dat", ["item_id", "title", "genres"])
-        catalog = pd.DataFrame({"item_id": movies["item_id"], "title": movies["title"], "genres": _genres(movies["genres"])})
+        catalog = pd.DataFrame(
+            {"item_id": movies["item_id"], "title": movies["title"], "genres": _genres(movies["genres"])}
+        )
 
     interactions = pd.concat(frames, ignore_index=True)
     return InteractionLog.from_frames(

@@ -106,17 +106,23 @@ class SyntheticConfig:
         except (ValueError, TypeError):
             raise ValueError(f"start must be an ISO date like '2024-01-01', got {self.start!r}") from None
         if (first_day + pd.Timedelta(days=self.days)).timestamp() > time.time():
-            raise ValueError(f"start ({self.start}) plus days ({self.days}) reaches into the future; logs record the past")
+            raise ValueError(
+                f"start ({self.start}) plus days ({self.days}) reaches into the future; logs record the past"
+            )
         if self.domains is not None and len(self.domains) == 0:
             raise ValueError("domains must name at least one domain, or be None for all")
         if self.n_interactions < self.n_users * self.min_events_per_user:
-            raise ValueError(f"n_interactions ({self.n_interactions}) must be >= n_users * min_events_per_user ({self.n_users * self.min_events_per_user})")
+            raise ValueError(
+                f"n_interactions ({self.n_interactions}) must be >= n_users * min_events_per_user ({self.n_users * self.min_events_per_user})"
+            )
         lo, hi = self.interests_per_user
         if not 1 <= lo <= hi:
             raise ValueError(f"interests_per_user must be (lo, hi) with 1 <= lo <= hi, got {self.interests_per_user!r}")
         lo, hi = self.extra_item_interests
         if not 0 <= lo <= hi:
-            raise ValueError(f"extra_item_interests must be (lo, hi) with 0 <= lo <= hi, got {self.extra_item_interests!r}")
+            raise ValueError(
+                f"extra_item_interests must be (lo, hi) with 0 <= lo <= hi, got {self.extra_item_interests!r}"
+            )
         for name in ("related_prob", "synonym_prob", "drift_fraction", "noise"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
@@ -124,7 +130,9 @@ class SyntheticConfig:
         if unknown:
             raise ValueError(f"event_mix has unknown event types {sorted(unknown)}; known: {sorted(_EVENT_MAKERS)}")
         if not self.event_mix or any(p < 0 for p in self.event_mix.values()) or sum(self.event_mix.values()) <= 0:
-            raise ValueError(f"event_mix must have non-negative probabilities with a positive sum, got {dict(self.event_mix)!r}")
+            raise ValueError(
+                f"event_mix must have non-negative probabilities with a positive sum, got {dict(self.event_mix)!r}"
+            )
         if self.domains is not None:
             known = {d.name for d in tx.DOMAINS}
             bad = [d for d in self.domains if d not in known]
@@ -189,7 +197,13 @@ class SyntheticData:
             "truth_item_interests": self.truth.item_interests,
             "truth_interests": self.truth.interests,
         }
-        return save_dataset(self.log, directory, overwrite=overwrite, tables=tables, metadata={"synthetic_config": self.config.to_dict()})
+        return save_dataset(
+            self.log,
+            directory,
+            overwrite=overwrite,
+            tables=tables,
+            metadata={"synthetic_config": self.config.to_dict()},
+        )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -214,16 +228,20 @@ class _Taxonomy:
         return len(self.names)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "interest": self.names.tolist(),
-            "domain": self.domain.tolist(),
-            "cluster": self.cluster.tolist(),
-            "synonyms": [list(i.synonyms) for i in self.interest],
-            "keywords": [list(i.keywords) for i in self.interest],
-        })
+        return pd.DataFrame(
+            {
+                "interest": self.names.tolist(),
+                "domain": self.domain.tolist(),
+                "cluster": self.cluster.tolist(),
+                "synonyms": [list(i.synonyms) for i in self.interest],
+                "keywords": [list(i.keywords) for i in self.interest],
+            }
+        )
 
 
-def _pick_related(rng: np.random.Generator, tax: _Taxonomy, first: int, count: int, related_prob: float, exclude: set[int]) -> list[int]:
+def _pick_related(
+    rng: np.random.Generator, tax: _Taxonomy, first: int, count: int, related_prob: float, exclude: set[int]
+) -> list[int]:
     """``count`` more interests near ``first``: same cluster with ``related_prob``, else same domain, else anywhere."""
     chosen: list[int] = []
     for _ in range(count):
@@ -241,7 +259,9 @@ def _title_case(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
-def _make_items(rng: np.random.Generator, tax: _Taxonomy, cfg: SyntheticConfig) -> tuple[pd.DataFrame, list[list[int]], np.ndarray]:
+def _make_items(
+    rng: np.random.Generator, tax: _Taxonomy, cfg: SyntheticConfig
+) -> tuple[pd.DataFrame, list[list[int]], np.ndarray]:
     """Catalog, each item's interest codes (primary first) and popularity (sums to 1)."""
     n = cfg.n_items
     width = len(str(n))
@@ -254,22 +274,32 @@ def _make_items(rng: np.random.Generator, tax: _Taxonomy, cfg: SyntheticConfig) 
     item_interests: list[list[int]] = []
     titles, descriptions, tags, categories = [], [], [], []
     for k in range(n):
-        codes = [int(primary[k])] + _pick_related(rng, tax, int(primary[k]), int(n_extra[k]), cfg.related_prob, {int(primary[k])})
+        codes = [int(primary[k])] + _pick_related(
+            rng, tax, int(primary[k]), int(n_extra[k]), cfg.related_prob, {int(primary[k])}
+        )
         item_interests.append(codes)
         interests = [tax.interest[c] for c in codes]
         domain = tax.domain_of[tax.domain[codes[0]]]
         words = [w for i in interests for w in i.keywords]
         noun, noun2 = rng.choice(interests[0].keywords), rng.choice(words)
         template = str(rng.choice(domain.title_templates))
-        titles.append(template.format(Adj=rng.choice(domain.adjectives), Noun=_title_case(noun), Noun2=_title_case(noun2)))
+        titles.append(
+            template.format(Adj=rng.choice(domain.adjectives), Noun=_title_case(noun), Noun2=_title_case(noun2))
+        )
         if len(interests) > 1:
             second = interests[1]
         else:  # a one-interest item is described next to a sibling from its cluster
             siblings = [c for c in tax.by_cluster[tax.cluster_code[codes[0]]] if c != codes[0]] or [codes[0]]
             second = tax.interest[int(rng.choice(siblings))]
-        descriptions.append(str(rng.choice(tx.DESCRIPTION_TEMPLATES)).format(
-            noun=domain.item_noun, interest=interests[0].name, interest2=second.name,
-            keyword=rng.choice(interests[0].keywords), keyword2=rng.choice(second.keywords)))
+        descriptions.append(
+            str(rng.choice(tx.DESCRIPTION_TEMPLATES)).format(
+                noun=domain.item_noun,
+                interest=interests[0].name,
+                interest2=second.name,
+                keyword=rng.choice(interests[0].keywords),
+                keyword2=rng.choice(second.keywords),
+            )
+        )
         labels = []
         for interest in interests:
             use_synonym = interest.synonyms and rng.random() < cfg.synonym_prob
@@ -279,11 +309,15 @@ def _make_items(rng: np.random.Generator, tax: _Taxonomy, cfg: SyntheticConfig) 
     rank = rng.permutation(n)
     popularity = (rank + 1.0) ** -cfg.popularity_skew
     popularity /= popularity.sum()
-    catalog = pd.DataFrame({"item_id": ids, "title": titles, "description": descriptions, "categories": categories, "tags": tags})
+    catalog = pd.DataFrame(
+        {"item_id": ids, "title": titles, "description": descriptions, "categories": categories, "tags": tags}
+    )
     return catalog, item_interests, popularity
 
 
-def _user_plan(rng: np.random.Generator, tax: _Taxonomy, cfg: SyntheticConfig, interest_pop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _user_plan(
+    rng: np.random.Generator, tax: _Taxonomy, cfg: SyntheticConfig, interest_pop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per user: interest codes before / after drift and their weights, shape ``(n_users, K)``, -1 padded.
 
     Only interests with ``interest_pop > 0`` (those some item carries) are planted."""
@@ -298,9 +332,11 @@ def _user_plan(rng: np.random.Generator, tax: _Taxonomy, cfg: SyntheticConfig, i
     firsts = rng.choice(len(tax), size=cfg.n_users, p=interest_pop)
     for u in range(cfg.n_users):
         k = int(counts[u])
-        codes = [int(firsts[u])] + _pick_related(rng, tax, int(firsts[u]), k - 1, cfg.related_prob * 0.6, {int(firsts[u])} | blocked)
-        before[u, :len(codes)] = codes
-        weights[u, :len(codes)] = rng.dirichlet(np.full(len(codes), 3.0))
+        codes = [int(firsts[u])] + _pick_related(
+            rng, tax, int(firsts[u]), k - 1, cfg.related_prob * 0.6, {int(firsts[u])} | blocked
+        )
+        before[u, : len(codes)] = codes
+        weights[u, : len(codes)] = rng.dirichlet(np.full(len(codes), 3.0))
         after[u] = before[u]
         if drifts[u]:
             slot = int(rng.integers(len(codes)))
@@ -344,7 +380,11 @@ def _text_query(rng, tax, interest_codes, planted, item_codes, item_interests, c
         interest = tax.interest[code]
         noun = tax.domain_of[tax.domain[code]].item_noun
         forms = (interest.name, *interest.synonyms)
-        out.append(str(rng.choice(tx.QUERY_TEMPLATES)).format(interest=rng.choice(forms), keyword=rng.choice(interest.keywords), noun=noun))
+        out.append(
+            str(rng.choice(tx.QUERY_TEMPLATES)).format(
+                interest=rng.choice(forms), keyword=rng.choice(interest.keywords), noun=noun
+            )
+        )
     return out
 
 
@@ -354,12 +394,24 @@ def _text_review(rng, tax, interest_codes, planted, item_codes, item_interests, 
         code = item_interests[item][0]
         interest = tax.interest[code]
         noun = tax.domain_of[tax.domain[code]].item_noun
-        out.append(str(rng.choice(tx.REVIEW_TEMPLATES)).format(noun=noun, keyword=rng.choice(interest.keywords), interest=interest.name))
+        out.append(
+            str(rng.choice(tx.REVIEW_TEMPLATES)).format(
+                noun=noun, keyword=rng.choice(interest.keywords), interest=interest.name
+            )
+        )
     return out
 
 
 # event type -> text maker (None: no text)
-_EVENT_MAKERS = {"view": None, "click": None, "purchase": None, "rating": None, "tag": _text_tag, "query": _text_query, "review": _text_review}
+_EVENT_MAKERS = {
+    "view": None,
+    "click": None,
+    "purchase": None,
+    "rating": None,
+    "tag": _text_tag,
+    "query": _text_query,
+    "review": _text_review,
+}
 
 
 def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) -> SyntheticData:
@@ -426,7 +478,7 @@ def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) 
     order = planted_rows[np.argsort(interest[planted_rows], kind="stable")]
     bounds = np.searchsorted(interest[order], np.arange(len(tax) + 1))
     for code in range(len(tax)):
-        rows = order[bounds[code]:bounds[code + 1]]
+        rows = order[bounds[code] : bounds[code + 1]]
         if len(rows):
             pool = np.asarray(carriers[code])
             p = popularity[pool] / popularity[pool].sum()
@@ -456,17 +508,23 @@ def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) 
     user_ids = np.array([f"u{k:0{width}d}" for k in range(1, n_users + 1)], dtype=object)
     item_ids = catalog["item_id"].to_numpy()
     order = np.lexsort((user, stamp))
-    interactions = pd.DataFrame({
-        "user_id": user_ids[user[order]],
-        "item_id": item_ids[item[order]],
-        "timestamp": stamp[order],
-        "event": event[order],
-        "value": value[order],
-        "text": text[order],
-    })
+    interactions = pd.DataFrame(
+        {
+            "user_id": user_ids[user[order]],
+            "item_id": item_ids[item[order]],
+            "timestamp": stamp[order],
+            "event": event[order],
+            "value": value[order],
+            "text": text[order],
+        }
+    )
     log = InteractionLog.from_frames(
-        interactions, catalog, interest_fields=("categories", "tags"), text_fields=("title", "description"),
-        duplicates="keep", source=f"synthetic(seed={cfg.seed}, users={cfg.n_users}, items={cfg.n_items}, events={cfg.n_interactions})",
+        interactions,
+        catalog,
+        interest_fields=("categories", "tags"),
+        text_fields=("title", "description"),
+        duplicates="keep",
+        source=f"synthetic(seed={cfg.seed}, users={cfg.n_users}, items={cfg.n_items}, events={cfg.n_interactions})",
     )
     truth = _truth(tax, cfg, user_ids, item_ids, item_interests, before, after, weights, drifts, drift_at, t0, span)
     bar.update()
@@ -474,7 +532,9 @@ def generate_synthetic(config: SyntheticConfig | None = None, **overrides: Any) 
     return SyntheticData(log=log, truth=truth, config=cfg)
 
 
-def _truth(tax, cfg, user_ids, item_ids, item_interests, before, after, weights, drifts, drift_at, t0, span) -> PlantedTruth:
+def _truth(
+    tax, cfg, user_ids, item_ids, item_interests, before, after, weights, drifts, drift_at, t0, span
+) -> PlantedTruth:
     end_of_log = t0 + span + 1
     rows = []
     for u in range(len(user_ids)):
@@ -488,7 +548,11 @@ def _truth(tax, cfg, user_ids, item_ids, item_interests, before, after, weights,
             else:
                 rows.append((user_ids[u], tax.names[before[u, k]], w, t0, end_of_log))
     user_interests = pd.DataFrame(rows, columns=["user_id", "interest", "weight", "start", "end"])
-    item_rows = [(item_ids[i], tax.names[c], j == 0) for i, codes in enumerate(item_interests) for j, c in enumerate(codes)]
+    item_rows = [
+        (item_ids[i], tax.names[c], j == 0) for i, codes in enumerate(item_interests) for j, c in enumerate(codes)
+    ]
     item_table = pd.DataFrame(item_rows, columns=["item_id", "interest", "primary"])
     drift_time = pd.Series(drift_at[drifts], index=pd.Index(user_ids[drifts], name="user_id"), name="drift_time")
-    return PlantedTruth(user_interests=user_interests, item_interests=item_table, interests=tax.frame(), drift_time=drift_time)
+    return PlantedTruth(
+        user_interests=user_interests, item_interests=item_table, interests=tax.frame(), drift_time=drift_time
+    )
