@@ -41,7 +41,12 @@ def test_the_smoke_run_records_every_stage_with_its_figures(smoke):
     assert [r["train_seconds"] for r in lightgcn["checkpoints"]] == sorted(
         r["train_seconds"] for r in lightgcn["checkpoints"]
     )
-    assert set(stages["encoder"]["rows"]) == {"TextEncoder, bf16 autocast", "TextEncoder, float32"}
+    assert set(stages["encoder"]["rows"]) == {
+        "TextEncoder, bf16 autocast",
+        "TextEncoder, float32",
+        "TextEncoder, bf16 autocast, batch 512",
+        "TextEncoder, float32, batch 512",
+    }
     assert stages["encoder"]["min_cosine_bf16_vs_fp32"] > 0.9999  # on a CPU autocast is off: the same vectors
     assert set(stages["joint"]["rows"]) == {"frozen encoder (reference)", "fine-tuned encoder, top layer"}
     assert stages["joint"]["rows"]["fine-tuned encoder, top layer"]["seconds"]["encoder"] > 0
