@@ -427,14 +427,15 @@ def fit_summary(model, seconds: float) -> dict[str, Any]:
     }
 
 
-def fit_within_budget(graph, train_config, budget_s: float, log: Callable[[str], None]):
+def fit_within_budget(graph, train_config, budget_s: float, log: Callable[[str], None], fits: list | None = None):
     """Fit ``InterestGraphModel(ModelConfig(), train_config)`` on ``graph`` within about ``budget_s`` seconds.
 
     When the trainer takes callbacks, one fit of up to ``train_config.epochs`` epochs, stopped by a callback
     once ``budget_s`` have passed since the fit began (within a batch; the cold-item calibration and freezing
     that follow are not in the budget). Otherwise (no public way to stop a fit on time) a probe fit of one epoch
     measures an epoch, then a second fit runs as many epochs as fit in what the budget leaves after the probe's
-    setup (at least one, at most ``train_config.epochs``). Returns ``(model, {"method", "fits": [...]})``.
+    setup (at least one, at most ``train_config.epochs``). Returns ``(model, {"method", "fits": [...]})``; each
+    fit's summary is also appended to ``fits`` as soon as it ends (so a stage stopped later keeps it).
     """
     import dataclasses
 
@@ -455,6 +456,8 @@ def fit_within_budget(graph, train_config, budget_s: float, log: Callable[[str],
             summary = fit_summary(model, time.perf_counter() - started)
             summary["stopped_by_budget_at"] = budget.stopped_at
             log(f"fit: {summary['epochs']} epoch(s) in {summary['fit_seconds']:.1f} s (budget callback)")
+            if fits is not None:
+                fits.append(summary)
             return model, {"method": "Trainer callbacks: stopped at the budget", "fits": [summary]}
     probe_config = dataclasses.replace(train_config, epochs=1)
     model = InterestGraphModel(ModelConfig(), probe_config).fit(graph)
@@ -465,7 +468,8 @@ def fit_within_budget(graph, train_config, budget_s: float, log: Callable[[str],
     epochs = int(min(train_config.epochs, left // epoch_s)) if epoch_s > 0 else 0
     epochs = max(epochs, 0)
     log(f"probe fit: 1 epoch in {probe['fit_seconds']:.1f} s (epoch {epoch_s:.1f} s); {epochs} epoch(s) fit the rest")
-    fits = [{**probe, "role": "probe (1 epoch)"}]
+    fits = fits if fits is not None else []
+    fits.append({**probe, "role": "probe (1 epoch)"})
     method = "no public hook to stop a fit on time: a 1-epoch probe fit, then epochs chosen to fit the budget"
     if epochs >= 2:
         t0 = time.perf_counter()
@@ -511,7 +515,9 @@ def stage_gowalla(args: argparse.Namespace, device: torch.device, state: dict, f
         "the split has no validation part (the published protocol), so nothing is early-stopped on validation: "
         "training runs to its epoch limit or the wall-clock budget, and the last epoch's parameters are kept"
     )
-    model, fitted = fit_within_budget(graph, train_config, args.budget_s, args_log)
+    found["fits_so_far"] = []
+    model, fitted = fit_within_budget(graph, train_config, args.budget_s, args_log, found["fits_so_far"])
+    del found["fits_so_far"]
     found["fit"] = fitted
     state["model"] = model
     t0 = now(device)
