@@ -197,6 +197,7 @@ def test_lora_bad_targets_name_the_field():
 # -- CUDA (runs only where a GPU is present) -----------------------------------------------------------------------
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_bf16_autocast_matches_cpu(frozen_vectors):
     gpu = TextEncoder(EncoderConfig(device="auto", mode="top", top_layers=1))
