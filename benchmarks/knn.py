@@ -91,7 +91,7 @@ def _rss_mib() -> float:
 def _case(mode: str, args: dict, out_path: str, queue) -> None:
     import torch
 
-    from interestgraph.graph.knn import cosine_topk
+    from interestgraph.ops.knn import cosine_topk
 
     torch.set_num_threads(args["threads"])
     x = make_vectors(args["n"], args["d"], args["clusters"], args["noise"], args["seed"])

@@ -31,7 +31,14 @@ def synthetic_config(args: argparse.Namespace) -> dict:
     return {"n_users": args.n_users, "n_items": args.n_items, "n_interactions": args.n_events, "seed": args.seed}
 
 
-def _parse_mapping(pairs: list[str] | None, flag: str) -> dict[str, str]:
+def parse_mapping(pairs: list[str] | None, flag: str) -> dict[str, str]:
+    """``--map``-style options (``CANONICAL=SOURCE_COLUMN``, repeatable) as ``{canonical: source}``.
+
+    Shared by the verbs that read a log or a catalog (``data``, ``graph``, ``recommend``).
+
+    Raises:
+        UsageError: a pair without ``=`` or with an empty side (``flag`` named).
+    """
     mapping = {}
     for pair in pairs or []:
         canon, sep, src = pair.partition("=")
@@ -41,7 +48,9 @@ def _parse_mapping(pairs: list[str] | None, flag: str) -> dict[str, str]:
     return mapping
 
 
-def _parse_list_fields(specs: list[str] | None) -> dict[str, str | None]:
+def parse_list_fields(specs: list[str] | None) -> dict[str, str | None]:
+    """``--list-field`` options (``FIELD`` or ``FIELD=DELIMITER``, repeatable) as ``{field: delimiter}``; the
+    delimiter defaults to ``"|"``."""
     fields: dict[str, str | None] = {}
     for spec in specs or []:
         name, sep, delimiter = spec.partition("=")
@@ -129,9 +138,9 @@ def load_from_args(args: argparse.Namespace):
         args.source,
         args.format,
         items=args.items,
-        columns=_parse_mapping(args.map, "--map"),
-        item_columns=_parse_mapping(args.item_map, "--item-map"),
-        list_fields=_parse_list_fields(args.list_field),
+        columns=parse_mapping(args.map, "--map"),
+        item_columns=parse_mapping(args.item_map, "--item-map"),
+        list_fields=parse_list_fields(args.list_field),
         default_event=args.event or "interaction",
         synthetic=synthetic_config(args),
     )

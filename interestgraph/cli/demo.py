@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..artifacts import atomic_write_text
+from ..evaluate.planted import planted_recovery
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 from .data_verbs import add_source_options, load_from_args, synthetic_config
 
@@ -209,32 +210,6 @@ def _encoder(args: argparse.Namespace, out: Path):
     from ..encoder import EncoderConfig, TextEncoder
 
     return TextEncoder(EncoderConfig(cache_dir=str(out / ".encoder-cache")))
-
-
-def planted_recovery(graph, truth, top: int = 10, scores: np.ndarray | None = None) -> dict[str, float]:
-    """Share of users whose strongest planted interest is in their top-``top`` interests, and share of all
-    planted interests (active at the decay reference time) that are.
-
-    Args:
-        scores: ``(n_users, n_interests)`` how much each user is taken to care about each interest (a trained
-            model's :meth:`~interestgraph.model.InterestGraphModel.interest_scores`); None ranks by the graph's
-            ``w(v|u)`` edges.
-    """
-    lookup = {label: k for k, label in enumerate(graph.interests["label"])}
-    if scores is None:
-        table = graph.edges["user-interest"].sort_values(["src", "weight"], ascending=[True, False], kind="stable")
-        tops = table.groupby("src").head(top).groupby("src")["dst"].apply(set)
-    else:
-        order = np.argsort(-np.asarray(scores), axis=1, kind="stable")[:, :top]
-        tops = {u: set(row.tolist()) for u, row in enumerate(order)}
-    strongest = planted = found = 0
-    for code, user in enumerate(graph.users):
-        codes = [lookup[p] for p in truth.interests_of(user, at=graph.reference_time) if p in lookup]
-        mine = tops.get(code, set())
-        strongest += bool(codes) and codes[0] in mine
-        found += sum(c in mine for c in codes)
-        planted += len(codes)
-    return {"strongest_in_top10": strongest / max(len(graph.users), 1), "planted_in_top10": found / max(planted, 1)}
 
 
 def _report(

@@ -11,7 +11,7 @@ from .data_verbs import add_source_options, load_from_args
 
 
 def run_build(args: argparse.Namespace) -> CommandResult:
-    from ..graph.build import GraphConfig, build_interest_graph
+    from ..graph import GraphConfig, build_interest_graph
 
     started = time.perf_counter()
     loaded = load_from_args(args)
@@ -58,8 +58,8 @@ def _describe_graph(graph, out, started: float) -> CommandResult:
 
 
 def run_build_spark(args: argparse.Namespace) -> CommandResult:
-    from ..graph.build import GraphConfig
-    from .data_verbs import _parse_list_fields, _parse_mapping
+    from ..graph.config import GraphConfig
+    from .data_verbs import parse_list_fields, parse_mapping
 
     started = time.perf_counter()
     if args.out.exists() and not args.overwrite:
@@ -84,9 +84,9 @@ def run_build_spark(args: argparse.Namespace) -> CommandResult:
         encoder=_encoder_from_args(args),
         split_name=args.split_name,
         format=args.input_format,
-        columns=_parse_mapping(args.map, "--map") or None,
-        list_fields=_parse_list_fields(args.list_field) or None,
-        item_columns=_parse_mapping(args.item_map, "--item-map") or None,
+        columns=parse_mapping(args.map, "--map") or None,
+        list_fields=parse_list_fields(args.list_field) or None,
+        item_columns=parse_mapping(args.item_map, "--item-map") or None,
         default_event=args.event or "interaction",
         timestamp_unit=args.timestamp_unit,
     )

@@ -93,13 +93,13 @@ def _plain(value):
 
 def run_add_items(args: argparse.Namespace) -> CommandResult:
     from ..data.readers import read_table, split_list_fields
-    from .data_verbs import _parse_list_fields, _parse_mapping
+    from .data_verbs import parse_list_fields, parse_mapping
 
     if args.out.exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
     model = _load(args.model)
-    table, _, _ = read_table(args.items, columns=_parse_mapping(args.item_map, "--item-map"))
-    table = split_list_fields(table, _parse_list_fields(args.list_field), str(args.items))
+    table, _, _ = read_table(args.items, columns=parse_mapping(args.item_map, "--item-map"))
+    table = split_list_fields(table, parse_list_fields(args.list_field), str(args.items))
     model.add_items(table)
     model.save(args.out, overwrite=args.overwrite)
     summary = model.added_items_

@@ -259,7 +259,7 @@ class InteractionLog:
         else:
             if not isinstance(items, pd.DataFrame):
                 raise TypeError(f"items must be a pandas DataFrame or None, got {type(items).__name__}")
-            catalog, interest_fields, text_fields = _canonical_catalog(
+            catalog, interest_fields, text_fields = resolve_catalog(
                 items, items_source, interest_fields, text_fields, items_line_offset
             )
 
@@ -337,7 +337,7 @@ def canonical_catalog(
     """
     present_interest = [f for f in interest_fields if f in items.columns]
     present_text = [f for f in text_fields if f in items.columns and f not in present_interest]
-    table, _, _ = _canonical_catalog(items, source, present_interest, present_text, None)
+    table, _, _ = resolve_catalog(items, source, present_interest, present_text, None)
     return table
 
 
@@ -583,13 +583,34 @@ def _as_label_list(value: Any) -> list[str]:
     return [v for v in labels if v]
 
 
-def _canonical_catalog(
+def resolve_catalog(
     items: pd.DataFrame,
     source: str,
     interest_fields: Sequence[str] | None,
     text_fields: Sequence[str] | None,
     line_offset: int | None,
 ) -> tuple[pd.DataFrame, tuple[str, ...], tuple[str, ...]]:
+    """The catalog in canonical form: one row per unique ``item_id``, interest fields as label lists, text fields
+    as stripped strings (``title`` first, ``""`` when absent).
+
+    Used by :class:`InteractionLog`, by :func:`canonical_catalog` (fields given) and by any other engine that reads
+    a catalog (``interestgraph.spark``), so all of them check and shape it the same way.
+
+    Args:
+        items: the raw catalog table (must have ``item_id``).
+        source: named in error messages (a file name or ``"items"``).
+        interest_fields: columns of label lists; ``None`` takes every column holding a list.
+        text_fields: free-text columns; ``None`` takes ``title`` and every string column that is not an interest
+            field.
+        line_offset: file line of the first row, so errors name file lines (``None``: name row positions).
+
+    Returns:
+        ``(catalog, interest_fields, text_fields)``, the two field tuples as resolved.
+
+    Raises:
+        DataError: a missing ``item_id``, duplicate IDs, or interest cells that are not lists (rows named).
+        ValueError: a column given as both an interest and a text field, or ``item_id`` among the fields.
+    """
     require_columns(items, (ITEM_ID,), source)
     items = items.reset_index(drop=True)
     out = pd.DataFrame({ITEM_ID: _normalise_ids(items[ITEM_ID], ITEM_ID, source, line_offset)})

@@ -165,7 +165,7 @@ class Split:
                 ITEM_ID: log.item_ids[keys % n_items],
                 "timestamp": first[is_positive_pair],
                 "weight": weight[is_positive_pair],
-                "part": _part_column(part[is_positive_pair]),
+                "part": part_column(part[is_positive_pair]),
             }
         )
 
@@ -371,7 +371,7 @@ def _finish(
     if cold_item_codes is not None and len(cold_item_codes):
         part[np.isin(prep.item, cold_item_codes)] = _TEST
 
-    inter = prep.log.interactions.assign(weight=prep.weight, positive=prep.positive, part=_part_column(part))
+    inter = prep.log.interactions.assign(weight=prep.weight, positive=prep.positive, part=part_column(part))
     dropped = int((~keep).sum())
     if dropped:
         log = prep.log.with_interactions(
@@ -397,12 +397,14 @@ def _finish(
     )
 
 
-def _part_column(codes: np.ndarray) -> pd.Categorical:
+def part_column(codes: np.ndarray) -> pd.Categorical:
     """The ``part`` column: a categorical over :data:`PARTS` (1 byte per event)."""
     return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(PARTS))
 
 
-def _base_params(weights: EventWeights, min_user_positives: int) -> dict[str, Any]:
+def base_protocol_params(weights: EventWeights, min_user_positives: int) -> dict[str, Any]:
+    """The parameters every protocol records (``Protocol.params``): the positive threshold, the minimum positives
+    per user and the event weights, so a split can be rebuilt and two splits compared."""
     return {
         "positive_threshold": weights.positive_threshold,
         "min_user_positives": min_user_positives,
@@ -445,7 +447,7 @@ def user_ratio_split(
     rng = np.random.default_rng(seed)
     pair_part = _ratio_parts(prep, np.arange(len(prep.pair_user)), ratios, order, rng)
     method = "user-temporal" if order == "time" else "user-random"
-    params = {"ratios": list(ratios), **_base_params(weights, min_user_positives)}
+    params = {"ratios": list(ratios), **base_protocol_params(weights, min_user_positives)}
     protocol = Protocol(name or f"{method}-{_short(list(ratios))}", method, params, seed)
     return _finish(prep, pair_part, protocol, temporal="user" if order == "time" else "none")
 
@@ -477,7 +479,7 @@ def leave_last_out_split(
     pair_part = np.where(
         enough & (from_end < n_test), _TEST, np.where(enough & (from_end < n_test + n_valid), _VALID, _TRAIN)
     )
-    params = {"n_test": n_test, "n_valid": n_valid, **_base_params(weights, min_user_positives)}
+    params = {"n_test": n_test, "n_valid": n_valid, **base_protocol_params(weights, min_user_positives)}
     protocol = Protocol(name or f"leave-last-{n_test}", "leave-last", params, seed)
     return _finish(prep, pair_part, protocol, temporal="user")
 
@@ -521,7 +523,7 @@ def global_time_split(
         raise ValueError(f"valid_start ({valid_start!r}) must not be after test_start ({test_start!r})")
     times = prep.pair_time
     pair_part = np.where(times >= t_test, _TEST, np.where(times >= t_valid, _VALID, _TRAIN))
-    params = {"valid_start": t_valid, "test_start": t_test, **_base_params(weights, min_user_positives)}
+    params = {"valid_start": t_valid, "test_start": t_test, **base_protocol_params(weights, min_user_positives)}
     protocol = Protocol(name or "global-time", "global-time", params, None)
     return _finish(prep, pair_part, protocol, temporal="global", time_cuts=(t_valid, t_test))
 
@@ -553,7 +555,11 @@ def cold_item_split(
     pair_part = np.full(len(prep.pair_item), _TEST, dtype=np.int64)
     warm = np.flatnonzero(~is_cold)
     pair_part[warm] = _ratio_parts(prep, warm, ratios, "random", rng)
-    params = {"cold_fraction": cold_fraction, "ratios": list(ratios), **_base_params(weights, min_user_positives)}
+    params = {
+        "cold_fraction": cold_fraction,
+        "ratios": list(ratios),
+        **base_protocol_params(weights, min_user_positives),
+    }
     protocol = Protocol(name or f"cold-item-{cold_fraction:g}", "cold-item", params, seed)
     return _finish(prep, pair_part, protocol, temporal="none", cold_item_codes=cold)
 
@@ -591,7 +597,7 @@ def given_split(
     pair_of_pos, first = np.unique(prep.event_pair[pos], return_index=True)
     pair_part = np.full(len(prep.pair_user), _TRAIN, dtype=np.int64)
     pair_part[pair_of_pos] = codes[pos[first]]
-    protocol = Protocol(name, "given", {**(params or {}), **_base_params(weights, 1)}, None)
+    protocol = Protocol(name, "given", {**(params or {}), **base_protocol_params(weights, 1)}, None)
     split = _finish(prep, pair_part, protocol, temporal="none")
     inter = split.log.interactions
     off_pair = prep.event_pair < 0
@@ -599,6 +605,6 @@ def given_split(
         labels = inter["part"].cat.codes.to_numpy().copy()
         labels[off_pair] = codes[off_pair]
         split = dataclasses.replace(
-            split, log=dataclasses.replace(split.log, interactions=inter.assign(part=_part_column(labels)))
+            split, log=dataclasses.replace(split.log, interactions=inter.assign(part=part_column(labels)))
         )
     return split

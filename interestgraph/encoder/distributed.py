@@ -72,7 +72,7 @@ import torch.distributed as dist
 from ..distributed import world
 from ..errors import InterestGraphError
 from .cache import EmbeddingCache
-from .text import _check_texts
+from .text import check_texts
 
 __all__ = [
     "DistributedEncodeResult",
@@ -274,7 +274,7 @@ def run_distributed_encode(
             a ``RuntimeError``.
     """
     started = time.perf_counter()
-    texts = _check_texts(texts)
+    texts = check_texts(texts)
     rank, world_size = world(group)
     identity, dim = str(encoder.identity), int(encoder.dim)
     if cache_dir is not None and not _encoder_is_frozen(encoder):

@@ -23,6 +23,9 @@ from ..progress import progress
 from .cache import EmbeddingCache
 from .config import EncoderConfig, resolve_device, resolve_model_dir
 
+# re-exported: ``interestgraph.encoder.text.fine_tuned_identity`` was its home before :mod:`.identity`
+from .identity import fine_tuned_identity as fine_tuned_identity
+
 POOLING = "mean"
 NORMALISATION = "l2"
 IDENTITY_VERSION = 1
@@ -92,12 +95,6 @@ def state_digest(state: Mapping[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def fine_tuned_identity(base: str, mode: str, digest: str) -> str:
-    """``"<base> fine-tuned <mode> sha256:<digest>"``: the identity of an encoder fine-tuned from ``base``; its exact
-    part (after the last ``sha256:``) is the trained state's digest."""
-    return f"{base} fine-tuned {mode} sha256:{digest}"
-
-
 def mean_pool(token_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Mean of the token vectors over the attention mask, then L2-normalised.
 
@@ -115,7 +112,12 @@ def mean_pool(token_states: torch.Tensor, attention_mask: torch.Tensor) -> torch
     return F.normalize(summed / counts, p=2, dim=1)
 
 
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list, checked to be strings: the input check of ``TextEncoder`` and ``encode_distributed``.
+
+    Raises:
+        ValueError: a single string instead of a sequence, or an element that is not a ``str`` (its index named).
+    """
     if isinstance(texts, (str, bytes)):
         raise ValueError("texts must be a sequence of strings, not a single string; wrap it in a list")
     out = list(texts)
@@ -415,7 +417,7 @@ class TextEncoder(nn.Module):
         mode ``"top"``, texts with :meth:`precompute`-d lower layers run only
         the top layers.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         batch_size = self._check_batch_size(batch_size)
         unique = list(dict.fromkeys(texts))
         out = torch.zeros(len(unique), self.dim, dtype=torch.float32)
@@ -453,7 +455,7 @@ class TextEncoder(nn.Module):
             :meth:`encode` (disk cache included), moved to the device, no grad.
             Dropout follows ``train()`` / ``eval()`` in the trainable part.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if self.config.mode == "frozen":
             return self.encode(texts, show_progress=False).to(self.device)
         if not texts:
@@ -489,7 +491,7 @@ class TextEncoder(nn.Module):
         token (1.5 KiB for MiniLM), about 15 KiB for a short interest text.
         No-op in the other modes.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if self.config.mode != "top":
             return
         todo = [t for t in dict.fromkeys(texts) if t not in self._precomputed]

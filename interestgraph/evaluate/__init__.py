@@ -8,6 +8,7 @@ compare(result_a, result_b)       # paired bootstrap CI + Wilcoxon p-value
 
 from .harness import ACTIVITY_BUCKETS, EvaluationResult, Recommender, average_runs, compare, evaluate, positive_matrix
 from .metrics import METRICS, ranking_metrics
+from .planted import planted_recovery
 
 __all__ = [
     "ACTIVITY_BUCKETS",
@@ -17,6 +18,7 @@ __all__ = [
     "average_runs",
     "compare",
     "evaluate",
+    "planted_recovery",
     "positive_matrix",
     "ranking_metrics",
 ]

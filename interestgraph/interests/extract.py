@@ -356,7 +356,7 @@ def _merge_near_duplicates(
     canonical = {label: label for label in labels}
     if encoder is None or config.merge_threshold is None or len(labels) < 2:
         return canonical
-    from ..graph.knn import cosine_topk
+    from ..ops.knn import cosine_topk
 
     vectors = encoder.encode(labels)
     index, score = cosine_topk(
@@ -401,7 +401,7 @@ def map_texts_to_interests(
         ``text`` (position in ``texts``), ``interest``, ``similarity`` for up to
         ``top`` interests per text with cosine >= ``threshold``.
     """
-    from ..graph.knn import cosine_topk
+    from ..ops.knn import cosine_topk
 
     if len(texts) == 0 or top == 0:
         return pd.DataFrame(
