@@ -67,8 +67,9 @@ _EXACT_TIME = "_exact_timestamp"
 #: 1970-01-01 at second resolution: subtracting it keeps a column's own unit (a nanosecond epoch would
 #: force dates past 2262, such as 9999-12-31, into nanoseconds and overflow instead of failing validation)
 _EPOCH = pd.Timestamp(0, tz="UTC").as_unit("s")
-#: IDs written as integers without leading zeros or '+' are read as int64; others stay text.
-_CANONICAL_INT = r"0|-?[1-9][0-9]{0,17}"
+#: IDs written as integers without leading zeros or '+' are read as int64 (``"17"`` and ``17`` are the same ID;
+#: ``"007"`` stays text); others stay text. Public: the Spark reader applies the same rule.
+CANONICAL_INT_ID = r"0|-?[1-9][0-9]{0,17}"
 
 OnMissingItems = Literal["drop", "error"]
 OnDuplicates = Literal["drop", "error", "keep"]
@@ -411,7 +412,7 @@ def _normalise_ids(values: pd.Series, column: str, source: str, line_offset: int
         raise DataError(
             f"{source}: column {column!r} has {len(bad)} null or empty IDs ({describe_rows(bad, line_offset=line_offset)})"
         )
-    if as_text.str.fullmatch(_CANONICAL_INT).all():  # "17" and 17 are the same ID; "007" is not 7
+    if as_text.str.fullmatch(CANONICAL_INT_ID).all():  # "17" and 17 are the same ID; "007" is not 7
         return pd.Series(as_text.to_numpy().astype(np.int64), index=values.index, name=column)
     return as_text.rename(column)
 

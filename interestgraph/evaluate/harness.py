@@ -2,7 +2,7 @@
 
 One protocol for every model (RecBole style), stated with every result:
 
-* a model is anything with ``fit(split) -> self`` and
+* a model is any fitted :class:`Recommender`; the harness calls only its
   ``score(users) -> (len(users), n_items)`` (higher is better; items in the
   order of ``split.log.item_ids``; users as contiguous codes of ``split.log.user_ids``);
 * every user with at least one positive pair in the evaluated part is ranked
@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from typing import Protocol as TypingProtocol
+from typing import runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -41,12 +42,52 @@ from .metrics import ranking_metrics
 ACTIVITY_BUCKETS = ((1, 10), (11, 25), (26, 50), (51, 100), (101, None))
 
 
+@runtime_checkable
 class Recommender(TypingProtocol):
-    """What the harness needs from a model (baselines and the interest-graph model alike)."""
+    """The one contract every fitted recommender meets: the path model and the baselines alike.
 
-    def fit(self, split: Split) -> Recommender: ...
+    :func:`evaluate` and :func:`interestgraph.recommend.recommend` take any object with these four members (a
+    structural protocol: no base class to inherit). Codes are positions in the split's log order: user code ``u``
+    is ``user_ids[u]``, item code ``i`` is ``item_ids[i]``.
 
-    def score(self, users: np.ndarray) -> torch.Tensor: ...
+    ``fit`` is deliberately not part of it: the interest-graph model fits on a graph
+    (``InterestGraphModel.fit(graph)``), the baselines on a split (``fit(split)``), and a loaded model is not
+    fitted at all. What scoring needs is the fitted state below.
+
+    Attributes:
+        user_ids: ``pd.Index`` of original user IDs, code → ID (the split's log order).
+        item_ids: ``pd.Index`` of original item IDs, code → ID (the split's log order).
+        seen: ``(n_users, n_items)`` ``scipy.sparse`` CSR of the items excluded from a user's recommendations:
+            their training positives.
+    """
+
+    @property
+    def user_ids(self) -> pd.Index: ...
+
+    @property
+    def item_ids(self) -> pd.Index: ...
+
+    @property
+    def seen(self) -> sp.csr_matrix: ...
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        """``(B, n_items)`` scores (higher is better) for ``users``, a ``(B,)`` array of user codes; a new tensor
+        (callers mask it in place)."""
+        ...
+
+
+#: The members of :class:`Recommender`, in the order they are reported when missing.
+RECOMMENDER_MEMBERS = ("score", "user_ids", "item_ids", "seen")
+
+
+def missing_members(model: object) -> list[str]:
+    """The :data:`RECOMMENDER_MEMBERS` that ``model`` lacks (empty when it meets the contract).
+
+    Looks at the class and the instance's own attributes without reading them, so an unfitted model (whose
+    properties raise until ``fit``) is judged by what it declares.
+    """
+    own = getattr(model, "__dict__", {})
+    return [name for name in RECOMMENDER_MEMBERS if not hasattr(type(model), name) and name not in own]
 
 
 def positive_matrix(split: Split, part: str) -> sp.csr_matrix:

@@ -22,7 +22,9 @@ import torch
 
 from ..graph.propagation import to_torch_csr
 from ..model.path_model import walk_contributions
-from .topk import check_positive_int, resolve_items
+from ..ops import check_positive_int
+from .contract import require_walks
+from .topk import resolve_items
 
 
 def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -35,6 +37,7 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
     Raises:
         ValueError: no items, repeated items, or a model whose user–item weights are not binary.
     """
+    require_walks(model, "fold_in_first_step()")
     model._check_fitted()
     codes = resolve_items(model, items)
     if len(codes) == 0:
@@ -87,6 +90,7 @@ def walk_sums(
 
 def fold_in_scores(model, items, *, dtype: torch.dtype = torch.float64) -> np.ndarray:
     """``(n_items,)`` walk scores for a new user who liked ``items`` (IDs; last = most recent)."""
+    require_walks(model, "fold_in_scores()")
     codes, weight = fold_in_first_step(model, items)
     return walk_sums(
         model.adjacency_, model.coefficients_, model.n_users + codes, weight, model.n_users, model.n_items, dtype=dtype
@@ -99,6 +103,7 @@ def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True
     Returns:
         ``(k, 4)`` DataFrame ``rank``, ``item_id``, ``title``, ``score``.
     """
+    require_walks(model, "recommend_for_items()")
     check_positive_int("k", k)
     scores = fold_in_scores(model, items)
     if exclude_given:
@@ -118,6 +123,7 @@ def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True
 
 def fold_in_walks(model, items, item) -> list[tuple[tuple[int, ...], float]]:
     """The walks from the new user (node ``-1``) to ``item`` with their contributions; they sum to its fold-in score."""
+    require_walks(model, "fold_in_walks()")
     codes, weight = fold_in_first_step(model, items)
     target = model.n_users + int(resolve_items(model, [item])[0])
     return walk_contributions(model.adjacency_, model.coefficients_, -1, target, first=(model.n_users + codes, weight))

@@ -58,7 +58,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..data.schema import _CANONICAL_INT, FUTURE_SLACK_SECONDS, ITEM_ID, RATING_EVENTS
+from ..data.schema import CANONICAL_INT_ID, FUTURE_SLACK_SECONDS, ITEM_ID, RATING_EVENTS
 from ..data.splits import PARTS
 from ..data.weights import EventWeights
 from ..errors import DataError
@@ -182,7 +182,7 @@ def _id_column(frame: DataFrame, column: str) -> tuple[Column, Column, bool]:
         return raw.cast("string"), bad, True
     text = _strip(raw)
     bad = raw.isNull() | (text == "")
-    all_int = frame.select(F.min(F.when(text.rlike(f"^({_CANONICAL_INT})$"), 1).otherwise(0)).alias("ok")).first()["ok"]
+    all_int = frame.select(F.min(F.when(text.rlike(f"^({CANONICAL_INT_ID})$"), 1).otherwise(0)).alias("ok")).first()["ok"]
     if all_int == 1:
         return text.cast("long"), bad, False
     return text, bad, True

@@ -289,7 +289,7 @@ def interest_timeline(model_or_graph, user, *, graph=None, freq: str = "MS", top
         KeyError: the user is not in the graph.
         ValueError: the log has no timestamps, or ``top`` is not a positive integer.
     """
-    from ..recommend.topk import check_positive_int
+    from ..ops import check_positive_int
 
     check_positive_int("top", top)
     source = view_source(model_or_graph, graph)
