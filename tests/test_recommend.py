@@ -160,7 +160,8 @@ def test_a_folded_in_user_scores_like_the_training_user_with_the_same_items(tmp_
 # ------------------------------------------------------------------ any recommender (the contract)
 @pytest.fixture(scope="module")
 def small_split():
-    """5 users x 5 items. Train: a {i1, i2}, b {i2, i3}, c {i1, i2, i3}, d {i3, i4}, e {i4, i5}; one held-out pair each."""
+    """5 users x 5 items. Train: a {i1, i2}, b {i2, i3}, c {i1, i2, i3}, d {i3, i4}, e {i4, i5}; one held-out pair
+    each."""
     import pandas as pd
 
     from interestgraph.data import InteractionLog, given_split

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 
 def non_negative_int(text: str) -> int:
@@ -77,7 +77,8 @@ def run_generate(args: argparse.Namespace) -> CommandResult:
 def add_source_options(
     parser: argparse.ArgumentParser, *, extra_formats: tuple[str, ...] = (), default_format: str | None = None
 ) -> None:
-    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log (``--format`` is required unless ``default_format``)."""
+    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log (``--format`` is required
+    unless ``default_format``)."""
     from ..data.formats import FORMATS
     from ..data.protocols import DEFAULT_SEED
 
@@ -94,7 +95,8 @@ def add_source_options(
         "--map",
         action="append",
         metavar="CANON=COL",
-        help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source column; repeatable",
+        help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source "
+        "column; repeatable",
     )
     parser.add_argument(
         "--item-map",
@@ -169,7 +171,10 @@ def _describe_log(s: dict) -> str:
     events = ", ".join(f"{k} {v:,}" for k, v in s["events"].items())
     span = f", {s['first_time']} to {s['last_time']}" if "first_time" in s else ", no timestamps"
     fields = ", ".join(f"{f} ({s.get('distinct_' + f, 0):,} distinct)" for f in s["interest_fields"]) or "none"
-    text = f"{s['source']}: {s['users']:,} users, {s['items']:,} items ({s['items_with_interactions']:,} with events), {s['interactions']:,} events ({events}){span}; interest fields: {fields}"
+    text = (
+        f"{s['source']}: {s['users']:,} users, {s['items']:,} items ({s['items_with_interactions']:,} with events), "
+        f"{s['interactions']:,} events ({events}){span}; interest fields: {fields}"
+    )
     for note in s.get("notes", []):
         text += f"\n  note: {note}"
     return text

@@ -285,7 +285,10 @@ class InteractionLog:
             dup = inter.duplicated(keep="first").to_numpy()
             if dup.any():
                 positions = original_rows[dup]
-                what = f"{source}: {len(positions)} duplicate interaction rows ({describe_rows(positions, line_offset=line_offset)})"
+                what = (
+                    f"{source}: {len(positions)} duplicate interaction rows "
+                    f"({describe_rows(positions, line_offset=line_offset)})"
+                )
                 if duplicates == "error":
                     raise DataError(what + "; pass duplicates='drop' or 'keep'")
                 notes.append("dropped " + what.split(": ", 1)[1])
@@ -410,7 +413,8 @@ def _normalise_ids(values: pd.Series, column: str, source: str, line_offset: int
     if empty.any():
         bad = np.flatnonzero(empty)
         raise DataError(
-            f"{source}: column {column!r} has {len(bad)} null or empty IDs ({describe_rows(bad, line_offset=line_offset)})"
+            f"{source}: column {column!r} has {len(bad)} null or empty IDs "
+            f"({describe_rows(bad, line_offset=line_offset)})"
         )
     if as_text.str.fullmatch(CANONICAL_INT_ID).all():  # "17" and 17 are the same ID; "007" is not 7
         return pd.Series(as_text.to_numpy().astype(np.int64), index=values.index, name=column)
@@ -487,12 +491,14 @@ def parse_timestamps(
         as_dates = pd.to_datetime(pd.Series(raw.astype(np.int64)).astype(str), format="%Y%m%d", errors="coerce")
         if as_dates.notna().all():
             raise DataError(
-                f"{source}: column {column!r} holds numbers like {int(raw[0])} that look like YYYYMMDD dates, not Unix seconds; convert them to ISO dates (2024-01-31) or Unix seconds"
+                f"{source}: column {column!r} holds numbers like {int(raw[0])} that look like YYYYMMDD dates, not Unix "
+                "seconds; convert them to ISO dates (2024-01-31) or Unix seconds"
             )
     if (seconds < 0).any():
         rows = np.flatnonzero(seconds < 0)
         raise DataError(
-            f"{source}: column {column!r} has {len(rows)} negative timestamps (before 1970-01-01; {describe_rows(rows, line_offset=line_offset)})"
+            f"{source}: column {column!r} has {len(rows)} negative timestamps (before 1970-01-01; "
+            f"{describe_rows(rows, line_offset=line_offset)})"
         )
     latest = (time.time() if now is None else now) + FUTURE_SLACK_SECONDS
     if (seconds > latest).any():
@@ -503,7 +509,8 @@ def parse_timestamps(
             else ""
         )
         raise DataError(
-            f"{source}: column {column!r} has {len(rows)} timestamps in the future (after {_iso(int(min(latest, 2**62)))}; {describe_rows(rows, line_offset=line_offset)}){hint}"
+            f"{source}: column {column!r} has {len(rows)} timestamps in the future (after "
+            f"{_iso(int(min(latest, 2**62)))}; {describe_rows(rows, line_offset=line_offset)}){hint}"
         )
     floored = np.floor(seconds).astype(np.int64)
     return (floored, seconds) if exact else floored
@@ -533,7 +540,8 @@ def _canonical_interactions(
         if empty.any():
             bad = np.flatnonzero(empty)
             raise DataError(
-                f"{source}: column 'event' has {len(bad)} null or empty values ({describe_rows(bad, line_offset=line_offset)})"
+                f"{source}: column 'event' has {len(bad)} null or empty values "
+                f"({describe_rows(bad, line_offset=line_offset)})"
             )
         out["event"] = events
     else:
@@ -547,19 +555,22 @@ def _canonical_interactions(
         if unparsed.any():
             bad = np.flatnonzero(unparsed)
             raise DataError(
-                f"{source}: column 'value' has {len(bad)} non-numeric values (e.g. {_sample(frame['value'].iloc[bad[:3]].tolist())}; {describe_rows(bad, line_offset=line_offset)})"
+                f"{source}: column 'value' has {len(bad)} non-numeric values (e.g. "
+                f"{_sample(frame['value'].iloc[bad[:3]].tolist())}; {describe_rows(bad, line_offset=line_offset)})"
             )
         nonfinite = ~np.isfinite(values)
         if nonfinite.any():
             bad = np.flatnonzero(nonfinite)
             raise DataError(
-                f"{source}: column 'value' has {len(bad)} missing, NaN or infinite values ({describe_rows(bad, line_offset=line_offset)})"
+                f"{source}: column 'value' has {len(bad)} missing, NaN or infinite values "
+                f"({describe_rows(bad, line_offset=line_offset)})"
             )
         negative = (values < 0) & ~out["event"].isin(RATING_EVENTS).to_numpy()
         if negative.any():
             bad = np.flatnonzero(negative)
             raise DataError(
-                f"{source}: column 'value' has {len(bad)} negative counts on non-rating events ({describe_rows(bad, line_offset=line_offset)}); counts must be >= 0"
+                f"{source}: column 'value' has {len(bad)} negative counts on non-rating events "
+                f"({describe_rows(bad, line_offset=line_offset)}); counts must be >= 0"
             )
         out["value"] = values
     else:
@@ -619,14 +630,16 @@ def resolve_catalog(
     if dup.any():
         bad = np.flatnonzero(dup)
         raise DataError(
-            f"{source}: column 'item_id' has {int(out[ITEM_ID].duplicated().sum())} duplicate IDs (e.g. {_sample(pd.unique(out[ITEM_ID].iloc[bad]))}; {describe_rows(bad, line_offset=line_offset)})"
+            f"{source}: column 'item_id' has {int(out[ITEM_ID].duplicated().sum())} duplicate IDs (e.g. "
+            f"{_sample(pd.unique(out[ITEM_ID].iloc[bad]))}; {describe_rows(bad, line_offset=line_offset)})"
         )
 
     others = [c for c in items.columns if c != ITEM_ID]
     overlap = set(interest_fields or ()) & set(text_fields or ())
     if overlap:
         raise ValueError(
-            f"interest_fields and text_fields overlap on {sorted(overlap)}; a column is either a list of labels or free text"
+            f"interest_fields and text_fields overlap on {sorted(overlap)}; a column is either a list of labels or "
+            "free text"
         )
     for name, fields in (("interest_fields", interest_fields), ("text_fields", text_fields)):
         if fields is not None and ITEM_ID in fields:
@@ -640,7 +653,9 @@ def resolve_catalog(
         if bad_cells.any():
             bad = np.flatnonzero(bad_cells)
             raise DataError(
-                f"{source}: interest field {field!r} must hold lists of labels; {len(bad)} cells are not lists ({describe_rows(bad, line_offset=line_offset)}); split delimited strings when reading (list_fields={{{field!r}: '|'}})"
+                f"{source}: interest field {field!r} must hold lists of labels; {len(bad)} cells are not lists "
+                f"({describe_rows(bad, line_offset=line_offset)}); split delimited strings when reading "
+                f"(list_fields={{{field!r}: '|'}})"
             )
         out[field] = [_as_label_list(v) for v in cells]
 

@@ -257,7 +257,10 @@ def _prepare(log: InteractionLog, weights: EventWeights, min_user_positives: int
             new_code = np.cumsum(keep_user) - 1
             keep_pair = keep_user[pair_key // n_items]
             pair_index = np.cumsum(keep_pair) - 1
-            note = f"dropped {int((~keep_user).sum())} users with fewer than {min_user_positives} positive items ({int((~keep).sum())} events)"
+            note = (
+                f"dropped {int((~keep_user).sum())} users with fewer than {min_user_positives} positive items "
+                f"({int((~keep).sum())} events)"
+            )
             log = log.with_interactions(log.interactions[keep], note, user_ids=log.user_ids[keep_user])
             user, item, weight, positive = new_code[user[keep]], item[keep], weight[keep], positive[keep]
             inverse = pair_index[inverse[keep]]
@@ -278,7 +281,7 @@ def _prepare(log: InteractionLog, weights: EventWeights, min_user_positives: int
 def _ratio_counts(n: np.ndarray, ratios: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-user train/valid/test counts (RecBole's rule): floor the small parts,
     then give a part whose share is in (0, 1) one pair while train keeps > 1."""
-    r_train, r_valid, r_test = ratios
+    _r_train, r_valid, r_test = ratios
     n_valid = np.floor(r_valid * n).astype(np.int64)
     n_test = np.floor(r_test * n).astype(np.int64)
     n_train = n - n_valid - n_test
@@ -376,7 +379,8 @@ def _finish(
     if dropped:
         log = prep.log.with_interactions(
             inter[keep],
-            f"dropped {dropped} events on training/validation pairs that happen after the user's training/validation period ({protocol.name}: temporal protocol)",
+            f"dropped {dropped} events on training/validation pairs that happen after the user's training/validation "
+            f"period ({protocol.name}: temporal protocol)",
             user_ids=prep.log.user_ids,
         )
         protocol = dataclasses.replace(protocol, params={**protocol.params, "future_events_dropped": dropped})
@@ -592,7 +596,8 @@ def given_split(
         bad_pairs = set(conflict.index[conflict > 1])
         rows = pos[np.isin(prep.event_pair[pos], list(bad_pairs))]
         raise DataError(
-            f"{log.source}: {len(bad_pairs)} (user, item) pairs have positive events in more than one part (e.g. rows {', '.join(map(str, rows[:3]))}); a pair belongs to one part"
+            f"{log.source}: {len(bad_pairs)} (user, item) pairs have positive events in more than one part (e.g. rows "
+            f"{', '.join(map(str, rows[:3]))}); a pair belongs to one part"
         )
     pair_of_pos, first = np.unique(prep.event_pair[pos], return_index=True)
     pair_part = np.full(len(prep.pair_user), _TRAIN, dtype=np.int64)

@@ -85,7 +85,8 @@ def model_identity(model_dir: str | Path, max_length: int) -> str:
 
 
 def state_digest(state: Mapping[str, torch.Tensor]) -> str:
-    """Hex SHA-256 of a trainable state (names, shapes and float32 bytes, in name order): what a fine-tuned encoder adds to its identity."""
+    """Hex SHA-256 of a trainable state (names, shapes and float32 bytes, in name order): what a fine-tuned encoder
+    adds to its identity."""
     digest = hashlib.sha256()
     for name in sorted(state):
         tensor = state[name].detach().to("cpu", torch.float32).contiguous()
@@ -208,7 +209,8 @@ class TextEncoder(nn.Module):
         if config.mode == "top":
             if layers is None:
                 raise ValueError(
-                    f"mode='top' needs a BERT-style model (embeddings + encoder.layer); {type(base).__name__} is not; use mode='lora'"
+                    f"mode='top' needs a BERT-style model (embeddings + encoder.layer); {type(base).__name__} is not; "
+                    "use mode='lora'"
                 )
             if config.top_layers > self.num_layers:
                 raise ValueError(
@@ -240,7 +242,8 @@ class TextEncoder(nn.Module):
         self._cache = (
             EmbeddingCache(config.cache_dir) if config.cache_dir is not None and config.mode == "frozen" else None
         )
-        #: digest of the trainable state last loaded (:meth:`load_trainable_state_dict`): a fine-tuned encoder; None otherwise
+        #: digest of the trainable state last loaded (:meth:`load_trainable_state_dict`): a fine-tuned encoder; None
+        #: otherwise
         self.tuned_digest: str | None = None
         self.eval()
 
@@ -264,7 +267,10 @@ class TextEncoder(nn.Module):
         return self.model.get_base_model() if self.config.mode == "lora" else self.model
 
     def extra_repr(self) -> str:
-        return f"mode={self.config.mode!r}, dim={self.dim}, layers={self.num_layers}, max_length={self.config.max_length}, model_dir={self.model_dir!r}"
+        return (
+            f"mode={self.config.mode!r}, dim={self.dim}, layers={self.num_layers}, "
+            f"max_length={self.config.max_length}, model_dir={self.model_dir!r}"
+        )
 
     # -- train / eval -------------------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> TextEncoder:
@@ -328,7 +334,8 @@ class TextEncoder(nn.Module):
         return mean_pool(states, batch["attention_mask"])
 
     def _lower_states(self, texts: list[str]) -> list[torch.Tensor]:
-        """Mode ``"top"``: frozen embeddings + lower layers, no grad. One ``(s_i, dim)`` float32 tensor per text (padding removed)."""
+        """Mode ``"top"``: frozen embeddings + lower layers, no grad. One ``(s_i, dim)`` float32 tensor per text
+        (padding removed)."""
         base = self._base_model()
         batch = self._tokenize(texts)
         with torch.no_grad(), self._autocast():
@@ -338,7 +345,8 @@ class TextEncoder(nn.Module):
         return [hidden[i][keep[i]].to(torch.float32) for i in range(len(texts))]  # boolean indexing copies
 
     def _top_forward(self, texts: list[str]) -> torch.Tensor:
-        """Mode ``"top"``: top layers over cached (or freshly computed) lower states: ``(b, dim)`` float32 on the device."""
+        """Mode ``"top"``: top layers over cached (or freshly computed) lower states: ``(b, dim)`` float32 on the
+        device."""
         states: list[torch.Tensor | None] = [self._precomputed.get(t) for t in texts]
         missing = [i for i, s in enumerate(states) if s is None]
         if missing:

@@ -25,9 +25,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, runtime_checkable
 from typing import Protocol as TypingProtocol
-from typing import runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -103,10 +102,12 @@ class EvaluationResult:
         model: the model's name.
         protocol: the split's protocol.
         part: ``"valid"`` or ``"test"``.
-        metrics: mean over evaluated users, ``{"recall@20": ..., "ndcg@20": ..., "coverage@20": ..., "popularity@20": ...}``.
+        metrics: mean over evaluated users,
+        ``{"recall@20": ..., "ndcg@20": ..., "coverage@20": ..., "popularity@20": ...}``.
         per_user: one row per evaluated user: ``user_id``, ``n_train``, ``n_relevant`` and every per-user metric.
         by_activity: metrics per bucket of training positives (``"1-10"``, ...), with ``users``.
-        cold: metrics on the cold items' held-out pairs only (empty when the split has none), ranked among all candidates.
+        cold: metrics on the cold items' held-out pairs only (empty when the split has none), ranked among all
+        candidates.
         warm: the same on the other items' held-out pairs (empty when the split has no cold items).
         notes: facts a reader needs (e.g. held-out pairs on non-candidate items).
         seconds: scoring and metric time.
@@ -164,7 +165,7 @@ def evaluate(
     """
     if part not in ("valid", "test"):
         raise ValueError(f"part must be 'valid' or 'test', got {part!r}")
-    cutoffs = tuple(sorted(set(int(k) for k in cutoffs)))
+    cutoffs = tuple(sorted({int(k) for k in cutoffs}))
     if not cutoffs or cutoffs[0] < 1:
         raise ValueError(f"cutoffs must be positive integers, got {cutoffs!r}")
     if batch_size < 1:
@@ -262,7 +263,8 @@ def evaluate(
     off = target.multiply(~candidates[None, :]).sum()
     if off:
         notes.append(
-            f"{int(off)} of {int(target.sum())} held-out pairs are on items with no training positive (not candidates); they count as misses"
+            f"{int(off)} of {int(target.sum())} held-out pairs are on items with no training positive (not "
+            "candidates); they count as misses"
         )
     return EvaluationResult(
         model=name or type(model).__name__,
@@ -332,7 +334,8 @@ def compare(
 
     if a.protocol.to_dict() != b.protocol.to_dict() or a.part != b.part:
         raise ValueError(
-            f"results must share protocol and part to be paired: {a.protocol.describe()} / {a.part} vs {b.protocol.describe()} / {b.part}"
+            f"results must share protocol and part to be paired: {a.protocol.describe()} / {a.part} vs "
+            f"{b.protocol.describe()} / {b.part}"
         )
     left = a.per_user.set_index("user_id")[metric]
     right = b.per_user.set_index("user_id")[metric]
@@ -346,7 +349,10 @@ def compare(
     p_value = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
     mean = float(diff.mean())
     verdict = "beats" if low > 0 else ("is beaten by" if high < 0 else "is not distinguishable from")
-    statement = f"{a.model} {verdict} {b.model} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, {high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users; {a.protocol.describe()})"
+    statement = (
+        f"{a.model} {verdict} {b.model} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, "
+        f"{high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users; {a.protocol.describe()})"
+    )
     return {
         "metric": metric,
         "a": a.model,

@@ -153,7 +153,7 @@ def build_interest_graph(
 
     step("edges")
     log = split.log
-    events, user, item, train = _events(split, len(vocab))
+    events, user, _item, train = _events(split, len(vocab))
     tags = vocab.user_tags[["user", "interest", "timestamp"]]
     bar.update()
 

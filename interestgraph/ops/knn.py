@@ -229,7 +229,7 @@ def _cosine_topk(x, k, y, threshold, block_size, candidate_dtype, margin, show_p
         raise ValueError(f"candidate_dtype must be a floating-point torch.dtype or None, got {candidate_dtype!r}")
 
     device = x.device
-    n, d = x.shape
+    n, _d = x.shape
     index = torch.full((n, k), -1, dtype=torch.int64, device=device)
     score = torch.full((n, k), -math.inf, dtype=torch.float32, device=device)
 

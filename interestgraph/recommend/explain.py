@@ -113,7 +113,8 @@ class Explanation:
 
     def __str__(self) -> str:
         lines = [
-            f"user {self.user_id} · item {self.item_id} ({self.title}): score {self.score:.6g} from {self.n_paths:,} walks",
+            f"user {self.user_id} · item {self.item_id} ({self.title}): score {self.score:.6g} from {self.n_paths:,} "
+            "walks",
             "",
         ]
         for rank, path in enumerate(self.paths, 1):

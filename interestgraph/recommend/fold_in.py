@@ -46,7 +46,8 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
         raise ValueError("items: an item is listed twice")
     if model.config.user_item_weights != "binary":
         raise ValueError(
-            f"fold-in needs binary user-item weights; this model was trained with user_item_weights={model.config.user_item_weights!r}"
+            "fold-in needs binary user-item weights; this model was trained with "
+            f"user_item_weights={model.config.user_item_weights!r}"
         )
     degree = np.asarray(model.seen_.sum(axis=0)).ravel()[codes]
     a = model.config.exponent
@@ -69,7 +70,8 @@ def walk_sums(
     *,
     dtype: torch.dtype = torch.float64,
 ) -> np.ndarray:
-    """``(n_items,)`` ``Σ_k c_k Σ_walks Π w`` over walks whose first step goes to ``first_nodes`` with ``first_weights``.
+    """``(n_items,)`` ``Σ_k c_k Σ_walks Π w`` over walks whose first step goes to ``first_nodes`` with
+    ``first_weights``.
 
     Args:
         adjacency: ``W`` ``(N', N')`` scipy CSR (``N' >= N``: nodes folded in after the graph's may follow).

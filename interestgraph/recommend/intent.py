@@ -83,7 +83,8 @@ def map_intent(
     vectors = getattr(scorer, "interest_text", None)
     if vectors is None:
         raise ValueError(
-            "model: it has no interest vectors (trained with text_features=False), so a text cannot be mapped to its interests"
+            "model: it has no interest vectors (trained with text_features=False), so a text cannot be mapped to its "
+            "interests"
         )
     if "item-interest" not in model.config.edge_types:
         raise ValueError("model: intents walk query → interest → item, but the model does not use item-interest edges")
@@ -146,7 +147,8 @@ def intent_scores(
     threshold: float = DEFAULT_THRESHOLD,
     dtype: torch.dtype = torch.float64,
 ) -> tuple[np.ndarray, Intent]:
-    """``(n_items,)`` walk scores for a new user with intent ``text`` (and optionally liked ``items``), and the mapped intent."""
+    """``(n_items,)`` walk scores for a new user with intent ``text`` (and optionally liked ``items``), and the mapped
+    intent."""
     require_walks(model, "intent_scores()")
     intent = map_intent(model, text, encoder=encoder, top=top, threshold=threshold)
     nodes, weights = _first_steps(model, intent, items)

@@ -238,7 +238,8 @@ def _split_of(
         codes = log.item_ids.get_indexer(cold)
         if (codes < 0).any():
             raise DataError(
-                f"{prepared.source}: cold_items names {int((codes < 0).sum())} items that are not in the catalog (e.g. {list(cold[codes < 0][:3])})"
+                f"{prepared.source}: cold_items names {int((codes < 0).sum())} items that are not in the catalog (e.g. "
+                f"{list(cold[codes < 0][:3])})"
             )
     else:
         codes = np.array([], dtype=np.int64)
@@ -256,7 +257,8 @@ SPLIT_METADATA_KEY = b"interestgraph.split"
 
 
 def split_metadata(path) -> tuple[dict | None, list | None]:
-    """``(protocol dict, cold item IDs)`` stored by :func:`write_split_events` in a local Parquet file, else ``(None, None)``."""
+    """``(protocol dict, cold item IDs)`` stored by :func:`write_split_events` in a local Parquet file, else
+    ``(None, None)``."""
     if isinstance(path, DataFrame) or not Path(str(path)).is_file():
         return None, None
     import pyarrow.parquet as pq

@@ -45,7 +45,10 @@ def test_scores_ranking():
     assert found == pytest.approx({"strongest_in_top10": 0.5, "planted_in_top10": 1 / 4})
 
 
-def test_demo_uses_the_same_function():
-    from interestgraph.cli import demo
+def test_benchmark_and_demo_import_it_from_evaluate():
+    from pathlib import Path
 
-    assert demo.planted_recovery is planted_recovery
+    root = Path(__file__).resolve().parents[2]
+    for path in ("interestgraph/cli/demo.py", "benchmarks/planted_recovery.py"):
+        text = (root / path).read_text(encoding="utf-8")
+        assert "def planted_recovery" not in text and "planted_recovery" in text
