@@ -28,6 +28,16 @@ from .verb import CommandResult, UsageError, add_json_flag, add_verb
 BASELINES = ("popular", "itemknn", "bprmf", "lightgcn")
 
 
+def __getattr__(name: str):
+    # ``interestgraph.cli.demo.planted_recovery`` was its home before :mod:`interestgraph.evaluate.planted`; resolved
+    # on first use so that ``interestgraph --help`` does not import the evaluation stack (and torch)
+    if name == "planted_recovery":
+        from ..evaluate.planted import planted_recovery
+
+        return planted_recovery
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _baseline(name: str, seed: int):
     """The demo's CPU-sized baselines (early-stopped on validation NDCG@20 where they train)."""
     from ..baselines import BPRMF, ItemKNN, LightGCN, MostPopular

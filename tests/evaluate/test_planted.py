@@ -52,3 +52,6 @@ def test_benchmark_and_demo_import_it_from_evaluate():
     for path in ("interestgraph/cli/demo.py", "benchmarks/planted_recovery.py"):
         text = (root / path).read_text(encoding="utf-8")
         assert "def planted_recovery" not in text and "planted_recovery" in text
+    from interestgraph.cli import demo
+
+    assert demo.planted_recovery is planted_recovery  # the old name still resolves (notebooks use it)
