@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine (Python >= 3.11, no GPU needed):
 #   make demo   create .venv if missing, install, run the main job on the synthetic default
-#   make test   create .venv if missing, install with test tools and the spark extra (and Chromium via apt-get when absent), run the test suite
+#   make test   create .venv if missing, install with test tools and the spark extra (and Chromium via apt-get when absent),
+#               check lint and format (ruff), run the test suite
 # torch is installed first as the CPU build (torch==2.13.0); the package's ranges
 # are satisfied by it, so no CUDA build is pulled in.
 
@@ -41,7 +42,10 @@ $(VENV)/.spark: $(VENV)/.installed
 	$(PIP) install -e ".[spark]"
 	@touch $@
 
+# Lint and format checks first (ruff, configured in pyproject.toml), then the suite.
 test: $(VENV)/.installed $(VENV)/.spark browser
+	$(VENV)/bin/ruff check interestgraph tests benchmarks
+	$(VENV)/bin/ruff format --check interestgraph tests benchmarks
 	$(PY) -m pytest -q --durations=15
 
 clean-env:

@@ -128,7 +128,8 @@ def markdown(rows: list[dict]) -> str:
     for row in rows:
         metrics = " | ".join(f"{row['metrics'][c]:.4f}" for c in COLUMNS)
         lines.append(
-            f"| {row['model']} | {metrics} | {row.get('best_epoch', '')} | {row.get('epochs', '')} | {row['train_seconds']:.1f} |"
+            f"| {row['model']} | {metrics} | {row.get('best_epoch', '')} | {row.get('epochs', '')} | "
+            f"{row['train_seconds']:.1f} |"
         )
     return "\n".join(lines)
 

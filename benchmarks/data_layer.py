@@ -78,7 +78,8 @@ def main() -> None:
         print(f"skipping ml-latest-small: {SHARED} not present", file=sys.stderr)
     stages = list(dict.fromkeys(k for r in results for k in r["seconds"]))
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; split protocols as in interestgraph.data.protocols (seed 2020)"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; split protocols "
+        "as in interestgraph.data.protocols (seed 2020)"
     )
     print("| case | events | " + " | ".join(stages) + " | peak RSS |")
     print("|---|---:|" + "---:|" * len(stages) + "---:|")

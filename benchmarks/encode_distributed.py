@@ -8,7 +8,8 @@ call over the same N texts into an empty embedding cache (cache lookup on rank
 the matrix to every rank): the wall time between two barriers, model loading
 excluded. ``P = 1`` runs the same code in a group of one (the plain path).
 
-    python benchmarks/encode_distributed.py                       # N=2000 titles+genres of ml-latest-small, P = 1, 2, 3 runs each
+    # N=2000 titles+genres of ml-latest-small, P = 1, 2, 3 runs each
+    python benchmarks/encode_distributed.py
     python benchmarks/encode_distributed.py --n 500 --processes 1,2,4 --threads 1 --synthetic
 
 Texts: ``title. genre, genre`` of ``../shared/datasets/ml-latest-small/movies.csv``
@@ -84,7 +85,8 @@ def synthetic_texts(n: int, seed: int = 0) -> list[str]:
         "Fantasy",
     )
     return [
-        f"{' '.join(rng.choice(words).title() for _ in range(rng.randint(2, 5)))} {i} ({rng.randint(1950, 2020)}). {', '.join(rng.sample(genres, rng.randint(1, 3)))}"
+        f"{' '.join(rng.choice(words).title() for _ in range(rng.randint(2, 5)))} {i} ({rng.randint(1950, 2020)}). "
+        f"{', '.join(rng.sample(genres, rng.randint(1, 3)))}"
         for i in range(n)
     ]
 
@@ -192,19 +194,24 @@ def main(argv: list[str] | None = None) -> int:
 
     print("protocol")
     print(
-        f"  texts      {len(texts):,} ({len(set(texts)):,} distinct), mean {sum(map(len, texts)) / len(texts):.0f} characters, from {source}"
+        f"  texts      {len(texts):,} ({len(set(texts)):,} distinct), mean {sum(map(len, texts)) / len(texts):.0f} "
+        f"characters, from {source}"
     )
     print(
-        f"  processes  {', '.join(map(str, counts))} (spawned, gloo group, file:// rendezvous); {args.threads} torch thread(s) each; {args.repeats} interleaved run(s) each"
+        f"  processes  {', '.join(map(str, counts))} (spawned, gloo group, file:// rendezvous); {args.threads} torch "
+        f"thread(s) each; {args.repeats} interleaved run(s) each"
     )
     print(
-        f"  encoder    {'packaged all-MiniLM-L6-v2' if args.model is None else args.model}, max_length 128, batch {args.batch_size}, CPU, float32"
+        f"  encoder    {'packaged all-MiniLM-L6-v2' if args.model is None else args.model}, max_length 128, batch "
+        f"{args.batch_size}, CPU, float32"
     )
     print(
-        "  timing     one encode_distributed call into an empty cache, between barriers (model load and a warm-up batch excluded)"
+        "  timing     one encode_distributed call into an empty cache, between barriers (model load and a warm-up "
+        "batch excluded)"
     )
     print(
-        f"  machine    {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, python {platform.python_version()}, torch {torch.__version__}"
+        f"  machine    {os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, python "
+        f"{platform.python_version()}, torch {torch.__version__}"
     )
 
     runs: dict[int, list[dict]] = {p: [] for p in counts}
@@ -248,15 +255,19 @@ def main(argv: list[str] | None = None) -> int:
     base = rows[0]["texts_per_second"]
     print()
     print(
-        f"{'processes':>9} {'median s':>8} {'texts/s':>8} {'best/s':>8} {'speed-up':>8}  {'texts per rank':<16} max|diff|   all runs (s)"
+        f"{'processes':>9} {'median s':>8} {'texts/s':>8} {'best/s':>8} {'speed-up':>8}  {'texts per rank':<16} "
+        "max|diff|   all runs (s)"
     )
     for row in rows:
         print(
-            f"{row['processes']:>9} {row['seconds_median']:>8.2f} {row['texts_per_second']:>8.1f} {row['texts_per_second_best']:>8.1f} {row['texts_per_second'] / base:>7.2f}x  "
-            f"{','.join(map(str, row['per_rank'])):<16} {row['max_abs_diff_vs_first']:.1e}   {', '.join(f'{x:.2f}' for x in row['seconds_all'])}"
+            f"{row['processes']:>9} {row['seconds_median']:>8.2f} {row['texts_per_second']:>8.1f} "
+            f"{row['texts_per_second_best']:>8.1f} {row['texts_per_second'] / base:>7.2f}x  "
+            f"{','.join(map(str, row['per_rank'])):<16} {row['max_abs_diff_vs_first']:.1e}   "
+            f"{', '.join(f'{x:.2f}' for x in row['seconds_all'])}"
         )
     print(
-        "(texts/s from the median run; speed-up against the first process count; max|diff|: largest vector difference against the first run)"
+        "(texts/s from the median run; speed-up against the first process count; max|diff|: largest vector difference "
+        "against the first run)"
     )
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -90,14 +90,17 @@ def main() -> None:
     results += [run_isolated(_case, "synthetic", int(s), None) for s in args.sizes.split(",") if s]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; protocol rs-4 (seed 2020), default GraphConfig")
     print(
-        "| case | events | load | encode | build without encoding | save | peak RSS | nodes (user/item/interest) | edges |"
+        "| case | events | load | encode | build without encoding | save | peak RSS | nodes (user/item/interest) | "
+        "edges |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
     for r in results:
         n = r["counts"]["nodes"]
         e = sum(r["counts"]["edges"].values())
         print(
-            f"| {r['case']} | {r['events']:,} | {r['load']:.1f} s | {r['encode']:.1f} s | {r['build without encoding']:.1f} s | {r['save']:.1f} s | {r['peak_rss_mib']:,.0f} MiB | {n['user']:,}/{n['item']:,}/{n['interest']:,} | {e:,} |"
+            f"| {r['case']} | {r['events']:,} | {r['load']:.1f} s | {r['encode']:.1f} s | "
+            f"{r['build without encoding']:.1f} s | {r['save']:.1f} s | {r['peak_rss_mib']:,.0f} MiB | "
+            f"{n['user']:,}/{n['item']:,}/{n['interest']:,} | {e:,} |"
         )
     for r in results:
         print(f"{r['case']} steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["steps"].items()))

@@ -91,7 +91,7 @@ def _rss_mib() -> float:
 def _case(mode: str, args: dict, out_path: str, queue) -> None:
     import torch
 
-    from interestgraph.graph.knn import cosine_topk
+    from interestgraph.ops.knn import cosine_topk
 
     torch.set_num_threads(args["threads"])
     x = make_vectors(args["n"], args["d"], args["clusters"], args["noise"], args["seed"])
@@ -146,7 +146,7 @@ def compare(exact: dict, approx: dict, x, tie_tol: float) -> dict:
 
     ei, es = exact["index"], exact["score"]
     ai, as_ = approx["index"], approx["score"]
-    n, k = ei.shape
+    _n, _k = ei.shape
     same_order = (ei == ai).all(dim=1)
     same_set = (ei.sort(dim=1).values == ai.sort(dim=1).values).all(dim=1)
     kth = es[:, -1]

@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.size <= 1:
         parser.error(f"--size must be in (0, 1], got {args.size}")
 
-    from interestgraph.cli.demo import planted_recovery
     from interestgraph.data import generate_synthetic
     from interestgraph.data.protocols import split_log
+    from interestgraph.evaluate.planted import planted_recovery
     from interestgraph.graph import build_interest_graph
     from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
 

@@ -109,14 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['describe']}",
         f"{result['protocol_line'] or ''}",
         "",
-        f"{len(users):,} users, {model.n_items:,} items, {result['walk_edges']:,} stored walk weights; device {result['device']}, "
+        f"{len(users):,} users, {model.n_items:,} items, {result['walk_edges']:,} stored walk weights; device "
+        f"{result['device']}, "
         f"{result['torch_threads']} torch threads; load {load_seconds:.2f} s",
         "",
         "| operation | median | p95 |",
         "|---|---|---|",
-        f"| top-{args.k}, one user | {result['single_user_ms']['median']:.2f} ms | {result['single_user_ms']['p95']:.2f} ms |",
+        f"| top-{args.k}, one user | {result['single_user_ms']['median']:.2f} ms | "
+        f"{result['single_user_ms']['p95']:.2f} ms |",
         f"| top-{args.k}, all {len(users):,} users | {result['all_users_seconds']['median']:.3f} s | |",
-        f"| explain one recommendation | {result['explain_ms']['median']:.1f} ms | {result['explain_ms']['p95']:.1f} ms |",
+        f"| explain one recommendation | {result['explain_ms']['median']:.1f} ms | {result['explain_ms']['p95']:.1f} "
+        "ms |",
         "",
         f"Command: `{command}`",
     ]

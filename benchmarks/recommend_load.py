@@ -38,7 +38,8 @@ def _status_mib(key: str) -> float:
 
 def recommend_case(model_dir: str, batch_size: int, k: int, queue) -> None:
     """In a fresh process: load, then top-``k`` for every user in batches of ``batch_size``; the peak of the
-    recommendation alone is measured by resetting the kernel's high-water mark (``/proc/self/clear_refs``) after loading."""
+    recommendation alone is measured by resetting the kernel's high-water mark (``/proc/self/clear_refs``) after
+    loading."""
     from interestgraph.model import InterestGraphModel
     from interestgraph.recommend import recommend
 
@@ -110,9 +111,12 @@ def main(argv: list[str] | None = None) -> int:
             result = run_isolated(recommend_case, model_dir, batch, args.k)
             rows.append(result)
             print(
-                f"batch {batch:>5}: {result['users']:,} users in {result['seconds']:.2f} s; RSS after imports {result['rss_imported_mib']:.0f} MiB, "
-                f"after load {result['rss_loaded_mib']:.0f} MiB, peak while recommending {result['rss_peak_mib']:.0f} MiB "
-                f"(+{result['rss_peak_mib'] - result['rss_loaded_mib']:.0f}; one batch of walk vectors {result['node_batch_mib']:.0f} MiB)",
+                f"batch {batch:>5}: {result['users']:,} users in {result['seconds']:.2f} s; RSS after imports "
+                f"{result['rss_imported_mib']:.0f} MiB, "
+                f"after load {result['rss_loaded_mib']:.0f} MiB, peak while recommending {result['rss_peak_mib']:.0f} "
+                "MiB "
+                f"(+{result['rss_peak_mib'] - result['rss_loaded_mib']:.0f}; one batch of walk vectors "
+                f"{result['node_batch_mib']:.0f} MiB)",
                 flush=True,
             )
     counts = graph.counts()
@@ -121,17 +125,29 @@ def main(argv: list[str] | None = None) -> int:
         f"graph built in {built:.1f} s ({args.encoder} encoder), model trained {model.epochs_} epochs in {trained:.1f} s"
     )
     table = "\n".join(
-        f"| {r['batch_size']:,} | {r['users']:,} | {r['seconds']:.2f} | {r['rss_imported_mib']:.0f} | {r['rss_loaded_mib']:.0f} | {r['rss_peak_mib']:.0f} | "
+        f"| {r['batch_size']:,} | {r['users']:,} | {r['seconds']:.2f} | {r['rss_imported_mib']:.0f} | "
+        f"{r['rss_loaded_mib']:.0f} | {r['rss_peak_mib']:.0f} | "
         f"{r['rss_peak_mib'] - r['rss_loaded_mib']:.0f} | {r['node_batch_mib']:.0f} |"
         for r in rows
     )
+    columns = (
+        "batch size",
+        "users",
+        "seconds",
+        "RSS after imports (MiB)",
+        "RSS after load (MiB)",
+        "peak while recommending (MiB)",
+        "peak − loaded (MiB)",
+        "one batch of walk vectors, B × N × 4 B (MiB)",
+    )
+    table_header = "| " + " | ".join(columns) + " |"
     report = f"""# Recommendation load: every user, in batches
 
 `{command}`
 
 {header}. Top-{args.k} for every user, each batch size in a fresh process after loading the model.
 
-| batch size | users | seconds | RSS after imports (MiB) | RSS after load (MiB) | peak while recommending (MiB) | peak − loaded (MiB) | one batch of walk vectors, B × N × 4 B (MiB) |
+{table_header}
 |---:|---:|---:|---:|---:|---:|---:|---:|
 {table}
 

@@ -123,7 +123,8 @@ def main() -> None:
             rows.append(row)
             print(
                 f"{name}: {row['events']:,} events; pandas {t_pandas:.1f} s, Spark ({args.master}) {t_spark:.1f} s "
-                f"(events {distributed.build_seconds['spark_events']:.1f} s, user-interest {distributed.build_seconds['user-interest']:.1f} s); "
+                f"(events {distributed.build_seconds['spark_events']:.1f} s, user-interest "
+                f"{distributed.build_seconds['user-interest']:.1f} s); "
                 f"same edges: {row['same_edges']}",
                 flush=True,
             )

@@ -225,7 +225,8 @@ def read_manifest(
         survivors = sorted(directory.parent.glob(f"{directory.name}.replaced-*"))
         if survivors:
             raise ArtifactError(
-                f"{directory}: missing, but a previous copy survives at {survivors[-1]} (a replace was interrupted); restore it with interestgraph.artifacts.recover_replaced({str(directory)!r})"
+                f"{directory}: missing, but a previous copy survives at {survivors[-1]} (a replace was interrupted); "
+                f"restore it with interestgraph.artifacts.recover_replaced({str(directory)!r})"
             )
         raise ArtifactError(f"{directory}: no such artifact directory")
     path = directory / MANIFEST_NAME
@@ -249,7 +250,8 @@ def read_manifest(
             else ""
         )
         raise ArtifactError(
-            f"{directory}: unsupported {format} format_version {version!r}; this interestgraph reads {list(supported_versions)}{hint}"
+            f"{directory}: unsupported {format} format_version {version!r}; this interestgraph reads "
+            f"{list(supported_versions)}{hint}"
         )
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(
@@ -271,7 +273,8 @@ def read_manifest(
             size = file_path.stat().st_size
             if size != entry.get("bytes"):
                 raise ArtifactError(
-                    f"{directory}: file {rel!r} has {size} bytes, the manifest says {entry.get('bytes')} (truncated or modified)"
+                    f"{directory}: file {rel!r} has {size} bytes, the manifest says {entry.get('bytes')} (truncated or "
+                    "modified)"
                 )
             if sha256_file(file_path) != entry.get("sha256"):
                 raise ArtifactError(f"{directory}: file {rel!r} fails its SHA-256 check (modified or corrupt)")

@@ -345,7 +345,8 @@ def test_config_files_set_flags_and_flags_win(tmp_path, capsys):
     out = tmp_path / "ds"
     config = tmp_path / "ig.toml"
     config.write_text(
-        f'n-users = 30\nseed = 5\nepochs = 4\n\n[generate]\nout = "{out}"\nn_items = 50\nn-events = 600\n\n[train]\nepochs = 2\n'
+        f'n-users = 30\nseed = 5\nepochs = 4\n\n[generate]\nout = "{out}"\nn_items = 50\nn-events = '
+        "600\n\n[train]\nepochs = 2\n"
     )  # top-level epochs: not generate's, no error
     assert (
         main(["generate", "--config", str(config), "--n-users", "25", "--json"]) == 0
@@ -379,7 +380,8 @@ def test_config_files_set_flags_and_flags_win(tmp_path, capsys):
     capsys.readouterr()
     trainer = tmp_path / "train.toml"
     trainer.write_text(
-        '[train]\nepochs = 2\nuser-batch = 32\nedge-types = ["user-item", "item-interest"]\nholdout_mode = "random"\nmodel = { dim = 8, gate_rank = 2 }\n'
+        '[train]\nepochs = 2\nuser-batch = 32\nedge-types = ["user-item", "item-interest"]\nholdout_mode = '
+        '"random"\nmodel = { dim = 8, gate_rank = 2 }\n'
     )
     assert main(["train", str(graph_dir), "--out", str(tmp_path / "m"), "--config", str(trainer), "--json", "-q"]) == 0
     trained = json.loads(capsys.readouterr().out)

@@ -1,4 +1,5 @@
-"""Free-text intents folded in through the encoder, and cold items (training with hidden items, the calibrated cold gate)."""
+"""Free-text intents folded in through the encoder, and cold items (training with hidden items, the calibrated cold
+gate)."""
 
 from __future__ import annotations
 

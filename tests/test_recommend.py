@@ -155,3 +155,89 @@ def test_a_folded_in_user_scores_like_the_training_user_with_the_same_items(tmp_
         == 0
     )
     assert main(["recommend", str(tmp_path / "m"), "-k", "3"]) == 2
+
+
+# ------------------------------------------------------------------ any recommender (the contract)
+@pytest.fixture(scope="module")
+def small_split():
+    """5 users x 5 items. Train: a {i1, i2}, b {i2, i3}, c {i1, i2, i3}, d {i3, i4}, e {i4, i5}; one held-out pair
+    each."""
+    import pandas as pd
+
+    from interestgraph.data import InteractionLog, given_split
+
+    train = {"a": "i1 i2", "b": "i2 i3", "c": "i1 i2 i3", "d": "i3 i4", "e": "i4 i5"}
+    held_out = {"a": "i4", "b": "i5", "c": "i4", "d": "i1", "e": "i2"}
+    rows = [(u, i, "train") for u, items in train.items() for i in items.split()]
+    rows += [(u, i, "test") for u, i in held_out.items()]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "part"])
+    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(1, 6)], "title": [f"t{k}" for k in range(1, 6)]})
+    log = InteractionLog.from_frames(frame[["user_id", "item_id"]], items)
+    return given_split(log, frame["part"].to_numpy(), name="small")
+
+
+def _expected_top(model, split, user, k):
+    """The top-k by the model's own score with the split's training positives masked, computed here."""
+    code = split.log.user_ids.get_loc(user)
+    scores = model.score(np.array([code]))[0].clone()
+    train = split.positive_matrix("train")
+    scores[torch.from_numpy(train[code].indices.astype(np.int64))] = -torch.inf
+    top = torch.topk(scores, k)
+    return list(split.log.item_ids[top.indices.numpy()]), top.values.numpy().astype(np.float64)
+
+
+def test_recommend_ranks_for_a_most_popular_baseline(small_split):
+    from interestgraph.baselines import MostPopular
+    from interestgraph.evaluate import Recommender
+
+    model = MostPopular().fit(small_split)
+    assert isinstance(model, Recommender)
+    table = recommend(model, ["a", "e"], k=3)
+    # a saw i1, i2: the rest by training popularity (i3 x3, i4 x2, i5 x1); e saw i4, i5
+    assert table.loc[table["user_id"] == "a", "item_id"].tolist() == ["i3", "i4", "i5"]
+    assert table.loc[table["user_id"] == "a", "score"].tolist() == [3.0, 2.0, 1.0]
+    e = table.loc[table["user_id"] == "e"]
+    assert set(e["item_id"][:2]) == {"i2", "i3"} and e["item_id"].iloc[2] == "i1"  # i2 and i3 tie at 3
+    assert table["rank"].tolist() == [1, 2, 3, 1, 2, 3]
+    assert table["title"].isna().all()  # a baseline holds no titles
+    everything = recommend(model, None, k=5)
+    train = small_split.positive_matrix("train")
+    for user, rows in everything.groupby("user_id"):
+        code = small_split.log.user_ids.get_loc(user)
+        seen = set(small_split.log.item_ids[train[code].indices])
+        assert not seen & set(rows["item_id"]) and len(rows) == 5 - len(seen)
+    with_seen = recommend(model, ["a"], k=5, exclude_seen=False)
+    assert with_seen["score"].tolist() == [3.0, 3.0, 2.0, 2.0, 1.0] and with_seen["item_id"].iloc[-1] == "i5"
+
+
+def test_recommend_ranks_for_an_itemknn_baseline(small_split):
+    from interestgraph.baselines import ItemKNN
+
+    model = ItemKNN(k=2).fit(small_split)
+    for user in ("a", "b", "c", "d", "e"):
+        table = recommend(model, [user], k=2)
+        items, scores = _expected_top(model, small_split, user, 2)
+        assert table["item_id"].tolist() == items
+        assert table["score"].to_numpy() == pytest.approx(scores)
+    # a liked i1 and i2; i3 is the only unseen item that co-occurs with them, so it leads with a positive score
+    top = recommend(model, ["a"], k=1)
+    assert top["item_id"].tolist() == ["i3"] and top["score"].iloc[0] > 0
+    among = recommend(model, ["a"], k=3, candidates=["i4", "i5"])  # neither co-occurs with a's items: both score 0
+    assert sorted(among["item_id"]) == ["i4", "i5"] and (among["score"] == 0).all()
+
+
+def test_recommend_and_walk_functions_name_what_a_model_lacks(small_split):
+    from interestgraph.baselines import ItemKNN, MostPopular
+    from interestgraph.recommend import recommend_for_items
+
+    with pytest.raises(TypeError, match="lacks score, user_ids, item_ids, seen"):
+        recommend(object(), ["a"])
+    with pytest.raises(RuntimeError, match="MostPopular is not fitted"):
+        recommend(MostPopular(), ["a"])
+    model = ItemKNN(k=2).fit(small_split)
+    with pytest.raises(TypeError, match=r"explain\(\) follows walks .* needs an InterestGraphModel .* not ItemKNN"):
+        explain(model, "a", "i3")
+    with pytest.raises(TypeError, match=r"recommend_for_items\(\) .* not ItemKNN"):
+        recommend_for_items(model, ["i1"])
+    with pytest.raises(KeyError, match="unknown"):
+        recommend(model, ["nobody"])

@@ -17,11 +17,11 @@ matrix ``W`` with at most ``k`` entries per row, and scores are ``R[users] @ W�
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
-from ..evaluate import positive_matrix
 
 
 class ItemKNN:
@@ -33,7 +33,8 @@ class ItemKNN:
         block_size: items per block of the similarity computation.
 
     Fitted attributes: ``neighbours_`` ``(n_items, n_items)`` CSR, row ``i`` holding
-    ``sim(i, j)`` for ``j ∈ N_k(i)``; ``train_`` the ``(n_users, n_items)`` CSR of training positives.
+    ``sim(i, j)`` for ``j ∈ N_k(i)``; ``train_`` the ``(n_users, n_items)`` CSR of training positives (also
+    :attr:`seen`); ``user_ids_`` / ``item_ids_`` the split's IDs (read as :attr:`user_ids` / :attr:`item_ids`).
     """
 
     def __init__(self, k: int = 100, shrink: float = 0.0, block_size: int = 1024):
@@ -58,8 +59,9 @@ class ItemKNN:
             or self.block_size < 1
         ):
             raise ValueError(f"block_size must be a positive integer, got {self.block_size!r}")
-        train = positive_matrix(split, "train").astype(np.float32)
+        train = split.positive_matrix("train").astype(np.float32)
         self.train_ = train
+        self.user_ids_, self.item_ids_ = split.log.user_ids, split.log.item_ids
         n_items = train.shape[1]
         by_item = sp.csr_matrix(train.T)  # (n_items, n_users)
         norms = np.sqrt(np.asarray(by_item.multiply(by_item).sum(axis=1), dtype=np.float64).ravel())
@@ -87,7 +89,26 @@ class ItemKNN:
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """``(len(users), n_items)`` float32 ``Σ_{j ∈ train(u)} W[i, j]``."""
-        if not hasattr(self, "neighbours_"):
-            raise RuntimeError("ItemKNN is not fitted; call fit(split) first")
+        self._fitted()
         users = np.asarray(users, dtype=np.int64)
         return torch.from_numpy(np.asarray((self.train_[users] @ self._scorer).toarray(), dtype=np.float32))
+
+    @property
+    def user_ids(self) -> pd.Index:
+        """Original user IDs, code → ID (the fitted split's log order)."""
+        return self._fitted().user_ids_
+
+    @property
+    def item_ids(self) -> pd.Index:
+        """Original item IDs, code → ID (the fitted split's log order)."""
+        return self._fitted().item_ids_
+
+    @property
+    def seen(self) -> sp.csr_matrix:
+        """``(n_users, n_items)`` CSR of the training positives, the items left out of a user's recommendations."""
+        return self._fitted().train_
+
+    def _fitted(self) -> ItemKNN:
+        if not hasattr(self, "neighbours_"):
+            raise RuntimeError("ItemKNN is not fitted; call fit(split) first")
+        return self

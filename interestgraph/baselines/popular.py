@@ -3,27 +3,51 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
-from ..evaluate import positive_matrix
 
 
 class MostPopular:
     """``score(u, i)`` = number of training positives of item ``i`` (the same for every user).
 
-    Fitted attributes: ``counts_`` ``(n_items,)`` float32.
+    Attributes:
+        counts_: ``(n_items,)`` float32 training positives per item.
+        user_ids_, item_ids_: the split's user and item IDs (code → ID); read them as ``user_ids`` / ``item_ids``.
+        seen_: ``(n_users, n_items)`` CSR of the training positives; read it as ``seen``.
     """
 
     def fit(self, split: Split) -> MostPopular:
         """Count each item's training positives."""
-        self.counts_ = torch.from_numpy(
-            np.asarray(positive_matrix(split, "train").sum(axis=0), dtype=np.float32).ravel()
-        )
+        train = split.positive_matrix("train")
+        self.user_ids_, self.item_ids_ = split.log.user_ids, split.log.item_ids
+        self.seen_ = train
+        self.counts_ = torch.from_numpy(np.asarray(train.sum(axis=0), dtype=np.float32).ravel())
         return self
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """``(len(users), n_items)`` float32: the counts, one row per user."""
+        self._fitted()
+        return self.counts_.expand(len(np.asarray(users)), -1).clone()
+
+    @property
+    def user_ids(self) -> pd.Index:
+        """Original user IDs, code → ID (the fitted split's log order)."""
+        return self._fitted().user_ids_
+
+    @property
+    def item_ids(self) -> pd.Index:
+        """Original item IDs, code → ID (the fitted split's log order)."""
+        return self._fitted().item_ids_
+
+    @property
+    def seen(self) -> sp.csr_matrix:
+        """``(n_users, n_items)`` CSR of the training positives, the items left out of a user's recommendations."""
+        return self._fitted().seen_
+
+    def _fitted(self) -> MostPopular:
         if not hasattr(self, "counts_"):
             raise RuntimeError("MostPopular is not fitted; call fit(split) first")
-        return self.counts_.expand(len(np.asarray(users)), -1).clone()
+        return self

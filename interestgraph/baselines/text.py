@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
-from ..evaluate import positive_matrix
 
 
 class TextContent:
@@ -23,7 +24,9 @@ class TextContent:
         encoder: any object with ``encode(texts) -> (n, d)`` L2-normalised tensor;
             ``None`` uses :class:`interestgraph.encoder.TextEncoder` (all-MiniLM-L6-v2).
 
-    Fitted attributes: ``item_vectors_`` ``(n_items, d)``, ``profiles_`` ``(n_users, d)``, float32.
+    Fitted attributes: ``item_vectors_`` ``(n_items, d)``, ``profiles_`` ``(n_users, d)``, float32;
+    ``user_ids_`` / ``item_ids_`` the split's IDs and ``seen_`` its training positives (CSR), read through the
+    recommender contract's :attr:`user_ids`, :attr:`item_ids` and :attr:`seen`.
     """
 
     def __init__(self, encoder: Any = None):
@@ -42,14 +45,35 @@ class TextContent:
         if vectors.ndim != 2 or vectors.shape[0] != split.log.n_items:
             raise ValueError(f"encoder.encode returned shape {tuple(vectors.shape)}, expected ({split.log.n_items}, d)")
         self.item_vectors_ = torch.nn.functional.normalize(vectors, dim=1)
-        train = positive_matrix(split, "train")
+        train = split.positive_matrix("train")
+        self.user_ids_, self.item_ids_ = split.log.user_ids, split.log.item_ids
+        self.seen_ = train
         sums = torch.from_numpy(np.asarray(train @ self.item_vectors_.numpy(), dtype=np.float32))
         self.profiles_ = torch.nn.functional.normalize(sums, dim=1)  # mean then normalise == normalise the sum
         return self
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """``(len(users), n_items)`` float32 cosine of profile and item vector."""
-        if not hasattr(self, "profiles_"):
-            raise RuntimeError("TextContent is not fitted; call fit(split) first")
+        self._fitted()
         users = torch.as_tensor(np.asarray(users), dtype=torch.long)
         return self.profiles_[users] @ self.item_vectors_.T
+
+    @property
+    def user_ids(self) -> pd.Index:
+        """Original user IDs, code → ID (the fitted split's log order)."""
+        return self._fitted().user_ids_
+
+    @property
+    def item_ids(self) -> pd.Index:
+        """Original item IDs, code → ID (the fitted split's log order)."""
+        return self._fitted().item_ids_
+
+    @property
+    def seen(self) -> sp.csr_matrix:
+        """``(n_users, n_items)`` CSR of the training positives, the items left out of a user's recommendations."""
+        return self._fitted().seen_
+
+    def _fitted(self) -> TextContent:
+        if not hasattr(self, "profiles_"):
+            raise RuntimeError("TextContent is not fitted; call fit(split) first")
+        return self

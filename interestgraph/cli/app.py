@@ -8,26 +8,20 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from .. import __version__
 from ..errors import InterestGraphError
 
+# re-exported: verb modules written before .verb existed import these from here
+from .verb import CONFIG_EXTRAS as CONFIG_EXTRAS
+from .verb import CommandResult as CommandResult
+from .verb import UsageError as UsageError
+from .verb import add_json_flag as add_json_flag
+from .verb import add_verb as add_verb
+
 EXIT_OK, EXIT_DATA_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-@dataclass
-class CommandResult:
-    """What a verb returns: ``data`` for ``--json``, ``text`` for people."""
-
-    data: dict[str, Any] = field(default_factory=dict)
-    text: str = ""
-
-
-class UsageError(Exception):
-    """A bad combination of flags that argparse cannot see; exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,13 +42,10 @@ def _common_options() -> argparse.ArgumentParser:
         "--config",
         metavar="FILE",
         default=argparse.SUPPRESS,
-        help="settings from a TOML or JSON file: flag names as keys (top-level keys: every verb that has the flag; a [VERB] table: that verb only); flags on the command line win",
+        help="settings from a TOML or JSON file: flag names as keys (top-level keys: every verb that has the flag; a "
+        "[VERB] table: that verb only); flags on the command line win",
     )
     return common
-
-
-#: settings a verb accepts from --config besides its flags (the train verb: ModelConfig / TrainConfig fields)
-CONFIG_EXTRAS: dict[str, Callable[[], set[str]]] = {}
 
 
 def read_config(path: str | os.PathLike) -> dict[str, Any]:
@@ -155,7 +146,8 @@ def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[
             }
         )
         raise UsageError(
-            f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} for 'interestgraph {verb}' (known: {', '.join(known)})"
+            f"--config {path}: unknown setting(s) {', '.join(map(repr, unknown))} for 'interestgraph {verb}' (known: "
+            f"{', '.join(known)})"
         )
     given = {token.split("=", 1)[0] for token in argv if token.startswith("-")}
     tokens, defaults, extra = [], {}, {}
@@ -197,10 +189,6 @@ def apply_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[
     return argv[: at + 1] + tokens + argv[at + 1 :], extra
 
 
-def add_json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
-
-
 def build_parser() -> argparse.ArgumentParser:
     from . import (
         data_verbs,
@@ -237,29 +225,6 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         module.register(verbs, common)
     return parser
-
-
-def add_verb(
-    verbs: argparse._SubParsersAction,
-    common: argparse.ArgumentParser,
-    name: str,
-    *,
-    help: str,
-    description: str,
-    example: str,
-    run: Callable[[argparse.Namespace], CommandResult],
-) -> argparse.ArgumentParser:
-    """Register a verb with its one-line help, description and an example in ``--help``."""
-    sub = verbs.add_parser(
-        name,
-        help=help,
-        description=description,
-        epilog=f"example:\n  {example}",
-        parents=[common],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub.set_defaults(run=run)
-    return sub
 
 
 def _configure_stderr(quiet: bool) -> None:
@@ -326,7 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(
-            f"interestgraph {args.verb}: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)",
+            f"interestgraph {args.verb}: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug "
+            "for the traceback)",
             file=sys.stderr,
         )
         return EXIT_DATA_ERROR

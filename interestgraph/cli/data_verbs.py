@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 
 def non_negative_int(text: str) -> int:
@@ -31,7 +31,14 @@ def synthetic_config(args: argparse.Namespace) -> dict:
     return {"n_users": args.n_users, "n_items": args.n_items, "n_interactions": args.n_events, "seed": args.seed}
 
 
-def _parse_mapping(pairs: list[str] | None, flag: str) -> dict[str, str]:
+def parse_mapping(pairs: list[str] | None, flag: str) -> dict[str, str]:
+    """``--map``-style options (``CANONICAL=SOURCE_COLUMN``, repeatable) as ``{canonical: source}``.
+
+    Shared by the verbs that read a log or a catalog (``data``, ``graph``, ``recommend``).
+
+    Raises:
+        UsageError: a pair without ``=`` or with an empty side (``flag`` named).
+    """
     mapping = {}
     for pair in pairs or []:
         canon, sep, src = pair.partition("=")
@@ -41,7 +48,9 @@ def _parse_mapping(pairs: list[str] | None, flag: str) -> dict[str, str]:
     return mapping
 
 
-def _parse_list_fields(specs: list[str] | None) -> dict[str, str | None]:
+def parse_list_fields(specs: list[str] | None) -> dict[str, str | None]:
+    """``--list-field`` options (``FIELD`` or ``FIELD=DELIMITER``, repeatable) as ``{field: delimiter}``; the
+    delimiter defaults to ``"|"``."""
     fields: dict[str, str | None] = {}
     for spec in specs or []:
         name, sep, delimiter = spec.partition("=")
@@ -68,7 +77,8 @@ def run_generate(args: argparse.Namespace) -> CommandResult:
 def add_source_options(
     parser: argparse.ArgumentParser, *, extra_formats: tuple[str, ...] = (), default_format: str | None = None
 ) -> None:
-    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log (``--format`` is required unless ``default_format``)."""
+    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log (``--format`` is required
+    unless ``default_format``)."""
     from ..data.formats import FORMATS
     from ..data.protocols import DEFAULT_SEED
 
@@ -85,7 +95,8 @@ def add_source_options(
         "--map",
         action="append",
         metavar="CANON=COL",
-        help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source column; repeatable",
+        help="csv: map a canonical interaction column (user_id, item_id, timestamp, event, value, text) to a source "
+        "column; repeatable",
     )
     parser.add_argument(
         "--item-map",
@@ -129,9 +140,9 @@ def load_from_args(args: argparse.Namespace):
         args.source,
         args.format,
         items=args.items,
-        columns=_parse_mapping(args.map, "--map"),
-        item_columns=_parse_mapping(args.item_map, "--item-map"),
-        list_fields=_parse_list_fields(args.list_field),
+        columns=parse_mapping(args.map, "--map"),
+        item_columns=parse_mapping(args.item_map, "--item-map"),
+        list_fields=parse_list_fields(args.list_field),
         default_event=args.event or "interaction",
         synthetic=synthetic_config(args),
     )
@@ -160,7 +171,10 @@ def _describe_log(s: dict) -> str:
     events = ", ".join(f"{k} {v:,}" for k, v in s["events"].items())
     span = f", {s['first_time']} to {s['last_time']}" if "first_time" in s else ", no timestamps"
     fields = ", ".join(f"{f} ({s.get('distinct_' + f, 0):,} distinct)" for f in s["interest_fields"]) or "none"
-    text = f"{s['source']}: {s['users']:,} users, {s['items']:,} items ({s['items_with_interactions']:,} with events), {s['interactions']:,} events ({events}){span}; interest fields: {fields}"
+    text = (
+        f"{s['source']}: {s['users']:,} users, {s['items']:,} items ({s['items_with_interactions']:,} with events), "
+        f"{s['interactions']:,} events ({events}){span}; interest fields: {fields}"
+    )
     for note in s.get("notes", []):
         text += f"\n  note: {note}"
     return text

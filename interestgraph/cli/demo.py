@@ -14,6 +14,7 @@ written only after every computing step has succeeded.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -21,10 +22,20 @@ from pathlib import Path
 import numpy as np
 
 from ..artifacts import atomic_write_text
-from .app import CommandResult, UsageError, add_json_flag, add_verb
 from .data_verbs import add_source_options, load_from_args, synthetic_config
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 BASELINES = ("popular", "itemknn", "bprmf", "lightgcn")
+
+
+def __getattr__(name: str):
+    # ``interestgraph.cli.demo.planted_recovery`` was its home before :mod:`interestgraph.evaluate.planted`; resolved
+    # on first use so that ``interestgraph --help`` does not import the evaluation stack (and torch)
+    if name == "planted_recovery":
+        from ..evaluate.planted import planted_recovery
+
+        return planted_recovery
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _baseline(name: str, seed: int):
@@ -45,7 +56,8 @@ def page_name(user) -> str:
 
 
 def _page_user(graph, split) -> object:
-    """A typical active user for the analyst page: among users with test positives, training activity nearest the 75th percentile."""
+    """A typical active user for the analyst page: among users with test positives, training activity nearest the 75th
+    percentile."""
     counts = graph.edges["user-item"]["src"].value_counts()
     tested = graph.users.get_indexer(split.positive_pairs("test")["user_id"].unique())
     counts = counts[counts.index.isin(tested[tested >= 0])] if (tested >= 0).any() else counts
@@ -57,7 +69,7 @@ def _page_user(graph, split) -> object:
 def run_demo(args: argparse.Namespace) -> CommandResult:
     from ..data.protocols import PROTOCOLS, split_log
     from ..data.synthetic import generate_synthetic
-    from ..evaluate import compare, evaluate
+    from ..evaluate import compare, evaluate, planted_recovery
     from ..graph import build_interest_graph
     from ..model import InterestGraphModel, ModelConfig, TrainConfig
     from ..progress import progress
@@ -136,10 +148,8 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
     name = page_name(view.ego.user)
     page = view.save_html(out / f"{name}.html")
     picture = None
-    try:
+    with contextlib.suppress(ImportError):  # matplotlib is the optional viz extra
         picture = view.save_image(out / f"{name}.png")
-    except ImportError:  # matplotlib is the optional viz extra
-        pass
     step("save")
     bar.set_postfix_str("report")
     summary = log.summary()
@@ -150,7 +160,8 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
     total = round(time.perf_counter() - started, 3)
     width = max(len(n) for n in results)
     lines = [
-        f"data: {summary['source']}: {summary['users']:,} users, {summary['items']:,} items, {summary['interactions']:,} events",
+        f"data: {summary['source']}: {summary['users']:,} users, {summary['items']:,} items, "
+        f"{summary['interactions']:,} events",
         f"  {split.describe()}",
         "interest graph: "
         + ", ".join(f"{k} {v:,}" for k, v in graph.counts()["nodes"].items())
@@ -165,7 +176,8 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
         )
     lines.append(f"model: {model.describe()}")
     lines.append(
-        f"test ({len(results['interest-graph model'].per_user):,} users, full ranking over {len(split.candidate_items):,} candidates, training items masked):"
+        f"test ({len(results['interest-graph model'].per_user):,} users, full ranking over "
+        f"{len(split.candidate_items):,} candidates, training items masked):"
     )
     lines += [
         f"  {name:<{width}}  recall@20 {r.metrics['recall@20']:.4f}  ndcg@20 {r.metrics['ndcg@20']:.4f}"
@@ -211,32 +223,6 @@ def _encoder(args: argparse.Namespace, out: Path):
     return TextEncoder(EncoderConfig(cache_dir=str(out / ".encoder-cache")))
 
 
-def planted_recovery(graph, truth, top: int = 10, scores: np.ndarray | None = None) -> dict[str, float]:
-    """Share of users whose strongest planted interest is in their top-``top`` interests, and share of all
-    planted interests (active at the decay reference time) that are.
-
-    Args:
-        scores: ``(n_users, n_interests)`` how much each user is taken to care about each interest (a trained
-            model's :meth:`~interestgraph.model.InterestGraphModel.interest_scores`); None ranks by the graph's
-            ``w(v|u)`` edges.
-    """
-    lookup = {label: k for k, label in enumerate(graph.interests["label"])}
-    if scores is None:
-        table = graph.edges["user-interest"].sort_values(["src", "weight"], ascending=[True, False], kind="stable")
-        tops = table.groupby("src").head(top).groupby("src")["dst"].apply(set)
-    else:
-        order = np.argsort(-np.asarray(scores), axis=1, kind="stable")[:, :top]
-        tops = {u: set(row.tolist()) for u, row in enumerate(order)}
-    strongest = planted = found = 0
-    for code, user in enumerate(graph.users):
-        codes = [lookup[p] for p in truth.interests_of(user, at=graph.reference_time) if p in lookup]
-        mine = tops.get(code, set())
-        strongest += bool(codes) and codes[0] in mine
-        found += sum(c in mine for c in codes)
-        planted += len(codes)
-    return {"strongest_in_top10": strongest / max(len(graph.users), 1), "planted_in_top10": found / max(planted, 1)}
-
-
 def _report(
     summary: dict,
     splits: dict,
@@ -253,22 +239,28 @@ def _report(
     """The Markdown report: data, splits, graph, the metric table with its protocol, the page, timings."""
     events = ", ".join(f"{k} {v:,}" for k, v in summary["events"].items())
     rows = "\n".join(
-        f"| {name} | {s['train']['positive_pairs']:,} | {s['valid']['positive_pairs']:,} | {s['test']['positive_pairs']:,} | {s['test']['users']:,} | {s['candidate_items']:,} | {s['cold_items']:,} |"
+        f"| {name} | {s['train']['positive_pairs']:,} | {s['valid']['positive_pairs']:,} | "
+        f"{s['test']['positive_pairs']:,} | {s['test']['users']:,} | {s['candidate_items']:,} | {s['cold_items']:,} |"
         for name, s in ((n, sp.summary()) for n, sp in splits.items())
     )
     main = results["interest-graph model"]
     metrics = "\n".join(
-        f"| {name} | {r.metrics['recall@10']:.4f} | {r.metrics['ndcg@10']:.4f} | {r.metrics['recall@20']:.4f} | {r.metrics['ndcg@20']:.4f} | {r.metrics['coverage@20']:.3f} | {fit_seconds[name]:.1f} |"
+        f"| {name} | {r.metrics['recall@10']:.4f} | {r.metrics['ndcg@10']:.4f} | {r.metrics['recall@20']:.4f} | "
+        f"{r.metrics['ndcg@20']:.4f} | {r.metrics['coverage@20']:.3f} | {fit_seconds[name]:.1f} |"
         for name, r in results.items()
     )
     truth = ""
     if data is not None:
-        truth = f" Planted truth: {len(data.truth.user_interests):,} user–interest rows, {len(data.truth.drift_time):,} users whose interests drift once."
+        truth = (
+            f" Planted truth: {len(data.truth.user_interests):,} user–interest rows, {len(data.truth.drift_time):,} "
+            "users whose interests drift once."
+        )
     recovered = ""
     if recovery is not None:
         recovered = (
             f"\n\nPlanted interests recovered by `w(v|u)`: the strongest planted interest is in the user's top 10 for "
-            f"{recovery['strongest_in_top10']:.1%} of users; {recovery['planted_in_top10']:.1%} of all planted interests are in their user's top 10."
+            f"{recovery['strongest_in_top10']:.1%} of users; {recovery['planted_in_top10']:.1%} of all planted "
+            "interests are in their user's top 10."
         )
     comparison = f"\n\n{paired['statement']}." if paired else ""
     reasons = "\n".join(
@@ -277,7 +269,8 @@ def _report(
     )
     return f"""# interestgraph demo report
 
-Data: {summary["source"]}: {summary["users"]:,} users, {summary["items"]:,} items, {summary["interactions"]:,} events ({events}),
+Data: {summary["source"]}: {summary["users"]:,} users, {summary["items"]:,} items,
+{summary["interactions"]:,} events ({events}),
 {summary["first_time"]} to {summary["last_time"]}.{truth}
 
 ## Splits (positive user–item pairs per part)
@@ -300,7 +293,8 @@ Encoder: `{graph.encoder_identity[:64]}`.{recovered}
 
 ## Accuracy on the test part
 
-Split: {main.protocol.describe()}. Full ranking over {len(splits[main.protocol.name].candidate_items):,} candidate items,
+Split: {main.protocol.describe()}.
+Full ranking over {len(splits[main.protocol.name].candidate_items):,} candidate items,
 each user's training items masked; {len(main.per_user):,} test users; metrics are means over users.
 The model: {model.describe()}. Baselines are CPU-sized (BPR-MF and LightGCN early-stopped on validation
 NDCG@20 within 150 and 120 epochs); `interestgraph evaluate` and `benchmarks/` run the tuned comparisons.
@@ -311,7 +305,8 @@ NDCG@20 within 150 and 120 epochs); `interestgraph evaluate` and `benchmarks/` r
 
 ## One user, as an analyst sees them
 
-`{page_name(view.ego.user)}.html` (open it from disk; click a recommendation to highlight its paths): user {view.ego.user},
+`{page_name(view.ego.user)}.html` (open it from disk; click a recommendation to highlight its paths):
+user {view.ego.user},
 {view.subtitle}. Top recommendations and why:
 
 {reasons or "- (no recommendation)"}
@@ -328,10 +323,12 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         common,
         "demo",
         help="the main job in one command: data → graph → model → evaluation → report and an analyst page",
-        description="Run the main job end to end: generate the synthetic default (or read your log with --format), split it, "
-        "build the interest graph with the packaged language model, train the interest-graph model (CPU-sized), evaluate it "
-        "beside the baselines, and write report.md, the dataset, graph and model, and one user's analyst page under --out.",
-        example="interestgraph demo --out demo\n  interestgraph demo events.csv --format csv --items items.csv --list-field categories --out demo-shop",
+        description="Run the main job end to end: generate the synthetic default (or read your log with --format), "
+        "split it, build the interest graph with the packaged language model, train the interest-graph model "
+        "(CPU-sized), evaluate it beside the baselines, and write report.md, the dataset, graph and model, and one "
+        "user's analyst page under --out.",
+        example="interestgraph demo --out demo\n  interestgraph demo events.csv --format csv --items items.csv "
+        "--list-field categories --out demo-shop",
         run=run_demo,
     )
     add_source_options(demo, default_format="synthetic")

@@ -1,4 +1,5 @@
-"""The ``encode`` verb: a catalog's item texts → the embedding cache, split across torchrun ranks; ``--merge`` folds in other caches.
+"""The ``encode`` verb: a catalog's item texts → the embedding cache, split across torchrun ranks; ``--merge`` folds in
+other caches.
 
 ``interestgraph encode SOURCE --format F --encoder-cache DIR`` encodes the same
 item texts the graph build encodes for item vectors (``InteractionLog.item_texts()``,
@@ -16,8 +17,8 @@ import argparse
 import time
 from pathlib import Path
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
 from .data_verbs import add_source_options, load_from_args
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 
 def positive_int(text: str) -> int:
@@ -112,7 +113,8 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
             speed = f"; {rate:,.0f} texts/s" if result.n_encoded else ""
             lines.append(
                 f"{args.encoder_cache}: {result.n_unique:,} distinct item texts of {loaded.log.n_items:,} items; "
-                f"{result.n_encoded:,} encoded{ranks}, {result.n_cached:,} already cached{speed} ({encoder.name}, {encoder.device})"
+                f"{result.n_encoded:,} encoded{ranks}, {result.n_cached:,} already cached{speed} ({encoder.name}, "
+                f"{encoder.device})"
             )
             lines.append(
                 f"a build with --encoder-cache {args.encoder_cache} and the same model now encodes no item text"
@@ -134,15 +136,17 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         common,
         "encode",
         help="encode a catalog's item texts into the embedding cache (split across torchrun ranks); merge caches",
-        description="Encode the item texts of a catalog (the texts 'build' encodes for item vectors) with the language model "
-        "into an embedding cache, so a later 'interestgraph build ... --encoder-cache DIR' with the same model encodes no item "
-        "text again. Run it under 'torchrun --nproc-per-node N -m interestgraph encode ...' to split the texts across N ranks "
-        "(gloo on CPU, nccl with --device cuda: rank r on cuda:LOCAL_RANK); ranks may sit on machines with no shared file system: "
-        "rank 0 gathers the vectors, writes the cache and alone prints. --merge copies the rows of caches written elsewhere "
-        "(e.g. by workers on other machines) into --encoder-cache first; without SOURCE it only merges.",
-        example="interestgraph encode ../shared/datasets/ml-latest-small --format movielens --encoder-cache graphs/.encoder-cache --json\n"
-        "  torchrun --nproc-per-node 2 -m interestgraph encode ../shared/datasets/ml-latest-small --format movielens --encoder-cache graphs/.encoder-cache\n"
-        "  interestgraph encode --encoder-cache graphs/.encoder-cache --merge worker1/.encoder-cache --merge worker2/.encoder-cache",
+        description="Encode the item texts of a catalog (the texts 'build' encodes for item vectors) with the language "
+        "model into an embedding cache, so a later 'interestgraph build ... --encoder-cache DIR' with the same model "
+        "encodes no item text again. Run it under 'torchrun --nproc-per-node N -m interestgraph encode ...' to split "
+        "the texts across N ranks (gloo on CPU, nccl with --device cuda: rank r on cuda:LOCAL_RANK); ranks may sit on "
+        "machines with no shared file system: rank 0 gathers the vectors, writes the cache and alone prints. --merge "
+        "copies the rows of caches written elsewhere (e.g. by workers on other machines) into --encoder-cache first; "
+        "without SOURCE it only merges.",
+        example="interestgraph encode ../shared/datasets/ml-latest-small --format movielens --encoder-cache "
+        "graphs/.encoder-cache --json\n  torchrun --nproc-per-node 2 -m interestgraph encode "
+        "../shared/datasets/ml-latest-small --format movielens --encoder-cache graphs/.encoder-cache\n  interestgraph "
+        "encode --encoder-cache graphs/.encoder-cache --merge worker1/.encoder-cache --merge worker2/.encoder-cache",
         run=run_encode,
     )
     add_source_options(enc)

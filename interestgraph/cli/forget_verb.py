@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 
 def run_forget(args: argparse.Namespace) -> CommandResult:
@@ -65,7 +65,8 @@ def run_forget(args: argparse.Namespace) -> CommandResult:
         "counts": after.counts(),
     }
     lines = [
-        f"forgot {data['forgotten']} user(s): {len(after.users):,} users remain; {data['interests_removed']} interest point(s) only they held up are gone",
+        f"forgot {data['forgotten']} user(s): {len(after.users):,} users remain; {data['interests_removed']} interest "
+        "point(s) only they held up are gone",
         f"wrote {graph_dir}"
         + (f" and {model_dir} (re-frozen with the trained parameters, no retraining)" if model_dir else ""),
         "the source directories are unchanged: delete them once the new ones are in use",
@@ -79,10 +80,12 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         common,
         "forget",
         help="remove users and everything derived from them from a graph and its model",
-        description="Rebuild the graph without any event of the users (same split, settings and encoder: exactly the graph "
-        "built had they never been there) and, for a model, drop their ID vectors and recompute every weight with the "
-        "trained parameters, without retraining. Writes new directories; the source ones are left as they were.",
-        example="interestgraph forget models/ml-small --user 42 --out-graph graphs/ml-small-f --out-model models/ml-small-f --encoder-cache graphs/.encoder-cache",
+        description="Rebuild the graph without any event of the users (same split, settings and encoder: exactly the "
+        "graph built had they never been there) and, for a model, drop their ID vectors and recompute every weight "
+        "with the trained parameters, without retraining. Writes new directories; the source ones are left as they "
+        "were.",
+        example="interestgraph forget models/ml-small --user 42 --out-graph graphs/ml-small-f --out-model "
+        "models/ml-small-f --encoder-cache graphs/.encoder-cache",
         run=run_forget,
     )
     forget.add_argument(
@@ -100,7 +103,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     forget.add_argument(
         "--encoder-cache",
         type=Path,
-        help="the embedding cache the graph was built with (language-model graphs: the rebuild then encodes nothing again)",
+        help="the embedding cache the graph was built with (language-model graphs: the rebuild then encodes nothing "
+        "again)",
     )
     forget.add_argument("--overwrite", action="store_true", help="replace existing output directories")
     add_json_flag(forget)

@@ -6,12 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
 from .data_verbs import add_source_options, load_from_args
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 
 def run_build(args: argparse.Namespace) -> CommandResult:
-    from ..graph.build import GraphConfig, build_interest_graph
+    from ..graph import GraphConfig, build_interest_graph
 
     started = time.perf_counter()
     loaded = load_from_args(args)
@@ -44,7 +44,10 @@ def _describe_graph(graph, out, started: float) -> CommandResult:
     seconds = round(time.perf_counter() - started, 3)
     nodes = ", ".join(f"{k} {v:,}" for k, v in counts["nodes"].items())
     edges = ", ".join(f"{k} {v:,}" for k, v in counts["edges"].items())
-    text = f"wrote {out}: nodes {nodes}; edges {edges}\n{graph.split.describe()}\nbuilt in {seconds:.1f} s (steps: {', '.join(f'{k} {v:.1f} s' for k, v in graph.build_seconds.items() if k != 'total')})"
+    text = (
+        f"wrote {out}: nodes {nodes}; edges {edges}\n{graph.split.describe()}\nbuilt in {seconds:.1f} s (steps: "
+        f"{', '.join(f'{k} {v:.1f} s' for k, v in graph.build_seconds.items() if k != 'total')})"
+    )
     return CommandResult(
         {
             **counts,
@@ -58,8 +61,8 @@ def _describe_graph(graph, out, started: float) -> CommandResult:
 
 
 def run_build_spark(args: argparse.Namespace) -> CommandResult:
-    from ..graph.build import GraphConfig
-    from .data_verbs import _parse_list_fields, _parse_mapping
+    from ..graph.config import GraphConfig
+    from .data_verbs import parse_list_fields, parse_mapping
 
     started = time.perf_counter()
     if args.out.exists() and not args.overwrite:
@@ -84,9 +87,9 @@ def run_build_spark(args: argparse.Namespace) -> CommandResult:
         encoder=_encoder_from_args(args),
         split_name=args.split_name,
         format=args.input_format,
-        columns=_parse_mapping(args.map, "--map") or None,
-        list_fields=_parse_list_fields(args.list_field) or None,
-        item_columns=_parse_mapping(args.item_map, "--item-map") or None,
+        columns=parse_mapping(args.map, "--map") or None,
+        list_fields=parse_list_fields(args.list_field) or None,
+        item_columns=parse_mapping(args.item_map, "--item-map") or None,
         default_event=args.event or "interaction",
         timestamp_unit=args.timestamp_unit,
     )
@@ -130,7 +133,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         description="Build the interest graph: interest points from the catalog, user tags and mined keywords; "
         "language-model embeddings; weighted user–item, item–interest, user–interest (w(v|u)), interest–interest "
         "and item–item edges. With --protocol, every edge comes from the training part only and the split is stored.",
-        example="interestgraph build ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 --out graphs/ml-small --json",
+        example="interestgraph build ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 --out "
+        "graphs/ml-small --json",
         run=run_build,
     )
     add_source_options(build)
@@ -149,13 +153,15 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         common,
         "build-spark",
         help="build the same graph with Apache Spark doing the log-sized work (optional extra: interestgraph[spark])",
-        description="Build the interest graph from an event log that Spark reads (Parquet, CSV/TSV with a header, JSON lines; local, "
-        "hdfs://, s3a://, globs): Spark validates, weights and splits every event and computes the user–item and user–interest "
-        "aggregations; the driver mines interest points from the catalog, encodes and writes the same graph directory as "
-        "`build`. The events need the canonical columns user_id, item_id and optionally timestamp (Unix seconds), event, value, "
-        "text, and part (a split made elsewhere: train/valid/test); without part every event trains. "
-        "Inside spark-submit the session's master is kept; otherwise --master (default local[*]).",
-        example="interestgraph build-spark events.parquet --items movies.csv --list-field genres --split-name rs-4 --master 'local[4]' --out graphs/big --json",
+        description="Build the interest graph from an event log that Spark reads (Parquet, CSV/TSV with a header, JSON "
+        "lines; local, hdfs://, s3a://, globs): Spark validates, weights and splits every event and computes the "
+        "user–item and user–interest aggregations; the driver mines interest points from the catalog, encodes and "
+        "writes the same graph directory as `build`. The events need the canonical columns user_id, item_id and "
+        "optionally timestamp (Unix seconds), event, value, text, and part (a split made elsewhere: train/valid/test); "
+        "without part every event trains. Inside spark-submit the session's master is kept; otherwise --master "
+        "(default local[*]).",
+        example="interestgraph build-spark events.parquet --items movies.csv --list-field genres --split-name rs-4 "
+        "--master 'local[4]' --out graphs/big --json",
         run=run_build_spark,
     )
     spark.add_argument(
@@ -164,7 +170,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     )
     spark.add_argument(
         "--items",
-        help="catalog file (csv/tsv/json lines/parquet) read on the driver; default: a bare catalog of the logged items",
+        help="catalog file (csv/tsv/json lines/parquet) read on the driver; default: a bare catalog of the logged "
+        "items",
     )
     spark.add_argument(
         "--input-format",
@@ -197,7 +204,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     )
     spark.add_argument(
         "--split-name",
-        help="protocol name recorded for a given part column (default 'given'; a file written by write_split_events carries its protocol)",
+        help="protocol name recorded for a given part column (default 'given'; a file written by write_split_events "
+        "carries its protocol)",
     )
     spark.add_argument(
         "--master",

@@ -1,11 +1,12 @@
-"""``interestgraph recommend``, ``explain`` and ``add-items``: top-K lists, exact path explanations and new catalog items for a saved model."""
+"""``interestgraph recommend``, ``explain`` and ``add-items``: top-K lists, exact path explanations and new catalog
+items for a saved model."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 
 def _load(directory: Path):
@@ -93,13 +94,13 @@ def _plain(value):
 
 def run_add_items(args: argparse.Namespace) -> CommandResult:
     from ..data.readers import read_table, split_list_fields
-    from .data_verbs import _parse_list_fields, _parse_mapping
+    from .data_verbs import parse_list_fields, parse_mapping
 
     if args.out.exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
     model = _load(args.model)
-    table, _, _ = read_table(args.items, columns=_parse_mapping(args.item_map, "--item-map"))
-    table = split_list_fields(table, _parse_list_fields(args.list_field), str(args.items))
+    table, _, _ = read_table(args.items, columns=parse_mapping(args.item_map, "--item-map"))
+    table = split_list_fields(table, parse_list_fields(args.list_field), str(args.items))
     model.add_items(table)
     model.save(args.out, overwrite=args.overwrite)
     summary = model.added_items_
@@ -125,7 +126,8 @@ def run_add_items(args: argparse.Namespace) -> CommandResult:
         lines.append(f"  ... and {len(rows) - 20} more (--json lists all)")
     if unreachable:
         lines.append(
-            f"note: {len(unreachable)} item(s) matched no interest and no text neighbour, so no walk reaches them: {', '.join(map(str, unreachable[:5]))}"
+            f"note: {len(unreachable)} item(s) matched no interest and no text neighbour, so no walk reaches them: "
+            f"{', '.join(map(str, unreachable[:5]))}"
         )
     return CommandResult(
         {"out": str(args.out), "n_items": model.n_items, "items": rows, "unreachable": unreachable}, "\n".join(lines)
@@ -140,7 +142,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="top-K items for one user from a trained model",
         description="Rank every candidate item for a user by its exact walk score (the user's training items left out) "
         "and print the list, or JSON [{item, title, score}, ...] with --json.",
-        example="interestgraph recommend models/ml-small --user 42 -k 20\n  interestgraph recommend models/ml-small --query 'space adventure with robots' --json",
+        example="interestgraph recommend models/ml-small --user 42 -k 20\n  interestgraph recommend models/ml-small "
+        "--query 'space adventure with robots' --json",
         run=run_recommend,
     )
     rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
@@ -148,7 +151,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     rec.add_argument("--items", help="comma-separated item IDs a new user liked, oldest first (no retraining)")
     rec.add_argument(
         "--query",
-        help='free text of a new user\'s intent ("space adventure with robots"), mapped through the encoder to interests',
+        help='free text of a new user\'s intent ("space adventure with robots"), mapped through the encoder to '
+        "interests",
     )
     rec.add_argument("-k", type=int, default=20, help="list length (default 20)")
     rec.add_argument(
@@ -177,10 +181,11 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         common,
         "add-items",
         help="add new catalog items to a trained model, without retraining",
-        description="Read catalog rows (item_id, title and text fields, interest fields as lists) and add them to a saved model as cold "
-        "items: their interest labels and text neighbours become edges, W is re-frozen with the trained parameters, and the "
-        "model is written to --out. Items are then recommended through their interests.",
-        example="interestgraph add-items models/ml-small --items new_movies.csv --list-field genres --out models/ml-small-new --json",
+        description="Read catalog rows (item_id, title and text fields, interest fields as lists) and add them to a "
+        "saved model as cold items: their interest labels and text neighbours become edges, W is re-frozen with the "
+        "trained parameters, and the model is written to --out. Items are then recommended through their interests.",
+        example="interestgraph add-items models/ml-small --items new_movies.csv --list-field genres --out "
+        "models/ml-small-new --json",
         run=run_add_items,
     )
     add.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")

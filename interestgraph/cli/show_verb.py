@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 _FLAGS = {
     "interests": "--interests",
@@ -43,7 +43,8 @@ def run_show(args: argparse.Namespace) -> CommandResult:
             raise UsageError(f"--png / --timeline-png: {exc}") from None
     if not args.source.is_dir():
         raise UsageError(
-            f"GRAPH_OR_MODEL_DIR {args.source}: not a directory (write one with 'interestgraph build' or 'interestgraph train')"
+            f"GRAPH_OR_MODEL_DIR {args.source}: not a directory (write one with 'interestgraph build' or "
+            "'interestgraph train')"
         )
     try:
         limits = ViewLimits(
@@ -112,10 +113,12 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "show",
         help="one user's interest graph as an interactive HTML page (and a PNG)",
         description="Draw a user's ego interest graph: their top interests sized by w(v|u), the items behind them, "
-        "interest-interest similarity edges and, from a trained model, the top recommendations with their explanation paths "
-        "(click one to highlight them), plus the interest timeline. The page is one self-contained file (no network); "
-        "given a graph without a model it shows interests and items and says that recommendations need a trained model.",
-        example="interestgraph show models/ml-small --user 42 --out user42.html --png user42.png\n  interestgraph show graphs/ml-small --user 42 --out user42.html",
+        "interest-interest similarity edges and, from a trained model, the top recommendations with their explanation "
+        "paths (click one to highlight them), plus the interest timeline. The page is one self-contained file (no "
+        "network); given a graph without a model it shows interests and items and says that recommendations need a "
+        "trained model.",
+        example="interestgraph show models/ml-small --user 42 --out user42.html --png user42.png\n  interestgraph show "
+        "graphs/ml-small --user 42 --out user42.html",
         run=run_show,
     )
     show.add_argument(
@@ -133,7 +136,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     show.add_argument(
         "--graph",
         type=Path,
-        help="the model's training graph directory, when it moved since training (default: the path the model recorded)",
+        help="the model's training graph directory, when it moved since training (default: the path the model "
+        "recorded)",
     )
     show.add_argument("--interests", type=int, default=8, help="top interests by w(v|u) to draw (default 8)")
     show.add_argument(

@@ -15,7 +15,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 #: flags that map one-to-one onto ModelConfig / TrainConfig fields
 MODEL_FLAGS = (
@@ -56,7 +56,8 @@ TRAIN_FLAGS = (
 
 def config_fields() -> set[str]:
     """What a ``--config`` file may set for ``train`` besides its flags: any ModelConfig / TrainConfig field, or a
-    ``model`` table of ModelConfig fields (``{"model": {...}, "train": {...}}`` files keep working: ``train`` is the verb's table)."""
+    ``model`` table of ModelConfig fields (``{"model": {...}, "train": {...}}`` files keep working: ``train`` is the
+    verb's table)."""
     from ..model import ModelConfig, TrainConfig
 
     return (
@@ -67,7 +68,8 @@ def config_fields() -> set[str]:
 
 
 def configs_from_args(args: argparse.Namespace):
-    """``(ModelConfig, TrainConfig)``: defaults, then ``--config FILE`` (fields, flag names, a ``model`` table), then flags."""
+    """``(ModelConfig, TrainConfig)``: defaults, then ``--config FILE`` (fields, flag names, a ``model`` table), then
+    flags."""
     from ..model import ModelConfig, TrainConfig
 
     extra = dict(getattr(args, "config_extra", None) or {})
@@ -119,7 +121,8 @@ def run_train(args: argparse.Namespace) -> CommandResult:
             raise UsageError(f"--resume: {checkpoint} holds no checkpoint (state.json); start without --resume")
         if held and not args.resume:
             raise UsageError(
-                f"--checkpoint-dir {checkpoint} holds a checkpoint; pass --resume to continue that run, or use another directory"
+                f"--checkpoint-dir {checkpoint} holds a checkpoint; pass --resume to continue that run, or use another "
+                "directory"
             )
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
@@ -187,7 +190,7 @@ def _share_or_auto(value: str):
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .app import CONFIG_EXTRAS
+    from .verb import CONFIG_EXTRAS
 
     CONFIG_EXTRAS["train"] = config_fields
     train = add_verb(
@@ -197,10 +200,11 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="train the interest-graph model on a built graph and save it",
         description="Fit the path model (scores are exact sums over user→item walks) on the graph's training edges, "
         "early-stopped on its stored split's validation NDCG@20, and save it atomically (weights, frozen walk "
-        "operator, model card). Settings come from defaults, then --config FILE (TOML or JSON: flag names or any ModelConfig / "
-        "TrainConfig field, a [model] table), then flags. Several GPUs or machines (data-parallel, the same training): "
-        "'torchrun --nproc-per-node N -m interestgraph train GRAPH --out MODEL' (N processes, one GPU each with nccl, else gloo on the CPU; "
-        "add --nnodes/--node-rank/--master-addr/--master-port across machines); only rank 0 writes the model.",
+        "operator, model card). Settings come from defaults, then --config FILE (TOML or JSON: flag names or any "
+        "ModelConfig / TrainConfig field, a [model] table), then flags. Several GPUs or machines (data-parallel, the "
+        "same training): 'torchrun --nproc-per-node N -m interestgraph train GRAPH --out MODEL' (N processes, one GPU "
+        "each with nccl, else gloo on the CPU; add --nnodes/--node-rank/--master-addr/--master-port across machines); "
+        "only rank 0 writes the model.",
         example="interestgraph train graphs/ml-small --out models/ml-small --epochs 40 --json",
         run=run_train,
     )
@@ -215,7 +219,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run whose checkpoint is in --checkpoint-dir (same settings and graph; --epochs / --patience may change)",
+        help="continue the run whose checkpoint is in --checkpoint-dir (same settings and graph; --epochs / --patience "
+        "may change)",
     )
     train.add_argument(
         "--edge-types", help="comma-separated edge types walked on (default user-item,item-interest,interest-interest)"

@@ -78,7 +78,8 @@ def infer_format(path: str | os.PathLike) -> TableFormat:
 
 
 def _open_text(path: Path, encoding: str) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    # the caller owns the returned stream (and closes it), so no context manager here
+    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 
@@ -162,7 +163,8 @@ def rename_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str)
     if shadowed:
         c = shadowed[0]
         raise DataError(
-            f"{source}: column {c!r} is mapped from {columns[c]!r}, but the table also has a column {c!r}; map or rename that one too"
+            f"{source}: column {c!r} is mapped from {columns[c]!r}, but the table also has a column {c!r}; map or "
+            "rename that one too"
         )
     return table.rename(columns=renames) if renames else table
 

@@ -67,8 +67,9 @@ _EXACT_TIME = "_exact_timestamp"
 #: 1970-01-01 at second resolution: subtracting it keeps a column's own unit (a nanosecond epoch would
 #: force dates past 2262, such as 9999-12-31, into nanoseconds and overflow instead of failing validation)
 _EPOCH = pd.Timestamp(0, tz="UTC").as_unit("s")
-#: IDs written as integers without leading zeros or '+' are read as int64; others stay text.
-_CANONICAL_INT = r"0|-?[1-9][0-9]{0,17}"
+#: IDs written as integers without leading zeros or '+' are read as int64 (``"17"`` and ``17`` are the same ID;
+#: ``"007"`` stays text); others stay text. Public: the Spark reader applies the same rule.
+CANONICAL_INT_ID = r"0|-?[1-9][0-9]{0,17}"
 
 OnMissingItems = Literal["drop", "error"]
 OnDuplicates = Literal["drop", "error", "keep"]
@@ -259,7 +260,7 @@ class InteractionLog:
         else:
             if not isinstance(items, pd.DataFrame):
                 raise TypeError(f"items must be a pandas DataFrame or None, got {type(items).__name__}")
-            catalog, interest_fields, text_fields = _canonical_catalog(
+            catalog, interest_fields, text_fields = resolve_catalog(
                 items, items_source, interest_fields, text_fields, items_line_offset
             )
 
@@ -284,7 +285,10 @@ class InteractionLog:
             dup = inter.duplicated(keep="first").to_numpy()
             if dup.any():
                 positions = original_rows[dup]
-                what = f"{source}: {len(positions)} duplicate interaction rows ({describe_rows(positions, line_offset=line_offset)})"
+                what = (
+                    f"{source}: {len(positions)} duplicate interaction rows "
+                    f"({describe_rows(positions, line_offset=line_offset)})"
+                )
                 if duplicates == "error":
                     raise DataError(what + "; pass duplicates='drop' or 'keep'")
                 notes.append("dropped " + what.split(": ", 1)[1])
@@ -337,7 +341,7 @@ def canonical_catalog(
     """
     present_interest = [f for f in interest_fields if f in items.columns]
     present_text = [f for f in text_fields if f in items.columns and f not in present_interest]
-    table, _, _ = _canonical_catalog(items, source, present_interest, present_text, None)
+    table, _, _ = resolve_catalog(items, source, present_interest, present_text, None)
     return table
 
 
@@ -409,9 +413,10 @@ def _normalise_ids(values: pd.Series, column: str, source: str, line_offset: int
     if empty.any():
         bad = np.flatnonzero(empty)
         raise DataError(
-            f"{source}: column {column!r} has {len(bad)} null or empty IDs ({describe_rows(bad, line_offset=line_offset)})"
+            f"{source}: column {column!r} has {len(bad)} null or empty IDs "
+            f"({describe_rows(bad, line_offset=line_offset)})"
         )
-    if as_text.str.fullmatch(_CANONICAL_INT).all():  # "17" and 17 are the same ID; "007" is not 7
+    if as_text.str.fullmatch(CANONICAL_INT_ID).all():  # "17" and 17 are the same ID; "007" is not 7
         return pd.Series(as_text.to_numpy().astype(np.int64), index=values.index, name=column)
     return as_text.rename(column)
 
@@ -486,12 +491,14 @@ def parse_timestamps(
         as_dates = pd.to_datetime(pd.Series(raw.astype(np.int64)).astype(str), format="%Y%m%d", errors="coerce")
         if as_dates.notna().all():
             raise DataError(
-                f"{source}: column {column!r} holds numbers like {int(raw[0])} that look like YYYYMMDD dates, not Unix seconds; convert them to ISO dates (2024-01-31) or Unix seconds"
+                f"{source}: column {column!r} holds numbers like {int(raw[0])} that look like YYYYMMDD dates, not Unix "
+                "seconds; convert them to ISO dates (2024-01-31) or Unix seconds"
             )
     if (seconds < 0).any():
         rows = np.flatnonzero(seconds < 0)
         raise DataError(
-            f"{source}: column {column!r} has {len(rows)} negative timestamps (before 1970-01-01; {describe_rows(rows, line_offset=line_offset)})"
+            f"{source}: column {column!r} has {len(rows)} negative timestamps (before 1970-01-01; "
+            f"{describe_rows(rows, line_offset=line_offset)})"
         )
     latest = (time.time() if now is None else now) + FUTURE_SLACK_SECONDS
     if (seconds > latest).any():
@@ -502,7 +509,8 @@ def parse_timestamps(
             else ""
         )
         raise DataError(
-            f"{source}: column {column!r} has {len(rows)} timestamps in the future (after {_iso(int(min(latest, 2**62)))}; {describe_rows(rows, line_offset=line_offset)}){hint}"
+            f"{source}: column {column!r} has {len(rows)} timestamps in the future (after "
+            f"{_iso(int(min(latest, 2**62)))}; {describe_rows(rows, line_offset=line_offset)}){hint}"
         )
     floored = np.floor(seconds).astype(np.int64)
     return (floored, seconds) if exact else floored
@@ -532,7 +540,8 @@ def _canonical_interactions(
         if empty.any():
             bad = np.flatnonzero(empty)
             raise DataError(
-                f"{source}: column 'event' has {len(bad)} null or empty values ({describe_rows(bad, line_offset=line_offset)})"
+                f"{source}: column 'event' has {len(bad)} null or empty values "
+                f"({describe_rows(bad, line_offset=line_offset)})"
             )
         out["event"] = events
     else:
@@ -546,19 +555,22 @@ def _canonical_interactions(
         if unparsed.any():
             bad = np.flatnonzero(unparsed)
             raise DataError(
-                f"{source}: column 'value' has {len(bad)} non-numeric values (e.g. {_sample(frame['value'].iloc[bad[:3]].tolist())}; {describe_rows(bad, line_offset=line_offset)})"
+                f"{source}: column 'value' has {len(bad)} non-numeric values (e.g. "
+                f"{_sample(frame['value'].iloc[bad[:3]].tolist())}; {describe_rows(bad, line_offset=line_offset)})"
             )
         nonfinite = ~np.isfinite(values)
         if nonfinite.any():
             bad = np.flatnonzero(nonfinite)
             raise DataError(
-                f"{source}: column 'value' has {len(bad)} missing, NaN or infinite values ({describe_rows(bad, line_offset=line_offset)})"
+                f"{source}: column 'value' has {len(bad)} missing, NaN or infinite values "
+                f"({describe_rows(bad, line_offset=line_offset)})"
             )
         negative = (values < 0) & ~out["event"].isin(RATING_EVENTS).to_numpy()
         if negative.any():
             bad = np.flatnonzero(negative)
             raise DataError(
-                f"{source}: column 'value' has {len(bad)} negative counts on non-rating events ({describe_rows(bad, line_offset=line_offset)}); counts must be >= 0"
+                f"{source}: column 'value' has {len(bad)} negative counts on non-rating events "
+                f"({describe_rows(bad, line_offset=line_offset)}); counts must be >= 0"
             )
         out["value"] = values
     else:
@@ -583,13 +595,34 @@ def _as_label_list(value: Any) -> list[str]:
     return [v for v in labels if v]
 
 
-def _canonical_catalog(
+def resolve_catalog(
     items: pd.DataFrame,
     source: str,
     interest_fields: Sequence[str] | None,
     text_fields: Sequence[str] | None,
     line_offset: int | None,
 ) -> tuple[pd.DataFrame, tuple[str, ...], tuple[str, ...]]:
+    """The catalog in canonical form: one row per unique ``item_id``, interest fields as label lists, text fields
+    as stripped strings (``title`` first, ``""`` when absent).
+
+    Used by :class:`InteractionLog`, by :func:`canonical_catalog` (fields given) and by any other engine that reads
+    a catalog (``interestgraph.spark``), so all of them check and shape it the same way.
+
+    Args:
+        items: the raw catalog table (must have ``item_id``).
+        source: named in error messages (a file name or ``"items"``).
+        interest_fields: columns of label lists; ``None`` takes every column holding a list.
+        text_fields: free-text columns; ``None`` takes ``title`` and every string column that is not an interest
+            field.
+        line_offset: file line of the first row, so errors name file lines (``None``: name row positions).
+
+    Returns:
+        ``(catalog, interest_fields, text_fields)``, the two field tuples as resolved.
+
+    Raises:
+        DataError: a missing ``item_id``, duplicate IDs, or interest cells that are not lists (rows named).
+        ValueError: a column given as both an interest and a text field, or ``item_id`` among the fields.
+    """
     require_columns(items, (ITEM_ID,), source)
     items = items.reset_index(drop=True)
     out = pd.DataFrame({ITEM_ID: _normalise_ids(items[ITEM_ID], ITEM_ID, source, line_offset)})
@@ -597,14 +630,16 @@ def _canonical_catalog(
     if dup.any():
         bad = np.flatnonzero(dup)
         raise DataError(
-            f"{source}: column 'item_id' has {int(out[ITEM_ID].duplicated().sum())} duplicate IDs (e.g. {_sample(pd.unique(out[ITEM_ID].iloc[bad]))}; {describe_rows(bad, line_offset=line_offset)})"
+            f"{source}: column 'item_id' has {int(out[ITEM_ID].duplicated().sum())} duplicate IDs (e.g. "
+            f"{_sample(pd.unique(out[ITEM_ID].iloc[bad]))}; {describe_rows(bad, line_offset=line_offset)})"
         )
 
     others = [c for c in items.columns if c != ITEM_ID]
     overlap = set(interest_fields or ()) & set(text_fields or ())
     if overlap:
         raise ValueError(
-            f"interest_fields and text_fields overlap on {sorted(overlap)}; a column is either a list of labels or free text"
+            f"interest_fields and text_fields overlap on {sorted(overlap)}; a column is either a list of labels or "
+            "free text"
         )
     for name, fields in (("interest_fields", interest_fields), ("text_fields", text_fields)):
         if fields is not None and ITEM_ID in fields:
@@ -618,7 +653,9 @@ def _canonical_catalog(
         if bad_cells.any():
             bad = np.flatnonzero(bad_cells)
             raise DataError(
-                f"{source}: interest field {field!r} must hold lists of labels; {len(bad)} cells are not lists ({describe_rows(bad, line_offset=line_offset)}); split delimited strings when reading (list_fields={{{field!r}: '|'}})"
+                f"{source}: interest field {field!r} must hold lists of labels; {len(bad)} cells are not lists "
+                f"({describe_rows(bad, line_offset=line_offset)}); split delimited strings when reading "
+                f"(list_fields={{{field!r}: '|'}})"
             )
         out[field] = [_as_label_list(v) for v in cells]
 

@@ -165,7 +165,7 @@ class Split:
                 ITEM_ID: log.item_ids[keys % n_items],
                 "timestamp": first[is_positive_pair],
                 "weight": weight[is_positive_pair],
-                "part": _part_column(part[is_positive_pair]),
+                "part": part_column(part[is_positive_pair]),
             }
         )
 
@@ -257,7 +257,10 @@ def _prepare(log: InteractionLog, weights: EventWeights, min_user_positives: int
             new_code = np.cumsum(keep_user) - 1
             keep_pair = keep_user[pair_key // n_items]
             pair_index = np.cumsum(keep_pair) - 1
-            note = f"dropped {int((~keep_user).sum())} users with fewer than {min_user_positives} positive items ({int((~keep).sum())} events)"
+            note = (
+                f"dropped {int((~keep_user).sum())} users with fewer than {min_user_positives} positive items "
+                f"({int((~keep).sum())} events)"
+            )
             log = log.with_interactions(log.interactions[keep], note, user_ids=log.user_ids[keep_user])
             user, item, weight, positive = new_code[user[keep]], item[keep], weight[keep], positive[keep]
             inverse = pair_index[inverse[keep]]
@@ -278,7 +281,7 @@ def _prepare(log: InteractionLog, weights: EventWeights, min_user_positives: int
 def _ratio_counts(n: np.ndarray, ratios: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-user train/valid/test counts (RecBole's rule): floor the small parts,
     then give a part whose share is in (0, 1) one pair while train keeps > 1."""
-    r_train, r_valid, r_test = ratios
+    _r_train, r_valid, r_test = ratios
     n_valid = np.floor(r_valid * n).astype(np.int64)
     n_test = np.floor(r_test * n).astype(np.int64)
     n_train = n - n_valid - n_test
@@ -371,12 +374,13 @@ def _finish(
     if cold_item_codes is not None and len(cold_item_codes):
         part[np.isin(prep.item, cold_item_codes)] = _TEST
 
-    inter = prep.log.interactions.assign(weight=prep.weight, positive=prep.positive, part=_part_column(part))
+    inter = prep.log.interactions.assign(weight=prep.weight, positive=prep.positive, part=part_column(part))
     dropped = int((~keep).sum())
     if dropped:
         log = prep.log.with_interactions(
             inter[keep],
-            f"dropped {dropped} events on training/validation pairs that happen after the user's training/validation period ({protocol.name}: temporal protocol)",
+            f"dropped {dropped} events on training/validation pairs that happen after the user's training/validation "
+            f"period ({protocol.name}: temporal protocol)",
             user_ids=prep.log.user_ids,
         )
         protocol = dataclasses.replace(protocol, params={**protocol.params, "future_events_dropped": dropped})
@@ -397,12 +401,14 @@ def _finish(
     )
 
 
-def _part_column(codes: np.ndarray) -> pd.Categorical:
+def part_column(codes: np.ndarray) -> pd.Categorical:
     """The ``part`` column: a categorical over :data:`PARTS` (1 byte per event)."""
     return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(PARTS))
 
 
-def _base_params(weights: EventWeights, min_user_positives: int) -> dict[str, Any]:
+def base_protocol_params(weights: EventWeights, min_user_positives: int) -> dict[str, Any]:
+    """The parameters every protocol records (``Protocol.params``): the positive threshold, the minimum positives
+    per user and the event weights, so a split can be rebuilt and two splits compared."""
     return {
         "positive_threshold": weights.positive_threshold,
         "min_user_positives": min_user_positives,
@@ -445,7 +451,7 @@ def user_ratio_split(
     rng = np.random.default_rng(seed)
     pair_part = _ratio_parts(prep, np.arange(len(prep.pair_user)), ratios, order, rng)
     method = "user-temporal" if order == "time" else "user-random"
-    params = {"ratios": list(ratios), **_base_params(weights, min_user_positives)}
+    params = {"ratios": list(ratios), **base_protocol_params(weights, min_user_positives)}
     protocol = Protocol(name or f"{method}-{_short(list(ratios))}", method, params, seed)
     return _finish(prep, pair_part, protocol, temporal="user" if order == "time" else "none")
 
@@ -477,7 +483,7 @@ def leave_last_out_split(
     pair_part = np.where(
         enough & (from_end < n_test), _TEST, np.where(enough & (from_end < n_test + n_valid), _VALID, _TRAIN)
     )
-    params = {"n_test": n_test, "n_valid": n_valid, **_base_params(weights, min_user_positives)}
+    params = {"n_test": n_test, "n_valid": n_valid, **base_protocol_params(weights, min_user_positives)}
     protocol = Protocol(name or f"leave-last-{n_test}", "leave-last", params, seed)
     return _finish(prep, pair_part, protocol, temporal="user")
 
@@ -521,7 +527,7 @@ def global_time_split(
         raise ValueError(f"valid_start ({valid_start!r}) must not be after test_start ({test_start!r})")
     times = prep.pair_time
     pair_part = np.where(times >= t_test, _TEST, np.where(times >= t_valid, _VALID, _TRAIN))
-    params = {"valid_start": t_valid, "test_start": t_test, **_base_params(weights, min_user_positives)}
+    params = {"valid_start": t_valid, "test_start": t_test, **base_protocol_params(weights, min_user_positives)}
     protocol = Protocol(name or "global-time", "global-time", params, None)
     return _finish(prep, pair_part, protocol, temporal="global", time_cuts=(t_valid, t_test))
 
@@ -553,7 +559,11 @@ def cold_item_split(
     pair_part = np.full(len(prep.pair_item), _TEST, dtype=np.int64)
     warm = np.flatnonzero(~is_cold)
     pair_part[warm] = _ratio_parts(prep, warm, ratios, "random", rng)
-    params = {"cold_fraction": cold_fraction, "ratios": list(ratios), **_base_params(weights, min_user_positives)}
+    params = {
+        "cold_fraction": cold_fraction,
+        "ratios": list(ratios),
+        **base_protocol_params(weights, min_user_positives),
+    }
     protocol = Protocol(name or f"cold-item-{cold_fraction:g}", "cold-item", params, seed)
     return _finish(prep, pair_part, protocol, temporal="none", cold_item_codes=cold)
 
@@ -586,12 +596,13 @@ def given_split(
         bad_pairs = set(conflict.index[conflict > 1])
         rows = pos[np.isin(prep.event_pair[pos], list(bad_pairs))]
         raise DataError(
-            f"{log.source}: {len(bad_pairs)} (user, item) pairs have positive events in more than one part (e.g. rows {', '.join(map(str, rows[:3]))}); a pair belongs to one part"
+            f"{log.source}: {len(bad_pairs)} (user, item) pairs have positive events in more than one part (e.g. rows "
+            f"{', '.join(map(str, rows[:3]))}); a pair belongs to one part"
         )
     pair_of_pos, first = np.unique(prep.event_pair[pos], return_index=True)
     pair_part = np.full(len(prep.pair_user), _TRAIN, dtype=np.int64)
     pair_part[pair_of_pos] = codes[pos[first]]
-    protocol = Protocol(name, "given", {**(params or {}), **_base_params(weights, 1)}, None)
+    protocol = Protocol(name, "given", {**(params or {}), **base_protocol_params(weights, 1)}, None)
     split = _finish(prep, pair_part, protocol, temporal="none")
     inter = split.log.interactions
     off_pair = prep.event_pair < 0
@@ -599,6 +610,6 @@ def given_split(
         labels = inter["part"].cat.codes.to_numpy().copy()
         labels[off_pair] = codes[off_pair]
         split = dataclasses.replace(
-            split, log=dataclasses.replace(split.log, interactions=inter.assign(part=_part_column(labels)))
+            split, log=dataclasses.replace(split.log, interactions=inter.assign(part=part_column(labels)))
         )
     return split

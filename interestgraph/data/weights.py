@@ -113,7 +113,8 @@ class EventWeights:
             bad = np.flatnonzero(~known)
             names = sorted(pd.unique(events.iloc[bad]).tolist())
             raise DataError(
-                f"{source}: event type(s) {', '.join(map(repr, names))} have no weight ({describe_rows(bad)}); add them to EventWeights.events, e.g. EventWeights(events={{**DEFAULT_EVENT_WEIGHTS, {names[0]!r}: 1.0}})"
+                f"{source}: event type(s) {', '.join(map(repr, names))} have no weight ({describe_rows(bad)}); add "
+                f"them to EventWeights.events, e.g. EventWeights(events={{**DEFAULT_EVENT_WEIGHTS, {names[0]!r}: 1.0}})"
             )
         base = np.array([self.events[c] for c in kinds.categories], dtype=np.float64)[kinds.codes]
         value = interactions["value"].to_numpy(dtype=np.float64)

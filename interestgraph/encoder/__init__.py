@@ -73,6 +73,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .config import MODES, EncoderConfig, default_model_path, resolve_device
+from .identity import describe_encoder, fine_tuned_identity, identity_digest, same_encoder
 
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
@@ -87,10 +88,14 @@ __all__ = [
     "LexicalEncoder",
     "TextEncoder",
     "default_model_path",
+    "describe_encoder",
     "encode_distributed",
+    "fine_tuned_identity",
+    "identity_digest",
     "mean_pool",
     "model_identity",
     "resolve_device",
+    "same_encoder",
 ]
 
 _LAZY = {

@@ -51,7 +51,8 @@ _FLOAT32_LE = np.dtype("<f4")
 
 
 def _sqlite_uri(path: Path, **query: str) -> str:
-    """``file:`` URI of a local path (percent-quoted, so ``?``, ``#`` and ``%`` in names are safe) with query parameters."""
+    """``file:`` URI of a local path (percent-quoted, so ``?``, ``#`` and ``%`` in names are safe) with query
+    parameters."""
     uri = "file:" + urllib.parse.quote(str(path.resolve()), safe="/")
     return uri + ("?" + urllib.parse.urlencode(query) if query else "")
 
@@ -103,7 +104,8 @@ class EmbeddingCache:
         if version != str(CACHE_FORMAT_VERSION):
             self._conn.close()
             raise ArtifactError(
-                f"{self.path}: embedding cache format_version {version!r}; this interestgraph reads {CACHE_FORMAT_VERSION}"
+                f"{self.path}: embedding cache format_version {version!r}; this interestgraph reads "
+                f"{CACHE_FORMAT_VERSION}"
             )
 
     # -- reading -------------------------------------------------------------------------------------------------
@@ -204,11 +206,13 @@ class EmbeddingCache:
         other_file = other / CACHE_FILENAME if other.is_dir() else other
         if not other_file.is_file():
             raise FileNotFoundError(
-                f"other_cache_dir={str(other_cache_dir)!r}: no embedding cache file {other_file} (expected a directory holding {CACHE_FILENAME})"
+                f"other_cache_dir={str(other_cache_dir)!r}: no embedding cache file {other_file} (expected a directory "
+                f"holding {CACHE_FILENAME})"
             )
         if other_file.resolve() == self.path.resolve():
             raise ValueError(
-                f"other_cache_dir={str(other_cache_dir)!r} is this cache ({self.path}); merging a cache into itself adds nothing"
+                f"other_cache_dir={str(other_cache_dir)!r} is this cache ({self.path}); merging a cache into itself "
+                "adds nothing"
             )
         # A connection of its own: URI filenames in ATTACH need a connection opened with uri=True.
         conn = sqlite3.connect(_sqlite_uri(self.path), uri=True, timeout=60.0)
@@ -224,15 +228,16 @@ class EmbeddingCache:
             version = None if row is None else row[0]
             if version != str(CACHE_FORMAT_VERSION):
                 raise ArtifactError(
-                    f"{other_file}: embedding cache format_version {version!r}; this interestgraph reads and merges {CACHE_FORMAT_VERSION} only"
+                    f"{other_file}: embedding cache format_version {version!r}; this interestgraph reads and merges "
+                    f"{CACHE_FORMAT_VERSION} only"
                 )
             with conn:  # one transaction: all rows or none
                 cursor = conn.execute(
-                    "INSERT OR REPLACE INTO main.embeddings (identity, text_sha256, dim, vector) "
-                    "SELECT o.identity, o.text_sha256, o.dim, o.vector FROM other.embeddings AS o "
-                    "WHERE o.dim > 0 AND typeof(o.vector) = 'blob' AND length(o.vector) = 4 * o.dim "
-                    "AND NOT EXISTS (SELECT 1 FROM main.embeddings AS m WHERE m.identity = o.identity AND m.text_sha256 = o.text_sha256 "
-                    "AND typeof(m.vector) = 'blob' AND length(m.vector) = 4 * m.dim)"
+                    "INSERT OR REPLACE INTO main.embeddings (identity, text_sha256, dim, vector) SELECT o.identity, "
+                    "o.text_sha256, o.dim, o.vector FROM other.embeddings AS o WHERE o.dim > 0 AND typeof(o.vector) = "
+                    "'blob' AND length(o.vector) = 4 * o.dim AND NOT EXISTS (SELECT 1 FROM main.embeddings AS m WHERE "
+                    "m.identity = o.identity AND m.text_sha256 = o.text_sha256 AND typeof(m.vector) = 'blob' AND "
+                    "length(m.vector) = 4 * m.dim)"
                 )
                 written = int(cursor.rowcount)
             conn.execute("DETACH DATABASE other")

@@ -45,7 +45,8 @@ hundred thousand texts: each call adds its part to the cache.
 
 Workers outside torch.distributed (a Spark job, separate machines) can instead
 each encode their own part with a ``TextEncoder(EncoderConfig(cache_dir=local_dir))``
-and the caches be combined afterwards with :meth:`EmbeddingCache.merge <interestgraph.encoder.cache.EmbeddingCache.merge>`
+and the caches be combined afterwards with :meth:`EmbeddingCache.merge
+<interestgraph.encoder.cache.EmbeddingCache.merge>`
 (``interestgraph encode --encoder-cache DIR --merge OTHER``).
 
 Without an initialised process group (or with a group of one) the same code
@@ -72,7 +73,7 @@ import torch.distributed as dist
 from ..distributed import world
 from ..errors import InterestGraphError
 from .cache import EmbeddingCache
-from .text import _check_texts
+from .text import check_texts
 
 __all__ = [
     "DistributedEncodeResult",
@@ -156,13 +157,15 @@ def _texts_digest(texts: Sequence[str]) -> bytes:
 
 
 def _encoder_is_frozen(encoder: object) -> bool:
-    """Whether the encoder's outputs depend on the text only (cacheable): TextEncoder mode 'frozen', or no modes at all."""
+    """Whether the encoder's outputs depend on the text only (cacheable): TextEncoder mode 'frozen', or no modes at
+    all."""
     config = getattr(encoder, "config", None)
     return getattr(config, "mode", "frozen") == "frozen"
 
 
 def _encode_options(encoder: object, **options: object) -> dict[str, object]:
-    """The keyword options ``encoder.encode`` accepts (all for ``**kwargs``); ``None`` values are left out (the encoder's defaults)."""
+    """The keyword options ``encoder.encode`` accepts (all for ``**kwargs``); ``None`` values are left out (the
+    encoder's defaults)."""
     options = {k: v for k, v in options.items() if v is not None}
     try:
         params = inspect.signature(encoder.encode).parameters
@@ -205,7 +208,8 @@ def _raise_if_any_failed(
     world_size: int,
     what: str,
 ) -> None:
-    """Every rank says whether ``what`` failed on it; a rank whose step failed re-raises, the others raise RuntimeError naming it."""
+    """Every rank says whether ``what`` failed on it; a rank whose step failed re-raises, the others raise RuntimeError
+    naming it."""
     flags = _agree(torch.tensor([0 if error is None else 1], dtype=torch.int64), group, device, world_size)
     failed = [r for r, flag in enumerate(flags) if int(flag.item())]
     if error is not None:
@@ -274,12 +278,13 @@ def run_distributed_encode(
             a ``RuntimeError``.
     """
     started = time.perf_counter()
-    texts = _check_texts(texts)
+    texts = check_texts(texts)
     rank, world_size = world(group)
     identity, dim = str(encoder.identity), int(encoder.dim)
     if cache_dir is not None and not _encoder_is_frozen(encoder):
         raise ValueError(
-            f"cache_dir={str(cache_dir)!r} but the encoder trains (mode {encoder.config.mode!r}): its vectors change with its weights and are never cached"
+            f"cache_dir={str(cache_dir)!r} but the encoder trains (mode {encoder.config.mode!r}): its vectors change "
+            "with its weights and are never cached"
         )
     distributed = world_size > 1
     device = _comm_device(group) if distributed else torch.device("cpu")
@@ -298,11 +303,13 @@ def run_distributed_encode(
             for other in everyone
         ):
             raise ValueError(
-                f"encoder: the ranks' encoders differ (identity or dim); rank {rank} has identity {identity[:16]}..., dim {dim}; give every rank the same model and max_length"
+                f"encoder: the ranks' encoders differ (identity or dim); rank {rank} has identity {identity[:16]}..., "
+                f"dim {dim}; give every rank the same model and max_length"
             )
         if any(not torch.equal(everyone[0][32:64], other[32:64]) for other in everyone):
             raise ValueError(
-                f"texts: the ranks were given different texts (rank {rank} has {len(texts)}); every rank must pass the same texts in the same order"
+                f"texts: the ranks were given different texts (rank {rank} has {len(texts)}); every rank must pass the "
+                "same texts in the same order"
             )
 
     # 2. rank 0 looks the unique texts up and says which are missing, longest first

@@ -23,6 +23,9 @@ from ..progress import progress
 from .cache import EmbeddingCache
 from .config import EncoderConfig, resolve_device, resolve_model_dir
 
+# re-exported: ``interestgraph.encoder.text.fine_tuned_identity`` was its home before :mod:`.identity`
+from .identity import fine_tuned_identity as fine_tuned_identity
+
 POOLING = "mean"
 NORMALISATION = "l2"
 IDENTITY_VERSION = 1
@@ -82,7 +85,8 @@ def model_identity(model_dir: str | Path, max_length: int) -> str:
 
 
 def state_digest(state: Mapping[str, torch.Tensor]) -> str:
-    """Hex SHA-256 of a trainable state (names, shapes and float32 bytes, in name order): what a fine-tuned encoder adds to its identity."""
+    """Hex SHA-256 of a trainable state (names, shapes and float32 bytes, in name order): what a fine-tuned encoder
+    adds to its identity."""
     digest = hashlib.sha256()
     for name in sorted(state):
         tensor = state[name].detach().to("cpu", torch.float32).contiguous()
@@ -90,12 +94,6 @@ def state_digest(state: Mapping[str, torch.Tensor]) -> str:
         digest.update(str(tuple(tensor.shape)).encode("ascii"))
         digest.update(tensor.numpy().tobytes())
     return digest.hexdigest()
-
-
-def fine_tuned_identity(base: str, mode: str, digest: str) -> str:
-    """``"<base> fine-tuned <mode> sha256:<digest>"``: the identity of an encoder fine-tuned from ``base``; its exact
-    part (after the last ``sha256:``) is the trained state's digest."""
-    return f"{base} fine-tuned {mode} sha256:{digest}"
 
 
 def mean_pool(token_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -115,7 +113,12 @@ def mean_pool(token_states: torch.Tensor, attention_mask: torch.Tensor) -> torch
     return F.normalize(summed / counts, p=2, dim=1)
 
 
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list, checked to be strings: the input check of ``TextEncoder`` and ``encode_distributed``.
+
+    Raises:
+        ValueError: a single string instead of a sequence, or an element that is not a ``str`` (its index named).
+    """
     if isinstance(texts, (str, bytes)):
         raise ValueError("texts must be a sequence of strings, not a single string; wrap it in a list")
     out = list(texts)
@@ -206,7 +209,8 @@ class TextEncoder(nn.Module):
         if config.mode == "top":
             if layers is None:
                 raise ValueError(
-                    f"mode='top' needs a BERT-style model (embeddings + encoder.layer); {type(base).__name__} is not; use mode='lora'"
+                    f"mode='top' needs a BERT-style model (embeddings + encoder.layer); {type(base).__name__} is not; "
+                    "use mode='lora'"
                 )
             if config.top_layers > self.num_layers:
                 raise ValueError(
@@ -238,7 +242,8 @@ class TextEncoder(nn.Module):
         self._cache = (
             EmbeddingCache(config.cache_dir) if config.cache_dir is not None and config.mode == "frozen" else None
         )
-        #: digest of the trainable state last loaded (:meth:`load_trainable_state_dict`): a fine-tuned encoder; None otherwise
+        #: digest of the trainable state last loaded (:meth:`load_trainable_state_dict`): a fine-tuned encoder; None
+        #: otherwise
         self.tuned_digest: str | None = None
         self.eval()
 
@@ -262,7 +267,10 @@ class TextEncoder(nn.Module):
         return self.model.get_base_model() if self.config.mode == "lora" else self.model
 
     def extra_repr(self) -> str:
-        return f"mode={self.config.mode!r}, dim={self.dim}, layers={self.num_layers}, max_length={self.config.max_length}, model_dir={self.model_dir!r}"
+        return (
+            f"mode={self.config.mode!r}, dim={self.dim}, layers={self.num_layers}, "
+            f"max_length={self.config.max_length}, model_dir={self.model_dir!r}"
+        )
 
     # -- train / eval -------------------------------------------------------------------------------------------
     def train(self, mode: bool = True) -> TextEncoder:
@@ -326,7 +334,8 @@ class TextEncoder(nn.Module):
         return mean_pool(states, batch["attention_mask"])
 
     def _lower_states(self, texts: list[str]) -> list[torch.Tensor]:
-        """Mode ``"top"``: frozen embeddings + lower layers, no grad. One ``(s_i, dim)`` float32 tensor per text (padding removed)."""
+        """Mode ``"top"``: frozen embeddings + lower layers, no grad. One ``(s_i, dim)`` float32 tensor per text
+        (padding removed)."""
         base = self._base_model()
         batch = self._tokenize(texts)
         with torch.no_grad(), self._autocast():
@@ -336,7 +345,8 @@ class TextEncoder(nn.Module):
         return [hidden[i][keep[i]].to(torch.float32) for i in range(len(texts))]  # boolean indexing copies
 
     def _top_forward(self, texts: list[str]) -> torch.Tensor:
-        """Mode ``"top"``: top layers over cached (or freshly computed) lower states: ``(b, dim)`` float32 on the device."""
+        """Mode ``"top"``: top layers over cached (or freshly computed) lower states: ``(b, dim)`` float32 on the
+        device."""
         states: list[torch.Tensor | None] = [self._precomputed.get(t) for t in texts]
         missing = [i for i, s in enumerate(states) if s is None]
         if missing:
@@ -415,7 +425,7 @@ class TextEncoder(nn.Module):
         mode ``"top"``, texts with :meth:`precompute`-d lower layers run only
         the top layers.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         batch_size = self._check_batch_size(batch_size)
         unique = list(dict.fromkeys(texts))
         out = torch.zeros(len(unique), self.dim, dtype=torch.float32)
@@ -453,7 +463,7 @@ class TextEncoder(nn.Module):
             :meth:`encode` (disk cache included), moved to the device, no grad.
             Dropout follows ``train()`` / ``eval()`` in the trainable part.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if self.config.mode == "frozen":
             return self.encode(texts, show_progress=False).to(self.device)
         if not texts:
@@ -489,7 +499,7 @@ class TextEncoder(nn.Module):
         token (1.5 KiB for MiniLM), about 15 KiB for a short interest text.
         No-op in the other modes.
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if self.config.mode != "top":
             return
         todo = [t for t in dict.fromkeys(texts) if t not in self._precomputed]

@@ -1,22 +1,36 @@
 """Evaluation: one stated protocol (full ranking, seen items masked), metrics, paired comparisons.
 
 from interestgraph.evaluate import evaluate, compare
-result = evaluate(model.fit(split), split, cutoffs=(10, 20))
+result = evaluate(model.fit(split), split, cutoffs=(10, 20))   # any Recommender
 print(result.describe())          # metrics with the protocol that made them
 compare(result_a, result_b)       # paired bootstrap CI + Wilcoxon p-value
 """
 
-from .harness import ACTIVITY_BUCKETS, EvaluationResult, Recommender, average_runs, compare, evaluate, positive_matrix
+from .harness import (
+    ACTIVITY_BUCKETS,
+    RECOMMENDER_MEMBERS,
+    EvaluationResult,
+    Recommender,
+    average_runs,
+    compare,
+    evaluate,
+    missing_members,
+    positive_matrix,
+)
 from .metrics import METRICS, ranking_metrics
+from .planted import planted_recovery
 
 __all__ = [
     "ACTIVITY_BUCKETS",
     "METRICS",
+    "RECOMMENDER_MEMBERS",
     "EvaluationResult",
     "Recommender",
     "average_runs",
     "compare",
     "evaluate",
+    "missing_members",
+    "planted_recovery",
     "positive_matrix",
     "ranking_metrics",
 ]

@@ -2,7 +2,7 @@
 
 One protocol for every model (RecBole style), stated with every result:
 
-* a model is anything with ``fit(split) -> self`` and
+* a model is any fitted :class:`Recommender`; the harness calls only its
   ``score(users) -> (len(users), n_items)`` (higher is better; items in the
   order of ``split.log.item_ids``; users as contiguous codes of ``split.log.user_ids``);
 * every user with at least one positive pair in the evaluated part is ranked
@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, runtime_checkable
 from typing import Protocol as TypingProtocol
 
 import numpy as np
@@ -41,12 +41,52 @@ from .metrics import ranking_metrics
 ACTIVITY_BUCKETS = ((1, 10), (11, 25), (26, 50), (51, 100), (101, None))
 
 
+@runtime_checkable
 class Recommender(TypingProtocol):
-    """What the harness needs from a model (baselines and the interest-graph model alike)."""
+    """The one contract every fitted recommender meets: the path model and the baselines alike.
 
-    def fit(self, split: Split) -> Recommender: ...
+    :func:`evaluate` and :func:`interestgraph.recommend.recommend` take any object with these four members (a
+    structural protocol: no base class to inherit). Codes are positions in the split's log order: user code ``u``
+    is ``user_ids[u]``, item code ``i`` is ``item_ids[i]``.
 
-    def score(self, users: np.ndarray) -> torch.Tensor: ...
+    ``fit`` is deliberately not part of it: the interest-graph model fits on a graph
+    (``InterestGraphModel.fit(graph)``), the baselines on a split (``fit(split)``), and a loaded model is not
+    fitted at all. What scoring needs is the fitted state below.
+
+    Attributes:
+        user_ids: ``pd.Index`` of original user IDs, code → ID (the split's log order).
+        item_ids: ``pd.Index`` of original item IDs, code → ID (the split's log order).
+        seen: ``(n_users, n_items)`` ``scipy.sparse`` CSR of the items excluded from a user's recommendations:
+            their training positives.
+    """
+
+    @property
+    def user_ids(self) -> pd.Index: ...
+
+    @property
+    def item_ids(self) -> pd.Index: ...
+
+    @property
+    def seen(self) -> sp.csr_matrix: ...
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        """``(B, n_items)`` scores (higher is better) for ``users``, a ``(B,)`` array of user codes; a new tensor
+        (callers mask it in place)."""
+        ...
+
+
+#: The members of :class:`Recommender`, in the order they are reported when missing.
+RECOMMENDER_MEMBERS = ("score", "user_ids", "item_ids", "seen")
+
+
+def missing_members(model: object) -> list[str]:
+    """The :data:`RECOMMENDER_MEMBERS` that ``model`` lacks (empty when it meets the contract).
+
+    Looks at the class and the instance's own attributes without reading them, so an unfitted model (whose
+    properties raise until ``fit``) is judged by what it declares.
+    """
+    own = getattr(model, "__dict__", {})
+    return [name for name in RECOMMENDER_MEMBERS if not hasattr(type(model), name) and name not in own]
 
 
 def positive_matrix(split: Split, part: str) -> sp.csr_matrix:
@@ -62,10 +102,12 @@ class EvaluationResult:
         model: the model's name.
         protocol: the split's protocol.
         part: ``"valid"`` or ``"test"``.
-        metrics: mean over evaluated users, ``{"recall@20": ..., "ndcg@20": ..., "coverage@20": ..., "popularity@20": ...}``.
+        metrics: mean over evaluated users,
+        ``{"recall@20": ..., "ndcg@20": ..., "coverage@20": ..., "popularity@20": ...}``.
         per_user: one row per evaluated user: ``user_id``, ``n_train``, ``n_relevant`` and every per-user metric.
         by_activity: metrics per bucket of training positives (``"1-10"``, ...), with ``users``.
-        cold: metrics on the cold items' held-out pairs only (empty when the split has none), ranked among all candidates.
+        cold: metrics on the cold items' held-out pairs only (empty when the split has none), ranked among all
+        candidates.
         warm: the same on the other items' held-out pairs (empty when the split has no cold items).
         notes: facts a reader needs (e.g. held-out pairs on non-candidate items).
         seconds: scoring and metric time.
@@ -123,7 +165,7 @@ def evaluate(
     """
     if part not in ("valid", "test"):
         raise ValueError(f"part must be 'valid' or 'test', got {part!r}")
-    cutoffs = tuple(sorted(set(int(k) for k in cutoffs)))
+    cutoffs = tuple(sorted({int(k) for k in cutoffs}))
     if not cutoffs or cutoffs[0] < 1:
         raise ValueError(f"cutoffs must be positive integers, got {cutoffs!r}")
     if batch_size < 1:
@@ -221,7 +263,8 @@ def evaluate(
     off = target.multiply(~candidates[None, :]).sum()
     if off:
         notes.append(
-            f"{int(off)} of {int(target.sum())} held-out pairs are on items with no training positive (not candidates); they count as misses"
+            f"{int(off)} of {int(target.sum())} held-out pairs are on items with no training positive (not "
+            "candidates); they count as misses"
         )
     return EvaluationResult(
         model=name or type(model).__name__,
@@ -291,7 +334,8 @@ def compare(
 
     if a.protocol.to_dict() != b.protocol.to_dict() or a.part != b.part:
         raise ValueError(
-            f"results must share protocol and part to be paired: {a.protocol.describe()} / {a.part} vs {b.protocol.describe()} / {b.part}"
+            f"results must share protocol and part to be paired: {a.protocol.describe()} / {a.part} vs "
+            f"{b.protocol.describe()} / {b.part}"
         )
     left = a.per_user.set_index("user_id")[metric]
     right = b.per_user.set_index("user_id")[metric]
@@ -305,7 +349,10 @@ def compare(
     p_value = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
     mean = float(diff.mean())
     verdict = "beats" if low > 0 else ("is beaten by" if high < 0 else "is not distinguishable from")
-    statement = f"{a.model} {verdict} {b.model} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, {high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users; {a.protocol.describe()})"
+    statement = (
+        f"{a.model} {verdict} {b.model} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, "
+        f"{high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users; {a.protocol.describe()})"
+    )
     return {
         "metric": metric,
         "a": a.model,

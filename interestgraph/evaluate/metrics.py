@@ -47,7 +47,7 @@ def ranking_metrics(hits: torch.Tensor, n_relevant: torch.Tensor, cutoffs: Itera
     cum_hits = torch.cumsum(hits, dim=1)
     precision_at = cum_hits / positions
     out: dict[str, torch.Tensor] = {}
-    for k in sorted(set(int(c) for c in cutoffs)):
+    for k in sorted({int(c) for c in cutoffs}):
         if not 1 <= k <= k_max:
             raise ValueError(f"cutoff {k} must be in [1, {k_max}]")
         h = hits[:, :k]

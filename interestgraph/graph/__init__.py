@@ -9,9 +9,10 @@ graph.interest_timeline("u42")                         # top interests per month
 data = graph.to_pyg()                                  # torch_geometric HeteroData
 """
 
-from .build import GraphConfig, all_train_split, build_interest_graph
+from ..ops.knn import cosine_topk, topk_to_edges
+from .build import all_train_split, build_interest_graph
+from .config import GraphConfig
 from .interest_graph import EDGE_TYPES, GRAPH_FORMAT, GRAPH_VERSION, InterestGraph
-from .knn import cosine_topk, topk_to_edges
 
 __all__ = [
     "EDGE_TYPES",

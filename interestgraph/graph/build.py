@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,71 +25,13 @@ from ..data.protocols import split_log
 from ..data.schema import InteractionLog
 from ..data.splits import Split, given_split
 from ..data.weights import EventWeights
-from ..interests.extract import InterestConfig, extract_interests, map_texts_to_interests
+from ..encoder.identity import describe_encoder
+from ..interests.extract import extract_interests, map_texts_to_interests
+from ..ops.knn import cosine_topk, topk_to_edges
 from ..progress import progress
+from .config import GraphConfig
 from .interest_graph import InterestGraph
-from .knn import cosine_topk, topk_to_edges
 from .weights import BehaviourEvents, item_interest_matrix, user_interest_edges, user_item_edges
-
-
-@dataclass(frozen=True)
-class GraphConfig:
-    """How the interest graph is built.
-
-    Attributes:
-        interests: interest extraction settings.
-        weights: event weights (the protocol fixes the rating threshold).
-        half_life_days: time decay of behavioural weights (None: no decay).
-        tag_weight: weight of a user's own tag toward ``w(v|u)`` (before normalisation).
-        text_weight: weight of a query/review mapped to an interest (times its cosine).
-        user_interest_top_k: interests kept per user (None: all).
-        interest_k, interest_threshold: interest–interest neighbours per interest and minimum cosine.
-        item_k, item_threshold: item–item text neighbours (0 turns them off) and minimum cosine.
-        knn_dtype: ``"bfloat16"`` candidates re-ranked in float32, or ``"float32"`` exact.
-    """
-
-    interests: InterestConfig = field(default_factory=InterestConfig)
-    weights: EventWeights = field(default_factory=EventWeights)
-    half_life_days: float | None = 180.0
-    tag_weight: float = 1.0
-    text_weight: float = 0.5
-    user_interest_top_k: int | None = 64
-    interest_k: int = 10
-    interest_threshold: float = 0.5
-    item_k: int = 10
-    item_threshold: float = 0.6
-    knn_dtype: str = "bfloat16"
-
-    def __post_init__(self) -> None:
-        if self.half_life_days is not None and not self.half_life_days > 0:
-            raise ValueError(f"half_life_days must be > 0 or None, got {self.half_life_days!r}")
-        for name in ("tag_weight", "text_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("interest_k", "item_k"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.user_interest_top_k is not None and self.user_interest_top_k < 1:
-            raise ValueError(f"user_interest_top_k must be >= 1 or None, got {self.user_interest_top_k!r}")
-        if self.knn_dtype not in ("bfloat16", "float32"):
-            raise ValueError(f"knn_dtype must be 'bfloat16' or 'float32', got {self.knn_dtype!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["weights"] = self.weights.to_dict()
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GraphConfig:
-        data = dict(data)
-        interests = dict(data.pop("interests", {}))
-        for key in ("fields", "tag_events", "text_events"):
-            if interests.get(key) is not None:
-                interests[key] = tuple(interests[key])
-        weights = dict(data.pop("weights", {}))
-        if "rating_events" in weights:
-            weights["rating_events"] = tuple(weights["rating_events"])
-        return cls(interests=InterestConfig(**interests), weights=EventWeights(**weights), **data)
 
 
 def all_train_split(log: InteractionLog, weights: EventWeights | None = None) -> Split:
@@ -213,7 +153,7 @@ def build_interest_graph(
 
     step("edges")
     log = split.log
-    events, user, item, train = _events(split, len(vocab))
+    events, user, _item, train = _events(split, len(vocab))
     tags = vocab.user_tags[["user", "interest", "timestamp"]]
     bar.update()
 
@@ -272,19 +212,6 @@ def build_interest_graph(
         build_seconds={"total": round(time.perf_counter() - started, 3), **stage_seconds},
         keyword_terms=vocab.keyword_terms,
     )
-
-
-def describe_encoder(encoder) -> str:
-    """``"<name> sha256:<identity>"``: what encoded the vectors, readable and exact."""
-    identity = str(getattr(encoder, "identity", type(encoder).__name__))
-    name = getattr(encoder, "name", None)
-    base = f"{name} sha256:{identity}" if name else identity
-    tuned = getattr(encoder, "tuned_digest", None)
-    if tuned:  # a fine-tuned encoder (TextEncoder.load_trainable_state_dict)
-        from ..encoder.text import fine_tuned_identity
-
-        return fine_tuned_identity(base, encoder.config.mode, tuned)
-    return base
 
 
 def _item_vectors(log: InteractionLog, encoder) -> torch.Tensor:

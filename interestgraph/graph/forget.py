@@ -69,8 +69,8 @@ def forget_users(graph, users, *, encoder=None):
         KeyError: a user not in the graph.
         ValueError: another encoder, or forgetting every user.
     """
-    from ..model.encoding import _digest
-    from .build import build_interest_graph, describe_encoder
+    from ..encoder.identity import describe_encoder, same_encoder
+    from .build import build_interest_graph
 
     forgotten = resolve_graph_users(graph, users)
     if encoder is None:
@@ -82,7 +82,7 @@ def forget_users(graph, users, *, encoder=None):
             from ..encoder import TextEncoder
 
             encoder = TextEncoder()
-    if _digest(describe_encoder(encoder)) != _digest(graph.encoder_identity):
+    if not same_encoder(encoder, graph.encoder_identity):
         raise ValueError(
             f"encoder: the graph was built by {graph.encoder_identity!r}, not by {describe_encoder(encoder)!r}"
         )

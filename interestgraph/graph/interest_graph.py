@@ -38,6 +38,7 @@ from ..data.schema import ITEM_ID, parse_timestamps
 from ..data.splits import Protocol, Split
 from ..data.storage import LOG_FILES, read_log_tables, write_log_tables
 from ..errors import ArtifactError
+from .config import GraphConfig
 from .weights import BehaviourEvents, item_interest_matrix, user_interest_edges
 
 GRAPH_FORMAT = "interestgraph-graph"
@@ -367,8 +368,6 @@ class InterestGraph:
     def load(cls, directory: str | os.PathLike) -> InterestGraph:
         """Read a graph written by :meth:`save`; checksums and format version are verified first."""
         from safetensors.torch import load_file
-
-        from .build import GraphConfig
 
         directory = Path(directory)
         required = (

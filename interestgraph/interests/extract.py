@@ -133,7 +133,8 @@ def _catalog_labels(split: Split, fields: Sequence[str]) -> pd.DataFrame:
     for f in fields:
         if f not in items.columns:
             raise DataError(
-                f"{split.log.source}: interest field {f!r} is not in the catalog (fields: {', '.join(split.log.interest_fields) or 'none'})"
+                f"{split.log.source}: interest field {f!r} is not in the catalog (fields: "
+                f"{', '.join(split.log.interest_fields) or 'none'})"
             )
         counts = items[f].map(len).to_numpy()
         labels = [normalise_label(v) for cell in items[f] for v in cell]
@@ -269,8 +270,10 @@ def extract_interests(split: Split, config: InterestConfig | None = None, *, enc
     keep.update(taggers.index[taggers >= max(config.min_taggers, 1)])
     if not keep:
         logger.warning(
-            f"{split.log.source}: no interest point passes the support thresholds (catalog fields {list(fields)}, {len(taggers)} distinct tags, "
-            f"keywords_per_item={config.keywords_per_item}); the graph will have users and items only (give a catalog with --items for interests)"
+            f"{split.log.source}: no interest point passes the support thresholds (catalog fields {list(fields)}, "
+            f"{len(taggers)} distinct tags, "
+            f"keywords_per_item={config.keywords_per_item}); the graph will have users and items only (give a catalog "
+            "with --items for interests)"
         )
     labels = sorted(keep)
 
@@ -356,10 +359,10 @@ def _merge_near_duplicates(
     canonical = {label: label for label in labels}
     if encoder is None or config.merge_threshold is None or len(labels) < 2:
         return canonical
-    from ..graph.knn import cosine_topk
+    from ..ops.knn import cosine_topk
 
     vectors = encoder.encode(labels)
-    index, score = cosine_topk(
+    index, _score = cosine_topk(
         vectors, k=min(8, len(labels) - 1), threshold=config.merge_threshold, candidate_dtype=None
     )
     parent = list(range(len(labels)))
@@ -401,7 +404,7 @@ def map_texts_to_interests(
         ``text`` (position in ``texts``), ``interest``, ``similarity`` for up to
         ``top`` interests per text with cosine >= ``threshold``.
     """
-    from ..graph.knn import cosine_topk
+    from ..ops.knn import cosine_topk
 
     if len(texts) == 0 or top == 0:
         return pd.DataFrame(

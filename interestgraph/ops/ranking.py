@@ -14,7 +14,8 @@ def check_positive_int(name: str, value, minimum: int = 1) -> None:
 
 
 def mask_seen(scores: torch.Tensor, seen, users: np.ndarray) -> None:
-    """Set, in place, the ``(B, n_items)`` ``scores`` of each user's training items (``seen``: ``(n_users, n_items)`` CSR) to -inf."""
+    """Set, in place, the ``(B, n_items)`` ``scores`` of each user's training items (``seen``: ``(n_users, n_items)``
+    CSR) to -inf."""
     rows = seen[users]
     r = np.repeat(np.arange(len(users)), np.diff(rows.indptr))
     scores[torch.from_numpy(r), torch.from_numpy(rows.indices.astype(np.int64))] = -torch.inf

@@ -24,7 +24,9 @@ import pandas as pd
 import torch
 
 from ..graph.interest_graph import EDGE_ENDS
-from .topk import check_positive_int, resolve_items, resolve_users
+from ..ops import check_positive_int
+from .contract import require_walks
+from .topk import resolve_items, resolve_users
 
 _KIND = {frozenset(ends) if ends[0] != ends[1] else frozenset([ends[0]]): kind for kind, ends in EDGE_ENDS.items()}
 NO_INTEREST = {"user": "(other users who liked your items)", "item": "(similar items)"}
@@ -111,7 +113,8 @@ class Explanation:
 
     def __str__(self) -> str:
         lines = [
-            f"user {self.user_id} · item {self.item_id} ({self.title}): score {self.score:.6g} from {self.n_paths:,} walks",
+            f"user {self.user_id} · item {self.item_id} ({self.title}): score {self.score:.6g} from {self.n_paths:,} "
+            "walks",
             "",
         ]
         for rank, path in enumerate(self.paths, 1):
@@ -140,6 +143,7 @@ def explain(model, user, item, top: int = 5) -> Explanation:
         KeyError: an unknown user or item.
         ValueError: ``top`` is negative.
     """
+    require_walks(model, "explain()")
     check_positive_int("top", top, minimum=0)
     u = int(resolve_users(model, [user])[0])
     i = int(resolve_items(model, [item])[0])

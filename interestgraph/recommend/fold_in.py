@@ -22,7 +22,9 @@ import torch
 
 from ..graph.propagation import to_torch_csr
 from ..model.path_model import walk_contributions
-from .topk import check_positive_int, resolve_items
+from ..ops import check_positive_int
+from .contract import require_walks
+from .topk import resolve_items
 
 
 def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -35,6 +37,7 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
     Raises:
         ValueError: no items, repeated items, or a model whose user–item weights are not binary.
     """
+    require_walks(model, "fold_in_first_step()")
     model._check_fitted()
     codes = resolve_items(model, items)
     if len(codes) == 0:
@@ -43,7 +46,8 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
         raise ValueError("items: an item is listed twice")
     if model.config.user_item_weights != "binary":
         raise ValueError(
-            f"fold-in needs binary user-item weights; this model was trained with user_item_weights={model.config.user_item_weights!r}"
+            "fold-in needs binary user-item weights; this model was trained with "
+            f"user_item_weights={model.config.user_item_weights!r}"
         )
     degree = np.asarray(model.seen_.sum(axis=0)).ravel()[codes]
     a = model.config.exponent
@@ -66,7 +70,8 @@ def walk_sums(
     *,
     dtype: torch.dtype = torch.float64,
 ) -> np.ndarray:
-    """``(n_items,)`` ``Σ_k c_k Σ_walks Π w`` over walks whose first step goes to ``first_nodes`` with ``first_weights``.
+    """``(n_items,)`` ``Σ_k c_k Σ_walks Π w`` over walks whose first step goes to ``first_nodes`` with
+    ``first_weights``.
 
     Args:
         adjacency: ``W`` ``(N', N')`` scipy CSR (``N' >= N``: nodes folded in after the graph's may follow).
@@ -87,6 +92,7 @@ def walk_sums(
 
 def fold_in_scores(model, items, *, dtype: torch.dtype = torch.float64) -> np.ndarray:
     """``(n_items,)`` walk scores for a new user who liked ``items`` (IDs; last = most recent)."""
+    require_walks(model, "fold_in_scores()")
     codes, weight = fold_in_first_step(model, items)
     return walk_sums(
         model.adjacency_, model.coefficients_, model.n_users + codes, weight, model.n_users, model.n_items, dtype=dtype
@@ -99,6 +105,7 @@ def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True
     Returns:
         ``(k, 4)`` DataFrame ``rank``, ``item_id``, ``title``, ``score``.
     """
+    require_walks(model, "recommend_for_items()")
     check_positive_int("k", k)
     scores = fold_in_scores(model, items)
     if exclude_given:
@@ -118,6 +125,7 @@ def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True
 
 def fold_in_walks(model, items, item) -> list[tuple[tuple[int, ...], float]]:
     """The walks from the new user (node ``-1``) to ``item`` with their contributions; they sum to its fold-in score."""
+    require_walks(model, "fold_in_walks()")
     codes, weight = fold_in_first_step(model, items)
     target = model.n_users + int(resolve_items(model, [item])[0])
     return walk_contributions(model.adjacency_, model.coefficients_, -1, target, first=(model.n_users + codes, weight))

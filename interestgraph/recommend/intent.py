@@ -29,8 +29,10 @@ import torch
 
 from ..model.encoding import checked_encoder
 from ..model.path_model import walk_contributions
+from ..ops import check_positive_int
+from .contract import require_walks
 from .fold_in import fold_in_first_step, walk_sums
-from .topk import check_positive_int, resolve_items
+from .topk import resolve_items
 
 DEFAULT_TOP = 5
 DEFAULT_THRESHOLD = 0.3
@@ -68,6 +70,7 @@ def map_intent(
         ValueError: empty text, a model without interest vectors / item–interest edges / stored degrees,
             another encoder than the model's, a bad ``top`` / ``threshold``, or no interest close enough.
     """
+    require_walks(model, "map_intent()")
     from ..interests.extract import map_texts_to_interests
 
     model._check_fitted()
@@ -80,7 +83,8 @@ def map_intent(
     vectors = getattr(scorer, "interest_text", None)
     if vectors is None:
         raise ValueError(
-            "model: it has no interest vectors (trained with text_features=False), so a text cannot be mapped to its interests"
+            "model: it has no interest vectors (trained with text_features=False), so a text cannot be mapped to its "
+            "interests"
         )
     if "item-interest" not in model.config.edge_types:
         raise ValueError("model: intents walk query → interest → item, but the model does not use item-interest edges")
@@ -143,7 +147,9 @@ def intent_scores(
     threshold: float = DEFAULT_THRESHOLD,
     dtype: torch.dtype = torch.float64,
 ) -> tuple[np.ndarray, Intent]:
-    """``(n_items,)`` walk scores for a new user with intent ``text`` (and optionally liked ``items``), and the mapped intent."""
+    """``(n_items,)`` walk scores for a new user with intent ``text`` (and optionally liked ``items``), and the mapped
+    intent."""
+    require_walks(model, "intent_scores()")
     intent = map_intent(model, text, encoder=encoder, top=top, threshold=threshold)
     nodes, weights = _first_steps(model, intent, items)
     return walk_sums(
@@ -168,6 +174,7 @@ def recommend_for_intent(
         ``(k, 4)`` DataFrame ``rank``, ``item_id``, ``title``, ``score``; ``.attrs["interests"]`` holds the
         interest points the text mapped to (``label``, ``similarity``).
     """
+    require_walks(model, "recommend_for_intent()")
     check_positive_int("k", k)
     scores, intent = intent_scores(model, text, items=items, encoder=encoder, top=top, threshold=threshold)
     if exclude_given and items:
@@ -205,6 +212,7 @@ def explain_intent(
     Returns:
         an :class:`~interestgraph.recommend.Explanation` whose user is ``"(new user)"``.
     """
+    require_walks(model, "explain_intent()")
     from .explain import explanation_from_walks
 
     check_positive_int("top", top, minimum=0)

@@ -1,4 +1,9 @@
-"""Batched top-K recommendation from a fitted or loaded :class:`~interestgraph.model.InterestGraphModel`."""
+"""Batched top-K recommendation from any fitted recommender: the interest-graph model or a baseline.
+
+:func:`recommend` needs only the :class:`~interestgraph.evaluate.Recommender` contract (``score``, ``user_ids``,
+``item_ids``, ``seen``; see :mod:`.contract`), so a ``MostPopular``, an ``ItemKNN`` or a ``LightGCN`` ranks
+exactly like the path model, training items excluded the same way.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import torch
 
 from ..ops import check_positive_int, mask_seen
 from ..progress import progress
+from .contract import check_recommender, item_ids, seen, user_ids
 
 
 def _codes(index: pd.Index, values, what: str) -> np.ndarray:
@@ -29,20 +35,27 @@ def _codes(index: pd.Index, values, what: str) -> np.ndarray:
 
 def resolve_users(model, users) -> np.ndarray:
     """User codes of ``users`` (original IDs or their string form); all users when ``users`` is None."""
-    model._check_fitted()
+    ids = user_ids(model)
     if users is None:
-        return np.arange(model.n_users)
+        return np.arange(len(ids))
     if isinstance(users, (str, bytes)) or not isinstance(users, Iterable):
         users = [users]
-    return _codes(model.user_ids_, users, "users")
+    return _codes(ids, users, "users")
 
 
 def resolve_items(model, items) -> np.ndarray:
     """Item codes of ``items`` (original IDs or their string form)."""
-    model._check_fitted()
     if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
         items = [items]
-    return _codes(model.item_ids_, items, "items")
+    return _codes(item_ids(model), items, "items")
+
+
+def _item_titles(model, n_items: int) -> np.ndarray:
+    """The items' titles when the model knows them (the path model's ``nodes`` table), else None per item."""
+    nodes = getattr(model, "nodes", None) if hasattr(type(model), "nodes") else None
+    if nodes is None:
+        return np.full(n_items, None, dtype=object)
+    return nodes.loc[nodes["type"] == "item", "label"].to_numpy()
 
 
 def recommend(
@@ -55,44 +68,53 @@ def recommend(
     batch_size: int = 1024,
     device: torch.device | str | None = None,
 ) -> pd.DataFrame:
-    """Top-``k`` items per user by path score.
+    """Top-``k`` items per user by the model's score.
 
     Args:
-        model: a fitted or loaded :class:`~interestgraph.model.InterestGraphModel`.
+        model: any fitted :class:`~interestgraph.evaluate.Recommender`: a fitted or loaded
+            :class:`~interestgraph.model.InterestGraphModel`, or a fitted baseline (``MostPopular``, ``ItemKNN``,
+            ``TextContent``, ``BPRMF``, ``LightGCN``).
         users: one user ID, a list of them, or None for every user.
         k: list length per user (fewer when fewer items are eligible).
-        exclude_seen: leave out the user's training items.
+        exclude_seen: leave out the user's training items (``model.seen``).
         candidates: optional item IDs to rank among (others are never recommended).
         batch_size: users scored at once (``batch_size × n_items`` scores in memory).
-        device: where the walk products run (``"cuda"`` for a GPU).
+        device: where the path model's walk products run (``"cuda"`` for a GPU); ``None`` lets the model choose.
+            Only for a model whose ``score`` takes ``device`` (the path model).
 
     Returns:
-        ``(len(users) · k', 5)`` DataFrame ``user_id``, ``rank`` (1-based), ``item_id``, ``title``,
-        ``score`` (the exact walk sum; float32 products), best first per user.
+        ``(len(users) · k', 5)`` DataFrame ``user_id``, ``rank`` (1-based), ``item_id``, ``title`` (None for a
+        model that holds no titles), ``score`` (the model's score; for the path model the exact walk sum in
+        float32 products), best first per user.
 
     Raises:
+        TypeError: ``model`` does not meet the recommender contract (what it lacks is named).
         ValueError: ``k`` or ``batch_size`` is not a positive integer.
         KeyError: a user or candidate ID the model does not know.
     """
+    check_recommender(model)
     check_positive_int("k", k)
     check_positive_int("batch_size", batch_size)
     codes = resolve_users(model, users)
-    n_items = model.n_items
+    user_index, item_index = user_ids(model), item_ids(model)
+    n_items = len(item_index)
     allowed = None
     if candidates is not None:
         allowed = torch.zeros(n_items, dtype=torch.bool)
         allowed[torch.from_numpy(resolve_items(model, candidates))] = True
-    labels = model.nodes.loc[model.nodes["type"] == "item", "label"].to_numpy()
-    seen = model.seen_.tocsr() if exclude_seen else None
+    labels = _item_titles(model, n_items)
+    excluded = seen(model) if exclude_seen else None
     out_users, out_items, out_scores, out_ranks = [], [], [], []
     bar = progress(total=len(codes), desc="recommend", unit="user") if len(codes) > batch_size else None
     for start in range(0, len(codes), batch_size):
         batch = codes[start : start + batch_size]
-        scores = model.score(batch, device=device).cpu()
+        scores = (model.score(batch) if device is None else model.score(batch, device=device)).detach().cpu()
+        if tuple(scores.shape) != (len(batch), n_items):
+            raise ValueError(f"model.score returned shape {tuple(scores.shape)}, expected ({len(batch)}, {n_items})")
         if allowed is not None:
             scores[:, ~allowed] = -torch.inf
-        if seen is not None:
-            mask_seen(scores, seen, batch)
+        if excluded is not None:
+            mask_seen(scores, excluded, batch)
         top = torch.topk(scores, min(k, n_items), dim=1)
         # one array per batch, not per user: thousands of small long-lived allocations between the batches'
         # large temporary ones fragment the heap, and resident memory then grows with the number of users
@@ -112,9 +134,9 @@ def recommend(
     items_flat = np.concatenate(out_items) if out_items else np.zeros(0, dtype=np.int64)
     return pd.DataFrame(
         {
-            "user_id": model.user_ids_[users_flat],
+            "user_id": user_index[users_flat],
             "rank": np.concatenate(out_ranks) if out_ranks else np.zeros(0, dtype=np.int64),
-            "item_id": model.item_ids_[items_flat],
+            "item_id": item_index[items_flat],
             "title": labels[items_flat],
             "score": np.concatenate(out_scores).astype(np.float64) if out_scores else np.zeros(0),
         }

@@ -77,7 +77,8 @@ class SparkAggregation:
         top_k: int | None,
     ) -> pd.DataFrame:
         """``w(v|u)`` edges ``src`` (user code), ``dst`` (interest), ``weight`` (sums to 1 per user), ordered by
-        user, then weight descending, then interest (the order of :func:`~interestgraph.graph.weights.user_interest_edges`)."""
+        user, then weight descending, then interest (the order of
+        :func:`~interestgraph.graph.weights.user_interest_edges`)."""
         b = sp.coo_matrix(item_interest)
         item_key = self.item_ids.to_numpy()[b.row]
         b_schema = T.StructType(

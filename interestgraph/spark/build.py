@@ -34,10 +34,11 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
 from ..data.readers import read_table, split_list_fields
-from ..data.schema import ITEM_ID, TITLE, InteractionLog, _canonical_catalog
-from ..data.splits import PARTS, Protocol, Split, _base_params, _part_column
+from ..data.schema import ITEM_ID, TITLE, InteractionLog, resolve_catalog
+from ..data.splits import PARTS, Protocol, Split, base_protocol_params, part_column
 from ..errors import DataError
-from ..graph.build import GraphConfig, build_interest_graph
+from ..graph.build import build_interest_graph
+from ..graph.config import GraphConfig
 from ..graph.interest_graph import InterestGraph
 from ..progress import progress
 from .aggregate import SparkAggregation
@@ -77,7 +78,7 @@ def read_catalog(
     if list_fields:
         table = split_list_fields(table, list_fields, name)
         interest_fields = tuple(list_fields) if interest_fields is None else interest_fields
-    catalog, interests, texts = _canonical_catalog(table, name, interest_fields, text_fields, None)
+    catalog, interests, texts = resolve_catalog(table, name, interest_fields, text_fields, None)
     return catalog.sort_values(ITEM_ID, kind="stable").reset_index(drop=True), tuple(interests), tuple(texts), name
 
 
@@ -205,7 +206,7 @@ def _split_of(
             "text": table["text"].astype("str"),
             "weight": table["weight"].to_numpy(dtype=np.float64),
             "positive": table["positive"].to_numpy(dtype=bool),
-            "part": _part_column(pd.Index(PARTS).get_indexer(table["part"]).astype(np.int8)),
+            "part": part_column(pd.Index(PARTS).get_indexer(table["part"]).astype(np.int8)),
         }
     )
     log = InteractionLog(
@@ -222,7 +223,7 @@ def _split_of(
         raise DataError(f"{prepared.source}: the split left no positive interactions in train")
     if protocol is None:
         name = (split_name or "given") if prepared.given_split else "all-train"
-        protocol = Protocol(name, "given", _base_params(config.weights, 1), None)
+        protocol = Protocol(name, "given", base_protocol_params(config.weights, 1), None)
     elif not isinstance(protocol, Protocol):
         protocol = Protocol.from_dict(protocol)
     if not prepared.given_split and protocol.method != "given":
@@ -237,7 +238,8 @@ def _split_of(
         codes = log.item_ids.get_indexer(cold)
         if (codes < 0).any():
             raise DataError(
-                f"{prepared.source}: cold_items names {int((codes < 0).sum())} items that are not in the catalog (e.g. {list(cold[codes < 0][:3])})"
+                f"{prepared.source}: cold_items names {int((codes < 0).sum())} items that are not in the catalog (e.g. "
+                f"{list(cold[codes < 0][:3])})"
             )
     else:
         codes = np.array([], dtype=np.int64)
@@ -255,7 +257,8 @@ SPLIT_METADATA_KEY = b"interestgraph.split"
 
 
 def split_metadata(path) -> tuple[dict | None, list | None]:
-    """``(protocol dict, cold item IDs)`` stored by :func:`write_split_events` in a local Parquet file, else ``(None, None)``."""
+    """``(protocol dict, cold item IDs)`` stored by :func:`write_split_events` in a local Parquet file, else
+    ``(None, None)``."""
     if isinstance(path, DataFrame) or not Path(str(path)).is_file():
         return None, None
     import pyarrow.parquet as pq

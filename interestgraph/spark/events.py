@@ -58,7 +58,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..data.schema import _CANONICAL_INT, FUTURE_SLACK_SECONDS, ITEM_ID, RATING_EVENTS
+from ..data.schema import CANONICAL_INT_ID, FUTURE_SLACK_SECONDS, ITEM_ID, RATING_EVENTS
 from ..data.splits import PARTS
 from ..data.weights import EventWeights
 from ..errors import DataError
@@ -146,7 +146,8 @@ def read_events(
     for canon, column in (columns or {}).items():
         if column not in frame.columns:
             raise DataError(
-                f"{name}: the column mapping names missing column {column!r} (for {canon!r}; columns present: {', '.join(frame.columns)})"
+                f"{name}: the column mapping names missing column {column!r} (for {canon!r}; columns present: "
+                f"{', '.join(frame.columns)})"
             )
         frame = frame.withColumnRenamed(column, canon)
     return frame, name
@@ -182,7 +183,9 @@ def _id_column(frame: DataFrame, column: str) -> tuple[Column, Column, bool]:
         return raw.cast("string"), bad, True
     text = _strip(raw)
     bad = raw.isNull() | (text == "")
-    all_int = frame.select(F.min(F.when(text.rlike(f"^({_CANONICAL_INT})$"), 1).otherwise(0)).alias("ok")).first()["ok"]
+    all_int = frame.select(F.min(F.when(text.rlike(f"^({CANONICAL_INT_ID})$"), 1).otherwise(0)).alias("ok")).first()[
+        "ok"
+    ]
     if all_int == 1:
         return text.cast("long"), bad, False
     return text, bad, True
@@ -271,7 +274,8 @@ def prepare_events(
     missing = [c for c in ("user_id", ITEM_ID) if c not in raw.columns]
     if missing:
         raise DataError(
-            f"{name}: missing required column(s) {', '.join(map(repr, missing))} (columns: {', '.join(raw.columns)}); rename with columns={{...}}"
+            f"{name}: missing required column(s) {', '.join(map(repr, missing))} (columns: {', '.join(raw.columns)}); "
+            f"rename with columns={{...}}"
         )
     # parsed once: the column-kind passes, the checks and the weighting all read this cache, and a file Spark
     # cannot parse (malformed CSV/JSON, unreadable Parquet) fails here, as one DataError
@@ -410,8 +414,8 @@ def prepare_events(
             ).first()[0]
             if dates == 1:
                 raise DataError(
-                    f"{name}: column 'timestamp' holds numbers like {sample} that look like YYYYMMDD dates, not Unix seconds; "
-                    "convert them to ISO dates (2024-01-31) or Unix seconds"
+                    f"{name}: column 'timestamp' holds numbers like {sample} that look like YYYYMMDD dates, not Unix "
+                    "seconds; convert them to ISO dates (2024-01-31) or Unix seconds"
                 )
         frame = frame.drop("_raw_time", *[c for c in frame.columns if c.startswith("_bad_")])
 
@@ -421,7 +425,10 @@ def prepare_events(
             sample = ", ".join(
                 repr(r[0]) for r in frame.where(~F.col("_known")).select(ITEM_ID).distinct().limit(3).collect()
             )
-            what = f"{name}: {n_unknown:,} interactions refer to items not in {catalog_name} (column 'item_id', e.g. {sample})"
+            what = (
+                f"{name}: {n_unknown:,} interactions refer to items not in {catalog_name} (column 'item_id', e.g. "
+                f"{sample})"
+            )
             if missing_items == "error":
                 raise DataError(what + "; pass missing_items='drop' to drop them")
             notes.append("dropped " + what.split(": ", 1)[1])
@@ -441,7 +448,8 @@ def prepare_events(
             if n_conflicts:
                 example = conflicts.select("user_id", ITEM_ID).first()
                 raise DataError(
-                    f"{name}: {n_conflicts:,} (user, item) pairs have positive events in more than one part (e.g. user {example[0]!r}, item {example[1]!r}); a pair belongs to one part"
+                    f"{name}: {n_conflicts:,} (user, item) pairs have positive events in more than one part (e.g. user "
+                    f"{example[0]!r}, item {example[1]!r}); a pair belongs to one part"
                 )
             frame = (
                 frame.join(pair_parts.select("user_id", ITEM_ID, "pair_part"), on=["user_id", ITEM_ID], how="left")

@@ -75,10 +75,12 @@ class EgoGraph:
 
     Attributes:
         user: the user's ID.
-        nodes: ``key`` (``"<type>:<id>"``), ``type`` (user / item / interest), ``id``, ``role``, ``label``, ``value``, ``details`` (dict).
+        nodes: ``key`` (``"<type>:<id>"``), ``type`` (user / item / interest), ``id``, ``role``, ``label``, ``value``,
+        ``details`` (dict).
         edges: ``source``, ``target`` (node keys), ``kind``, ``weight``, ``paths`` (list of recommendation ranks).
         recommendations: one dict per recommendation: ``rank``, ``key``, ``item``, ``title``, ``score``, ``n_paths``,
-            ``paths`` (``[{"nodes": [keys], "contribution"}]``), ``reasons`` (``[{"reason", "contribution"}]``, top 3 interests).
+            ``paths`` (``[{"nodes": [keys], "contribution"}]``), ``reasons`` (``[{"reason", "contribution"}]``, top 3
+            interests).
         notes: what the page says about what is missing or cut.
     """
 
@@ -201,7 +203,8 @@ def ego_graph(source: ViewSource, user, limits: ViewLimits | None = None) -> Ego
     notes: list[str] = []
     if source.model is None:
         notes.append(
-            "Recommendations need a trained model: this page shows the graph's interests and items only (interestgraph train, then show the model directory)."
+            "Recommendations need a trained model: this page shows the graph's interests and items only (interestgraph "
+            "train, then show the model directory)."
         )
     elif limits.radius < 3:
         notes.append(f"radius={limits.radius}: recommendations and their paths are not drawn (radius 3 draws them)")

@@ -34,7 +34,8 @@ _TEMPLATE = """<!DOCTYPE html>
 <script>
 window.addEventListener("error", function (e) {{
   var root = document.documentElement;
-  root.setAttribute("data-ig-errors", (root.getAttribute("data-ig-errors") || "") + (e.message || "script error") + ";");
+  root.setAttribute("data-ig-errors",
+    (root.getAttribute("data-ig-errors") || "") + (e.message || "script error") + ";");
 }});
 </script>
 <header><h1 id="ig-title"></h1><p id="ig-subtitle"></p><ul class="ig-notes" id="ig-notes"></ul></header>
@@ -92,7 +93,8 @@ def json_for_script(payload: Any) -> str:
 
 
 def render_page(payload: dict[str, Any]) -> str:
-    """The whole page for ``payload`` (``title``, ``subtitle``, ``protocol``, ``notes``, ``ego`` and/or ``timeline``)."""
+    """The whole page for ``payload`` (``title``, ``subtitle``, ``protocol``, ``notes``, ``ego`` and/or
+    ``timeline``)."""
     from .. import __version__
 
     body, scripts = [], ["ego.js"]
@@ -113,7 +115,8 @@ def render_page(payload: dict[str, Any]) -> str:
 
 
 def notebook_frame(page: str, height: int = 760) -> str:
-    """The page inside a sandboxed ``<iframe srcdoc>``: how Jupyter and VS Code show it (scripts run, isolated from the notebook)."""
+    """The page inside a sandboxed ``<iframe srcdoc>``: how Jupyter and VS Code show it (scripts run, isolated from the
+    notebook)."""
     return (
         f'<iframe srcdoc="{html.escape(page, quote=True)}" sandbox="allow-scripts" '
         f'style="width:100%;height:{int(height)}px;border:0" title="interestgraph view"></iframe>'

@@ -29,7 +29,8 @@ class ViewSource:
             code = pd.Index([str(x) for x in users]).get_indexer([str(user)])[0]
         if code < 0:
             raise KeyError(
-                f"user {user!r} is not in the graph ({len(users):,} users; IDs such as {', '.join(map(str, users[:3]))})"
+                f"user {user!r} is not in the graph ({len(users):,} users; IDs such as "
+                f"{', '.join(map(str, users[:3]))})"
             )
         return int(code)
 
@@ -61,7 +62,8 @@ def view_source(model_or_graph, graph=None) -> ViewSource:
             model_or_graph = InterestGraphModel.load(directory)
         else:
             raise ValueError(
-                f"model_or_graph: {directory} is not a graph or model directory (no manifest.json of format interestgraph-graph / interestgraph-model)"
+                f"model_or_graph: {directory} is not a graph or model directory (no manifest.json of format "
+                "interestgraph-graph / interestgraph-model)"
             )
     if isinstance(model_or_graph, InterestGraph):
         if graph is not None:
@@ -69,7 +71,8 @@ def view_source(model_or_graph, graph=None) -> ViewSource:
         return ViewSource(model_or_graph)
     if not isinstance(model_or_graph, InterestGraphModel):
         raise TypeError(
-            f"model_or_graph must be an InterestGraph, an InterestGraphModel or a directory, got {type(model_or_graph).__name__}"
+            "model_or_graph must be an InterestGraph, an InterestGraphModel or a directory, got "
+            f"{type(model_or_graph).__name__}"
         )
     model = model_or_graph
     model._check_fitted()

@@ -137,7 +137,8 @@ class UserView(_Page):
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: what the page draws (nodes with positions, edges by node index, recommendations and their paths)."""
+        """JSON-ready: what the page draws (nodes with positions, edges by node index, recommendations and their
+        paths)."""
         return self.payload()
 
     def image(self, kind: str = "png", *, selected: int | None = 1, dpi: int = 150) -> bytes:
@@ -179,7 +180,8 @@ class UserView(_Page):
 
 @dataclass
 class TimelineView(_Page):
-    """How a user's top interests rose and fell: ``table`` (``period``, ``interest``, ``weight``), as a page or a picture."""
+    """How a user's top interests rose and fell: ``table`` (``period``, ``interest``, ``weight``), as a page or a
+    picture."""
 
     user: Any
     table: pd.DataFrame
@@ -192,7 +194,8 @@ class TimelineView(_Page):
         notes = [] if len(self.table) else ["No training events with timestamps for this user: nothing to draw."]
         return {
             "title": self.title,
-            "subtitle": f"w(v|u) at the end of each period ({self.freq}), {n} periods, top {self.table['interest'].nunique()} interests",
+            "subtitle": f"w(v|u) at the end of each period ({self.freq}), {n} periods, "
+            f"top {self.table['interest'].nunique()} interests",
             "protocol": self.protocol,
             "notes": notes,
             "model": False,
@@ -235,7 +238,8 @@ def show_user(
         user: the user's ID (or its string form).
         graph: the model's training graph when the model does not carry it (default: its recorded ``graph_path``).
         limits: :class:`~interestgraph.viz.ViewLimits`; or pass its fields as keywords
-            (``interests=8, items_per_interest=3, recommendations=5, paths_per_recommendation=3, max_nodes=120, radius=3``).
+            (``interests=8, items_per_interest=3, recommendations=5, paths_per_recommendation=3, max_nodes=120,
+            radius=3``).
         timeline: also compute the interest timeline (monthly by default: ``freq``; ``timeline_top`` interests).
 
     Returns:
@@ -258,7 +262,8 @@ def show_user(
     user_row = ego.nodes.iloc[0]
     n_interests = int((ego.nodes["role"] == "interest").sum())
     subtitle = (
-        f"{user_row['details'].get('training items', 0):,} training items; top {n_interests} of {user_row['details'].get('interests with w(v|u) > 0', 0):,} interests by w(v|u)"
+        f"{user_row['details'].get('training items', 0):,} training items; top {n_interests} of "
+        f"{user_row['details'].get('interests with w(v|u) > 0', 0):,} interests by w(v|u)"
         + (
             f"; top {len(ego.recommendations)} recommendations with their strongest paths"
             if ego.recommendations
@@ -289,7 +294,7 @@ def interest_timeline(model_or_graph, user, *, graph=None, freq: str = "MS", top
         KeyError: the user is not in the graph.
         ValueError: the log has no timestamps, or ``top`` is not a positive integer.
     """
-    from ..recommend.topk import check_positive_int
+    from ..ops import check_positive_int
 
     check_positive_int("top", top)
     source = view_source(model_or_graph, graph)

@@ -204,7 +204,7 @@ def test_malformed_gzip_line_names_line_number(tmp_path):
 def test_python_dict_lines_refused_and_never_evaluated(tmp_path, monkeypatch):
     canary = tmp_path / "evaluated"
     path = tmp_path / "old_dump.json"
-    evil = "{'reviewerID': 'A9', 'asin': open(%r, 'w').write('x'), 'overall': 5.0}" % str(canary)
+    evil = f"{{'reviewerID': 'A9', 'asin': open({str(canary)!r}, 'w').write('x'), 'overall': 5.0}}"
     path.write_text(json.dumps(REVIEWS[0]) + "\n" + evil + "\n", encoding="utf-8")
 
     def forbidden(*args, **kwargs):

@@ -110,7 +110,8 @@ def test_train_test_overlap_raises(tmp_path):
     directory = write_dataset(tmp_path / "d", test="0 8 3\n1 3 9 2\n2 0\n")
     with pytest.raises(
         DataError,
-        match=r"2 \(user, item\) pairs are in both train.txt and test.txt \(first: user 0, item 3; train.txt line 1, test.txt line 1\)",
+        match=r"2 \(user, item\) pairs are in both train.txt and test.txt \(first: user 0, item 3; train.txt line 1, "
+        r"test.txt line 1\)",
     ):
         load_lightgcn(directory)
 

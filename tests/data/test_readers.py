@@ -12,7 +12,10 @@ import pytest
 from interestgraph.data.readers import infer_format, read_log, read_table, split_list_fields
 from interestgraph.errors import DataError
 
-EVENTS_CSV = "user_id,item_id,timestamp,event,value\nu1,10,1700000000,rating,4.5\nu1,11,1700000100,view,2\nu2,10,1700000200,rating,3\n"
+EVENTS_CSV = (
+    "user_id,item_id,timestamp,event,value\n"
+    "u1,10,1700000000,rating,4.5\nu1,11,1700000100,view,2\nu2,10,1700000200,rating,3\n"
+)
 ITEMS_CSV = "item_id,title,genres\n10,Alpha,Drama|Comedy\n11,Beta,\n12,Gamma,War\n"
 
 
@@ -187,7 +190,8 @@ def test_mapping_that_names_a_missing_column(tmp_path):
     (tmp_path / "events.csv").write_text(EVENTS_CSV)
     with pytest.raises(
         DataError,
-        match=r"events\.csv: column mapping names missing column\(s\) 'customer' \(for 'user_id'\) \(columns present: user_id, item_id, timestamp, event, value\)",
+        match=r"events\.csv: column mapping names missing column\(s\) 'customer' \(for 'user_id'\) \(columns present: "
+        r"user_id, item_id, timestamp, event, value\)",
     ):
         read_log(tmp_path / "events.csv", columns={"user_id": "customer"})
 

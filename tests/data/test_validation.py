@@ -141,7 +141,8 @@ def test_unparseable_timestamps_name_rows():
     # an ISO column (it holds a real date): the epoch number, 'soon' and 'x' are all unreadable as dates
     with pytest.raises(
         DataError,
-        match=r"column 'timestamp' has 3 missing or unparseable timestamps \(e\.g\. '1700000000', 'soon', 'x'; rows 0, 1, 3\)",
+        match=r"column 'timestamp' has 3 missing or unparseable timestamps \(e\.g\. '1700000000', 'soon', 'x'; rows 0, "
+        r"1, 3\)",
     ):
         InteractionLog.from_frames(
             _frame(user_id=[1, 2, 3, 4], item_id=[1, 2, 3, 4], timestamp=["1700000000", "soon", "2024-01-01", "x"])
@@ -313,7 +314,8 @@ def test_missing_items_error():
     inter = _frame(user_id=[1, 1, 2], item_id=[1, 5, 6])
     with pytest.raises(
         DataError,
-        match=r"2 interactions refer to 2 items not in catalog \(column 'item_id', e\.g\. 5, 6; rows 1, 2\); pass missing_items='drop'",
+        match=r"2 interactions refer to 2 items not in catalog \(column 'item_id', e\.g\. 5, 6; rows 1, 2\); pass "
+        r"missing_items='drop'",
     ):
         InteractionLog.from_frames(inter, _frame(item_id=[1, 2]), missing_items="error")
 
@@ -393,7 +395,8 @@ def test_interest_field_with_strings_instead_of_lists():
     items = _frame(item_id=[1, 2, 3], genres=[["Drama"], "Comedy|Drama", None])
     with pytest.raises(
         DataError,
-        match=r"interest field 'genres' must hold lists of labels; 1 cells are not lists \(row 1\); split delimited strings when reading \(list_fields=\{'genres': '\|'\}\)",
+        match=r"interest field 'genres' must hold lists of labels; 1 cells are not lists \(row 1\); split delimited "
+        r"strings when reading \(list_fields=\{'genres': '\|'\}\)",
     ):
         InteractionLog.from_frames(_frame(user_id=[1], item_id=[1]), items, interest_fields=["genres"])
 

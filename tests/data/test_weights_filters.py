@@ -126,7 +126,8 @@ def test_unknown_event_is_named():
     frame = _events([("view", 1), ("wishlist", 1), ("bookmark", 1), ("wishlist", 2)])
     with pytest.raises(
         DataError,
-        match=r"log\.csv: event type\(s\) 'bookmark', 'wishlist' have no weight \(rows 1, 2, 3\); add them to EventWeights\.events.*'bookmark': 1\.0",
+        match=r"log\.csv: event type\(s\) 'bookmark', 'wishlist' have no weight \(rows 1, 2, 3\); add them to "
+        r"EventWeights\.events.*'bookmark': 1\.0",
     ):
         EventWeights().apply(frame, source="log.csv")
 

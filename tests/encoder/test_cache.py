@@ -71,7 +71,7 @@ def test_wrong_dim_and_corrupt_rows_are_misses(tmp_path):
         conn.execute("UPDATE embeddings SET vector = ? WHERE text_sha256 = ?", (b"\x00" * 7, text_sha256("x")))
     conn.close()
     with EmbeddingCache(tmp_path) as cache:
-        found, got = cache.get_many("id", ["x", "y"])
+        found, _got = cache.get_many("id", ["x", "y"])
         assert found.tolist() == [False, True]
         cache.put_many("id", ["x"], _vectors(1))  # the next write repairs it
         assert cache.get_many("id", ["x"])[0].all()

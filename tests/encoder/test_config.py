@@ -98,7 +98,10 @@ def test_settings_checked_against_the_model_before_loading_weights():
 
 
 def test_importing_the_package_and_building_a_config_do_not_import_torch():
-    code = "import sys, interestgraph.encoder as e; e.EncoderConfig(mode='top'); print('torch' in sys.modules, 'transformers' in sys.modules)"
+    code = (
+        "import sys, interestgraph.encoder as e; e.EncoderConfig(mode='top'); print('torch' in sys.modules, "
+        "'transformers' in sys.modules)"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True

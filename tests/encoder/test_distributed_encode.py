@@ -89,7 +89,8 @@ MOVIE_TEXTS = [
 
 
 class FakeEncoder:
-    """A deterministic stand-in for TextEncoder: ``(n, 8)`` unit vectors from each text's SHA-256; records what it encoded."""
+    """A deterministic stand-in for TextEncoder: ``(n, 8)`` unit vectors from each text's SHA-256; records what it
+    encoded."""
 
     def __init__(self, identity: str = "fake-8", fail: bool = False, mode: str = "frozen"):
         self.identity, self.dim, self.fail = identity, 8, fail

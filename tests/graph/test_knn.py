@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from interestgraph.graph.knn import cosine_topk, topk_to_edges
+from interestgraph.ops.knn import cosine_topk, topk_to_edges
 
 NEG_INF = -math.inf
 
@@ -147,7 +147,7 @@ def test_k_larger_than_candidates_pads():
 
 
 def test_two_stage_selection_equals_topk():
-    from interestgraph.graph.knn import _block_topk
+    from interestgraph.ops.knn import _block_topk
 
     gen = torch.Generator().manual_seed(4)
     for width, dtype in ((3001, torch.float32), (4000, torch.bfloat16)):
@@ -322,3 +322,12 @@ def test_edges_empty_and_bad_arguments():
         topk_to_edges(torch.zeros(2, 1, dtype=torch.int64), torch.zeros(1, 1))
     with pytest.raises(ValueError, match="index"):
         topk_to_edges(torch.zeros(2, 1), torch.zeros(2, 1))
+
+
+def test_graph_package_reexports_the_ops_knn():
+    import interestgraph.graph as graph
+    import interestgraph.graph.knn as old_home
+    import interestgraph.ops as ops
+
+    assert graph.cosine_topk is ops.cosine_topk is old_home.cosine_topk is cosine_topk
+    assert graph.topk_to_edges is ops.topk_to_edges is topk_to_edges

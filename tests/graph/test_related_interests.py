@@ -8,7 +8,7 @@ import pytest
 from interestgraph.data.synthetic import taxonomy
 from interestgraph.encoder import TextEncoder
 from interestgraph.encoder.lexical import LexicalEncoder
-from interestgraph.graph import cosine_topk
+from interestgraph.ops import cosine_topk
 
 
 def _same_cluster_share(encoder, k: int = 5) -> tuple[float, float]:

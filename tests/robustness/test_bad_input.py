@@ -96,11 +96,13 @@ BAD_EVENTS = {
     ),
     "semicolon-delimited": (
         "user_id;item_id;timestamp\nu1;1;1700000000\nu2;2;1700000001\n",
-        r"missing required column\(s\) 'user_id', 'item_id' \(columns present: user_id;item_id;timestamp\); the header looks ';'-delimited: pass sep=';'",
+        r"missing required column\(s\) 'user_id', 'item_id' \(columns present: user_id;item_id;timestamp\); the header "
+        r"looks ';'-delimited: pass sep=';'",
     ),
     "tab-in-a-csv": (
         "user_id\titem_id\nu1\t1\n",
-        r"missing required column\(s\) 'user_id', 'item_id' \(columns present: user_id\\titem_id\); the header looks '\\t'-delimited",
+        r"missing required column\(s\) 'user_id', 'item_id' \(columns present: user_id\\titem_id\); the header looks "
+        r"'\\t'-delimited",
     ),
     "random-binary": (
         bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)),
@@ -160,7 +162,8 @@ BAD_EVENTS = {
     ),
     "milliseconds": (
         HEADER + GOOD_ROW + "u2,2,1700000001000,view,1,\n",
-        r"column 'timestamp' has 1 timestamps in the future .*line 3\); are they milliseconds\? pass timestamp_unit='ms'",
+        r"column 'timestamp' has 1 timestamps in the future .*line 3\); are they milliseconds\? pass "
+        r"timestamp_unit='ms'",
     ),
     "huge-number-timestamp": (
         HEADER + GOOD_ROW + "u2,2,1e300,view,1,\n",
@@ -259,7 +262,8 @@ def test_header_only_catalog_names_the_unmatched_items(tmp_path):
     items = _write(tmp_path, "items.csv", "item_id,title\n")
     with pytest.raises(
         DataError,
-        match=r"no interactions left after validation \(dropped 2 interactions refer to 2 items not in .*items\.csv \(column 'item_id', e\.g\. 1, 2; lines 2, 3\)",
+        match=r"no interactions left after validation \(dropped 2 interactions refer to 2 items not in .*items\.csv "
+        r"\(column 'item_id', e\.g\. 1, 2; lines 2, 3\)",
     ):
         _load(events, items)
 

@@ -27,7 +27,8 @@ ML_SMALL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / 
 def _need(what: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(
-            f"CI=true but {what}: the README's test command installs interestgraph[spark]; Java 17+ must be on the machine"
+            f"CI=true but {what}: the README's test command installs interestgraph[spark]; Java 17+ must be on the "
+            "machine"
         )
     pytest.skip(what)
 
@@ -65,7 +66,8 @@ def synthetic_split():
 
 
 def assert_same_graph(got: InterestGraph, want: InterestGraph) -> None:
-    """Every table of two graphs equal: node sets, split, interests and every edge table (weights to float32 rounding)."""
+    """Every table of two graphs equal: node sets, split, interests and every edge table (weights to float32
+    rounding)."""
     assert got.counts() == want.counts()
     pd.testing.assert_index_equal(got.users, want.users)
     pd.testing.assert_index_equal(got.items, want.items)
@@ -378,7 +380,8 @@ def test_unreadable_input_and_missing_columns_are_refused(spark, tmp_path):
 
 
 def test_cli_build_spark_writes_a_graph_that_loads(spark, synthetic_split, tmp_path):
-    """``interestgraph build-spark`` in the same process (reusing the session); a second run without --overwrite is refused."""
+    """``interestgraph build-spark`` in the same process (reusing the session); a second run without --overwrite is
+    refused."""
     from interestgraph.cli import main
     from interestgraph.spark import write_split_events
 
@@ -406,7 +409,8 @@ def test_cli_build_spark_writes_a_graph_that_loads(spark, synthetic_split, tmp_p
 
 
 def test_a_csv_spark_cannot_parse_is_one_data_error(spark, tmp_path):
-    """Malformed input fails where Spark first parses it (before any column is inspected), as a DataError naming the file."""
+    """Malformed input fails where Spark first parses it (before any column is inspected), as a DataError naming the
+    file."""
     from interestgraph.spark import build_interest_graph_spark
 
     path = tmp_path / "broken.csv"

@@ -76,7 +76,7 @@ def _screenshot(page: Path, tmp: Path, name: str) -> Path:
 
 
 def test_page_draws_every_node_and_runs_no_label(trained, user, titles, tmp_path):
-    graph, model, root = trained
+    _graph, model, _root = trained
     _browser()
     view = show_user(model, user)
     labels = set(view.nodes["label"])
@@ -104,7 +104,7 @@ def test_page_draws_every_node_and_runs_no_label(trained, user, titles, tmp_path
 
 
 def test_graph_only_page_in_the_browser(trained, user, tmp_path):
-    graph, _, root = trained
+    _graph, _, root = trained
     _browser()
     view = show_user(root / "graph", user)
     page = view.save_html(tmp_path / "graph.html")

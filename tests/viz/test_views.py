@@ -33,7 +33,8 @@ def test_ego_graph_is_the_users_top_interests_items_and_recommendation_paths(tra
     assert shown["value"].to_numpy() == pytest.approx(expected["weight"].to_numpy())
     # every item behind an interest is one of the user's items, linked to a shown interest, at most 2 per interest
     code = graph.user_code(user)
-    mine = set(graph.items[graph.edges["user-item"].query("src == @code")["dst"]].astype(str))
+    user_item = graph.edges["user-item"]
+    mine = set(graph.items[user_item.loc[user_item["src"] == code, "dst"]].astype(str))
     behind = edges[edges["kind"] == "item-interest"]
     behind_items = nodes[nodes["role"] == "item"]
     assert len(behind_items) and set(behind_items["id"]) <= mine
@@ -48,7 +49,8 @@ def test_ego_graph_is_the_users_top_interests_items_and_recommendation_paths(tra
     for e in edges[edges["kind"] == "interest-interest"].itertuples():
         if not e.paths:
             assert (e.source, e.target) in table and e.weight == pytest.approx(table[(e.source, e.target)])
-    # recommendations are recommend()'s list; their paths are explain()'s top walks, and every path edge is drawn and marked
+    # recommendations are recommend()'s list; their paths are explain()'s top walks, and every path edge is drawn and
+    # marked
     ranked = recommend(model, [user], k=4)
     assert [r["item"] for r in view.recommendations] == [str(i) for i in ranked["item_id"]]
     keys = set(nodes["key"])
@@ -73,7 +75,7 @@ def test_ego_graph_is_the_users_top_interests_items_and_recommendation_paths(tra
 
 
 def test_limits_cap_heavy_users_and_bad_limits_are_named(trained, user):
-    graph, model, _ = trained
+    graph, _model, _ = trained
     full = show_user(graph, user, interests=10, items_per_interest=5, timeline=False)
     capped = show_user(graph, user, interests=10, items_per_interest=5, max_nodes=8, timeline=False)
     assert len(full.nodes) > 8 and len(capped.nodes) == max(
@@ -113,7 +115,7 @@ def test_limits_cap_heavy_users_and_bad_limits_are_named(trained, user):
 
 
 def test_graph_without_model_says_recommendations_need_one(trained, user):
-    graph, _, root = trained
+    _graph, _, root = trained
     view = show_user(root / "graph", str(user), timeline=False)  # a directory, and the ID typed as text
     assert view.recommendations == [] and not view.has_model
     assert any("need a trained model" in n for n in view.ego.notes)
@@ -123,7 +125,7 @@ def test_graph_without_model_says_recommendations_need_one(trained, user):
 
 
 def test_page_escapes_every_label(trained, user, titles):
-    graph, model, _ = trained
+    _graph, model, _ = trained
     page = show_user(model, user).html()
     # the template's own scripts only: no label opened a tag or closed the data block
     assert page.count("<script") == 5 and page.count("</script>") == 5
@@ -170,7 +172,7 @@ def test_static_pictures_and_timeline(trained, user, tmp_path):
 
 
 def test_model_directory_finds_its_graph_and_refuses_another(trained, user, make_log, tmp_path):
-    graph, model, root = trained
+    _graph, model, root = trained
     from_dir = show_user(root / "model", user, timeline=False)
     direct = show_user(model, user, timeline=False)
     assert from_dir.to_dict() == direct.to_dict()
@@ -186,7 +188,7 @@ def test_model_directory_finds_its_graph_and_refuses_another(trained, user, make
 
 
 def test_cli_show(trained, user, tmp_path, capsys, monkeypatch):
-    graph, _, root = trained
+    _graph, _, root = trained
     user = str(user)
     out = tmp_path / "u.html"
     assert (

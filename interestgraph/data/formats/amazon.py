@@ -105,7 +105,8 @@ def _iter_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     raise DataError(_not_json_message(path, number, line, exc)) from None
                 if not isinstance(record, dict):
                     raise DataError(
-                        f"{path}: line {number} is a JSON {type(record).__name__}, not an object; expected JSON lines with one object per line"
+                        f"{path}: line {number} is a JSON {type(record).__name__}, not an object; expected JSON lines "
+                        "with one object per line"
                     )
                 yield number, record
     except (OSError, EOFError, zlib.error) as exc:
@@ -196,7 +197,8 @@ def _id_column(values: list[Any], field: str, path: Path, lines: np.ndarray) -> 
     if bad.any():
         positions = np.flatnonzero(bad)
         raise DataError(
-            f"{path}: required field {field!r} is missing, null or empty on {_lines(len(positions))} ({_where(lines, positions)})"
+            f"{path}: required field {field!r} is missing, null or empty on {_lines(len(positions))} "
+            f"({_where(lines, positions)})"
         )
     return ids
 
@@ -230,7 +232,8 @@ def _timestamps(unix: list[Any], review_time: list[Any], path: Path, lines: np.n
         positions = np.flatnonzero(garbled)
         examples = ", ".join(repr(unix[p]) for p in positions[:3])
         raise DataError(
-            f"{path}: field 'unixReviewTime' is not a number on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})"
+            f"{path}: field 'unixReviewTime' is not a number on {_lines(len(positions))} (e.g. {examples}; "
+            f"{_where(lines, positions)})"
         )
     fallback = np.flatnonzero(~present)
     if len(fallback):
@@ -239,7 +242,8 @@ def _timestamps(unix: list[Any], review_time: list[Any], path: Path, lines: np.n
         if missing.any():
             positions = fallback[missing]
             raise DataError(
-                f"{path}: {len(positions)} reviews have neither 'unixReviewTime' nor 'reviewTime' ({_where(lines, positions)})"
+                f"{path}: {len(positions)} reviews have neither 'unixReviewTime' nor 'reviewTime' "
+                f"({_where(lines, positions)})"
             )
         parsed = pd.to_datetime(texts, format=REVIEW_TIME_FORMAT, errors="coerce", utc=True)
         unparsed = parsed.isna().to_numpy()
@@ -247,7 +251,8 @@ def _timestamps(unix: list[Any], review_time: list[Any], path: Path, lines: np.n
             positions = fallback[unparsed]
             examples = ", ".join(repr(review_time[p]) for p in positions[:3])
             raise DataError(
-                f"{path}: field 'reviewTime' is not a date like '09 13, 2009' on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})"
+                f"{path}: field 'reviewTime' is not a date like '09 13, 2009' on {_lines(len(positions))} (e.g. "
+                f"{examples}; {_where(lines, positions)})"
             )
         seconds = seconds.copy()
         seconds[fallback] = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
@@ -273,14 +278,16 @@ def _read_reviews(path: Path, include_text: bool) -> tuple[pd.DataFrame, int | N
     if not present.all():
         positions = np.flatnonzero(~present)
         raise DataError(
-            f"{path}: required field 'overall' is missing or null on {_lines(len(positions))} ({_where(lines, positions)})"
+            f"{path}: required field 'overall' is missing or null on {_lines(len(positions))} "
+            f"({_where(lines, positions)})"
         )
     bad = ~np.isfinite(ratings)
     if bad.any():
         positions = np.flatnonzero(bad)
         examples = ", ".join(repr(columns["overall"][p]) for p in positions[:3])
         raise DataError(
-            f"{path}: field 'overall' is not a finite number on {_lines(len(positions))} (e.g. {examples}; {_where(lines, positions)})"
+            f"{path}: field 'overall' is not a finite number on {_lines(len(positions))} (e.g. {examples}; "
+            f"{_where(lines, positions)})"
         )
     frame = pd.DataFrame(
         {

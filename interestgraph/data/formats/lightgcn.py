@@ -71,7 +71,8 @@ def _parse_pairs(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         position = int(np.argmin(ok)) + skip
         line, token = _bad_token(data, position)
         raise DataError(
-            f"{path}: line {line}: {token!r} is not a non-negative integer ID (expected 'user item item ...', space-separated integers)"
+            f"{path}: line {line}: {token!r} is not a non-negative integer ID (expected 'user item item ...', "
+            "space-separated integers)"
         )
     digit_pos = np.flatnonzero(is_digit)
     empty = np.empty(0, dtype=np.int64)
@@ -141,7 +142,8 @@ def _check_no_duplicates(path: Path, user: np.ndarray, item: np.ndarray, line: n
         dup_rows = np.sort(order[same])
         first = dup_rows[0]
         raise DataError(
-            f"{path}: {len(dup_rows)} duplicate (user, item) pairs (first: user {int(user[first])}, item {int(item[first])}; "
+            f"{path}: {len(dup_rows)} duplicate (user, item) pairs (first: user {int(user[first])}, item "
+            f"{int(item[first])}; "
             f"{describe_rows(line[dup_rows], line_offset=0)}); the LightGCN splits list each pair once"
         )
 
@@ -215,7 +217,8 @@ def load_lightgcn(directory: str | os.PathLike, *, valid_ratio: float = 0.0, see
         train_row = int(np.flatnonzero((tr_user == u) & (tr_item == i))[0])
         raise DataError(
             f"{directory}: {len(test_rows)} (user, item) pairs are in both train.txt and test.txt "
-            f"(first: user {u}, item {i}; train.txt line {int(tr_line[train_row])}, test.txt line {int(te_line[first_test - n_train])})"
+            f"(first: user {u}, item {i}; train.txt line {int(tr_line[train_row])}, test.txt line "
+            f"{int(te_line[first_test - n_train])})"
         )
 
     part = np.empty(len(user), dtype=object)

@@ -91,7 +91,8 @@ def _integers(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFra
         bad = np.flatnonzero(numbers.isna().to_numpy() | (numbers != np.round(numbers)).to_numpy())
         if len(bad):
             raise DataError(
-                f"{path}: column {column!r} must hold integers; {len(bad)} do not (e.g. {frame[column].iloc[bad[0]]!r} on line {bad[0] + 1})"
+                f"{path}: column {column!r} must hold integers; {len(bad)} do not (e.g. {frame[column].iloc[bad[0]]!r} "
+                f"on line {bad[0] + 1})"
             )
     return frame
 

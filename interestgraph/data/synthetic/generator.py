@@ -113,7 +113,8 @@ class SyntheticConfig:
             raise ValueError("domains must name at least one domain, or be None for all")
         if self.n_interactions < self.n_users * self.min_events_per_user:
             raise ValueError(
-                f"n_interactions ({self.n_interactions}) must be >= n_users * min_events_per_user ({self.n_users * self.min_events_per_user})"
+                f"n_interactions ({self.n_interactions}) must be >= n_users * min_events_per_user "
+                f"({self.n_users * self.min_events_per_user})"
             )
         lo, hi = self.interests_per_user
         if not 1 <= lo <= hi:

@@ -1,0 +1,57 @@
+"""What every verb module uses: its result type, its usage error, and how it registers itself.
+
+The verb modules (``data_verbs``, ``graph_verbs``, ...) import these from here, and :mod:`.app` imports the verb
+modules to build the parser, so the CLI's imports run one way (app → verbs → this module) without a cycle.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CONFIG_EXTRAS", "CommandResult", "UsageError", "add_json_flag", "add_verb"]
+
+
+@dataclass
+class CommandResult:
+    """What a verb returns: ``data`` for ``--json``, ``text`` for people."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+
+class UsageError(Exception):
+    """A bad combination of flags that argparse cannot see; exit code 2."""
+
+
+#: settings a verb accepts from --config besides its flags (the train verb: ModelConfig / TrainConfig fields)
+CONFIG_EXTRAS: dict[str, Callable[[], set[str]]] = {}
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+
+
+def add_verb(
+    verbs: argparse._SubParsersAction,
+    common: argparse.ArgumentParser,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    example: str,
+    run: Callable[[argparse.Namespace], CommandResult],
+) -> argparse.ArgumentParser:
+    """Register a verb with its one-line help, description and an example in ``--help``."""
+    sub = verbs.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=f"example:\n  {example}",
+        parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.set_defaults(run=run)
+    return sub
