@@ -3,7 +3,8 @@
 One loop, written once: every epoch walks all training positive pairs
 ``(u, i)`` in a seeded random order, in mini-batches; each pair gets one
 uniform negative ``j`` that is *not* a training positive of ``u``
-(:class:`NegativeSampler`, vectorised, collisions resampled), and the loss is
+(:class:`~interestgraph.train.sampling.NegativeSampler`, vectorised, collisions resampled; the losses are
+:mod:`interestgraph.train.losses`' objects), and the loss is
 
     -mean log σ(s(u, i) - s(u, j)) + l2 · ½ (‖e_u‖² + ‖e_i‖² + ‖e_j‖²) / batch
 
@@ -35,70 +36,12 @@ import torch
 
 from ..data.splits import Split
 from ..device import resolve_device
-from ..evaluate import evaluate, positive_matrix
+from ..evaluate import evaluate
 from ..progress import progress
+from ..train.losses import BPRLoss, SoftmaxLoss
+from ..train.sampling import NegativeSampler
 
 VALID_METRIC = "ndcg@20"
-
-
-class NegativeSampler:
-    """Uniform negatives over the items each user has no training positive on.
-
-    Args:
-        train: ``(n_users, n_items)`` CSR of training positives.
-        seed: seed of the sampler's own generator.
-        items: optional item codes to draw negatives from (all items by default).
-
-    Raises:
-        ValueError: some user has a training positive on every item of the pool (no negative exists),
-            or ``items`` is empty or out of range.
-    """
-
-    def __init__(self, train: sp.csr_matrix, seed: int = 0, items: np.ndarray | None = None):
-        train = sp.csr_matrix(train)
-        self.n_users, self.n_items = train.shape
-        if self.n_items < 1:
-            raise ValueError("train must have at least one item column")
-        self._pool = None
-        if items is not None:
-            pool = np.unique(np.asarray(items, dtype=np.int64))
-            if len(pool) == 0 or pool[0] < 0 or pool[-1] >= self.n_items:
-                raise ValueError(
-                    f"items: give item codes in 0..{self.n_items - 1} to draw negatives from, got {len(pool)} codes"
-                )
-            self._pool = pool
-        pool_size = self.n_items if self._pool is None else len(self._pool)
-        counts = np.diff(train.indptr) if self._pool is None else np.diff(train[:, self._pool].tocsr().indptr)
-        if (counts >= pool_size).any():
-            raise ValueError(
-                f"train: user {int(np.flatnonzero(counts >= pool_size)[0])} has a positive on every item, so no negative can be sampled"
-            )
-        coo = train.tocoo()
-        self._keys = np.unique(coo.row.astype(np.int64) * self.n_items + coo.col.astype(np.int64))
-        self._rng = np.random.default_rng(seed)
-
-    def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """``(n,)`` bool: whether each ``(users[k], items[k])`` is a training positive."""
-        keys = np.asarray(users, dtype=np.int64) * self.n_items + np.asarray(items, dtype=np.int64)
-        if len(self._keys) == 0:
-            return np.zeros(len(keys), dtype=bool)
-        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-        return self._keys[at] == keys
-
-    def _draw(self, n: int) -> np.ndarray:
-        if self._pool is None:
-            return self._rng.integers(0, self.n_items, size=n)
-        return self._pool[self._rng.integers(0, len(self._pool), size=n)]
-
-    def sample(self, users: np.ndarray) -> np.ndarray:
-        """One negative item code per entry of ``users`` (``(n,)`` int64), never a training positive."""
-        users = np.asarray(users, dtype=np.int64)
-        items = self._draw(len(users))
-        todo = np.flatnonzero(self.is_positive(users, items))
-        while len(todo):  # resample only the collisions, all at once
-            items[todo] = self._draw(len(todo))
-            todo = todo[self.is_positive(users[todo], items[todo])]
-        return items
 
 
 def check_bpr_params(params: dict[str, Any]) -> None:
@@ -211,13 +154,14 @@ class BPRModel:
         outside = 0.0  # seconds spent in on_epoch, left out of the training time
         device = self.device_
         torch.manual_seed(self.seed)
-        train = positive_matrix(split, "train")
+        train = split.positive_matrix("train")
         coo = train.tocoo()
         pair_users, pair_items = coo.row.astype(np.int64), coo.col.astype(np.int64)
         if len(pair_users) == 0:
             raise ValueError("split has no training positives to fit on")
         has_valid = len(split.positive_pairs("valid")) > 0
         self.n_users_, self.n_items_ = train.shape
+        self.user_ids_, self.item_ids_, self.seen_ = split.log.user_ids, split.log.item_ids, train
         self.module_ = self._build(split, train).to(device)
         self._cache = None
         sampler = NegativeSampler(train, seed=self.seed)
@@ -243,11 +187,11 @@ class BPRModel:
                 u = user_emb[users]
                 reg = sum(r.pow(2).sum() for r in self._base_rows(users, pos, neg)) / (2 * len(idx))
                 if self.loss == "softmax":  # full softmax over the catalogue: every item is a negative
-                    fit_term = torch.nn.functional.cross_entropy(u @ item_emb.T / self.temperature, pos)
+                    fit_term = SoftmaxLoss(self.temperature).over_catalogue(u @ item_emb.T, pos)
                 else:
                     s_pos = (u * item_emb[pos]).sum(dim=1)
                     s_neg = (u * item_emb[neg]).sum(dim=1)
-                    fit_term = -torch.nn.functional.logsigmoid(s_pos - s_neg).mean()
+                    fit_term = BPRLoss.pair_terms(s_pos, s_neg).mean()
                 loss = fit_term + self.l2 * reg
                 optimiser.zero_grad()
                 loss.backward()
@@ -289,6 +233,27 @@ class BPRModel:
         self.best_valid_ndcg_ = float(best) if best_state is not None else float("nan")
         self.train_seconds_ = time.perf_counter() - started - outside
         return self
+
+    # ------------------------------------------------------------ the recommender contract
+    def _fitted(self, name: str):
+        if not hasattr(self, "module_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(split) first")
+        return getattr(self, name)
+
+    @property
+    def user_ids(self):
+        """User code → original user ID (``pandas.Index``)."""
+        return self._fitted("user_ids_")
+
+    @property
+    def item_ids(self):
+        """Item code → original item ID (``pandas.Index``)."""
+        return self._fitted("item_ids_")
+
+    @property
+    def seen(self) -> sp.csr_matrix:
+        """``(n_users, n_items)`` CSR of the items excluded from rankings: the training positives."""
+        return self._fitted("seen_")
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """``(len(users), n_items)`` float32 dot products of the final user and item embeddings (products on the fit's device, returned on the CPU)."""

@@ -43,8 +43,12 @@ from ..artifacts import atomic_directory, read_manifest, write_manifest
 from ..data.schema import TITLE
 from ..errors import ArtifactError
 from ..graph.interest_graph import EDGE_ENDS
-from .config import ModelConfig, TrainConfig
-from .operator import MODEL_EDGE_TYPES
+from ..paths.config import ModelConfig
+from ..paths.operator import MODEL_EDGE_TYPES
+from ..paths.scorer import PathScorer
+from ..paths.state import build_state
+from ..train.config import TrainConfig
+from ..train.report import TrainingReport
 
 MODEL_FORMAT = "interestgraph-model"
 MODEL_VERSION = 1
@@ -65,7 +69,8 @@ def _data_licence(graph) -> str:
     return "the licence of the source data (not recorded in the graph): check it before sharing this model"
 
 
-def _encoder_licence(identity: str) -> str:
+def encoder_licence(identity: str) -> str:
+    """The licence of the encoder an identity names (a sentence when it is not known)."""
     for key, licence in ENCODER_LICENCE.items():
         if key.lower() in identity.lower():
             return licence
@@ -138,7 +143,7 @@ def graph_facts(graph) -> dict[str, Any]:
         "graph_manifest_sha256": getattr(graph, "manifest_sha256", None),
         "graph_path": getattr(graph, "source_path", None),
         "encoder_identity": graph.encoder_identity,
-        "encoder_licence": _encoder_licence(graph.encoder_identity),
+        "encoder_licence": encoder_licence(graph.encoder_identity),
         "data": str(getattr(log, "source", None) or "an interaction log"),
         "data_licence": _data_licence(graph),
         "catalog": catalog_facts(graph),
@@ -161,11 +166,11 @@ def catalog_facts(graph) -> dict[str, Any]:
 
 def keyword_terms(model) -> pd.DataFrame | None:
     """The TF-IDF terms (``term``, ``idf``) the model's graph mined keywords with (None when not recorded)."""
-    graph = getattr(model, "graph_", None)
-    return graph.keyword_terms if graph is not None else getattr(model, "keyword_terms_", None)
+    return model.graph.keyword_terms if model.graph is not None else model.keyword_terms
 
 
-def _put_csr(tensors: dict[str, torch.Tensor], prefix: str, matrix: sp.spmatrix) -> None:
+def put_csr(tensors: dict[str, torch.Tensor], prefix: str, matrix: sp.spmatrix) -> None:
+    """Store ``matrix`` as ``<prefix>_indptr``, ``_indices``, ``_data`` (int64, int64, float64) in ``tensors``."""
     m = sp.csr_matrix(matrix, dtype=np.float64)
     m.sort_indices()
     tensors.update(
@@ -177,9 +182,14 @@ def _put_csr(tensors: dict[str, torch.Tensor], prefix: str, matrix: sp.spmatrix)
     )
 
 
-def _get_csr(
+def get_csr(
     tensors: dict[str, torch.Tensor], prefix: str, shape: tuple[int, int], directory: Path
 ) -> sp.csr_matrix | None:
+    """The ``shape`` CSR stored by :func:`put_csr` under ``prefix`` (None when absent).
+
+    Raises:
+        ArtifactError: the stored parts do not make a valid ``shape`` matrix.
+    """
     if f"{prefix}_indptr" not in tensors:
         return None
     try:
@@ -201,56 +211,51 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
     """Write a fitted model; see the module docstring for the files."""
     from safetensors.torch import save_file
 
-    model._check_fitted()
+    state = model.fitted_state()
+    report = model.report_
     directory = Path(directory)
-    graph = getattr(model, "graph_", None)
-    w = sp.csr_matrix(model.adjacency_)
+    graph = state.graph
+    w = sp.csr_matrix(state.adjacency)
     w.sort_indices()
-    layout = model.layout_
-    node_ids = _node_ids(model)
+    node_ids = model.nodes
+    best_valid = finite_or_none(report.best_valid_ndcg)
     facts: dict[str, Any] = {
         "model_config": model.config.to_dict(),
         "train_config": model.train.to_dict(),
-        "layout": layout,
-        "first_step_weights": getattr(model, "first_step_", model.config.first_step_weights),
-        "best_epoch": int(getattr(model, "best_epoch_", 0)),
-        "epochs": int(getattr(model, "epochs_", 0)),
-        "best_valid_ndcg@20": _finite_or_none(getattr(model, "best_valid_ndcg_", float("nan"))),
-        "train_seconds": float(getattr(model, "train_seconds_", 0.0)),
-        "forgotten_users": int(getattr(model, "forgotten_users_", 0)),  # how many, never who
-        "epoch_seconds": getattr(model, "epoch_seconds_", {}),
-        "valid_metrics": {"ndcg@20": v}
-        if (v := _finite_or_none(getattr(model, "best_valid_ndcg_", float("nan")))) is not None
-        else {},
+        "layout": state.layout,
+        "first_step_weights": state.first_step,
+        "best_epoch": int(report.best_epoch or 0),
+        "epochs": int(report.epochs or 0),
+        "best_valid_ndcg@20": best_valid,
+        "train_seconds": float(report.train_seconds or 0.0),
+        "forgotten_users": int(state.forgotten_users),  # how many, never who
+        "epoch_seconds": report.epoch_seconds or {},
+        "valid_metrics": {"ndcg@20": best_valid} if best_valid is not None else {},
     }
-    facts.update(
-        graph_facts(graph) if graph is not None else {k: getattr(model, "facts_", {}).get(k) for k in GRAPH_FACTS}
-    )
+    facts.update(graph_facts(graph) if graph is not None else {k: model.facts.get(k) for k in GRAPH_FACTS})
     if "added" in node_ids.columns and node_ids["added"].any():
         facts["added_items"] = int(node_ids["added"].sum())
-    encoder_state = getattr(model, "encoder_state_", None)
-    if encoder_state is not None:
-        facts["encoder_tuning"] = model.encoder_tuning_
+    if state.encoder_state is not None:
+        facts["encoder_tuning"] = state.encoder_tuning
     with atomic_directory(directory, overwrite=overwrite) as tmp:
         save_file(
-            {k: v.detach().cpu().contiguous() for k, v in model.scorer_.state_dict().items()},
+            {k: v.detach().cpu().contiguous() for k, v in state.scorer.state_dict().items()},
             str(tmp / "weights.safetensors"),
         )
         tensors = {
             "indptr": torch.from_numpy(w.indptr.astype(np.int64)),
             "indices": torch.from_numpy(w.indices.astype(np.int64)),
             "data": torch.from_numpy(w.data.astype(np.float64)),
-            "coefficients": torch.from_numpy(np.asarray(model.coefficients_, dtype=np.float64)),
+            "coefficients": torch.from_numpy(np.asarray(state.coefficients, dtype=np.float64)),
         }
-        tensors["node_gates"] = torch.from_numpy(np.asarray(model.node_gates_, dtype=np.float64))
-        degrees = getattr(model, "degrees_", None) or {}
+        tensors["node_gates"] = torch.from_numpy(np.asarray(state.node_gates, dtype=np.float64))
         tensors.update(
-            {f"degree_{kind}": torch.from_numpy(np.asarray(d, dtype=np.float64)) for kind, d in degrees.items()}
+            {f"degree_{kind}": torch.from_numpy(np.asarray(d, dtype=np.float64)) for kind, d in state.degrees.items()}
         )
         tensors["type_weights"] = torch.tensor(
-            [model.type_weights_[t] for t in MODEL_EDGE_TYPES if t in model.type_weights_], dtype=torch.float64
+            [state.type_weights[t] for t in MODEL_EDGE_TYPES if t in state.type_weights], dtype=torch.float64
         )
-        seen = sp.csr_matrix(model.seen_)
+        seen = sp.csr_matrix(state.seen)
         seen.sort_indices()
         tensors.update(
             {
@@ -258,9 +263,8 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
                 "seen_indices": torch.from_numpy(seen.indices.astype(np.int64)),
             }
         )
-        start = getattr(model, "start_", None)
-        if start is not None:
-            r = sp.csr_matrix(start)
+        if state.start is not None:
+            r = sp.csr_matrix(state.start)
             r.sort_indices()
             tensors.update(
                 {
@@ -269,33 +273,37 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
                     "start_data": torch.from_numpy(r.data.astype(np.float64)),
                 }
             )
-        for kind, table in (getattr(model, "tables_", None) or {}).items():
-            _put_csr(tensors, f"table_{kind}", table)
-        if getattr(model, "not_cold_", None) is not None:
-            tensors["not_cold"] = torch.from_numpy(np.asarray(model.not_cold_, dtype=np.uint8))
-        if getattr(model, "user_interest_", None) is not None:
-            _put_csr(tensors, "user_interest", model.user_interest_)
+        for kind, table in (state.tables or {}).items():
+            put_csr(tensors, f"table_{kind}", table)
+        if state.not_cold is not None:
+            tensors["not_cold"] = torch.from_numpy(np.asarray(state.not_cold, dtype=np.uint8))
+        if state.user_interest is not None:
+            put_csr(tensors, "user_interest", state.user_interest)
         save_file(tensors, str(tmp / "operator.safetensors"))
         node_ids.to_parquet(tmp / "nodes.parquet", index=False)
-        if encoder_state is not None:  # the fine-tuned encoder's trainable part (top layers or LoRA adapters)
+        if state.encoder_state is not None:  # the fine-tuned encoder's trainable part (top layers or LoRA adapters)
             save_file(
-                {k: v.detach().cpu().contiguous() for k, v in encoder_state.items()}, str(tmp / "encoder.safetensors")
+                {k: v.detach().cpu().contiguous() for k, v in state.encoder_state.items()},
+                str(tmp / "encoder.safetensors"),
             )
         keywords = keyword_terms(model)
         if keywords is not None:
             keywords.to_parquet(tmp / "keywords.parquet", index=False)
-        pd.DataFrame(getattr(model, "history_", [])).to_parquet(tmp / "history.parquet", index=False)
+        pd.DataFrame(report.history or []).to_parquet(tmp / "history.parquet", index=False)
         (tmp / "model_card.md").write_text(model_card(model, facts))
         write_manifest(tmp, format=MODEL_FORMAT, format_version=MODEL_VERSION, metadata=facts)
     return directory
 
 
 def load_model(directory: str | os.PathLike):
-    """Read a model written by :func:`save_model` (checksums verified first)."""
+    """Read a model written by :func:`save_model` (checksums verified first).
+
+    Raises:
+        ArtifactError: a missing or damaged file, or parts that do not fit the stored configuration (named).
+    """
     from safetensors.torch import load_file
 
     from .model import InterestGraphModel
-    from .path_model import PathScorer
 
     directory = Path(directory)
     manifest = read_manifest(
@@ -306,12 +314,11 @@ def load_model(directory: str | os.PathLike):
         required_keys=("model_config", "train_config", "layout"),
     )
     # models saved before TrainConfig had a ``loss`` were all trained with BPR (the default then)
-    model = InterestGraphModel(
-        ModelConfig.from_dict(manifest["model_config"]),
-        TrainConfig.from_dict({"loss": "bpr", **manifest["train_config"]}),
-    )
+    config = ModelConfig.from_dict(manifest["model_config"])
+    train = TrainConfig.from_dict({"loss": "bpr", **manifest["train_config"]})
     layout = {k: int(v) for k, v in manifest["layout"].items()}
     n = sum(layout.values())
+    users, items = layout["user"], layout["item"]
     operator = load_file(str(directory / "operator.safetensors"))
     try:
         w = sp.csr_matrix(
@@ -322,69 +329,63 @@ def load_model(directory: str | os.PathLike):
             f"{directory}: operator.safetensors does not hold a valid ({n}, {n}) CSR matrix ({exc})"
         ) from exc
     coefficients = operator["coefficients"].numpy()
-    if len(coefficients) != model.config.max_length:
+    if len(coefficients) != config.max_length:
         raise ArtifactError(
-            f"{directory}: {len(coefficients)} walk coefficients stored, the configuration has max_length {model.config.max_length}"
+            f"{directory}: {len(coefficients)} walk coefficients stored, the configuration has max_length "
+            f"{config.max_length}"
         )
-    model.start_ = None
-    model.first_step_ = manifest.get("first_step_weights", model.config.first_step_weights)
-    if model.first_step_ != "uniform":
+    start = None
+    first_step = manifest.get("first_step_weights", config.first_step_weights)
+    if first_step != "uniform":
         try:
-            model.start_ = sp.csr_matrix(
+            start = sp.csr_matrix(
                 (operator["start_data"].numpy(), operator["start_indices"].numpy(), operator["start_indptr"].numpy()),
-                shape=(layout["user"], layout["item"]),
+                shape=(users, items),
             )
         except (KeyError, ValueError) as exc:
             raise ArtifactError(
-                f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) first-step matrix "
-                f"for first_step_weights={model.first_step_!r} ({exc})"
+                f"{directory}: operator.safetensors lacks a valid ({users}, {items}) first-step matrix "
+                f"for first_step_weights={first_step!r} ({exc})"
             ) from exc
     try:
         indices = operator["seen_indices"].numpy()
-        model.seen_ = sp.csr_matrix(
-            (np.ones(len(indices)), indices, operator["seen_indptr"].numpy()), shape=(layout["user"], layout["item"])
+        seen = sp.csr_matrix(
+            (np.ones(len(indices)), indices, operator["seen_indptr"].numpy()), shape=(users, items)
         )
     except (KeyError, ValueError) as exc:
         raise ArtifactError(
-            f"{directory}: operator.safetensors lacks a valid ({layout['user']}, {layout['item']}) matrix of seen items ({exc})"
+            f"{directory}: operator.safetensors lacks a valid ({users}, {items}) matrix of seen items ({exc})"
         ) from exc
-    model.layout_ = layout
-    model.adjacency_ = w
-    types = tuple(t for t in MODEL_EDGE_TYPES if t in model.config.edge_types)  # block order, as the operator builds it
+    types = tuple(t for t in MODEL_EDGE_TYPES if t in config.edge_types)  # block order, as the operator builds it
     try:
-        model.node_gates_ = operator["node_gates"].numpy()
-        model.type_weights_ = dict(zip(types, operator["type_weights"].numpy().tolist()))
+        node_gates = operator["node_gates"].numpy()
+        type_weights = dict(zip(types, operator["type_weights"].numpy().tolist()))
     except KeyError as exc:
         raise ArtifactError(f"{directory}: operator.safetensors lacks {exc.args[0]!r}") from exc
-    expected = (n,) if not model.config.typed_gates else (n, len(types))
-    if tuple(model.node_gates_.shape) != expected:
+    expected = (n,) if not config.typed_gates else (n, len(types))
+    if tuple(node_gates.shape) != expected:
         raise ArtifactError(
-            f"{directory}: node_gates has shape {tuple(model.node_gates_.shape)}, the configuration needs {expected}"
+            f"{directory}: node_gates has shape {tuple(node_gates.shape)}, the configuration needs {expected}"
         )
     # raw per-type degrees (for folding in queries and items); absent in models saved before they were stored
-    model.degrees_ = {kind: operator[f"degree_{kind}"].numpy() for kind in types if f"degree_{kind}" in operator}
-    if any(len(d) != n for d in model.degrees_.values()):
+    degrees = {kind: operator[f"degree_{kind}"].numpy() for kind in types if f"degree_{kind}" in operator}
+    if any(len(d) != n for d in degrees.values()):
         raise ArtifactError(f"{directory}: operator.safetensors holds per-type degrees that do not have {n} entries")
-    model.coefficients_ = coefficients
-    model._scoring = None
     # raw edge tables, cold exemptions and w(v|u) rows: what adding items re-normalises with (absent in older models)
-    sizes = {"user": layout["user"], "item": layout["item"], "interest": layout["interest"]}
+    sizes = {"user": users, "item": items, "interest": layout["interest"]}
     tables = {
-        kind: _get_csr(operator, f"table_{kind}", (sizes[EDGE_ENDS[kind][0]], sizes[EDGE_ENDS[kind][1]]), directory)
+        kind: get_csr(operator, f"table_{kind}", (sizes[EDGE_ENDS[kind][0]], sizes[EDGE_ENDS[kind][1]]), directory)
         for kind in types
     }
-    model.tables_ = tables if all(t is not None for t in tables.values()) else None
-    model.not_cold_ = operator["not_cold"].numpy().astype(bool) if "not_cold" in operator else None
-    if model.not_cold_ is not None and len(model.not_cold_) != layout["item"]:
+    not_cold = operator["not_cold"].numpy().astype(bool) if "not_cold" in operator else None
+    if not_cold is not None and len(not_cold) != items:
         raise ArtifactError(
-            f"{directory}: operator.safetensors holds {len(model.not_cold_)} cold exemptions for {layout['item']} items"
+            f"{directory}: operator.safetensors holds {len(not_cold)} cold exemptions for {items} items"
         )
-    model.user_interest_ = _get_csr(operator, "user_interest", (layout["user"], layout["interest"]), directory)
+    user_interest = get_csr(operator, "user_interest", (users, layout["interest"]), directory)
     weights = load_file(str(directory / "weights.safetensors"))
-    item_text = weights.get("item_text")
-    interest_text = weights.get("interest_text")
     scorer = PathScorer(
-        model.config, layout["user"], layout["item"], layout["interest"], item_text, interest_text, types
+        config, users, items, layout["interest"], weights.get("item_text"), weights.get("interest_text"), types
     )
     weights.setdefault("cold_bias", torch.zeros(1))  # models saved before cold-item training had no cold bias (= 0)
     try:
@@ -392,42 +393,64 @@ def load_model(directory: str | os.PathLike):
     except RuntimeError as exc:
         raise ArtifactError(f"{directory}: weights.safetensors does not fit the stored configuration ({exc})") from exc
     scorer.eval()
-    if model.user_interest_ is not None:
+    if user_interest is not None:
         from ..graph.propagation import to_torch_csr
 
-        scorer.user_interest = to_torch_csr(model.user_interest_)
-    model.scorer_ = scorer
-    model.history_ = pd.read_parquet(directory / "history.parquet").to_dict(orient="records")
-    model.best_epoch_ = manifest.get("best_epoch")
-    model.epochs_ = manifest.get("epochs")
-    best = manifest.get("best_valid_ndcg@20")
-    model.best_valid_ndcg_ = float("nan") if best is None else float(best)
-    model.train_seconds_ = manifest.get("train_seconds")
-    model.epoch_seconds_ = manifest.get("epoch_seconds", {})
-    model.facts_ = manifest
-    model.forgotten_users_ = int(manifest.get("forgotten_users", 0))
+        scorer.user_interest = to_torch_csr(user_interest)
     nodes = pd.read_parquet(directory / "nodes.parquet")
     if "label" not in nodes.columns:
         nodes["label"] = nodes["id"]
     if "added" not in nodes.columns:
         nodes["added"] = False
-    model.node_ids_ = nodes
-    model.keyword_terms_ = (
-        pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None
-    )
+    encoder_state = encoder_tuning = None
     if "encoder.safetensors" in manifest["files"]:
         from ..encoder.text import state_digest
 
-        model.encoder_state_ = load_file(str(directory / "encoder.safetensors"))
-        model.encoder_tuning_ = manifest.get("encoder_tuning") or {}
-        if state_digest(model.encoder_state_) != model.encoder_tuning_.get("digest"):
+        encoder_state = load_file(str(directory / "encoder.safetensors"))
+        encoder_tuning = manifest.get("encoder_tuning") or {}
+        if state_digest(encoder_state) != encoder_tuning.get("digest"):
             raise ArtifactError(
                 f"{directory}: encoder.safetensors does not match the digest in manifest.json's encoder_tuning"
             )
     dtypes = manifest.get("id_dtypes") or {}
-    model.user_ids_ = typed_ids(nodes, "user", dtypes.get("user"))
-    model.item_ids_ = typed_ids(nodes, "item", dtypes.get("item"))
-    return model
+    try:
+        state = build_state(
+            scorer=scorer,
+            adjacency=w,
+            coefficients=coefficients,
+            node_gates=node_gates,
+            type_weights=type_weights,
+            layout=layout,
+            seen=seen,
+            start=start,
+            first_step=first_step,
+            user_ids=typed_ids(nodes, "user", dtypes.get("user")),
+            item_ids=typed_ids(nodes, "item", dtypes.get("item")),
+            degrees=degrees,
+            tables=tables if all(t is not None for t in tables.values()) else None,
+            not_cold=not_cold,
+            user_interest=user_interest,
+            nodes=nodes,
+            facts=manifest,
+            keyword_terms=(
+                pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None
+            ),
+            encoder_state=encoder_state,
+            encoder_tuning=encoder_tuning,
+            forgotten_users=int(manifest.get("forgotten_users", 0)),
+        )
+    except ValueError as exc:
+        raise ArtifactError(f"{directory}: the stored parts do not fit together ({exc})") from exc
+    best = manifest.get("best_valid_ndcg@20")
+    report = TrainingReport(
+        history=pd.read_parquet(directory / "history.parquet").to_dict(orient="records"),
+        best_epoch=manifest.get("best_epoch"),
+        epochs=manifest.get("epochs"),
+        best_valid_ndcg=float("nan") if best is None else float(best),
+        train_seconds=manifest.get("train_seconds"),
+        epoch_seconds=manifest.get("epoch_seconds", {}),
+    )
+    return InterestGraphModel.from_state(config, train, state, report)
 
 
 def node_table(graph) -> pd.DataFrame:
@@ -455,12 +478,6 @@ def node_table(graph) -> pd.DataFrame:
     )
 
 
-def _node_ids(model) -> pd.DataFrame:
-    if hasattr(model, "node_ids_"):
-        return model.node_ids_
-    return node_table(model.graph_)
-
-
 def id_dtypes(graph) -> dict[str, str]:
     """The pandas dtypes of the user and item IDs (stored so a loaded model returns IDs of the same type)."""
     return {"user": str(graph.users.dtype), "item": str(graph.items.dtype)}
@@ -474,7 +491,8 @@ def typed_ids(nodes: pd.DataFrame, node_type: str, dtype: str | None) -> pd.Inde
     return pd.Index(ids.astype(object))
 
 
-def _finite_or_none(value: float) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
+    """``value`` as a float, or None when it is None or not finite (JSON has no NaN)."""
     return float(value) if value is not None and np.isfinite(value) else None
 
 
@@ -490,8 +508,8 @@ def training_graph(model, graph=None):
     if isinstance(graph, (str, os.PathLike)):
         graph = InterestGraph.load(graph)
     if graph is None:
-        graph = getattr(model, "graph_", None)
-    facts = getattr(model, "facts_", None) or {}
+        graph = model.graph
+    facts = model.facts
     if graph is None:
         path = facts.get("graph_path")
         if not path or not Path(path).is_dir():
@@ -504,7 +522,7 @@ def training_graph(model, graph=None):
         raise ArtifactError(
             f"graph: {graph.source_path} is not the graph the model was trained on (manifest {graph.manifest_sha256[:12]}, model records {recorded[:12]})"
         )
-    layout = model.layout_  # items added after training (add_items) extend the model, not the graph
+    layout = model.layout  # items added after training (add_items) extend the model, not the graph
     if (
         layout["user"] != len(graph.users)
         or layout["interest"] != len(graph.interests)
