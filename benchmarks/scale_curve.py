@@ -9,7 +9,7 @@ memory is its own, as in ``benchmarks/_isolated.py``) runs four phases on the sy
    default ``GraphConfig`` (hashed character n-grams: no language model, so 10M fits the run);
 3. **model epoch**: ``InterestGraphModel(ModelConfig(), TrainConfig(epochs=1, patience=1,
    cold_draws=0, device=--device))``: one epoch = hold-out graph, the BPR loop over user batches,
-   validation NDCG@20 (``model.epoch_seconds_`` gives the three parts); the cold-item calibration
+   validation NDCG@20 (``model.report_.epoch_seconds`` gives the three parts); the cold-item calibration
    that ``fit`` runs after the last epoch is switched off (``cold_draws=0``: it is not an epoch);
 4. **lightgcn epoch**: the ``LightGCN`` baseline (64-d, 3 layers, pairs of 2,048) with
    ``max_epochs=1, eval_every=1`` on the same split: one pass over the training pairs, then
@@ -439,40 +439,6 @@ class LoopMeter:
         return out
 
 
-@contextmanager
-def patched(owner: Any, name: str, replacement: Any) -> Iterator[None]:
-    """Set ``owner.name`` to ``replacement`` for the block (module functions the library looks up at call time)."""
-    original = getattr(owner, name)
-    setattr(owner, name, replacement)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
-
-
-def stamped(stamps: dict[str, float], key: str, function: Callable, end_key: str | None = None) -> Callable:
-    """``function`` that writes ``perf_counter`` at its first call's start (and end) into ``stamps``."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        stamps.setdefault(key, time.perf_counter())
-        result = function(*args, **kwargs)
-        if end_key is not None:
-            stamps.setdefault(end_key, time.perf_counter())
-        return result
-
-    return wrapper
-
-
-def keep_results(results: list, function: Callable) -> Callable:
-    """``function`` that also appends each result to ``results``."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        results.append(function(*args, **kwargs))
-        return results[-1]
-
-    return wrapper
-
-
 def n_batches(count: int, size: int) -> int:
     """Batches of ``size`` that cover ``count`` rows (0 for none)."""
     return math.ceil(count / size) if count else 0
@@ -533,20 +499,6 @@ def _train_config(settings: dict):
     )
 
 
-def _own_validation(model, split, stamps: dict, freeze: Callable[[], None]) -> None:
-    """The validation a stopped training loop did not reach, as the trainer runs it (freeze ``W``, then the harness
-    on the valid part); its start and end go to ``stamps`` (``model.score`` is metered, so it may stop early)."""
-    from interestgraph.evaluate import evaluate
-
-    stamps["valid_start"] = time.perf_counter()
-    freeze()
-    try:
-        evaluate(model, split, part="valid", cutoffs=(20,), name="scale-curve")
-    except Capped:
-        pass
-    stamps["valid_end"] = time.perf_counter()
-
-
 def loop_seconds(meter: LoopMeter, start: float, end: float | None) -> float:
     """Seconds of a loop and what precedes it from ``start``: measured to ``end``, or, when the meter stopped it,
     the time to its first batch plus the extrapolated batches."""
@@ -556,61 +508,60 @@ def loop_seconds(meter: LoopMeter, start: float, end: float | None) -> float:
 
 
 def phase_model(state: dict, row: dict, settings: dict) -> None:
-    """One epoch of the interest-graph model; row["model"]: seconds by part (measured or extrapolated), batches."""
-    import numpy as np
+    """One epoch of the interest-graph model; row["model"]: seconds by part (measured or extrapolated), batches.
 
-    import interestgraph.train.trainer as trainer
-    from interestgraph.graph.propagation import to_torch_csr
+    Timed through the trainer's callbacks: the epoch's start, its walk graph, every batch (the train meter, which
+    may stop the epoch early: the trainer then validates it and stops) and the validation's start; ``model.score``
+    is metered for the validation loop, which may stop it early (:class:`Capped` ends the fit)."""
     from interestgraph.model import InterestGraphModel, ModelConfig
+    from interestgraph.train import Callback
 
     graph, cfg, sampler = state["graph"], _train_config(settings), state["sampler"]
     train_meter = _meter("model train", None, settings, on_first=lambda: sampler.mark("train"))
     valid_meter = _meter("model valid", n_batches(state["valid_users"], VALID_BATCH), settings)
     stamps: dict[str, float] = {}
+    tick = train_meter.wrap(lambda: None)
+
+    class Timer(Callback):
+        """Stamps the epoch's parts and meters its batches (a stop of the meter stops the epoch)."""
+
+        def on_epoch_begin(self, epoch: int) -> None:
+            stamps.setdefault("epoch_start", time.perf_counter())
+            sampler.mark("graph")
+
+        def on_epoch_graph(self, epoch: int, n_batches: int) -> None:
+            stamps.setdefault("graph_end", time.perf_counter())
+            train_meter.total = n_batches
+            self.n_batches = n_batches
+            if n_batches:
+                tick()  # the first batch starts
+
+        def on_batch_end(self, epoch: int, batch: int, loss: float) -> bool:
+            if batch + 1 >= self.n_batches:
+                return False
+            try:
+                tick()  # the next batch starts, unless the meter stops the loop here
+            except Capped:
+                return True
+            return False
+
+        def on_validation_begin(self, epoch: int) -> None:
+            stamps.setdefault("valid_start", time.perf_counter())
+            sampler.mark("valid")
+
+        def on_epoch_end(self, epoch: int, record: dict) -> None:
+            stamps.setdefault("valid_end", time.perf_counter())
+
     model = InterestGraphModel(ModelConfig(), cfg)
-    scorers: list = []
-    model._new_scorer = keep_results(scorers, model._new_scorer)  # the scorer, to validate a stopped epoch
-    freeze = model._freeze
-
-    def freeze_then_validate(*args: Any, **kwargs: Any) -> None:
-        """The trainer's validation starts by freezing ``W``."""
-        stamps.setdefault("valid_start", time.perf_counter())
-        sampler.mark("valid")
-        freeze(*args, **kwargs)
-
-    model._freeze = freeze_then_validate
     model.score = valid_meter.wrap(model.score)
-    original_hold_out = trainer.hold_out
-
-    def hold_out(*args: Any, **kwargs: Any):
-        """The epoch's hold-out, which also tells the meter how many user batches the epoch has."""
-        stamps.setdefault("epoch_start", time.perf_counter())
-        sampler.mark("graph")
-        kept, users, items = original_hold_out(*args, **kwargs)
-        train_meter.total = n_batches(len(np.unique(users)), cfg.user_batch)
-        return kept, users, items
-
     sampler.mark("setup")
     started = time.perf_counter()
-    with (
-        patched(trainer, "hold_out", hold_out),
-        patched(trainer, "batch_pairs", train_meter.wrap(trainer.batch_pairs)),
-        patched(trainer, "epoch_graph", stamped(stamps, "graph_start", trainer.epoch_graph, "graph_end")),
-    ):
-        try:
-            model.fit(graph)
-        except Capped:
-            if train_meter.capped:
-                device = trainer.pick_device(cfg.device)
-                _own_validation(
-                    model,
-                    graph.split,
-                    stamps,
-                    lambda: freeze_then_validate(
-                        scorers[-1], model.operator_, to_torch_csr(model.operator_.structure(), device=device)
-                    ),
-                )
+    try:
+        model.fit(graph, callbacks=[Timer()])
+    except Capped:  # the validation loop was stopped
+        pass
     stamps.setdefault("valid_end", time.perf_counter())
+    stamps["fit_end"] = time.perf_counter()
     row["model"] = model_seconds(model, stamps, train_meter, valid_meter, started, settings)
     row["seconds"]["model epoch"] = row["model"]["epoch"]
 
@@ -619,7 +570,7 @@ def model_seconds(
     model, stamps: dict, train_meter: LoopMeter, valid_meter: LoopMeter, started: float, settings: dict
 ) -> dict:
     """The model phase's seconds: ``setup`` (fit before the epoch), ``graph`` / ``train`` / ``valid`` (the epoch's parts;
-    the trainer's own ``model.epoch_seconds_`` when the epoch ran whole), ``epoch`` (their sum), ``fit`` (the whole call)."""
+    the trainer's own ``model.report_.epoch_seconds`` when the epoch ran whole), ``epoch`` (their sum), ``fit`` (the whole call)."""
     out: dict[str, Any] = {
         "device": str(settings["device"]),
         "user_batch": settings["user_batch"],
@@ -630,8 +581,8 @@ def model_seconds(
     }
     whole = not (train_meter.capped or valid_meter.capped)
     if whole:
-        parts = model.epoch_seconds_
-        out.update(graph=parts["graph"], train=parts["train"], valid=parts["valid"], fit=stamps["valid_end"] - started)
+        parts = model.report_.epoch_seconds
+        out.update(graph=parts["graph"], train=parts["train"], valid=parts["valid"], fit=stamps["fit_end"] - started)
     else:
         out["train"] = loop_seconds(train_meter, train_meter.stamps[0], stamps["valid_start"])
         out["valid"] = loop_seconds(valid_meter, stamps["valid_start"], stamps["valid_end"])
@@ -642,9 +593,11 @@ def model_seconds(
 
 
 def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
-    """One epoch of the LightGCN baseline on the graph's split; row["lightgcn"]: seconds by part, batches."""
-    import interestgraph.baselines._bpr as bpr
+    """One epoch of the LightGCN baseline on the graph's split; row["lightgcn"]: seconds by part, batches.
+
+    Timed through the baseline's callbacks, as :func:`phase_model` times the path model."""
     from interestgraph.baselines import LightGCN
+    from interestgraph.train import Callback
 
     split, sampler = state["graph"].split, state["sampler"]
     train_meter = _meter(
@@ -655,38 +608,39 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
     )
     valid_meter = _meter("lightgcn valid", n_batches(state["valid_users"], VALID_BATCH), settings)
     tick = train_meter.wrap(lambda: None)
-
-    class MeteredLightGCN(LightGCN):
-        """LightGCN whose training steps (``_embeddings`` in training mode: once per batch) pass the meter."""
-
-        def _embeddings(self):
-            if self.module_.training:
-                tick()
-            return super()._embeddings()
-
-    model = MeteredLightGCN(**LIGHTGCN, device=settings["device"])
-    model.score = valid_meter.wrap(model.score)
     stamps: dict[str, float] = {}
-    evaluate = bpr.evaluate
 
-    def validate(*args: Any, **kwargs: Any):
-        stamps.setdefault("valid_start", time.perf_counter())
-        sampler.mark("valid")
-        return evaluate(*args, **kwargs)
+    class Timer(Callback):
+        """Meters the batches (a stop of the meter stops the epoch) and stamps the validation's start."""
 
-    def eval_mode() -> None:
-        model.module_.eval()
-        model._cache = None
-        sampler.mark("valid")
+        def on_epoch_begin(self, epoch: int) -> None:
+            if train_meter.total:
+                tick()  # the first batch starts
 
+        def on_batch_end(self, epoch: int, batch: int, loss) -> bool:
+            if batch + 1 >= (train_meter.total or 0):
+                return False
+            try:
+                tick()  # the next batch starts, unless the meter stops the loop here
+            except Capped:
+                return True
+            return False
+
+        def on_validation_begin(self, epoch: int) -> None:
+            stamps.setdefault("valid_start", time.perf_counter())
+            sampler.mark("valid")
+
+        def on_epoch_end(self, epoch: int, record: dict) -> None:
+            stamps.setdefault("valid_end", time.perf_counter())
+
+    model = LightGCN(**LIGHTGCN, device=settings["device"])
+    model.score = valid_meter.wrap(model.score)
     sampler.mark("setup")
     started = time.perf_counter()
-    with patched(bpr, "evaluate", validate):
-        try:
-            model.fit(split)
-        except Capped:
-            if train_meter.capped:
-                _own_validation(model, split, stamps, eval_mode)
+    try:
+        model.fit(split, callbacks=[Timer()])
+    except Capped:  # the validation loop was stopped
+        pass
     stamps.setdefault("valid_end", time.perf_counter())
     whole = not (train_meter.capped or valid_meter.capped)
     out: dict[str, Any] = {
@@ -816,7 +770,7 @@ def _child(size: int, settings: dict, result_path: str, trace_path: str) -> None
     import interestgraph.baselines
     import interestgraph.graph
     import interestgraph.model
-    import interestgraph.train.trainer  # noqa: F401
+    import interestgraph.train  # noqa: F401
 
     torch.set_num_threads(settings["threads"])
     row: dict[str, Any] = {
@@ -1007,7 +961,7 @@ def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: s
         *results_table(rows),
         "",
         "`*` / `~`: extrapolated (see notes). Epoch parts: model = hold-out graph + training batches + validation "
-        "(`model.epoch_seconds_`); LightGCN = setup (adjacency, sampler) + training batches + validation.",
+        "(`model.report_.epoch_seconds`); LightGCN = setup (adjacency, sampler) + training batches + validation.",
         "",
         "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM = peak address space; "
         "peaks: sampled peak of each part of an epoch):",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from ..data.splits import Split
 from ..device import resolve_device
 from ..evaluate import evaluate
 from ..progress import progress
+from ..train.callbacks import Callback, CallbackList
 from ..train.losses import BPRLoss, SoftmaxLoss
 from ..train.sampling import NegativeSampler
 
@@ -118,7 +119,10 @@ class BPRModel:
 
     # ------------------------------------------------------------ fit / score
     def fit(
-        self, split: Split, on_epoch: Callable[[BPRModel, dict[str, float]], bool | None] | None = None
+        self,
+        split: Split,
+        on_epoch: Callable[[BPRModel, dict[str, float]], bool | None] | None = None,
+        callbacks: Iterable[Callback] = (),
     ) -> BPRModel:
         """Train with BPR on the training positives of ``split``, early-stopped on its validation NDCG@20.
 
@@ -127,8 +131,12 @@ class BPRModel:
             on_epoch: optional ``f(model, record)`` called after every epoch with that epoch's history
                 record; returning True stops training (the best weights so far are kept, as at an early
                 stop). Its time is not counted in ``train_seconds_``.
+            callbacks: :class:`~interestgraph.train.Callback` objects (``on_epoch_begin``, ``on_batch_end``,
+                which may stop the epoch: it is then validated and training ends, ``on_validation_begin``,
+                ``on_epoch_end``); ``on_batch_end`` gets the batch's loss as a 0-d tensor on the device.
 
-        Sets ``module_`` (the torch module, best weights), ``best_epoch_``,
+        Sets ``module_`` (the torch module, best weights), ``user_ids_``, ``item_ids_``, ``seen_`` (the
+        recommender contract: :attr:`user_ids`, :attr:`item_ids`, :attr:`seen`), ``best_epoch_``,
         ``epochs_`` (epochs run), ``history_`` (``[{"epoch", "loss", "seconds", "valid_ndcg@20"}, ...]``,
         ``seconds`` the training time so far, the metric only on evaluated epochs), ``best_valid_ndcg_``
         and ``train_seconds_``. Runs with deterministic torch kernels, so the same seed gives the same scores
@@ -145,11 +153,12 @@ class BPRModel:
         warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
         torch.use_deterministic_algorithms(True, warn_only=self.device_.type == "cuda")
         try:
-            return self._fit(split, on_epoch)
+            return self._fit(split, on_epoch, CallbackList(callbacks))
         finally:
             torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
-    def _fit(self, split: Split, on_epoch=None) -> BPRModel:
+    def _fit(self, split: Split, on_epoch=None, hooks: CallbackList | None = None) -> BPRModel:
+        hooks = hooks if hooks is not None else CallbackList()
         started = time.perf_counter()
         outside = 0.0  # seconds spent in on_epoch, left out of the training time
         device = self.device_
@@ -172,11 +181,12 @@ class BPRModel:
         bar = progress(total=self.max_epochs, desc=f"train {self._name}", unit="epoch")
         epoch = 0
         for epoch in range(1, self.max_epochs + 1):
+            hooks.on_epoch_begin(epoch)
             self.module_.train()
             self._cache = None
             order = order_rng.permutation(len(pair_users))
-            total = 0.0
-            for start in range(0, len(order), self.batch_size):
+            total, stopped = 0.0, False
+            for index, start in enumerate(range(0, len(order), self.batch_size)):
                 idx = order[start : start + self.batch_size]
                 users_np = pair_users[idx]
                 negs_np = sampler.sample(users_np)
@@ -197,8 +207,12 @@ class BPRModel:
                 loss.backward()
                 optimiser.step()
                 total = total + loss.detach() * len(idx)  # summed on the device: no synchronisation per step
+                if hooks.on_batch_end(epoch, index, loss.detach()):
+                    stopped = True
+                    break
             record: dict[str, float] = {"epoch": epoch, "loss": float(total) / len(order)}
-            if has_valid and (epoch % self.eval_every == 0 or epoch == self.max_epochs):
+            if has_valid and (epoch % self.eval_every == 0 or epoch == self.max_epochs or stopped):
+                hooks.on_validation_begin(epoch)
                 self.module_.eval()
                 self._cache = None
                 value = evaluate(self, split, part="valid", cutoffs=(20,), name=self._name).metrics[VALID_METRIC]
@@ -209,14 +223,16 @@ class BPRModel:
                 else:
                     stale += 1
             record["seconds"] = time.perf_counter() - started - outside
+            if stopped:
+                record["stopped"] = True
             self.history_.append(record)
             bar.update(1)
-            stop = False
+            stop = hooks.on_epoch_end(epoch, record) or stopped
             if on_epoch is not None:
                 called = time.perf_counter()
                 self.module_.eval()
                 self._cache = None
-                stop = bool(on_epoch(self, record))
+                stop = bool(on_epoch(self, record)) or stop
                 self._cache = None
                 outside += time.perf_counter() - called
             if stop or (has_valid and stale >= self.patience):

@@ -14,6 +14,7 @@ same numbers; every other module reads them through the public properties below.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,9 +40,10 @@ from ..train.trainer import VALID_METRIC
 
 
 class _Fitted:
-    """A read-only view of one field of the estimator's ``state_`` (or ``report_``): the names of earlier versions
-    (``adjacency_``, ``seen_``, ``history_``, ...) kept for code that reads them. Unfitted, it raises
-    AttributeError, so ``getattr(model, name, None)`` is None as before."""
+    """One field of the estimator's ``state_`` (or ``report_``) under its name in earlier versions (``adjacency_``,
+    ``seen_``, ``history_``, ...), kept for code that reads them. Unfitted, it raises AttributeError, so
+    ``getattr(model, name, None)`` is None as before. Assigning it replaces the whole state through
+    :func:`~interestgraph.paths.build_state` (the state itself stays frozen)."""
 
     def __init__(self, source: str, field: str):
         self.source, self.field = source, field
@@ -59,10 +61,13 @@ class _Fitted:
         return getattr(holder, self.field)
 
     def __set__(self, obj, value) -> None:
-        raise AttributeError(
-            f"{type(obj).__name__}.{self.name} is read-only: the fitted state changes only through fit, load, "
-            "add_items and forget_users"
-        )
+        holder = obj.__dict__.get(self.source)
+        if holder is None:
+            raise AttributeError(f"{type(obj).__name__}.{self.name}: the model is not fitted")
+        if self.source == "state_":
+            obj._set_fitted(holder.replace(**{self.field: value}))
+        else:
+            obj.__dict__[self.source] = dataclasses.replace(holder, **{self.field: value})
 
 
 class InterestGraphModel:
@@ -86,7 +91,7 @@ class InterestGraphModel:
     :attr:`item_ids`, :attr:`nodes`, :attr:`scorer`, :attr:`degrees`, :attr:`tables`, :attr:`not_cold`,
     :attr:`user_interest`, :attr:`graph`, :attr:`facts`, :attr:`keyword_terms`, :attr:`encoder_state`,
     :attr:`encoder_tuning`, :attr:`added_items`, :attr:`forgotten_users`. The names of earlier versions
-    (``adjacency_``, ``seen_``, ``history_``, ``best_epoch_``, ...) are read-only aliases of the same fields.
+    (``adjacency_``, ``seen_``, ``history_``, ``best_epoch_``, ...) are aliases of the same fields.
     """
 
     _scoring_cache: tuple[torch.Tensor, torch.Tensor] | None = None

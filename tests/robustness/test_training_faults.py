@@ -23,7 +23,7 @@ from interestgraph.errors import ArtifactError, TrainingError
 from interestgraph.graph import InterestGraph
 from interestgraph.graph.build import build_interest_graph
 from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
-from interestgraph.model.path_model import PathScorer
+from interestgraph.paths import PathScorer
 from interestgraph.recommend import recommend
 from interestgraph.train import Trainer
 
