@@ -72,10 +72,10 @@ def _case(
         Path(result_file).write_text(
             json.dumps(
                 {
-                    "history": model.history_,
+                    "history": model.report_.history,
                     "fit_seconds": fit_seconds,
                     "threads": torch.get_num_threads(),
-                    "best_epoch": model.best_epoch_,
+                    "best_epoch": model.report_.best_epoch,
                 },
                 default=float,
             )

@@ -125,15 +125,15 @@ def main(argv: list[str] | None = None) -> int:
                 seconds = time.perf_counter() - t0
                 result = evaluate(model, split, part="test", cutoffs=(20,), name=name)
                 runs.append(result)
-                refined = {k: v for k, v in model.history_[-1].items() if k.endswith("_edges")}
+                refined = {k: v for k, v in model.report_.history[-1].items() if k.endswith("_edges")}
                 facts.setdefault(name, []).append(
                     {
                         "seed": seed,
                         "fit_seconds": round(seconds, 1),
-                        "best_epoch": model.best_epoch_,
-                        "epochs": model.epochs_,
-                        "valid_ndcg@20": model.best_valid_ndcg_,
-                        "epoch_seconds": model.epoch_seconds_,
+                        "best_epoch": model.report_.best_epoch,
+                        "epochs": model.report_.epochs,
+                        "valid_ndcg@20": model.report_.best_valid_ndcg,
+                        "epoch_seconds": model.report_.epoch_seconds,
                         **refined,
                         "ndcg@20": result.metrics["ndcg@20"],
                         "recall@20": result.metrics["recall@20"],
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 print(
-                    f"{result.describe()} [seed {seed}, fit {seconds:.1f} s, best epoch {model.best_epoch_}]",
+                    f"{result.describe()} [seed {seed}, fit {seconds:.1f} s, best epoch {model.report_.best_epoch}]",
                     flush=True,
                 )
             averaged[name] = average_runs(runs, name=name)

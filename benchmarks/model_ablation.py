@@ -77,17 +77,17 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "variant": name,
                 "overrides": overrides,
-                "valid_ndcg@20": model.best_valid_ndcg_,
+                "valid_ndcg@20": model.report_.best_valid_ndcg,
                 "test_ndcg@20": test.metrics["ndcg@20"],
                 "test_recall@20": test.metrics["recall@20"],
-                "best_epoch": model.best_epoch_,
-                "epochs": model.epochs_,
+                "best_epoch": model.report_.best_epoch,
+                "epochs": model.report_.epochs,
                 "fit_seconds": round(seconds, 1),
             }
         )
         print(
-            f"{name}: valid ndcg@20 {model.best_valid_ndcg_:.4f}, test ndcg@20 {test.metrics['ndcg@20']:.4f}, recall@20 {test.metrics['recall@20']:.4f} "
-            f"[best epoch {model.best_epoch_}/{model.epochs_}, {seconds:.0f} s]",
+            f"{name}: valid ndcg@20 {model.report_.best_valid_ndcg:.4f}, test ndcg@20 {test.metrics['ndcg@20']:.4f}, recall@20 {test.metrics['recall@20']:.4f} "
+            f"[best epoch {model.report_.best_epoch}/{model.report_.epochs}, {seconds:.0f} s]",
             flush=True,
         )
     default = chosen[0][0]

@@ -44,10 +44,10 @@ class _InLogOrder:
 
     def __init__(self, model, log):
         self.model = model
-        self.items = model.item_ids_.get_indexer(log.item_ids)
+        self.items = model.item_ids.get_indexer(log.item_ids)
         if (self.items < 0).any():
             raise ValueError(f"{int((self.items < 0).sum())} catalog items are not in the model")
-        self.users = model.user_ids_.get_indexer(log.user_ids)
+        self.users = model.user_ids.get_indexer(log.user_ids)
 
     def score(self, users):
         import torch

@@ -31,7 +31,7 @@ Not a test: it measures. ``--sections`` picks what runs (default ``throughput``)
   ``AutoModel`` in float32, batches of 32 in input order, mean pooling) on the same distinct
   item titles, on ``--device``.
 * **joint**: the interest-graph model's epoch time split into epoch graph / walks + loss /
-  encoder / refinement / validation (``model.epoch_seconds_``), fitted with
+  encoder / refinement / validation (``model.report_.epoch_seconds``), fitted with
   ``ModelConfig(similarity_edges="refined")`` and ``TrainConfig(encoder_mode="top")``, against
   the same model with the encoder frozen: what fine-tuning costs per epoch. Graph: the
   synthetic default log (``--joint-scale`` shrinks it) or ``--movielens``, built with MiniLM
@@ -832,12 +832,12 @@ def joint_graph(args: argparse.Namespace, device: torch.device):
 
 def epoch_split(model) -> dict[str, Any]:
     """Mean seconds per epoch of the fitted model: ``"epoch"`` (whole epochs), each of :data:`EPOCH_PARTS`
-    (``model.epoch_seconds_``), ``"other"`` (the epoch less its parts), and ``"per_epoch"`` rows."""
-    parts = {part: float(model.epoch_seconds_[part]) for part in EPOCH_PARTS}
-    epoch = float(np.mean([h["seconds"] for h in model.history_]))
+    (``model.report_.epoch_seconds``), ``"other"`` (the epoch less its parts), and ``"per_epoch"`` rows."""
+    parts = {part: float(model.report_.epoch_seconds[part]) for part in EPOCH_PARTS}
+    epoch = float(np.mean([h["seconds"] for h in model.report_.history]))
     per_epoch = [
         {"epoch": h["epoch"], "seconds": h["seconds"], **{part: h[f"seconds_{part}"] for part in EPOCH_PARTS}}
-        for h in model.history_
+        for h in model.report_.history
     ]
     return {"epoch": epoch, **parts, "other": epoch - sum(parts.values()), "per_epoch": per_epoch}
 
@@ -880,15 +880,15 @@ def run_joint(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
         model = InterestGraphModel(model_config, train).fit(graph)
         rows[name] = {
             "encoder_mode": mode,
-            "epochs": model.epochs_,
+            "epochs": model.report_.epochs,
             "fit_seconds": time.perf_counter() - started,
-            "best_valid_ndcg@20": model.best_valid_ndcg_,
+            "best_valid_ndcg@20": model.report_.best_valid_ndcg,
             "seconds": epoch_split(model),
         }
         s = rows[name]["seconds"]
         print(
             f"{name}: {s['epoch']:.2f} s per epoch = graph {s['graph']:.2f} + walks/loss {s['train']:.2f} + encoder {s['encoder']:.2f} + "
-            f"refine {s['refine']:.2f} + valid {s['valid']:.2f} + other {s['other']:.2f}; {model.epochs_} epochs, fit {rows[name]['fit_seconds']:.1f} s",
+            f"refine {s['refine']:.2f} + valid {s['valid']:.2f} + other {s['other']:.2f}; {model.report_.epochs} epochs, fit {rows[name]['fit_seconds']:.1f} s",
             flush=True,
         )
     frozen, tuned = (rows[name]["seconds"]["epoch"] for name in JOINT_VARIANTS)

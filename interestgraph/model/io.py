@@ -349,9 +349,7 @@ def load_model(directory: str | os.PathLike):
             ) from exc
     try:
         indices = operator["seen_indices"].numpy()
-        seen = sp.csr_matrix(
-            (np.ones(len(indices)), indices, operator["seen_indptr"].numpy()), shape=(users, items)
-        )
+        seen = sp.csr_matrix((np.ones(len(indices)), indices, operator["seen_indptr"].numpy()), shape=(users, items))
     except (KeyError, ValueError) as exc:
         raise ArtifactError(
             f"{directory}: operator.safetensors lacks a valid ({users}, {items}) matrix of seen items ({exc})"

@@ -74,7 +74,9 @@ def calibrate_cold(
     bar = progress(total=cfg.cold_draws, desc="calibrate cold items", unit="draw") if show_progress else NoBar()
     for _ in range(cfg.cold_draws):
         kept, target_users, target_items = hold_out(train, holdout, rng, times, share)
-        operator, start_weights, blocks, structure, cold = epoch_graph(graph, scorer.config, tables, not_cold, kept, device)
+        operator, start_weights, blocks, structure, cold = epoch_graph(
+            graph, scorer.config, tables, not_cold, kept, device
+        )
         z = scorer.node_vectors(structure, cold).float()
         scorer.cold_bias.zero_()
         s, p = scorer.gates(z, cold)
@@ -96,12 +98,7 @@ def calibrate_cold(
             )
             if softmax:  # the batch's logits over the candidates, the user's kept items at -inf
                 allowed = allowed_items(kept, batch, candidates_on_device, device)[:, candidates]
-                logits = (
-                    (scores[:, candidates] / cfg.softmax_temperature)
-                    .double()
-                    .masked_fill(~allowed, float("-inf"))
-                    .cpu()
-                )
+                logits = loss_object.logits(scores[:, candidates]).double().masked_fill(~allowed, float("-inf")).cpu()
                 batches.append((logits, torch.from_numpy(rows), torch.from_numpy(column[t_items]), h_c, cold_c))
                 pos_cold.append(cold_np[t_items])
                 continue
@@ -128,7 +125,7 @@ def calibrate_cold(
                     torch.ones_like(h_c),
                 )
                 adjusted = logits * ratio  # -inf stays -inf (ratio > 0)
-                terms = torch.logsumexp(adjusted, dim=1)[rows] - adjusted[rows, targets]
+                terms = SoftmaxLoss.terms_of_logits(adjusted, rows, targets)
                 total += float(terms.sum())
                 count += len(rows)
             return total / max(count, 1)
@@ -139,7 +136,7 @@ def calibrate_cold(
         def loss(b: float) -> float:
             fp = pos_f * np.where(pos_cold, np.exp(log_gate(pos_h + b) - log_gate(pos_h)), 1.0)
             fn = neg_f * np.where(neg_cold, np.exp(log_gate(neg_h + b) - log_gate(neg_h)), 1.0)
-            return float(np.logaddexp(0.0, -(fp - fn)).mean())
+            return float(BPRLoss.pair_terms(torch.from_numpy(fp), torch.from_numpy(fn)).mean())
 
     grid = np.round(np.arange(-3.0, 6.0 + 1e-9, 0.25 if softmax else 0.05), 2)
     losses = np.array([loss(b) for b in grid])

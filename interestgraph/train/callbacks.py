@@ -31,7 +31,8 @@ class Callback:
         """The epoch's hold-out and walk graph are built; ``n_batches`` user batches follow."""
 
     def on_batch_end(self, epoch: int, batch: int, loss: float) -> bool | None:
-        """After optimiser step ``batch`` (0-based) of ``epoch`` with its ``loss``; True stops the epoch here."""
+        """After optimiser step ``batch`` (0-based) of ``epoch`` with its ``loss`` (a float; a 0-d tensor left on
+        the device in the BPR baselines); True stops the epoch here."""
 
     def on_validation_begin(self, epoch: int) -> None:
         """Before the epoch's weights are frozen and validated."""
@@ -58,14 +59,16 @@ class CallbackList(Callback):
             callback.on_epoch_graph(epoch, n_batches)
 
     def on_batch_end(self, epoch: int, batch: int, loss: float) -> bool:
-        return any([bool(callback.on_batch_end(epoch, batch, loss)) for callback in self.callbacks])
+        stops = [bool(callback.on_batch_end(epoch, batch, loss)) for callback in self.callbacks]  # every one is called
+        return any(stops)
 
     def on_validation_begin(self, epoch: int) -> None:
         for callback in self.callbacks:
             callback.on_validation_begin(epoch)
 
     def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> bool:
-        return any([bool(callback.on_epoch_end(epoch, record)) for callback in self.callbacks])
+        stops = [bool(callback.on_epoch_end(epoch, record)) for callback in self.callbacks]  # every one is called
+        return any(stops)
 
 
 class EpochLog(Callback):

@@ -138,7 +138,9 @@ class DataParallel(SingleProcess):
 
     def batch_loss(self, loss: torch.Tensor, ranking: torch.Tensor, device: torch.device) -> tuple[float, bool, Any]:
         """The global loss, and one decision on a non-finite loss for every process."""
-        total, broken = ddp.all_reduce_sum([float(loss.detach()), 0.0 if bool(torch.isfinite(ranking)) else 1.0], device)
+        total, broken = ddp.all_reduce_sum(
+            [float(loss.detach()), 0.0 if bool(torch.isfinite(ranking)) else 1.0], device
+        )
         return total, bool(broken), total
 
     def backward(self, loss: torch.Tensor) -> None:

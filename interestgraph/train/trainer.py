@@ -267,9 +267,7 @@ class Trainer:
                 hooks.on_epoch_begin(epoch)
                 t0 = time.perf_counter()
                 kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times, cold_share)
-                operator, start_weights, blocks, structure, cold = epoch_graph(
-                    graph, config, tables, not_cold, kept, device
-                )
+                _, start_weights, blocks, structure, cold = epoch_graph(graph, config, tables, not_cold, kept, device)
                 t_graph = time.perf_counter() - t0
                 users = rng.permutation(np.unique(target_users))
                 hooks.on_epoch_graph(epoch, math.ceil(len(users) / cfg.user_batch))
@@ -331,9 +329,7 @@ class Trainer:
                 if len(scorer.refiners):
                     t_ref = time.perf_counter()
                     if config.remine_every and epoch % config.remine_every == 0:
-                        z_full = scorer.node_vectors(
-                            full_structure, cold_mask(full_operator, device, not_cold)
-                        ).float()
+                        z_full = scorer.node_vectors(full_structure, cold_mask(full_operator, device, not_cold)).float()
                         for kind, refiner in scorer.refiners.items():
                             mined = refiner.remine(z_full, config.remine_k, config.prune_below)
                             refine_record.update({f"{kind}_{key}": value for key, value in mined.items()})
@@ -348,7 +344,7 @@ class Trainer:
                 if has_valid:
                     hooks.on_validation_begin(epoch)
                     value = group.validated(
-                        lambda: validate(scorer, full_operator, full_structure, tables, not_cold), device
+                        lambda op=full_operator, st=full_structure: validate(scorer, op, st, tables, not_cold), device
                     )
                     record[f"valid_{VALID_METRIC}"] = value
                     if value > best:

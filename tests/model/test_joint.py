@@ -208,7 +208,9 @@ def test_a_joint_step_lowers_the_loss(minilm_graph):
     with torch.no_grad():  # a trained gate reads z (zero at initialisation, where only the refined edges carry text)
         scorer.node_gate.weight.normal_(std=0.5)
     joint = JointEncoder(
-        minilm_graph, TrainConfig(**FAST, encoder_mode="top", encoder_interests=32, encoder_items=8), torch.device("cpu")
+        minilm_graph,
+        TrainConfig(**FAST, encoder_mode="top", encoder_interests=32, encoder_items=8),
+        torch.device("cpu"),
     )
     train = positive_matrix(minilm_graph.split, "train")
     rng = np.random.default_rng(0)

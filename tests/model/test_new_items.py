@@ -61,7 +61,7 @@ def _copy(model, tmp_path, name):
 
 
 def test_added_items_get_exactly_the_weights_of_catalog_items_without_events(logs, trained, tmp_path):
-    small, full, new_items = logs
+    _, full, new_items = logs
     model = _copy(trained, tmp_path, "m")
     before = model.scorer_
     summary = model.add_items(new_items, encoder=LexicalEncoder()).added_items_

@@ -101,7 +101,7 @@ def test_score_equals_the_walk_sum_in_float64(graph, typed_gates):
         for item in (0, 3, 42, 99):
             walks = walk_contributions(w, c, user, len(graph.users) + item)
             assert sum(v for _, v in walks) == pytest.approx(float(training_path[row, item]), rel=1e-9, abs=1e-12)
-            for nodes, value in walks:  # every walk is on real edges
+            for nodes, _ in walks:  # every walk is on real edges
                 assert nodes[0] == user and nodes[-1] == len(graph.users) + item
                 assert all(w[a, b] != 0 for a, b in zip(nodes, nodes[1:]))
 
@@ -380,7 +380,7 @@ def test_operator_blocks_are_symmetric_and_typed(graph):
 def test_hold_out_latest_takes_each_users_most_recent_items():
     train = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=float))
     times = sp.csr_matrix(np.array([[10, 40, 20, 30], [5, 1, 0, 0]], dtype=float))
-    kept, users, items = hold_out(train, 0.5, np.random.default_rng(0), times)
+    _, users, items = hold_out(train, 0.5, np.random.default_rng(0), times)
     assert sorted(zip(users.tolist(), items.tolist())) == [(0, 1), (0, 3), (1, 0)]
     with pytest.raises(ValueError, match="pattern"):
         hold_out(train, 0.5, np.random.default_rng(0), sp.csr_matrix(np.eye(2, 4)))

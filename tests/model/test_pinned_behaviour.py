@@ -51,18 +51,18 @@ def test_a_model_saved_before_the_change_scores_the_same():
         walks = {tuple(p): c for p, c in model.walks(case["user"], case["item"])}
         for path, contribution in case["walks"]:
             assert walks[tuple(path)] == pytest.approx(contribution, abs=1e-6)
-    assert np.asarray(model.coefficients_).tolist() == pytest.approx(expected["coefficients"], abs=1e-6)
-    assert model.adjacency_.shape == (expected["n_nodes"], expected["n_nodes"])
-    assert model.adjacency_.nnz == expected["nnz"]
+    assert model.coefficients.tolist() == pytest.approx(expected["coefficients"], abs=1e-6)
+    assert model.adjacency.shape == (expected["n_nodes"], expected["n_nodes"])
+    assert model.adjacency.nnz == expected["nnz"]
 
 
 def _check_pinned(log, pinned: dict) -> None:
     graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
     model = InterestGraphModel(ModelConfig(), TrainConfig(epochs=2, verbose=False, seed=0)).fit(graph)
-    history = model.history_
+    history = model.report_.history
     assert [h["loss"] for h in history] == pytest.approx(pinned["losses"], abs=1e-4)
     assert [h["valid_ndcg@20"] for h in history] == pytest.approx(pinned["valid"], abs=1e-4)
-    assert model.cold_calibration_["bias"] == pytest.approx(pinned["cold_bias"], abs=1e-4)
+    assert model.report_.cold_calibration["bias"] == pytest.approx(pinned["cold_bias"], abs=1e-4)
     metrics = evaluate(model, graph.split, part="test", cutoffs=(20,)).metrics
     for name, value in pinned["test"].items():
         assert metrics[name] == pytest.approx(value, abs=1e-4), name
