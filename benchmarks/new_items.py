@@ -60,7 +60,8 @@ class _InLogOrder:
 
 
 def without_items(split, items):
-    """``split`` with ``items`` removed from the catalog and the events (what a model trained before they existed sees)."""
+    """``split`` with ``items`` removed from the catalog and the events (what a model trained before they existed
+    sees)."""
     import dataclasses
 
     from interestgraph.data.splits import Split
@@ -194,7 +195,8 @@ def main() -> None:
     added = payload["runs"][str(seeds[0])]["added"]
     lines += [
         "",
-        f"Added {added['items_added']} items in {added['add_seconds']} s (seed {seeds[0]}); {added['items_without_interest']} matched no interest point.",
+        f"Added {added['items_added']} items in {added['add_seconds']} s (seed {seeds[0]}); "
+        f"{added['items_without_interest']} matched no interest point.",
     ]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "new-items.json").write_text(json.dumps(payload, indent=2))

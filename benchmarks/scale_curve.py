@@ -42,6 +42,7 @@ the setting its training memory scales with (``--inject`` fails a phase on purpo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import math
@@ -110,7 +111,8 @@ def parse_sizes(text: str) -> list[int]:
         rule = size_rule(int(value))
         if rule["events"] < MIN_EVENTS_PER_USER * rule["users"]:
             raise ValueError(
-                f"--sizes: {item} events are fewer than {MIN_EVENTS_PER_USER} per user for the rule's {rule['users']:,} users; "
+                f"--sizes: {item} events are fewer than {MIN_EVENTS_PER_USER} per user for the rule's "
+                f"{rule['users']:,} users; "
                 f"use at least {MIN_EVENTS_PER_USER * rule['users']:,}"
             )
         sizes.append(int(value))
@@ -120,13 +122,15 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def parse_inject(text: str | None) -> tuple[str, str] | None:
-    """``"build:memory"`` -> ``("build", "memory")``: fail on purpose at the start of a phase (tests the failure rows)."""
+    """``"build:memory"`` -> ``("build", "memory")``: fail on purpose at the start of a phase (tests the failure
+    rows)."""
     if text is None:
         return None
     phase, _, kind = text.rpartition(":")
     if phase not in PHASES or kind not in INJECT_KINDS:
         raise ValueError(
-            f"--inject: expected PHASE:KIND with PHASE in {', '.join(PHASES)} and KIND in {', '.join(INJECT_KINDS)}, got {text!r}"
+            f"--inject: expected PHASE:KIND with PHASE in {', '.join(PHASES)} and KIND in {', '.join(INJECT_KINDS)}, "
+            f"got {text!r}"
         )
     return phase, kind
 
@@ -166,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="GIB",
-        help="let each child's phases use about GIB GiB: RLIMIT_AS = GIB + address space mapped but not resident after the imports",
+        help="let each child's phases use about GIB GiB: RLIMIT_AS = GIB + address space mapped but not resident "
+        "after the imports",
     )
     parser.add_argument(
         "--budget",
@@ -211,7 +216,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int]]:
         parser.error(f"--memory-limit must be a positive number of GiB, got {args.memory_limit}")
     if args.budget < 0 or args.min_batches < 1 or args.max_batches < 0:
         parser.error(
-            f"--budget must be >= 0, --min-batches >= 1 and --max-batches >= 0; got {args.budget}, {args.min_batches}, {args.max_batches}"
+            f"--budget must be >= 0, --min-batches >= 1 and --max-batches >= 0; got {args.budget}, "
+            f"{args.min_batches}, {args.max_batches}"
         )
     if args.device == "cuda":
         import torch
@@ -227,7 +233,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int]]:
 def _statm_mib() -> tuple[float, float]:
     """``(address space, resident)`` of this process in MiB, from ``/proc/self/statm`` (zeros where it is missing)."""
     try:
-        size, resident = open("/proc/self/statm").read().split()[:2]
+        with open("/proc/self/statm") as statm:
+            size, resident = statm.read().split()[:2]
     except OSError:
         return 0.0, 0.0
     page = os.sysconf("SC_PAGE_SIZE")
@@ -272,7 +279,8 @@ class RssSampler:
             self._note()
 
     def mark(self, part: str) -> None:
-        """From now on the current phase is in ``part`` (its start RSS and peak are kept apart; a part marked again goes on)."""
+        """From now on the current phase is in ``part`` (its start RSS and peak are kept apart; a part marked again
+        goes on)."""
         self._note()
         rss = _statm_mib()[1]
         with self._lock:
@@ -461,7 +469,8 @@ def phase_generate(state: dict, row: dict, settings: dict) -> None:
 
 
 def phase_build(state: dict, row: dict, settings: dict) -> None:
-    """Interest graph of the log (rs-4, lexical encoder, default GraphConfig): sets ``state["graph"]``; row: counts, build seconds and steps."""
+    """Interest graph of the log (rs-4, lexical encoder, default GraphConfig): sets ``state["graph"]``; row: counts,
+    build seconds and steps."""
     from interestgraph.encoder import LexicalEncoder
     from interestgraph.evaluate import positive_matrix
     from interestgraph.graph.build import build_interest_graph
@@ -556,10 +565,8 @@ def phase_model(state: dict, row: dict, settings: dict) -> None:
     model.score = valid_meter.wrap(model.score)
     sampler.mark("setup")
     started = time.perf_counter()
-    try:
+    with contextlib.suppress(Capped):  # the validation loop was stopped
         model.fit(graph, callbacks=[Timer()])
-    except Capped:  # the validation loop was stopped
-        pass
     stamps.setdefault("valid_end", time.perf_counter())
     stamps["fit_end"] = time.perf_counter()
     row["model"] = model_seconds(model, stamps, train_meter, valid_meter, started, settings)
@@ -569,8 +576,10 @@ def phase_model(state: dict, row: dict, settings: dict) -> None:
 def model_seconds(
     model, stamps: dict, train_meter: LoopMeter, valid_meter: LoopMeter, started: float, settings: dict
 ) -> dict:
-    """The model phase's seconds: ``setup`` (fit before the epoch), ``graph`` / ``train`` / ``valid`` (the epoch's parts;
-    the trainer's own ``model.report_.epoch_seconds`` when the epoch ran whole), ``epoch`` (their sum), ``fit`` (the whole call)."""
+    """The model phase's seconds: ``setup`` (fit before the epoch), ``graph`` / ``train`` / ``valid`` (the epoch's
+    parts;
+    the trainer's own ``model.report_.epoch_seconds`` when the epoch ran whole), ``epoch`` (their sum), ``fit`` (the
+    whole call)."""
     out: dict[str, Any] = {
         "device": str(settings["device"]),
         "user_batch": settings["user_batch"],
@@ -637,10 +646,8 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
     model.score = valid_meter.wrap(model.score)
     sampler.mark("setup")
     started = time.perf_counter()
-    try:
+    with contextlib.suppress(Capped):  # the validation loop was stopped
         model.fit(split, callbacks=[Timer()])
-    except Capped:  # the validation loop was stopped
-        pass
     stamps.setdefault("valid_end", time.perf_counter())
     whole = not (train_meter.capped or valid_meter.capped)
     out: dict[str, Any] = {
@@ -691,7 +698,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def describe_failure(phase: str, exc: BaseException) -> dict[str, str]:
-    """JSON facts of a failed phase: status, the error's type and first line, and the innermost interestgraph frame it came from."""
+    """JSON facts of a failed phase: status, the error's type and first line, and the innermost interestgraph frame
+    it came from."""
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if f"{os.sep}interestgraph{os.sep}" in f.filename] or frames
     where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno} in {ours[-1].name}()" if ours else "?"
@@ -715,7 +723,8 @@ def inject(phase: str, settings: dict) -> None:
 def run_phase(
     name: str, state: dict, row: dict, settings: dict, sampler: RssSampler, trace: Path, function: Callable
 ) -> dict | None:
-    """Run phase ``name`` (``function(state, row, settings)``) under the sampler; returns its failure facts (None when it finished)."""
+    """Run phase ``name`` (``function(state, row, settings)``) under the sampler; returns its failure facts (None
+    when it finished)."""
     with trace.open("a") as f:
         f.write(json.dumps({"phase": name, "rss_mib": _statm_mib()[1]}) + "\n")
     print(f"  [{row['size']:,}] {name} ...", flush=True)
@@ -733,7 +742,8 @@ def run_phase(
     row["memory"][name] = rounded(memory)
     note = f"{failure['status']}: {failure['error']}" if failure else "done"
     print(
-        f"  [{row['size']:,}] {name}: {note} ({time.perf_counter() - started:.1f} s, phase peak RSS {memory['peak_rss_mib']:,.0f} MiB)",
+        f"  [{row['size']:,}] {name}: {note} ({time.perf_counter() - started:.1f} s, phase peak RSS "
+        f"{memory['peak_rss_mib']:,.0f} MiB)",
         flush=True,
     )
     return failure
@@ -748,7 +758,8 @@ def run_phases(
     functions: dict[str, Callable] | None = None,
 ) -> None:
     """Run :data:`PHASES` in order (``functions``: :data:`PHASE_FUNCTIONS` by default); a failure of a phase that later
-    ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets ``row["failures"]`` and, after a failure, ``row["status"]``."""
+    ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets ``row["failures"]`` and, after a failure,
+    ``row["status"]``."""
     failures = []
     for name in PHASES:
         failure = run_phase(name, state, row, settings, sampler, trace, (functions or PHASE_FUNCTIONS)[name])
@@ -856,7 +867,8 @@ def settings_line(args: argparse.Namespace, machine: dict) -> str:
     """What was run, on what: one paragraph for the report."""
     gpu = f", GPU {machine['gpu']}" if machine["gpu"] else ", no GPU"
     limit = (
-        f"memory limit {args.memory_limit:g} GiB per child (RLIMIT_AS = that + its mapped-but-not-resident address space after the imports)"
+        f"memory limit {args.memory_limit:g} GiB per child (RLIMIT_AS = that + its mapped-but-not-resident address "
+        "space after the imports)"
         if args.memory_limit
         else "no memory limit"
     )
@@ -868,11 +880,16 @@ def settings_line(args: argparse.Namespace, machine: dict) -> str:
     if args.max_batches:
         stop += f"; every loop stops after {args.max_batches} batches"
     return (
-        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB{gpu}. Threads per child: {args.threads}. "
-        f"Device (interest-graph model and LightGCN): {args.device}. Sizes: synthetic log (seed {DATA_SEED}), n_users = max(1000, events/50), "
-        f"n_items = max(2000, events/100); graph: protocol {PROTOCOL} (seed {SPLIT_SEED}), default GraphConfig, LexicalEncoder. "
-        f"Model: default ModelConfig, TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch={args.user_batch}, negatives=8); "
-        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. One process per size; {limit}; {stop}."
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB{gpu}. Threads per child: "
+        f"{args.threads}. "
+        f"Device (interest-graph model and LightGCN): {args.device}. Sizes: synthetic log (seed {DATA_SEED}), "
+        "n_users = max(1000, events/50), "
+        f"n_items = max(2000, events/100); graph: protocol {PROTOCOL} (seed {SPLIT_SEED}), default GraphConfig, "
+        "LexicalEncoder. "
+        f"Model: default ModelConfig, TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch={args.user_batch}, "
+        "negatives=8); "
+        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. One process per size; {limit}; "
+        f"{stop}."
     )
 
 
@@ -894,21 +911,26 @@ def _parts(block: dict | None) -> str:
         return "–"
     flag = block["extrapolated"]
     inner = f"graph {_s(block['graph'])}, " if "graph" in block else f"setup {_s(block['setup'])}, "
-    return f"{_s(block['epoch'], flag)} ({inner}train {_s(block['train'], block['train_loop']['extrapolated'])}, valid {_s(block['valid'], block['valid_loop']['extrapolated'])})"
+    train = _s(block["train"], block["train_loop"]["extrapolated"])
+    valid = _s(block["valid"], block["valid_loop"]["extrapolated"])
+    return f"{_s(block['epoch'], flag)} ({inner}train {train}, valid {valid})"
 
 
 def results_table(rows: list[dict]) -> list[str]:
     """Markdown: one row per size."""
     lines = [
-        "| events | users | items | interests | edges | generate | build | model epoch (parts) | LightGCN epoch (parts) | peak RSS | status |",
+        "| events | users | items | interests | edges | generate | build | model epoch (parts) | LightGCN epoch "
+        "(parts) | peak RSS | status |",
         "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for r in rows:
         nodes = r.get("nodes", {})
         edges = sum(r["edges"].values()) if r.get("edges") else None
         lines.append(
-            f"| {r.get('events', r['size']):,} | {_n(nodes.get('user'))} | {_n(nodes.get('item'))} | {_n(nodes.get('interest'))} | {_n(edges)} | "
-            f"{_s(r['seconds'].get('generate'))} | {_s(r['seconds'].get('build'))} | {_parts(r.get('model'))} | {_parts(r.get('lightgcn'))} | "
+            f"| {r.get('events', r['size']):,} | {_n(nodes.get('user'))} | {_n(nodes.get('item'))} | "
+            f"{_n(nodes.get('interest'))} | {_n(edges)} | "
+            f"{_s(r['seconds'].get('generate'))} | {_s(r['seconds'].get('build'))} | {_parts(r.get('model'))} | "
+            f"{_parts(r.get('lightgcn'))} | "
             f"{'–' if 'peak_rss_mib' not in r else format(r['peak_rss_mib'], ',.0f') + ' MiB'} | {r['status']} |"
         )
     return lines
@@ -926,8 +948,8 @@ def memory_table(rows: list[dict]) -> list[str]:
                 continue
             parts = ", ".join(f"{part} {v['peak_rss_mib']:,.0f}" for part, v in m.get("parts", {}).items())
             cells.append(
-                f"{m['start_rss_mib']:,.0f} → {m['peak_rss_mib']:,.0f} (max {m['maxrss_after_mib']:,.0f}; VM {m['peak_vm_mib']:,.0f})"
-                + (f"; peaks: {parts}" if parts else "")
+                f"{m['start_rss_mib']:,.0f} → {m['peak_rss_mib']:,.0f} (max {m['maxrss_after_mib']:,.0f}; VM "
+                f"{m['peak_vm_mib']:,.0f})" + (f"; peaks: {parts}" if parts else "")
             )
         lines.append(f"| {r['size']:,} | " + " | ".join(cells) + " |")
     return lines
@@ -942,8 +964,10 @@ def notes(rows: list[dict]) -> list[str]:
                 facts = (r.get(key) or {}).get(loop)
                 if facts and facts["extrapolated"]:
                     out.append(
-                        f"- {r['size']:,} events, {label} {loop.replace('_loop', '')}: EXTRAPOLATED from {facts['batches_run']} of "
-                        f"{facts['batches_total']:,} batches ({facts['seconds_per_batch']:.2f} s per batch → {facts['seconds_extrapolated']:,.0f} s)"
+                        f"- {r['size']:,} events, {label} {loop.replace('_loop', '')}: EXTRAPOLATED from "
+                        f"{facts['batches_run']} of "
+                        f"{facts['batches_total']:,} batches ({facts['seconds_per_batch']:.2f} s per batch → "
+                        f"{facts['seconds_extrapolated']:,.0f} s)"
                     )
         for f in r.get("failures", []):
             out.append(f"- {r['size']:,} events: {f['status']} at phase {f['phase']}: {f['error']} (from {f['where']})")
@@ -963,7 +987,8 @@ def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: s
         "`*` / `~`: extrapolated (see notes). Epoch parts: model = hold-out graph + training batches + validation "
         "(`model.report_.epoch_seconds`); LightGCN = setup (adjacency, sampler) + training batches + validation.",
         "",
-        "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM = peak address space; "
+        "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM "
+        "= peak address space; "
         "peaks: sampled peak of each part of an epoch):",
         "",
         *memory_table(rows),

@@ -272,7 +272,8 @@ class BPRModel:
         return self._fitted("seen_")
 
     def score(self, users: np.ndarray) -> torch.Tensor:
-        """``(len(users), n_items)`` float32 dot products of the final user and item embeddings (products on the fit's device, returned on the CPU)."""
+        """``(len(users), n_items)`` float32 dot products of the final user and item embeddings (products on the
+        fit's device, returned on the CPU)."""
         if not hasattr(self, "module_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(split) first")
         if self._cache is None:

@@ -66,7 +66,8 @@ def forget_users(model, users, *, graph=None, encoder=None) -> tuple[FittedState
     if (keep_interests < 0).any():
         new = after.interests["label"].to_numpy()[keep_interests < 0]
         raise ValueError(
-            f"graph: without them the build made interest points the model never saw ({', '.join(map(str, new[:3]))}); retrain instead"
+            "graph: without them the build made interest points the model never saw "
+            f"({', '.join(map(str, new[:3]))}); retrain instead"
         )
     if not after.items.equals(before.items):
         raise ValueError("graph: the catalog changed when rebuilding; retrain instead")

@@ -445,7 +445,8 @@ class InterestGraphModel:
 
     # ------------------------------------------------------------------ score
     def interest_scores(self, users: np.ndarray, *, top: int = 20, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """``(len(users), n_interests)`` how much of each user's top-``top`` recommendation scores flows through each interest point.
+        """``(len(users), n_interests)`` how much of each user's top-``top`` recommendation scores flows through each
+        interest point.
 
         For user ``u`` with top items ``R(u)`` (its ``top`` best-scored items, training items left out, as
         :func:`~interestgraph.recommend.recommend` ranks them)::

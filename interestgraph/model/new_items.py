@@ -175,7 +175,8 @@ def grow(matrix: sp.spmatrix | None, shape: tuple[int, int]) -> sp.csr_matrix | 
 def grown_tables(
     tables: dict[str, sp.csr_matrix], n_items: int, item_interest: sp.csr_matrix, item_item: sp.csr_matrix | None
 ) -> dict[str, sp.csr_matrix]:
-    """The raw edge tables with ``n_new`` items appended: their item–interest rows and item–item edges (``(n_new, I + n_new)``)."""
+    """The raw edge tables with ``n_new`` items appended: their item–interest rows and item–item edges (``(n_new, I +
+    n_new)``)."""
     n_new = item_interest.shape[0]
     total = n_items + n_new
     grown: dict[str, sp.csr_matrix] = {}
@@ -250,7 +251,8 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> FittedState:
     if scorer.uses_text or walks_item_item:
         if walks_item_item and not scorer.uses_text:
             raise ValueError(
-                "model: it walks item-item text edges but keeps no item vectors (text_features=False), so new items cannot be placed among them"
+                "model: it walks item-item text edges but keeps no item vectors (text_features=False), so new items "
+                "cannot be placed among them"
             )
         from ..graph.build import item_text_vectors
 
@@ -272,7 +274,8 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> FittedState:
         new_tables, layout["user"], layout["item"], layout["interest"], exponent=model.config.exponent
     )
     grown_scorer = scorer.with_items(n_new, vectors if scorer.uses_text else None).cpu().eval()
-    # w(v|u) is a plain attribute (not moved by .cpu()): take it from the CPU copy (a GPU-trained scorer holds it on the GPU)
+    # w(v|u) is a plain attribute (not moved by .cpu()): take it from the CPU copy (a GPU-trained scorer holds it on
+    # the GPU)
     user_interest = state.user_interest
     grown_scorer.user_interest = to_torch_csr(user_interest) if user_interest is not None else None
     not_cold = state.not_cold

@@ -17,7 +17,8 @@ def check_count(name: str, value: Any, minimum: int = 1) -> None:
 
 
 def check_number(name: str, value: Any, low: float = 0.0, high: float | None = None, low_open: bool = False) -> None:
-    """Raise ValueError naming ``name`` unless ``value`` is a number in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+    """Raise ValueError naming ``name`` unless ``value`` is a number in ``[low, high]`` (``(low, high]`` if
+    ``low_open``)."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
     ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
     if not ok:

@@ -313,11 +313,13 @@ class PathScorer(nn.Module):
         cold: torch.Tensor | None = None,
         text: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)`` (``cold``, ``text``: see :meth:`base_vectors`)."""
+        """``(N, d)`` GCN vectors ``z`` over the normalised structure ``(N, N)`` (``cold``, ``text``: see
+        :meth:`base_vectors`)."""
         return propagate(structure, self.base_vectors(cold, text), self.config.gcn_layers)
 
     def step_blocks(self, blocks: list[torch.Tensor], z: torch.Tensor) -> list:
-        """``blocks`` (one per type, :attr:`types` order) with every refined similarity type recomputed from ``z`` (differentiable)."""
+        """``blocks`` (one per type, :attr:`types` order) with every refined similarity type recomputed from ``z``
+        (differentiable)."""
         if not len(self.refiners):
             return blocks
         return [
@@ -334,7 +336,8 @@ class PathScorer(nn.Module):
         return {kind: refiner.table(z) for kind, refiner in self.refiners.items()}
 
     def gate_input(self, z: torch.Tensor) -> torch.Tensor:
-        """``(N,)`` ``w · z_a + b_type(a)``: a node's gate before the cold bias and the bound (``(N, T)`` with ``typed_gates``)."""
+        """``(N,)`` ``w · z_a + b_type(a)``: a node's gate before the cold bias and the bound (``(N, T)`` with
+        ``typed_gates``)."""
         node_type = torch.cat(
             [
                 torch.zeros(self.n_users, dtype=torch.long),
@@ -433,7 +436,8 @@ class PathScorer(nn.Module):
     def frozen_gates(
         self, structure: torch.Tensor, cold: torch.Tensor | None = None
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """Node gates ``s`` ``(N,)`` (``(N, T)`` with ``typed_gates``), pair factors ``p`` ``(N, r)`` (or None) and ``γ`` ``(T,)``,
+        """Node gates ``s`` ``(N,)`` (``(N, T)`` with ``typed_gates``), pair factors ``p`` ``(N, r)`` (or None) and
+        ``γ`` ``(T,)``,
         float64, from the current parameters."""
         s, p = self.gates(self.node_vectors(structure, cold), cold)
         s = s.double().cpu().numpy()

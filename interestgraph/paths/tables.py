@@ -19,7 +19,8 @@ SECONDS_PER_DAY = 86_400.0
 
 
 def train_pair_times(graph: InterestGraph) -> sp.csr_matrix:
-    """``(n_users, n_items)`` CSR of each training positive's first timestamp (Unix s, float64), same pattern as the positives."""
+    """``(n_users, n_items)`` CSR of each training positive's first timestamp (Unix s, float64), same pattern as the
+    positives."""
     split = graph.split
     log = split.log
     pairs = split.positive_pairs("train")
@@ -66,7 +67,8 @@ def recency_weights(
 
 
 def first_step_kind(config: ModelConfig, graph: InterestGraph) -> str:
-    """``config.first_step_weights`` with ``"auto"`` resolved for ``graph``'s split (``"order"`` if temporal, else ``"uniform"``)."""
+    """``config.first_step_weights`` with ``"auto"`` resolved for ``graph``'s split (``"order"`` if temporal, else
+    ``"uniform"``)."""
     if config.first_step_weights != "auto":
         return config.first_step_weights
     return "order" if graph.split.protocol.is_temporal else "uniform"
@@ -139,7 +141,8 @@ def build_operator(
     user_item: sp.spmatrix | None = None,
     replace: dict[str, sp.spmatrix] | None = None,
 ) -> PathOperator:
-    """The :class:`PathOperator` of ``graph`` for ``config`` (optionally with other user–item edges, or other tables: see :func:`graph_tables`)."""
+    """The :class:`PathOperator` of ``graph`` for ``config`` (optionally with other user–item edges, or other tables:
+    see :func:`graph_tables`)."""
     return PathOperator.from_tables(
         graph_tables(graph, config, user_item, replace),
         len(graph.users),

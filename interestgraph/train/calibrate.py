@@ -34,9 +34,11 @@ def calibrate_cold(
     device: torch.device,
     show_progress: bool = True,
 ) -> dict[str, Any]:
-    """Set ``cold_bias`` so that items without user edges rank as often as they should (the training loss on simulated cold items).
+    """Set ``cold_bias`` so that items without user edges rank as often as they should (the training loss on
+    simulated cold items).
 
-    Each of ``cold_draws`` draws hides items as cold (:func:`~interestgraph.train.sampling.hold_out` with ``cold_share``) and a
+    Each of ``cold_draws`` draws hides items as cold (:func:`~interestgraph.train.sampling.hold_out` with
+    ``cold_share``) and a
     share ``holdout`` of the other pairs, scores every target user once with the trained
     parameters, and samples negatives (``loss="bpr"``) or keeps each user's logits over the candidates
     (``"softmax"``); the bias ``b`` then minimises that loss over all

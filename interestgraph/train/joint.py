@@ -72,7 +72,8 @@ class JointEncoder:
         recorded = graph.encoder_identity or ""
         if recorded.startswith("lexical-"):
             raise ValueError(
-                f"encoder_mode={config.encoder_mode!r}: the graph was encoded by {recorded!r}, which has nothing to fine-tune; "
+                f"encoder_mode={config.encoder_mode!r}: the graph was encoded by {recorded!r}, which has nothing to "
+                "fine-tune; "
                 "build the graph with a transformers encoder (the default) or use encoder_mode='frozen'"
             )
         self.config = config

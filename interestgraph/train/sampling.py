@@ -31,8 +31,9 @@ def hold_out(
         rng: the epoch's generator.
         times: ``(n_users, n_items)`` CSR of the positives' timestamps (same pattern as ``train``):
             targets are then each user's most recent items (ties broken at random), else random items.
-        cold_share: fraction of the items with positives (drawn uniformly, as :func:`~interestgraph.data.cold_item_split`
-            draws cold items) whose every edge becomes a target: they are cold for this epoch.
+        cold_share: fraction of the items with positives (drawn uniformly, as
+            :func:`~interestgraph.data.cold_item_split` draws cold items) whose every edge becomes a target: they
+            are cold for this epoch.
 
     Returns:
         ``(kept (n_users, n_items) CSR, target_users (m,), target_items (m,))``.
@@ -97,7 +98,8 @@ class NegativeSampler:
         counts = np.diff(train.indptr) if self.pool is None else np.diff(train[:, self.pool].tocsr().indptr)
         if (counts >= pool_size).any():
             raise ValueError(
-                f"train: user {int(np.flatnonzero(counts >= pool_size)[0])} has a positive on every item, so no negative can be sampled"
+                f"train: user {int(np.flatnonzero(counts >= pool_size)[0])} has a positive on every item, so no "
+                "negative can be sampled"
             )
         coo = train.tocoo()
         self.keys = np.unique(coo.row.astype(np.int64) * self.n_items + coo.col.astype(np.int64))
@@ -130,7 +132,8 @@ class NegativeSampler:
 def batch_pairs(
     batch: np.ndarray, target_users: np.ndarray, target_items: np.ndarray, negatives: int, sampler
 ) -> tuple[np.ndarray, ...]:
-    """BPR pairs of a user batch: ``(rows, users, positives, negatives)`` ``(m·negatives,)``, ``rows`` the column of each user in ``batch``."""
+    """BPR pairs of a user batch: ``(rows, users, positives, negatives)`` ``(m·negatives,)``, ``rows`` the column of
+    each user in ``batch``."""
     column = {int(u): k for k, u in enumerate(batch)}
     mask = np.isin(target_users, batch)
     users = np.repeat(target_users[mask], negatives)
