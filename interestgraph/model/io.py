@@ -80,6 +80,10 @@ def encoder_licence(identity: str) -> str:
     return "the licence of the encoder named above (not known to interestgraph)"
 
 
+#: earlier name, still imported by tests/encoder/test_encode.py
+_encoder_licence = encoder_licence
+
+
 def model_card(model, facts: dict[str, Any]) -> str:
     """Markdown model card from the facts stored in the manifest."""
     metrics = facts.get("valid_metrics", {})
