@@ -90,7 +90,7 @@ def model_card(model, facts: dict[str, Any]) -> str:
     lines = [
         "# interestgraph path model",
         "",
-        "Scores are exact sums over user→item walks in the interest graph (see `interestgraph/model/path_model.py`).",
+        "Scores are exact sums over user→item walks in the interest graph (see `interestgraph/paths/scorer.py`).",
         "",
         f"- interestgraph version: {__version__}",
         f"- encoder: {facts['encoder_identity']} (licence: {facts['encoder_licence']})",

@@ -43,7 +43,7 @@ class JsonConfig:
 
 @dataclass
 class ModelConfig(JsonConfig):
-    """The path model (see :mod:`interestgraph.model.path_model`).
+    """The path model (see :mod:`interestgraph.paths.scorer`).
 
     Attributes:
         edge_types: edge types walked on (a subset of ``user-item``, ``item-interest``,

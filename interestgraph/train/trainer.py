@@ -54,14 +54,17 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from ..device import is_out_of_memory
 from ..errors import TrainingError
+from ..paths.operator import PathOperator
 from ..paths.scorer import PathScorer, cold_mask
 from ..paths.tables import graph_tables, items_with_positives, observed_without_positives, train_pair_times
 from ..progress import progress
@@ -70,7 +73,7 @@ from .callbacks import Callback, CallbackList, EpochLog, EpochPrinter
 from .config import TrainConfig
 from .epoch import NoBar, epoch_graph, full_graph, init_coefficients, refresh_similarity
 from .losses import StepLoss
-from .parallel import replicas
+from .parallel import SingleProcess, replicas
 from .report import TrainingReport
 from .sampling import NegativeSampler, allowed_items, batch_pairs, cold_training_share, hold_out, start_columns
 
@@ -110,6 +113,40 @@ def optimiser_groups(scorer: PathScorer, config: TrainConfig) -> list[dict[str, 
         {"params": network, "lr": config.lr, "weight_decay": config.weight_decay, "name": "network"},
         {"params": path_params, "lr": config.path_lr, "weight_decay": 0.0, "name": "path"},
     ]
+
+
+@dataclass(eq=False)
+class _Run:
+    """The live objects of one training run (what :class:`Trainer`'s steps share)."""
+
+    graph: Any
+    scorer: PathScorer
+    group: SingleProcess
+    device: torch.device
+    rng: np.random.Generator
+    train: sp.csr_matrix
+    times: sp.csr_matrix | None
+    cold_share: float
+    sampler: NegativeSampler
+    not_cold: np.ndarray
+    tables: dict[str, sp.csr_matrix]
+    full_operator: PathOperator
+    full_structure: torch.Tensor
+    joint: Any
+    optimiser: torch.optim.Optimizer
+    scheduler: Any
+    validate: Validate | None
+    has_valid: bool
+    fingerprint: dict[str, Any]
+    candidates: torch.Tensor
+    hooks: CallbackList = field(default_factory=CallbackList)
+    step_loss: torch.nn.Module | None = None
+    best: float = -np.inf
+    best_epoch: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    best_extra: dict[str, Any] = field(default_factory=dict)
+    stale: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Trainer:
@@ -164,12 +201,54 @@ class Trainer:
                 a ``device`` other than one GPU per process or the CPU), or a graph without training positives.
             TrainingError: the loss became non-finite, or memory ran out.
         """
+        started = time.perf_counter()
+        run = self._start(scorer, graph, validate)
+        cfg, main = self.config, run.group.main
+        start_epoch = self._resume(run)
+        bar = progress(total=cfg.epochs, desc="train interest-graph model", unit="epoch") if main else NoBar()
+        hooks = [*self.callbacks, *callbacks]
+        if main:
+            if cfg.verbose:
+                hooks.insert(0, EpochPrinter(VALID_METRIC, lambda line: bar.write(line, file=sys.stderr)))
+            if cfg.log_path:
+                hooks.insert(0, EpochLog(cfg.log_path))
+        run.hooks = CallbackList(hooks)
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16) if run.device.type == "cuda" else contextlib.nullcontext()
+        )
+        run.step_loss = run.group.wrap(
+            StepLoss(run.scorer, cfg.l2, autocast, cfg.loss, cfg.softmax_temperature), run.device
+        )
+        bar.update(start_epoch - 1)
+        epoch = start_epoch - 1
+        try:
+            for epoch in range(start_epoch, cfg.epochs + 1):
+                stopped = self._epoch(run, epoch)
+                stop = run.hooks.on_epoch_end(epoch, run.history[-1])
+                bar.update(1)
+                if self.checkpoint_dir is not None and main:
+                    self._checkpoint(run, epoch)
+                if stopped or stop or (run.has_valid and run.stale >= cfg.patience):
+                    break
+        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:  # the last epoch's checkpoint is kept
+            if not is_out_of_memory(exc):
+                raise  # torch.OutOfMemoryError is a RuntimeError too; any other RuntimeError is not ours to explain
+            bar.close()
+            raise TrainingError(
+                f"epoch {epoch}: out of memory ({type(exc).__name__}); lower user_batch={cfg.user_batch} (each step "
+                "holds about 20 dense (nodes × user_batch) float32 blocks), or train on a machine with more memory; "
+                + self._kept()
+            ) from exc
+        bar.close()
+        return self._finish(run, epoch, started)
+
+    # ------------------------------------------------------------------ the parts of a run
+    def _start(self, scorer: PathScorer, graph, validate: Validate | None) -> _Run:
+        """Everything a run needs before its first epoch (seeded: the random draws happen in a fixed order)."""
         cfg = self.config
         config = scorer.config
-        started = time.perf_counter()
         group = replicas()
         group.check(cfg)
-        main = group.main
         device = group.device(cfg.device)
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
@@ -177,9 +256,7 @@ class Trainer:
         train = split.positive_matrix("train")
         if train.nnz == 0:
             raise ValueError("graph: its split has no training positives to fit on")
-        has_valid = validate is not None and len(split.positive_pairs("valid")) > 0
         latest = cfg.holdout_mode == "latest" or (cfg.holdout_mode == "auto" and split.protocol.is_temporal)
-        times = train_pair_times(graph) if latest else None
         tables = graph_tables(graph, config)  # raw edge tables: items added later are normalised with them
         full_operator, full_structure = full_graph(graph, config, tables, device)
         scorer.reset_parameters()  # under the seed: a run is a function of its settings, whatever the scorer held
@@ -218,235 +295,274 @@ class Trainer:
                 graph, scorer, tables, full_operator, full_structure, not_cold, device
             )
         init_coefficients(scorer, full_operator, full_structure, rng, device, not_cold)
-
         groups = optimiser_groups(scorer, cfg)
         if joint is not None:
             groups.append({"params": joint.parameters(), "lr": cfg.encoder_lr, "weight_decay": 0.0, "name": "encoder"})
         optimiser = torch.optim.AdamW(groups)
         users_with_targets = int((np.diff(train.indptr) >= 2).sum())
-        steps_per_epoch = max(1, math.ceil(users_with_targets / cfg.user_batch))
-        warmup_steps = cfg.warmup_epochs * steps_per_epoch
+        warmup_steps = cfg.warmup_epochs * max(1, math.ceil(users_with_targets / cfg.user_batch))
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimiser, lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0
         )
+        return _Run(
+            graph=graph,
+            scorer=scorer,
+            group=group,
+            device=device,
+            rng=rng,
+            train=train,
+            times=train_pair_times(graph) if latest else None,
+            cold_share=cold_share,
+            sampler=sampler,
+            not_cold=not_cold,
+            tables=tables,
+            full_operator=full_operator,
+            full_structure=full_structure,
+            joint=joint,
+            optimiser=optimiser,
+            scheduler=scheduler,
+            validate=validate,
+            has_valid=validate is not None and len(split.positive_pairs("valid")) > 0,
+            fingerprint=run_fingerprint(config, cfg, graph),
+            candidates=torch.from_numpy(items_with_positives(train)).to(device),
+        )
 
-        start_epoch, best, best_epoch, best_state, stale = 1, -np.inf, 0, None, 0
-        best_extra: dict[str, Any] = {}
-        history: list[dict[str, Any]] = []
-        fingerprint = run_fingerprint(config, cfg, graph)
-        if self.checkpoint_dir is not None and (self.checkpoint_dir / "state.json").exists():
-            from .checkpoint import load_checkpoint
+    def _resume(self, run: _Run) -> int:
+        """The first epoch to run: 1, or the one after a checkpoint's (whose state is restored into ``run``)."""
+        if self.checkpoint_dir is None or not (self.checkpoint_dir / "state.json").exists():
+            return 1
+        from .checkpoint import load_checkpoint
 
-            state = load_checkpoint(
-                self.checkpoint_dir, scorer, optimiser, scheduler, rng, sampler, fingerprint=fingerprint
-            )
-            start_epoch, best, best_epoch, stale, history = (
-                state["epoch"] + 1,
-                state["best"],
-                state["best_epoch"],
-                state["stale"],
-                state["history"],
-            )
-            best_state = state.get("best_state")
-        bar = progress(total=cfg.epochs, desc="train interest-graph model", unit="epoch") if main else NoBar()
-        hooks = [*self.callbacks, *callbacks]
-        if main:
-            if cfg.verbose:
-                hooks.insert(0, EpochPrinter(VALID_METRIC, lambda line: bar.write(line, file=sys.stderr)))
-            if cfg.log_path:
-                hooks.insert(0, EpochLog(cfg.log_path))
-        hooks = CallbackList(hooks)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-        step_loss = group.wrap(StepLoss(scorer, cfg.l2, autocast, cfg.loss, cfg.softmax_temperature), device)
+        state = load_checkpoint(
+            self.checkpoint_dir,
+            run.scorer,
+            run.optimiser,
+            run.scheduler,
+            run.rng,
+            run.sampler,
+            fingerprint=run.fingerprint,
+        )
+        run.best, run.best_epoch, run.stale, run.history = (
+            state["best"],
+            state["best_epoch"],
+            state["stale"],
+            state["history"],
+        )
+        run.best_state = state.get("best_state")
+        return state["epoch"] + 1
+
+    def _epoch(self, run: _Run, epoch: int) -> bool:
+        """One epoch (hold-out, batches, encoder refresh, refinement, validation); appends its record to
+        ``run.history``; returns whether a callback stopped it early."""
+        cfg, graph, scorer, device = self.config, run.graph, run.scorer, run.device
+        run.hooks.on_epoch_begin(epoch)
+        t0 = time.perf_counter()
+        kept, target_users, target_items = hold_out(run.train, cfg.holdout, run.rng, run.times, run.cold_share)
+        _, start_weights, blocks, structure, cold = epoch_graph(
+            graph, scorer.config, run.tables, run.not_cold, kept, device
+        )
+        t_graph = time.perf_counter() - t0
+        users = run.rng.permutation(np.unique(target_users))
+        run.hooks.on_epoch_graph(epoch, math.ceil(len(users) / cfg.user_batch))
+        scorer.train()
+        encoder_on = run.joint is not None and epoch > cfg.encoder_warmup_epochs
+        if encoder_on:
+            run.joint.encoder.train()
+        t1 = time.perf_counter()
+        epoch_data = (kept, target_users, target_items, start_weights, blocks, structure, cold)
+        total, pairs, t_encoder, stopped = self._batches(run, epoch, users, epoch_data, encoder_on)
+        t_train = time.perf_counter() - t1 - t_encoder  # the encoder's share is reported on its own
+        scorer.eval()
+        if encoder_on:
+            t_enc = time.perf_counter()
+            run.joint.refresh(scorer)
+            t_encoder += time.perf_counter() - t_enc
+        t_ref = time.perf_counter()
+        refine_record = self._refine(run, epoch) if len(scorer.refiners) else {}
+        t_refine = time.perf_counter() - t_ref if len(scorer.refiners) else 0.0
+        t2 = time.perf_counter()
+        record: dict[str, Any] = {"epoch": epoch, "loss": total / max(pairs, 1), "targets": len(target_users)}
+        if run.has_valid:
+            self._validate(run, epoch, record)
+        t_valid = time.perf_counter() - t2
+        record.update(refine_record)
+        record.update(
+            {
+                "seconds_graph": round(t_graph, 3),
+                "seconds_train": round(t_train, 3),
+                "seconds_valid": round(t_valid, 3),
+                "seconds_encoder": round(t_encoder, 3),
+                "seconds_refine": round(t_refine, 3),
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+        )
+        if stopped:
+            record["stopped"] = True
+        run.history.append(record)
+        return stopped
+
+    def _batches(
+        self, run: _Run, epoch: int, users: np.ndarray, epoch_data: tuple, encoder_on: bool
+    ) -> tuple[float, int, float, bool]:
+        """The epoch's optimiser steps over ``users`` in batches; returns ``(loss sum over pairs, pairs, encoder
+        seconds, whether a callback stopped the loop)``."""
+        cfg, scorer, group, device = self.config, run.scorer, run.group, run.device
+        kept, target_users, target_items, start_weights, blocks, structure, cold = epoch_data
         pair_negatives = 1 if cfg.loss == "softmax" else cfg.negatives  # softmax: every candidate is a negative
-        candidate_items = torch.from_numpy(items_with_positives(train)).to(device)
-        bar.update(start_epoch - 1)
-        epoch = start_epoch - 1
-        try:
-            for epoch in range(start_epoch, cfg.epochs + 1):
-                hooks.on_epoch_begin(epoch)
-                t0 = time.perf_counter()
-                kept, target_users, target_items = hold_out(train, cfg.holdout, rng, times, cold_share)
-                _, start_weights, blocks, structure, cold = epoch_graph(graph, config, tables, not_cold, kept, device)
-                t_graph = time.perf_counter() - t0
-                users = rng.permutation(np.unique(target_users))
-                hooks.on_epoch_graph(epoch, math.ceil(len(users) / cfg.user_batch))
-                scorer.train()
-                total, pairs, t_encoder, t_refine, stopped = 0.0, 0, 0.0, 0.0, False
-                encoder_on = joint is not None and epoch > cfg.encoder_warmup_epochs
-                if encoder_on:
-                    joint.encoder.train()
-                t1 = time.perf_counter()
-                for index, start in enumerate(range(0, len(users), cfg.user_batch)):
-                    batch = users[start : start + cfg.user_batch]
-                    # every process draws the whole batch's pairs, so the random streams stay those of one process
-                    rows, pos_users, pos_items, neg_items = batch_pairs(
-                        batch, target_users, target_items, pair_negatives, sampler
-                    )
-                    n_pairs = len(pos_users)
-                    batch, rows, pos_users, pos_items, neg_items = group.share(
-                        batch, rows, pos_users, pos_items, neg_items
-                    )
-                    t_enc = time.perf_counter()
-                    text = joint.step_text(scorer, np.concatenate([pos_items, neg_items]), rng) if encoder_on else None
-                    t_encoder += time.perf_counter() - t_enc
-                    loss, ranking = step_loss(
-                        structure,
-                        cold,
-                        blocks,
-                        torch.from_numpy(batch).to(device),
-                        start_columns(start_weights, batch, device),
-                        torch.from_numpy(rows).to(device),
-                        torch.from_numpy(pos_users).to(device),
-                        torch.from_numpy(pos_items).to(device),
-                        torch.from_numpy(neg_items).to(device),
-                        text,
-                        group.normaliser(n_pairs),
-                        allowed_items(kept, batch, candidate_items, device) if cfg.loss == "softmax" else None,
-                    )
-                    batch_loss, broken, shown = group.batch_loss(loss, ranking, device)
-                    if broken:
-                        raise TrainingError(
-                            f"epoch {epoch}: the loss became {shown} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); "
-                            + self._kept()
-                        )
-                    optimiser.zero_grad()
-                    group.backward(loss)
-                    optimiser.step()
-                    scheduler.step()
-                    total += batch_loss * n_pairs
-                    pairs += n_pairs
-                    if hooks.on_batch_end(epoch, index, batch_loss):
-                        stopped = True
-                        break
-                t_train = time.perf_counter() - t1 - t_encoder  # the encoder's share is reported on its own
-                scorer.eval()
-                refine_record: dict[str, Any] = {}
-                if encoder_on:
-                    t_enc = time.perf_counter()
-                    joint.refresh(scorer)
-                    t_encoder += time.perf_counter() - t_enc
-                if len(scorer.refiners):
-                    t_ref = time.perf_counter()
-                    if config.remine_every and epoch % config.remine_every == 0:
-                        z_full = scorer.node_vectors(full_structure, cold_mask(full_operator, device, not_cold)).float()
-                        for kind, refiner in scorer.refiners.items():
-                            mined = refiner.remine(z_full, config.remine_k, config.prune_below)
-                            refine_record.update({f"{kind}_{key}": value for key, value in mined.items()})
-                    full_operator, full_structure = refresh_similarity(
-                        graph, scorer, tables, full_operator, full_structure, not_cold, device
-                    )
-                    if group.share_refined(tables, scorer, device):
-                        full_operator, full_structure = full_graph(graph, config, tables, device)
-                    t_refine = time.perf_counter() - t_ref
-                t2 = time.perf_counter()
-                record: dict[str, Any] = {"epoch": epoch, "loss": total / max(pairs, 1), "targets": len(target_users)}
-                if has_valid:
-                    hooks.on_validation_begin(epoch)
-                    value = group.validated(
-                        lambda op=full_operator, st=full_structure: validate(scorer, op, st, tables, not_cold), device
-                    )
-                    record[f"valid_{VALID_METRIC}"] = value
-                    if value > best:
-                        best, best_epoch, stale = value, epoch, 0
-                        best_state = copy.deepcopy(scorer.state_dict())
-                        best_extra = {
-                            "tables": {kind: tables[kind].copy() for kind in scorer.refiners},
-                            "encoder": joint.state() if joint is not None else None,
-                        }
-                    else:
-                        stale += 1
-                t_valid = time.perf_counter() - t2
-                record.update(refine_record)
-                record.update(
-                    {
-                        "seconds_graph": round(t_graph, 3),
-                        "seconds_train": round(t_train, 3),
-                        "seconds_valid": round(t_valid, 3),
-                        "seconds_encoder": round(t_encoder, 3),
-                        "seconds_refine": round(t_refine, 3),
-                        "seconds": round(time.perf_counter() - t0, 3),
-                    }
+        total, pairs, t_encoder = 0.0, 0, 0.0
+        for index, start in enumerate(range(0, len(users), cfg.user_batch)):
+            batch = users[start : start + cfg.user_batch]
+            # every process draws the whole batch's pairs, so the random streams stay those of one process
+            rows, pos_users, pos_items, neg_items = batch_pairs(
+                batch, target_users, target_items, pair_negatives, run.sampler
+            )
+            n_pairs = len(pos_users)
+            batch, rows, pos_users, pos_items, neg_items = group.share(batch, rows, pos_users, pos_items, neg_items)
+            t_enc = time.perf_counter()
+            text = run.joint.step_text(scorer, np.concatenate([pos_items, neg_items]), run.rng) if encoder_on else None
+            t_encoder += time.perf_counter() - t_enc
+            loss, ranking = run.step_loss(
+                structure,
+                cold,
+                blocks,
+                torch.from_numpy(batch).to(device),
+                start_columns(start_weights, batch, device),
+                torch.from_numpy(rows).to(device),
+                torch.from_numpy(pos_users).to(device),
+                torch.from_numpy(pos_items).to(device),
+                torch.from_numpy(neg_items).to(device),
+                text,
+                group.normaliser(n_pairs),
+                allowed_items(kept, batch, run.candidates, device) if cfg.loss == "softmax" else None,
+            )
+            batch_loss, broken, shown = group.batch_loss(loss, ranking, device)
+            if broken:
+                raise TrainingError(
+                    f"epoch {epoch}: the loss became {shown} (lower lr={cfg.lr} or path_lr={cfg.path_lr}); "
+                    + self._kept()
                 )
-                if stopped:
-                    record["stopped"] = True
-                history.append(record)
-                stop = hooks.on_epoch_end(epoch, record)
-                bar.update(1)
-                if self.checkpoint_dir is not None and main:
-                    from .checkpoint import save_checkpoint
+            run.optimiser.zero_grad()
+            group.backward(loss)
+            run.optimiser.step()
+            run.scheduler.step()
+            total += batch_loss * n_pairs
+            pairs += n_pairs
+            if run.hooks.on_batch_end(epoch, index, batch_loss):
+                return total, pairs, t_encoder, True
+        return total, pairs, t_encoder, False
 
-                    save_checkpoint(
-                        self.checkpoint_dir,
-                        scorer,
-                        optimiser,
-                        scheduler,
-                        rng,
-                        sampler,
-                        {
-                            "epoch": epoch,
-                            "best": best,
-                            "best_epoch": best_epoch,
-                            "stale": stale,
-                            "history": history,
-                            "fingerprint": fingerprint,
-                        },
-                        best_state,
-                    )
-                if stopped or stop or (has_valid and stale >= cfg.patience):
-                    break
-        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:  # the last epoch's checkpoint is kept
-            if not is_out_of_memory(exc):
-                raise  # torch.OutOfMemoryError is a RuntimeError too; any other RuntimeError is not ours to explain
-            bar.close()
-            raise TrainingError(
-                f"epoch {epoch}: out of memory ({type(exc).__name__}); lower user_batch={cfg.user_batch} (each step "
-                "holds about 20 dense (nodes × user_batch) float32 blocks), or train on a machine with more memory; "
-                + self._kept()
-            ) from exc
-        bar.close()
-        if best_state is not None:
-            scorer.load_state_dict(best_state)
-            for kind, table in best_extra.get("tables", {}).items():
-                tables[kind] = table
+    def _refine(self, run: _Run, epoch: int) -> dict[str, Any]:
+        """Re-mine (every ``remine_every`` epochs) and re-weigh the refined similarity edges; rebuilds the full
+        training graph from them. Returns the re-mining's counts for the epoch's record."""
+        config, scorer, device = run.scorer.config, run.scorer, run.device
+        record: dict[str, Any] = {}
+        if config.remine_every and epoch % config.remine_every == 0:
+            z_full = scorer.node_vectors(run.full_structure, cold_mask(run.full_operator, device, run.not_cold)).float()
+            for kind, refiner in scorer.refiners.items():
+                mined = refiner.remine(z_full, config.remine_k, config.prune_below)
+                record.update({f"{kind}_{key}": value for key, value in mined.items()})
+        run.full_operator, run.full_structure = refresh_similarity(
+            run.graph, scorer, run.tables, run.full_operator, run.full_structure, run.not_cold, device
+        )
+        if run.group.share_refined(run.tables, scorer, device):
+            run.full_operator, run.full_structure = full_graph(run.graph, config, run.tables, device)
+        return record
+
+    def _validate(self, run: _Run, epoch: int, record: dict[str, Any]) -> None:
+        """Validate the epoch (rank 0; every process takes the value) and keep the best epoch's state."""
+        run.hooks.on_validation_begin(epoch)
+        value = run.group.validated(
+            lambda: run.validate(run.scorer, run.full_operator, run.full_structure, run.tables, run.not_cold),
+            run.device,
+        )
+        record[f"valid_{VALID_METRIC}"] = value
+        if value > run.best:
+            run.best, run.best_epoch, run.stale = value, epoch, 0
+            run.best_state = copy.deepcopy(run.scorer.state_dict())
+            run.best_extra = {
+                "tables": {kind: run.tables[kind].copy() for kind in run.scorer.refiners},
+                "encoder": run.joint.state() if run.joint is not None else None,
+            }
+        else:
+            run.stale += 1
+
+    def _checkpoint(self, run: _Run, epoch: int) -> None:
+        """Write the epoch's full state to the checkpoint directory."""
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(
+            self.checkpoint_dir,
+            run.scorer,
+            run.optimiser,
+            run.scheduler,
+            run.rng,
+            run.sampler,
+            {
+                "epoch": epoch,
+                "best": run.best,
+                "best_epoch": run.best_epoch,
+                "stale": run.stale,
+                "history": run.history,
+                "fingerprint": run.fingerprint,
+            },
+            run.best_state,
+        )
+
+    def _finish(self, run: _Run, epoch: int, started: float) -> TrainingReport:
+        """Restore the best epoch, calibrate the cold items and report."""
+        cfg, scorer = self.config, run.scorer
+        best_epoch = run.best_epoch
+        if run.best_state is not None:
+            scorer.load_state_dict(run.best_state)
+            for kind, table in run.best_extra.get("tables", {}).items():
+                run.tables[kind] = table
                 scorer.refiners[kind].set_pattern(table)
-            if best_extra.get("encoder") is not None:
-                joint.load_state(best_extra["encoder"])
+            if run.best_extra.get("encoder") is not None:
+                run.joint.load_state(run.best_extra["encoder"])
         else:
             best_epoch = epoch
         if len(scorer.refiners):
-            full_operator, full_structure = full_graph(graph, config, tables, device)
+            run.full_operator, run.full_structure = full_graph(run.graph, scorer.config, run.tables, run.device)
         encoder_state = encoder_tuning = None
-        if joint is not None:
+        if run.joint is not None:
             from ..encoder.text import state_digest
 
-            encoder_state = joint.state()
+            encoder_state = run.joint.state()
             encoder_tuning = {
-                **joint.settings,
+                **run.joint.settings,
                 "digest": state_digest(encoder_state),
                 "epochs_frozen": min(cfg.encoder_warmup_epochs, best_epoch),
             }
         scorer.eval()
         calibration = calibrate_cold(
-            cfg, graph, scorer, tables, not_cold, train, rng, times, device, show_progress=main
+            cfg,
+            run.graph,
+            scorer,
+            run.tables,
+            run.not_cold,
+            run.train,
+            run.rng,
+            run.times,
+            run.device,
+            show_progress=run.group.main,
         )
-        del step_loss  # drops DDP's gradient hooks from the parameters
-        calibration = group.finish(scorer, calibration, device)
+        run.step_loss = None  # drops DDP's gradient hooks from the parameters
+        calibration = run.group.finish(scorer, calibration, run.device)
         return TrainingReport(
-            history=history,
+            history=run.history,
             best_epoch=best_epoch,
             epochs=epoch,
-            best_valid_ndcg=float(best) if best_state is not None else float("nan"),
+            best_valid_ndcg=float(run.best) if run.best_state is not None else float("nan"),
             train_seconds=time.perf_counter() - started,
-            epoch_seconds=TrainingReport.mean_seconds(history),
+            epoch_seconds=TrainingReport.mean_seconds(run.history),
             cold_calibration=calibration,
-            holdout_mode="latest" if latest else "random",
-            cold_items=cold_share,
-            device=str(device),
-            tables=tables,
-            operator=full_operator,
-            structure=full_structure,
-            not_cold=not_cold,
+            holdout_mode="random" if run.times is None else "latest",
+            cold_items=run.cold_share,
+            device=str(run.device),
+            tables=run.tables,
+            operator=run.full_operator,
+            structure=run.full_structure,
+            not_cold=run.not_cold,
             encoder_state=encoder_state,
             encoder_tuning=encoder_tuning,
         )
