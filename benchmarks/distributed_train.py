@@ -8,7 +8,8 @@ seeds (``Trainer.fit``: data-parallel when a group of more than one process is i
 It reports, from rank 0's epoch log:
 
 * the mean **training-step time** (ms), over the epochs after the first (the first, which pays
-  for lazy initialisation in fresh processes, is reported apart; with one epoch, that one): the epoch's training loop (``seconds_train``: BPR
+  for lazy initialisation in fresh processes, is reported apart; with one epoch, that one): the epoch's training loop
+  (``seconds_train``: BPR
   pairs, forward, backward with the gradient all-reduce, optimiser) divided by the steps per
   epoch, ``ceil(users with >= 2 training positives / user_batch)`` (the trainer's count; exact
   without cold-item hiding);
@@ -72,10 +73,10 @@ def _case(
         Path(result_file).write_text(
             json.dumps(
                 {
-                    "history": model.history_,
+                    "history": model.report_.history,
                     "fit_seconds": fit_seconds,
                     "threads": torch.get_num_threads(),
-                    "best_epoch": model.best_epoch_,
+                    "best_epoch": model.report_.best_epoch,
                 },
                 default=float,
             )
@@ -215,20 +216,25 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Graph {payload['graph']} ({nodes['user']:,} users, {nodes['item']:,} items, {nodes['interest']:,} interests; "
         f"{sum(counts['edges'].values()):,} edges), protocol {payload['protocol']}.",
-        f"Training: {args.epochs} epochs, user_batch {args.user_batch} (global; split over processes), {args.negatives} negatives, seed {args.seed}, "
+        f"Training: {args.epochs} epochs, user_batch {args.user_batch} (global; split over processes), "
+        f"{args.negatives} negatives, seed {args.seed}, "
         f"model {payload['model_config']}; {steps} steps per epoch ({users_with_targets} users with targets). "
         f"CPU, {cores} cores, backend gloo, fresh spawned processes per configuration; 1-minute load average "
         f"{payload['load_average_1min']['before']} before, {payload['load_average_1min']['after']} after. "
-        f"Step, epoch and its parts: mean over {'epochs 2..' + str(args.epochs) if args.epochs > 1 else 'the one epoch'}; "
+        "Step, epoch and its parts: mean over "
+        f"{'epochs 2..' + str(args.epochs) if args.epochs > 1 else 'the one epoch'}; "
         "fit: the whole call (all epochs, cold-item calibration, frozen weights).",
         "",
-        "| processes × threads | step (ms) | first-epoch step (ms) | epoch (s) | graph (s) | train loop (s) | valid (s) | fit (s) | max rel. loss diff |",
+        "| processes × threads | step (ms) | first-epoch step (ms) | epoch (s) | graph (s) | train loop (s) | valid "
+        "(s) | fit (s) | max rel. loss diff |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         md.append(
-            f"| {row['processes']} × {row['threads_per_process']} | {row['step_ms']:.1f} | {row['first_epoch_step_ms']:.1f} | {row['epoch_seconds']:.2f} | {row['graph_seconds']:.2f} | "
-            f"{row['train_seconds']:.2f} | {row['valid_seconds']:.2f} | {row['fit_seconds']:.2f} | {row['max_rel_loss_diff']:.1e} |"
+            f"| {row['processes']} × {row['threads_per_process']} | {row['step_ms']:.1f} | "
+            f"{row['first_epoch_step_ms']:.1f} | {row['epoch_seconds']:.2f} | {row['graph_seconds']:.2f} | "
+            f"{row['train_seconds']:.2f} | {row['valid_seconds']:.2f} | {row['fit_seconds']:.2f} | "
+            f"{row['max_rel_loss_diff']:.1e} |"
         )
     md += ["", f"Command: `{command}`"]
     if args.out is not None:

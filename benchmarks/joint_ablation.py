@@ -1,4 +1,5 @@
-"""Joint-training ablation: ID-only → frozen text → refined edges → fine-tuned encoder, paired against LightGCN, over seeds.
+"""Joint-training ablation: ID-only → frozen text → refined edges → fine-tuned encoder, paired against LightGCN, over
+seeds.
 
 Not a test: it measures. On one ml-latest-small graph per protocol it fits each
 variant of the interest-graph model with every seed (same split), scores the
@@ -59,7 +60,8 @@ VARIANTS = {
 
 
 def _mean_std(values: list[float]) -> str:
-    """``"mean ± std"`` of per-seed figures (sample std, as :func:`interestgraph.evaluate.average_runs` reports; 4 decimals)."""
+    """``"mean ± std"`` of per-seed figures (sample std, as :func:`interestgraph.evaluate.average_runs` reports;
+    4 decimals)."""
     import numpy as np
 
     return f"{np.mean(values):.4f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.4f}"
@@ -125,15 +127,15 @@ def main(argv: list[str] | None = None) -> int:
                 seconds = time.perf_counter() - t0
                 result = evaluate(model, split, part="test", cutoffs=(20,), name=name)
                 runs.append(result)
-                refined = {k: v for k, v in model.history_[-1].items() if k.endswith("_edges")}
+                refined = {k: v for k, v in model.report_.history[-1].items() if k.endswith("_edges")}
                 facts.setdefault(name, []).append(
                     {
                         "seed": seed,
                         "fit_seconds": round(seconds, 1),
-                        "best_epoch": model.best_epoch_,
-                        "epochs": model.epochs_,
-                        "valid_ndcg@20": model.best_valid_ndcg_,
-                        "epoch_seconds": model.epoch_seconds_,
+                        "best_epoch": model.report_.best_epoch,
+                        "epochs": model.report_.epochs,
+                        "valid_ndcg@20": model.report_.best_valid_ndcg,
+                        "epoch_seconds": model.report_.epoch_seconds,
                         **refined,
                         "ndcg@20": result.metrics["ndcg@20"],
                         "recall@20": result.metrics["recall@20"],
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 print(
-                    f"{result.describe()} [seed {seed}, fit {seconds:.1f} s, best epoch {model.best_epoch_}]",
+                    f"{result.describe()} [seed {seed}, fit {seconds:.1f} s, best epoch {model.report_.best_epoch}]",
                     flush=True,
                 )
             averaged[name] = average_runs(runs, name=name)
@@ -154,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = [
             "| variant | seeds | ndcg@20 | recall@20 |"
             + (" cold items' recall@20 | cold ndcg@20 |" if has_cold else "")
-            + " fit s | epoch s: encoder / walks+loss / refine / valid | vs the first variant, ndcg@20 (95% CI) | vs LightGCN ndcg@20 (95% CI) |",
+            + " fit s | epoch s: encoder / walks+loss / refine / valid | vs the first variant, ndcg@20 (95% CI) |"
+            + " vs LightGCN ndcg@20 (95% CI) |",
             "|---|---|---|---|" + ("---|---|" if has_cold else "") + "---|---|---|---|",
         ]
         first = next(iter(averaged))
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             m = result.metrics
             runs = facts[name]
             fit = sum(f["fit_seconds"] for f in runs) / len(runs)
-            part = lambda k: sum(f["epoch_seconds"].get(k, 0.0) for f in runs) / len(runs)
+            part = lambda k, runs=runs: sum(f["epoch_seconds"].get(k, 0.0) for f in runs) / len(runs)
             versus = ""
             if baseline is not None:
                 c = compare(result, baseline, "ndcg@20")
@@ -184,16 +187,22 @@ def main(argv: list[str] | None = None) -> int:
             step = (
                 ""
                 if step is None
-                else f"{step['difference']:+.4f} [{step['ci_low']:+.4f}, {step['ci_high']:+.4f}], p={step['p_value']:.2g}"
+                else (
+                    f"{step['difference']:+.4f} [{step['ci_low']:+.4f}, {step['ci_high']:+.4f}], "
+                    f"p={step['p_value']:.2g}"
+                )
             )
             rows.append(
-                f"| {name} | {len(runs)} | {m['ndcg@20']:.4f} ± {m['ndcg@20_std']:.4f} | {m['recall@20']:.4f} ± {m['recall@20_std']:.4f} |{cold} {fit:.0f} | "
-                f"{part('encoder'):.1f} / {part('train'):.1f} / {part('refine'):.2f} / {part('valid'):.1f} | {step} | {versus} |"
+                f"| {name} | {len(runs)} | {m['ndcg@20']:.4f} ± {m['ndcg@20_std']:.4f} | {m['recall@20']:.4f} ± "
+                f"{m['recall@20_std']:.4f} |{cold} {fit:.0f} | "
+                f"{part('encoder'):.1f} / {part('train'):.1f} / {part('refine'):.2f} / {part('valid'):.1f} | {step} "
+                f"| {versus} |"
             )
         if baseline is not None:
             b = baseline.metrics
             rows.append(
-                f"| LightGCN (tuned; {args.lightgcn.replace('{protocol}', protocol)}) | - | {b['ndcg@20']:.4f} ± {b.get('ndcg@20_std', 0.0):.4f} | "
+                f"| LightGCN (tuned; {args.lightgcn.replace('{protocol}', protocol)}) | - | {b['ndcg@20']:.4f} ± "
+                f"{b.get('ndcg@20_std', 0.0):.4f} | "
                 f"{b['recall@20']:.4f} ± {b.get('recall@20_std', 0.0):.4f} |"
                 + (" - | - |" if has_cold else "")
                 + " - | - | - | - |"

@@ -77,22 +77,24 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "variant": name,
                 "overrides": overrides,
-                "valid_ndcg@20": model.best_valid_ndcg_,
+                "valid_ndcg@20": model.report_.best_valid_ndcg,
                 "test_ndcg@20": test.metrics["ndcg@20"],
                 "test_recall@20": test.metrics["recall@20"],
-                "best_epoch": model.best_epoch_,
-                "epochs": model.epochs_,
+                "best_epoch": model.report_.best_epoch,
+                "epochs": model.report_.epochs,
                 "fit_seconds": round(seconds, 1),
             }
         )
         print(
-            f"{name}: valid ndcg@20 {model.best_valid_ndcg_:.4f}, test ndcg@20 {test.metrics['ndcg@20']:.4f}, recall@20 {test.metrics['recall@20']:.4f} "
-            f"[best epoch {model.best_epoch_}/{model.epochs_}, {seconds:.0f} s]",
+            f"{name}: valid ndcg@20 {model.report_.best_valid_ndcg:.4f}, test ndcg@20 {test.metrics['ndcg@20']:.4f}, "
+            f"recall@20 {test.metrics['recall@20']:.4f} "
+            f"[best epoch {model.report_.best_epoch}/{model.report_.epochs}, {seconds:.0f} s]",
             flush=True,
         )
     default = chosen[0][0]
     lines = [
-        "| variant | valid NDCG@20 | test NDCG@20 | test Recall@20 | vs default, test NDCG@20 (95 % CI, p) | best epoch | fit s |",
+        "| variant | valid NDCG@20 | test NDCG@20 | test Recall@20 | vs default, test NDCG@20 (95 % CI, p) | best "
+        "epoch | fit s |",
         "|---|---:|---:|---:|---|---:|---:|",
     ]
     for row in rows:
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             row["vs_default"] = c
             versus = f"{c['difference']:+.4f} [{c['ci_low']:+.4f}, {c['ci_high']:+.4f}], p={c['p_value']:.2g}"
         lines.append(
-            f"| {row['variant']} | {row['valid_ndcg@20']:.4f} | {row['test_ndcg@20']:.4f} | {row['test_recall@20']:.4f} | {versus} | {row['best_epoch']} | {row['fit_seconds']:.0f} |"
+            f"| {row['variant']} | {row['valid_ndcg@20']:.4f} | {row['test_ndcg@20']:.4f} | "
+            f"{row['test_recall@20']:.4f} | {versus} | {row['best_epoch']} | {row['fit_seconds']:.0f} |"
         )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -44,10 +44,10 @@ class _InLogOrder:
 
     def __init__(self, model, log):
         self.model = model
-        self.items = model.item_ids_.get_indexer(log.item_ids)
+        self.items = model.item_ids.get_indexer(log.item_ids)
         if (self.items < 0).any():
             raise ValueError(f"{int((self.items < 0).sum())} catalog items are not in the model")
-        self.users = model.user_ids_.get_indexer(log.user_ids)
+        self.users = model.user_ids.get_indexer(log.user_ids)
 
     def score(self, users):
         import torch
@@ -60,7 +60,8 @@ class _InLogOrder:
 
 
 def without_items(split, items):
-    """``split`` with ``items`` removed from the catalog and the events (what a model trained before they existed sees)."""
+    """``split`` with ``items`` removed from the catalog and the events (what a model trained before they existed
+    sees)."""
     import dataclasses
 
     from interestgraph.data.splits import Split
@@ -194,7 +195,8 @@ def main() -> None:
     added = payload["runs"][str(seeds[0])]["added"]
     lines += [
         "",
-        f"Added {added['items_added']} items in {added['add_seconds']} s (seed {seeds[0]}); {added['items_without_interest']} matched no interest point.",
+        f"Added {added['items_added']} items in {added['add_seconds']} s (seed {seeds[0]}); "
+        f"{added['items_without_interest']} matched no interest point.",
     ]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "new-items.json").write_text(json.dumps(payload, indent=2))

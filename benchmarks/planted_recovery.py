@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     graph = build_interest_graph(split, encoder=encoder)
     print(
-        f"{split.describe()}\ngraph built in {time.perf_counter() - started:.1f} s: {len(graph.users):,} users, {len(graph.interests):,} interests",
+        f"{split.describe()}\ngraph built in {time.perf_counter() - started:.1f} s: {len(graph.users):,} users, "
+        f"{len(graph.interests):,} interests",
         flush=True,
     )
     variants = {
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             found = planted_recovery(graph, data.truth, scores=model.interest_scores(users, top=args.top).numpy())
             rows[name].append(found)
             print(
-                f"{name} [seed {seed}]: strongest in top 10 {found['strongest_in_top10']:.1%}, planted in top 10 {found['planted_in_top10']:.1%}",
+                f"{name} [seed {seed}]: strongest in top 10 {found['strongest_in_top10']:.1%}, planted in top 10 "
+                f"{found['planted_in_top10']:.1%}",
                 flush=True,
             )
     lines = [
@@ -123,12 +125,14 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|",
     ]
     for name, runs in rows.items():
-        cell = lambda key: " / ".join(f"{r[key]:.1%}" for r in runs)
+        cell = lambda key, runs=runs: " / ".join(f"{r[key]:.1%}" for r in runs)
         lines.append(
-            f"| {name.replace('|', chr(92) + '|')} | {len(runs)} | {cell('strongest_in_top10')} | {cell('planted_in_top10')} |"
+            f"| {name.replace('|', chr(92) + '|')} | {len(runs)} | {cell('strongest_in_top10')} | "
+            f"{cell('planted_in_top10')} |"
         )
     text = (
-        f"# Planted interests recovered (synthetic default, rs-4)\n\n{split.describe()}\n\nModel rankings attribute the walks behind each "
+        f"# Planted interests recovered (synthetic default, rs-4)\n\n{split.describe()}\n\nModel rankings attribute "
+        "the walks behind each "
         f"user's top-{args.top} recommendations (`interest_scores`); seeds {', '.join(map(str, seeds))}.\n\n"
         + "\n".join(lines)
         + f"\n\nCommand: `{command}`\n"

@@ -9,7 +9,7 @@ memory is its own, as in ``benchmarks/_isolated.py``) runs four phases on the sy
    default ``GraphConfig`` (hashed character n-grams: no language model, so 10M fits the run);
 3. **model epoch**: ``InterestGraphModel(ModelConfig(), TrainConfig(epochs=1, patience=1,
    cold_draws=0, device=--device))``: one epoch = hold-out graph, the BPR loop over user batches,
-   validation NDCG@20 (``model.epoch_seconds_`` gives the three parts); the cold-item calibration
+   validation NDCG@20 (``model.report_.epoch_seconds`` gives the three parts); the cold-item calibration
    that ``fit`` runs after the last epoch is switched off (``cold_draws=0``: it is not an epoch);
 4. **lightgcn epoch**: the ``LightGCN`` baseline (64-d, 3 layers, pairs of 2,048) with
    ``max_epochs=1, eval_every=1`` on the same split: one pass over the training pairs, then
@@ -42,6 +42,7 @@ the setting its training memory scales with (``--inject`` fails a phase on purpo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import math
@@ -110,7 +111,8 @@ def parse_sizes(text: str) -> list[int]:
         rule = size_rule(int(value))
         if rule["events"] < MIN_EVENTS_PER_USER * rule["users"]:
             raise ValueError(
-                f"--sizes: {item} events are fewer than {MIN_EVENTS_PER_USER} per user for the rule's {rule['users']:,} users; "
+                f"--sizes: {item} events are fewer than {MIN_EVENTS_PER_USER} per user for the rule's "
+                f"{rule['users']:,} users; "
                 f"use at least {MIN_EVENTS_PER_USER * rule['users']:,}"
             )
         sizes.append(int(value))
@@ -120,13 +122,15 @@ def parse_sizes(text: str) -> list[int]:
 
 
 def parse_inject(text: str | None) -> tuple[str, str] | None:
-    """``"build:memory"`` -> ``("build", "memory")``: fail on purpose at the start of a phase (tests the failure rows)."""
+    """``"build:memory"`` -> ``("build", "memory")``: fail on purpose at the start of a phase (tests the failure
+    rows)."""
     if text is None:
         return None
     phase, _, kind = text.rpartition(":")
     if phase not in PHASES or kind not in INJECT_KINDS:
         raise ValueError(
-            f"--inject: expected PHASE:KIND with PHASE in {', '.join(PHASES)} and KIND in {', '.join(INJECT_KINDS)}, got {text!r}"
+            f"--inject: expected PHASE:KIND with PHASE in {', '.join(PHASES)} and KIND in {', '.join(INJECT_KINDS)}, "
+            f"got {text!r}"
         )
     return phase, kind
 
@@ -166,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="GIB",
-        help="let each child's phases use about GIB GiB: RLIMIT_AS = GIB + address space mapped but not resident after the imports",
+        help="let each child's phases use about GIB GiB: RLIMIT_AS = GIB + address space mapped but not resident "
+        "after the imports",
     )
     parser.add_argument(
         "--budget",
@@ -211,7 +216,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int]]:
         parser.error(f"--memory-limit must be a positive number of GiB, got {args.memory_limit}")
     if args.budget < 0 or args.min_batches < 1 or args.max_batches < 0:
         parser.error(
-            f"--budget must be >= 0, --min-batches >= 1 and --max-batches >= 0; got {args.budget}, {args.min_batches}, {args.max_batches}"
+            f"--budget must be >= 0, --min-batches >= 1 and --max-batches >= 0; got {args.budget}, "
+            f"{args.min_batches}, {args.max_batches}"
         )
     if args.device == "cuda":
         import torch
@@ -227,7 +233,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int]]:
 def _statm_mib() -> tuple[float, float]:
     """``(address space, resident)`` of this process in MiB, from ``/proc/self/statm`` (zeros where it is missing)."""
     try:
-        size, resident = open("/proc/self/statm").read().split()[:2]
+        with open("/proc/self/statm") as statm:
+            size, resident = statm.read().split()[:2]
     except OSError:
         return 0.0, 0.0
     page = os.sysconf("SC_PAGE_SIZE")
@@ -272,7 +279,8 @@ class RssSampler:
             self._note()
 
     def mark(self, part: str) -> None:
-        """From now on the current phase is in ``part`` (its start RSS and peak are kept apart; a part marked again goes on)."""
+        """From now on the current phase is in ``part`` (its start RSS and peak are kept apart; a part marked again
+        goes on)."""
         self._note()
         rss = _statm_mib()[1]
         with self._lock:
@@ -439,40 +447,6 @@ class LoopMeter:
         return out
 
 
-@contextmanager
-def patched(owner: Any, name: str, replacement: Any) -> Iterator[None]:
-    """Set ``owner.name`` to ``replacement`` for the block (module functions the library looks up at call time)."""
-    original = getattr(owner, name)
-    setattr(owner, name, replacement)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
-
-
-def stamped(stamps: dict[str, float], key: str, function: Callable, end_key: str | None = None) -> Callable:
-    """``function`` that writes ``perf_counter`` at its first call's start (and end) into ``stamps``."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        stamps.setdefault(key, time.perf_counter())
-        result = function(*args, **kwargs)
-        if end_key is not None:
-            stamps.setdefault(end_key, time.perf_counter())
-        return result
-
-    return wrapper
-
-
-def keep_results(results: list, function: Callable) -> Callable:
-    """``function`` that also appends each result to ``results``."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        results.append(function(*args, **kwargs))
-        return results[-1]
-
-    return wrapper
-
-
 def n_batches(count: int, size: int) -> int:
     """Batches of ``size`` that cover ``count`` rows (0 for none)."""
     return math.ceil(count / size) if count else 0
@@ -495,7 +469,8 @@ def phase_generate(state: dict, row: dict, settings: dict) -> None:
 
 
 def phase_build(state: dict, row: dict, settings: dict) -> None:
-    """Interest graph of the log (rs-4, lexical encoder, default GraphConfig): sets ``state["graph"]``; row: counts, build seconds and steps."""
+    """Interest graph of the log (rs-4, lexical encoder, default GraphConfig): sets ``state["graph"]``; row: counts,
+    build seconds and steps."""
     from interestgraph.encoder import LexicalEncoder
     from interestgraph.evaluate import positive_matrix
     from interestgraph.graph.build import build_interest_graph
@@ -533,20 +508,6 @@ def _train_config(settings: dict):
     )
 
 
-def _own_validation(model, split, stamps: dict, freeze: Callable[[], None]) -> None:
-    """The validation a stopped training loop did not reach, as the trainer runs it (freeze ``W``, then the harness
-    on the valid part); its start and end go to ``stamps`` (``model.score`` is metered, so it may stop early)."""
-    from interestgraph.evaluate import evaluate
-
-    stamps["valid_start"] = time.perf_counter()
-    freeze()
-    try:
-        evaluate(model, split, part="valid", cutoffs=(20,), name="scale-curve")
-    except Capped:
-        pass
-    stamps["valid_end"] = time.perf_counter()
-
-
 def loop_seconds(meter: LoopMeter, start: float, end: float | None) -> float:
     """Seconds of a loop and what precedes it from ``start``: measured to ``end``, or, when the meter stopped it,
     the time to its first batch plus the extrapolated batches."""
@@ -556,61 +517,58 @@ def loop_seconds(meter: LoopMeter, start: float, end: float | None) -> float:
 
 
 def phase_model(state: dict, row: dict, settings: dict) -> None:
-    """One epoch of the interest-graph model; row["model"]: seconds by part (measured or extrapolated), batches."""
-    import numpy as np
+    """One epoch of the interest-graph model; row["model"]: seconds by part (measured or extrapolated), batches.
 
-    import interestgraph.train.trainer as trainer
-    from interestgraph.graph.propagation import to_torch_csr
+    Timed through the trainer's callbacks: the epoch's start, its walk graph, every batch (the train meter, which
+    may stop the epoch early: the trainer then validates it and stops) and the validation's start; ``model.score``
+    is metered for the validation loop, which may stop it early (:class:`Capped` ends the fit)."""
     from interestgraph.model import InterestGraphModel, ModelConfig
+    from interestgraph.train import Callback
 
     graph, cfg, sampler = state["graph"], _train_config(settings), state["sampler"]
     train_meter = _meter("model train", None, settings, on_first=lambda: sampler.mark("train"))
     valid_meter = _meter("model valid", n_batches(state["valid_users"], VALID_BATCH), settings)
     stamps: dict[str, float] = {}
+    tick = train_meter.wrap(lambda: None)
+
+    class Timer(Callback):
+        """Stamps the epoch's parts and meters its batches (a stop of the meter stops the epoch)."""
+
+        def on_epoch_begin(self, epoch: int) -> None:
+            stamps.setdefault("epoch_start", time.perf_counter())
+            sampler.mark("graph")
+
+        def on_epoch_graph(self, epoch: int, n_batches: int) -> None:
+            stamps.setdefault("graph_end", time.perf_counter())
+            train_meter.total = n_batches
+            self.n_batches = n_batches
+            if n_batches:
+                tick()  # the first batch starts
+
+        def on_batch_end(self, epoch: int, batch: int, loss: float) -> bool:
+            if batch + 1 >= self.n_batches:
+                return False
+            try:
+                tick()  # the next batch starts, unless the meter stops the loop here
+            except Capped:
+                return True
+            return False
+
+        def on_validation_begin(self, epoch: int) -> None:
+            stamps.setdefault("valid_start", time.perf_counter())
+            sampler.mark("valid")
+
+        def on_epoch_end(self, epoch: int, record: dict) -> None:
+            stamps.setdefault("valid_end", time.perf_counter())
+
     model = InterestGraphModel(ModelConfig(), cfg)
-    scorers: list = []
-    model._new_scorer = keep_results(scorers, model._new_scorer)  # the scorer, to validate a stopped epoch
-    freeze = model._freeze
-
-    def freeze_then_validate(*args: Any, **kwargs: Any) -> None:
-        """The trainer's validation starts by freezing ``W``."""
-        stamps.setdefault("valid_start", time.perf_counter())
-        sampler.mark("valid")
-        freeze(*args, **kwargs)
-
-    model._freeze = freeze_then_validate
     model.score = valid_meter.wrap(model.score)
-    original_hold_out = trainer.hold_out
-
-    def hold_out(*args: Any, **kwargs: Any):
-        """The epoch's hold-out, which also tells the meter how many user batches the epoch has."""
-        stamps.setdefault("epoch_start", time.perf_counter())
-        sampler.mark("graph")
-        kept, users, items = original_hold_out(*args, **kwargs)
-        train_meter.total = n_batches(len(np.unique(users)), cfg.user_batch)
-        return kept, users, items
-
     sampler.mark("setup")
     started = time.perf_counter()
-    with (
-        patched(trainer, "hold_out", hold_out),
-        patched(trainer, "batch_pairs", train_meter.wrap(trainer.batch_pairs)),
-        patched(trainer, "epoch_graph", stamped(stamps, "graph_start", trainer.epoch_graph, "graph_end")),
-    ):
-        try:
-            model.fit(graph)
-        except Capped:
-            if train_meter.capped:
-                device = trainer.pick_device(cfg.device)
-                _own_validation(
-                    model,
-                    graph.split,
-                    stamps,
-                    lambda: freeze_then_validate(
-                        scorers[-1], model.operator_, to_torch_csr(model.operator_.structure(), device=device)
-                    ),
-                )
+    with contextlib.suppress(Capped):  # the validation loop was stopped
+        model.fit(graph, callbacks=[Timer()])
     stamps.setdefault("valid_end", time.perf_counter())
+    stamps["fit_end"] = time.perf_counter()
     row["model"] = model_seconds(model, stamps, train_meter, valid_meter, started, settings)
     row["seconds"]["model epoch"] = row["model"]["epoch"]
 
@@ -618,8 +576,10 @@ def phase_model(state: dict, row: dict, settings: dict) -> None:
 def model_seconds(
     model, stamps: dict, train_meter: LoopMeter, valid_meter: LoopMeter, started: float, settings: dict
 ) -> dict:
-    """The model phase's seconds: ``setup`` (fit before the epoch), ``graph`` / ``train`` / ``valid`` (the epoch's parts;
-    the trainer's own ``model.epoch_seconds_`` when the epoch ran whole), ``epoch`` (their sum), ``fit`` (the whole call)."""
+    """The model phase's seconds: ``setup`` (fit before the epoch), ``graph`` / ``train`` / ``valid`` (the epoch's
+    parts;
+    the trainer's own ``model.report_.epoch_seconds`` when the epoch ran whole), ``epoch`` (their sum), ``fit`` (the
+    whole call)."""
     out: dict[str, Any] = {
         "device": str(settings["device"]),
         "user_batch": settings["user_batch"],
@@ -630,8 +590,8 @@ def model_seconds(
     }
     whole = not (train_meter.capped or valid_meter.capped)
     if whole:
-        parts = model.epoch_seconds_
-        out.update(graph=parts["graph"], train=parts["train"], valid=parts["valid"], fit=stamps["valid_end"] - started)
+        parts = model.report_.epoch_seconds
+        out.update(graph=parts["graph"], train=parts["train"], valid=parts["valid"], fit=stamps["fit_end"] - started)
     else:
         out["train"] = loop_seconds(train_meter, train_meter.stamps[0], stamps["valid_start"])
         out["valid"] = loop_seconds(valid_meter, stamps["valid_start"], stamps["valid_end"])
@@ -642,9 +602,11 @@ def model_seconds(
 
 
 def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
-    """One epoch of the LightGCN baseline on the graph's split; row["lightgcn"]: seconds by part, batches."""
-    import interestgraph.baselines._bpr as bpr
+    """One epoch of the LightGCN baseline on the graph's split; row["lightgcn"]: seconds by part, batches.
+
+    Timed through the baseline's callbacks, as :func:`phase_model` times the path model."""
     from interestgraph.baselines import LightGCN
+    from interestgraph.train import Callback
 
     split, sampler = state["graph"].split, state["sampler"]
     train_meter = _meter(
@@ -655,38 +617,37 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
     )
     valid_meter = _meter("lightgcn valid", n_batches(state["valid_users"], VALID_BATCH), settings)
     tick = train_meter.wrap(lambda: None)
-
-    class MeteredLightGCN(LightGCN):
-        """LightGCN whose training steps (``_embeddings`` in training mode: once per batch) pass the meter."""
-
-        def _embeddings(self):
-            if self.module_.training:
-                tick()
-            return super()._embeddings()
-
-    model = MeteredLightGCN(**LIGHTGCN, device=settings["device"])
-    model.score = valid_meter.wrap(model.score)
     stamps: dict[str, float] = {}
-    evaluate = bpr.evaluate
 
-    def validate(*args: Any, **kwargs: Any):
-        stamps.setdefault("valid_start", time.perf_counter())
-        sampler.mark("valid")
-        return evaluate(*args, **kwargs)
+    class Timer(Callback):
+        """Meters the batches (a stop of the meter stops the epoch) and stamps the validation's start."""
 
-    def eval_mode() -> None:
-        model.module_.eval()
-        model._cache = None
-        sampler.mark("valid")
+        def on_epoch_begin(self, epoch: int) -> None:
+            if train_meter.total:
+                tick()  # the first batch starts
 
+        def on_batch_end(self, epoch: int, batch: int, loss) -> bool:
+            if batch + 1 >= (train_meter.total or 0):
+                return False
+            try:
+                tick()  # the next batch starts, unless the meter stops the loop here
+            except Capped:
+                return True
+            return False
+
+        def on_validation_begin(self, epoch: int) -> None:
+            stamps.setdefault("valid_start", time.perf_counter())
+            sampler.mark("valid")
+
+        def on_epoch_end(self, epoch: int, record: dict) -> None:
+            stamps.setdefault("valid_end", time.perf_counter())
+
+    model = LightGCN(**LIGHTGCN, device=settings["device"])
+    model.score = valid_meter.wrap(model.score)
     sampler.mark("setup")
     started = time.perf_counter()
-    with patched(bpr, "evaluate", validate):
-        try:
-            model.fit(split)
-        except Capped:
-            if train_meter.capped:
-                _own_validation(model, split, stamps, eval_mode)
+    with contextlib.suppress(Capped):  # the validation loop was stopped
+        model.fit(split, callbacks=[Timer()])
     stamps.setdefault("valid_end", time.perf_counter())
     whole = not (train_meter.capped or valid_meter.capped)
     out: dict[str, Any] = {
@@ -737,7 +698,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def describe_failure(phase: str, exc: BaseException) -> dict[str, str]:
-    """JSON facts of a failed phase: status, the error's type and first line, and the innermost interestgraph frame it came from."""
+    """JSON facts of a failed phase: status, the error's type and first line, and the innermost interestgraph frame
+    it came from."""
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if f"{os.sep}interestgraph{os.sep}" in f.filename] or frames
     where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno} in {ours[-1].name}()" if ours else "?"
@@ -761,7 +723,8 @@ def inject(phase: str, settings: dict) -> None:
 def run_phase(
     name: str, state: dict, row: dict, settings: dict, sampler: RssSampler, trace: Path, function: Callable
 ) -> dict | None:
-    """Run phase ``name`` (``function(state, row, settings)``) under the sampler; returns its failure facts (None when it finished)."""
+    """Run phase ``name`` (``function(state, row, settings)``) under the sampler; returns its failure facts (None
+    when it finished)."""
     with trace.open("a") as f:
         f.write(json.dumps({"phase": name, "rss_mib": _statm_mib()[1]}) + "\n")
     print(f"  [{row['size']:,}] {name} ...", flush=True)
@@ -779,7 +742,8 @@ def run_phase(
     row["memory"][name] = rounded(memory)
     note = f"{failure['status']}: {failure['error']}" if failure else "done"
     print(
-        f"  [{row['size']:,}] {name}: {note} ({time.perf_counter() - started:.1f} s, phase peak RSS {memory['peak_rss_mib']:,.0f} MiB)",
+        f"  [{row['size']:,}] {name}: {note} ({time.perf_counter() - started:.1f} s, phase peak RSS "
+        f"{memory['peak_rss_mib']:,.0f} MiB)",
         flush=True,
     )
     return failure
@@ -794,7 +758,8 @@ def run_phases(
     functions: dict[str, Callable] | None = None,
 ) -> None:
     """Run :data:`PHASES` in order (``functions``: :data:`PHASE_FUNCTIONS` by default); a failure of a phase that later
-    ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets ``row["failures"]`` and, after a failure, ``row["status"]``."""
+    ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets ``row["failures"]`` and, after a failure,
+    ``row["status"]``."""
     failures = []
     for name in PHASES:
         failure = run_phase(name, state, row, settings, sampler, trace, (functions or PHASE_FUNCTIONS)[name])
@@ -816,7 +781,7 @@ def _child(size: int, settings: dict, result_path: str, trace_path: str) -> None
     import interestgraph.baselines
     import interestgraph.graph
     import interestgraph.model
-    import interestgraph.train.trainer  # noqa: F401
+    import interestgraph.train  # noqa: F401
 
     torch.set_num_threads(settings["threads"])
     row: dict[str, Any] = {
@@ -902,7 +867,8 @@ def settings_line(args: argparse.Namespace, machine: dict) -> str:
     """What was run, on what: one paragraph for the report."""
     gpu = f", GPU {machine['gpu']}" if machine["gpu"] else ", no GPU"
     limit = (
-        f"memory limit {args.memory_limit:g} GiB per child (RLIMIT_AS = that + its mapped-but-not-resident address space after the imports)"
+        f"memory limit {args.memory_limit:g} GiB per child (RLIMIT_AS = that + its mapped-but-not-resident address "
+        "space after the imports)"
         if args.memory_limit
         else "no memory limit"
     )
@@ -914,11 +880,16 @@ def settings_line(args: argparse.Namespace, machine: dict) -> str:
     if args.max_batches:
         stop += f"; every loop stops after {args.max_batches} batches"
     return (
-        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB{gpu}. Threads per child: {args.threads}. "
-        f"Device (interest-graph model and LightGCN): {args.device}. Sizes: synthetic log (seed {DATA_SEED}), n_users = max(1000, events/50), "
-        f"n_items = max(2000, events/100); graph: protocol {PROTOCOL} (seed {SPLIT_SEED}), default GraphConfig, LexicalEncoder. "
-        f"Model: default ModelConfig, TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch={args.user_batch}, negatives=8); "
-        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. One process per size; {limit}; {stop}."
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB{gpu}. Threads per child: "
+        f"{args.threads}. "
+        f"Device (interest-graph model and LightGCN): {args.device}. Sizes: synthetic log (seed {DATA_SEED}), "
+        "n_users = max(1000, events/50), "
+        f"n_items = max(2000, events/100); graph: protocol {PROTOCOL} (seed {SPLIT_SEED}), default GraphConfig, "
+        "LexicalEncoder. "
+        f"Model: default ModelConfig, TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch={args.user_batch}, "
+        "negatives=8); "
+        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. One process per size; {limit}; "
+        f"{stop}."
     )
 
 
@@ -940,21 +911,26 @@ def _parts(block: dict | None) -> str:
         return "–"
     flag = block["extrapolated"]
     inner = f"graph {_s(block['graph'])}, " if "graph" in block else f"setup {_s(block['setup'])}, "
-    return f"{_s(block['epoch'], flag)} ({inner}train {_s(block['train'], block['train_loop']['extrapolated'])}, valid {_s(block['valid'], block['valid_loop']['extrapolated'])})"
+    train = _s(block["train"], block["train_loop"]["extrapolated"])
+    valid = _s(block["valid"], block["valid_loop"]["extrapolated"])
+    return f"{_s(block['epoch'], flag)} ({inner}train {train}, valid {valid})"
 
 
 def results_table(rows: list[dict]) -> list[str]:
     """Markdown: one row per size."""
     lines = [
-        "| events | users | items | interests | edges | generate | build | model epoch (parts) | LightGCN epoch (parts) | peak RSS | status |",
+        "| events | users | items | interests | edges | generate | build | model epoch (parts) | LightGCN epoch "
+        "(parts) | peak RSS | status |",
         "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for r in rows:
         nodes = r.get("nodes", {})
         edges = sum(r["edges"].values()) if r.get("edges") else None
         lines.append(
-            f"| {r.get('events', r['size']):,} | {_n(nodes.get('user'))} | {_n(nodes.get('item'))} | {_n(nodes.get('interest'))} | {_n(edges)} | "
-            f"{_s(r['seconds'].get('generate'))} | {_s(r['seconds'].get('build'))} | {_parts(r.get('model'))} | {_parts(r.get('lightgcn'))} | "
+            f"| {r.get('events', r['size']):,} | {_n(nodes.get('user'))} | {_n(nodes.get('item'))} | "
+            f"{_n(nodes.get('interest'))} | {_n(edges)} | "
+            f"{_s(r['seconds'].get('generate'))} | {_s(r['seconds'].get('build'))} | {_parts(r.get('model'))} | "
+            f"{_parts(r.get('lightgcn'))} | "
             f"{'–' if 'peak_rss_mib' not in r else format(r['peak_rss_mib'], ',.0f') + ' MiB'} | {r['status']} |"
         )
     return lines
@@ -972,8 +948,8 @@ def memory_table(rows: list[dict]) -> list[str]:
                 continue
             parts = ", ".join(f"{part} {v['peak_rss_mib']:,.0f}" for part, v in m.get("parts", {}).items())
             cells.append(
-                f"{m['start_rss_mib']:,.0f} → {m['peak_rss_mib']:,.0f} (max {m['maxrss_after_mib']:,.0f}; VM {m['peak_vm_mib']:,.0f})"
-                + (f"; peaks: {parts}" if parts else "")
+                f"{m['start_rss_mib']:,.0f} → {m['peak_rss_mib']:,.0f} (max {m['maxrss_after_mib']:,.0f}; VM "
+                f"{m['peak_vm_mib']:,.0f})" + (f"; peaks: {parts}" if parts else "")
             )
         lines.append(f"| {r['size']:,} | " + " | ".join(cells) + " |")
     return lines
@@ -988,8 +964,10 @@ def notes(rows: list[dict]) -> list[str]:
                 facts = (r.get(key) or {}).get(loop)
                 if facts and facts["extrapolated"]:
                     out.append(
-                        f"- {r['size']:,} events, {label} {loop.replace('_loop', '')}: EXTRAPOLATED from {facts['batches_run']} of "
-                        f"{facts['batches_total']:,} batches ({facts['seconds_per_batch']:.2f} s per batch → {facts['seconds_extrapolated']:,.0f} s)"
+                        f"- {r['size']:,} events, {label} {loop.replace('_loop', '')}: EXTRAPOLATED from "
+                        f"{facts['batches_run']} of "
+                        f"{facts['batches_total']:,} batches ({facts['seconds_per_batch']:.2f} s per batch → "
+                        f"{facts['seconds_extrapolated']:,.0f} s)"
                     )
         for f in r.get("failures", []):
             out.append(f"- {r['size']:,} events: {f['status']} at phase {f['phase']}: {f['error']} (from {f['where']})")
@@ -1007,9 +985,10 @@ def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: s
         *results_table(rows),
         "",
         "`*` / `~`: extrapolated (see notes). Epoch parts: model = hold-out graph + training batches + validation "
-        "(`model.epoch_seconds_`); LightGCN = setup (adjacency, sampler) + training batches + validation.",
+        "(`model.report_.epoch_seconds`); LightGCN = setup (adjacency, sampler) + training batches + validation.",
         "",
-        "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM = peak address space; "
+        "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM "
+        "= peak address space; "
         "peaks: sampled peak of each part of an epoch):",
         "",
         *memory_table(rows),

@@ -31,7 +31,7 @@ Not a test: it measures. ``--sections`` picks what runs (default ``throughput``)
   ``AutoModel`` in float32, batches of 32 in input order, mean pooling) on the same distinct
   item titles, on ``--device``.
 * **joint**: the interest-graph model's epoch time split into epoch graph / walks + loss /
-  encoder / refinement / validation (``model.epoch_seconds_``), fitted with
+  encoder / refinement / validation (``model.report_.epoch_seconds``), fitted with
   ``ModelConfig(similarity_edges="refined")`` and ``TrainConfig(encoder_mode="top")``, against
   the same model with the encoder frozen: what fine-tuning costs per epoch. Graph: the
   synthetic default log (``--joint-scale`` shrinks it) or ``--movielens``, built with MiniLM
@@ -79,7 +79,8 @@ GOWALLA = {"users": 29_858, "items": 40_981, "train": 810_128}
 SECTIONS = ("throughput", "time-to-accuracy", "encoder", "joint")
 REFERENCE, OURS = "PyG LightGCN (example loop)", "interestgraph LightGCN"
 DIM, LR, L2 = 64, 1e-3, 1e-4
-#: parts of ``InterestGraphModel.epoch_seconds_``: epoch graph (holdout + operator), walks + loss, encoder, refinement, validation
+# : parts of ``InterestGraphModel.epoch_seconds_``: epoch graph (holdout + operator), walks + loss, encoder,
+# refinement, validation
 EPOCH_PARTS = ("graph", "train", "encoder", "refine", "valid")
 JOINT_VARIANTS = {"frozen encoder (reference)": "frozen", "fine-tuned encoder, top layer": "top"}
 MOVIELENS = ROOT.parent / "shared" / "datasets" / "ml-latest-small"
@@ -288,7 +289,7 @@ class PygLightGCN:
         batch_size: int,
         epochs: int,
         seed: int,
-        device: torch.device = torch.device("cpu"),
+        device: torch.device | None = None,
     ):
         from torch_geometric.nn.models import LightGCN  # imported here, so no timed setup pays for the import
 
@@ -301,7 +302,7 @@ class PygLightGCN:
             epochs,
             seed,
         )
-        self.device = torch.device(device)
+        self.device = torch.device(device if device is not None else "cpu")
         self._module = LightGCN
 
     def prepare(self, split) -> PygLightGCN:
@@ -438,7 +439,8 @@ def run_throughput(args: argparse.Namespace, split, device: torch.device) -> dic
             "device": str(getattr(model, "device_", model.device)),
         }
         print(
-            f"{name} ({rows[name]['device']}): {model.train_seconds_ / args.epochs:.2f} s per epoch; after {args.epochs} epochs test "
+            f"{name} ({rows[name]['device']}): {model.train_seconds_ / args.epochs:.2f} s per epoch; after "
+            f"{args.epochs} epochs test "
             f"recall@20 {metrics['recall@20']:.4f}, ndcg@20 {metrics['ndcg@20']:.4f}",
             flush=True,
         )
@@ -461,7 +463,8 @@ def run_throughput(args: argparse.Namespace, split, device: torch.device) -> dic
 
 
 def train_to_target(trainer, name: str, split, args: argparse.Namespace) -> dict[str, Any]:
-    """Train the reference ``trainer`` (``prepare`` / ``run_epoch`` / ``score``) until test Recall@20 ≥ ``--target-recall`` or the budget is spent.
+    """Train the reference ``trainer`` (``prepare`` / ``run_epoch`` / ``score``) until test Recall@20 ≥
+    ``--target-recall`` or the budget is spent.
 
     The clock counts setup and epochs (CUDA synchronised), not evaluation, which is timed per
     row as ``eval_seconds``. Evaluations run every ``--eval-every`` epochs and after the last one.
@@ -527,7 +530,8 @@ def train_to_target(trainer, name: str, split, args: argparse.Namespace) -> dict
 
 
 def fit_to_target(model, name: str, split, args: argparse.Namespace) -> dict[str, Any]:
-    """Fit our ``model`` (:class:`interestgraph.baselines.LightGCN`) until test Recall@20 ≥ ``--target-recall`` or the budget is spent.
+    """Fit our ``model`` (:class:`interestgraph.baselines.LightGCN`) until test Recall@20 ≥ ``--target-recall`` or
+    the budget is spent.
 
     One ``model.fit(split, on_epoch=...)``: after every epoch the callback reads the epoch's history
     record, whose ``"seconds"`` is the training time so far (setup included; the callback's own time,
@@ -616,7 +620,8 @@ def popularity_recall(split) -> float:
 def run_time_to_accuracy(args: argparse.Namespace, split, device: torch.device) -> dict[str, Any]:
     """Time to ``--target-recall`` test Recall@20 of ours and (``--tta-reference pyg``) PyG's LightGCN.
 
-    Returns ``{"protocol", "runs": {REFERENCE: train_to_target(...), OURS: fit_to_target(...)}, "speedup_time_to_target",
+    Returns
+    ``{"protocol", "runs": {REFERENCE: train_to_target(...), OURS: fit_to_target(...)}, "speedup_time_to_target",
     "speedup_at_least"}``.
     """
     reference, ours = lightgcn_pair(args, device, args.max_epochs or UNLIMITED_EPOCHS)
@@ -627,8 +632,10 @@ def run_time_to_accuracy(args: argparse.Namespace, split, device: torch.device) 
         "max_minutes": args.max_minutes,
         "max_epochs": args.max_epochs,
         "reference": args.tta_reference,
-        "clock": "setup + training epochs, CUDA synchronised; evaluation excluded (eval_seconds); ours: the seconds of LightGCN.fit's history",
-        "resolution": f"The time to target is read at evaluations: within {args.eval_every} epoch(s) of the first epoch that reached it",
+        "clock": "setup + training epochs, CUDA synchronised; evaluation excluded (eval_seconds); ours: the seconds "
+        "of LightGCN.fit's history",
+        "resolution": f"The time to target is read at evaluations: within {args.eval_every} epoch(s) of the first "
+        "epoch that reached it",
     }
     if args.tta_reference == "none":
         protocol["devices"].pop(REFERENCE)
@@ -646,7 +653,8 @@ def run_time_to_accuracy(args: argparse.Namespace, split, device: torch.device) 
             else f"not reached ({run['stopped']})"
         )
         print(
-            f"{name} ({run['device']}): recall@20 >= {args.target_recall}: {reached}; {run['mean_epoch_seconds']:.2f} s per epoch",
+            f"{name} ({run['device']}): recall@20 >= {args.target_recall}: {reached}; "
+            f"{run['mean_epoch_seconds']:.2f} s per epoch",
             flush=True,
         )
     ratio = time_to_target_ratio(runs.get(REFERENCE), runs[OURS])
@@ -654,7 +662,8 @@ def run_time_to_accuracy(args: argparse.Namespace, split, device: torch.device) 
         print(f"time to recall@20 {args.target_recall}, PyG's / ours: {ratio['speedup_time_to_target']:.2f}x")
     elif ratio["speedup_at_least"] is not None:
         print(
-            f"time to recall@20 {args.target_recall}, PyG's / ours: at least {ratio['speedup_at_least']:.2f}x (PyG's did not reach it)"
+            f"time to recall@20 {args.target_recall}, PyG's / ours: at least {ratio['speedup_at_least']:.2f}x (PyG's "
+            "did not reach it)"
         )
     return {"protocol": protocol, "runs": runs, **ratio}
 
@@ -663,7 +672,8 @@ def run_time_to_accuracy(args: argparse.Namespace, split, device: torch.device) 
 
 
 class PlainTransformers:
-    """The reference encoder: ``AutoTokenizer`` + ``AutoModel`` in float32, batches in input order, mean pooling, L2 norm.
+    """The reference encoder: ``AutoTokenizer`` + ``AutoModel`` in float32, batches in input order, mean pooling, L2
+    norm.
 
     Args:
         model_dir: the local model directory (the one our encoder loaded).
@@ -779,7 +789,8 @@ def run_encoder(args: argparse.Namespace, device: torch.device) -> dict[str, Any
             flush=True,
         )
     print(
-        f"texts per second, ours / plain transformers: {ratio:.2f}x  (vectors agree: min cosine {agreement['min_cosine']:.6f})"
+        f"texts per second, ours / plain transformers: {ratio:.2f}x  (vectors agree: min cosine "
+        f"{agreement['min_cosine']:.6f})"
     )
     return {
         "protocol": protocol,
@@ -804,7 +815,8 @@ def joint_graph(args: argparse.Namespace, device: torch.device):
     if args.movielens:
         if not Path(args.movielens).is_dir():
             raise SystemExit(
-                f"--movielens {args.movielens}: no such folder (MovieLens latest-small, with ratings.csv and movies.csv)"
+                f"--movielens {args.movielens}: no such folder (MovieLens latest-small, with ratings.csv and "
+                "movies.csv)"
             )
         log, name = load_movielens(args.movielens), f"ml-latest-small ({args.movielens})"
     else:
@@ -823,7 +835,8 @@ def joint_graph(args: argparse.Namespace, device: torch.device):
             )
         log, name = (
             generate_synthetic(**sizes).log,
-            f"synthetic default log x{args.joint_scale:g} ({sizes['n_users']:,} users, {sizes['n_items']:,} items, {sizes['n_interactions']:,} events)",
+            f"synthetic default log x{args.joint_scale:g} ({sizes['n_users']:,} users, {sizes['n_items']:,} items, "
+            f"{sizes['n_interactions']:,} events)",
         )
     started = time.perf_counter()
     graph = build_interest_graph(log, protocol="rs-4", encoder=TextEncoder(EncoderConfig(device=str(device))))
@@ -832,12 +845,12 @@ def joint_graph(args: argparse.Namespace, device: torch.device):
 
 def epoch_split(model) -> dict[str, Any]:
     """Mean seconds per epoch of the fitted model: ``"epoch"`` (whole epochs), each of :data:`EPOCH_PARTS`
-    (``model.epoch_seconds_``), ``"other"`` (the epoch less its parts), and ``"per_epoch"`` rows."""
-    parts = {part: float(model.epoch_seconds_[part]) for part in EPOCH_PARTS}
-    epoch = float(np.mean([h["seconds"] for h in model.history_]))
+    (``model.report_.epoch_seconds``), ``"other"`` (the epoch less its parts), and ``"per_epoch"`` rows."""
+    parts = {part: float(model.report_.epoch_seconds[part]) for part in EPOCH_PARTS}
+    epoch = float(np.mean([h["seconds"] for h in model.report_.history]))
     per_epoch = [
         {"epoch": h["epoch"], "seconds": h["seconds"], **{part: h[f"seconds_{part}"] for part in EPOCH_PARTS}}
-        for h in model.history_
+        for h in model.report_.history
     ]
     return {"epoch": epoch, **parts, "other": epoch - sum(parts.values()), "per_epoch": per_epoch}
 
@@ -862,7 +875,8 @@ def run_joint(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
         "encoder_warmup_epochs": args.joint_encoder_warmup,
         "device": str(device),
         "threads": torch.get_num_threads(),
-        "parts": "graph = epoch graph (holdout, operator); train = walks + loss; encoder = joint encoder steps + refresh; "
+        "parts": "graph = epoch graph (holdout, operator); train = walks + loss; encoder = joint encoder steps + "
+        "refresh; "
         "refine = similarity refinement; valid = freeze + validation NDCG@20",
     }
     print(json.dumps(protocol), flush=True)
@@ -880,15 +894,17 @@ def run_joint(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
         model = InterestGraphModel(model_config, train).fit(graph)
         rows[name] = {
             "encoder_mode": mode,
-            "epochs": model.epochs_,
+            "epochs": model.report_.epochs,
             "fit_seconds": time.perf_counter() - started,
-            "best_valid_ndcg@20": model.best_valid_ndcg_,
+            "best_valid_ndcg@20": model.report_.best_valid_ndcg,
             "seconds": epoch_split(model),
         }
         s = rows[name]["seconds"]
         print(
-            f"{name}: {s['epoch']:.2f} s per epoch = graph {s['graph']:.2f} + walks/loss {s['train']:.2f} + encoder {s['encoder']:.2f} + "
-            f"refine {s['refine']:.2f} + valid {s['valid']:.2f} + other {s['other']:.2f}; {model.epochs_} epochs, fit {rows[name]['fit_seconds']:.1f} s",
+            f"{name}: {s['epoch']:.2f} s per epoch = graph {s['graph']:.2f} + walks/loss {s['train']:.2f} + encoder "
+            f"{s['encoder']:.2f} + "
+            f"refine {s['refine']:.2f} + valid {s['valid']:.2f} + other {s['other']:.2f}; {model.report_.epochs} "
+            f"epochs, fit {rows[name]['fit_seconds']:.1f} s",
             flush=True,
         )
     frozen, tuned = (rows[name]["seconds"]["epoch"] for name in JOINT_VARIANTS)
@@ -919,7 +935,8 @@ def markdown(report: dict[str, Any]) -> str:
             "|---|---|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {n} | {r['device']} | {r['train_seconds'] / r['epochs']:.3f} | {r['epochs_per_second']:.3f} | {r['recall@20']:.4f} | {r['ndcg@20']:.4f} |"
+            f"| {n} | {r['device']} | {r['train_seconds'] / r['epochs']:.3f} | {r['epochs_per_second']:.3f} | "
+            f"{r['recall@20']:.4f} | {r['ndcg@20']:.4f} |"
             for n, r in t["rows"].items()
         ]
         lines += [
@@ -935,14 +952,16 @@ def markdown(report: dict[str, Any]) -> str:
             "## Time to accuracy",
             "",
             f"{p['data']}; target test recall@20 {p['target_recall@20']}, evaluated every {p['eval_every']} epoch(s), "
-            f"budget {p['max_minutes']} min of training per side. {p['resolution']}. MostPopular's test recall@20: {p['popularity_recall@20']:.4f}.",
+            f"budget {p['max_minutes']} min of training per side. {p['resolution']}. MostPopular's test recall@20: "
+            f"{p['popularity_recall@20']:.4f}.",
             "",
             "| model | device | epoch | training s | test recall@20 | test ndcg@20 | eval s |",
             "|---|---|---:|---:|---:|---:|---:|",
         ]
         for name, run in t["runs"].items():
             lines += [
-                f"| {name} | {run['device']} | {r['epoch']} | {r['train_seconds']:.2f} | {r['recall@20']:.4f} | {r['ndcg@20']:.4f} | {r['eval_seconds']:.2f} |"
+                f"| {name} | {run['device']} | {r['epoch']} | {r['train_seconds']:.2f} | {r['recall@20']:.4f} | "
+                f"{r['ndcg@20']:.4f} | {r['eval_seconds']:.2f} |"
                 for r in run["log"]
             ]
         for name, run in t["runs"].items():
@@ -974,7 +993,8 @@ def markdown(report: dict[str, Any]) -> str:
         ]
         lines += [
             "",
-            f"Texts per second, ours / plain transformers: **{e['ratio_texts_per_second']:.2f}x** (min cosine {e['agreement']['min_cosine']:.6f})",
+            f"Texts per second, ours / plain transformers: **{e['ratio_texts_per_second']:.2f}x** (min cosine "
+            f"{e['agreement']['min_cosine']:.6f})",
             "",
         ]
     if "joint" in report:
@@ -990,18 +1010,21 @@ def markdown(report: dict[str, Any]) -> str:
         for name, row in j["rows"].items():
             s = row["seconds"]
             lines.append(
-                f"| {name} | {row['epochs']} | {s['epoch']:.2f} | {s['graph']:.2f} | {s['train']:.2f} | {s['encoder']:.2f} | {s['refine']:.2f} | {s['valid']:.2f} | {s['other']:.2f} |"
+                f"| {name} | {row['epochs']} | {s['epoch']:.2f} | {s['graph']:.2f} | {s['train']:.2f} | "
+                f"{s['encoder']:.2f} | {s['refine']:.2f} | {s['valid']:.2f} | {s['other']:.2f} |"
             )
         lines += [
             "",
-            f"Epoch time, fine-tuned / frozen encoder: **{j['ratio_epoch_seconds']:.2f}x** (+{j['fine_tuning_seconds_per_epoch']:.2f} s per epoch)",
+            f"Epoch time, fine-tuned / frozen encoder: **{j['ratio_epoch_seconds']:.2f}x** "
+            f"(+{j['fine_tuning_seconds_per_epoch']:.2f} s per epoch)",
             "",
         ]
     return "\n".join(lines)
 
 
 def write_report(out: Path, report: dict[str, Any]) -> None:
-    """``out/speed.json`` (every figure; the throughput section's keys also at the top level, as before) and ``out/speed.md``."""
+    """``out/speed.json`` (every figure; the throughput section's keys also at the top level, as before) and
+    ``out/speed.md``."""
     out.mkdir(parents=True, exist_ok=True)
     payload = dict(report)
     if "throughput" in report:
@@ -1073,7 +1096,8 @@ def parser() -> argparse.ArgumentParser:
         "--target-recall",
         type=float,
         default=0.215,
-        help="time-to-accuracy: the test Recall@20 to reach (default 0.215: 90%% of our LightGCN's plateau on the --scale 0.1 stand-in)",
+        help="time-to-accuracy: the test Recall@20 to reach (default 0.215: 90%% of our LightGCN's plateau on the "
+        "--scale 0.1 stand-in)",
     )
     p.add_argument(
         "--max-minutes",

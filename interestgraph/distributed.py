@@ -88,7 +88,8 @@ def init_from_env(device_type: str | None = None, *, timeout: datetime.timedelta
     missing = [name for name in ENV_VARIABLES if not os.environ.get(name, "").strip()]
     if missing:
         raise ValueError(
-            f"WORLD_SIZE={os.environ['WORLD_SIZE']} but the environment lacks {', '.join(missing)}: launch with torchrun, "
+            f"WORLD_SIZE={os.environ['WORLD_SIZE']} but the environment lacks {', '.join(missing)}: launch with "
+            "torchrun, "
             "e.g. 'torchrun --nproc-per-node 2 -m interestgraph train GRAPH --out MODEL'"
         )
     size = env_world_size()
@@ -148,7 +149,8 @@ def is_main_process() -> bool:
 
 
 def cleanup(*, timeout: datetime.timedelta = datetime.timedelta(minutes=2)) -> None:
-    """Leave the default process group: a barrier, then ``destroy_process_group()`` (safe to call when none is initialised).
+    """Leave the default process group: a barrier, then ``destroy_process_group()`` (safe to call when none is
+    initialised).
 
     Without the barrier a gloo process that tears its group down while a peer's last
     collective is still in flight can abort at exit (``terminate called without an active
@@ -181,7 +183,8 @@ def collective_device(device: torch.device) -> torch.device:
 
 
 def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
-    """Element-wise sum of ``values`` (a short list of floats, same length on every process) over all processes, float64."""
+    """Element-wise sum of ``values`` (a short list of floats, same length on every process) over all processes,
+    float64."""
     tensor = torch.tensor(values, dtype=torch.float64, device=collective_device(device))
     torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
     return tensor.cpu().tolist()
@@ -195,7 +198,8 @@ def broadcast_float(value: float, device: torch.device, src: int = 0) -> float:
 
 
 def broadcast_object(obj: Any, device: torch.device, src: int = 0) -> Any:
-    """Rank ``src``'s picklable ``obj`` on every process (the others' ``obj`` is ignored); tensors inside should be on the CPU."""
+    """Rank ``src``'s picklable ``obj`` on every process (the others' ``obj`` is ignored); tensors inside should be
+    on the CPU."""
     holder = [obj if torch.distributed.get_rank() == src else None]
     torch.distributed.broadcast_object_list(holder, src=src, device=collective_device(device))
     return holder[0]

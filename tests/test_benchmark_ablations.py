@@ -1,4 +1,5 @@
-"""``benchmarks/planted_recovery.py`` and ``benchmarks/joint_ablation.py`` run end to end on tiny synthetic logs (they measure; these only check that they work)."""
+"""``benchmarks/planted_recovery.py`` and ``benchmarks/joint_ablation.py`` run end to end on tiny synthetic logs
+(they measure; these only check that they work)."""
 
 from __future__ import annotations
 

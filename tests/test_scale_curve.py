@@ -116,7 +116,8 @@ def test_a_killed_child_becomes_a_crashed_row(tmp_path):
 
 
 def _phases_with_failure(tmp_path, failing: str, error: BaseException) -> tuple[dict, list[str]]:
-    """Run the phase loop in this process with stand-in phases, ``failing`` raising ``error``; returns the row and the phases run."""
+    """Run the phase loop in this process with stand-in phases, ``failing`` raising ``error``; returns the row and
+    the phases run."""
     ran: list[str] = []
 
     def phase(name: str):

@@ -15,7 +15,7 @@ BPRMF and LightGCN share one training loop (:mod:`._bpr`: negative sampler,
 early stopping on validation NDCG@20, best-weights restore).
 """
 
-from ._bpr import NegativeSampler
+from ..train.sampling import NegativeSampler
 from .bprmf import BPRMF
 from .itemknn import ItemKNN
 from .lightgcn import LightGCN

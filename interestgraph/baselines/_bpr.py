@@ -3,7 +3,8 @@
 One loop, written once: every epoch walks all training positive pairs
 ``(u, i)`` in a seeded random order, in mini-batches; each pair gets one
 uniform negative ``j`` that is *not* a training positive of ``u``
-(:class:`NegativeSampler`, vectorised, collisions resampled), and the loss is
+(:class:`~interestgraph.train.sampling.NegativeSampler`, vectorised, collisions resampled; the losses are
+:mod:`interestgraph.train.losses`' objects), and the loss is
 
     -mean log σ(s(u, i) - s(u, j)) + l2 · ½ (‖e_u‖² + ‖e_i‖² + ‖e_j‖²) / batch
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -35,70 +36,13 @@ import torch
 
 from ..data.splits import Split
 from ..device import resolve_device
-from ..evaluate import evaluate, positive_matrix
+from ..evaluate import evaluate
 from ..progress import progress
+from ..train.callbacks import Callback, CallbackList
+from ..train.losses import BPRLoss, SoftmaxLoss
+from ..train.sampling import NegativeSampler
 
 VALID_METRIC = "ndcg@20"
-
-
-class NegativeSampler:
-    """Uniform negatives over the items each user has no training positive on.
-
-    Args:
-        train: ``(n_users, n_items)`` CSR of training positives.
-        seed: seed of the sampler's own generator.
-        items: optional item codes to draw negatives from (all items by default).
-
-    Raises:
-        ValueError: some user has a training positive on every item of the pool (no negative exists),
-            or ``items`` is empty or out of range.
-    """
-
-    def __init__(self, train: sp.csr_matrix, seed: int = 0, items: np.ndarray | None = None):
-        train = sp.csr_matrix(train)
-        self.n_users, self.n_items = train.shape
-        if self.n_items < 1:
-            raise ValueError("train must have at least one item column")
-        self._pool = None
-        if items is not None:
-            pool = np.unique(np.asarray(items, dtype=np.int64))
-            if len(pool) == 0 or pool[0] < 0 or pool[-1] >= self.n_items:
-                raise ValueError(
-                    f"items: give item codes in 0..{self.n_items - 1} to draw negatives from, got {len(pool)} codes"
-                )
-            self._pool = pool
-        pool_size = self.n_items if self._pool is None else len(self._pool)
-        counts = np.diff(train.indptr) if self._pool is None else np.diff(train[:, self._pool].tocsr().indptr)
-        if (counts >= pool_size).any():
-            raise ValueError(
-                f"train: user {int(np.flatnonzero(counts >= pool_size)[0])} has a positive on every item, so no negative can be sampled"
-            )
-        coo = train.tocoo()
-        self._keys = np.unique(coo.row.astype(np.int64) * self.n_items + coo.col.astype(np.int64))
-        self._rng = np.random.default_rng(seed)
-
-    def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """``(n,)`` bool: whether each ``(users[k], items[k])`` is a training positive."""
-        keys = np.asarray(users, dtype=np.int64) * self.n_items + np.asarray(items, dtype=np.int64)
-        if len(self._keys) == 0:
-            return np.zeros(len(keys), dtype=bool)
-        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-        return self._keys[at] == keys
-
-    def _draw(self, n: int) -> np.ndarray:
-        if self._pool is None:
-            return self._rng.integers(0, self.n_items, size=n)
-        return self._pool[self._rng.integers(0, len(self._pool), size=n)]
-
-    def sample(self, users: np.ndarray) -> np.ndarray:
-        """One negative item code per entry of ``users`` (``(n,)`` int64), never a training positive."""
-        users = np.asarray(users, dtype=np.int64)
-        items = self._draw(len(users))
-        todo = np.flatnonzero(self.is_positive(users, items))
-        while len(todo):  # resample only the collisions, all at once
-            items[todo] = self._draw(len(todo))
-            todo = todo[self.is_positive(users[todo], items[todo])]
-        return items
 
 
 def check_bpr_params(params: dict[str, Any]) -> None:
@@ -175,7 +119,10 @@ class BPRModel:
 
     # ------------------------------------------------------------ fit / score
     def fit(
-        self, split: Split, on_epoch: Callable[[BPRModel, dict[str, float]], bool | None] | None = None
+        self,
+        split: Split,
+        on_epoch: Callable[[BPRModel, dict[str, float]], bool | None] | None = None,
+        callbacks: Iterable[Callback] = (),
     ) -> BPRModel:
         """Train with BPR on the training positives of ``split``, early-stopped on its validation NDCG@20.
 
@@ -184,8 +131,12 @@ class BPRModel:
             on_epoch: optional ``f(model, record)`` called after every epoch with that epoch's history
                 record; returning True stops training (the best weights so far are kept, as at an early
                 stop). Its time is not counted in ``train_seconds_``.
+            callbacks: :class:`~interestgraph.train.Callback` objects (``on_epoch_begin``, ``on_batch_end``,
+                which may stop the epoch: it is then validated and training ends, ``on_validation_begin``,
+                ``on_epoch_end``); ``on_batch_end`` gets the batch's loss as a 0-d tensor on the device.
 
-        Sets ``module_`` (the torch module, best weights), ``best_epoch_``,
+        Sets ``module_`` (the torch module, best weights), ``user_ids_``, ``item_ids_``, ``seen_`` (the
+        recommender contract: :attr:`user_ids`, :attr:`item_ids`, :attr:`seen`), ``best_epoch_``,
         ``epochs_`` (epochs run), ``history_`` (``[{"epoch", "loss", "seconds", "valid_ndcg@20"}, ...]``,
         ``seconds`` the training time so far, the metric only on evaluated epochs), ``best_valid_ndcg_``
         and ``train_seconds_``. Runs with deterministic torch kernels, so the same seed gives the same scores
@@ -202,22 +153,24 @@ class BPRModel:
         warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
         torch.use_deterministic_algorithms(True, warn_only=self.device_.type == "cuda")
         try:
-            return self._fit(split, on_epoch)
+            return self._fit(split, on_epoch, CallbackList(callbacks))
         finally:
             torch.use_deterministic_algorithms(previous, warn_only=warn_only)
 
-    def _fit(self, split: Split, on_epoch=None) -> BPRModel:
+    def _fit(self, split: Split, on_epoch=None, hooks: CallbackList | None = None) -> BPRModel:
+        hooks = hooks if hooks is not None else CallbackList()
         started = time.perf_counter()
         outside = 0.0  # seconds spent in on_epoch, left out of the training time
         device = self.device_
         torch.manual_seed(self.seed)
-        train = positive_matrix(split, "train")
+        train = split.positive_matrix("train")
         coo = train.tocoo()
         pair_users, pair_items = coo.row.astype(np.int64), coo.col.astype(np.int64)
         if len(pair_users) == 0:
             raise ValueError("split has no training positives to fit on")
         has_valid = len(split.positive_pairs("valid")) > 0
         self.n_users_, self.n_items_ = train.shape
+        self.user_ids_, self.item_ids_, self.seen_ = split.log.user_ids, split.log.item_ids, train
         self.module_ = self._build(split, train).to(device)
         self._cache = None
         sampler = NegativeSampler(train, seed=self.seed)
@@ -228,11 +181,12 @@ class BPRModel:
         bar = progress(total=self.max_epochs, desc=f"train {self._name}", unit="epoch")
         epoch = 0
         for epoch in range(1, self.max_epochs + 1):
+            hooks.on_epoch_begin(epoch)
             self.module_.train()
             self._cache = None
             order = order_rng.permutation(len(pair_users))
-            total = 0.0
-            for start in range(0, len(order), self.batch_size):
+            total, stopped = 0.0, False
+            for index, start in enumerate(range(0, len(order), self.batch_size)):
                 idx = order[start : start + self.batch_size]
                 users_np = pair_users[idx]
                 negs_np = sampler.sample(users_np)
@@ -243,18 +197,22 @@ class BPRModel:
                 u = user_emb[users]
                 reg = sum(r.pow(2).sum() for r in self._base_rows(users, pos, neg)) / (2 * len(idx))
                 if self.loss == "softmax":  # full softmax over the catalogue: every item is a negative
-                    fit_term = torch.nn.functional.cross_entropy(u @ item_emb.T / self.temperature, pos)
+                    fit_term = SoftmaxLoss(self.temperature).over_catalogue(u @ item_emb.T, pos)
                 else:
                     s_pos = (u * item_emb[pos]).sum(dim=1)
                     s_neg = (u * item_emb[neg]).sum(dim=1)
-                    fit_term = -torch.nn.functional.logsigmoid(s_pos - s_neg).mean()
+                    fit_term = BPRLoss.pair_terms(s_pos, s_neg).mean()
                 loss = fit_term + self.l2 * reg
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 total = total + loss.detach() * len(idx)  # summed on the device: no synchronisation per step
+                if hooks.on_batch_end(epoch, index, loss.detach()):
+                    stopped = True
+                    break
             record: dict[str, float] = {"epoch": epoch, "loss": float(total) / len(order)}
-            if has_valid and (epoch % self.eval_every == 0 or epoch == self.max_epochs):
+            if has_valid and (epoch % self.eval_every == 0 or epoch == self.max_epochs or stopped):
+                hooks.on_validation_begin(epoch)
                 self.module_.eval()
                 self._cache = None
                 value = evaluate(self, split, part="valid", cutoffs=(20,), name=self._name).metrics[VALID_METRIC]
@@ -265,14 +223,16 @@ class BPRModel:
                 else:
                     stale += 1
             record["seconds"] = time.perf_counter() - started - outside
+            if stopped:
+                record["stopped"] = True
             self.history_.append(record)
             bar.update(1)
-            stop = False
+            stop = hooks.on_epoch_end(epoch, record) or stopped
             if on_epoch is not None:
                 called = time.perf_counter()
                 self.module_.eval()
                 self._cache = None
-                stop = bool(on_epoch(self, record))
+                stop = bool(on_epoch(self, record)) or stop
                 self._cache = None
                 outside += time.perf_counter() - called
             if stop or (has_valid and stale >= self.patience):
@@ -290,8 +250,30 @@ class BPRModel:
         self.train_seconds_ = time.perf_counter() - started - outside
         return self
 
+    # ------------------------------------------------------------ the recommender contract
+    def _fitted(self, name: str):
+        if not hasattr(self, "module_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(split) first")
+        return getattr(self, name)
+
+    @property
+    def user_ids(self):
+        """User code → original user ID (``pandas.Index``)."""
+        return self._fitted("user_ids_")
+
+    @property
+    def item_ids(self):
+        """Item code → original item ID (``pandas.Index``)."""
+        return self._fitted("item_ids_")
+
+    @property
+    def seen(self) -> sp.csr_matrix:
+        """``(n_users, n_items)`` CSR of the items excluded from rankings: the training positives."""
+        return self._fitted("seen_")
+
     def score(self, users: np.ndarray) -> torch.Tensor:
-        """``(len(users), n_items)`` float32 dot products of the final user and item embeddings (products on the fit's device, returned on the CPU)."""
+        """``(len(users), n_items)`` float32 dot products of the final user and item embeddings (products on the
+        fit's device, returned on the CPU)."""
         if not hasattr(self, "module_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(split) first")
         if self._cache is None:

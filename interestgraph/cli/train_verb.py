@@ -131,9 +131,9 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     model = InterestGraphModel(model_config, train_config)
     joined = False
     if processes > 1:  # launched by torchrun: join the group (the trainer then trains data-parallel)
-        from ..train import pick_device
+        from ..device import resolve_device
 
-        joined = distributed.init_from_env(pick_device(train_config.device).type)
+        joined = distributed.init_from_env(resolve_device(train_config.device).split(":")[0])
     try:
         main_process = distributed.is_main_process()
         if checkpoint is not None:

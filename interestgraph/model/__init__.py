@@ -1,25 +1,36 @@
-"""The interest-graph model: exact path scores over the user–interest–item graph.
+"""The interest-graph model as an estimator: exact path scores over the user–interest–item graph.
 
-    from interestgraph.model import InterestGraphModel, ModelConfig
-    model = InterestGraphModel(ModelConfig()).fit(graph)
+    from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
+    model = InterestGraphModel(ModelConfig(), TrainConfig()).fit(graph)
     scores = model.score(users)          # (len(users), n_items)
     model.walks(user, item)              # the walks that make the score, exactly
 
-See :mod:`interestgraph.model.path_model` for the algebra.
+This package sits above :mod:`interestgraph.train` and :mod:`interestgraph.evaluate`; the path model's algebra
+lives in :mod:`interestgraph.paths` (see :mod:`interestgraph.paths.scorer`), whose main names are re-exported here.
 """
 
-from .config import ModelConfig, TrainConfig
-from .model import InterestGraphModel, build_operator
-from .operator import MODEL_EDGE_TYPES, PathOperator
-from .path_model import PathScorer, frozen_scores, walk_contributions
+from ..paths import (
+    MODEL_EDGE_TYPES,
+    FittedState,
+    ModelConfig,
+    PathOperator,
+    PathScorer,
+    build_operator,
+    frozen_scores,
+    walk_contributions,
+)
+from ..train import TrainConfig, TrainingReport
+from .model import InterestGraphModel
 
 __all__ = [
     "MODEL_EDGE_TYPES",
+    "FittedState",
     "InterestGraphModel",
     "ModelConfig",
     "PathOperator",
     "PathScorer",
     "TrainConfig",
+    "TrainingReport",
     "build_operator",
     "frozen_scores",
     "walk_contributions",

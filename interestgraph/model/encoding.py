@@ -9,15 +9,15 @@ refuses another one.
 
 from __future__ import annotations
 
+from ..train.joint import identity_digest
+
 
 def model_encoder_identity(model) -> str | None:
     """What encoded the model's vectors (``"<name> sha256:<hash>"``, plus ``" fine-tuned <mode> sha256:<digest>"``
     when the encoder was trained with the model), or None when not recorded."""
-    graph = getattr(model, "graph_", None)
-    base = (
-        graph.encoder_identity if graph is not None else (getattr(model, "facts_", None) or {}).get("encoder_identity")
-    )
-    tuning = getattr(model, "encoder_tuning_", None)
+    graph = model.graph
+    base = graph.encoder_identity if graph is not None else model.facts.get("encoder_identity")
+    tuning = model.encoder_tuning
     if base is not None and tuning:
         from ..encoder.text import fine_tuned_identity
 
@@ -25,9 +25,8 @@ def model_encoder_identity(model) -> str | None:
     return base
 
 
-def _digest(identity: str) -> str:
-    """The exact part of an encoder identity (the hash after ``sha256:``, or the whole string)."""
-    return identity.rsplit("sha256:", 1)[-1].strip()
+#: earlier name, still imported by :mod:`interestgraph.graph.forget` (to be replaced by ``encoder/identity.py``)
+_digest = identity_digest
 
 
 def default_encoder(model):
@@ -39,7 +38,7 @@ def default_encoder(model):
         return LexicalEncoder(int(identity.rsplit("-", 1)[-1]))
     from ..encoder import EncoderConfig, TextEncoder
 
-    tuning = getattr(model, "encoder_tuning_", None)
+    tuning = model.encoder_tuning
     if not tuning:
         return TextEncoder()
     name = (
@@ -49,7 +48,7 @@ def default_encoder(model):
     encoder = TextEncoder(
         EncoderConfig(model=None if name is None or name.startswith("all-MiniLM-L6-v2 (package") else name, **settings)
     )
-    encoder.load_trainable_state_dict(model.encoder_state_)
+    encoder.load_trainable_state_dict(model.encoder_state)
     return encoder
 
 
@@ -63,7 +62,7 @@ def checked_encoder(model, encoder=None):
 
     encoder = default_encoder(model) if encoder is None else encoder
     recorded = model_encoder_identity(model)
-    if recorded is not None and _digest(describe_encoder(encoder)) != _digest(recorded):
+    if recorded is not None and identity_digest(describe_encoder(encoder)) != identity_digest(recorded):
         raise ValueError(
             f"encoder: the model's vectors were made by {recorded!r}, not by {describe_encoder(encoder)!r}"
         )

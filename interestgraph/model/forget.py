@@ -24,12 +24,14 @@ import pandas as pd
 from ..graph.forget import forget_users as forget_graph_users
 from ..graph.forget import resolve_graph_users
 from ..graph.propagation import to_torch_csr
+from ..paths.operator import PathOperator
+from ..paths.state import FittedState, frozen_weights
+from ..paths.tables import first_step_matrix, graph_tables, observed_without_positives, user_interest_rows
 from .io import node_table, training_graph
-from .operator import PathOperator
 
 
-def forget_users(model, users, *, graph=None, encoder=None):
-    """Remove ``users`` and everything derived from them from ``model`` (in place); returns the graph without them.
+def forget_users(model, users, *, graph=None, encoder=None) -> tuple[FittedState, object]:
+    """The state of ``model`` without ``users`` and everything derived from them, and the graph without them.
 
     Args:
         model: a fitted or loaded :class:`~interestgraph.model.InterestGraphModel`.
@@ -38,22 +40,20 @@ def forget_users(model, users, *, graph=None, encoder=None):
         encoder: the encoder that built the graph (its recorded one by default).
 
     Returns:
-        The :class:`~interestgraph.graph.InterestGraph` rebuilt without them; save it beside the model
-        (the model's ``graph_`` is set to it, so saving the model records it once it is saved).
+        ``(state, graph)``: the new :class:`~interestgraph.paths.FittedState` (the estimator installs it: see
+        :meth:`~interestgraph.model.InterestGraphModel.forget_users`) and the
+        :class:`~interestgraph.graph.InterestGraph` rebuilt without them; save it beside the model (the state
+        carries it, so saving the model records it once it is saved).
 
     Raises:
         KeyError: a user not in the model.
         ValueError: an unsupported model (see the module docstring), or a rebuilt graph whose interest
             points the model has never seen (retrain).
     """
-    from ..evaluate import positive_matrix
-    from ..train.trainer import observed_without_positives, user_interest_rows
-    from .model import first_step_matrix, graph_tables
-
-    model._check_fitted()
-    if getattr(model, "added_items_", None) is not None:
+    state = model.fitted_state()
+    if state.added_items is not None:
         raise ValueError("model: it has items added after training; retrain on a graph with them to forget users")
-    if getattr(model, "encoder_tuning_", None):
+    if state.encoder_tuning:
         raise ValueError("model: its encoder was fine-tuned with it; retrain without the users instead")
     if model.config.similarity_edges == "refined":
         raise ValueError("model: it has refined similarity edges; retrain without the users instead")
@@ -66,14 +66,15 @@ def forget_users(model, users, *, graph=None, encoder=None):
     if (keep_interests < 0).any():
         new = after.interests["label"].to_numpy()[keep_interests < 0]
         raise ValueError(
-            f"graph: without them the build made interest points the model never saw ({', '.join(map(str, new[:3]))}); retrain instead"
+            "graph: without them the build made interest points the model never saw "
+            f"({', '.join(map(str, new[:3]))}); retrain instead"
         )
     if not after.items.equals(before.items):
         raise ValueError("graph: the catalog changed when rebuilding; retrain instead")
 
     scorer = (
-        model.scorer_.cpu()
-        .with_nodes(keep_users, keep_interests, after.interest_vectors if model.scorer_.uses_text else None)
+        state.scorer.cpu()
+        .with_nodes(keep_users, keep_interests, after.interest_vectors if state.scorer.uses_text else None)
         .eval()
     )
     tables = graph_tables(after, model.config)
@@ -81,24 +82,27 @@ def forget_users(model, users, *, graph=None, encoder=None):
         tables, len(after.users), len(after.items), len(after.interests), exponent=model.config.exponent
     )
     structure = to_torch_csr(operator.structure())
-    train = positive_matrix(after.split, "train")
+    train = after.split.positive_matrix("train")
     not_cold = observed_without_positives(after.split, train)
     user_interest = user_interest_rows(after) if model.config.user_interest_mean else None
     scorer.user_interest = to_torch_csr(user_interest) if user_interest is not None else None
     # everything is computed before the model changes, so a failure above leaves it as it was
-    model._freeze(scorer, operator, structure, not_cold)
-    model.scorer_ = scorer
-    model.tables_ = tables
-    model.operator_ = operator
-    model.degrees_ = operator.degrees
-    model.layout_ = {"user": len(after.users), "item": len(after.items), "interest": len(after.interests)}
-    model.seen_ = train
-    model.start_ = first_step_matrix(after, model.config)
-    model.user_interest_ = user_interest
-    model.not_cold_ = not_cold
-    model.user_ids_, model.item_ids_ = after.users, after.items
-    model.node_ids_ = node_table(after)
-    model.keyword_terms_ = after.keyword_terms
-    model.graph_ = after
-    model.forgotten_users_ = int(getattr(model, "forgotten_users_", 0)) + int(len(before.users) - len(after.users))
-    return after
+    new_state = state.replace(
+        **frozen_weights(scorer, operator, structure, not_cold),
+        scorer=scorer,
+        tables=tables,
+        operator=operator,
+        degrees=operator.degrees,
+        layout={"user": len(after.users), "item": len(after.items), "interest": len(after.interests)},
+        seen=train,
+        start=first_step_matrix(after, model.config),
+        user_interest=user_interest,
+        not_cold=not_cold,
+        user_ids=after.users,
+        item_ids=after.items,
+        nodes=node_table(after),
+        keyword_terms=after.keyword_terms,
+        graph=after,
+        forgotten_users=state.forgotten_users + int(len(before.users) - len(after.users)),
+    )
+    return new_state, after

@@ -41,19 +41,17 @@ from ..errors import DataError
 from ..graph.propagation import to_torch_csr
 from ..interests.extract import InterestConfig, keywords_of_texts
 from ..interests.normalise import normalise_label
-from .io import keyword_terms
-from .operator import PathOperator
+from ..paths.operator import PathOperator
+from ..paths.state import FittedState, frozen_weights
+from .io import catalog_facts, graph_facts, keyword_terms
 
 
 def catalog_settings(model) -> dict:
     """How the model's graph read its catalog (``interest_fields``, ``text_fields``, ``item_k``,
     ``item_threshold``, ``knn_dtype``), from the graph it was fitted on or the saved facts."""
-    graph = getattr(model, "graph_", None)
-    if graph is not None:
-        from .io import catalog_facts
-
-        return catalog_facts(graph)
-    settings = (getattr(model, "facts_", None) or {}).get("catalog")
+    if model.graph is not None:
+        return catalog_facts(model.graph)
+    settings = model.facts.get("catalog")
     if settings is None:
         raise ValueError("model: it was saved without its catalog settings (an older version); retrain it to add items")
     return settings
@@ -79,7 +77,7 @@ def new_item_ids(model, catalog: pd.DataFrame) -> pd.Index:
         DataError: an ID the model already has, or string IDs for a model with integer IDs.
     """
     ids = catalog[ITEM_ID]
-    known = model.item_ids_
+    known = model.item_ids
     if pd.api.types.is_integer_dtype(known.dtype) and not pd.api.types.is_integer_dtype(ids.dtype):
         bad = ids.astype(str).head(3).tolist()
         raise DataError(f"items: column 'item_id' must hold integers like the model's item IDs, got e.g. {bad}")
@@ -129,7 +127,7 @@ def interest_edges(
             weights.append(float(weight))
             if label not in matched[item]:
                 matched[item].append(label)
-    n_interests = model.layout_["interest"]
+    n_interests = model.layout["interest"]
     table = sp.csr_matrix(
         (np.asarray(weights, dtype=np.float64), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
         shape=(len(catalog), n_interests),
@@ -166,7 +164,7 @@ def text_neighbour_edges(
     return sp.csr_matrix((score[keep].astype(np.float64), (rows[keep], index[keep])), shape=(n_new, total))
 
 
-def _grow(matrix: sp.spmatrix | None, shape: tuple[int, int]) -> sp.csr_matrix | None:
+def grow(matrix: sp.spmatrix | None, shape: tuple[int, int]) -> sp.csr_matrix | None:
     """``matrix`` zero-padded at the bottom / right to ``shape``."""
     if matrix is None:
         return None
@@ -177,27 +175,29 @@ def _grow(matrix: sp.spmatrix | None, shape: tuple[int, int]) -> sp.csr_matrix |
 def grown_tables(
     tables: dict[str, sp.csr_matrix], n_items: int, item_interest: sp.csr_matrix, item_item: sp.csr_matrix | None
 ) -> dict[str, sp.csr_matrix]:
-    """The raw edge tables with ``n_new`` items appended: their item–interest rows and item–item edges (``(n_new, I + n_new)``)."""
+    """The raw edge tables with ``n_new`` items appended: their item–interest rows and item–item edges (``(n_new, I +
+    n_new)``)."""
     n_new = item_interest.shape[0]
     total = n_items + n_new
     grown: dict[str, sp.csr_matrix] = {}
     for kind, table in tables.items():
         if kind == "user-item":
-            grown[kind] = _grow(table, (table.shape[0], total))
+            grown[kind] = grow(table, (table.shape[0], total))
         elif kind == "item-interest":
             grown[kind] = sp.csr_matrix(sp.vstack([table, item_interest]))
         elif kind == "item-item":
-            block = _grow(table, (total, total))
+            block = grow(table, (total, total))
             if item_item is not None and item_item.nnz:
-                block = block + _grow(sp.vstack([sp.csr_matrix((n_items, total)), item_item]), (total, total))
+                block = block + grow(sp.vstack([sp.csr_matrix((n_items, total)), item_item]), (total, total))
             grown[kind] = sp.csr_matrix(block)
         else:
             grown[kind] = sp.csr_matrix(table)
     return grown
 
 
-def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
-    """Add catalog items to a fitted or loaded model in place (see the module docstring).
+def add_items(model, items: pd.DataFrame, *, encoder=None) -> FittedState:
+    """The state of a fitted or loaded model with catalog items added (see the module docstring); the estimator
+    installs it (:meth:`~interestgraph.model.InterestGraphModel.add_items`).
 
     Args:
         model: a fitted :class:`~interestgraph.model.InterestGraphModel`, or one loaded from disk.
@@ -207,8 +207,9 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
         encoder: embeds the new items' texts; the model's own encoder by default (another one is refused).
 
     Returns:
-        ``(n_new, 5)`` DataFrame ``item_id``, ``title``, ``interests`` (labels matched), ``unknown_labels``
-        (labels the model has no interest point for), ``text_neighbours`` (item–item edges added).
+        The new :class:`~interestgraph.paths.FittedState`; its ``added_items`` gains ``(n_new, 5)`` rows
+        ``item_id``, ``title``, ``interests`` (labels matched), ``unknown_labels`` (labels the model has no
+        interest point for), ``text_neighbours`` (item–item edges added).
 
     Raises:
         TypeError: ``items`` is not a DataFrame.
@@ -217,12 +218,12 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
     """
     from .encoding import checked_encoder
 
-    model._check_fitted()
+    state = model.fitted_state()
     if not isinstance(items, pd.DataFrame):
         raise TypeError(f"items must be a pandas DataFrame of catalog rows, got {type(items).__name__}")
     if len(items) == 0:
         raise DataError("items: no rows to add")
-    tables = getattr(model, "tables_", None)
+    tables = state.tables
     if tables is None:
         raise ValueError("model: it was saved without its raw edge tables (an older version); retrain it to add items")
     settings = catalog_settings(model)
@@ -244,13 +245,14 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
         item_interest = sp.csr_matrix(item_interest.shape)
         matched = [[] for _ in matched]
 
-    scorer = model.scorer_
+    scorer = state.scorer
     walks_item_item = "item-item" in model.config.edge_types
     vectors = None
     if scorer.uses_text or walks_item_item:
         if walks_item_item and not scorer.uses_text:
             raise ValueError(
-                "model: it walks item-item text edges but keeps no item vectors (text_features=False), so new items cannot be placed among them"
+                "model: it walks item-item text edges but keeps no item vectors (text_features=False), so new items "
+                "cannot be placed among them"
             )
         from ..graph.build import item_text_vectors
 
@@ -267,15 +269,16 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
 
     # everything new is computed before the model changes, so a failure leaves it as it was
     new_tables = grown_tables(tables, n_items, item_interest, item_item)
-    layout = dict(model.layout_, item=n_items + n_new)
+    layout = dict(state.layout, item=n_items + n_new)
     operator = PathOperator.from_tables(
         new_tables, layout["user"], layout["item"], layout["interest"], exponent=model.config.exponent
     )
     grown_scorer = scorer.with_items(n_new, vectors if scorer.uses_text else None).cpu().eval()
-    # w(v|u) is a plain attribute (not moved by .cpu()): take it from the CPU copy (a GPU-trained scorer holds it on the GPU)
-    user_interest = getattr(model, "user_interest_", None)
+    # w(v|u) is a plain attribute (not moved by .cpu()): take it from the CPU copy (a GPU-trained scorer holds it on
+    # the GPU)
+    user_interest = state.user_interest
     grown_scorer.user_interest = to_torch_csr(user_interest) if user_interest is not None else None
-    not_cold = getattr(model, "not_cold_", None)
+    not_cold = state.not_cold
     not_cold = np.concatenate(
         [
             np.asarray(not_cold, dtype=bool) if not_cold is not None else np.zeros(n_items, dtype=bool),
@@ -283,7 +286,7 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
         ]
     )
     structure = to_torch_csr(operator.structure())
-    nodes = _grown_nodes(model, ids, catalog)
+    nodes = grown_nodes(model, ids, catalog)
     summary = pd.DataFrame(
         {
             ITEM_ID: ids,
@@ -294,32 +297,30 @@ def add_items(model, items: pd.DataFrame, *, encoder=None) -> pd.DataFrame:
         }
     )
 
-    facts = getattr(model, "facts_", None)
-    graph = getattr(model, "graph_", None)
-    if graph is not None:  # the model no longer matches the graph it was fitted on: keep its facts instead
-        from .io import graph_facts
-
-        facts = {**(facts or {}), **graph_facts(graph)}
-    model._freeze(grown_scorer, operator, structure, not_cold)
-    model.not_cold_ = not_cold
-    model.scorer_ = grown_scorer
-    model.tables_ = new_tables
-    model.operator_ = operator
-    model.degrees_ = operator.degrees
-    model.layout_ = layout
-    model.seen_ = _grow(model.seen_, (layout["user"], layout["item"]))
-    model.start_ = _grow(getattr(model, "start_", None), (layout["user"], layout["item"]))
-    model.item_ids_ = model.item_ids_.append(ids)
-    model.node_ids_ = nodes
-    model.keyword_terms_ = terms
-    model.facts_ = facts
-    model.graph_ = None
-    previous = getattr(model, "added_items_", None)
-    model.added_items_ = summary if previous is None else pd.concat([previous, summary], ignore_index=True)
-    return summary
+    facts = state.facts
+    if state.graph is not None:  # the model no longer matches the graph it was fitted on: keep its facts instead
+        facts = {**(facts or {}), **graph_facts(state.graph)}
+    previous = state.added_items
+    return state.replace(
+        **frozen_weights(grown_scorer, operator, structure, not_cold),
+        not_cold=not_cold,
+        scorer=grown_scorer,
+        tables=new_tables,
+        operator=operator,
+        degrees=operator.degrees,
+        layout=layout,
+        seen=grow(state.seen, (layout["user"], layout["item"])),
+        start=grow(state.start, (layout["user"], layout["item"])),
+        item_ids=state.item_ids.append(ids),
+        nodes=nodes,
+        keyword_terms=terms,
+        facts=facts,
+        graph=None,
+        added_items=summary if previous is None else pd.concat([previous, summary], ignore_index=True),
+    )
 
 
-def _grown_nodes(model, ids: pd.Index, catalog: pd.DataFrame) -> pd.DataFrame:
+def grown_nodes(model, ids: pd.Index, catalog: pd.DataFrame) -> pd.DataFrame:
     """The node table with the new items after the old ones (interests renumbered after them)."""
     nodes = model.nodes.copy()
     if "aliases" not in nodes.columns:

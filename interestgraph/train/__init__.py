@@ -1,8 +1,38 @@
-"""Training the interest-graph model (:class:`Trainer`, :class:`TrainConfig`); data-parallel across processes
-under ``torch.distributed`` (:mod:`.distributed`: ``torchrun --nproc-per-node N -m interestgraph train GRAPH --out MODEL``)."""
+"""Training a path scorer: the generic loop (:class:`Trainer`), its configuration (:class:`TrainConfig`), losses,
+callbacks, sampling, checkpoints and data-parallel replicas.
+
+    from interestgraph.train import Trainer, TrainConfig
+    report = Trainer(TrainConfig(epochs=40)).train(scorer, graph, validate=validate)
+
+This package sits above :mod:`interestgraph.paths` and below the estimator (:mod:`interestgraph.model`), the
+evaluation harness and the baselines: it imports none of them (the estimator passes validation in as a callable).
+"""
 
 from .. import distributed
-from ..model.config import TrainConfig
-from .trainer import BPRStep, Trainer, hold_out, pick_device
+from .callbacks import Callback, CallbackList, EpochLog, EpochPrinter
+from .config import TrainConfig
+from .losses import BPRLoss, SoftmaxLoss, StepLoss, make_loss
+from .parallel import DataParallel, SingleProcess, replicas
+from .report import TrainingReport
+from .sampling import NegativeSampler, hold_out
+from .trainer import Trainer
 
-__all__ = ["BPRStep", "TrainConfig", "Trainer", "distributed", "hold_out", "pick_device"]
+__all__ = [
+    "BPRLoss",
+    "Callback",
+    "CallbackList",
+    "DataParallel",
+    "EpochLog",
+    "EpochPrinter",
+    "NegativeSampler",
+    "SingleProcess",
+    "SoftmaxLoss",
+    "StepLoss",
+    "TrainConfig",
+    "Trainer",
+    "TrainingReport",
+    "distributed",
+    "hold_out",
+    "make_loss",
+    "replicas",
+]

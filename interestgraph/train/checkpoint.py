@@ -66,7 +66,7 @@ def save_checkpoint(
             "optimiser": opt_meta,
             "scheduler": scheduler.state_dict(),
             "rng": rng.bit_generator.state,
-            "sampler_rng": sampler._rng.bit_generator.state,
+            "sampler_rng": sampler.rng.bit_generator.state,
             "best": None if not np.isfinite(progress["best"]) else progress["best"],
         }
         (tmp / "state.json").write_text(json.dumps(payload, default=_plain))
@@ -125,7 +125,7 @@ def load_checkpoint(
     optimiser.load_state_dict({"state": state, "param_groups": payload["optimiser"]["param_groups"]})
     scheduler.load_state_dict(payload["scheduler"])
     rng.bit_generator.state = payload["rng"]
-    sampler._rng.bit_generator.state = payload["sampler_rng"]
+    sampler.rng.bit_generator.state = payload["sampler_rng"]
     best_path = directory / "best.safetensors"
     out = {k: payload[k] for k in ("epoch", "best_epoch", "stale", "history")}
     out["best"] = -np.inf if payload["best"] is None else payload["best"]

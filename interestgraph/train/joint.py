@@ -35,6 +35,11 @@ import torch
 from ..encoder import EncoderConfig, TextEncoder
 
 
+def identity_digest(identity: str) -> str:
+    """The exact part of an encoder identity (the hash after ``sha256:``, or the whole string)."""
+    return identity.rsplit("sha256:", 1)[-1].strip()
+
+
 def encoder_settings(config) -> dict:
     """The :class:`EncoderConfig` fields a :class:`TrainConfig` sets (mode, top layers, LoRA rank and alpha)."""
     return {
@@ -51,7 +56,7 @@ class JointEncoder:
     Args:
         graph: the :class:`~interestgraph.graph.InterestGraph` being trained on (its encoder must be
             the one loaded here: the packaged MiniLM by default).
-        config: the :class:`~interestgraph.model.TrainConfig` (``encoder_*`` fields).
+        config: the :class:`~interestgraph.train.TrainConfig` (``encoder_*`` fields).
         device: where the encoder runs.
 
     The encoder loaded is the one the graph names (``graph.encoder_identity``): the packaged
@@ -63,12 +68,12 @@ class JointEncoder:
 
     def __init__(self, graph, config, device: torch.device):
         from ..graph.build import catalog_has_text, describe_encoder
-        from ..model.encoding import _digest
 
         recorded = graph.encoder_identity or ""
         if recorded.startswith("lexical-"):
             raise ValueError(
-                f"encoder_mode={config.encoder_mode!r}: the graph was encoded by {recorded!r}, which has nothing to fine-tune; "
+                f"encoder_mode={config.encoder_mode!r}: the graph was encoded by {recorded!r}, which has nothing to "
+                "fine-tune; "
                 "build the graph with a transformers encoder (the default) or use encoder_mode='frozen'"
             )
         self.config = config
@@ -78,7 +83,7 @@ class JointEncoder:
         )  # older graphs record the hash only
         encoder_model = None if name is None or name.startswith("all-MiniLM-L6-v2 (package") else name
         self.encoder = TextEncoder(EncoderConfig(model=encoder_model, device=str(device), **settings))
-        if _digest(describe_encoder(self.encoder)) != _digest(recorded):
+        if identity_digest(describe_encoder(self.encoder)) != identity_digest(recorded):
             raise ValueError(
                 f"encoder_mode={config.encoder_mode!r}: the graph's vectors were made by {recorded!r}, "
                 f"not by {describe_encoder(self.encoder)!r}; fine-tune the encoder that built the graph"
@@ -111,7 +116,7 @@ class JointEncoder:
         """``(item_text (I, t), interest_text (V, t))``: the cached vectors with a few rows re-encoded with gradients.
 
         Args:
-            scorer: the :class:`~interestgraph.model.PathScorer` (its ``item_text`` / ``interest_text`` buffers).
+            scorer: the :class:`~interestgraph.paths.PathScorer` (its ``item_text`` / ``interest_text`` buffers).
             items: ``(m,)`` item codes of the step's targets; the interests they carry and a sample of
                 them (those with text) are re-encoded.
             rng: the epoch's generator (which rows are drawn).

@@ -14,7 +14,7 @@ from interestgraph.graph.build import build_interest_graph, describe_encoder
 from interestgraph.graph.propagation import to_torch_csr
 from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
 from interestgraph.model.encoding import checked_encoder, model_encoder_identity
-from interestgraph.model.refine import SimilarityRefiner, pair_cosines
+from interestgraph.paths.refine import SimilarityRefiner, pair_cosines
 from interestgraph.recommend import explain
 
 FAST = dict(epochs=3, user_batch=32, negatives=4, warmup_epochs=1, verbose=False, seed=3)
@@ -105,7 +105,7 @@ def test_refined_model_trains_remines_on_schedule_and_scores_stay_walk_sums(lexi
         if model.start_ is not None
         else None
     )
-    from interestgraph.model.path_model import walk_contributions
+    from interestgraph.paths import walk_contributions
 
     masked = np.where(model.seen_[0].toarray().ravel() > 0, -np.inf, scores)
     brute = np.zeros_like(mass)
@@ -191,7 +191,7 @@ def test_frozen_mode_keeps_the_graphs_vectors(minilm_graph):
 
 def test_a_joint_step_lowers_the_loss(minilm_graph):
     from interestgraph.train.joint import JointEncoder
-    from interestgraph.train.trainer import hold_out, pick_device
+    from interestgraph.train.sampling import hold_out
 
     torch.manual_seed(0)
     # with user-interest edges, interest-interest edges lie on scored walks (u→v→v'→i), so their refined weights
@@ -199,16 +199,18 @@ def test_a_joint_step_lowers_the_loss(minilm_graph):
     edges = ("user-item", "item-interest", "user-interest", "interest-interest")
     model = InterestGraphModel(ModelConfig(dim=8, similarity_edges="refined", edge_types=edges), TrainConfig(**FAST))
     from interestgraph.evaluate import positive_matrix
-    from interestgraph.model.model import build_operator, graph_tables
+    from interestgraph.paths import PathScorer, build_operator, graph_tables
 
-    model.tables_ = graph_tables(minilm_graph, model.config)
+    tables = graph_tables(minilm_graph, model.config)
     operator = build_operator(minilm_graph, model.config)
-    scorer = model._new_scorer(minilm_graph, operator)
-    scorer.refiners["interest-interest"].set_pattern(model.tables_["interest-interest"])
+    scorer = PathScorer.from_graph(model.config, minilm_graph, operator.types)
+    scorer.refiners["interest-interest"].set_pattern(tables["interest-interest"])
     with torch.no_grad():  # a trained gate reads z (zero at initialisation, where only the refined edges carry text)
         scorer.node_gate.weight.normal_(std=0.5)
     joint = JointEncoder(
-        minilm_graph, TrainConfig(**FAST, encoder_mode="top", encoder_interests=32, encoder_items=8), pick_device("cpu")
+        minilm_graph,
+        TrainConfig(**FAST, encoder_mode="top", encoder_interests=32, encoder_items=8),
+        torch.device("cpu"),
     )
     train = positive_matrix(minilm_graph.split, "train")
     rng = np.random.default_rng(0)

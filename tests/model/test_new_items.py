@@ -19,10 +19,8 @@ from interestgraph.graph.build import GraphConfig, build_interest_graph
 from interestgraph.graph.propagation import to_torch_csr
 from interestgraph.interests.extract import InterestConfig
 from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
-from interestgraph.model.model import build_operator
-from interestgraph.model.path_model import cold_mask
+from interestgraph.paths import build_operator, cold_mask, observed_without_positives
 from interestgraph.recommend import explain, recommend
-from interestgraph.train.trainer import observed_without_positives
 
 FAST = dict(epochs=3, user_batch=64, negatives=4, warmup_epochs=1, verbose=False, seed=5)
 NEW = ["i87", "i88", "i89", "i90"]  # the last IDs: they sort after every other item, as appended items do
@@ -63,7 +61,7 @@ def _copy(model, tmp_path, name):
 
 
 def test_added_items_get_exactly_the_weights_of_catalog_items_without_events(logs, trained, tmp_path):
-    small, full, new_items = logs
+    _, full, new_items = logs
     model = _copy(trained, tmp_path, "m")
     before = model.scorer_
     summary = model.add_items(new_items, encoder=LexicalEncoder()).added_items_
@@ -91,7 +89,7 @@ def test_added_items_get_exactly_the_weights_of_catalog_items_without_events(log
 def test_a_loaded_model_refrozen_with_no_new_item_is_unchanged(trained, tmp_path):
     model = _copy(trained, tmp_path, "m0")
     assert model.tables_ is not None and model.not_cold_ is not None
-    from interestgraph.model.operator import PathOperator
+    from interestgraph.paths import PathOperator
 
     operator = PathOperator.from_tables(
         model.tables_, model.n_users, model.n_items, model.layout_["interest"], exponent=model.config.exponent

@@ -22,7 +22,7 @@ from interestgraph.model import (
     build_operator,
     walk_contributions,
 )
-from interestgraph.model.path_model import PathScorer
+from interestgraph.paths import PathScorer
 from interestgraph.train import hold_out
 
 FAST = dict(epochs=3, user_batch=64, negatives=4, warmup_epochs=1, verbose=False)
@@ -101,7 +101,7 @@ def test_score_equals_the_walk_sum_in_float64(graph, typed_gates):
         for item in (0, 3, 42, 99):
             walks = walk_contributions(w, c, user, len(graph.users) + item)
             assert sum(v for _, v in walks) == pytest.approx(float(training_path[row, item]), rel=1e-9, abs=1e-12)
-            for nodes, value in walks:  # every walk is on real edges
+            for nodes, _ in walks:  # every walk is on real edges
                 assert nodes[0] == user and nodes[-1] == len(graph.users) + item
                 assert all(w[a, b] != 0 for a, b in zip(nodes, nodes[1:]))
 
@@ -179,8 +179,8 @@ class _FixedScores(torch.nn.Module):
 def test_softmax_step_is_each_targets_cross_entropy_over_its_allowed_items():
     import contextlib
 
-    from interestgraph.train import BPRStep
-    from interestgraph.train.trainer import allowed_items
+    from interestgraph.train import StepLoss
+    from interestgraph.train.sampling import allowed_items
 
     rng = np.random.default_rng(0)
     scores = torch.tensor(rng.normal(size=(2, 6)) * 3)
@@ -190,7 +190,7 @@ def test_softmax_step_is_each_targets_cross_entropy_over_its_allowed_items():
     allowed = allowed_items(kept, batch, candidates, torch.device("cpu"))
     assert allowed.tolist() == [[False, True, True, True, True, False], [True, True, False, False, True, False]]
     rows, pos_items = torch.tensor([0, 0, 1]), torch.tensor([2, 4, 0])
-    step = BPRStep(
+    step = StepLoss(
         _FixedScores(scores, 2, 6), l2=0.0, autocast=contextlib.nullcontext(), loss="softmax", temperature=0.5
     )
     loss, ranking = step(
@@ -215,7 +215,7 @@ def test_softmax_step_is_each_targets_cross_entropy_over_its_allowed_items():
     assert float(ranking.detach()) == pytest.approx(expected, rel=1e-12) and float(loss.detach()) == float(
         ranking.detach()
     )
-    bpr = BPRStep(_FixedScores(scores, 2, 6), l2=0.0, autocast=contextlib.nullcontext(), loss="bpr")
+    bpr = StepLoss(_FixedScores(scores, 2, 6), l2=0.0, autocast=contextlib.nullcontext(), loss="bpr")
     _, ranking = bpr(
         None, None, [], torch.tensor(batch), None, rows, torch.tensor([0, 0, 1]), pos_items, torch.tensor([1, 3, 4])
     )
@@ -380,14 +380,14 @@ def test_operator_blocks_are_symmetric_and_typed(graph):
 def test_hold_out_latest_takes_each_users_most_recent_items():
     train = sp.csr_matrix(np.array([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=float))
     times = sp.csr_matrix(np.array([[10, 40, 20, 30], [5, 1, 0, 0]], dtype=float))
-    kept, users, items = hold_out(train, 0.5, np.random.default_rng(0), times)
+    _, users, items = hold_out(train, 0.5, np.random.default_rng(0), times)
     assert sorted(zip(users.tolist(), items.tolist())) == [(0, 1), (0, 3), (1, 0)]
     with pytest.raises(ValueError, match="pattern"):
         hold_out(train, 0.5, np.random.default_rng(0), sp.csr_matrix(np.eye(2, 4)))
 
 
 def test_recency_weights_are_relative_to_each_users_last_item():
-    from interestgraph.model.model import SECONDS_PER_DAY, recency_weights
+    from interestgraph.paths import SECONDS_PER_DAY, recency_weights
 
     day = SECONDS_PER_DAY
     pattern = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=float))
@@ -408,7 +408,7 @@ def test_temporal_split_uses_the_latest_hold_out():
 
 
 def test_order_weights_decay_by_position_from_the_latest():
-    from interestgraph.model.model import recency_weights
+    from interestgraph.paths import recency_weights
 
     pattern = sp.csr_matrix(np.array([[1, 1, 1, 0]], dtype=float))
     times = sp.csr_matrix(np.array([[30.0, 10.0, 20.0, 0.0]]))
@@ -421,7 +421,7 @@ def test_order_weights_decay_by_position_from_the_latest():
 def test_first_step_weights_keep_the_score_equal_to_the_walk_sum(graph):
     """With ``r(u, x_1)`` on the first step, the training product, the frozen scores and the enumeration agree."""
     from interestgraph.graph.propagation import to_torch_csr
-    from interestgraph.model.path_model import frozen_scores
+    from interestgraph.paths import frozen_scores
 
     config = ModelConfig(
         dim=8,

@@ -32,7 +32,8 @@ recommend(model, [model.user_ids_[0]], k=20)
 before = mib("VmRSS")
 Path("/proc/self/clear_refs").write_text("5")
 table = recommend(model, None, k=20, batch_size=int(sys.argv[2]))
-print(json.dumps({"extra": mib("VmHWM") - before, "users": int(table["user_id"].nunique()), "nodes": model.adjacency_.shape[0]}))
+extra = mib("VmHWM") - before
+print(json.dumps({"extra": extra, "users": int(table["user_id"].nunique()), "nodes": model.adjacency.shape[0]}))
 """
 
 
@@ -59,6 +60,7 @@ def test_memory_grows_with_the_batch_not_with_the_users(tmp_path):
     whole = 2048 * runs[32]["nodes"] * 4 / 2**20  # one step's walk vectors for a batch holding every user
     assert runs[32]["users"] == runs[2048]["users"] == model.n_users
     print(
-        f"peak above the resident set: batch 32 {runs[32]['extra']:.1f} MiB, batch 2048 {runs[2048]['extra']:.1f} MiB; one full batch of walk vectors {whole:.0f} MiB"
+        f"peak above the resident set: batch 32 {runs[32]['extra']:.1f} MiB, batch 2048 {runs[2048]['extra']:.1f} "
+        f"MiB; one full batch of walk vectors {whole:.0f} MiB"
     )
     assert runs[32]["extra"] < whole / 2 and runs[32]["extra"] < runs[2048]["extra"] / 2

@@ -23,7 +23,7 @@ from interestgraph.errors import ArtifactError, TrainingError
 from interestgraph.graph import InterestGraph
 from interestgraph.graph.build import build_interest_graph
 from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
-from interestgraph.model.path_model import PathScorer
+from interestgraph.paths import PathScorer
 from interestgraph.recommend import recommend
 from interestgraph.train import Trainer
 
@@ -227,7 +227,8 @@ def test_out_of_memory_stops_with_advice_and_keeps_the_last_checkpoint(graph_dir
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=10, user_batch=64, verbose=False, seed=1))
     with pytest.raises(
         TrainingError,
-        match=r"out of memory \(OutOfMemoryError\); lower user_batch=64 .*checkpoint of the last finished epoch is kept",
+        match=r"out of memory \(OutOfMemoryError\); lower user_batch=64 .*"
+        r"checkpoint of the last finished epoch is kept",
     ):
         Trainer(model.train, checkpoint_dir=tmp_path / "ckpt").fit(model, graph)
     assert _epoch(tmp_path / "ckpt") >= 1
@@ -237,7 +238,8 @@ def test_out_of_memory_stops_with_advice_and_keeps_the_last_checkpoint(graph_dir
     "message, advised",
     [
         (
-            "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: you tried to allocate 1238876160 bytes.",
+            "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: you tried to "
+            "allocate 1238876160 bytes.",
             True,
         ),
         ("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x6)", False),

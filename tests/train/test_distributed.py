@@ -190,7 +190,8 @@ def test_init_from_env_reads_torchrun_variables(monkeypatch):
 
 
 def test_torchrun_cli_trains_like_one_process(graph_dir, tmp_path, capsys):
-    """``python -m torch.distributed.run --nproc-per-node 2 -m interestgraph train``: one JSON result, a model equal to one process's."""
+    """``python -m torch.distributed.run --nproc-per-node 2 -m interestgraph train``: one JSON result, a model equal
+    to one process's."""
     from interestgraph.cli import main
 
     flags = [

@@ -122,7 +122,8 @@ class PathOperator:
         return cls(n_users, n_items, n_interests, tuple(blocks), blocks, float(exponent), degrees)
 
     def items_without_users(self) -> np.ndarray:
-        """``(n_items,)`` bool: items with no user–item edge in this operator (cold items, or items hidden as cold while training)."""
+        """``(n_items,)`` bool: items with no user–item edge in this operator (cold items, or items hidden as cold
+        while training)."""
         if "user-item" not in self.blocks:
             return np.zeros(self.n_items, dtype=bool)
         lo = self.n_users

@@ -114,7 +114,8 @@ class SimilarityRefiner(nn.Module):
         return torch.sigmoid((cos - self.threshold) / self.temperature)
 
     def block(self, z: torch.Tensor, exponent: float) -> EdgeListBlock:
-        """The normalised block ``D^{-a} W D^{-a}`` as an :class:`EdgeListBlock` over all ``N`` nodes (differentiable)."""
+        """The normalised block ``D^{-a} W D^{-a}`` as an :class:`EdgeListBlock` over all ``N`` nodes
+        (differentiable)."""
         w = self.weights(z)
         degree = torch.zeros(self.n, dtype=w.dtype, device=w.device).index_add(0, self.rows, w)
         scale = degree.clamp(min=1e-12).pow(-exponent)
@@ -136,7 +137,8 @@ class SimilarityRefiner(nn.Module):
 
     @torch.no_grad()
     def remine(self, z: torch.Tensor, k: int, prune_below: float, chunk: int = 2048) -> dict[str, int]:
-        """Add every node's top-``k`` cosine neighbours under ``z`` as candidates, then drop edges weighing < ``prune_below``.
+        """Add every node's top-``k`` cosine neighbours under ``z`` as candidates, then drop edges weighing <
+        ``prune_below``.
 
         Returns:
             ``{"edges_before", "candidates_added", "pruned", "edges"}`` in undirected pairs.
