@@ -73,6 +73,7 @@ def calibrate_cold(
     column[candidates] = np.arange(len(candidates))
     pos_f, neg_f, pos_h, neg_h, pos_cold, neg_cold = [], [], [], [], [], []
     batches: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []  # softmax
+    sample_rng = np.random.default_rng(cfg.seed + 3)  # apart from ``rng``, so logs under the cap draw as before
     bar = progress(total=cfg.cold_draws, desc="calibrate cold items", unit="draw") if show_progress else NoBar()
     for _ in range(cfg.cold_draws):
         kept, target_users, target_items = hold_out(train, holdout, rng, times, share)
@@ -88,10 +89,12 @@ def calibrate_cold(
         h = h.cpu().numpy()
         cold_np = cold.cpu().numpy()
         h_c, cold_c = (
-            torch.from_numpy(h[candidates]).double(),
-            torch.from_numpy(cold_np[candidates]),
+            torch.from_numpy(h[candidates]).double().to(device),
+            torch.from_numpy(cold_np[candidates]).to(device),
         )  # shared by the draw's batches
         users = np.unique(target_users)
+        if len(users) > cfg.calibration_users:  # one scalar is fitted: a seeded sample of users is plenty
+            users = np.sort(sample_rng.choice(users, cfg.calibration_users, replace=False))
         for begin in range(0, len(users), cfg.user_batch):
             batch = users[begin : begin + cfg.user_batch]
             rows, _, t_items, negs = batch_pairs(batch, target_users, target_items, per_target, sampler)
@@ -100,8 +103,16 @@ def calibrate_cold(
             )
             if softmax:  # the batch's logits over the candidates, the user's kept items at -inf
                 allowed = allowed_items(kept, batch, candidates_on_device, device)[:, candidates]
-                logits = loss_object.logits(scores[:, candidates]).double().masked_fill(~allowed, float("-inf")).cpu()
-                batches.append((logits, torch.from_numpy(rows), torch.from_numpy(column[t_items]), h_c, cold_c))
+                logits = loss_object.logits(scores[:, candidates]).double().masked_fill(~allowed, float("-inf"))
+                batches.append(
+                    (
+                        logits,  # kept on the device: the grid below passes over every logit about 50 times
+                        torch.from_numpy(rows).to(device),
+                        torch.from_numpy(column[t_items]).to(device),
+                        h_c,
+                        cold_c,
+                    )
+                )
                 pos_cold.append(cold_np[t_items])
                 continue
             scores = scores.cpu().numpy()
@@ -114,6 +125,7 @@ def calibrate_cold(
         bar.update(1)
     bar.close()
     log_gate = lambda x: GATE_BOUND * np.tanh(x / GATE_BOUND)
+    torch_log_gate = lambda x: GATE_BOUND * torch.tanh(x / GATE_BOUND)
     pos_cold = np.concatenate(pos_cold)
     if softmax:
 
@@ -123,7 +135,7 @@ def calibrate_cold(
             for logits, rows, targets, h_c, cold_c in batches:
                 ratio = torch.where(
                     cold_c,
-                    torch.exp(torch.from_numpy(log_gate(h_c.numpy() + b) - log_gate(h_c.numpy()))),
+                    torch.exp(torch_log_gate(h_c + b) - torch_log_gate(h_c)),
                     torch.ones_like(h_c),
                 )
                 adjusted = logits * ratio  # -inf stays -inf (ratio > 0)

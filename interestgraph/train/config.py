@@ -37,6 +37,9 @@ class TrainConfig(JsonConfig):
             without user edges (0: no calibration, bias 0). Under a cold-item protocol the draws mirror
             its cold fraction and test share; otherwise they hide ``cold_items`` (0.1 if 0) of the
             items and ``holdout`` of the pairs.
+        calibration_users: at most this many target users per calibration draw (a seeded sample when
+            there are more): the draws fit one number, and their logits (users x candidates) are held
+            for a grid search, so the cap bounds that cost on large logs (Gowalla: 29,858 users).
         negatives: sampled negatives per target with ``loss="bpr"`` (never a training positive of the user;
             drawn among the items with training positives).
         loss: ``"softmax"`` (the default): each target's cross-entropy against every candidate item (the
@@ -77,6 +80,7 @@ class TrainConfig(JsonConfig):
     holdout_mode: str = "auto"
     cold_items: float | str = "auto"
     cold_draws: int = 4
+    calibration_users: int = 2048
     negatives: int = 8
     loss: str = "softmax"
     softmax_temperature: float = 1.0
@@ -107,6 +111,7 @@ class TrainConfig(JsonConfig):
         if self.holdout_mode not in ("random", "latest", "auto"):
             raise ValueError(f"holdout_mode must be 'random', 'latest' or 'auto', got {self.holdout_mode!r}")
         check_count("cold_draws", self.cold_draws, minimum=0)
+        check_count("calibration_users", self.calibration_users)
         for name in ("epochs", "patience", "negatives", "user_batch"):
             check_count(name, getattr(self, name))
         check_count("warmup_epochs", self.warmup_epochs, minimum=0)
