@@ -83,10 +83,12 @@ def fit_tuned(name: str, split, args: argparse.Namespace) -> tuple[Any, dict[str
         "grid": {k: list(v) for k, v in grid.items()},
         "configurations": len(table),
         "valid_ndcg@20": round(float(chosen["valid_ndcg@20"]), 6),
+        "valid_recall@20": round(float(chosen["valid_recall@20"]), 6),
         "tuning_seconds": round(float(table["fit_seconds"].sum() + table["valid_seconds"].sum()), 3),
     }
     line = (
-        f"  {name}: {setting} chosen on validation NDCG@20 {facts['valid_ndcg@20']:.4f} over "
+        f"  {name}: {setting} chosen on validation NDCG@20 {facts['valid_ndcg@20']:.4f} "
+        f"(Recall@20 {facts['valid_recall@20']:.4f}) over "
         f"{baselines.describe_grid(grid)}"
     )
     return model, facts, line

@@ -195,3 +195,46 @@ def test_users_without_training_pairs_and_cold_items_score_zero():
         assert np.isfinite(scores).all()
         np.testing.assert_allclose(scores[:, cold], 0.0, atol=1e-6)
     assert sp.issparse(EASE(l2=1.0).fit(split).seen)
+
+
+def test_evaluate_verb_tunes_and_prints_the_chosen_setting(capsys):
+    import json
+
+    from interestgraph.cli import main
+
+    synthetic = ["--format", "synthetic", "--n-users", "60", "--n-items", "80", "--n-events", "1800"]
+    grid = json.dumps({"gfcf": {"k": [4], "alpha": [0.0, 0.3]}, "chebycf": {"order": [4], "beta": [0.2, 0.4]}})
+    argv = ["evaluate", *synthetic, "--models", "ease,gfcf,chebycf", "--grid", grid, "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ease"]["configurations"] == 6 and result["ease"]["tuned"]
+    assert result["gfcf"]["configurations"] == 2 and set(result["gfcf"]["setting"]) == {"k", "alpha"}
+    assert result["chebycf"]["setting"]["order"] == 4 and 0 <= result["chebycf"]["ndcg@20"] <= 1
+    assert main([*argv[:-1]]) == 0
+    assert "chosen on validation NDCG@20" in capsys.readouterr().out
+    assert main(["evaluate", *synthetic, "--models", "ease", "--max-memory-gb", "0.0000001"]) == 2
+    assert "needs about" in capsys.readouterr().err
+    assert main(["evaluate", *synthetic, "--models", "gfcf", "--grid", '{"svd": {}}']) == 2
+
+
+def test_model_quality_rows_for_the_linear_baselines(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from benchmarks import model_quality
+    from interestgraph.data import generate_synthetic
+    from interestgraph.encoder.lexical import LexicalEncoder
+    from interestgraph.graph import build_interest_graph
+
+    log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_800, seed=1).log
+    build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder()).save(tmp_path / "g")
+    out = tmp_path / "out"
+    argv = ["--protocols", "rs-4", "--seeds", "0,1", "--graph-dir", str(tmp_path / "g")]
+    assert model_quality.main([*argv, "--models", "ease,gfcf", "--out", str(out)]) == 0
+    payload = json.loads((out / "model-quality-rs-4.json").read_text())
+    runs = payload["models"]["ease"]["runs"]
+    assert len(runs) == 1 and runs[0]["configurations"] == 6 and "l2" in runs[0]["setting"]
+    assert payload["models"]["gfcf"]["runs"][0]["configurations"] == 9  # (k, alpha = 0) once
+    assert "chosen on validation NDCG@20" in (out / "model-quality-rs-4.md").read_text()
