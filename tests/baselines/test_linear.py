@@ -180,7 +180,7 @@ def test_tuner_picks_the_best_validation_setting(split):
 def test_tune_linear_grid_dedups_rank_when_ideal_pass_is_off(split):
     _, table = tune_linear("gfcf", split, {"k": (3, 5), "alpha": (0.0, 0.5)})
     assert len(table) == 3  # (k, alpha=0) once
-    assert "24 configurations" in describe_grid(CHEBYCF_GRID)
+    assert "40 configurations" in describe_grid(CHEBYCF_GRID)
     with pytest.raises(ValueError, match="name must be one of"):
         tune_linear("svd", split)
 
