@@ -13,7 +13,11 @@ difference and Wilcoxon p-value). Writes ``model-quality-<protocol>.md`` and
 
 LightGCN runs at ``--lightgcn-lr/--lightgcn-l2/--lightgcn-layers`` (pass the
 configuration :func:`interestgraph.baselines.tune_lightgcn` chose on validation,
-see ``benchmarks/accuracy.py --tune``).
+see ``benchmarks/accuracy.py --tune``). ``ease``, ``gfcf`` and ``chebycf`` are
+deterministic and tuned here: each is chosen on the split's validation NDCG@20
+over its stated grid (:func:`interestgraph.baselines.tune_linear`), fitted once,
+and its chosen setting and number of configurations are recorded. Without
+``interestgraph`` among the models no graph is built (the split alone is made).
 """
 
 from __future__ import annotations
@@ -50,9 +54,24 @@ def load_graph(protocol: str, args: argparse.Namespace):
     return build_interest_graph(load_movielens(path), protocol=protocol)
 
 
+def load_split(protocol: str, args: argparse.Namespace):
+    """The protocol's split of ml-latest-small (no graph: for the baselines alone)."""
+    from interestgraph.data import load_movielens, split_log
+
+    if args.graph_dir:
+        return load_graph(protocol, args).split
+    path = Path(args.path or ROOT.parent / "shared" / "datasets" / "ml-latest-small")
+    if not path.is_dir():
+        raise SystemExit(
+            f"{path}: no such folder (MovieLens latest-small is read from ../shared/datasets; pass --path)"
+        )
+    return split_log(load_movielens(path), protocol)
+
+
 def write_per_user(averaged: dict, path: Path) -> None:
-    """Write the per-user test metrics of every model (``{name: seed-averaged EvaluationResult}``) as one Parquet table,
-    columns ``user_id`` and ``<model>:<metric>``, for later paired comparisons (:func:`reused_results` reads it back)."""
+    """Write the per-user test metrics of every model (``{name: seed-averaged EvaluationResult}``) as one Parquet
+    table, columns ``user_id`` and ``<model>:<metric>``, for later paired comparisons (:func:`reused_results` reads
+    it back)."""
     per_user = None
     for name, result in averaged.items():
         frame = result.per_user.set_index("user_id").add_prefix(f"{name}:")
@@ -127,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
 
-    from interestgraph.baselines import ItemKNN, LightGCN
+    from interestgraph.baselines import LINEAR_MODELS, ItemKNN, LightGCN, describe_grid, tune_linear
     from interestgraph.evaluate import average_runs, compare, evaluate
     from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
 
@@ -140,16 +159,26 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for protocol in args.protocols.split(","):
         started = time.perf_counter()
-        graph = load_graph(protocol, args)
-        split = graph.split
+        graph = load_graph(protocol, args) if "interestgraph" in names else None
+        split = graph.split if graph is not None else load_split(protocol, args)
         print(split.describe(), flush=True)
         runs: dict[str, list] = {}
         facts: dict[str, list[dict]] = {}
         for name in names:
-            for seed in seeds if name != "itemknn" else seeds[:1]:
+            deterministic = name == "itemknn" or name in LINEAR_MODELS
+            for seed in seeds[:1] if deterministic else seeds:
                 t0 = time.perf_counter()
+                tuned = None
                 if name == "itemknn":
                     model = ItemKNN().fit(split)
+                elif name in LINEAR_MODELS:
+                    model, table = tune_linear(name, split)
+                    chosen = table[table["chosen"]].iloc[0]
+                    tuned = {
+                        "setting": {k: chosen[k].item() for k in LINEAR_MODELS[name][1]},
+                        "configurations": len(table),
+                        "valid_ndcg@20": float(chosen["valid_ndcg@20"]),
+                    }
                 elif name == "lightgcn":
                     model = LightGCN(
                         lr=args.lightgcn_lr,
@@ -174,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                     "ndcg@20": result.metrics["ndcg@20"],
                     "recall@20": result.metrics["recall@20"],
                 }
+                if tuned is not None:
+                    fact.update(tuned)
                 for attr in ("best_epoch_", "epochs_", "epoch_seconds_"):
                     if hasattr(model, attr):
                         fact[attr.rstrip("_")] = getattr(model, attr)
@@ -189,12 +220,19 @@ def main(argv: list[str] | None = None) -> int:
             "|---|---|---|---|---|---|---|",
         ]
         for name, result in averaged.items():
-            m = result.metrics
-            cell = lambda k: f"{m[k]:.4f} ± {m[k + '_std']:.4f}"
-            fit = sum(f["fit_seconds"] for f in facts[name]) / len(facts[name])
-            rows.append(
-                f"| {name} | {len(runs[name])} | {cell('recall@20')} | {cell('ndcg@20')} | {cell('recall@10')} | {cell('ndcg@10')} | {fit:.0f} |"
+            cells = " | ".join(
+                f"{result.metrics[k]:.4f} ± {result.metrics[k + '_std']:.4f}"
+                for k in ("recall@20", "ndcg@20", "recall@10", "ndcg@10")
             )
+            fit = sum(f["fit_seconds"] for f in facts[name]) / len(facts[name])
+            rows.append(f"| {name} | {len(runs[name])} | {cells} | {fit:.0f} |")
+        for name in averaged:
+            tuned = facts[name][0] if facts[name] and "setting" in facts[name][0] else None
+            if tuned is not None:
+                rows.append(
+                    f"\n{name}: {tuned['setting']} chosen on validation NDCG@20 {tuned['valid_ndcg@20']:.4f} "
+                    f"over {describe_grid(LINEAR_MODELS[name][1])}"
+                )
         comparisons = []
         if "interestgraph" in averaged:
             for other in averaged:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 from .app import CommandResult, UsageError, add_json_flag, add_verb
 from .data_verbs import add_source_options, load_from_args
 
-MODEL_NAMES = ("pop", "itemknn", "bpr", "lightgcn", "text")
+MODEL_NAMES = ("pop", "itemknn", "bpr", "lightgcn", "text", "ease", "gfcf", "chebycf")
+#: models whose settings are chosen on the validation part over a stated grid (``baselines.linear_tune``)
+TUNED_NAMES = ("ease", "gfcf", "chebycf")
 
 
 def make_model(name: str, args: argparse.Namespace):
@@ -33,6 +37,63 @@ def make_model(name: str, args: argparse.Namespace):
     raise UsageError(f"--models: unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
 
 
+def parse_grids(text: str | None) -> dict[str, dict[str, list[Any]]]:
+    """``--grid`` JSON: ``{"ease": {"l2": [100, 500]}, ...}`` overriding the stated default grids."""
+    if not text:
+        return {}
+    try:
+        grids = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f'--grid must be JSON such as \'{{"ease": {{"l2": [100, 500]}}}}\': {exc}') from None
+    if not isinstance(grids, dict) or any(
+        name not in TUNED_NAMES
+        or not isinstance(grid, dict)
+        or not all(isinstance(v, list) and v for v in grid.values())
+        for name, grid in grids.items()
+    ):
+        raise UsageError(f"--grid maps a model ({', '.join(TUNED_NAMES)}) to {{setting: [values, ...]}}, got {text!r}")
+    return grids
+
+
+def fit_tuned(name: str, split, args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
+    """``(fitted model, facts, line)`` for a model of :data:`TUNED_NAMES`: chosen on validation NDCG@20 over its
+    stated grid, or its default setting (said so) when the split has no validation part."""
+    from .. import baselines
+
+    cls, default_grid = baselines.LINEAR_MODELS[name]
+    grid = parse_grids(args.grid).get(name, default_grid)
+    fixed = {"max_memory_gb": args.max_memory_gb} if name == "ease" else {}
+    try:
+        if len(split.positive_pairs("valid")) == 0:
+            model = cls(**fixed).fit(split)
+            setting = {k: getattr(model, k) for k in grid}
+            facts = {"setting": setting, "tuned": False, "configurations": 0}
+            line = f"  {name}: default setting {setting} (not tuned: the split has no validation part)"
+            return model, facts, line
+        model, table = baselines.tune_grid(cls, split, grid, name=name, **fixed)
+    except MemoryError as exc:
+        raise UsageError(f"--models {name}: {exc}") from None
+    except TypeError as exc:
+        raise UsageError(f"--grid {name}: {exc}") from None
+    chosen = table[table["chosen"]].iloc[0]
+    setting = {k: chosen[k].item() if hasattr(chosen[k], "item") else chosen[k] for k in grid}
+    facts = {
+        "setting": setting,
+        "tuned": True,
+        "grid": {k: list(v) for k, v in grid.items()},
+        "configurations": len(table),
+        "valid_ndcg@20": round(float(chosen["valid_ndcg@20"]), 6),
+        "valid_recall@20": round(float(chosen["valid_recall@20"]), 6),
+        "tuning_seconds": round(float(table["fit_seconds"].sum() + table["valid_seconds"].sum()), 3),
+    }
+    line = (
+        f"  {name}: {setting} chosen on validation NDCG@20 {facts['valid_ndcg@20']:.4f} "
+        f"(Recall@20 {facts['valid_recall@20']:.4f}) over "
+        f"{baselines.describe_grid(grid)}"
+    )
+    return model, facts, line
+
+
 def is_model_dir(name: str) -> bool:
     """Whether ``name`` is a directory written by ``interestgraph train`` (a model manifest)."""
     from ..artifacts import artifact_format
@@ -46,13 +107,15 @@ def load_trained(name: str, graph):
 
     if graph is None:
         raise UsageError(
-            f"--models {name}: a trained model is evaluated on the graph it was trained on; pass that graph directory as SOURCE with --format graph"
+            f"--models {name}: a trained model is evaluated on the graph it was trained on; "
+            "pass that graph directory as SOURCE with --format graph"
         )
     model = InterestGraphModel.load(name)
     recorded = model.facts_.get("graph_manifest_sha256")
     if recorded is not None and recorded != graph.manifest_sha256:
         raise UsageError(
-            f"--models {name} was trained on {model.facts_.get('graph_path')} (manifest {recorded[:12]}), not on {graph.source_path} (manifest {graph.manifest_sha256[:12]})"
+            f"--models {name} was trained on {model.facts_.get('graph_path')} (manifest {recorded[:12]}), "
+            f"not on {graph.source_path} (manifest {graph.manifest_sha256[:12]})"
         )
     if model.facts_.get("graph_counts") not in (None, graph.counts()) or model.layout_ != {
         "user": len(graph.users),
@@ -79,7 +142,9 @@ def _split_from_args(args: argparse.Namespace):
         graph_split = graph.split
         if args.protocol and args.protocol != graph_split.protocol.name:
             raise UsageError(
-                f"{source} stores a split made under {graph_split.protocol.name}; a graph is evaluated on its own split (omit --protocol or pass --protocol {graph_split.protocol.name})"
+                f"{source} stores a split made under {graph_split.protocol.name}; "
+                f"a graph is evaluated on its own split "
+                f"(omit --protocol or pass --protocol {graph_split.protocol.name})"
             )
         return graph_split, graph
     if args.format == "graph":
@@ -105,22 +170,33 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
     unknown = [n for n in names if n not in MODEL_NAMES and not is_model_dir(n)]
     if unknown or not names:
         raise UsageError(
-            f"--models: unknown model(s) {unknown or names}; choose from {', '.join(MODEL_NAMES)} or a trained model directory"
+            f"--models: unknown model(s) {unknown or names}; choose from {', '.join(MODEL_NAMES)} "
+            "or a trained model directory"
         )
     split, graph = _split_from_args(args)
     results = {}
     lines = [split.describe()]
     for name in names:
         started = time.perf_counter()
-        model = load_trained(name, graph) if name not in MODEL_NAMES else make_model(name, args).fit(split)
+        tuned_facts, tuned_line = None, None
+        if name in TUNED_NAMES:
+            model, tuned_facts, tuned_line = fit_tuned(name, split, args)
+        elif name in MODEL_NAMES:
+            model = make_model(name, args).fit(split)
+        else:
+            model = load_trained(name, graph)
         result = evaluate(model, split, part="test", cutoffs=cutoffs, name=name)
         entry = result.to_dict()
         entry["seconds"] = round(time.perf_counter() - started, 3)
+        if tuned_facts is not None:
+            entry.update(tuned_facts)
         for attribute in ("best_epoch_", "epochs_"):
             if hasattr(model, attribute):
                 entry[attribute.rstrip("_")] = getattr(model, attribute)
         results[name] = entry
         lines.append(result.describe() + f" [{entry['seconds']:.1f} s]")
+        if tuned_line:
+            lines.append(tuned_line)
         for subset in ("cold", "warm"):
             values = getattr(result, subset)
             if values:
@@ -143,8 +219,11 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="evaluate baselines under a named protocol (full ranking, seen items masked)",
         description="Fit each model on the training part and score the test part: full ranking over the candidate "
         "items with training and validation positives masked; metrics at each cutoff, printed with the protocol. "
+        "ease, gfcf and chebycf are tuned first: each setting of their stated grid is fitted on the training part "
+        "and the best on validation NDCG@20 is the one scored on test (printed with the grid). "
         "SOURCE may be a graph directory (--format graph), whose stored split is then used.",
-        example="interestgraph evaluate ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 --models pop,itemknn,bpr,lightgcn,text --cutoffs 10,20 --json",
+        example="interestgraph evaluate ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 "
+        "--models pop,itemknn,bpr,lightgcn,text,ease,gfcf,chebycf --cutoffs 10,20 --json",
         run=run_evaluate,
     )
     add_source_options(ev, extra_formats=("graph",))
@@ -166,5 +245,17 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="bpr/lightgcn: epoch limit (early stopping on validation NDCG@20 usually ends sooner)",
     )
     ev.add_argument("--device", default="cpu", help="bpr/lightgcn: cpu (default), cuda, cuda:N or auto")
+    ev.add_argument(
+        "--grid",
+        default=None,
+        help='ease/gfcf/chebycf: JSON overriding their validation grids, e.g. \'{"ease": {"l2": [100, 500]}}\' '
+        "(defaults: interestgraph.baselines.EASE_GRID, GFCF_GRID, CHEBYCF_GRID)",
+    )
+    ev.add_argument(
+        "--max-memory-gb",
+        type=float,
+        default=8.0,
+        help="ease: refuse a fit whose dense item x item matrices would need more (default 8)",
+    )
     ev.add_argument("--encoder-cache", type=Path, help="text: directory of the embedding cache")
     add_json_flag(ev)

@@ -1,0 +1,84 @@
+"""benchmarks/gowalla.py runs end to end on a tiny LightGCN-format dataset (it measures; this only checks it works)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def lightgcn_files(directory: Path, n_users: int = 50, n_items: int = 40, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True)
+    train, test = [], []
+    for user in range(n_users):
+        items = rng.choice(n_items, size=14, replace=False)
+        train.append(" ".join(map(str, [user, *items[:11]])))
+        test.append(" ".join(map(str, [user, *items[11:]])))
+    (directory / "train.txt").write_text("\n".join(train) + "\n")
+    (directory / "test.txt").write_text("\n".join(test) + "\n")
+    return directory
+
+
+def extra_model():
+    """The --extra hook: (make, grid)."""
+    from interestgraph.baselines import ItemKNN
+
+    return ItemKNN, {"k": [5, 20]}
+
+
+def test_gowalla_benchmark_tunes_on_validation_then_scores_test_once(tmp_path, capsys):
+    from benchmarks import gowalla
+
+    data = lightgcn_files(tmp_path / "data")
+    grid = {"gfcf": {"k": [4], "alpha": [0.0, 0.3]}, "chebycf": {"order": [4], "ideal_rank": [4], "beta": [0.2, 0.4]}}
+    argv = [
+        "--data", str(data), "--models", "gfcf,chebycf,ease,lightgcn", "--grid", json.dumps(grid),
+        "--max-memory-gb", "0.000001", "--lightgcn-minutes", "0.001", "--valid-users", "30",
+        "--extra", "knn=tests.test_gowalla_benchmark:extra_model", "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert gowalla.main(argv) == 0
+    printed = capsys.readouterr().out
+    payload = json.loads((tmp_path / "out" / "gowalla-benchmark.json").read_text())
+    models = payload["models"]
+    assert set(models) == {"gfcf", "chebycf", "ease", "knn", "lightgcn"}
+    assert "needs about" in models["ease"]["skipped"]  # the memory guard, with its estimate
+    for name in ("gfcf", "chebycf", "knn"):
+        entry = models[name]
+        assert entry["configurations"] == len(entry["sweep"]) == 2
+        best = max(row["valid_ndcg@20"] for row in entry["sweep"])
+        assert entry["valid_ndcg@20"] == best
+        assert 0 < entry["test"]["ndcg@20"] <= 1 and entry["test_users"] == 50
+    assert models["lightgcn"]["converged"] is False and models["lightgcn"]["epochs"] >= 1
+    assert payload["tuning_protocol"]["params"]["valid_users"] == 30
+    assert "<- chosen" in printed and "did NOT converge" in printed and "tuning sweep" in printed
+
+
+def test_gowalla_test_figure_matches_the_lightgcn_metric_definitions(tmp_path):
+    """Recall@20 = hits / |test items|; NDCG@20 with the ideal over min(|test|, 20); training items masked."""
+    from interestgraph.baselines import GFCF
+    from interestgraph.data.formats.lightgcn import load_lightgcn
+    from interestgraph.evaluate import evaluate
+
+    data = lightgcn_files(tmp_path / "data", n_items=30)
+    split = load_lightgcn(data)
+    model = GFCF(alpha=0.0).fit(split)
+    result = evaluate(model, split, part="test", cutoffs=(20,))
+    train = split.positive_matrix("train").toarray() > 0
+    test = split.positive_matrix("test").toarray() > 0
+    scores = model.score(np.arange(split.log.n_users)).numpy()
+    scores[train] = -np.inf
+    recalls, ndcgs = [], []
+    for u in np.flatnonzero(test.any(axis=1)):
+        top = np.argsort(-scores[u], kind="stable")[:20]
+        hits = test[u, top]
+        recalls.append(hits.sum() / test[u].sum())
+        ideal = (1 / np.log2(np.arange(2, min(test[u].sum(), 20) + 2))).sum()
+        ndcgs.append((hits / np.log2(np.arange(2, 22))).sum() / ideal)
+    assert abs(result.metrics["recall@20"] - np.mean(recalls)) < 1e-6
+    assert abs(result.metrics["ndcg@20"] - np.mean(ndcgs)) < 1e-6
