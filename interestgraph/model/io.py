@@ -303,15 +303,14 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
     return directory
 
 
-def load_model(directory: str | os.PathLike):
-    """Read a model written by :func:`save_model` (checksums verified first).
+def load_model(directory: str | os.PathLike, model_class):
+    """Read a model written by :func:`save_model` (checksums verified first) as a ``model_class`` (the estimator
+    class, :class:`~interestgraph.model.InterestGraphModel`, passed in so this module does not import it).
 
     Raises:
         ArtifactError: a missing or damaged file, or parts that do not fit the stored configuration (named).
     """
     from safetensors.torch import load_file
-
-    from .model import InterestGraphModel
 
     directory = Path(directory)
     manifest = read_manifest(
@@ -456,7 +455,7 @@ def load_model(directory: str | os.PathLike):
         train_seconds=manifest.get("train_seconds"),
         epoch_seconds=manifest.get("epoch_seconds", {}),
     )
-    return InterestGraphModel.from_state(config, train, state, report)
+    return model_class.from_state(config, train, state, report)
 
 
 def node_table(graph) -> pd.DataFrame:

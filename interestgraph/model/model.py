@@ -564,7 +564,7 @@ class InterestGraphModel:
         """Read a model saved by :meth:`save` (no code is executed from the files)."""
         from .io import load_model
 
-        return load_model(directory)
+        return load_model(directory, cls)
 
     def describe(self) -> str:
         """One line: settings, best epoch and validation NDCG@20."""
