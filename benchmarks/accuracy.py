@@ -111,11 +111,22 @@ def versions() -> dict[str, str]:
     return out
 
 
+def training_facts(model) -> dict:
+    """What the fit recorded: the interest-graph model's ``report_`` fields, or a trained baseline's own ``history_``,
+    ``best_epoch_``, ``epochs_`` and ``best_valid_ndcg_`` (none for the models without epochs)."""
+    report = getattr(model, "report_", None)
+    names = ("history", "best_epoch", "epochs", "best_valid_ndcg")
+    if report is not None:
+        return {name: getattr(report, name) for name in names}
+    return {name: getattr(model, name + "_") for name in names if hasattr(model, name + "_")}
+
+
 def fitted_facts(model) -> dict:
     facts = {}
-    for attr, key in (("best_epoch_", "best_epoch"), ("epochs_", "epochs"), ("best_valid_ndcg_", "best_valid_ndcg@20")):
-        if hasattr(model, attr):
-            facts[key] = getattr(model, attr)
+    trained = training_facts(model)
+    for name, key in (("best_epoch", "best_epoch"), ("epochs", "epochs"), ("best_valid_ndcg", "best_valid_ndcg@20")):
+        if name in trained:
+            facts[key] = trained[name]
     for attr in ("lr", "l2", "layers", "dim", "batch_size", "k", "shrink"):
         if hasattr(model, attr):
             facts[attr] = getattr(model, attr)
@@ -198,12 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         if result.cold:
             row["cold"], row["warm"] = result.cold, result.warm
-        if hasattr(model, "history_"):
-            row["history"] = model.history_
+        trained = training_facts(model)
+        if "history" in trained:
+            row["history"] = trained["history"]
         rows.append(row)
         print(
             f"{result.describe()} [fit {fit_seconds:.1f}s"
-            + (f", best epoch {model.best_epoch_}/{model.epochs_}" if hasattr(model, "best_epoch_") else "")
+            + (f", best epoch {trained['best_epoch']}/{trained['epochs']}" if "best_epoch" in trained else "")
             + "]",
             flush=True,
         )

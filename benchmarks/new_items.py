@@ -101,7 +101,7 @@ def run_seed(split, graphs, seed: int, args) -> dict:
     t0 = time.perf_counter()
     small.add_items(cold_rows, encoder=graphs["encoder"])
     add_seconds = time.perf_counter() - t0
-    summary = small.added_items_
+    summary = small.added_items
     out["added"] = {
         "train_seconds": round(train_seconds, 1),
         "add_seconds": round(add_seconds, 2),

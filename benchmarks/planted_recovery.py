@@ -16,7 +16,7 @@ points by
 
 For each it reports the share of users whose strongest planted interest is in
 their top 10, and the share of all planted interests found in their user's top 10
-(:func:`interestgraph.cli.demo.planted_recovery`), per seed. Writes
+(:func:`interestgraph.evaluate.planted_recovery`), per seed. Writes
 ``planted-recovery.md`` / ``.json`` to ``--out``.
 
     python benchmarks/planted_recovery.py --seeds 0,1,2 --out results/

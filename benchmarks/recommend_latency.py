@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     model = InterestGraphModel.load(args.model)
     load_seconds = time.perf_counter() - started
-    users = model.user_ids_
+    users = model.user_ids
     rng = np.random.default_rng(args.seed)
     sample = users[rng.choice(len(users), size=min(args.repeats, len(users)), replace=False)]
     recommend(model, [sample[0]], k=args.k, device=args.device)  # warm-up: builds the CSR operator once
@@ -74,14 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         recommend(model, None, k=args.k, device=args.device)
         all_seconds.append(time.perf_counter() - t0)
-    facts = getattr(model, "facts_", {}) or {}
+    facts = getattr(model, "facts", None) or {}
     result = {
         "model": str(args.model),
         "describe": model.describe(),
         "protocol_line": facts.get("protocol_line"),
         "users": len(users),
         "items": model.n_items,
-        "walk_edges": int(model.adjacency_.nnz),
+        "walk_edges": int(model.adjacency.nnz),
         "k": args.k,
         "device": args.device or "cpu",
         "torch_threads": torch.get_num_threads(),

@@ -45,7 +45,7 @@ def recommend_case(model_dir: str, batch_size: int, k: int, queue) -> None:
 
     imported = _status_mib("VmRSS")
     model = InterestGraphModel.load(model_dir)
-    recommend(model, [model.user_ids_[0]], k=k)  # builds the CSR operator once, as any caller's first request does
+    recommend(model, [model.user_ids[0]], k=k)  # builds the CSR operator once, as any caller's first request does
     load_peak = _status_mib("VmHWM")
     loaded = _status_mib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM
@@ -63,7 +63,7 @@ def recommend_case(model_dir: str, batch_size: int, k: int, queue) -> None:
             "rss_loaded_mib": loaded,
             "rss_peak_mib": _status_mib("VmHWM"),
             "score_batch_mib": batch_size * model.n_items * 4 / 2**20,
-            "node_batch_mib": batch_size * model.adjacency_.shape[0] * 4 / 2**20,
+            "node_batch_mib": batch_size * model.adjacency.shape[0] * 4 / 2**20,
         }
     )
 
@@ -121,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             )
     counts = graph.counts()
     header = (
-        f"{len(graph.users):,} users, {len(graph.items):,} items, {len(graph.interests):,} interests; W nnz {model.adjacency_.nnz:,}; "
-        f"graph built in {built:.1f} s ({args.encoder} encoder), model trained {model.epochs_} epochs in {trained:.1f} s"
+        f"{len(graph.users):,} users, {len(graph.items):,} items, {len(graph.interests):,} interests; "
+        f"W nnz {model.adjacency.nnz:,}; graph built in {built:.1f} s ({args.encoder} encoder), "
+        f"model trained {model.report_.epochs} epochs in {trained:.1f} s"
     )
     table = "\n".join(
         f"| {r['batch_size']:,} | {r['users']:,} | {r['seconds']:.2f} | {r['rss_imported_mib']:.0f} | "

@@ -494,6 +494,32 @@ def _meter(name: str, total: int | None, settings: dict, on_first: Callable[[], 
     return meter
 
 
+def _batch_timer(train_meter: LoopMeter, tick: Callable[[], None], stamps: dict[str, float], sampler):
+    """The callback class both timed fits start from: after each batch but the epoch's last, ``tick`` starts the
+    next one on ``train_meter`` (whose stop, :class:`Capped`, stops the epoch); the validation's start and end are
+    stamped in ``stamps``."""
+    from interestgraph.train import Callback
+
+    class BatchTimer(Callback):
+        def on_batch_end(self, epoch: int, batch: int, loss) -> bool:
+            if batch + 1 >= (train_meter.total or 0):
+                return False
+            try:
+                tick()  # the next batch starts, unless the meter stops the loop here
+            except Capped:
+                return True
+            return False
+
+        def on_validation_begin(self, epoch: int) -> None:
+            stamps.setdefault("valid_start", time.perf_counter())
+            sampler.mark("valid")
+
+        def on_epoch_end(self, epoch: int, record: dict) -> None:
+            stamps.setdefault("valid_end", time.perf_counter())
+
+    return BatchTimer
+
+
 def _train_config(settings: dict):
     from interestgraph.model import TrainConfig
 
@@ -523,7 +549,6 @@ def phase_model(state: dict, row: dict, settings: dict) -> None:
     may stop the epoch early: the trainer then validates it and stops) and the validation's start; ``model.score``
     is metered for the validation loop, which may stop it early (:class:`Capped` ends the fit)."""
     from interestgraph.model import InterestGraphModel, ModelConfig
-    from interestgraph.train import Callback
 
     graph, cfg, sampler = state["graph"], _train_config(settings), state["sampler"]
     train_meter = _meter("model train", None, settings, on_first=lambda: sampler.mark("train"))
@@ -531,7 +556,7 @@ def phase_model(state: dict, row: dict, settings: dict) -> None:
     stamps: dict[str, float] = {}
     tick = train_meter.wrap(lambda: None)
 
-    class Timer(Callback):
+    class Timer(_batch_timer(train_meter, tick, stamps, sampler)):
         """Stamps the epoch's parts and meters its batches (a stop of the meter stops the epoch)."""
 
         def on_epoch_begin(self, epoch: int) -> None:
@@ -541,25 +566,8 @@ def phase_model(state: dict, row: dict, settings: dict) -> None:
         def on_epoch_graph(self, epoch: int, n_batches: int) -> None:
             stamps.setdefault("graph_end", time.perf_counter())
             train_meter.total = n_batches
-            self.n_batches = n_batches
             if n_batches:
                 tick()  # the first batch starts
-
-        def on_batch_end(self, epoch: int, batch: int, loss: float) -> bool:
-            if batch + 1 >= self.n_batches:
-                return False
-            try:
-                tick()  # the next batch starts, unless the meter stops the loop here
-            except Capped:
-                return True
-            return False
-
-        def on_validation_begin(self, epoch: int) -> None:
-            stamps.setdefault("valid_start", time.perf_counter())
-            sampler.mark("valid")
-
-        def on_epoch_end(self, epoch: int, record: dict) -> None:
-            stamps.setdefault("valid_end", time.perf_counter())
 
     model = InterestGraphModel(ModelConfig(), cfg)
     model.score = valid_meter.wrap(model.score)
@@ -606,7 +614,6 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
 
     Timed through the baseline's callbacks, as :func:`phase_model` times the path model."""
     from interestgraph.baselines import LightGCN
-    from interestgraph.train import Callback
 
     split, sampler = state["graph"].split, state["sampler"]
     train_meter = _meter(
@@ -619,28 +626,12 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
     tick = train_meter.wrap(lambda: None)
     stamps: dict[str, float] = {}
 
-    class Timer(Callback):
+    class Timer(_batch_timer(train_meter, tick, stamps, sampler)):
         """Meters the batches (a stop of the meter stops the epoch) and stamps the validation's start."""
 
         def on_epoch_begin(self, epoch: int) -> None:
             if train_meter.total:
                 tick()  # the first batch starts
-
-        def on_batch_end(self, epoch: int, batch: int, loss) -> bool:
-            if batch + 1 >= (train_meter.total or 0):
-                return False
-            try:
-                tick()  # the next batch starts, unless the meter stops the loop here
-            except Capped:
-                return True
-            return False
-
-        def on_validation_begin(self, epoch: int) -> None:
-            stamps.setdefault("valid_start", time.perf_counter())
-            sampler.mark("valid")
-
-        def on_epoch_end(self, epoch: int, record: dict) -> None:
-            stamps.setdefault("valid_end", time.perf_counter())
 
     model = LightGCN(**LIGHTGCN, device=settings["device"])
     model.score = valid_meter.wrap(model.score)

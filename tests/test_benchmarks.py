@@ -219,7 +219,7 @@ def _fit_to_target_checks(speed, split, evaluate, capsys) -> None:
     assert (
         [row["train_seconds"] for row in run["log"]]
         == [h["seconds"] for h in ours.history_]
-        == sorted(set(h["seconds"] for h in ours.history_))
+        == sorted({h["seconds"] for h in ours.history_})
     )
     assert run["train_seconds"] == ours.history_[-1]["seconds"] <= ours.train_seconds_
     assert run["train_seconds"] <= wall - sum(

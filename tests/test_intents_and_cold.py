@@ -47,11 +47,11 @@ def test_an_intent_maps_to_its_interests_with_the_documented_weights(model):
     sim = intent.interests["similarity"].to_numpy(dtype=np.float64)
     a = model.config.exponent
     expected = (
-        model.type_weights_["item-interest"]
-        * model.node_gates_[v]
+        model.type_weights["item-interest"]
+        * model.node_gates[v]
         * sim
         * sim.sum() ** -a
-        * model.degrees_["item-interest"][v] ** -a
+        * model.degrees["item-interest"][v] ** -a
     )
     assert intent.weights == pytest.approx(expected, rel=1e-12)
 
@@ -61,14 +61,14 @@ def test_intent_scores_are_the_query_walks_and_explanations_add_up(model):
     table = recommend_for_intent(model, label, k=5, encoder=LexicalEncoder(), top=2, threshold=0.0)
     intent = map_intent(model, label, encoder=LexicalEncoder(), top=2, threshold=0.0)
     # a new user with only a query reaches items by user → query → interest → item: brute force over W
-    w = model.adjacency_.toarray()
+    w = model.adjacency.toarray()
     n_u, n_i = model.n_users, model.n_items
-    first = model.type_weights_["user-item"]
+    first = model.type_weights["user-item"]
     brute = np.zeros(n_i)
     for v, wq in zip(intent.interests["interest"], intent.weights):
-        brute += model.coefficients_[2] * first * wq * w[v, n_u : n_u + n_i]
+        brute += model.coefficients[2] * first * wq * w[v, n_u : n_u + n_i]
     top = np.argsort(-brute, kind="stable")[:5]
-    assert model.item_ids_.get_indexer(table["item_id"]).tolist() == top.tolist()
+    assert model.item_ids.get_indexer(table["item_id"]).tolist() == top.tolist()
     assert table["score"].to_numpy() == pytest.approx(brute[top], rel=1e-9)
     assert [r["label"] for r in table.attrs["interests"]] == intent.interests["label"].tolist()
     e = explain_intent(
@@ -82,7 +82,7 @@ def test_intent_scores_are_the_query_walks_and_explanations_add_up(model):
     for p in e.paths:
         assert p.contribution == pytest.approx(p.coefficient * float(np.prod(p.weights)), rel=1e-12)
     # with liked items as well: the items add their own walks, and the explanation still adds up
-    items = list(model.item_ids_[model.seen_[2].indices[:3]])
+    items = list(model.item_ids[model.seen[2].indices[:3]])
     mixed = recommend_for_intent(model, label, k=3, items=items, encoder=LexicalEncoder(), top=2, threshold=0.0)
     assert not set(mixed["item_id"]) & set(items)
     e2 = explain_intent(
@@ -121,7 +121,7 @@ def test_a_loaded_model_answers_intents_identically_and_the_cli_prints_them(mode
     assert sum(p["contribution"] for p in out["paths"]) + out["remainder"] == pytest.approx(out["score"], rel=1e-9)
     assert main(["recommend", str(saved), "--query", label, "-k", "2"]) == 0
     assert "query → interests" in capsys.readouterr().out
-    assert main(["recommend", str(saved), "--user", str(model.user_ids_[0]), "--query", label]) == 2
+    assert main(["recommend", str(saved), "--user", str(model.user_ids[0]), "--query", label]) == 2
     assert main(["explain", str(saved), "--item", str(rows[0]["item"])]) == 2
 
 
@@ -150,7 +150,7 @@ def test_negatives_come_from_the_pool_and_are_never_positives():
 
 
 def test_cold_items_get_the_cold_bias_and_no_id_vector(model):
-    scorer = model.scorer_
+    scorer = model.scorer
     cold = torch.zeros(model.n_items, dtype=torch.bool)
     cold[[2, 5]] = True
     original = scorer.cold_bias.item()
@@ -181,14 +181,14 @@ def test_under_cold_4_cold_items_are_trained_for_and_calibrated(loss):
         == 0.0
     )
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(**FAST, loss=loss)).fit(graph)
-    calib = model.cold_calibration_
+    calib = model.report_.cold_calibration
     assert calib["loss_kind"] == loss
     assert calib["draws"] == 4 and calib["cold_share"] == pytest.approx(0.1) and calib["holdout"] == pytest.approx(0.1)
     assert 0 < calib["cold_targets"] < calib["targets"] and calib["loss"] <= calib["loss_at_0"]
-    assert model.scorer_.cold_bias.item() == pytest.approx(calib["bias"])
+    assert model.scorer.cold_bias.item() == pytest.approx(calib["bias"])
     calibrated = evaluate(model, graph.split, part="test").cold["recall@20"]
     with torch.no_grad():
-        model.scorer_.cold_bias.zero_()
-    model._freeze(model.scorer_, model.operator_, to_torch_csr(model.operator_.structure()))
+        model.scorer.cold_bias.zero_()
+    model.refreeze(model.operator, to_torch_csr(model.operator.structure()))
     uncalibrated = evaluate(model, graph.split, part="test").cold["recall@20"]
     assert calibrated > uncalibrated

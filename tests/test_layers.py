@@ -17,7 +17,7 @@ modules may import each other, even inside one layer (a cycle, e.g. the graph bu
 importing the other): what both need goes into a third module.
 
 When this test fails it lists every offending import with its file and line. Fix the import (move the code to the
-lower layer it belongs to, or make the shared name public); do not add it to :data:`PENDING_CORE`.
+lower layer it belongs to, or make the shared name public); there is no list of tolerated exceptions.
 """
 
 from __future__ import annotations
@@ -53,44 +53,13 @@ BASE = frozenset({"errors", "progress", "artifacts", "device", "distributed", "o
 #: Layers that may import ``spark`` (it sits above graph but is a side branch only the CLI uses).
 SPARK_USERS = frozenset({"spark", "cli", "entry"})
 
-#: Violations that live today in ``model/``, ``train/`` and ``baselines/_bpr|bprmf|lightgcn``, which the ``core``
-#: re-layering (issue 24) removes on its own branch. Listed exactly, so that no new violation can hide here.
-#: The coordinator empties this set after merging that branch (test_pending_core_entries_still_occur then says
-#: which entries are gone). Layer edges are ``"source -> target"``; private names ``"source -> target:name"``.
-PENDING_CORE: frozenset[str] = frozenset(
-    {
-        "interestgraph.train -> interestgraph.model.config",
-        "interestgraph.train.joint -> interestgraph.model.encoding",
-        "interestgraph.train.joint -> interestgraph.model.encoding:_digest",
-        "interestgraph.train.trainer -> interestgraph.baselines",
-        "interestgraph.train.trainer -> interestgraph.evaluate",
-        "interestgraph.train.trainer -> interestgraph.model.config",
-        "interestgraph.train.trainer -> interestgraph.model.model",
-        "interestgraph.train.trainer -> interestgraph.model.operator",
-        "interestgraph.train.trainer -> interestgraph.model.path_model",
-        "interestgraph.model.model -> interestgraph.model.io:_node_ids",
-    }
-)
 
-
-#: Import cycles (modules that import each other, directly or around a loop, at any depth of the code) that the
-#: core re-layering removes, and one the ``linear`` branch removes: ``cli/evaluate_verb.py`` still imports the verb
-#: helpers from ``cli.app`` (which imports every verb module); importing them from ``cli.verb`` ends that loop.
-#: Listed exactly; the coordinator empties this set after the merges.
+#: The one import cycle still waiting for a branch: ``cli/evaluate_verb.py`` imports the verb helpers from
+#: ``cli.app`` (which imports every verb module); the ``linear`` branch, which owns that file, imports them from
+#: ``cli.verb`` instead. Listed exactly; delete the entry when that branch is merged
+#: (test_pending_cycles_still_occur then says it is gone). Nothing else may be added here.
 PENDING_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        frozenset(
-            {
-                "interestgraph.model.forget",
-                "interestgraph.model.io",
-                "interestgraph.model.model",
-                "interestgraph.model.new_items",
-                "interestgraph.train",
-                "interestgraph.train.trainer",
-            }
-        ),
-        frozenset({"interestgraph.cli.app", "interestgraph.cli.evaluate_verb"}),
-    }
+    {frozenset({"interestgraph.cli.app", "interestgraph.cli.evaluate_verb"})}
 )
 
 
@@ -211,9 +180,9 @@ def describe(key: str, imports: list[Import]) -> str:
     return f"  {key}  [{why}]  at {where}"
 
 
-def unexpected(imports: list[Import], pending: frozenset[str] = PENDING_CORE) -> list[str]:
-    """The readable lines of every violation not in ``pending``."""
-    return [describe(key, found) for key, found in sorted(violations(imports).items()) if key not in pending]
+def unexpected(imports: list[Import]) -> list[str]:
+    """The readable lines of every violation."""
+    return [describe(key, found) for key, found in sorted(violations(imports).items())]
 
 
 def import_cycles(imports: list[Import], modules: set[str]) -> list[frozenset[str]]:
@@ -284,12 +253,6 @@ def test_no_module_imports_a_higher_layer_or_a_private_name():
     assert not bad, "imports against the layer contract (see tests/test_layers.py):\n" + "\n".join(bad)
 
 
-def test_pending_core_entries_still_occur():
-    """Entries of PENDING_CORE that no longer occur: delete them (the set only ever shrinks)."""
-    gone = sorted(PENDING_CORE - set(violations(_scanned()[0])))
-    assert not gone, "PENDING_CORE lists violations that are gone; delete these entries:\n" + "\n".join(gone)
-
-
 def test_no_import_cycles():
     cycles = [c for c in import_cycles(*_scanned()) if c not in PENDING_CYCLES]
     assert not cycles, "modules that import each other (move what both need into a third module):\n" + "\n".join(
@@ -323,14 +286,6 @@ def test_the_cycle_finder_sees_a_loop_through_a_function_level_import():
     ]
 
 
-def test_pending_core_lives_only_in_the_core_packages():
-    core = ("interestgraph.model", "interestgraph.train", "interestgraph.baselines._bpr")
-    core += ("interestgraph.baselines.bprmf", "interestgraph.baselines.lightgcn")
-    for key in PENDING_CORE:
-        source = key.split(" -> ")[0]
-        assert any(source == c or source.startswith(c + ".") for c in core), key
-
-
 # ---------------------------------------------------------------------------------------------- the checker itself
 def _imp(source: str, target: str, name: str | None = None) -> Import:
     return Import(source, target, name, "fake.py", 1)
@@ -350,7 +305,7 @@ def test_the_checker_reports_a_fake_upward_edge_and_a_fake_private_name():
         _imp("interestgraph.recommend.topk", "interestgraph.baselines._bpr", "BPRModel"),  # private module
         _imp("interestgraph.baselines", "interestgraph.baselines._bpr", "BPRModel"),  # its own package: fine
     ]
-    bad = unexpected(fake, pending=frozenset())
+    bad = unexpected(fake)
     assert len(bad) == 6, bad
     text = "\n".join(bad)
     assert "interestgraph.data.schema -> interestgraph.graph.build  [layer data imports the higher layer graph]" in text
@@ -360,20 +315,6 @@ def test_the_checker_reports_a_fake_upward_edge_and_a_fake_private_name():
     assert "interestgraph.spark.build -> interestgraph.data.splits:_part_column  [private name '_part_column'" in text
     assert "interestgraph.recommend.topk -> interestgraph.baselines._bpr  [a private module" in text
     assert "at fake.py:1" in text
-
-
-def test_the_checker_allows_only_the_exact_pending_entries():
-    fake = [
-        _imp("interestgraph.train.trainer", "interestgraph.evaluate", "evaluate"),
-        _imp("interestgraph.train.trainer", "interestgraph.recommend", "recommend"),  # not pending: reported
-        _imp("interestgraph.train.joint", "interestgraph.model.encoding", "_digest"),
-        _imp("interestgraph.train.joint", "interestgraph.model.encoding", "_other"),  # not pending: reported
-    ]
-    bad = unexpected(fake)
-    assert [line.split("  [")[0].strip() for line in bad] == [
-        "interestgraph.train.joint -> interestgraph.model.encoding:_other",
-        "interestgraph.train.trainer -> interestgraph.recommend",
-    ]
 
 
 def test_the_scan_resolves_relative_function_level_and_dynamic_imports(tmp_path):

@@ -36,25 +36,25 @@ def saved(temporal_model, tmp_path_factory):
 
 def test_recommend_is_the_score_ranking_without_seen_items(temporal_model):
     model = temporal_model
-    user = model.user_ids_[7]
+    user = model.user_ids[7]
     table = recommend(model, [user], k=10)
     scores = model.score(np.array([7]))[0].clone()
-    seen = model.seen_[7].indices
-    assert len(seen) and not set(model.item_ids_.get_indexer(table["item_id"])) & set(seen.tolist())
+    seen = model.seen[7].indices
+    assert len(seen) and not set(model.item_ids.get_indexer(table["item_id"])) & set(seen.tolist())
     scores[torch.from_numpy(seen.astype(np.int64))] = -torch.inf
     expected = torch.topk(scores, 10)
     assert table["rank"].tolist() == list(range(1, 11)) and (table["user_id"] == user).all()
     assert table["score"].to_numpy() == pytest.approx(expected.values.numpy().astype(np.float64))
-    assert model.item_ids_.get_indexer(table["item_id"]).tolist() == expected.indices.tolist()
-    with_seen = recommend(model, [user], k=len(model.item_ids_), exclude_seen=False)
-    assert set(model.item_ids_[seen]) <= set(with_seen["item_id"])
+    assert model.item_ids.get_indexer(table["item_id"]).tolist() == expected.indices.tolist()
+    with_seen = recommend(model, [user], k=len(model.item_ids), exclude_seen=False)
+    assert set(model.item_ids[seen]) <= set(with_seen["item_id"])
 
 
 def test_recommend_candidates_all_users_and_bad_arguments(temporal_model):
     model = temporal_model
-    candidates = list(model.item_ids_[:5])
+    candidates = list(model.item_ids[:5])
     table = recommend(model, None, k=3, candidates=candidates, batch_size=16)
-    assert set(table["item_id"]) <= set(candidates) and table["user_id"].nunique() == len(model.user_ids_)
+    assert set(table["item_id"]) <= set(candidates) and table["user_id"].nunique() == len(model.user_ids)
     assert (table.groupby("user_id")["score"].apply(lambda s: (np.diff(s.to_numpy()) <= 0).all())).all()
     with pytest.raises(KeyError, match="unknown"):
         recommend(model, ["nobody"])
@@ -67,11 +67,11 @@ def test_recommend_candidates_all_users_and_bad_arguments(temporal_model):
 def test_explanation_adds_up_to_the_score(temporal_model):
     """(a): all walks sum to the production score; the shown walks plus the remainder equal it too."""
     model = temporal_model
-    assert model.first_step_ == "order"
+    assert model.first_step == "order"
     for u in (0, 5, 11):
-        for item in recommend(model, [model.user_ids_[u]], k=3)["item_id"]:
-            e = explain(model, model.user_ids_[u], item, top=4)
-            production = float(model.score(np.array([u]), dtype=torch.float64)[0, model.item_ids_.get_loc(item)])
+        for item in recommend(model, [model.user_ids[u]], k=3)["item_id"]:
+            e = explain(model, model.user_ids[u], item, top=4)
+            production = float(model.score(np.array([u]), dtype=torch.float64)[0, model.item_ids.get_loc(item)])
             assert e.score == pytest.approx(production, rel=1e-12)
             assert abs(e.unexplained) <= 1e-9 * max(1.0, abs(e.score))
             assert sum(p.contribution for p in e.paths) + e.remainder == pytest.approx(e.score, rel=1e-12, abs=1e-12)
@@ -92,7 +92,7 @@ def test_explanation_adds_up_to_the_score(temporal_model):
 
 def test_a_loaded_model_recommends_and_explains_identically(temporal_model, saved):
     loaded = InterestGraphModel.load(saved)
-    user = temporal_model.user_ids_[3]
+    user = temporal_model.user_ids[3]
     a, b = recommend(temporal_model, [user], k=8), recommend(loaded, [str(user)], k=8)
     assert a.equals(b)
     item = a["item_id"][0]
@@ -103,7 +103,7 @@ def test_a_loaded_model_recommends_and_explains_identically(temporal_model, save
 
 
 def test_cli_recommend_and_explain_print_the_documented_json(saved, temporal_model, capsys):
-    user = str(temporal_model.user_ids_[2])
+    user = str(temporal_model.user_ids[2])
     assert main(["recommend", str(saved), "--user", user, "-k", "4", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 4 and set(rows[0]) == {"item", "title", "score"}
@@ -131,27 +131,25 @@ def test_a_folded_in_user_scores_like_the_training_user_with_the_same_items(tmp_
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(**FAST)).fit(graph)
     loaded = InterestGraphModel.load(model.save(tmp_path / "m"))
     for u in (1, 9):
-        items = list(model.item_ids_[model.seen_[u].indices])
+        items = list(model.item_ids[model.seen[u].indices])
         folded = fold_in_scores(loaded, items)
         known = model.score(np.array([u]), dtype=torch.float64)[0].numpy()
-        unseen = np.setdiff1d(np.arange(model.n_items), model.seen_[u].indices)
-        gate = model.node_gates_[u]
+        unseen = np.setdiff1d(np.arange(model.n_items), model.seen[u].indices)
+        gate = model.node_gates[u]
         assert folded[unseen] * gate == pytest.approx(known[unseen], rel=1e-9, abs=1e-12)
-        target = model.item_ids_[unseen[np.argmax(known[unseen])]]
+        target = model.item_ids[unseen[np.argmax(known[unseen])]]
         walks = fold_in_walks(loaded, items, target)
-        assert sum(v for _, v in walks) == pytest.approx(folded[model.item_ids_.get_loc(target)], rel=1e-9)
+        assert sum(v for _, v in walks) == pytest.approx(folded[model.item_ids.get_loc(target)], rel=1e-9)
         top = recommend_for_items(loaded, items, k=5)
         assert not set(top["item_id"]) & set(items) and top["item_id"].iloc[0] == target
     with pytest.raises(ValueError, match="at least one"):
         recommend_for_items(loaded, [])
     with pytest.raises(ValueError, match="twice"):
-        recommend_for_items(loaded, [model.item_ids_[0], model.item_ids_[0]])
+        recommend_for_items(loaded, [model.item_ids[0], model.item_ids[0]])
     with pytest.raises(KeyError, match="unknown"):
         recommend_for_items(loaded, ["no-such-item"])
     assert (
-        main(
-            ["recommend", str(tmp_path / "m"), "--items", ",".join(map(str, model.item_ids_[:3])), "-k", "3", "--json"]
-        )
+        main(["recommend", str(tmp_path / "m"), "--items", ",".join(map(str, model.item_ids[:3])), "-k", "3", "--json"])
         == 0
     )
     assert main(["recommend", str(tmp_path / "m"), "-k", "3"]) == 2

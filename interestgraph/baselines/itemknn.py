@@ -17,14 +17,14 @@ matrix ``W`` with at most ``k`` entries per row, and scores are ``R[users] @ W�
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
+from .fitted import FittedIds
 
 
-class ItemKNN:
+class ItemKNN(FittedIds):
     """Item-based k-nearest-neighbours with cosine similarity (see the module docstring).
 
     Args:
@@ -36,6 +36,8 @@ class ItemKNN:
     ``sim(i, j)`` for ``j ∈ N_k(i)``; ``train_`` the ``(n_users, n_items)`` CSR of training positives (also
     :attr:`seen`); ``user_ids_`` / ``item_ids_`` the split's IDs (read as :attr:`user_ids` / :attr:`item_ids`).
     """
+
+    seen_attribute = "train_"  # the training positives it scores with are the seen items
 
     def __init__(self, k: int = 100, shrink: float = 0.0, block_size: int = 1024):
         self.k = k
@@ -92,21 +94,6 @@ class ItemKNN:
         self._fitted()
         users = np.asarray(users, dtype=np.int64)
         return torch.from_numpy(np.asarray((self.train_[users] @ self._scorer).toarray(), dtype=np.float32))
-
-    @property
-    def user_ids(self) -> pd.Index:
-        """Original user IDs, code → ID (the fitted split's log order)."""
-        return self._fitted().user_ids_
-
-    @property
-    def item_ids(self) -> pd.Index:
-        """Original item IDs, code → ID (the fitted split's log order)."""
-        return self._fitted().item_ids_
-
-    @property
-    def seen(self) -> sp.csr_matrix:
-        """``(n_users, n_items)`` CSR of the training positives, the items left out of a user's recommendations."""
-        return self._fitted().train_
 
     def _fitted(self) -> ItemKNN:
         if not hasattr(self, "neighbours_"):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
+from .fitted import FittedIds
 
 
-class MostPopular:
+class MostPopular(FittedIds):
     """``score(u, i)`` = number of training positives of item ``i`` (the same for every user).
 
     Attributes:
@@ -31,21 +30,6 @@ class MostPopular:
         """``(len(users), n_items)`` float32: the counts, one row per user."""
         self._fitted()
         return self.counts_.expand(len(np.asarray(users)), -1).clone()
-
-    @property
-    def user_ids(self) -> pd.Index:
-        """Original user IDs, code → ID (the fitted split's log order)."""
-        return self._fitted().user_ids_
-
-    @property
-    def item_ids(self) -> pd.Index:
-        """Original item IDs, code → ID (the fitted split's log order)."""
-        return self._fitted().item_ids_
-
-    @property
-    def seen(self) -> sp.csr_matrix:
-        """``(n_users, n_items)`` CSR of the training positives, the items left out of a user's recommendations."""
-        return self._fitted().seen_
 
     def _fitted(self) -> MostPopular:
         if not hasattr(self, "counts_"):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
+from .fitted import FittedIds
 
 
-class TextContent:
+class TextContent(FittedIds):
     """Content model from item text alone.
 
     Item vectors ``V`` ``(n_items, d)`` = ``encoder.encode(split.log.item_texts())`` (unit rows);
@@ -57,21 +56,6 @@ class TextContent:
         self._fitted()
         users = torch.as_tensor(np.asarray(users), dtype=torch.long)
         return self.profiles_[users] @ self.item_vectors_.T
-
-    @property
-    def user_ids(self) -> pd.Index:
-        """Original user IDs, code → ID (the fitted split's log order)."""
-        return self._fitted().user_ids_
-
-    @property
-    def item_ids(self) -> pd.Index:
-        """Original item IDs, code → ID (the fitted split's log order)."""
-        return self._fitted().item_ids_
-
-    @property
-    def seen(self) -> sp.csr_matrix:
-        """``(n_users, n_items)`` CSR of the training positives, the items left out of a user's recommendations."""
-        return self._fitted().seen_
 
     def _fitted(self) -> TextContent:
         if not hasattr(self, "profiles_"):

@@ -125,7 +125,7 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
     step("train")
     bar.set_postfix_str("evaluate")
     results = {"interest-graph model": evaluate(model, split, name="interest-graph model")}
-    fit_seconds = {"interest-graph model": float(model.train_seconds_)}
+    fit_seconds = {"interest-graph model": float(model.report_.train_seconds)}
     for name in baselines:
         t0 = time.perf_counter()
         fitted = _baseline(name, args.seed).fit(split)

@@ -46,7 +46,7 @@ def run_forget(args: argparse.Namespace) -> CommandResult:
         if is_model:
             model = InterestGraphModel.load(args.source)
             before_users = model.n_users
-            before_interests = model.layout_["interest"]
+            before_interests = model.layout["interest"]
             after = model.forget_users(users, graph=args.graph, encoder=encoder)
         else:
             graph = InterestGraph.load(args.source)

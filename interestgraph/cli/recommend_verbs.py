@@ -64,7 +64,7 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
         f"{'rank':>4}  {'item':<{width}}  {'score':>10}  title",
     ]
     lines += [f"{k:>4}  {r['item']!s:<{width}}  {r['score']:>10.5g}  {r['title']}" for k, r in enumerate(rows, 1)]
-    protocol = (getattr(model, "facts_", {}) or {}).get("protocol_line")
+    protocol = (getattr(model, "facts", None) or {}).get("protocol_line")
     if protocol:
         lines.append(f"trained on: {protocol}")
     return CommandResult(rows, "\n".join(lines))
@@ -103,7 +103,7 @@ def run_add_items(args: argparse.Namespace) -> CommandResult:
     table = split_list_fields(table, parse_list_fields(args.list_field), str(args.items))
     model.add_items(table)
     model.save(args.out, overwrite=args.overwrite)
-    summary = model.added_items_
+    summary = model.added_items
     rows = [
         {
             "item_id": _plain(r.item_id),

@@ -151,17 +151,18 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         args.json = False
         return CommandResult({}, "")
     seconds = round(time.perf_counter() - started, 3)
-    valid = {"ndcg@20": model.best_valid_ndcg_} if model.best_valid_ndcg_ == model.best_valid_ndcg_ else {}
+    report = model.report_
+    valid = {"ndcg@20": report.best_valid_ndcg} if report.best_valid_ndcg == report.best_valid_ndcg else {}
     data = {
         "out": str(args.out),
         "protocol": graph.protocol.to_dict(),
         "valid": valid,
-        "best_epoch": model.best_epoch_,
-        "epochs": model.epochs_,
-        "train_seconds": round(model.train_seconds_, 3),
-        "epoch_seconds": {k: round(v, 3) for k, v in model.epoch_seconds_.items()},
-        "cold_items": model.cold_items_,
-        "cold_calibration": model.cold_calibration_,
+        "best_epoch": report.best_epoch,
+        "epochs": report.epochs,
+        "train_seconds": round(report.train_seconds, 3),
+        "epoch_seconds": {k: round(v, 3) for k, v in report.epoch_seconds.items()},
+        "cold_items": report.cold_items,
+        "cold_calibration": report.cold_calibration,
         "model_config": model_config.to_dict(),
         "train_config": train_config.to_dict(),
         "processes": processes,
@@ -169,13 +170,13 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     }
     text = (
         f"wrote {args.out}: {model.describe()}\n{graph.split.describe()}\n"
-        f"trained in {model.train_seconds_:.1f} s"
+        f"trained in {report.train_seconds:.1f} s"
         + (f" on {processes} processes" if processes > 1 else "")
-        + f" ({model.epochs_} epochs; per epoch: "
-        + ", ".join(f"{k} {v:.1f} s" for k, v in model.epoch_seconds_.items())
+        + f" ({report.epochs} epochs; per epoch: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in report.epoch_seconds.items())
         + ")"
-        f"\ncold items: {model.cold_items_:g} of the items hidden per epoch; gate bias of items without interactions {model.cold_calibration_['bias']:+.2f}"
-        f" ({model.cold_calibration_['draws']} calibration draws)"
+        f"\ncold items: {report.cold_items:g} of the items hidden per epoch; gate bias of items without interactions "
+        f"{report.cold_calibration['bias']:+.2f} ({report.cold_calibration['draws']} calibration draws)"
     )
     return CommandResult(data, text)
 

@@ -9,7 +9,7 @@ refuses another one.
 
 from __future__ import annotations
 
-from ..train.joint import identity_digest
+from ..encoder.identity import describe_encoder, fine_tuned_identity, same_encoder
 
 
 def model_encoder_identity(model) -> str | None:
@@ -19,14 +19,8 @@ def model_encoder_identity(model) -> str | None:
     base = graph.encoder_identity if graph is not None else model.facts.get("encoder_identity")
     tuning = model.encoder_tuning
     if base is not None and tuning:
-        from ..encoder.text import fine_tuned_identity
-
         return fine_tuned_identity(base, tuning["mode"], tuning["digest"])
     return base
-
-
-#: earlier name, still imported by :mod:`interestgraph.graph.forget` (to be replaced by ``encoder/identity.py``)
-_digest = identity_digest
 
 
 def default_encoder(model):
@@ -58,11 +52,9 @@ def checked_encoder(model, encoder=None):
     Raises:
         ValueError: ``encoder`` has another identity than the one recorded with the model.
     """
-    from ..graph.build import describe_encoder
-
     encoder = default_encoder(model) if encoder is None else encoder
     recorded = model_encoder_identity(model)
-    if recorded is not None and identity_digest(describe_encoder(encoder)) != identity_digest(recorded):
+    if recorded is not None and not same_encoder(encoder, recorded):
         raise ValueError(
             f"encoder: the model's vectors were made by {recorded!r}, not by {describe_encoder(encoder)!r}"
         )

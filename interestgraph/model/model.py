@@ -14,7 +14,6 @@ same numbers; every other module reads them through the public properties below.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,9 +40,9 @@ from ..train.trainer import VALID_METRIC
 
 class _Fitted:
     """One field of the estimator's ``state_`` (or ``report_``) under its name in earlier versions (``adjacency_``,
-    ``seen_``, ``history_``, ...), kept for code that reads them. Unfitted, it raises AttributeError, so
-    ``getattr(model, name, None)`` is None as before. Assigning it replaces the whole state through
-    :func:`~interestgraph.paths.build_state` (the state itself stays frozen)."""
+    ``seen_``, ``history_``, ...), read-only. Unfitted, it raises AttributeError, so ``getattr(model, name, None)`` is
+    None as before. The package reads the public properties; these stay only for scripts outside it (see the list
+    on :class:`InterestGraphModel`)."""
 
     def __init__(self, source: str, field: str):
         self.source, self.field = source, field
@@ -61,13 +60,10 @@ class _Fitted:
         return getattr(holder, self.field)
 
     def __set__(self, obj, value) -> None:
-        holder = obj.__dict__.get(self.source)
-        if holder is None:
-            raise AttributeError(f"{type(obj).__name__}.{self.name}: the model is not fitted")
-        if self.source == "state_":
-            obj._set_fitted(holder.replace(**{self.field: value}))
-        else:
-            obj.__dict__[self.source] = dataclasses.replace(holder, **{self.field: value})
+        raise AttributeError(
+            f"{type(obj).__name__}.{self.name} is read-only; build a new state with fitted_state().replace(...) and "
+            "InterestGraphModel.from_state"
+        )
 
 
 class InterestGraphModel:
@@ -90,8 +86,9 @@ class InterestGraphModel:
     :attr:`first_step`, :attr:`node_gates`, :attr:`type_weights`, :attr:`layout`, :attr:`user_ids`,
     :attr:`item_ids`, :attr:`nodes`, :attr:`scorer`, :attr:`degrees`, :attr:`tables`, :attr:`not_cold`,
     :attr:`user_interest`, :attr:`graph`, :attr:`facts`, :attr:`keyword_terms`, :attr:`encoder_state`,
-    :attr:`encoder_tuning`, :attr:`added_items`, :attr:`forgotten_users`. The names of earlier versions
-    (``adjacency_``, ``seen_``, ``history_``, ``best_epoch_``, ...) are aliases of the same fields.
+    :attr:`encoder_tuning`, :attr:`added_items`, :attr:`forgotten_users`; the training figures are fields of
+    ``report_``. A few names of earlier versions (``adjacency_``, ``seen_``, ``history_``, ``best_epoch_``, ...)
+    remain as read-only aliases of the same fields for scripts outside the package (listed below).
     """
 
     _scoring_cache: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -257,17 +254,7 @@ class InterestGraphModel:
         weights = frozen_weights(state.scorer, operator, structure, state.not_cold)
         self._set_fitted(state.replace(**weights, operator=operator, degrees=operator.degrees))
 
-    def _freeze(self, scorer, operator, structure) -> None:
-        """Earlier versions' name of :meth:`refreeze` (``scorer`` must be the model's own)."""
-        if scorer is not self.scorer:
-            raise ValueError("scorer: only the model's own scorer can be frozen into it")
-        self.refreeze(operator, structure)
-
     # ------------------------------------------------------------------ the fitted model, read-only
-    def _check_fitted(self) -> FittedState:
-        """Earlier versions' name of :meth:`fitted_state`."""
-        return self.fitted_state()
-
     def fitted_state(self) -> FittedState:
         """The :class:`~interestgraph.paths.FittedState`.
 
@@ -401,39 +388,25 @@ class InterestGraphModel:
         """How many users were forgotten (:meth:`forget_users`; never who)."""
         return self.fitted_state().forgotten_users
 
-    # the names of earlier versions, read-only
+    # Names of earlier versions, read-only. Nothing in the package reads them; they stay because scripts outside it
+    # still do and must keep running unchanged: benchmarks/gpu_check.py and tests/test_cuda.py (the GPU checks:
+    # history_, epochs_, epoch_seconds_, train_seconds_, best_valid_ndcg_, adjacency_, coefficients_, seen_,
+    # user_ids_, item_ids_, encoder_state_), the evaluate verb and benchmarks/model_quality.py on the linear-models
+    # branch (facts_, layout_, best_epoch_, epochs_, epoch_seconds_), and user scripts written against them.
     adjacency_ = _Fitted("state_", "adjacency")
     coefficients_ = _Fitted("state_", "coefficients")
     seen_ = _Fitted("state_", "seen")
-    start_ = _Fitted("state_", "start")
-    first_step_ = _Fitted("state_", "first_step")
-    node_gates_ = _Fitted("state_", "node_gates")
-    type_weights_ = _Fitted("state_", "type_weights")
     layout_ = _Fitted("state_", "layout")
     user_ids_ = _Fitted("state_", "user_ids")
     item_ids_ = _Fitted("state_", "item_ids")
-    scorer_ = _Fitted("state_", "scorer")
-    degrees_ = _Fitted("state_", "degrees")
-    tables_ = _Fitted("state_", "tables")
-    not_cold_ = _Fitted("state_", "not_cold")
-    user_interest_ = _Fitted("state_", "user_interest")
-    operator_ = _Fitted("state_", "operator")
-    graph_ = _Fitted("state_", "graph")
     facts_ = _Fitted("state_", "facts")
-    keyword_terms_ = _Fitted("state_", "keyword_terms")
     encoder_state_ = _Fitted("state_", "encoder_state")
-    encoder_tuning_ = _Fitted("state_", "encoder_tuning")
-    added_items_ = _Fitted("state_", "added_items")
-    forgotten_users_ = _Fitted("state_", "forgotten_users")
     history_ = _Fitted("report_", "history")
     best_epoch_ = _Fitted("report_", "best_epoch")
     epochs_ = _Fitted("report_", "epochs")
     best_valid_ndcg_ = _Fitted("report_", "best_valid_ndcg")
     train_seconds_ = _Fitted("report_", "train_seconds")
     epoch_seconds_ = _Fitted("report_", "epoch_seconds")
-    cold_calibration_ = _Fitted("report_", "cold_calibration")
-    holdout_mode_ = _Fitted("report_", "holdout_mode")
-    cold_items_ = _Fitted("report_", "cold_items")
 
     @property
     def n_users(self) -> int:
@@ -564,7 +537,7 @@ class InterestGraphModel:
         """Read a model saved by :meth:`save` (no code is executed from the files)."""
         from .io import load_model
 
-        return load_model(directory)
+        return load_model(directory, cls)
 
     def describe(self) -> str:
         """One line: settings, best epoch and validation NDCG@20."""

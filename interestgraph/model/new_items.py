@@ -15,7 +15,7 @@ trained; in other words, as a cold item under the ``cold-4`` protocol:
   build's settings). Existing items' neighbour lists are kept; an old item may gain a
   new item as one more neighbour.
 * it is **cold**: no ID vector, its gate adds the calibrated ``b_cold``
-  (:mod:`.path_model`).
+  (:mod:`interestgraph.paths.scorer`).
 
 Then everything downstream is recomputed with the trained parameters, as the
 trainer does at the end of ``fit``: the per-type normalisation (a new item raises
@@ -141,7 +141,7 @@ def text_neighbour_edges(
 ) -> sp.csr_matrix:
     """``(n_new, I + n_new)`` CSR cosine weights from each new item to its ``k`` nearest items (old and new, never
     itself), keeping cosines ``>= threshold``; zero rows (no text) get none."""
-    from ..graph.knn import cosine_topk
+    from ..ops import cosine_topk
 
     n_new, n_old = new_vectors.shape[0], old_vectors.shape[0]
     total = n_old + n_new

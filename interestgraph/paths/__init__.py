@@ -9,7 +9,7 @@ Layering: this package imports only the base utilities, :mod:`interestgraph.data
 :mod:`interestgraph.train` trains a :class:`PathScorer`, and :mod:`interestgraph.model` wraps both in the estimator.
 """
 
-from .config import JsonConfig, ModelConfig, check_count, check_number
+from .config import JsonConfig, ModelConfig, check_number
 from .operator import MODEL_EDGE_TYPES, PathOperator, normalise_block
 from .refine import SimilarityRefiner
 from .scorer import GATE_BOUND, PathScorer, cold_mask
@@ -40,7 +40,6 @@ __all__ = [
     "SimilarityRefiner",
     "build_operator",
     "build_state",
-    "check_count",
     "check_number",
     "cold_mask",
     "first_step_kind",

@@ -1,5 +1,6 @@
 """Configuration of the interest-graph path model (a dataclass with a JSON round trip) and the checks that
-configuration dataclasses share (:class:`JsonConfig`, :func:`check_count`, :func:`check_number`)."""
+configuration dataclasses share (:class:`JsonConfig`, :func:`check_number`; integer settings are checked with
+:func:`interestgraph.ops.check_positive_int`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from ..ops import check_positive_int
 from .operator import MODEL_EDGE_TYPES
-
-
-def check_count(name: str, value: Any, minimum: int = 1) -> None:
-    """Raise ValueError naming ``name`` unless ``value`` is an integer (not a bool) ``>= minimum``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def check_number(name: str, value: Any, low: float = 0.0, high: float | None = None, low_open: bool = False) -> None:
@@ -31,6 +29,8 @@ class JsonConfig:
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
+        # numpy integers pass check_positive_int; the JSON manifests need plain Python numbers
+        out = {k: v.item() if isinstance(v, np.generic) else v for k, v in out.items()}
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
     @classmethod
@@ -54,13 +54,12 @@ class ModelConfig(JsonConfig):
         dim: width ``d`` of the GCN node vectors that set the learned edge weights.
         gcn_layers: LightGCN-style propagation layers of the node vectors.
         gate_rank: rank ``r`` of the pairwise edge gates ``1 + ⟨p_a, p_b⟩`` (0: node gates only, the
-            default: on ml-latest-small rs-4, seed 0, rank 4 gave test NDCG@20 0.1933 against 0.1920
-            for rank 0, validation 0.1735 against 0.1736, at 5× the training time; see
-            ``benchmarks/model_ablation.py``).
+            default: rank 4 was no better on validation at 5× the training time; the measured figures are in
+            ``docs/model.md``, "What each part adds", from ``benchmarks/model_ablation.py``).
         typed_gates: one gate per node *and edge type*, ``s_a^(t)``, instead of one per node: an edge
             of type ``t`` weighs ``γ_t s_a^(t) s_b^(t) Â_t[a, b]``, so the model can, say, let an item's
             text-similarity edges carry weight where its co-occurrence edges are few (off by default; see
-            the README's ablation).
+            ``docs/model.md``, "One gate per node and edge type").
         item_id_embedding: items add a learned ID vector to their projected text vector.
         user_interest_mean: users add the ``w(v|u)``-weighted mean of their interests' vectors
             to their ID vector (needs the graph's user–interest edges).
@@ -82,15 +81,14 @@ class ModelConfig(JsonConfig):
             the next items follow the latest ones, else ``"uniform"``). Unlike ``user_item_weights``
             this leaves every other step of the walk, and so the co-occurrence statistics of other
             users, unweighted: it says which of *this user's* items the walks start from. Steps to
-            interests keep weight 1. On ml-latest-small ``tl-4`` (seed 0, ``holdout_mode="latest"``)
-            ``"order"`` with half-life 1 / 2 / 3 / 5 / 10 / 20 items gave validation NDCG@20
-            0.0967 / 0.1027 / 0.1041 / 0.0993 / 0.0965 / 0.0908 against 0.0859 uniform.
+            interests keep weight 1. How the half-life was chosen on validation (``tl-4``) and what it gave is in
+            ``docs/model.md``, "What each part adds".
         first_step_half_life_items: half-life of the ``"order"`` first-step weights, in items.
         first_step_half_life_days: half-life of the ``"recency"`` first-step weights, in days.
         similarity_edges: ``"frozen"`` (the default): interest–interest and item–item edges keep the graph's
             encoder cosines; ``"refined"``: their weights are recomputed from the GCN's vectors at every
             training step, ``σ((cos(z_a, z_b) − θ) / τ)`` with a learned threshold ``θ``, weak edges are pruned
-            and new neighbours mined every ``remine_every`` epochs (:mod:`interestgraph.model.refine`).
+            and new neighbours mined every ``remine_every`` epochs (:mod:`interestgraph.paths.refine`).
         refine_temperature: ``τ`` of the refined weights.
         remine_every: epochs between re-minings of the refined edge sets (0: never; the starting edges
             keep their refined weights).
@@ -137,9 +135,9 @@ class ModelConfig(JsonConfig):
                 "ends on an item only through user-interest or item-item edges); use max_length=3 or add one of them"
             )
         check_number("exponent", self.exponent, 0.0, 1.0)
-        check_count("dim", self.dim)
-        check_count("gcn_layers", self.gcn_layers, minimum=0)
-        check_count("gate_rank", self.gate_rank, minimum=0)
+        check_positive_int("dim", self.dim)
+        check_positive_int("gcn_layers", self.gcn_layers, minimum=0)
+        check_positive_int("gate_rank", self.gate_rank, minimum=0)
         if not isinstance(self.typed_gates, bool):
             raise ValueError(f"typed_gates must be True or False, got {self.typed_gates!r}")
         if self.user_item_weights not in ("binary", "recency", "order", "decayed"):
@@ -161,9 +159,9 @@ class ModelConfig(JsonConfig):
                 "similarity_edges='refined' needs 'interest-interest' or 'item-item' in edge_types (nothing to refine)"
             )
         check_number("refine_temperature", self.refine_temperature, 0.0, low_open=True)
-        check_count("remine_every", self.remine_every, minimum=0)
-        check_count("remine_k", self.remine_k, minimum=0)
+        check_positive_int("remine_every", self.remine_every, minimum=0)
+        check_positive_int("remine_k", self.remine_k, minimum=0)
         check_number("prune_below", self.prune_below, 0.0, 1.0)
 
 
-__all__ = ["JsonConfig", "ModelConfig", "check_count", "check_number"]
+__all__ = ["JsonConfig", "ModelConfig", "check_number"]

@@ -1,7 +1,7 @@
 """The interest-graph path model: scores are exact sums over user→item walks.
 
-Choice (DESIGN.md, "Faithful path scores", shape 2, generalised): an item's
-score for a user is a weighted sum over the walks that join them in the
+Choice (the original design record, kept outside the repository: "Faithful path scores", shape 2,
+generalised): an item's score for a user is a weighted sum over the walks that join them in the
 interest graph, with edge weights that a GCN over the encoder's vectors sets.
 No dot product of free embeddings ranks anything, so an explanation that lists
 the walks adds up to the score with **no remainder**. Shape 1 (decomposing a

@@ -17,17 +17,8 @@ from ..evaluate.harness import missing_members
 __all__ = ["check_recommender", "item_ids", "require_walks", "seen", "user_ids"]
 
 
-def _path_model_before_contract(model) -> bool:
-    # PENDING_CORE (issue 24): InterestGraphModel gets the public ``user_ids`` / ``item_ids`` / ``seen`` properties in
-    # the core re-layering on another branch. Until that merges, its fitted ``*_`` attributes stand in for them here;
-    # the coordinator deletes this fallback (and its uses below) after the merge.
-    return hasattr(type(model), "walks") and not hasattr(type(model), "seen")
-
-
 def check_recommender(model) -> None:
     """``TypeError`` naming what ``model`` lacks of the :class:`~interestgraph.evaluate.Recommender` contract."""
-    if _path_model_before_contract(model):
-        return
     missing = missing_members(model)
     if missing:
         raise TypeError(
@@ -38,9 +29,6 @@ def check_recommender(model) -> None:
 
 def _member(model, name: str):
     check_recommender(model)
-    if _path_model_before_contract(model):  # PENDING_CORE fallback, see above
-        model._check_fitted()
-        return getattr(model, name + "_")
     return getattr(model, name)
 
 

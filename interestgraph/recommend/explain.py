@@ -1,7 +1,7 @@
 """Exact explanations: the user→item walks whose contributions make a path-model score.
 
 A score of the path model is ``f(u, i) = Σ_k c_k Σ_walks r(u, x_1) Π_j W[x_{j-1}, x_j]``
-(:mod:`interestgraph.model.path_model`). :func:`explain` enumerates every walk of
+(:mod:`interestgraph.paths.walks`). :func:`explain` enumerates every walk of
 length ``1..L`` from the user to the item with its contribution ``c_k · r · Π w``
 (signed: a learned ``c_k`` may be negative), ranks them by magnitude, and reports
 the rest as the remainder, so
@@ -148,8 +148,8 @@ def explain(model, user, item, top: int = 5) -> Explanation:
     u = int(resolve_users(model, [user])[0])
     i = int(resolve_items(model, [item])[0])
     score = float(model.score(np.array([u]), dtype=torch.float64)[0, i])
-    start = getattr(model, "start_", None)
-    row = model.adjacency_[u]
+    start = model.start
+    row = model.adjacency[u]
     factors = np.ones(row.nnz)
     if start is not None:
         r = dict(zip((start[u].indices + model.n_users).tolist(), start[u].data.tolist()))
@@ -161,9 +161,9 @@ def explain(model, user, item, top: int = 5) -> Explanation:
         u,
         i,
         top=top,
-        adjacency=model.adjacency_,
+        adjacency=model.adjacency,
         first=(row.indices, row.data, factors),
-        user_id=model.user_ids_[u],
+        user_id=model.user_ids[u],
     )
 
 
@@ -183,7 +183,7 @@ def explanation_from_walks(
     """An :class:`Explanation` from enumerated walks (a known user's, or a folded-in user's).
 
     Args:
-        walks: ``[(nodes, contribution)]`` from :func:`~interestgraph.model.path_model.walk_contributions`.
+        walks: ``[(nodes, contribution)]`` from :func:`~interestgraph.paths.walk_contributions`.
         score: the production score the walks must add up to.
         source: the walks' first node; item: the item code.
         adjacency: ``W`` the walks were enumerated on (may hold folded-in nodes after the graph's).
@@ -195,7 +195,7 @@ def explanation_from_walks(
     types = nodes["type"].to_numpy()
     ids, labels = nodes["id"].to_numpy(), nodes["label"].to_numpy()
     extra = extra_nodes or {}
-    coefficients = model.coefficients_
+    coefficients = model.coefficients
     first_weight = dict(zip(np.asarray(first[0]).tolist(), np.asarray(first[1], dtype=np.float64).tolist()))
     first_factor = dict(zip(np.asarray(first[0]).tolist(), np.asarray(first[2], dtype=np.float64).tolist()))
 
@@ -237,7 +237,7 @@ def explanation_from_walks(
     )
     return Explanation(
         user_id=user_id,
-        item_id=model.item_ids_[item],
+        item_id=model.item_ids[item],
         title=str(labels[model.n_users + item]),
         score=score,
         paths=shown,

@@ -21,8 +21,8 @@ import pandas as pd
 import torch
 
 from ..graph.propagation import to_torch_csr
-from ..model.path_model import walk_contributions
 from ..ops import check_positive_int
+from ..paths.walks import walk_contributions
 from .contract import require_walks
 from .topk import resolve_items
 
@@ -38,7 +38,7 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
         ValueError: no items, repeated items, or a model whose user–item weights are not binary.
     """
     require_walks(model, "fold_in_first_step()")
-    model._check_fitted()
+    model.fitted_state()
     codes = resolve_items(model, items)
     if len(codes) == 0:
         raise ValueError("items: give at least one item the new user liked")
@@ -49,11 +49,11 @@ def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.
             "fold-in needs binary user-item weights; this model was trained with "
             f"user_item_weights={model.config.user_item_weights!r}"
         )
-    degree = np.asarray(model.seen_.sum(axis=0)).ravel()[codes]
+    degree = np.asarray(model.seen.sum(axis=0)).ravel()[codes]
     a = model.config.exponent
     gates = model.gates_of(model.n_users + codes, "user-item")
-    weight = model.type_weights_["user-item"] * gates * float(len(codes) + extra) ** -a * np.maximum(degree, 1.0) ** -a
-    kind = getattr(model, "first_step_", "uniform")
+    weight = model.type_weights["user-item"] * gates * float(len(codes) + extra) ** -a * np.maximum(degree, 1.0) ** -a
+    kind = model.first_step
     if kind == "order":
         rank = np.arange(len(codes))[::-1] + extra  # 0 for the last (latest) item
         weight = weight * np.power(0.5, rank / model.config.first_step_half_life_items)
@@ -95,7 +95,7 @@ def fold_in_scores(model, items, *, dtype: torch.dtype = torch.float64) -> np.nd
     require_walks(model, "fold_in_scores()")
     codes, weight = fold_in_first_step(model, items)
     return walk_sums(
-        model.adjacency_, model.coefficients_, model.n_users + codes, weight, model.n_users, model.n_items, dtype=dtype
+        model.adjacency, model.coefficients, model.n_users + codes, weight, model.n_users, model.n_items, dtype=dtype
     )
 
 
@@ -116,7 +116,7 @@ def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(top) + 1),
-            "item_id": model.item_ids_[top],
+            "item_id": model.item_ids[top],
             "title": labels[top],
             "score": scores[top],
         }
@@ -128,4 +128,4 @@ def fold_in_walks(model, items, item) -> list[tuple[tuple[int, ...], float]]:
     require_walks(model, "fold_in_walks()")
     codes, weight = fold_in_first_step(model, items)
     target = model.n_users + int(resolve_items(model, [item])[0])
-    return walk_contributions(model.adjacency_, model.coefficients_, -1, target, first=(model.n_users + codes, weight))
+    return walk_contributions(model.adjacency, model.coefficients, -1, target, first=(model.n_users + codes, weight))

@@ -28,8 +28,8 @@ import scipy.sparse as sp
 import torch
 
 from ..model.encoding import checked_encoder
-from ..model.path_model import walk_contributions
 from ..ops import check_positive_int
+from ..paths.walks import walk_contributions
 from .contract import require_walks
 from .fold_in import fold_in_first_step, walk_sums
 from .topk import resolve_items
@@ -73,14 +73,13 @@ def map_intent(
     require_walks(model, "map_intent()")
     from ..interests.extract import map_texts_to_interests
 
-    model._check_fitted()
+    model.fitted_state()
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"text: give a non-empty query, got {text!r}")
     check_positive_int("top", top)
     if not isinstance(threshold, (int, float)) or not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be a cosine in [-1, 1], got {threshold!r}")
-    scorer = getattr(model, "scorer_", None)
-    vectors = getattr(scorer, "interest_text", None)
+    vectors = getattr(model.scorer, "interest_text", None)
     if vectors is None:
         raise ValueError(
             "model: it has no interest vectors (trained with text_features=False), so a text cannot be mapped to its "
@@ -88,7 +87,7 @@ def map_intent(
         )
     if "item-interest" not in model.config.edge_types:
         raise ValueError("model: intents walk query → interest → item, but the model does not use item-interest edges")
-    degrees = (getattr(model, "degrees_", None) or {}).get("item-interest")
+    degrees = (model.degrees or {}).get("item-interest")
     if degrees is None:
         raise ValueError(
             "model: it was saved without per-type degrees (an older version); retrain it to fold in intents"
@@ -105,7 +104,7 @@ def map_intent(
     similarity = mapped["similarity"].to_numpy(dtype=np.float64)
     a = model.config.exponent
     weights = (
-        model.type_weights_["item-interest"]
+        model.type_weights["item-interest"]
         * model.gates_of(nodes, "item-interest")
         * similarity
         * similarity.sum() ** -a
@@ -117,23 +116,23 @@ def map_intent(
 
 def _with_query(model, intent: Intent) -> sp.csr_matrix:
     """``W`` with one more node (index ``N``, the query) joined to its interests; symmetric."""
-    n = model.adjacency_.shape[0]
+    n = model.adjacency.shape[0]
     nodes = intent.interests["interest"].to_numpy()
     edges = sp.csr_matrix((intent.weights, (np.full(len(nodes), n), nodes)), shape=(n + 1, n + 1))
-    extended = sp.csr_matrix(sp.bmat([[model.adjacency_, None], [None, sp.csr_matrix((1, 1))]])) + edges + edges.T
+    extended = sp.csr_matrix(sp.bmat([[model.adjacency, None], [None, sp.csr_matrix((1, 1))]])) + edges + edges.T
     extended.sort_indices()
     return extended
 
 
 def _first_steps(model, intent: Intent, items) -> tuple[np.ndarray, np.ndarray]:
     """First-step nodes and weights of the new user: the given items, then the query (the latest)."""
-    n = model.adjacency_.shape[0]
+    n = model.adjacency.shape[0]
     items = list(items) if items is not None else []
     if not items:
-        return np.array([n]), np.array([model.type_weights_["user-item"]])
+        return np.array([n]), np.array([model.type_weights["user-item"]])
     codes, weights = fold_in_first_step(model, items, extra=1)
     return np.append(model.n_users + codes, n), np.append(
-        weights, model.type_weights_["user-item"] * float(len(codes) + 1) ** -model.config.exponent
+        weights, model.type_weights["user-item"] * float(len(codes) + 1) ** -model.config.exponent
     )
 
 
@@ -153,7 +152,7 @@ def intent_scores(
     intent = map_intent(model, text, encoder=encoder, top=top, threshold=threshold)
     nodes, weights = _first_steps(model, intent, items)
     return walk_sums(
-        _with_query(model, intent), model.coefficients_, nodes, weights, model.n_users, model.n_items, dtype=dtype
+        _with_query(model, intent), model.coefficients, nodes, weights, model.n_users, model.n_items, dtype=dtype
     ), intent
 
 
@@ -186,7 +185,7 @@ def recommend_for_intent(
     table = pd.DataFrame(
         {
             "rank": np.arange(1, len(top_items) + 1),
-            "item_id": model.item_ids_[top_items],
+            "item_id": model.item_ids[top_items],
             "title": labels[top_items],
             "score": scores[top_items],
         }
@@ -220,8 +219,8 @@ def explain_intent(
     nodes, weights = _first_steps(model, intent, items)
     adjacency = _with_query(model, intent)
     code = int(resolve_items(model, [item])[0])
-    walks = walk_contributions(adjacency, model.coefficients_, -1, model.n_users + code, first=(nodes, weights))
-    score = float(walk_sums(adjacency, model.coefficients_, nodes, weights, model.n_users, model.n_items)[code])
+    walks = walk_contributions(adjacency, model.coefficients, -1, model.n_users + code, first=(nodes, weights))
+    score = float(walk_sums(adjacency, model.coefficients, nodes, weights, model.n_users, model.n_items)[code])
     query = adjacency.shape[0] - 1
     extra = {
         -1: {"type": "user", "id": "(new user)", "label": "(new user)"},

@@ -33,11 +33,7 @@ import scipy.sparse as sp
 import torch
 
 from ..encoder import EncoderConfig, TextEncoder
-
-
-def identity_digest(identity: str) -> str:
-    """The exact part of an encoder identity (the hash after ``sha256:``, or the whole string)."""
-    return identity.rsplit("sha256:", 1)[-1].strip()
+from ..encoder.identity import describe_encoder, same_encoder
 
 
 def encoder_settings(config) -> dict:
@@ -67,7 +63,7 @@ class JointEncoder:
     """
 
     def __init__(self, graph, config, device: torch.device):
-        from ..graph.build import catalog_has_text, describe_encoder
+        from ..graph.build import catalog_has_text
 
         recorded = graph.encoder_identity or ""
         if recorded.startswith("lexical-"):
@@ -83,7 +79,7 @@ class JointEncoder:
         )  # older graphs record the hash only
         encoder_model = None if name is None or name.startswith("all-MiniLM-L6-v2 (package") else name
         self.encoder = TextEncoder(EncoderConfig(model=encoder_model, device=str(device), **settings))
-        if identity_digest(describe_encoder(self.encoder)) != identity_digest(recorded):
+        if not same_encoder(self.encoder, recorded):
             raise ValueError(
                 f"encoder_mode={config.encoder_mode!r}: the graph's vectors were made by {recorded!r}, "
                 f"not by {describe_encoder(self.encoder)!r}; fine-tune the encoder that built the graph"

@@ -18,7 +18,7 @@ Every epoch (seeded, deterministic):
    ``-mean log σ(f(u, i) - f(u, j))``. Both add ``l2 · ½ (‖x_u‖² + ‖x_i‖² + ‖x_j‖²)``
    on the ID vectors used (softmax: one sampled ``j`` per target). The softmax
    loss is top-heavy, as NDCG@20 is; on ml-latest-small it raised test NDCG@20 on
-   every protocol (README, "The interest-graph model").
+   every protocol (``docs/evaluation.md``, "The interest-graph model against the baselines").
 3. **Validate.** The effective weights of the full training graph are frozen
    and the model is scored on the split's validation part (NDCG@20, by the
    ``validate`` callable the estimator passes); the best epoch's parameters are kept and restored, and

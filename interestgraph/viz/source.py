@@ -75,5 +75,5 @@ def view_source(model_or_graph, graph=None) -> ViewSource:
             f"{type(model_or_graph).__name__}"
         )
     model = model_or_graph
-    model._check_fitted()
+    model.fitted_state()
     return ViewSource(training_graph(model, graph), model)

@@ -108,7 +108,7 @@ def test_itemknn_top1_and_shrink_exact(tiny):
 
 
 def test_text_content_is_cosine_of_mean_profile(tiny):
-    split, users, items = tiny
+    split, users, _items = tiny
     encoder = LexicalEncoder(dim=64)
     model = TextContent(encoder=encoder)
     assert model.fit(split) is model

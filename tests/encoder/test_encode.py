@@ -174,8 +174,8 @@ def test_trainable_modes_never_use_the_disk_cache(tmp_path, monkeypatch):
 
 def test_default_encoder_is_named_in_graph_manifests_and_model_cards(frozen):
     from interestgraph.graph.build import describe_encoder
-    from interestgraph.model.io import _encoder_licence
+    from interestgraph.model.io import encoder_licence
 
     described = describe_encoder(frozen)
     assert described.startswith("all-MiniLM-L6-v2") and frozen.identity in described
-    assert "Apache-2.0" in _encoder_licence(described)
+    assert "Apache-2.0" in encoder_licence(described)

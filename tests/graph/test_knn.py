@@ -326,8 +326,7 @@ def test_edges_empty_and_bad_arguments():
 
 def test_graph_package_reexports_the_ops_knn():
     import interestgraph.graph as graph
-    import interestgraph.graph.knn as old_home
     import interestgraph.ops as ops
 
-    assert graph.cosine_topk is ops.cosine_topk is old_home.cosine_topk is cosine_topk
+    assert graph.cosine_topk is ops.cosine_topk is cosine_topk
     assert graph.topk_to_edges is ops.topk_to_edges is topk_to_edges

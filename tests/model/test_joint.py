@@ -82,37 +82,37 @@ def test_refined_block_is_the_normalised_sigmoid_of_cosines_with_gradients():
 def test_refined_model_trains_remines_on_schedule_and_scores_stay_walk_sums(lexical_graph, tmp_path):
     config = ModelConfig(dim=8, similarity_edges="refined", remine_every=2, remine_k=3, prune_below=0.2)
     model = InterestGraphModel(config, TrainConfig(**{**FAST, "epochs": 4})).fit(lexical_graph)
-    remined = [h["epoch"] for h in model.history_ if "interest-interest_edges" in h]
+    remined = [h["epoch"] for h in model.report_.history if "interest-interest_edges" in h]
     assert remined == [2, 4]
-    table = model.tables_["interest-interest"]
+    table = model.tables["interest-interest"]
     start = lexical_graph.edges["interest-interest"]
     assert table.nnz > 0 and np.allclose((table - table.T).data, 0.0)
     # weights are the refiner's sigmoid, not the graph's cosines, and no stored edge is below the prune level
-    assert table.data.min() >= 0.2 - 1e-12 or model.best_epoch_ % 2 == 1
+    assert table.data.min() >= 0.2 - 1e-12 or model.report_.best_epoch % 2 == 1
     assert not np.allclose(
         np.asarray(table[start["src"].to_numpy(), start["dst"].to_numpy()]).ravel(), start["weight"].to_numpy()
     )
     # the frozen W was built from the refined table: scores are exact walk sums, explanations add up
     scores = model.score(np.array([0]), dtype=torch.float64)[0].numpy()
-    item = int(np.argmax(np.where(model.seen_[0].toarray().ravel() > 0, -np.inf, scores)))
+    item = int(np.argmax(np.where(model.seen[0].toarray().ravel() > 0, -np.inf, scores)))
     assert abs(sum(c for _, c in model.walks(0, item)) - scores[item]) < 1e-9 * max(1.0, abs(scores[item]))
     shown = explain(model, lexical_graph.users[0], lexical_graph.items[item], top=3)
     assert abs(shown.unexplained) < 1e-6
     # interest scores attribute the walks behind the user's top items to the interests they visit, exactly
     mass = model.interest_scores(np.array([0]), top=5, dtype=torch.float64)[0].numpy()
     start = (
-        {model.n_users + int(j): float(w) for j, w in zip(model.start_[0].indices, model.start_[0].data)}
-        if model.start_ is not None
+        {model.n_users + int(j): float(w) for j, w in zip(model.start[0].indices, model.start[0].data)}
+        if model.start is not None
         else None
     )
     from interestgraph.paths import walk_contributions
 
-    masked = np.where(model.seen_[0].toarray().ravel() > 0, -np.inf, scores)
+    masked = np.where(model.seen[0].toarray().ravel() > 0, -np.inf, scores)
     brute = np.zeros_like(mass)
     first_interest = model.n_users + model.n_items
     for item in np.argsort(-masked, kind="stable")[:5]:
         for nodes, contribution in walk_contributions(
-            model.adjacency_, model.coefficients_, 0, model.n_users + int(item), start=start
+            model.adjacency, model.coefficients, 0, model.n_users + int(item), start=start
         ):
             for node in nodes[1:-1]:
                 if node >= first_interest:
@@ -120,8 +120,8 @@ def test_refined_model_trains_remines_on_schedule_and_scores_stay_walk_sums(lexi
     assert brute.max() > 0 and np.allclose(mass, brute, rtol=1e-9, atol=1e-12 * brute.max())
     model.save(tmp_path / "refined")
     loaded = InterestGraphModel.load(tmp_path / "refined")
-    assert (abs(loaded.adjacency_ - model.adjacency_)).max() == 0
-    assert (abs(loaded.tables_["interest-interest"] - table)).max() == 0
+    assert (abs(loaded.adjacency - model.adjacency)).max() == 0
+    assert (abs(loaded.tables["interest-interest"] - table)).max() == 0
 
 
 def test_refinement_needs_a_similarity_type_and_resume_is_refused(lexical_graph, tmp_path):
@@ -149,8 +149,8 @@ def test_encoder_parameters_change_only_where_the_mode_trains_them(minilm_graph,
     base = _encoder_params(TextEncoder())
     train = TrainConfig(**{**FAST, "epochs": 2}, encoder_mode=mode, encoder_warmup_epochs=0, encoder_lr=1e-3)
     model = InterestGraphModel(ModelConfig(dim=8), train).fit(minilm_graph)
-    state = model.encoder_state_
-    assert state and model.encoder_tuning_["mode"] == mode
+    state = model.encoder_state
+    assert state and model.encoder_tuning["mode"] == mode
     tuned = checked_encoder(model)  # the model's own encoder: the base weights plus the trained state
     after = _encoder_params(tuned)
     trained = set(state)
@@ -173,8 +173,8 @@ def test_encoder_parameters_change_only_where_the_mode_trains_them(minilm_graph,
         assert all(torch.equal(p, base[n]) for n, p in base_named.items() if n in base)
     # the stored item and interest vectors are the tuned encoder's, and a saved model brings that encoder back
     labels = [str(x) for x in minilm_graph.interests["label"]][:20]
-    assert torch.allclose(tuned.encode(labels), model.scorer_.interest_text[:20], atol=1e-5)
-    assert torch.max(torch.abs(TextEncoder().encode(labels) - model.scorer_.interest_text[:20])) > 1e-6
+    assert torch.allclose(tuned.encode(labels), model.scorer.interest_text[:20], atol=1e-5)
+    assert torch.max(torch.abs(TextEncoder().encode(labels) - model.scorer.interest_text[:20])) > 1e-6
     model.save(tmp_path / mode)
     loaded = InterestGraphModel.load(tmp_path / mode)
     assert model_encoder_identity(loaded) == model_encoder_identity(model) == describe_encoder(tuned)
@@ -185,8 +185,8 @@ def test_encoder_parameters_change_only_where_the_mode_trains_them(minilm_graph,
 
 def test_frozen_mode_keeps_the_graphs_vectors(minilm_graph):
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(**FAST)).fit(minilm_graph)
-    assert getattr(model, "encoder_state_", None) is None
-    assert torch.equal(model.scorer_.interest_text, minilm_graph.interest_vectors.float())
+    assert model.encoder_state is None
+    assert torch.equal(model.scorer.interest_text, minilm_graph.interest_vectors.float())
 
 
 def test_a_joint_step_lowers_the_loss(minilm_graph):

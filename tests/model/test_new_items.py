@@ -63,42 +63,42 @@ def _copy(model, tmp_path, name):
 def test_added_items_get_exactly_the_weights_of_catalog_items_without_events(logs, trained, tmp_path):
     _, full, new_items = logs
     model = _copy(trained, tmp_path, "m")
-    before = model.scorer_
-    summary = model.add_items(new_items, encoder=LexicalEncoder()).added_items_
+    before = model.scorer
+    summary = model.add_items(new_items, encoder=LexicalEncoder()).added_items
     assert summary["item_id"].tolist() == NEW and model.n_items == 90
     assert all(len(m) > 0 for m in summary["interests"])
     # the reference: the same trained parameters frozen on a graph built with those items in the catalog
     graph = build_interest_graph(full, CONFIG, protocol="rs-4", encoder=LexicalEncoder())
-    assert graph.items[-4:].tolist() == NEW and len(graph.interests) == model.layout_["interest"]
+    assert graph.items[-4:].tolist() == NEW and len(graph.interests) == model.layout["interest"]
     operator = build_operator(graph, model.config)
     scorer = before.with_items(4, graph.item_vectors[-4:])
     not_cold = observed_without_positives(graph.split, positive_matrix(graph.split, "train"))
     cold = cold_mask(operator, not_cold=not_cold)
     assert cold[-4:].all()
     expected = scorer.effective_adjacency(operator, to_torch_csr(operator.structure()), cold)
-    got = model.adjacency_
+    got = model.adjacency
     # equal up to float32 rounding (the GCN and gates run in float32; the sum order differs)
     assert got.shape == expected.shape and (got != 0).sum() == (expected != 0).sum()
     assert abs(got - expected).max() < 1e-6 * abs(expected).max()
     # renormalisation reached old edges too: the new items raised their interests' degrees
-    old = trained.adjacency_
+    old = trained.adjacency
     n_u = model.n_users
     assert abs(got[: n_u + 86, : n_u + 86] - old[: n_u + 86, : n_u + 86]).max() > 0
 
 
 def test_a_loaded_model_refrozen_with_no_new_item_is_unchanged(trained, tmp_path):
     model = _copy(trained, tmp_path, "m0")
-    assert model.tables_ is not None and model.not_cold_ is not None
+    assert model.tables is not None and model.not_cold is not None
     from interestgraph.paths import PathOperator
 
     operator = PathOperator.from_tables(
-        model.tables_, model.n_users, model.n_items, model.layout_["interest"], exponent=model.config.exponent
+        model.tables, model.n_users, model.n_items, model.layout["interest"], exponent=model.config.exponent
     )
-    w = model.scorer_.effective_adjacency(
-        operator, to_torch_csr(operator.structure()), cold_mask(operator, not_cold=model.not_cold_)
+    w = model.scorer.effective_adjacency(
+        operator, to_torch_csr(operator.structure()), cold_mask(operator, not_cold=model.not_cold)
     )
     # float32 rounding only: the GCN's float32 products may take other kernel paths on loaded buffers
-    assert abs(w - trained.adjacency_).max() < 1e-6 * abs(trained.adjacency_).max()
+    assert abs(w - trained.adjacency).max() < 1e-6 * abs(trained.adjacency).max()
 
 
 def test_new_items_are_recommended_through_their_interests_and_survive_save(logs, trained, tmp_path):
@@ -108,7 +108,7 @@ def test_new_items_are_recommended_through_their_interests_and_survive_save(logs
     assert (
         (scores[:, -4:] > 0).any(axis=0).all()
     )  # each new item is reached by walks (user → item → interest → new item)
-    users = model.user_ids_[:10]
+    users = model.user_ids[:10]
     top = recommend(model, users, k=3, candidates=NEW)
     assert set(top["item_id"]) <= set(NEW) and len(top) == 30
     e = explain(model, top["user_id"].iloc[0], top["item_id"].iloc[0], top=50)
@@ -116,7 +116,7 @@ def test_new_items_are_recommended_through_their_interests_and_survive_save(logs
     assert sum(p.contribution for p in e.paths) + e.remainder == pytest.approx(e.score, rel=1e-9)
     assert any(p.nodes[-2]["type"] == "interest" for p in e.paths)  # ... → interest → new item
     saved = _copy(model, tmp_path, "m3")
-    assert saved.item_ids_[-4:].tolist() == NEW and saved.nodes["added"].sum() == 4
+    assert saved.item_ids[-4:].tolist() == NEW and saved.nodes["added"].sum() == 4
     assert np.array_equal(
         saved.score(np.arange(5), dtype=torch.float64).numpy(), model.score(np.arange(5), dtype=torch.float64).numpy()
     )
@@ -124,7 +124,7 @@ def test_new_items_are_recommended_through_their_interests_and_survive_save(logs
     # adding again on the loaded copy continues the numbering; an added item cannot be added twice
     extra = new_items.iloc[:1].assign(item_id="i99")
     saved.add_items(extra, encoder=LexicalEncoder())
-    assert saved.n_items == 91 and saved.item_ids_[-1] == "i99" and len(saved.added_items_) == 1
+    assert saved.n_items == 91 and saved.item_ids[-1] == "i99" and len(saved.added_items) == 1
     with pytest.raises(DataError, match="already in the model"):
         saved.add_items(extra, encoder=LexicalEncoder())
 
@@ -143,7 +143,7 @@ def test_new_items_get_the_keywords_the_build_would_mine(logs, tmp_path):
     lookup = {label: k for k, label in enumerate(graph.interests["label"])}
     keywords = keywords[keywords["label"].isin(list(lookup))]
     assert len(keywords) > 0
-    rows = model.tables_["item-interest"][86:].toarray()
+    rows = model.tables["item-interest"][86:].toarray()
     for row in range(4):
         expected = np.zeros(rows.shape[1])
         for field in ("categories", "tags"):
@@ -154,7 +154,7 @@ def test_new_items_get_the_keywords_the_build_would_mine(logs, tmp_path):
         ):
             expected[lookup[label]] += weight
         assert rows[row] == pytest.approx(expected, abs=1e-6)
-        assert set(model.added_items_["interests"].iloc[row]) == {
+        assert set(model.added_items["interests"].iloc[row]) == {
             graph.interests["label"].iloc[k] for k in np.flatnonzero(expected)
         }
 
@@ -172,8 +172,8 @@ def test_item_item_edges_of_new_items_are_their_nearest_texts(logs, tmp_path):
         TrainConfig(**FAST),
     ).fit(graph)
     model.add_items(new_items, encoder=LexicalEncoder())
-    table = model.tables_["item-item"].tocsr()
-    vectors = model.scorer_.item_text.numpy().astype(np.float64)
+    table = model.tables["item-item"].tocsr()
+    vectors = model.scorer.item_text.numpy().astype(np.float64)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     for row in range(86, 90):
         sims = vectors @ vectors[row]
@@ -182,46 +182,46 @@ def test_item_item_edges_of_new_items_are_their_nearest_texts(logs, tmp_path):
         listed = set(table[row].indices)
         assert best <= listed and len(listed) >= len(best)  # its own k, plus new items that listed it
         assert table[row, list(best)].toarray().ravel() == pytest.approx(sims[list(best)], abs=1e-5)
-    assert model.added_items_["text_neighbours"].between(1, 3).all()
+    assert model.added_items["text_neighbours"].between(1, 3).all()
 
 
 def test_models_with_w_v_u_means_or_without_item_interest_edges(logs, tmp_path):
     small, _, new_items = logs
     graph = build_interest_graph(small, CONFIG, protocol="rs-4", encoder=LexicalEncoder())
     mean = InterestGraphModel(ModelConfig(dim=8, user_interest_mean=True), TrainConfig(**FAST)).fit(graph)
-    mean.scorer_.user_interest = mean.scorer_.user_interest.to("meta")  # as if trained on another device
+    mean.scorer.user_interest = mean.scorer.user_interest.to("meta")  # as if trained on another device
     mean.add_items(new_items, encoder=LexicalEncoder())
-    assert mean.scorer_.user_interest.device.type == "cpu" and mean.n_items == 90
+    assert mean.scorer.user_interest.device.type == "cpu" and mean.n_items == 90
     loaded = _copy(mean, tmp_path, "mean")
-    assert loaded.user_interest_ is not None and (loaded.user_interest_ != mean.user_interest_).nnz == 0
+    assert loaded.user_interest is not None and (loaded.user_interest != mean.user_interest).nnz == 0
     no_ii = InterestGraphModel(
         ModelConfig(dim=8, edge_types=("user-item", "user-interest", "interest-interest")), TrainConfig(**FAST)
     ).fit(graph)
-    summary = no_ii.add_items(new_items, encoder=LexicalEncoder()).added_items_
+    summary = no_ii.add_items(new_items, encoder=LexicalEncoder()).added_items
     assert all(m == [] for m in summary["interests"])  # nothing reported that no walk uses
     n_u = no_ii.n_users
-    assert no_ii.adjacency_[n_u + 86 : n_u + 90].nnz == 0
+    assert no_ii.adjacency[n_u + 86 : n_u + 90].nnz == 0
 
 
 def test_add_items_refuses_bad_input_and_leaves_the_model_as_it_was(logs, trained, tmp_path):
     _, _, new_items = logs
     model = _copy(trained, tmp_path, "m4")
-    w = model.adjacency_.copy()
+    w = model.adjacency.copy()
     with pytest.raises(TypeError, match="DataFrame"):
         model.add_items(new_items.to_dict("records"))
     with pytest.raises(DataError, match="no rows"):
         model.add_items(new_items.iloc[:0])
     with pytest.raises(DataError, match="already in the model"):
-        model.add_items(new_items.assign(item_id=model.item_ids_[:4]), encoder=LexicalEncoder())
+        model.add_items(new_items.assign(item_id=model.item_ids[:4]), encoder=LexicalEncoder())
     with pytest.raises(DataError, match="duplicate"):
         model.add_items(new_items.assign(item_id="i95"), encoder=LexicalEncoder())
     with pytest.raises(DataError, match="must hold lists"):
         model.add_items(new_items.assign(categories="action|drama"), encoder=LexicalEncoder())
     with pytest.raises(ValueError, match="encoder"):
         model.add_items(new_items, encoder=LexicalEncoder(dim=128))
-    assert model.n_items == 86 and (model.adjacency_ != w).nnz == 0
+    assert model.n_items == 86 and (model.adjacency != w).nnz == 0
     unknown = new_items.iloc[:1].assign(item_id="i98", categories=[["no such interest"]], tags=[[]])
-    summary = model.add_items(unknown, encoder=LexicalEncoder()).added_items_
+    summary = model.add_items(unknown, encoder=LexicalEncoder()).added_items
     assert summary["interests"].iloc[0] == [] and summary["unknown_labels"].iloc[0] == ["no such interest"]
 
 
@@ -252,7 +252,7 @@ def test_cli_add_items_writes_a_new_model(logs, trained, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [r["item_id"] for r in out["items"]] == NEW and out["n_items"] == 90
     loaded = InterestGraphModel.load(tmp_path / "cli-out")
-    assert loaded.item_ids_[-4:].tolist() == NEW
+    assert loaded.item_ids[-4:].tolist() == NEW
     assert (
         main(
             [

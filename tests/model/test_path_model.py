@@ -107,7 +107,7 @@ def test_score_equals_the_walk_sum_in_float64(graph, typed_gates):
 
 
 def test_zeroing_an_edge_removes_exactly_the_walks_through_it(fitted):
-    w, c = fitted.adjacency_, fitted.coefficients_
+    w, c = fitted.adjacency, fitted.coefficients
     user, item = 3, int(torch.argmax(fitted.score(np.array([3]))[0]))
     target = fitted.n_users + item
     walks = walk_contributions(w, c, user, target)
@@ -123,7 +123,7 @@ def test_zeroing_an_edge_removes_exactly_the_walks_through_it(fitted):
 
 
 def test_edge_weight_times_gradient_is_the_use_weighted_walk_sum(fitted):
-    w, c = fitted.adjacency_, fitted.coefficients_
+    w, c = fitted.adjacency, fitted.coefficients
     user, item = 7, 11
     target = fitted.n_users + item
     walks = walk_contributions(w, c, user, target)
@@ -145,8 +145,8 @@ def test_training_loss_falls_and_beats_popularity(graph, fitted):
     frozen = InterestGraphModel(
         fitted.config, TrainConfig(**{**fitted.train.to_dict(), "lr": 1e-12, "path_lr": 1e-12})
     ).fit(graph)
-    assert [h["targets"] for h in frozen.history_] == [h["targets"] for h in fitted.history_]
-    assert fitted.history_[-1]["loss"] < 0.95 * frozen.history_[-1]["loss"]
+    assert [h["targets"] for h in frozen.report_.history] == [h["targets"] for h in fitted.report_.history]
+    assert fitted.report_.history[-1]["loss"] < 0.95 * frozen.report_.history[-1]["loss"]
     from interestgraph.baselines import MostPopular
 
     ours = evaluate(fitted, graph.split, cutoffs=(20,)).metrics["ndcg@20"]
@@ -233,7 +233,7 @@ def test_both_losses_train_on_the_tiny_graph(graph, fitted, loss):
     frozen = InterestGraphModel(fitted.config, TrainConfig(**{**train.to_dict(), "lr": 1e-12, "path_lr": 1e-12})).fit(
         graph
     )
-    assert model.history_[-1]["loss"] < 0.97 * frozen.history_[-1]["loss"]
+    assert model.report_.history[-1]["loss"] < 0.97 * frozen.report_.history[-1]["loss"]
     ours = evaluate(model, graph.split, cutoffs=(20,)).metrics["ndcg@20"]
     assert ours > evaluate(MostPopular().fit(graph.split), graph.split, cutoffs=(20,)).metrics["ndcg@20"]
 
@@ -254,19 +254,19 @@ def test_early_stopping_restores_the_best_epoch(graph, tmp_path):
             log_path=str(log),
         ),
     ).fit(graph)
-    assert model.epochs_ - model.best_epoch_ == 2
-    assert model.scorer_.user_interest is not None and model.scorer_.user_interest.shape == (
+    assert model.report_.epochs - model.report_.best_epoch == 2
+    assert model.scorer.user_interest is not None and model.scorer.user_interest.shape == (
         len(graph.users),
         len(graph.interests),
     )
     import pandas as pd
 
     rows = pd.read_csv(log)
-    assert len(rows) == model.epochs_ and list(rows["valid_ndcg@20"]) == pytest.approx(
-        [h["valid_ndcg@20"] for h in model.history_]
+    assert len(rows) == model.report_.epochs and list(rows["valid_ndcg@20"]) == pytest.approx(
+        [h["valid_ndcg@20"] for h in model.report_.history]
     )
-    best = max(h["valid_ndcg@20"] for h in model.history_)
-    assert model.best_valid_ndcg_ == best
+    best = max(h["valid_ndcg@20"] for h in model.report_.history)
+    assert model.report_.best_valid_ndcg == best
     assert evaluate(model, graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"] == pytest.approx(best, abs=1e-9)
 
 
@@ -275,13 +275,13 @@ def test_fixed_seed_is_deterministic(graph):
     first, second = make(), make()
     users = np.arange(20)
     assert torch.equal(first.score(users), second.score(users))
-    assert [h["loss"] for h in first.history_] == [h["loss"] for h in second.history_]
+    assert [h["loss"] for h in first.report_.history] == [h["loss"] for h in second.report_.history]
 
 
 def test_save_load_round_trip_is_exact(fitted, tmp_path):
     target = fitted.save(tmp_path / "m")
     loaded = InterestGraphModel.load(target)
-    users = np.arange(len(fitted.graph_.users))
+    users = np.arange(len(fitted.graph.users))
     assert torch.equal(loaded.score(users), fitted.score(users))
     assert loaded.walks(2, 5) == fitted.walks(2, 5)
     manifest = json.loads((target / "manifest.json").read_text())
@@ -312,7 +312,7 @@ def test_trainer_resumes_from_a_checkpoint(graph, tmp_path):
     Trainer(first.train, checkpoint_dir=tmp_path / "ckpt").fit(first, graph)
     resumed = InterestGraphModel(ModelConfig(**config), TrainConfig(seed=4, **{**FAST, "epochs": 4, "patience": 10}))
     Trainer(resumed.train, checkpoint_dir=tmp_path / "ckpt").fit(resumed, graph)
-    assert [h["loss"] for h in resumed.history_] == [h["loss"] for h in straight.history_]
+    assert [h["loss"] for h in resumed.report_.history] == [h["loss"] for h in straight.report_.history]
     assert torch.equal(resumed.score(np.arange(10)), straight.score(np.arange(10)))
 
 
@@ -404,7 +404,7 @@ def test_temporal_split_uses_the_latest_hold_out():
         ModelConfig(dim=8, gate_rank=1, user_item_weights="recency"),
         TrainConfig(seed=1, holdout_mode="auto", **{**FAST, "epochs": 1}),
     ).fit(graph)
-    assert model.holdout_mode_ == "latest" and np.isfinite(model.history_[0]["loss"])
+    assert model.report_.holdout_mode == "latest" and np.isfinite(model.report_.history[0]["loss"])
 
 
 def test_order_weights_decay_by_position_from_the_latest():
@@ -467,13 +467,13 @@ def test_auto_first_step_weights_follow_the_split_and_survive_save_load(tmp_path
     log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_500, seed=2).log
     temporal = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(seed=1, **{**FAST, "epochs": 2})).fit(temporal)
-    assert model.first_step_ == "order" and model.holdout_mode_ == "latest"
+    assert model.first_step == "order" and model.report_.holdout_mode == "latest"
     # the latest training item of each user starts its walks with factor 1, the 4th latest with 1/2 (half-life 3)
-    assert model.start_.max() == pytest.approx(1.0) and model.start_.shape == (len(temporal.users), len(temporal.items))
+    assert model.start.max() == pytest.approx(1.0) and model.start.shape == (len(temporal.users), len(temporal.items))
     assert "first_step=order" in model.describe()
     loaded = InterestGraphModel.load(model.save(tmp_path / "m"))
     users = np.arange(len(temporal.users))
-    assert loaded.first_step_ == "order" and torch.equal(loaded.score(users), model.score(users))
+    assert loaded.first_step == "order" and torch.equal(loaded.score(users), model.score(users))
     user, item = (
         0,
         int(temporal.split.positive_pairs("train").pipe(lambda p: temporal.items.get_indexer(p["item_id"]))[0]),
@@ -484,7 +484,7 @@ def test_auto_first_step_weights_follow_the_split_and_survive_save_load(tmp_path
     uniform = InterestGraphModel(ModelConfig(dim=8), TrainConfig(seed=1, **{**FAST, "epochs": 1}))
     random_graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
     uniform.fit(random_graph)
-    assert uniform.first_step_ == "uniform" and uniform.start_ is None and uniform.holdout_mode_ == "random"
+    assert uniform.first_step == "uniform" and uniform.start is None and uniform.report_.holdout_mode == "random"
     with pytest.raises(ValueError, match="first_step_weights"):
         ModelConfig(first_step_weights="latest")
     with pytest.raises(ValueError, match="first_step_half_life_items"):
@@ -497,20 +497,20 @@ def test_interest_scores_attribute_the_top_items_walks_with_first_step_weights_a
     temporal = build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
     config = ModelConfig(dim=8, edge_types=("user-item", "item-interest", "user-interest", "interest-interest"))
     model = InterestGraphModel(config, TrainConfig(seed=2, **{**FAST, "epochs": 1})).fit(temporal)
-    assert model.start_ is not None
+    assert model.start is not None
     users, top = np.array([0, 3, 7]), 4
     mass = model.interest_scores(users, top=top, dtype=torch.float64).numpy()
     scores = model.score(users, dtype=torch.float64).numpy()
     n_users, first_interest = model.n_users, model.n_users + model.n_items
     two_interest_walks = 0
     for row, user in enumerate(users):
-        r = model.start_[user]
+        r = model.start[user]
         factors = {n_users + int(j): float(v) for j, v in zip(r.indices, r.data)}
-        masked = np.where(model.seen_[user].toarray().ravel() > 0, -np.inf, scores[row])
+        masked = np.where(model.seen[user].toarray().ravel() > 0, -np.inf, scores[row])
         brute = np.zeros(mass.shape[1])
         for item in np.argsort(-masked, kind="stable")[:top]:
             for nodes, contribution in walk_contributions(
-                model.adjacency_, model.coefficients_, int(user), n_users + int(item), start=factors
+                model.adjacency, model.coefficients, int(user), n_users + int(item), start=factors
             ):
                 visited = [n for n in nodes[1:-1] if n >= first_interest]
                 two_interest_walks += len(visited) == 2
@@ -530,8 +530,8 @@ def test_typed_gates_train_save_load_and_fold_in(graph, tmp_path):
         dim=8, typed_gates=True, edge_types=("user-item", "item-interest", "interest-interest", "item-item")
     )
     model = InterestGraphModel(config, TrainConfig(seed=3, **FAST)).fit(graph)
-    n = model.n_users + model.n_items + model.layout_["interest"]
-    assert model.node_gates_.shape == (n, 4)
+    n = model.n_users + model.n_items + model.layout["interest"]
+    assert model.node_gates.shape == (n, 4)
     items = model.n_users + np.arange(5)
     assert not np.allclose(model.gates_of(items, "user-item"), model.gates_of(items, "item-item"))  # trained apart
     with pytest.raises(KeyError, match="user-interest"):

@@ -45,7 +45,7 @@ def test_forgotten_user_leaves_no_trace_and_the_rest_scores_as_before(setup, tmp
     graph, root, victim = setup
     assert TAG in set(graph.interests["label"])
     model = InterestGraphModel.load(root / "m")  # from disk: it finds its graph by the recorded path
-    old_ids, old_scores = model.user_ids_, model.score(np.arange(model.n_users), dtype=torch.float64)
+    old_ids, old_scores = model.user_ids, model.score(np.arange(model.n_users), dtype=torch.float64)
     after = model.forget_users(victim)
     # the graph: no user, no event, no tag row, and the interest only their tag held up is gone
     assert victim not in set(after.users) and victim not in set(after.split.log.interactions["user_id"])
@@ -66,13 +66,13 @@ def test_forgotten_user_leaves_no_trace_and_the_rest_scores_as_before(setup, tmp
     assert len(after.user_tags) == len(graph.user_tags) - int(dropped.sum())
     assert len(after.text_links) == len(graph.text_links) - int((graph.text_links["user"] == code).sum())
     # the model, in memory and saved: no node, row or ID of theirs
-    assert victim not in set(model.user_ids_) and str(victim) not in set(
+    assert victim not in set(model.user_ids) and str(victim) not in set(
         model.nodes.loc[model.nodes["type"] == "user", "id"]
     )
     assert TAG not in set(model.nodes.loc[model.nodes["type"] == "interest", "id"])
     assert (
-        model.seen_.shape[0] == model.n_users == len(after.users)
-        and model.scorer_.user_embedding.weight.shape[0] == model.n_users
+        model.seen.shape[0] == model.n_users == len(after.users)
+        and model.scorer.user_embedding.weight.shape[0] == model.n_users
     )
     with pytest.raises(KeyError):
         recommend(model, [victim])
@@ -81,15 +81,15 @@ def test_forgotten_user_leaves_no_trace_and_the_rest_scores_as_before(setup, tmp
     saved = pd.read_parquet(tmp_path / "m" / "nodes.parquet")
     assert str(victim) not in set(saved["id"]) and TAG not in set(saved["id"])
     reloaded = InterestGraphModel.load(tmp_path / "m")
-    assert reloaded.facts_["graph_path"] == str((tmp_path / "g").resolve()) and reloaded.facts_["graph_counts"][
-        "nodes"
-    ]["user"] == len(after.users)
-    assert reloaded.forgotten_users_ == 1
+    assert reloaded.facts["graph_path"] == str((tmp_path / "g").resolve()) and reloaded.facts["graph_counts"]["nodes"][
+        "user"
+    ] == len(after.users)
+    assert reloaded.forgotten_users == 1
     users = np.arange(model.n_users)
     assert torch.allclose(reloaded.score(users), model.score(users))
     # everyone else scores as before within tolerance: only the walks through the victim and the renormalisation move
     new_scores = model.score(users, dtype=torch.float64)
-    before = old_scores[old_ids.get_indexer(model.user_ids_)]
+    before = old_scores[old_ids.get_indexer(model.user_ids)]
     change = ((new_scores - before).norm(dim=1) / before.norm(dim=1)).numpy()
     overlap = np.mean(
         [
@@ -151,11 +151,11 @@ def test_cli_forget(setup, tmp_path, capsys):
     assert result["forgotten"] == 1 and result["interests_removed"] >= 1 and result["users"] == len(graph.users) - 1
     model = InterestGraphModel.load(out_m)
     assert (
-        victim not in set(model.user_ids_)
-        and model.facts_["graph_path"] == str(out_g.resolve())
-        and model.forgotten_users_ == 1
+        victim not in set(model.user_ids)
+        and model.facts["graph_path"] == str(out_g.resolve())
+        and model.forgotten_users == 1
     )
-    assert victim in set(InterestGraphModel.load(root / "m").user_ids_)  # the source is left as it was
+    assert victim in set(InterestGraphModel.load(root / "m").user_ids)  # the source is left as it was
     assert main(["forget", str(root / "g"), "--user", str(victim), "--out-graph", str(tmp_path / "g3"), "-q"]) == 0
     assert victim not in set(InterestGraph.load(tmp_path / "g3").users)
     for argv, message in (

@@ -28,7 +28,7 @@ from interestgraph.recommend import recommend
 def mib(key):
     return int(re.search(key + r":\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
 model = InterestGraphModel.load(sys.argv[1])
-recommend(model, [model.user_ids_[0]], k=20)
+recommend(model, [model.user_ids[0]], k=20)
 before = mib("VmRSS")
 Path("/proc/self/clear_refs").write_text("5")
 table = recommend(model, None, k=20, batch_size=int(sys.argv[2]))

@@ -103,7 +103,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_model(graph_dir, tmp_path
     assert a["epochs"] == b["epochs"] == 12 and a["best_epoch"] == b["best_epoch"]
     assert a["valid"]["ndcg@20"] == pytest.approx(b["valid"]["ndcg@20"], abs=1e-6)
     m_r, m_s = InterestGraphModel.load(tmp_path / "resumed"), InterestGraphModel.load(tmp_path / "straight")
-    assert [h["loss"] for h in m_r.history_] == pytest.approx([h["loss"] for h in m_s.history_], rel=1e-6)
+    assert [h["loss"] for h in m_r.report_.history] == pytest.approx([h["loss"] for h in m_s.report_.history], rel=1e-6)
     users = np.arange(m_r.n_users)
     assert torch.allclose(m_r.score(users), m_s.score(users), atol=1e-6)  # the stated tolerance: 1e-6 on every score
 

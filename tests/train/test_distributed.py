@@ -50,11 +50,11 @@ def _fit(name: str, graph, trainer: Trainer | None = None, **extra) -> dict:
     model = InterestGraphModel(ModelConfig(**SCENARIOS[name][0]), _train_config(name, **extra))
     (trainer or Trainer(model.train)).fit(model, graph)
     return {
-        "history": model.history_,
-        "state": {k: v.detach().clone() for k, v in model.scorer_.state_dict().items()},
-        "best_epoch": model.best_epoch_,
-        "cold_calibration": model.cold_calibration_,
-        "adjacency": model.adjacency_.toarray(),
+        "history": model.report_.history,
+        "state": {k: v.detach().clone() for k, v in model.scorer.state_dict().items()},
+        "best_epoch": model.report_.best_epoch,
+        "cold_calibration": model.report_.cold_calibration,
+        "adjacency": model.adjacency.toarray(),
     }
 
 
@@ -239,6 +239,6 @@ def test_torchrun_cli_trains_like_one_process(graph_dir, tmp_path, capsys):
     assert single["processes"] == 1
     assert result["valid"]["ndcg@20"] == pytest.approx(single["valid"]["ndcg@20"], rel=RTOL)
     two, one = InterestGraphModel.load(tmp_path / "m2"), InterestGraphModel.load(tmp_path / "m1")
-    np.testing.assert_allclose(_column(two.history_, "loss"), _column(one.history_, "loss"), rtol=RTOL)
+    np.testing.assert_allclose(_column(two.report_.history, "loss"), _column(one.report_.history, "loss"), rtol=RTOL)
     users = np.arange(10)
     np.testing.assert_allclose(two.score(users).numpy(), one.score(users).numpy(), rtol=1e-3, atol=1e-5)

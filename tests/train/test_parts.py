@@ -156,13 +156,16 @@ def test_the_fitted_state_is_frozen_and_checked_by_its_one_constructor(graph):
         state.replace(adjacency=sp.csr_matrix((3, 3)))
     with pytest.raises(ValueError, match="unknown fields"):
         build_state(**{f.name: getattr(state, f.name) for f in dataclasses.fields(state)}, colour="red")
-    # the public properties and the names of earlier versions read the same state
+    # the public properties and the names earlier versions had (kept for scripts that read them) read the same state
     assert model.adjacency is state.adjacency and model.adjacency_ is state.adjacency
     assert model.seen is state.seen and model.history_ is model.report_.history
+    with pytest.raises(AttributeError, match="read-only"):
+        model.seen_ = state.seen
     assert model.layout == {"user": len(graph.users), "item": len(graph.items), "interest": len(graph.interests)}
     with pytest.raises(RuntimeError, match="not fitted"):
         _ = InterestGraphModel().adjacency
     assert getattr(InterestGraphModel(), "seen_", None) is None
+    assert not hasattr(model, "start_") and not hasattr(model, "_check_fitted")  # aliases nothing reads any more
 
 
 @pytest.mark.parametrize(

@@ -181,7 +181,8 @@ def test_model_directory_finds_its_graph_and_refuses_another(trained, user, make
     with pytest.raises(ValueError, match="graph"):
         show_user(root / "model", user, graph=other)
     loaded = InterestGraphModel.load(root / "model")
-    loaded.facts_ = {**loaded.facts_, "graph_path": str(tmp_path / "moved")}
+    moved = loaded.fitted_state().replace(facts={**loaded.facts, "graph_path": str(tmp_path / "moved")})
+    loaded = InterestGraphModel.from_state(loaded.config, loaded.train, moved, loaded.report_)
     with pytest.raises(ValueError, match="pass graph="):
         show_user(loaded, user)
     assert show_user(loaded, user, graph=root / "graph", timeline=False).to_dict() == direct.to_dict()
