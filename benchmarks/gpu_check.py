@@ -414,16 +414,17 @@ def budget_callback_trainer(train_config, deadline: float):
 
 
 def fit_summary(model, seconds: float) -> dict[str, Any]:
-    history = list(getattr(model, "history_", []))
+    report = model.report_
+    history = list(report.history)
     epoch_seconds = [float(h["seconds"]) for h in history if "seconds" in h]
     return {
         "fit_seconds": round(seconds, 2),
-        "epochs": int(getattr(model, "epochs_", len(history))),
+        "epochs": int(report.epochs),
         "epoch_seconds": [round(s, 3) for s in epoch_seconds],
         "mean_epoch_seconds": round(float(np.mean(epoch_seconds)), 3) if epoch_seconds else None,
-        "epoch_parts_mean_seconds": getattr(model, "epoch_seconds_", None),
+        "epoch_parts_mean_seconds": report.epoch_seconds,
         "losses": [round(float(h["loss"]), 5) for h in history if "loss" in h],
-        "train_seconds_attr": getattr(model, "train_seconds_", None),
+        "train_seconds_attr": report.train_seconds,
     }
 
 
@@ -556,7 +557,7 @@ def device_topk(model, users: np.ndarray, device: torch.device, k: int = 20) -> 
     """``(len(users), k)`` item codes: ``model.score`` on ``device``, the users' training items masked, ``torch.topk``
     on the device."""
     scores = model.score(users, device=device)
-    rows = model.seen_.tocsr()[users]
+    rows = model.seen.tocsr()[users]
     r = np.repeat(np.arange(len(users)), np.diff(rows.indptr))
     scores[
         torch.from_numpy(r).to(scores.device), torch.from_numpy(rows.indices.astype(np.int64)).to(scores.device)
@@ -574,7 +575,7 @@ def stage_latency(args: argparse.Namespace, device: torch.device, state: dict, f
     n_users = model.n_users
     repeats = 5 if args.smoke else 30
     codes = rng.integers(0, n_users, repeats)
-    users = model.user_ids_[codes]
+    users = model.user_ids[codes]
     recommend(model, [users[0]], k=20, device=device)  # warm-up: moves W to the device once
     device_topk(model, codes[:1], device)
     one, one_topk = [], []

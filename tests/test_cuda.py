@@ -81,7 +81,7 @@ def test_scoring_a_cpu_model_on_the_device_equals_the_cpu(cpu_model):
 
 
 def test_recommend_on_the_device_gives_the_cpu_lists(cpu_model):
-    users = list(cpu_model.user_ids_[:30])
+    users = list(cpu_model.user_ids[:30])
     on_cpu = recommend(cpu_model, users, k=20)
     on_device = recommend(cpu_model, users, k=20, device=DEVICE, batch_size=7)  # several batches
     assert len(on_device) == len(on_cpu) == 20 * len(users)
@@ -89,17 +89,18 @@ def test_recommend_on_the_device_gives_the_cpu_lists(cpu_model):
     # the same items per user (ties may swap places), and nothing the user has seen
     for (_, a), (_, b) in zip(on_cpu.groupby("user_id"), on_device.groupby("user_id")):
         assert len(set(a["item_id"]) ^ set(b["item_id"])) <= 2
-    seen = cpu_model.seen_.tocsr()
-    codes = cpu_model.user_ids_.get_indexer(on_device["user_id"])
-    items = cpu_model.item_ids_.get_indexer(on_device["item_id"])
+    seen = cpu_model.seen.tocsr()
+    codes = cpu_model.user_ids.get_indexer(on_device["user_id"])
+    items = cpu_model.item_ids.get_indexer(on_device["item_id"])
     assert not np.asarray(seen[codes, items]).any()
 
 
 def test_the_path_model_fits_on_the_device_close_to_the_cpu(graph, cpu_model, gpu_model):
-    assert len(gpu_model.history_) == len(cpu_model.history_) == FAST["epochs"]  # patience 5 > 3 epochs: no early stop
-    assert all(np.isfinite(h["loss"]) for h in gpu_model.history_)
+    # patience 5 > 3 epochs: no early stop
+    assert len(gpu_model.report_.history) == len(cpu_model.report_.history) == FAST["epochs"]
+    assert all(np.isfinite(h["loss"]) for h in gpu_model.report_.history)
     # bf16 autocast on CUDA: the first epoch's loss within 5 %, the test metrics within 0.05
-    first_cpu, first_gpu = cpu_model.history_[0]["loss"], gpu_model.history_[0]["loss"]
+    first_cpu, first_gpu = cpu_model.report_.history[0]["loss"], gpu_model.report_.history[0]["loss"]
     assert abs(first_gpu - first_cpu) <= 0.05 * abs(first_cpu)
     m_cpu = evaluate(cpu_model, graph.split, cutoffs=(20,)).metrics
     m_gpu = evaluate(gpu_model, graph.split, cutoffs=(20,)).metrics
@@ -173,8 +174,8 @@ def test_joint_training_with_the_top_layer_runs_on_the_device():
         seed=3,
     )
     model = InterestGraphModel(ModelConfig(dim=16), train).fit(graph)
-    assert model.epochs_ >= 1 and all(np.isfinite(h["loss"]) for h in model.history_)
-    assert model.epoch_seconds_["encoder"] > 0  # the encoder's steps ran and were timed apart
+    assert model.report_.epochs >= 1 and all(np.isfinite(h["loss"]) for h in model.report_.history)
+    assert model.report_.epoch_seconds["encoder"] > 0  # the encoder's steps ran and were timed apart
     assert all(torch.isfinite(t).all() for t in model.encoder_state_.values())
     assert model.score(np.arange(5), device=DEVICE).isfinite().all()
 

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .app import CommandResult, UsageError, add_json_flag, add_verb
 from .data_verbs import add_source_options, load_from_args
+from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 MODEL_NAMES = ("pop", "itemknn", "bpr", "lightgcn", "text", "ease", "gfcf", "chebycf")
 #: models whose settings are chosen on the validation part over a stated grid (``baselines.linear_tune``)
@@ -111,13 +111,13 @@ def load_trained(name: str, graph):
             "pass that graph directory as SOURCE with --format graph"
         )
     model = InterestGraphModel.load(name)
-    recorded = model.facts_.get("graph_manifest_sha256")
+    recorded = model.facts.get("graph_manifest_sha256")
     if recorded is not None and recorded != graph.manifest_sha256:
         raise UsageError(
-            f"--models {name} was trained on {model.facts_.get('graph_path')} (manifest {recorded[:12]}), "
+            f"--models {name} was trained on {model.facts.get('graph_path')} (manifest {recorded[:12]}), "
             f"not on {graph.source_path} (manifest {graph.manifest_sha256[:12]})"
         )
-    if model.facts_.get("graph_counts") not in (None, graph.counts()) or model.layout_ != {
+    if model.facts.get("graph_counts") not in (None, graph.counts()) or model.layout != {
         "user": len(graph.users),
         "item": len(graph.items),
         "interest": len(graph.interests),
