@@ -25,11 +25,11 @@ stops the fit before it allocates when the estimate is larger.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 
 from ..data.splits import Split
+from .fitted import FittedIds
 
 #: matrices of ``n × n`` held at once during the fit (Gram matrix, Cholesky factor, inverse)
 MATRICES_AT_PEAK = 3
@@ -41,7 +41,7 @@ def ease_memory_gb(n_items: int, dtype: str = "float32") -> float:
     return MATRICES_AT_PEAK * width * float(n_items) ** 2 / 1e9
 
 
-class EASE:
+class EASE(FittedIds):
     """Embarrassingly shallow autoencoder (see the module docstring).
 
     Args:
@@ -54,6 +54,8 @@ class EASE:
         active_: ``(n_active,)`` int64 item codes of those items.
         train_: ``(n_users, n_items)`` CSR of training positives (the ``seen`` matrix).
     """
+
+    seen_attribute = "train_"  # the training positives (FittedIds.seen)
 
     def __init__(self, l2: float = 500.0, max_memory_gb: float = 8.0, dtype: str = "float32"):
         self.l2 = l2
@@ -98,31 +100,13 @@ class EASE:
         self.weights_ = inverse
         self.active_ = active
         self.train_ = train
-        self._user_ids = split.log.user_ids
-        self._item_ids = split.log.item_ids
+        self.user_ids_, self.item_ids_ = split.log.user_ids, split.log.item_ids
         return self
 
-    @property
-    def user_ids(self) -> pd.Index:
-        """User IDs in the order of the score rows' codes (``split.log.user_ids``)."""
-        self._fitted()
-        return self._user_ids
-
-    @property
-    def item_ids(self) -> pd.Index:
-        """Item IDs in the order of the score columns (``split.log.item_ids``)."""
-        self._fitted()
-        return self._item_ids
-
-    @property
-    def seen(self) -> sp.csr_matrix:
-        """``(n_users, n_items)`` CSR of the training positives."""
-        self._fitted()
-        return self.train_
-
-    def _fitted(self) -> None:
+    def _fitted(self):
         if not hasattr(self, "weights_"):
             raise RuntimeError("EASE is not fitted; call fit(split) first")
+        return self
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """``(len(users), n_items)`` float32 ``X[u] B`` (training items are scored too; the harness masks them)."""

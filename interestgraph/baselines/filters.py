@@ -63,12 +63,12 @@ import hashlib
 import math
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 from scipy.sparse.linalg import svds
 
 from ..data.splits import Split
+from .fitted import FittedIds
 
 SVD_SOLVERS = ("randomized", "arpack")
 
@@ -138,37 +138,21 @@ def _randomized_basis(matrix: sp.csr_matrix, k: int, power_iterations: int, seed
     return np.ascontiguousarray(q @ vt[:k].T)
 
 
-class _GraphFilter:
+class _GraphFilter(FittedIds):
     """Shared fitted state and contract properties of the filters."""
+
+    seen_attribute = "train_"  # the training positives (FittedIds.seen)
 
     def _fit_common(self, split: Split) -> None:
         train = split.positive_matrix("train")
         self.train_ = train
         self.norm_, self.item_degree_ = normalised_matrix(train)
-        self._user_ids = split.log.user_ids
-        self._item_ids = split.log.item_ids
+        self.user_ids_, self.item_ids_ = split.log.user_ids, split.log.item_ids
 
-    @property
-    def user_ids(self) -> pd.Index:
-        """User IDs in the order of the score rows' codes (``split.log.user_ids``)."""
-        self._fitted()
-        return self._user_ids
-
-    @property
-    def item_ids(self) -> pd.Index:
-        """Item IDs in the order of the score columns (``split.log.item_ids``)."""
-        self._fitted()
-        return self._item_ids
-
-    @property
-    def seen(self) -> sp.csr_matrix:
-        """``(n_users, n_items)`` CSR of the training positives."""
-        self._fitted()
-        return self.train_
-
-    def _fitted(self) -> None:
+    def _fitted(self):
         if not hasattr(self, "norm_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(split) first")
+        return self
 
 
 def _check_number(name: str, value, *, minimum: float = 0.0, strict: bool = False) -> None:
