@@ -177,3 +177,14 @@ def test_tune_picks_the_best_validation_configuration(graph):
     assert best.theta_ == top["theta"]
     again = evaluate(best, graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
     assert again == pytest.approx(max(values), abs=1e-9)
+
+
+def test_tune_tries_half_lives_on_temporal_splits(temporal_graph):
+    grid = ItemPathGrid(ridge=(100.0,), side_weight=(0.0,), theta=(0.1,), half_life_items=(2.0, 8.0))
+    best, tried = tune_item_path(temporal_graph, grid)
+    assert len(tried) == 1 + 3 + 2 and all(record["first_step"] == "order" for record in tried)
+    assert [record["half_life_items"] for record in tried[-2:]] == [2.0, 8.0]
+    values = [record["ndcg@20"] for record in tried]
+    assert best.config.first_step_half_life_items == tried[int(np.argmax(values))]["half_life_items"]
+    again = evaluate(best, temporal_graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
+    assert again == pytest.approx(max(values), abs=1e-9)
