@@ -20,12 +20,17 @@ from ..paths import (
     walk_contributions,
 )
 from ..train import TrainConfig, TrainingReport
+from .item_path import Contribution, ItemPathConfig, ItemPathGrid, ItemPathModel, tune_item_path
 from .model import InterestGraphModel
 
 __all__ = [
     "MODEL_EDGE_TYPES",
+    "Contribution",
     "FittedState",
     "InterestGraphModel",
+    "ItemPathConfig",
+    "ItemPathGrid",
+    "ItemPathModel",
     "ModelConfig",
     "PathOperator",
     "PathScorer",
@@ -33,5 +38,6 @@ __all__ = [
     "TrainingReport",
     "build_operator",
     "frozen_scores",
+    "tune_item_path",
     "walk_contributions",
 ]

@@ -9,6 +9,18 @@ Layering: this package imports only the base utilities, :mod:`interestgraph.data
 :mod:`interestgraph.train` trains a :class:`PathScorer`, and :mod:`interestgraph.model` wraps both in the estimator.
 """
 
+from .components import (
+    COMPONENTS,
+    MAX_DENSE_ITEMS,
+    DenseSizeError,
+    IdealLowPass,
+    InterestPaths,
+    ItemComponent,
+    ItemData,
+    RidgeCooccurrence,
+    TextNeighbours,
+    check_dense,
+)
 from .config import JsonConfig, ModelConfig, check_number
 from .operator import MODEL_EDGE_TYPES, PathOperator, normalise_block
 from .refine import SimilarityRefiner
@@ -29,17 +41,27 @@ from .tables import (
 from .walks import frozen_scores, walk_contributions
 
 __all__ = [
+    "COMPONENTS",
     "GATE_BOUND",
+    "MAX_DENSE_ITEMS",
     "MODEL_EDGE_TYPES",
     "SECONDS_PER_DAY",
+    "DenseSizeError",
     "FittedState",
+    "IdealLowPass",
+    "InterestPaths",
+    "ItemComponent",
+    "ItemData",
     "JsonConfig",
     "ModelConfig",
     "PathOperator",
     "PathScorer",
+    "RidgeCooccurrence",
     "SimilarityRefiner",
+    "TextNeighbours",
     "build_operator",
     "build_state",
+    "check_dense",
     "check_number",
     "cold_mask",
     "first_step_kind",

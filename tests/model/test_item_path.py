@@ -1,0 +1,190 @@
+"""The closed-form item–item path model: exact explanations, the components' algebra, tuning on validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from interestgraph.data import generate_synthetic
+from interestgraph.encoder.lexical import LexicalEncoder
+from interestgraph.evaluate import Recommender, evaluate
+from interestgraph.graph.build import build_interest_graph
+from interestgraph.model import ItemPathConfig, ItemPathGrid, ItemPathModel, tune_item_path
+from interestgraph.paths import (
+    DenseSizeError,
+    IdealLowPass,
+    InterestPaths,
+    ItemData,
+    ModelConfig,
+    RidgeCooccurrence,
+    TextNeighbours,
+    check_dense,
+    first_step_matrix,
+)
+
+THETA = {"ridge": 1.0, "interest": 0.2, "text": -0.1, "lowpass": 0.05}  # a negative weight included
+
+
+@pytest.fixture(scope="module")
+def graph():
+    log = generate_synthetic(n_users=120, n_items=150, n_interactions=4_000, seed=3).log
+    return build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
+
+
+@pytest.fixture(scope="module")
+def temporal_graph():
+    log = generate_synthetic(n_users=100, n_items=120, n_interactions=3_000, seed=4).log
+    return build_interest_graph(log, protocol="tl-4", encoder=LexicalEncoder())
+
+
+@pytest.fixture(scope="module")
+def fitted(graph):
+    return ItemPathModel(ItemPathConfig(theta=THETA, dtype="float64", lowpass_rank=8)).fit(graph)
+
+
+def _tiny_positives(seed: int = 0, users: int = 9, items: int = 5) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    x = (rng.random((users, items)) < 0.5).astype(np.float64)
+    x[0] = 1.0  # no empty column
+    return sp.csr_matrix(x)
+
+
+def test_explain_terms_sum_to_the_score(fitted, graph):
+    assert set(fitted.components_) == set(THETA) and fitted.skipped_ == {}
+    assert fitted.expandable() == {"ridge": False, "interest": True, "text": True, "lowpass": False}
+    users = np.array([0, 7, 31, 64])
+    scores = fitted.score(users)
+    assert scores.dtype == torch.float64 and scores.shape == (4, len(graph.items))
+    rng = np.random.default_rng(1)
+    history = fitted.history_
+    for row, user in enumerate(users):
+        items = [int(scores[row].argmax()), *rng.choice(fitted.active_items_, 5, replace=False).tolist()]
+        for item in items:
+            terms = fitted.explain(user, item)
+            assert abs(sum(t.value for t in terms) - float(scores[row, item])) < 1e-6
+            assert {t.history_item for t in terms} <= set(fitted.active_items_[history[user].indices].tolist())
+            assert {t.component for t in terms} <= set(THETA)
+    assert any(t.value < 0 for t in fitted.explain(0, int(scores[0].argmax())) if t.component == "text")
+    outside = np.setdiff1d(np.arange(len(graph.items)), fitted.active_items_)
+    if len(outside):
+        assert fitted.explain(0, int(outside[0])) == [] and float(scores[0, outside[0]]) == 0.0
+
+
+def test_zero_weight_removes_exactly_its_contribution(fitted):
+    users = np.arange(20)
+    full = fitted.score(users)
+    for name in THETA:
+        without = fitted.reweighted({**THETA, name: 0.0}).score(users)
+        history = torch.from_numpy(fitted.history_[users].toarray())
+        part = torch.zeros_like(full)
+        part[:, torch.from_numpy(fitted.active_items_)] = THETA[name] * history @ fitted.components_[name].matrix
+        torch.testing.assert_close(full - without, part, rtol=0, atol=1e-12)
+        item = int(fitted.active_items_[3])
+        own = sum(t.value for t in fitted.explain(5, item) if t.component == name)
+        assert abs(own - float(part[5, item])) < 1e-12
+    assert fitted.theta_ == THETA  # reweighted copies leave the original alone
+
+
+def _column_ridge(dense: np.ndarray, lam: float) -> np.ndarray:
+    """Each column ridge-regressed on the others (coefficient of an item on itself 0), one solve per column."""
+    n = dense.shape[1]
+    out = np.zeros((n, n))
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        a = dense[:, others]
+        out[others, i] = np.linalg.solve(a.T @ a + lam * np.eye(n - 1), a.T @ dense[:, i])
+    return out
+
+
+def test_ease_equals_a_direct_ridge_solve_with_zero_diagonal():
+    x = _tiny_positives()
+    x.data[:] = 3.0  # positives count as 1 whatever their stored value
+    b = RidgeCooccurrence(2.5, dtype=torch.float64).fit(ItemData(x)).matrix.numpy()
+    np.testing.assert_allclose(b, _column_ridge((x.toarray() > 0).astype(float), 2.5), atol=1e-10)
+    assert (np.diag(b) == 0).all()
+
+
+def test_collective_ease_equals_ease_on_the_stacked_matrix():
+    x = _tiny_positives(1)
+    a = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 0], [1, 0]], dtype=np.float64))
+    side = RidgeCooccurrence(1.0, side_weight=0.5, dtype=torch.float64).fit(ItemData(x, item_interest=a))
+    gram_mean = float(np.diag((x.T @ x).toarray()).mean())
+    side_mean = float(np.diag((a @ a.T).toarray()).mean())
+    stacked = np.vstack([x.toarray(), np.sqrt(0.5 * gram_mean / side_mean) * a.T.toarray()])
+    np.testing.assert_allclose(side.matrix.numpy(), _column_ridge(stacked, 1.0), atol=1e-10)
+
+
+def test_low_pass_and_neighbour_components_on_small_inputs():
+    x = _tiny_positives(2, users=12, items=6)
+    low = IdealLowPass(2, dtype=torch.float64).fit(ItemData(x)).matrix.numpy()
+    dense = x.toarray()
+    du, di = dense.sum(1), dense.sum(0)
+    rn = dense / np.sqrt(du)[:, None] / np.sqrt(di)[None, :]
+    v = np.linalg.svd(rn)[2][:2].T
+    np.testing.assert_allclose(low, (v / np.sqrt(di)[:, None]) @ (v.T * np.sqrt(di)[None, :]), atol=1e-10)
+    vectors = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0], [0.7, 0.7], [0.0, 0.0]])
+    text = TextNeighbours(2, dtype=torch.float64).fit(ItemData(x, item_vectors=vectors)).matrix
+    assert (text >= 0).all() and (torch.diagonal(text) == 0).all()
+    assert ((text > 0).sum(1) <= 2).all() and (text[5] == 0).all()  # a zero vector has no neighbours
+    assert text[0, 1] == pytest.approx(float(torch.nn.functional.cosine_similarity(vectors[0], vectors[1], dim=0)))
+    a = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 0], [1, 0], [0, 1]], dtype=np.float64))
+    paths = InterestPaths(0.5, dtype=torch.float64).fit(ItemData(x, item_interest=a)).matrix
+    assert float(paths[0, 4]) == pytest.approx(1 / 3)  # one shared interest of degree 3, both items degree 1
+    assert float(paths[0, 3]) == 0.0 and (torch.diagonal(paths) == 0).all()
+
+
+def test_memory_guard_names_the_item_count(graph):
+    with pytest.raises(DenseSizeError, match=r"144 items.*max_dense_items=100"):
+        ItemPathModel(ItemPathConfig(max_dense_items=100)).fit(graph)
+    with pytest.raises(DenseSizeError, match=r"41,000 items.*6\.26 GiB"):
+        check_dense("ridge", 41_000, 20_000, torch.float32)
+
+
+def test_evaluate_accepts_the_model(fitted, graph):
+    assert isinstance(fitted, Recommender)
+    result = evaluate(fitted, graph.split, part="valid", cutoffs=(20,))
+    assert 0.1 < result.metrics["ndcg@20"] <= 1.0
+    with pytest.raises(RuntimeError, match="not fitted"):
+        ItemPathModel().score(np.array([0]))
+    with pytest.raises(ValueError, match="unknown components"):
+        ItemPathConfig(theta={"cooc": 1.0})
+
+
+def test_recency_first_step_on_temporal_splits(temporal_graph):
+    model = ItemPathModel(ItemPathConfig(theta={"ridge": 1.0, "interest": 0.1}, dtype="float64")).fit(temporal_graph)
+    assert model.first_step_ == "order"
+    expected = first_step_matrix(
+        temporal_graph, ModelConfig(first_step_weights="order", first_step_half_life_items=5.0)
+    )[:, model.active_items_]
+    assert abs(model.history_ - expected).max() == 0.0
+    assert model.history_.max() == 1.0 and model.history_.data.min() < 0.5
+    scores = model.score(np.array([3]))
+    item = int(scores[0].argmax())
+    assert abs(sum(t.value for t in model.explain(3, item)) - float(scores[0, item])) < 1e-6
+    uniform = ItemPathModel(ItemPathConfig(theta={"ridge": 1.0}, first_step_weights="uniform")).fit(temporal_graph)
+    assert uniform.first_step_ == "uniform" and set(uniform.history_.data.tolist()) == {1.0}
+
+
+def test_tune_picks_the_best_validation_configuration(graph):
+    grid = ItemPathGrid(ridge=(50.0, 400.0), side_weight=(0.0, 1.0), theta=(0.1, 0.3))
+    best, tried = tune_item_path(graph, grid)
+    assert len(tried) == 2 * 2 + 3 * 2  # every configuration scored on validation is recorded
+    values = [record["ndcg@20"] for record in tried]
+    top = tried[int(np.argmax(values))]
+    assert (best.config.ridge, best.config.side_weight) == (top["ridge"], top["side_weight"])
+    assert best.theta_ == top["theta"]
+    again = evaluate(best, graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
+    assert again == pytest.approx(max(values), abs=1e-9)
+
+
+def test_tune_tries_half_lives_on_temporal_splits(temporal_graph):
+    grid = ItemPathGrid(ridge=(100.0,), side_weight=(0.0,), theta=(0.1,), half_life_items=(2.0, 8.0))
+    best, tried = tune_item_path(temporal_graph, grid)
+    assert len(tried) == 1 + 3 + 2 and all(record["first_step"] == "order" for record in tried)
+    assert [record["half_life_items"] for record in tried[-2:]] == [2.0, 8.0]
+    values = [record["ndcg@20"] for record in tried]
+    assert best.config.first_step_half_life_items == tried[int(np.argmax(values))]["half_life_items"]
+    again = evaluate(best, temporal_graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
+    assert again == pytest.approx(max(values), abs=1e-9)
