@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
 
+from interestgraph.baselines import GFCF, ChebyCF
 from interestgraph.data import generate_synthetic
 from interestgraph.encoder.lexical import LexicalEncoder
 from interestgraph.evaluate import Recommender, evaluate
 from interestgraph.graph.build import build_interest_graph
 from interestgraph.model import ItemPathConfig, ItemPathGrid, ItemPathModel, tune_item_path
+from interestgraph.ops.spectral import chebyshev_coefficients, plateau
 from interestgraph.paths import (
+    ChebyshevFilter,
     DenseSizeError,
     IdealLowPass,
     InterestPaths,
     ItemData,
+    LinearFilter,
     ModelConfig,
     RidgeCooccurrence,
+    SquaredFilter,
     TextNeighbours,
     check_dense,
     first_step_matrix,
@@ -79,7 +86,7 @@ def test_zero_weight_removes_exactly_its_contribution(fitted):
         without = fitted.reweighted({**THETA, name: 0.0}).score(users)
         history = torch.from_numpy(fitted.history_[users].toarray())
         part = torch.zeros_like(full)
-        part[:, torch.from_numpy(fitted.active_items_)] = THETA[name] * history @ fitted.components_[name].matrix
+        part[:, torch.from_numpy(fitted.active_items_)] = THETA[name] * history @ fitted.components_[name].dense()
         torch.testing.assert_close(full - without, part, rtol=0, atol=1e-12)
         item = int(fitted.active_items_[3])
         own = sum(t.value for t in fitted.explain(5, item) if t.component == name)
@@ -101,7 +108,7 @@ def _column_ridge(dense: np.ndarray, lam: float) -> np.ndarray:
 def test_ease_equals_a_direct_ridge_solve_with_zero_diagonal():
     x = _tiny_positives()
     x.data[:] = 3.0  # positives count as 1 whatever their stored value
-    b = RidgeCooccurrence(2.5, dtype=torch.float64).fit(ItemData(x)).matrix.numpy()
+    b = RidgeCooccurrence(2.5, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
     np.testing.assert_allclose(b, _column_ridge((x.toarray() > 0).astype(float), 2.5), atol=1e-10)
     assert (np.diag(b) == 0).all()
 
@@ -113,31 +120,33 @@ def test_collective_ease_equals_ease_on_the_stacked_matrix():
     gram_mean = float(np.diag((x.T @ x).toarray()).mean())
     side_mean = float(np.diag((a @ a.T).toarray()).mean())
     stacked = np.vstack([x.toarray(), np.sqrt(0.5 * gram_mean / side_mean) * a.T.toarray()])
-    np.testing.assert_allclose(side.matrix.numpy(), _column_ridge(stacked, 1.0), atol=1e-10)
+    np.testing.assert_allclose(side.dense().numpy(), _column_ridge(stacked, 1.0), atol=1e-10)
 
 
 def test_low_pass_and_neighbour_components_on_small_inputs():
     x = _tiny_positives(2, users=12, items=6)
-    low = IdealLowPass(2, dtype=torch.float64).fit(ItemData(x)).matrix.numpy()
+    low = IdealLowPass(2, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
     dense = x.toarray()
     du, di = dense.sum(1), dense.sum(0)
     rn = dense / np.sqrt(du)[:, None] / np.sqrt(di)[None, :]
     v = np.linalg.svd(rn)[2][:2].T
     np.testing.assert_allclose(low, (v / np.sqrt(di)[:, None]) @ (v.T * np.sqrt(di)[None, :]), atol=1e-10)
     vectors = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0], [0.7, 0.7], [0.0, 0.0]])
-    text = TextNeighbours(2, dtype=torch.float64).fit(ItemData(x, item_vectors=vectors)).matrix
+    text = TextNeighbours(2, dtype=torch.float64).fit(ItemData(x, item_vectors=vectors)).dense()
     assert (text >= 0).all() and (torch.diagonal(text) == 0).all()
     assert ((text > 0).sum(1) <= 2).all() and (text[5] == 0).all()  # a zero vector has no neighbours
     assert text[0, 1] == pytest.approx(float(torch.nn.functional.cosine_similarity(vectors[0], vectors[1], dim=0)))
     a = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 0], [1, 0], [0, 1]], dtype=np.float64))
-    paths = InterestPaths(0.5, dtype=torch.float64).fit(ItemData(x, item_interest=a)).matrix
+    paths = InterestPaths(0.5, dtype=torch.float64).fit(ItemData(x, item_interest=a)).dense()
     assert float(paths[0, 4]) == pytest.approx(1 / 3)  # one shared interest of degree 3, both items degree 1
     assert float(paths[0, 3]) == 0.0 and (torch.diagonal(paths) == 0).all()
 
 
 def test_memory_guard_names_the_item_count(graph):
     with pytest.raises(DenseSizeError, match=r"144 items.*max_dense_items=100"):
-        ItemPathModel(ItemPathConfig(max_dense_items=100)).fit(graph)
+        ItemPathModel(ItemPathConfig(theta={"ridge": 1.0}, max_dense_items=100)).fit(graph)
+    sparse = ItemPathModel(ItemPathConfig(max_dense_items=100, lowpass_rank=8)).fit(graph)  # the default θ adapts
+    assert set(sparse.theta_) == {"cooc", "lowpass", "interest", "text"} and sparse.combined_ is None
     with pytest.raises(DenseSizeError, match=r"41,000 items.*6\.26 GiB"):
         check_dense("ridge", 41_000, 20_000, torch.float32)
 
@@ -149,7 +158,7 @@ def test_evaluate_accepts_the_model(fitted, graph):
     with pytest.raises(RuntimeError, match="not fitted"):
         ItemPathModel().score(np.array([0]))
     with pytest.raises(ValueError, match="unknown components"):
-        ItemPathConfig(theta={"cooc": 1.0})
+        ItemPathConfig(theta={"cooc": 1.0, "nope": 1.0})
 
 
 def test_recency_first_step_on_temporal_splits(temporal_graph):
@@ -174,7 +183,7 @@ def test_tune_picks_the_best_validation_configuration(graph):
     values = [record["ndcg@20"] for record in tried]
     top = tried[int(np.argmax(values))]
     assert (best.config.ridge, best.config.side_weight) == (top["ridge"], top["side_weight"])
-    assert best.theta_ == top["theta"]
+    assert {k: v for k, v in best.theta_.items() if v != 0} == top["theta"]
     again = evaluate(best, graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
     assert again == pytest.approx(max(values), abs=1e-9)
 
@@ -188,3 +197,116 @@ def test_tune_tries_half_lives_on_temporal_splits(temporal_graph):
     assert best.config.first_step_half_life_items == tried[int(np.argmax(values))]["half_life_items"]
     again = evaluate(best, temporal_graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
     assert again == pytest.approx(max(values), abs=1e-9)
+
+
+# ---------------------------------------------------------------- the components that grow with the log
+def _normalised(x: np.ndarray) -> np.ndarray:
+    du, di = x.sum(1), x.sum(0)
+    return x / np.sqrt(np.maximum(du, 1e-300))[:, None] / np.sqrt(np.maximum(di, 1e-300))[None, :]
+
+
+def test_filter_components_equal_their_dense_definitions():
+    x = _tiny_positives(3, users=14, items=7)
+    data = ItemData(x)
+    rn = _normalised(x.toarray())
+    p = rn.T @ rn
+    cooc = LinearFilter(dtype=torch.float64).fit(data)
+    np.testing.assert_allclose(cooc.dense().numpy(), p, atol=1e-12)
+    np.testing.assert_allclose(SquaredFilter(dtype=torch.float64).fit(data).dense().numpy(), p @ p, atol=1e-12)
+    cheby = ChebyshevFilter(order=6, flatness=2.0, beta=0.3, dtype=torch.float64).fit(data)
+    c = chebyshev_coefficients(lambda t: plateau(t, 2.0), 6)
+    lt = np.eye(7) - 2 * p
+    t_prev, t_cur = np.eye(7), lt
+    poly = c[0] * t_prev + c[1] * t_cur
+    for k in range(2, 7):
+        t_prev, t_cur = t_cur, 2 * lt @ t_cur - t_prev
+        poly = poly + c[k] * t_cur
+    degree = x.toarray().sum(0)
+    expected = np.diag(degree**-0.3) @ poly @ np.diag(degree**0.3)
+    np.testing.assert_allclose(cheby.dense().numpy(), expected, atol=1e-10)
+    for component in (cooc, cheby, SquaredFilter(dtype=torch.float64).fit(data)):
+        matrix = component.dense().numpy()
+        for column in range(7):
+            np.testing.assert_allclose(component.entries(np.arange(7), column), matrix[:, column], atol=1e-12)
+        one = component.apply(x[[2]])  # the sparse × sparse route for a single user
+        np.testing.assert_allclose(one.numpy(), x[[2]].toarray() @ matrix, atol=1e-12)
+
+
+def test_gfcf_and_chebycf_are_special_cases(graph):
+    """θ = {cooc: 1, lowpass: α} without rescaling is GF-CF; {cheby: 1, lowpass: α} with the low-pass's β is ChebyCF."""
+    split = graph.split
+    active = np.sort(split.log.item_ids.get_indexer(split.candidate_items))
+    users = np.arange(30)
+    common = dict(rescale=False, dtype="float64", lowpass_rank=6, lowpass_solver="exact", first_step_weights="uniform")
+    ours = ItemPathModel(ItemPathConfig(theta={"cooc": 1.0, "lowpass": 0.3}, **common)).fit(split)
+    theirs = GFCF(alpha=0.3, k=6, svd="arpack").fit(split)
+    np.testing.assert_allclose(ours.score(users)[:, active], theirs.score(users)[:, active].double(), atol=2e-5)
+    config = ItemPathConfig(theta={"cheby": 1.0, "lowpass": 0.2}, lowpass_beta=0.4, cheby_beta=0.4, **common)
+    ours = ItemPathModel(config).fit(split)
+    theirs = ChebyCF(order=8, flatness=1.5, ideal_rank=6, alpha=0.2, beta=0.4, svd="arpack").fit(split)
+    np.testing.assert_allclose(ours.score(users)[:, active], theirs.score(users)[:, active].double(), atol=2e-5)
+
+
+def test_sparse_route_equals_the_dense_combination(graph):
+    theta = {"cooc": 1.0, "cooc2": -0.2, "cheby": 0.3, "lowpass": 0.1, "interest": 0.2, "text": 0.1}
+    config = ItemPathConfig(theta=theta, dtype="float64", lowpass_rank=8)
+    dense = ItemPathModel(config).fit(graph)
+    sparse = ItemPathModel(dataclasses.replace(config, max_dense_items=50)).fit(graph)
+    assert dense.combined_ is not None and sparse.combined_ is None
+    users = np.arange(40)
+    torch.testing.assert_close(sparse.score(users), dense.score(users), rtol=0, atol=1e-9)
+    assert sparse.expandable() == {
+        "cooc": True,
+        "cooc2": True,
+        "cheby": True,
+        "lowpass": False,
+        **{"interest": True, "text": True},
+    }
+    scores = sparse.score(users)
+    for user in (0, 11, 39):
+        item = int(scores[user].argmax())
+        terms = sparse.explain(user, item)
+        assert terms and {t.component for t in terms} <= set(theta)
+        assert abs(sum(t.value for t in terms) - float(scores[user, item])) < 1e-9
+
+
+def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from interestgraph.artifacts import write_manifest
+    from interestgraph.errors import ArtifactError
+
+    path = fitted.save(tmp_path / "model")
+    loaded = ItemPathModel.load(path)
+    users = np.arange(25)
+    torch.testing.assert_close(loaded.score(users), fitted.score(users), rtol=0, atol=1e-12)
+    assert list(loaded.user_ids) == list(fitted.user_ids) and list(loaded.item_ids) == list(fitted.item_ids)
+    assert loaded.theta_ == fitted.theta_ and loaded.first_step_ == fitted.first_step_
+    item = int(fitted.score(users)[4].argmax())
+    assert loaded.explain(4, item) == fitted.explain(4, item)
+    with pytest.raises(FileExistsError):
+        fitted.save(path)
+    # a NaN in any tensor, with the checksums recomputed, is refused by name
+    tensors = load_file(str(path / "state.safetensors"))
+    tensors["lowpass/left"][0, 0] = float("nan")
+    save_file(tensors, str(path / "state.safetensors"))
+    import json
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    extra = {
+        k: v for k, v in manifest.items() if k not in ("format", "format_version", "created_by", "created_at", "files")
+    }
+    write_manifest(path, format=manifest["format"], format_version=1, metadata=extra)
+    with pytest.raises(ArtifactError, match="lowpass/left.*NaN"):
+        ItemPathModel.load(path)
+    tensors["lowpass/left"][0, 0] = 0.0
+    tensors["ridge/matrix"] = tensors["ridge/matrix"][:-1]
+    save_file(tensors, str(path / "state.safetensors"))
+    write_manifest(path, format=manifest["format"], format_version=1, metadata=extra)
+    with pytest.raises(ArtifactError, match="matrix"):
+        ItemPathModel.load(path)
+    write_manifest(path, format=manifest["format"], format_version=2, metadata=extra)
+    with pytest.raises(ArtifactError, match="version"):
+        ItemPathModel.load(path)
+    with pytest.raises(ArtifactError):
+        ItemPathModel.load(tmp_path / "missing")
