@@ -171,7 +171,7 @@ def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str]) -> dict[
 #: the item-path model's stated Gowalla grid (no interests or text in this format: co-occurrence components only)
 ITEM_PATH_GRID = {
     "components": ["lowpass", "cooc2", "cheby"],
-    "theta": [-0.2, -0.1, 0.1, 0.2, 0.3, 0.5],
+    "theta": [-0.2, -0.1, 0.1, 0.2, 0.4, 0.7, 1.0],
     "rounds": 2,
     "large_backbone": "cooc",
 }

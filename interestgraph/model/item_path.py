@@ -92,6 +92,7 @@ class ItemPathConfig(JsonConfig):
         lowpass_rank: the ideal low-pass's rank.
         lowpass_beta: the ideal low-pass's degree normalisation ``D^-β V Vᵀ D^β`` (GF-CF: 0.5).
         lowpass_solver: ``"auto"`` (exact up to 6,000 items, randomised SVD above), ``"exact"``, ``"randomized"``.
+        lowpass_power_iterations: the randomised SVD's subspace iterations.
         cheby_order, cheby_flatness, cheby_beta: ChebyCF's polynomial filter (degree, plateau flatness φ, β).
         first_step_weights: ``"uniform"``, ``"order"`` (``0.5 ** (rank / first_step_half_life_items)``) or
             ``"auto"`` (``"order"`` on temporal splits, as :class:`~interestgraph.paths.ModelConfig`).
@@ -114,6 +115,7 @@ class ItemPathConfig(JsonConfig):
     lowpass_rank: int = 64
     lowpass_beta: float = 0.5
     lowpass_solver: str = "auto"
+    lowpass_power_iterations: int = 2
     cheby_order: int = 8
     cheby_flatness: float = 1.5
     cheby_beta: float = 0.4
@@ -147,6 +149,12 @@ class ItemPathConfig(JsonConfig):
         check_positive_int("text_k", self.text_k)
         check_positive_int("lowpass_rank", self.lowpass_rank)
         check_number("lowpass_beta", self.lowpass_beta, 0.0, 1.0)
+        if (
+            not isinstance(self.lowpass_power_iterations, int)
+            or isinstance(self.lowpass_power_iterations, bool)
+            or self.lowpass_power_iterations < 0
+        ):
+            raise ValueError(f"lowpass_power_iterations must be an integer >= 0, got {self.lowpass_power_iterations!r}")
         if self.lowpass_solver not in ("auto", "exact", "randomized"):
             raise ValueError(f"lowpass_solver must be 'auto', 'exact' or 'randomized', got {self.lowpass_solver!r}")
         check_positive_int("cheby_order", self.cheby_order)
@@ -189,7 +197,11 @@ def make_component(name: str, config: ItemPathConfig, *, side: bool = False) -> 
         "cooc2": {},
         "cheby": dict(order=config.cheby_order, flatness=config.cheby_flatness, beta=config.cheby_beta),
         "lowpass": dict(
-            rank=config.lowpass_rank, solver=config.lowpass_solver, seed=config.seed, beta=config.lowpass_beta
+            rank=config.lowpass_rank,
+            solver=config.lowpass_solver,
+            seed=config.seed,
+            beta=config.lowpass_beta,
+            power_iterations=config.lowpass_power_iterations,
         ),
         "interest": dict(exponent=config.interest_exponent),
         "text": dict(k=config.text_k),

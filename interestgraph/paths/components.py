@@ -323,8 +323,8 @@ class _NormalisedComponent(ItemComponent):
 
     def _column(self, column: int) -> np.ndarray:
         """``P̃ e_column`` as a dense ``(n_items,)`` float64 vector."""
-        user_side = self.norm_[:, [column]].toarray().ravel().astype(np.float64)
-        return np.asarray(self.norm_t_ @ user_side, dtype=np.float64).ravel()
+        user_side = self.norm_t_[[column]]  # R̃'s column as a sparse row of R̃ᵀ (1, n_users)
+        return np.asarray((self.norm_t_ @ user_side.T).toarray(), dtype=np.float64).ravel()
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         return {**csr_tensors("norm", self.norm_), "item_degree": torch.from_numpy(self.item_degree_)}
@@ -384,6 +384,7 @@ class ChebyshevFilter(_NormalisedComponent):
 
     def _set_norm(self, norm: sp.csr_matrix, degree: np.ndarray) -> None:
         super()._set_norm(norm, degree)
+        self._norm64 = None
         flatness = float(self.flatness)
         self.coefficients_ = chebyshev_coefficients(lambda x: plateau(x, flatness), int(self.order))
         self.pre_ = degree_power(degree, -float(self.beta))
@@ -397,8 +398,16 @@ class ChebyshevFilter(_NormalisedComponent):
     def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
         unit = np.zeros((self.n_items_, 1), dtype=np.float64)
         unit[column, 0] = 1.0
-        norm = sp.csr_matrix(self.norm_, dtype=np.float64)
-        response = chebyshev_filter(norm, sp.csr_matrix(norm.T), self.coefficients_, unit).ravel()  # p(L̃) e_i
+        if self.norm_.dtype != np.float64:
+            if getattr(self, "_norm64", None) is None:  # exact terms in float64, converted once
+                self._norm64 = (
+                    sp.csr_matrix(self.norm_, dtype=np.float64),
+                    sp.csr_matrix(self.norm_t_, dtype=np.float64),
+                )
+            norm, norm_t = self._norm64
+        else:
+            norm, norm_t = self.norm_, self.norm_t_
+        response = chebyshev_filter(norm, norm_t, self.coefficients_, unit).ravel()  # p(L̃) e_i
         return self.pre_[rows] * response[rows] * self.post_[column]  # p(L̃) is symmetric
 
 
@@ -407,14 +416,27 @@ class IdealLowPass(ItemComponent):
     its own β), ``V_k`` the top-``rank`` right
     singular vectors of ``R̃ = D_u^-½ X D_i^-½``: exact (the eigenvectors of ``R̃ᵀR̃``) up to
     :data:`EXACT_LOWPASS_ITEMS` items with ``solver="auto"``, a seeded randomised SVD above. A low-rank term: not
-    expandable into walks. Kept as two ``(n_items, rank)`` factors."""
+    expandable into walks. Kept as two ``(n_items, rank)`` factors. The randomised SVD's cost is mostly its
+    ``power_iterations + 1`` orthonormalisations of an ``(n_items, 2·rank)`` block (Gowalla, rank 512: ~17 s each on
+    one core), so the default takes 2 (GF-CF's baseline here takes 7)."""
 
     name = "lowpass"
     expandable = False
 
-    def __init__(self, rank: int = 64, solver: str = "auto", seed: int = 0, beta: float = 0.5, **kwargs) -> None:
+    def __init__(
+        self,
+        rank: int = 64,
+        solver: str = "auto",
+        seed: int = 0,
+        beta: float = 0.5,
+        power_iterations: int = 2,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         check_positive_int("rank", rank)
+        if not isinstance(power_iterations, int) or isinstance(power_iterations, bool) or power_iterations < 0:
+            raise ValueError(f"power_iterations must be an integer >= 0, got {power_iterations!r}")
+        self.power_iterations = power_iterations
         check_number("beta", beta, 0.0, 1.0)
         self.beta = beta
         if solver not in ("auto", "exact", "randomized"):
@@ -431,7 +453,9 @@ class IdealLowPass(ItemComponent):
             values, vectors = torch.linalg.eigh(torch.from_numpy((norm.T @ norm).toarray()))
             top = vectors[:, torch.argsort(values, descending=True)[:rank]].numpy()
         else:
-            top = leading_right_singular_vectors(norm, rank, solver="randomized", seed=self.seed)
+            top = leading_right_singular_vectors(
+                norm, rank, solver="randomized", power_iterations=self.power_iterations, seed=self.seed
+            )
         beta = float(self.beta)
         self.left_ = torch.from_numpy(degree_power(degree, -beta)[:, None] * top).to(self.dtype).contiguous()
         self.right_ = torch.from_numpy(degree_power(degree, beta)[:, None] * top).to(self.dtype).contiguous()
