@@ -41,7 +41,7 @@ import torch
 from ..artifacts import atomic_directory, read_manifest, write_manifest
 from ..data.splits import Split
 from ..errors import ArtifactError
-from ..evaluate import evaluate
+from ..evaluate import evaluate, ranking_metrics
 from ..graph.interest_graph import InterestGraph
 from ..ops import check_positive_int
 from ..paths.components import (
@@ -84,6 +84,9 @@ class ItemPathConfig(JsonConfig):
         theta: ``{component: θ_c}`` over :data:`COMPONENT_NAMES`; a component with θ 0 (or absent) is not fitted.
             Weights may be negative. None: :data:`DENSE_THETA` when the catalogue fits ``max_dense_items``, else
             :data:`SPARSE_THETA`.
+        cold_theta: weights for the columns of items without a training positive (cold items, reached only through
+            components that do not need pairs: ``interest``, ``text``); None = ``theta`` everywhere. A component
+            must be fitted (nonzero in ``theta``) to get a cold weight.
         ridge: EASE's λ.
         side_weight: interests as side rows of the ridge (collective EASE), relative to the users' weight; 0 = plain
             EASE.
@@ -108,6 +111,7 @@ class ItemPathConfig(JsonConfig):
     """
 
     theta: dict[str, float] | None = None
+    cold_theta: dict[str, float] | None = None
     ridge: float = 100.0
     side_weight: float = 0.3
     interest_exponent: float = 0.5
@@ -143,6 +147,16 @@ class ItemPathConfig(JsonConfig):
                     raise ValueError(f"theta[{name!r}] must be finite, got {value!r}")
             if not any(value != 0 for value in self.theta.values()):
                 raise ValueError("theta: at least one component needs a nonzero weight")
+        if self.cold_theta is not None:
+            if not isinstance(self.cold_theta, dict):
+                raise ValueError(f"cold_theta must be a dict {{component: weight}} or None, got {self.cold_theta!r}")
+            unknown = set(self.cold_theta) - set(COMPONENT_NAMES)
+            if unknown:
+                raise ValueError(f"cold_theta: unknown components {sorted(unknown)}")
+            for name, value in self.cold_theta.items():
+                check_number(f"cold_theta[{name!r}]", value, -np.inf)
+                if not np.isfinite(value):
+                    raise ValueError(f"cold_theta[{name!r}] must be finite, got {value!r}")
         check_number("ridge", self.ridge, 0.0, low_open=True)
         check_number("side_weight", self.side_weight, 0.0)
         check_number("interest_exponent", self.interest_exponent, 0.0, 1.0)
@@ -253,6 +267,10 @@ class ItemPathModel:
             else graph.item_vectors[torch.from_numpy(active)],
         )
         theta = config.resolved_theta(len(active))
+        if config.cold_theta:
+            missing = [n for n, v in config.cold_theta.items() if v != 0 and theta.get(n, 0.0) == 0]
+            if missing:
+                raise ValueError(f"cold_theta weighs components {missing} that theta does not fit (give them a theta)")
         wanted = [name for name in COMPONENT_NAMES if theta.get(name, 0.0) != 0]
         skipped: dict[str, str] = {}
         if "interest" in wanted and item_data.item_interest is None:
@@ -270,18 +288,14 @@ class ItemPathModel:
         if kind == "auto":
             kind = "order" if split.protocol.is_temporal else "uniform"
         history = _history(split, kind, config.first_step_half_life_items, active)
-        if config.rescale:
-            sample = _norm_sample(history, config.norm_users, config.seed)
-            reference = None
-            for component in components.values():
-                norm = _product_norm(component, sample, config.batch_size)
-                if reference is None:
-                    reference = norm
-                elif norm > 0 and reference > 0:
-                    component.rescale(reference / norm)
+        self._fit_components(components, history)
         self._set_state(
             components=components,
             theta={name: float(theta[name]) for name in components},
+            cold_theta=None
+            if config.cold_theta is None
+            else {n: float(config.cold_theta.get(n, 0.0)) for n in components},
+            cold_columns=np.asarray(item_data.positives.getnnz(axis=0) == 0),
             skipped=skipped,
             first_step=kind,
             active=active,
@@ -292,10 +306,39 @@ class ItemPathModel:
         )
         return self
 
-    def _set_state(self, *, components, theta, skipped, first_step, active, history, user_ids, item_ids, seen):
+    def _fit_components(self, components: dict[str, ItemComponent], history: sp.csr_matrix) -> None:
+        """Rescale the fitted ``components`` (``config.rescale``) on a user sample of ``history``."""
+        config = self.config
+        if config.rescale:
+            sample = _norm_sample(history, config.norm_users, config.seed)
+            reference = None
+            for component in components.values():
+                norm = _product_norm(component, sample, config.batch_size)
+                if reference is None:
+                    reference = norm
+                elif norm > 0 and reference > 0:
+                    component.rescale(reference / norm)
+
+    def _set_state(
+        self,
+        *,
+        components,
+        theta,
+        cold_theta,
+        cold_columns,
+        skipped,
+        first_step,
+        active,
+        history,
+        user_ids,
+        item_ids,
+        seen,
+    ):
         """The fitted state, set in one place."""
         self.components_ = components
         self.theta_ = theta
+        self.cold_theta_ = cold_theta
+        self.cold_columns_ = cold_columns
         self.skipped_ = skipped
         self.first_step_ = first_step
         self.active_items_ = active
@@ -303,30 +346,50 @@ class ItemPathModel:
         self._user_ids = user_ids
         self._item_ids = item_ids
         self._seen = seen
-        self.combined_ = self._combine(theta)
+        self.combined_ = self._combine()
 
-    def _combine(self, theta: dict[str, float]) -> torch.Tensor | None:
+    def column_weights(self, name: str) -> np.ndarray:
+        """``(n_active,)`` float64 weight of component ``name`` per item column: ``θ_c``, and ``cold_theta[c]`` on
+        the cold columns when ``cold_theta_`` is set."""
+        weights = np.full(len(self.active_items_), float(self.theta_.get(name, 0.0)))
+        if self.cold_theta_ is not None:
+            weights[self.cold_columns_] = float(self.cold_theta_.get(name, 0.0))
+        return weights
+
+    def _combine(self) -> torch.Tensor | None:
         if len(self.active_items_) > self.config.max_dense_items:
             return None
         combined = None
         for name, component in self.components_.items():
-            if theta.get(name, 0.0) == 0:
+            weights = self.column_weights(name)
+            if not weights.any():
                 continue
-            term = theta[name] * component.dense()
+            term = component.dense() * torch.from_numpy(weights).to(self.config.torch_dtype)[None, :]
             combined = term if combined is None else combined + term
         return combined
 
-    def reweighted(self, theta: dict[str, float]) -> ItemPathModel:
+    def reweighted(self, theta: dict[str, float], cold_theta: dict[str, float] | None = None) -> ItemPathModel:
         """A copy with other weights over the already fitted components (no refit; a component missing from
-        ``theta`` gets 0)."""
+        ``theta`` / ``cold_theta`` gets 0; ``cold_theta`` None = ``theta`` on the cold columns too)."""
         self._check_fitted()
-        missing = [name for name, value in theta.items() if value != 0 and name not in self.components_]
-        if missing:
-            raise ValueError(f"reweighted: components {missing} were not fitted (fitted: {list(self.components_)})")
+        for label, weights in (("theta", theta), ("cold_theta", cold_theta or {})):
+            missing = [name for name, value in weights.items() if value != 0 and name not in self.components_]
+            if missing:
+                raise ValueError(
+                    f"reweighted: {label} weighs components {missing} that were not fitted "
+                    f"(fitted: {list(self.components_)})"
+                )
         other = copy.copy(self)
-        other.config = dataclasses.replace(self.config, theta={k: float(v) for k, v in theta.items() if v != 0})
+        other.config = dataclasses.replace(
+            self.config,
+            theta={k: float(v) for k, v in theta.items() if v != 0},
+            cold_theta=None if cold_theta is None else {k: float(v) for k, v in cold_theta.items()},
+        )
         other.theta_ = {name: float(theta.get(name, 0.0)) for name in self.components_}
-        other.combined_ = other._combine(other.theta_)
+        other.cold_theta_ = (
+            None if cold_theta is None else {name: float(cold_theta.get(name, 0.0)) for name in self.components_}
+        )
+        other.combined_ = other._combine()
         return other
 
     # ------------------------------------------------------------------ contract
@@ -383,9 +446,9 @@ class ItemPathModel:
             return out
         total = None
         for name, component in self.components_.items():
-            weight = self.theta_[name]
-            if weight != 0:
-                term = weight * component.apply(history).to(dtype)
+            weights = self.column_weights(name)
+            if weights.any():
+                term = component.apply(history).to(dtype) * torch.from_numpy(weights).to(dtype)[None, :]
                 total = term if total is None else total + term
         if total is not None:
             out[:, columns] = total
@@ -406,7 +469,7 @@ class ItemPathModel:
         row = self.history_[int(user)]
         terms: list[Contribution] = []
         for name, component in self.components_.items():
-            weight = self.theta_[name]
+            weight = float(self.column_weights(name)[column])
             if weight == 0 or row.nnz == 0:
                 continue
             values = row.data * weight * component.entries(row.indices, column)
@@ -437,6 +500,7 @@ class ItemPathModel:
         tensors.update(csr_tensors("history", self.history_))
         tensors.update(csr_tensors("seen", sp.csr_matrix(self._seen, dtype=np.float32)))
         tensors["active_items"] = torch.from_numpy(self.active_items_.astype(np.int64))
+        tensors["cold_columns"] = torch.from_numpy(self.cold_columns_.astype(np.int64))
         ids = pd.DataFrame(
             {
                 "type": ["user"] * len(self._user_ids) + ["item"] * len(self._item_ids),
@@ -446,6 +510,7 @@ class ItemPathModel:
         metadata = {
             "config": self.config.to_dict(),
             "theta": self.theta_,
+            "cold_theta": self.cold_theta_,
             "skipped": self.skipped_,
             "first_step": self.first_step_,
             "components": list(self.components_),
@@ -469,7 +534,7 @@ class ItemPathModel:
             format=ITEM_PATH_FORMAT,
             supported_versions=(ITEM_PATH_VERSION,),
             required_files=(STATE_FILE, IDS_FILE),
-            required_keys=("config", "theta", "skipped", "first_step", "components", "id_dtypes"),
+            required_keys=("config", "theta", "cold_theta", "skipped", "first_step", "components", "id_dtypes"),
         )
         try:
             config = ItemPathConfig.from_dict(manifest["config"])
@@ -493,6 +558,13 @@ class ItemPathModel:
             or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in theta.values())
         ):
             raise ArtifactError(f"{directory}: manifest 'components' / 'theta' do not name known components")
+        cold_theta = manifest["cold_theta"]
+        if cold_theta is not None and (
+            not isinstance(cold_theta, dict)
+            or set(cold_theta) != set(names)
+            or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in cold_theta.values())
+        ):
+            raise ArtifactError(f"{directory}: manifest 'cold_theta' does not weigh the saved components")
         if manifest["first_step"] not in ("uniform", "order"):
             raise ArtifactError(f"{directory}: manifest first_step {manifest['first_step']!r} is unknown")
         nodes = pd.read_parquet(directory / IDS_FILE)
@@ -505,6 +577,9 @@ class ItemPathModel:
                 raise ValueError(f"'active_items' must be item codes in 0..{len(item_ids) - 1}")
             if np.any(np.diff(active) <= 0):
                 raise ValueError("'active_items' must be strictly increasing")
+            cold_columns = tensors["cold_columns"].numpy()
+            if cold_columns.shape != active.shape or not np.isin(cold_columns, (0, 1)).all():
+                raise ValueError(f"'cold_columns' must be {len(active)} flags of 0 / 1")
             history = csr_from_tensors("history", tensors)
             seen = csr_from_tensors("seen", tensors)
             if history.shape != (len(user_ids), len(active)):
@@ -525,6 +600,8 @@ class ItemPathModel:
         model._set_state(
             components=components,
             theta={name: float(theta[name]) for name in names},
+            cold_theta=None if cold_theta is None else {name: float(cold_theta[name]) for name in names},
+            cold_columns=cold_columns.astype(bool),
             skipped=dict(manifest["skipped"]) if isinstance(manifest["skipped"], dict) else {},
             first_step=manifest["first_step"],
             active=active.astype(np.int64),
@@ -594,8 +671,11 @@ class ItemPathGrid(JsonConfig):
     rounds of coordinate ascent over them with each θ in ``theta`` (a value kept only when validation improves
     strictly): reweighting only, over validation scores cached per component when they fit in ``cache_gib``.
     Stage 3, on temporal splits with ``"auto"`` first steps, tries each half-life in ``half_life_items`` (refits).
-    The number of configurations is at most
-    ``|ridge|·|side_weight| + rounds·|components|·|theta| + |half_life_items|``.
+    Stage 4, on splits with cold items (no validation pair can be on them: ``cold-4`` sends all their pairs to test),
+    chooses the cold columns' weights ``cold_interest × cold_text`` on a simulation of the protocol inside the
+    training part (:func:`tune_cold_weights`). The number of configurations scored on validation is at most
+    ``|ridge|·|side_weight| + rounds·|components|·|theta| + |half_life_items|``, plus
+    ``|cold_interest|·|cold_text|`` on the simulation.
     """
 
     ridge: tuple[float, ...] = (100.0, 400.0)
@@ -607,6 +687,9 @@ class ItemPathGrid(JsonConfig):
     half_life_items: tuple[float, ...] = (3.0, 5.0, 10.0)
     metric: str = "ndcg@20"
     cache_gib: float = 4.0
+    cold_interest: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+    cold_text: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    cold_fraction: float = 0.1
 
     def __post_init__(self) -> None:
         unknown = [name for name in (*self.components, self.large_backbone) if name not in COMPONENTS]
@@ -616,6 +699,7 @@ class ItemPathGrid(JsonConfig):
             raise ValueError("ItemPathGrid: large_backbone cannot be the dense ridge")
         check_positive_int("rounds", self.rounds)
         check_number("cache_gib", self.cache_gib, 0.0)
+        check_number("cold_fraction", self.cold_fraction, 0.0, 1.0, low_open=True)
         if not self.metric.count("@") == 1 or not self.metric.split("@")[1].isdigit():
             raise ValueError(f"metric must look like 'ndcg@20', got {self.metric!r}")
 
@@ -676,7 +760,7 @@ def tune_item_path(
         and the validation metric), in the order tried; the best is the first with the highest metric.
     """
     grid = grid if grid is not None else ItemPathGrid()
-    base = base if base is not None else ItemPathConfig()
+    base = dataclasses.replace(base if base is not None else ItemPathConfig(), cold_theta=None)
     cutoff = int(grid.metric.split("@")[1])
     split = data.split if isinstance(data, InterestGraph) else data
     tried: list[dict[str, Any]] = []
@@ -750,4 +834,120 @@ def tune_item_path(
             if value > best_value:
                 best_value, chosen = value, candidate
         best_model = chosen
+    if len(split.cold_items) and set(best_model.components_) & {"interest", "text"}:
+        cold_theta, records = tune_cold_weights(data, best_model, grid)
+        tried += records
+        best_model = best_model.reweighted(best_model.theta_, cold_theta)
     return best_model, tried
+
+
+def tune_cold_weights(
+    data: InterestGraph | Split, model: ItemPathModel, grid: ItemPathGrid
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Choose the cold columns' weights of the ``interest`` and ``text`` components on a simulation of the cold-item
+    protocol inside the training part.
+
+    ``grid.cold_fraction`` of the items with training positives (seeded by ``model.config.seed``) lose their
+    training pairs; the components are refitted on what is left (same settings); the hidden pairs plus the
+    validation pairs are the targets, every user with one is ranked over all candidate items (their remaining
+    training items masked), and the pair ``(cold_interest, cold_text)`` with the best ``grid.metric`` over all
+    targets is kept. Nothing of the test part is read.
+
+    Returns:
+        ``(cold_theta, records)``: the weights per fitted component (0 for the others) and one record per pair.
+    """
+    split = data.split if isinstance(data, InterestGraph) else data
+    graph = data if isinstance(data, InterestGraph) else None
+    active = model.active_items_
+    n_active = len(active)
+    train_full = sp.csr_matrix(split.positive_matrix("train"), dtype=np.float64)
+    train_full.data[:] = 1.0
+    warm = np.flatnonzero(~model.cold_columns_)
+    rng = np.random.default_rng(model.config.seed)
+    hidden = np.sort(rng.choice(warm, max(1, int(round(grid.cold_fraction * len(warm)))), replace=False))
+    keep_full = np.ones(train_full.shape[1], dtype=bool)
+    keep_full[active[hidden]] = False
+    reduced_full = sp.csr_matrix(train_full.multiply(keep_full[None, :]))
+    reduced_full.eliminate_zeros()
+    item_data = ItemData(
+        positives=reduced_full[:, active],
+        item_interest=None if graph is None else _item_interest(graph, active),
+        item_vectors=None
+        if graph is None or graph.item_vectors is None
+        else graph.item_vectors[torch.from_numpy(active)],
+    )
+    side = item_data.item_interest is not None and model.config.side_weight > 0
+    components = {
+        name: make_component(name, model.config, side=side).fit(item_data)
+        for name in progress(list(model.components_), desc="cold simulation components", unit="component")
+    }
+    if model.first_step_ == "uniform":
+        history = sp.csr_matrix(reduced_full[:, active])
+    else:
+        times = split_pair_times(split)
+        history = sp.csr_matrix(
+            recency_weights(reduced_full, times, half_life_items=model.config.first_step_half_life_items)[:, active]
+        )
+    cold = model.cold_columns_.copy()
+    cold[hidden] = True
+    simulation = ItemPathModel(model.config)
+    simulation._fit_components(components, history)
+    simulation._set_state(
+        components=components,
+        theta=dict(model.theta_),
+        cold_theta=None,
+        cold_columns=cold,
+        skipped=dict(model.skipped_),
+        first_step=model.first_step_,
+        active=active,
+        history=history,
+        user_ids=model.user_ids,
+        item_ids=model.item_ids,
+        seen=reduced_full,
+    )
+    hidden_mask = np.zeros(n_active, dtype=bool)
+    hidden_mask[hidden] = True
+    targets = sp.csr_matrix(train_full[:, active].multiply(hidden_mask[None, :]))
+    targets = sp.csr_matrix(targets + split.positive_matrix("valid")[:, active])
+    targets.data[:] = 1.0
+    users = np.flatnonzero(targets.getnnz(axis=1) > 0)
+    cutoff = int(grid.metric.split("@")[1])
+    k = min(cutoff, n_active)
+    columns = torch.from_numpy(active)
+    scores = {name: [] for name in components}
+    for start in range(0, len(users), model.config.batch_size):
+        for name, value in simulation.component_scores(users[start : start + model.config.batch_size]).items():
+            scores[name].append(value[:, columns])
+    scores = {name: torch.cat(chunks) for name, chunks in scores.items()}
+    masked = history[users].tocoo()
+    dense_targets = torch.from_numpy(targets[users].toarray() > 0)
+    n_relevant = dense_targets.sum(1)
+    records: list[dict[str, Any]] = []
+    best_value, best = -np.inf, None
+    for interest, text in itertools.product(grid.cold_interest, grid.cold_text):
+        cold_theta = dict.fromkeys(components, 0.0)
+        cold_theta.update({n: w for n, w in (("interest", interest), ("text", text)) if n in components})
+        total = torch.zeros(len(users), n_active, dtype=torch.float64)
+        for name, value in scores.items():
+            weights = np.where(cold, cold_theta[name], model.theta_[name])
+            total += value.double() * torch.from_numpy(weights)[None, :]
+        total[torch.from_numpy(masked.row.astype(np.int64)), torch.from_numpy(masked.col.astype(np.int64))] = -torch.inf
+        top = torch.topk(total, k, dim=1).indices
+        hits = torch.gather(dense_targets, 1, top)
+        metrics = ranking_metrics(hits, n_relevant, (cutoff,))
+        value = float(metrics[grid.metric].mean())
+        cold_hits = hits & torch.from_numpy(hidden_mask)[top]
+        cold_relevant = dense_targets[:, torch.from_numpy(hidden)].sum(1)
+        with_cold = cold_relevant > 0
+        cold_recall = float((cold_hits.sum(1)[with_cold] / cold_relevant[with_cold]).mean()) if with_cold.any() else 0.0
+        records.append(
+            {
+                "cold_theta": {n: v for n, v in cold_theta.items() if v != 0},
+                "simulation": True,
+                grid.metric: value,
+                f"cold_recall@{cutoff}": cold_recall,
+            }
+        )
+        if value > best_value:
+            best_value, best = value, cold_theta
+    return best, records

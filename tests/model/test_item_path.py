@@ -310,3 +310,37 @@ def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
         ItemPathModel.load(path)
     with pytest.raises(ArtifactError):
         ItemPathModel.load(tmp_path / "missing")
+
+
+def test_cold_items_get_their_own_weights_chosen_on_a_simulation(tmp_path):
+    log = generate_synthetic(n_users=90, n_items=110, n_interactions=3_000, seed=5).log
+    graph = build_interest_graph(log, protocol="cold-4", encoder=LexicalEncoder())
+    grid = ItemPathGrid(
+        ridge=(100.0,), side_weight=(0.0,), theta=(0.1,), cold_interest=(0.0, 2.0), cold_text=(0.0, 1.0)
+    )
+    best, tried = tune_item_path(graph, grid)
+    simulated = [r for r in tried if r.get("simulation")]
+    assert len(simulated) == 4 and len(tried) == 1 + 3 + 4
+    top = simulated[int(np.argmax([r["ndcg@20"] for r in simulated]))]
+    assert {k: v for k, v in best.cold_theta_.items() if v != 0} == top["cold_theta"]
+    cold = best.cold_columns_
+    codes = graph.split.log.item_ids.get_indexer(graph.split.cold_items)
+    assert set(best.active_items_[cold].tolist()) == set(codes.tolist())
+    for name in best.components_:
+        weights = best.column_weights(name)
+        assert (weights[~cold] == best.theta_[name]).all() and (weights[cold] == best.cold_theta_[name]).all()
+    # scores on cold columns follow the cold weights exactly, and explanations still add up
+    plain = best.reweighted(best.theta_)  # cold_theta None: warm weights everywhere
+    users = np.arange(30)
+    diff = best.score(users) - plain.score(users)
+    warm_codes = torch.from_numpy(best.active_items_[~cold])
+    assert float(diff[:, warm_codes].abs().max()) == 0.0
+    scores = best.score(users)
+    for user in (0, 9):
+        item = int(codes[int(scores[user, torch.from_numpy(codes)].argmax())])
+        assert abs(sum(t.value for t in best.explain(user, item)) - float(scores[user, item])) < 1e-5
+    loaded = ItemPathModel.load(best.save(tmp_path / "cold"))
+    assert loaded.cold_theta_ == best.cold_theta_ and (loaded.cold_columns_ == cold).all()
+    torch.testing.assert_close(loaded.score(users), scores)
+    with pytest.raises(ValueError, match="cold_theta weighs components"):
+        ItemPathModel(ItemPathConfig(theta={"ridge": 1.0}, cold_theta={"text": 1.0})).fit(graph)
