@@ -344,3 +344,19 @@ def test_cold_items_get_their_own_weights_chosen_on_a_simulation(tmp_path):
     torch.testing.assert_close(loaded.score(users), scores)
     with pytest.raises(ValueError, match="cold_theta weighs components"):
         ItemPathModel(ItemPathConfig(theta={"ridge": 1.0}, cold_theta={"text": 1.0})).fit(graph)
+
+
+def test_evaluate_verb_tunes_the_item_path_model(capsys):
+    import json
+
+    from interestgraph.cli import main
+
+    synthetic = ["--format", "synthetic", "--n-users", "60", "--n-items", "80", "--n-events", "1800"]
+    grid = json.dumps({"item-path": {"ridge": [50, 400], "theta": [0.1, 0.3]}})
+    assert main(["evaluate", *synthetic, "--models", "item-path,ease", "--grid", grid, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    path = result["item-path"]
+    assert path["tuned"] and path["configurations"] == 2 + 2  # no interests on a plain split: the low-pass only
+    assert path["setting"]["ridge"] in (50, 400) and 0 < path["ndcg@20"] <= 1
+    assert main(["evaluate", *synthetic, "--models", "item-path", "--grid", '{"item-path": {"rounds": 0}}']) == 2
+    assert "--grid item-path" in capsys.readouterr().err
