@@ -232,11 +232,17 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
         entry["seconds"] = round(time.perf_counter() - started, 3)
         if tuned_facts is not None:
             entry.update(tuned_facts)
-        for attribute in ("best_epoch_", "epochs_"):
+        for attribute in ("best_epoch_", "epochs_", "converged_"):
             if hasattr(model, attribute):
                 entry[attribute.rstrip("_")] = getattr(model, attribute)
         results[name] = entry
         lines.append(result.describe() + f" [{entry['seconds']:.1f} s]")
+        if entry.get("converged") is False:
+            lines.append(
+                f"  {name} did NOT converge: it stopped at {entry['epochs']} epochs (best validation epoch "
+                f"{entry['best_epoch']}) while validation NDCG@20 was still improving within its patience; raise "
+                "--max-epochs for a converged baseline"
+            )
         if tuned_line:
             lines.append(tuned_line)
         for subset in ("cold", "warm"):
