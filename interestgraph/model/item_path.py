@@ -427,9 +427,10 @@ class ItemPathModel:
         history = self.history_[users]
         columns = torch.from_numpy(self.active_items_)
         out = {}
+        shared: dict = {}
         for name, component in self.components_.items():
             full = torch.zeros(len(users), len(self._item_ids), dtype=self.config.torch_dtype)
-            full[:, columns] = component.apply(history).to(full.dtype)
+            full[:, columns] = component.apply(history, shared).to(full.dtype)
             out[name] = full
         return out
 
@@ -445,10 +446,11 @@ class ItemPathModel:
             out[:, columns] = torch.from_numpy(history.toarray()).to(self.combined_.dtype) @ self.combined_
             return out
         total = None
+        shared: dict = {}
         for name, component in self.components_.items():
             weights = self.column_weights(name)
             if weights.any():
-                term = component.apply(history).to(dtype) * torch.from_numpy(weights).to(dtype)[None, :]
+                term = component.apply(history, shared).to(dtype) * torch.from_numpy(weights).to(dtype)[None, :]
                 total = term if total is None else total + term
         if total is not None:
             out[:, columns] = total

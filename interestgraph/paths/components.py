@@ -171,15 +171,22 @@ class ItemComponent:
         if not hasattr(self, "n_items_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(data) first")
 
-    def apply(self, history: sp.spmatrix) -> torch.Tensor:
-        """``(B, n_items)`` scores ``history @ F`` (times ``scale_``) for ``(B, n_items)`` first-step weights."""
+    def apply(self, history: sp.spmatrix, shared: dict | None = None) -> torch.Tensor:
+        """``(B, n_items)`` scores ``history @ F`` (times ``scale_``) for ``(B, n_items)`` first-step weights.
+
+        ``shared``: a dict the caller passes to every component of one model for the same ``history``, so products
+        they have in common (``H P̃`` for ``cooc`` and ``cooc2``) are computed once."""
         self._check_fitted()
         history = sp.csr_matrix(history, dtype=self.numpy_dtype)
         if history.shape[1] != self.n_items_:
             raise ValueError(f"{self.name}: history has {history.shape[1]} items, the component {self.n_items_}")
-        out = np.asarray(self._apply(history), dtype=self.numpy_dtype)
+        self._shared = shared
+        try:
+            out = np.asarray(self._apply(history), dtype=self.numpy_dtype)
+        finally:
+            self._shared = None
         if self.scale_ != 1.0:
-            out *= self.scale_
+            out = out * self.scale_  # never in place: ``out`` may be a product shared with another component
         return torch.from_numpy(np.ascontiguousarray(out))
 
     def _apply(self, history: sp.csr_matrix) -> np.ndarray:
@@ -315,11 +322,19 @@ class _NormalisedComponent(ItemComponent):
         return self.norm_t_ @ (self.norm_ @ rows)
 
     def _history_gram(self, history: sp.csr_matrix) -> np.ndarray:
-        """``(B, n_items)`` dense ``H P̃``: sparse products for a few users (one user's top-k in milliseconds),
-        sparse × dense blocks for batches (``2 · nnz(R̃) · B`` multiply-adds)."""
+        """``(B, n_items)`` dense ``H P̃`` (unscaled): sparse products for a few users (one user's top-k in
+        milliseconds), sparse × dense blocks for batches (``2 · nnz(R̃) · B`` multiply-adds); reused through
+        ``apply``'s ``shared`` dict."""
+        shared = getattr(self, "_shared", None)
+        if shared is not None and "gram" in shared:
+            return shared["gram"]
         if history.shape[0] <= SPARSE_BATCH:
-            return np.asarray(((history @ self.norm_t_) @ self.norm_).toarray())
-        return self._gram(np.ascontiguousarray(history.toarray().T)).T
+            gram = np.asarray(((history @ self.norm_t_) @ self.norm_).toarray())
+        else:
+            gram = self._gram(np.ascontiguousarray(history.toarray().T)).T
+        if shared is not None:
+            shared["gram"] = gram
+        return gram
 
     def _column(self, column: int) -> np.ndarray:
         """``P̃ e_column`` as a dense ``(n_items,)`` float64 vector."""

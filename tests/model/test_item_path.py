@@ -360,3 +360,15 @@ def test_evaluate_verb_tunes_the_item_path_model(capsys):
     assert path["setting"]["ridge"] in (50, 400) and 0 < path["ndcg@20"] <= 1
     assert main(["evaluate", *synthetic, "--models", "item-path", "--grid", '{"item-path": {"rounds": 0}}']) == 2
     assert "--grid item-path" in capsys.readouterr().err
+
+
+def test_shared_products_leave_each_component_its_own_scores(graph):
+    model = ItemPathModel(ItemPathConfig(theta={"ridge": 1.0, "cooc": 0.5, "cooc2": -0.1}, dtype="float64")).fit(graph)
+    assert model.components_["cooc"].scale_ != 1.0  # rescaled to the ridge: the shared H P̃ must not be scaled in place
+    users = np.arange(12)
+    together = model.component_scores(users)
+    history = model.history_[users]
+    for name, component in model.components_.items():
+        alone = torch.zeros_like(together[name])
+        alone[:, torch.from_numpy(model.active_items_)] = component.apply(history)
+        torch.testing.assert_close(together[name], alone, rtol=0, atol=1e-12)
