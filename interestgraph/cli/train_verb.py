@@ -112,6 +112,9 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         raise UsageError(str(exc)) from None
     if args.out.exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
+    from ..artifacts import check_target
+
+    check_target(args.out, overwrite=args.overwrite, inputs=(args.graph, args.checkpoint_dir))
     checkpoint = args.checkpoint_dir
     if args.resume and checkpoint is None:
         raise UsageError("--resume needs --checkpoint-dir (the directory the interrupted run wrote its checkpoints to)")
@@ -143,7 +146,7 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         else:
             model.fit(graph)
         if main_process:
-            model.save(args.out, overwrite=args.overwrite)
+            model.save(args.out, overwrite=args.overwrite, inputs=(args.graph, checkpoint))
     finally:
         if joined:
             distributed.cleanup()
