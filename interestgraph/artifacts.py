@@ -195,12 +195,13 @@ def check_target(
 
 
 @contextlib.contextmanager
-def _writer_lock(target: Path) -> Iterator[None]:
-    """Hold ``.<name>.lock`` beside ``target`` exclusively, or fail at once: one writer per output at a time."""
+def _writer_lock(target: Path) -> Iterator[bool]:
+    """Hold ``.<name>.lock`` beside ``target`` exclusively, or fail at once: one writer per output at a time.
+    Yields whether a lock is held (False where the platform has none)."""
     try:
         import fcntl
     except ImportError:  # no advisory locks (Windows): the rename that refuses to replace still guards a new target
-        yield
+        yield False
         return
     lock = target.parent / f".{target.name}.lock"
     for _attempt in range(5):
@@ -223,7 +224,7 @@ def _writer_lock(target: Path) -> Iterator[None]:
     else:  # pragma: no cover - five lost races in a row
         raise OutputError(f"{target}: could not take the writer lock {lock}; retry")
     try:
-        yield
+        yield True
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock)
@@ -264,7 +265,7 @@ def atomic_directory(
     check_target(target, overwrite=overwrite, inputs=inputs, replaceable=replaceable)
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
-    with _writer_lock(target):
+    with _writer_lock(target) as locked:
         check_target(target, overwrite=overwrite, inputs=inputs, replaceable=replaceable)  # as it is now, locked
         staging = parent / f".{target.name}.tmp-{secrets.token_hex(6)}"
         staging.mkdir()
@@ -277,7 +278,8 @@ def atomic_directory(
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _remove_leftovers(target)
+        if locked:  # only under the lock: without it a leftover may be a live writer's staging directory
+            _remove_leftovers(target)
 
 
 def _publish(staging: Path, target: Path, overwrite: bool) -> None:
@@ -295,7 +297,9 @@ def _publish(staging: Path, target: Path, overwrite: bool) -> None:
         _fsync_path(parent)
         return
     if not overwrite:
-        raise FileExistsError(f"{target} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        raise OutputError(
+            f"{target}: another writer created it meanwhile; refusing to replace it (pass overwrite=True to replace it)"
+        )
     old, new = artifact_format(target), artifact_format(staging)
     if old is not None and new is not None and old != new:
         raise OutputError(

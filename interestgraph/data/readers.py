@@ -290,6 +290,6 @@ def implausible_ratings(table: pd.DataFrame, default_event: str, name: str, line
     at = np.flatnonzero(odd)
     return (
         f"{name}: {len(at)} rating value(s) outside {low:g} to {high:g} ({describe_rows(at, line_offset=line_offset)}"
-        f", e.g. {table['value'].iloc[at[0]]!r}); ratings at or above 4 count as positive interest by default, so "
+        f", e.g. {values[at[0]]:g}); ratings at or above 4 count as positive interest by default, so "
         "check the scale (or rescale the column)"
     )

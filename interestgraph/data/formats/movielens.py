@@ -116,7 +116,7 @@ def check_ratings(values: pd.Series, path: Path, layout: str, column: str, first
         at = np.flatnonzero(bad)
         raise DataError(
             f"{path}: {column} holds {len(at)} rating(s) off the MovieLens {layout} scale ({low:g} to {high:g} in "
-            f"steps of {step:g}), e.g. {values.iloc[at[0]]!r} on line {at[0] + first_line}"
+            f"steps of {step:g}), e.g. {numbers[at[0]]:g} on line {at[0] + first_line}"
         )
 
 
