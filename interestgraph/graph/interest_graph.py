@@ -334,12 +334,15 @@ class InterestGraph:
         ``inputs`` (the files the graph was built from; see :func:`~interestgraph.artifacts.check_target`).
 
         Raises:
-            ArtifactError: an edge type whose name is not a plain file name (it names the file ``edges/NAME``).
+            ArtifactError: an edge type that is not one of ``EDGE_TYPES`` (its name names the file
+                ``edges/NAME.parquet``, so a name with a path separator is refused first, as such).
             OutputError: ``directory`` may not be written (named why).
         """
         directory = Path(directory)
         for kind in self.edges:
             check_name(kind, "edge type")
+            if kind not in EDGE_ENDS:  # a graph that could not be loaded again
+                raise ArtifactError(f"edge type {kind!r}: unknown (known: {', '.join(EDGE_TYPES)})")
         with atomic_directory(directory, overwrite=overwrite, inputs=inputs) as tmp:
             log_entries = write_log_tables(self.split.log, tmp)
             pd.DataFrame(

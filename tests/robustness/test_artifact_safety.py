@@ -29,32 +29,17 @@ from interestgraph.artifacts import (
     write_manifest,
 )
 from interestgraph.cli import main
-from interestgraph.data import generate_synthetic
-from interestgraph.encoder.lexical import LexicalEncoder
 from interestgraph.errors import ArtifactError, OutputError
 from interestgraph.evaluate import evaluate
 from interestgraph.graph import InterestGraph
-from interestgraph.graph.build import build_interest_graph
-from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
+from interestgraph.model import InterestGraphModel
 from interestgraph.recommend import recommend
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    """A tiny graph and a model trained on it, saved once; tests copy them before damaging anything."""
-    root = tmp_path_factory.mktemp("safety")
-    log = generate_synthetic(n_users=40, n_items=50, n_interactions=800, seed=2).log
-    graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
-    graph.save(root / "g")
-    model = InterestGraphModel(ModelConfig(dim=8, gate_rank=2), TrainConfig(epochs=2, verbose=False, seed=1))
-    model.fit(graph).save(root / "m")
-    return root, graph, model
-
-
-def _copy(source: Path, tmp_path: Path, name: str) -> Path:
-    return Path(shutil.copytree(source, tmp_path / name))
+def _copy(source: Path, parent: Path, name: str) -> Path:
+    return Path(shutil.copytree(source, parent / name))
 
 
 def _reseal(directory: Path) -> None:
