@@ -127,6 +127,10 @@ def run_train(args: argparse.Namespace) -> CommandResult:
                 f"--checkpoint-dir {checkpoint} holds a checkpoint; pass --resume to continue that run, or use another "
                 "directory"
             )
+        from ..train.checkpoint import is_checkpoint
+
+        # each epoch replaces it: refuse now, not after the first epoch, a folder of other files or one holding --out
+        check_target(checkpoint, overwrite=True, inputs=(args.graph, args.out), replaceable=is_checkpoint)
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
     if getattr(args, "quiet", False) or args.json:  # -q: nothing on stderr; --json: the epochs are in the result

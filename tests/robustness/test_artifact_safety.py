@@ -426,3 +426,25 @@ def test_outputs_in_a_fresh_parent_and_through_a_symlinked_target(tmp_path):
     assert link.is_symlink() and (real / "data.txt").read_text() == "two"
     _write(tmp_path / "new" / "deeper" / "art", "three")
     assert sorted(p.name for p in (tmp_path / "new" / "deeper").iterdir()) == ["art"]
+
+
+def test_a_checkpoint_dir_of_user_files_is_refused_before_training(saved, tmp_path, capsys):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    code, err = _cli(
+        capsys,
+        "train",
+        str(saved[0] / "g"),
+        "--out",
+        str(tmp_path / "m"),
+        "--checkpoint-dir",
+        str(folder),
+        "--epochs",
+        "1",
+        "--dim",
+        "8",
+        "-q",
+    )
+    assert code == 1 and "refusing to replace a directory that is not an interestgraph artifact" in err, err
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"] and not (tmp_path / "m").exists()
