@@ -15,7 +15,24 @@ Replacing an existing directory takes two renames (old aside, new in); if the
 process dies between them, the previous artifact survives under
 ``<name>.replaced-<random>`` next to the target. Reading such a target fails
 with a message that names the surviving copy; :func:`recover_replaced` moves it
-back (an explicit call: a reader never moves files, so it cannot race a writer).
+back (an explicit call: a reader never moves files, so it cannot race a writer),
+choosing only a copy whose every file matches its manifest.
+
+What a write may destroy (:func:`check_target`): ``overwrite`` replaces only a directory
+whose manifest names an interestgraph format (or an empty one), never a directory of
+other files, never an input of the write (``inputs=``, compared through symbolic links),
+and never an artifact of another format. One writer per target at a time: a lock file
+``.<name>.lock`` beside it is held for the whole write, and a second writer fails at once
+with :class:`~interestgraph.errors.OutputError`; the staging directory carries a marker
+while unfinished (it never loads), and the next successful write of the same target
+removes what killed writes left beside it.
+
+What a read may reach: every file a manifest lists must lie inside the directory (no
+absolute names, no ``..``, no link that leaves), checked before the file is looked at;
+:func:`artifact_file` gives loaders checked paths, :func:`check_name` vets names that
+become file names, :func:`load_tensors` refuses NaN and infinity in any tensor, and
+:func:`reading` turns a damaged part into an :class:`~interestgraph.errors.ArtifactError`
+naming the file.
 
 Manifest (``manifest.json``)::
 
