@@ -198,7 +198,7 @@ def test_two_processes_saving_one_output(tmp_path):
         try:
             with atomic_directory(Path({str(target)!r}), overwrite=True) as tmp:
                 (tmp / "data.txt").write_text(sys.argv[1])
-                time.sleep(1.0)
+                time.sleep(0.5)
                 write_manifest(tmp, format="interestgraph-test", format_version=1)
         except (OutputError, FileExistsError) as exc:
             print("refused", exc)
