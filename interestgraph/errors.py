@@ -3,7 +3,9 @@
 ``DataError`` is the error for bad input data (a file, a column, some rows);
 the CLI turns it into a one-line message and exit code 1. ``ArtifactError``
 is for a saved graph, model or dataset directory that is missing, corrupt, or
-of an unknown format version. Both subclass ``ValueError`` so callers that
+of an unknown format version; its subclass ``OutputError`` for an output directory that
+cannot be written as asked (``--overwrite`` of something that is not ours, an input,
+a concurrent writer). Both subclass ``ValueError`` so callers that
 already catch ``ValueError`` keep working.
 """
 
@@ -22,6 +24,11 @@ class DataError(InterestGraphError, ValueError):
 
 class ArtifactError(InterestGraphError, ValueError):
     """A saved artifact is missing, corrupt, tampered with, or of an unknown format."""
+
+
+class OutputError(ArtifactError):
+    """An output directory cannot be written as asked: it is not an interestgraph artifact (so ``overwrite`` will not
+    delete it), it is or holds an input, or another writer is writing it now. Nothing was changed."""
 
 
 class TrainingError(InterestGraphError, RuntimeError):

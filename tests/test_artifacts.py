@@ -23,13 +23,13 @@ def _write(target: Path, payload: str, *, overwrite: bool = False) -> None:
         (tmp / "sub").mkdir()
         (tmp / "data.txt").write_text(payload)
         (tmp / "sub" / "more.txt").write_text(payload * 2)
-        write_manifest(tmp, format="test-artifact", format_version=1, metadata={"payload": payload})
+        write_manifest(tmp, format="interestgraph-test", format_version=1, metadata={"payload": payload})
 
 
 def test_round_trip_and_manifest_contents(tmp_path):
     target = tmp_path / "art"
     _write(target, "hello")
-    manifest = read_manifest(target, format="test-artifact", supported_versions=(1,))
+    manifest = read_manifest(target, format="interestgraph-test", supported_versions=(1,))
     assert manifest["payload"] == "hello"
     assert set(manifest["files"]) == {"data.txt", "sub/more.txt"}
     assert manifest["files"]["data.txt"]["bytes"] == 5
@@ -74,7 +74,7 @@ def test_sigkill_midway_leaves_previous_artifact_intact(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    manifest = read_manifest(target, format="test-artifact", supported_versions=(1,))
+    manifest = read_manifest(target, format="interestgraph-test", supported_versions=(1,))
     assert manifest["payload"] == "original"
     assert (target / "data.txt").read_text() == "original"
 
@@ -85,10 +85,10 @@ def test_replace_killed_between_renames_is_reported_and_recovered_explicitly(tmp
     aside = tmp_path / "art.replaced-abc123"
     os.rename(target, aside)  # what a kill between the two renames leaves
     with pytest.raises(ArtifactError, match=r"previous copy survives at .*art\.replaced-abc123.*recover_replaced"):
-        read_manifest(target, format="test-artifact", supported_versions=(1,))
+        read_manifest(target, format="interestgraph-test", supported_versions=(1,))
     assert aside.exists()  # reading never moves files
     assert recover_replaced(target) is True
-    assert read_manifest(target, format="test-artifact", supported_versions=(1,))["payload"] == "previous"
+    assert read_manifest(target, format="interestgraph-test", supported_versions=(1,))["payload"] == "previous"
     assert recover_replaced(target) is False
 
 
@@ -113,7 +113,7 @@ def test_tampered_or_truncated_artifact_is_refused(tmp_path, damage):
         (target / MANIFEST_NAME).unlink()
         expected = "no manifest.json"
     with pytest.raises(ArtifactError, match=expected):
-        read_manifest(target, format="test-artifact", supported_versions=(1,))
+        read_manifest(target, format="interestgraph-test", supported_versions=(1,))
 
 
 def test_unknown_format_or_newer_version_is_refused(tmp_path):
@@ -125,7 +125,7 @@ def test_unknown_format_or_newer_version_is_refused(tmp_path):
     manifest["format_version"] = 7
     (target / MANIFEST_NAME).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="newer interestgraph"):
-        read_manifest(target, format="test-artifact", supported_versions=(1,))
+        read_manifest(target, format="interestgraph-test", supported_versions=(1,))
 
 
 def test_manifest_shape_and_required_files(tmp_path):
@@ -133,15 +133,15 @@ def test_manifest_shape_and_required_files(tmp_path):
     _write(target, "x")
     with pytest.raises(ArtifactError, match="does not list required file"):
         read_manifest(
-            target, format="test-artifact", supported_versions=(1,), required_files=("data.txt", "other.parquet")
+            target, format="interestgraph-test", supported_versions=(1,), required_files=("data.txt", "other.parquet")
         )
     with pytest.raises(ArtifactError, match="lacks required key"):
-        read_manifest(target, format="test-artifact", supported_versions=(1,), required_keys=("payload", "config"))
+        read_manifest(target, format="interestgraph-test", supported_versions=(1,), required_keys=("payload", "config"))
     manifest = json.loads((target / MANIFEST_NAME).read_text())
     manifest["files"]["data.txt"] = "not an entry"
     (target / MANIFEST_NAME).write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="no valid 'files' table"):
-        read_manifest(target, format="test-artifact", supported_versions=(1,))
+        read_manifest(target, format="interestgraph-test", supported_versions=(1,))
 
 
 def test_missing_directory(tmp_path):

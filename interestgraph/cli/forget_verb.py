@@ -54,8 +54,9 @@ def run_forget(args: argparse.Namespace) -> CommandResult:
             after = forget_users(graph, users, encoder=encoder)
     except KeyError as exc:
         raise UsageError(f"--user: {exc.args[0]}") from None
-    graph_dir = after.save(args.out_graph, overwrite=args.overwrite)  # first: the model then records where its graph is
-    model_dir = model.save(args.out_model, overwrite=args.overwrite) if is_model else None
+    inputs = (args.source, args.graph)
+    graph_dir = after.save(args.out_graph, overwrite=args.overwrite, inputs=inputs)  # first: the model records it
+    model_dir = model.save(args.out_model, overwrite=args.overwrite, inputs=inputs) if is_model else None
     data = {
         "graph": str(graph_dir),
         "model": str(model_dir) if model_dir else None,

@@ -11,9 +11,12 @@ from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 
 def run_build(args: argparse.Namespace) -> CommandResult:
+    from ..artifacts import check_target
     from ..graph import GraphConfig, build_interest_graph
 
     started = time.perf_counter()
+    inputs = (args.source, args.items)
+    check_target(args.out, overwrite=args.overwrite, inputs=inputs)  # before the build, not after it
     loaded = load_from_args(args)
     if args.protocol and loaded.given_split is not None:
         raise UsageError(f"--format {args.format} comes with its own train/test split; omit --protocol")
@@ -21,7 +24,7 @@ def run_build(args: argparse.Namespace) -> CommandResult:
     config = GraphConfig(half_life_days=args.half_life_days, interest_k=args.interest_k, item_k=args.item_k)
     source = loaded.given_split if loaded.given_split is not None else loaded.log
     graph = build_interest_graph(source, config, protocol=args.protocol, seed=args.split_seed, encoder=encoder)
-    graph.save(args.out, overwrite=args.overwrite)
+    graph.save(args.out, overwrite=args.overwrite, inputs=inputs)
     return _describe_graph(graph, args.out, started)
 
 
@@ -93,7 +96,7 @@ def run_build_spark(args: argparse.Namespace) -> CommandResult:
         default_event=args.event or "interaction",
         timestamp_unit=args.timestamp_unit,
     )
-    graph.save(args.out, overwrite=args.overwrite)
+    graph.save(args.out, overwrite=args.overwrite, inputs=(args.interactions, args.items))
     return _describe_graph(graph, args.out, started)
 
 

@@ -102,7 +102,7 @@ def run_add_items(args: argparse.Namespace) -> CommandResult:
     table, _, _ = read_table(args.items, columns=parse_mapping(args.item_map, "--item-map"))
     table = split_list_fields(table, parse_list_fields(args.list_field), str(args.items))
     model.add_items(table)
-    model.save(args.out, overwrite=args.overwrite)
+    model.save(args.out, overwrite=args.overwrite, inputs=(args.model, args.items))
     summary = model.added_items
     rows = [
         {

@@ -112,6 +112,9 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         raise UsageError(str(exc)) from None
     if args.out.exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
+    from ..artifacts import check_target
+
+    check_target(args.out, overwrite=args.overwrite, inputs=(args.graph, args.checkpoint_dir))
     checkpoint = args.checkpoint_dir
     if args.resume and checkpoint is None:
         raise UsageError("--resume needs --checkpoint-dir (the directory the interrupted run wrote its checkpoints to)")
@@ -124,6 +127,10 @@ def run_train(args: argparse.Namespace) -> CommandResult:
                 f"--checkpoint-dir {checkpoint} holds a checkpoint; pass --resume to continue that run, or use another "
                 "directory"
             )
+        from ..train.checkpoint import is_checkpoint
+
+        # each epoch replaces it: refuse now, not after the first epoch, a folder of other files or one holding --out
+        check_target(checkpoint, overwrite=True, inputs=(args.graph, args.out), replaceable=is_checkpoint)
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
     if getattr(args, "quiet", False) or args.json:  # -q: nothing on stderr; --json: the epochs are in the result
@@ -143,7 +150,7 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         else:
             model.fit(graph)
         if main_process:
-            model.save(args.out, overwrite=args.overwrite)
+            model.save(args.out, overwrite=args.overwrite, inputs=(args.graph, checkpoint))
     finally:
         if joined:
             distributed.cleanup()

@@ -24,8 +24,10 @@ the file and, for row errors, the file line numbers.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,9 +36,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, describe_rows
 from .schema import (
     INTERACTION_COLUMNS,
+    RATING_EVENTS,
     REQUIRED_INTERACTION_COLUMNS,
     InteractionLog,
     OnDuplicates,
@@ -241,7 +244,8 @@ def read_log(
     elif list_fields:
         raise ValueError("list_fields needs an items catalog (items=...)")
     interest_fields = tuple(list_fields) if list_fields else None
-    return InteractionLog.from_frames(
+    note = implausible_ratings(inter, default_event, name, line_offset)
+    log = InteractionLog.from_frames(
         inter,
         catalog,
         interest_fields=interest_fields,
@@ -254,4 +258,38 @@ def read_log(
         items_source=items_name,
         line_offset=line_offset,
         items_line_offset=items_line_offset,
+    )
+    if note:
+        logging.getLogger("interestgraph.data").warning(note)
+        log = dataclasses.replace(log, notes=(*log.notes, note))
+    return log
+
+
+#: a rating outside this range gets a note (a generic log states no scale; the default positive threshold, 4,
+#: assumes stars)
+PLAUSIBLE_RATINGS = (0.0, 10.0)
+
+
+def implausible_ratings(table: pd.DataFrame, default_event: str, name: str, line_offset: int | None) -> str | None:
+    """A note when rating events (``rating``, ``review``) hold values outside :data:`PLAUSIBLE_RATINGS`: how
+    many, the first with its line, and why it matters (None when there are none)."""
+    if "value" not in table.columns:
+        return None
+    events = table["event"].astype(str).str.strip().str.lower() if "event" in table.columns else None
+    rating = (
+        events.isin(RATING_EVENTS).to_numpy()
+        if events is not None
+        else np.full(len(table), default_event in RATING_EVENTS)
+    )
+    values = pd.to_numeric(table["value"], errors="coerce").to_numpy(dtype=np.float64)
+    low, high = PLAUSIBLE_RATINGS
+    with np.errstate(invalid="ignore"):
+        odd = rating & ~np.isnan(values) & ((values < low) | (values > high))
+    if not odd.any():
+        return None
+    at = np.flatnonzero(odd)
+    return (
+        f"{name}: {len(at)} rating value(s) outside {low:g} to {high:g} ({describe_rows(at, line_offset=line_offset)}"
+        f", e.g. {values[at[0]]:g}); ratings at or above 4 count as positive interest by default, so "
+        "check the scale (or rescale the column)"
     )

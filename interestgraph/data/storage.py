@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..artifacts import atomic_directory, read_manifest, write_manifest
+from ..artifacts import artifact_file, atomic_directory, check_name, read_manifest, reading, write_manifest
 from ..errors import ArtifactError
 from .schema import InteractionLog
 
@@ -44,11 +44,20 @@ def write_log_tables(log: InteractionLog, directory: Path) -> dict:
 
 
 def read_log_tables(directory: Path, manifest: dict) -> InteractionLog:
-    """Read the tables written by :func:`write_log_tables` (manifest already verified)."""
-    interactions = pd.read_parquet(directory / "interactions.parquet")
-    items = pd.read_parquet(directory / "items.parquet")
-    for field in manifest["interest_fields"]:
-        items[field] = [list(v) if v is not None else [] for v in items[field]]
+    """Read the tables written by :func:`write_log_tables` (manifest already verified).
+
+    Raises:
+        ArtifactError: a table or the manifest's log entries are damaged (the file named).
+    """
+    tables = {}
+    for name in LOG_FILES:
+        path = artifact_file(directory, name)
+        with reading(path):
+            tables[name] = pd.read_parquet(path)
+    interactions, items = tables["interactions.parquet"], tables["items.parquet"]
+    with reading(directory / "items.parquet"):
+        for field in manifest["interest_fields"]:
+            items[field] = [list(v) if v is not None else [] for v in items[field]]
     return InteractionLog(
         interactions=interactions,
         items=items,
@@ -67,6 +76,7 @@ def save_dataset(
     overwrite: bool = False,
     tables: Mapping[str, pd.DataFrame] | None = None,
     metadata: dict | None = None,
+    inputs=(),
 ) -> Path:
     """Write ``log`` to ``directory`` atomically and return the path.
 
@@ -75,13 +85,17 @@ def save_dataset(
             instance a synthetic log's planted truth); read them back with
             :func:`load_table`.
         metadata: extra JSON-serialisable manifest entries.
+        inputs: what the log was read from: ``directory`` must not be or contain one, and ``overwrite`` replaces
+            only an interestgraph artifact (see :func:`~interestgraph.artifacts.check_target`).
     """
     directory = Path(directory)
     reserved = {"interactions", "items", "manifest"}
     clash = reserved.intersection(tables or {})
     if clash:
         raise ValueError(f"tables must not be named {sorted(clash)}")
-    with atomic_directory(directory, overwrite=overwrite) as tmp:
+    for name in tables or {}:
+        check_name(name, "table")
+    with atomic_directory(directory, overwrite=overwrite, inputs=inputs) as tmp:
         entries = write_log_tables(log, tmp)
         for name, table in (tables or {}).items():
             table.to_parquet(tmp / f"{name}.parquet", index=False)
@@ -104,7 +118,8 @@ def load_dataset(directory: str | os.PathLike) -> InteractionLog:
         required_files=LOG_FILES,
         required_keys=LOG_KEYS,
     )
-    return read_log_tables(directory, manifest)
+    with reading(directory):
+        return read_log_tables(directory, manifest)
 
 
 def load_table(directory: str | os.PathLike, name: str) -> pd.DataFrame:
@@ -115,4 +130,6 @@ def load_table(directory: str | os.PathLike, name: str) -> pd.DataFrame:
         raise ArtifactError(
             f"{directory}: no table {name!r} (tables: {', '.join(manifest.get('tables', [])) or 'none'})"
         )
-    return pd.read_parquet(directory / f"{name}.parquet")
+    path = artifact_file(directory, f"{check_name(name, 'table')}.parquet", manifest)
+    with reading(path):
+        return pd.read_parquet(path)

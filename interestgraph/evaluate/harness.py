@@ -144,6 +144,34 @@ class EvaluationResult:
         }
 
 
+def check_ids(model, log, name: str) -> None:
+    """Refuse a model whose user / item IDs (when it has them) are not the split's, code for code: the harness
+    scores codes while :func:`~interestgraph.recommend.recommend` serves ``user_ids`` / ``item_ids``, so a model
+    whose ID table differs (another split's, or a damaged node table) would be evaluated on what it does not serve.
+
+    Raises:
+        ValueError: naming the first code whose ID differs.
+    """
+    for attribute, expected in (("user_ids", log.user_ids), ("item_ids", log.item_ids)):
+        ids = getattr(model, attribute, None)
+        if ids is None:
+            continue
+        ids = pd.Index(ids)
+        n = len(expected)
+        if len(ids) < n:
+            raise ValueError(f"{name}: the model has {len(ids)} {attribute}, the split {n}; it is not this split's")
+        if not ids[:n].equals(expected):
+            differ = np.flatnonzero(ids[:n].astype(str).to_numpy() != expected.astype(str).to_numpy())
+            if len(differ) == 0:
+                continue
+            at = int(differ[0])
+            raise ValueError(
+                f"{name}: the model's {attribute} differ from the split's at {len(differ)} code(s) (first: code {at} "
+                f"is {ids[at]!r} in the model, {expected[at]!r} in the split); it would recommend other IDs than it "
+                "is evaluated on (another split's model, or a damaged node table)"
+            )
+
+
 def evaluate(
     model: Recommender,
     split: Split,
@@ -172,6 +200,7 @@ def evaluate(
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     started = time.perf_counter()
     log = split.log
+    check_ids(model, log, name or type(model).__name__)
     train = positive_matrix(split, "train")
     seen = train + positive_matrix(split, "valid") if part == "test" else train
     target = positive_matrix(split, part)

@@ -33,7 +33,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..artifacts import atomic_directory, read_manifest, sha256_file, write_manifest
+from ..artifacts import (
+    artifact_file,
+    atomic_directory,
+    check_name,
+    load_tensors,
+    read_manifest,
+    reading,
+    save_tensors,
+    sha256_file,
+    write_manifest,
+)
 from ..data.schema import ITEM_ID, parse_timestamps
 from ..data.splits import Protocol, Split
 from ..data.storage import LOG_FILES, read_log_tables, write_log_tables
@@ -316,13 +326,24 @@ class InterestGraph:
         return g
 
     # ------------------------------------------------------------ persistence
-    def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    def save(self, directory: str | os.PathLike, *, overwrite: bool = False, inputs=()) -> Path:
         """Write the graph atomically to ``directory`` (see ``graphs/README.md``); afterwards ``source_path`` and
-        ``manifest_sha256`` name the saved copy, so a model trained on this graph records where it is."""
-        from safetensors.torch import save_file
+        ``manifest_sha256`` name the saved copy, so a model trained on this graph records where it is.
 
+        ``overwrite`` replaces only an interestgraph artifact, and ``directory`` must not be or contain one of
+        ``inputs`` (the files the graph was built from; see :func:`~interestgraph.artifacts.check_target`).
+
+        Raises:
+            ArtifactError: an edge type that is not one of ``EDGE_TYPES`` (its name names the file
+                ``edges/NAME.parquet``, so a name with a path separator is refused first, as such).
+            OutputError: ``directory`` may not be written (named why).
+        """
         directory = Path(directory)
-        with atomic_directory(directory, overwrite=overwrite) as tmp:
+        for kind in self.edges:
+            check_name(kind, "edge type")
+            if kind not in EDGE_ENDS:  # a graph that could not be loaded again
+                raise ArtifactError(f"edge type {kind!r}: unknown (known: {', '.join(EDGE_TYPES)})")
+        with atomic_directory(directory, overwrite=overwrite, inputs=inputs) as tmp:
             log_entries = write_log_tables(self.split.log, tmp)
             pd.DataFrame(
                 {
@@ -344,7 +365,7 @@ class InterestGraph:
             tensors = {"interest_vectors": self.interest_vectors.contiguous()}
             if self.item_vectors is not None:
                 tensors["item_vectors"] = self.item_vectors.contiguous()
-            save_file(tensors, str(tmp / "vectors.safetensors"))
+            save_tensors(tensors, tmp / "vectors.safetensors")
             write_manifest(
                 tmp,
                 format=GRAPH_FORMAT,
@@ -366,9 +387,12 @@ class InterestGraph:
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> InterestGraph:
-        """Read a graph written by :meth:`save`; checksums and format version are verified first."""
-        from safetensors.torch import load_file
+        """Read a graph written by :meth:`save`; checksums and format version are verified first.
 
+        Raises:
+            ArtifactError: a missing, damaged or inconsistent part, named by its file (a NaN in the vectors, an
+                edge type whose name leaves the directory, counts that differ from the manifest's).
+        """
         directory = Path(directory)
         required = (
             *LOG_FILES,
@@ -386,46 +410,98 @@ class InterestGraph:
             required_files=required,
             required_keys=("log", "protocol", "config", "edge_types", "counts", "encoder_identity", "reference_time"),
         )
-        missing_edges = [k for k in manifest["edge_types"] if f"edges/{k}.parquet" not in manifest["files"]]
+        kinds = manifest["edge_types"]
+        if not isinstance(kinds, list):
+            raise ArtifactError(f"{directory}: manifest.json's edge_types must be a list of names")
+        for kind in kinds:
+            check_name(kind, f"{directory}: manifest.json's edge type")
+        missing_edges = [k for k in kinds if f"edges/{k}.parquet" not in manifest["files"]]
         if missing_edges:
             raise ArtifactError(f"{directory}: manifest does not list the edge table(s) {', '.join(missing_edges)}")
-        log = read_log_tables(directory, manifest["log"])
-        candidates = pd.read_parquet(directory / "candidates.parquet")
-        cold = pd.read_parquet(directory / "cold_items.parquet")
-        split = Split(
-            log=log,
-            protocol=Protocol.from_dict(manifest["protocol"]),
-            candidate_items=pd.Index(candidates[ITEM_ID].to_numpy(), name=ITEM_ID),
-            cold_items=pd.Index(cold[ITEM_ID].to_numpy(), name=ITEM_ID),
-        )
-        edges = {kind: pd.read_parquet(directory / "edges" / f"{kind}.parquet") for kind in manifest["edge_types"]}
-        tensors = load_file(str(directory / "vectors.safetensors"))
-        interests = pd.read_parquet(directory / "interests.parquet")
-        for column in ("aliases", "sources"):
-            interests[column] = [list(v) for v in interests[column]]
-        graph = cls(
-            split=split,
-            interests=interests,
-            edges=edges,
-            interest_vectors=tensors["interest_vectors"],
-            item_vectors=tensors.get("item_vectors"),
-            user_tags=pd.read_parquet(directory / "user_tags.parquet"),
-            text_links=pd.read_parquet(directory / "text_links.parquet"),
-            config=GraphConfig.from_dict(manifest["config"]),
-            encoder_identity=manifest["encoder_identity"],
-            reference_time=int(manifest["reference_time"]),
-            build_seconds=manifest.get("build_seconds", {}),
-            source_path=str(directory.resolve()),
-            manifest_sha256=sha256_file(directory / "manifest.json"),
-            keyword_terms=pd.read_parquet(directory / "keywords.parquet")
-            if "keywords.parquet" in manifest["files"]
-            else None,
-        )
-        if graph.counts() != manifest["counts"]:
-            raise ArtifactError(
-                f"{directory}: node/edge counts differ from the manifest ({graph.counts()} vs {manifest['counts']})"
+
+        def table(rel: str) -> pd.DataFrame:
+            path = artifact_file(directory, rel, manifest)
+            with reading(path):
+                return pd.read_parquet(path)
+
+        with reading(directory):
+            log = read_log_tables(directory, manifest["log"])
+        candidates, cold = table("candidates.parquet"), table("cold_items.parquet")
+        edges = {kind: table(f"edges/{kind}.parquet") for kind in kinds}
+        tensors = load_tensors(artifact_file(directory, "vectors.safetensors", manifest))
+        interests = table("interests.parquet")
+        with reading(directory / "interests.parquet"):
+            for column in ("aliases", "sources"):
+                interests[column] = [list(v) for v in interests[column]]
+        user_tags, text_links = table("user_tags.parquet"), table("text_links.parquet")
+        keywords = table("keywords.parquet") if "keywords.parquet" in manifest["files"] else None
+        with reading(directory):
+            split = Split(
+                log=log,
+                protocol=Protocol.from_dict(manifest["protocol"]),
+                candidate_items=pd.Index(candidates[ITEM_ID].to_numpy(), name=ITEM_ID),
+                cold_items=pd.Index(cold[ITEM_ID].to_numpy(), name=ITEM_ID),
             )
+            graph = cls(
+                split=split,
+                interests=interests,
+                edges=edges,
+                interest_vectors=tensors["interest_vectors"],
+                item_vectors=tensors.get("item_vectors"),
+                user_tags=user_tags,
+                text_links=text_links,
+                config=GraphConfig.from_dict(manifest["config"]),
+                encoder_identity=manifest["encoder_identity"],
+                reference_time=int(manifest["reference_time"]),
+                build_seconds=manifest.get("build_seconds", {}),
+                source_path=str(directory.resolve()),
+                manifest_sha256=sha256_file(directory / "manifest.json"),
+                keyword_terms=keywords,
+            )
+            counts = graph.counts()
+        if counts != manifest["counts"]:
+            raise ArtifactError(
+                f"{directory}: node/edge counts differ from the manifest ({counts} vs {_short(manifest['counts'])})"
+            )
+        _check_parts(graph, directory)
         return graph
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _check_parts(graph: InterestGraph, directory: Path) -> None:
+    """Refuse a loaded graph whose vectors or edge ends do not fit its node counts (ArtifactError naming the file)."""
+    n = {"user": len(graph.users), "item": len(graph.items), "interest": len(graph.interests)}
+    vectors = directory / "vectors.safetensors"
+    if graph.interest_vectors.ndim != 2 or graph.interest_vectors.shape[0] != n["interest"]:
+        raise ArtifactError(
+            f"{vectors}: interest_vectors has shape {tuple(graph.interest_vectors.shape)}, the graph has "
+            f"{n['interest']} interests"
+        )
+    if graph.item_vectors is not None and (graph.item_vectors.ndim != 2 or graph.item_vectors.shape[0] != n["item"]):
+        raise ArtifactError(
+            f"{vectors}: item_vectors has shape {tuple(graph.item_vectors.shape)}, the graph has {n['item']} items"
+        )
+    for kind, table in graph.edges.items():
+        path = directory / "edges" / f"{kind}.parquet"
+        if kind not in EDGE_ENDS:
+            raise ArtifactError(f"{path}: unknown edge type {kind!r} (known: {', '.join(EDGE_TYPES)})")
+        if not {"src", "dst", "weight"} <= set(table.columns):
+            raise ArtifactError(f"{path}: an edge table needs columns src, dst, weight; it has {list(table.columns)}")
+        with reading(path):
+            src, dst = table["src"].to_numpy(), table["dst"].to_numpy()
+            weight = table["weight"].to_numpy(dtype=np.float64)
+        ends = EDGE_ENDS[kind]
+        for column, values, end in (("src", src, ends[0]), ("dst", dst, ends[1])):
+            if len(values) and (
+                not np.issubdtype(values.dtype, np.integer) or values.min() < 0 or values.max() >= n[end]
+            ):
+                raise ArtifactError(f"{path}: column {column!r} must hold {end} indices 0..{n[end] - 1}")
+        if not np.isfinite(weight).all():
+            raise ArtifactError(f"{path}: column 'weight' holds non-finite values (NaN or infinity)")
 
 
 def _as_seconds(value: int | str) -> int:

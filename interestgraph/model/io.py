@@ -39,7 +39,15 @@ import scipy.sparse as sp
 import torch
 
 from .. import __version__
-from ..artifacts import atomic_directory, read_manifest, write_manifest
+from ..artifacts import (
+    artifact_file,
+    atomic_directory,
+    load_tensors,
+    read_manifest,
+    reading,
+    save_tensors,
+    write_manifest,
+)
 from ..data.schema import TITLE
 from ..errors import ArtifactError
 from ..graph.interest_graph import EDGE_ENDS
@@ -205,16 +213,18 @@ def get_csr(
             ),
             shape=shape,
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, IndexError) as exc:
         raise ArtifactError(
             f"{directory}: operator.safetensors does not hold a valid {shape} matrix {prefix!r} ({exc})"
         ) from exc
 
 
-def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write a fitted model; see the module docstring for the files."""
-    from safetensors.torch import save_file
+def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False, inputs=()) -> Path:
+    """Write a fitted model; see the module docstring for the files.
 
+    ``overwrite`` replaces only an interestgraph artifact; ``directory`` must not be or contain one of ``inputs``
+    nor the model's training graph (see :func:`~interestgraph.artifacts.check_target`).
+    """
     state = model.fitted_state()
     report = model.report_
     directory = Path(directory)
@@ -241,10 +251,11 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
         facts["added_items"] = int(node_ids["added"].sum())
     if state.encoder_state is not None:
         facts["encoder_tuning"] = state.encoder_tuning
-    with atomic_directory(directory, overwrite=overwrite) as tmp:
-        save_file(
+    graph_path = facts.get("graph_path") if isinstance(facts.get("graph_path"), str) else None
+    with atomic_directory(directory, overwrite=overwrite, inputs=(*inputs, graph_path)) as tmp:
+        save_tensors(
             {k: v.detach().cpu().contiguous() for k, v in state.scorer.state_dict().items()},
-            str(tmp / "weights.safetensors"),
+            tmp / "weights.safetensors",
         )
         tensors = {
             "indptr": torch.from_numpy(w.indptr.astype(np.int64)),
@@ -283,12 +294,12 @@ def save_model(model, directory: str | os.PathLike, *, overwrite: bool = False) 
             tensors["not_cold"] = torch.from_numpy(np.asarray(state.not_cold, dtype=np.uint8))
         if state.user_interest is not None:
             put_csr(tensors, "user_interest", state.user_interest)
-        save_file(tensors, str(tmp / "operator.safetensors"))
+        save_tensors(tensors, tmp / "operator.safetensors")
         node_ids.to_parquet(tmp / "nodes.parquet", index=False)
         if state.encoder_state is not None:  # the fine-tuned encoder's trainable part (top layers or LoRA adapters)
-            save_file(
+            save_tensors(
                 {k: v.detach().cpu().contiguous() for k, v in state.encoder_state.items()},
-                str(tmp / "encoder.safetensors"),
+                tmp / "encoder.safetensors",
             )
         keywords = keyword_terms(model)
         if keywords is not None:
@@ -303,11 +314,12 @@ def load_model(directory: str | os.PathLike, model_class):
     """Read a model written by :func:`save_model` (checksums verified first) as a ``model_class`` (the estimator
     class, :class:`~interestgraph.model.InterestGraphModel`, passed in so this module does not import it).
 
+    Every tensor is checked for NaN / infinity, and the stored configuration against the stored tensors' shapes
+    before anything is allocated from it.
+
     Raises:
         ArtifactError: a missing or damaged file, or parts that do not fit the stored configuration (named).
     """
-    from safetensors.torch import load_file
-
     directory = Path(directory)
     manifest = read_manifest(
         directory,
@@ -316,20 +328,30 @@ def load_model(directory: str | os.PathLike, model_class):
         required_files=MODEL_FILES,
         required_keys=("model_config", "train_config", "layout"),
     )
-    # models saved before TrainConfig had a ``loss`` were all trained with BPR (the default then)
-    config = ModelConfig.from_dict(manifest["model_config"])
-    train = TrainConfig.from_dict({"loss": "bpr", **manifest["train_config"]})
-    layout = {k: int(v) for k, v in manifest["layout"].items()}
+    with reading(directory / "manifest.json"):
+        # models saved before TrainConfig had a ``loss`` were all trained with BPR (the default then)
+        config = ModelConfig.from_dict(manifest["model_config"])
+        train = TrainConfig.from_dict({"loss": "bpr", **manifest["train_config"]})
+        layout = {k: int(v) for k, v in manifest["layout"].items()}
+    if set(layout) != {"user", "item", "interest"} or min(layout.values()) < 0:
+        raise ArtifactError(f"{directory / 'manifest.json'}: layout must give user, item and interest counts >= 0")
+    with reading(directory):
+        return _load_parts(directory, manifest, config, train, layout, model_class)
+
+
+def _load_parts(directory: Path, manifest: dict, config: ModelConfig, train: TrainConfig, layout: dict, model_class):
+    """The rest of :func:`load_model`, once the manifest, configurations and layout are read."""
     n = sum(layout.values())
     users, items = layout["user"], layout["item"]
-    operator = load_file(str(directory / "operator.safetensors"))
+    operator_path = directory / "operator.safetensors"
+    operator = load_tensors(artifact_file(directory, "operator.safetensors", manifest))
     try:
         w = sp.csr_matrix(
             (operator["data"].numpy(), operator["indices"].numpy(), operator["indptr"].numpy()), shape=(n, n)
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, IndexError) as exc:
         raise ArtifactError(
-            f"{directory}: operator.safetensors does not hold a valid ({n}, {n}) CSR matrix ({exc})"
+            f"{operator_path}: does not hold a valid ({n}, {n}) CSR matrix ({type(exc).__name__}: {exc})"
         ) from exc
     coefficients = operator["coefficients"].numpy()
     if len(coefficients) != config.max_length:
@@ -337,6 +359,14 @@ def load_model(directory: str | os.PathLike, model_class):
             f"{directory}: {len(coefficients)} walk coefficients stored, the configuration has max_length "
             f"{config.max_length}"
         )
+    nodes_path = artifact_file(directory, "nodes.parquet", manifest)
+    with reading(nodes_path):
+        nodes = pd.read_parquet(nodes_path)
+        if len(nodes) != n or not {"type", "id"} <= set(nodes.columns):
+            raise ArtifactError(
+                f"{nodes_path}: {len(nodes)} rows with columns {list(nodes.columns)}; the layout {layout} needs {n} "
+                "rows with type and id"
+            )
     start = None
     first_step = manifest.get("first_step_weights", config.first_step_weights)
     if first_step != "uniform":
@@ -345,24 +375,22 @@ def load_model(directory: str | os.PathLike, model_class):
                 (operator["start_data"].numpy(), operator["start_indices"].numpy(), operator["start_indptr"].numpy()),
                 shape=(users, items),
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, IndexError) as exc:
             raise ArtifactError(
-                f"{directory}: operator.safetensors lacks a valid ({users}, {items}) first-step matrix "
+                f"{operator_path}: lacks a valid ({users}, {items}) first-step matrix "
                 f"for first_step_weights={first_step!r} ({exc})"
             ) from exc
     try:
         indices = operator["seen_indices"].numpy()
         seen = sp.csr_matrix((np.ones(len(indices)), indices, operator["seen_indptr"].numpy()), shape=(users, items))
-    except (KeyError, ValueError) as exc:
-        raise ArtifactError(
-            f"{directory}: operator.safetensors lacks a valid ({users}, {items}) matrix of seen items ({exc})"
-        ) from exc
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ArtifactError(f"{operator_path}: lacks a valid ({users}, {items}) matrix of seen items ({exc})") from exc
     types = tuple(t for t in MODEL_EDGE_TYPES if t in config.edge_types)  # block order, as the operator builds it
     try:
         node_gates = operator["node_gates"].numpy()
         type_weights = dict(zip(types, operator["type_weights"].numpy().tolist()))
     except KeyError as exc:
-        raise ArtifactError(f"{directory}: operator.safetensors lacks {exc.args[0]!r}") from exc
+        raise ArtifactError(f"{operator_path}: lacks {exc.args[0]!r}") from exc
     expected = (n,) if not config.typed_gates else (n, len(types))
     if tuple(node_gates.shape) != expected:
         raise ArtifactError(
@@ -371,7 +399,7 @@ def load_model(directory: str | os.PathLike, model_class):
     # raw per-type degrees (for folding in queries and items); absent in models saved before they were stored
     degrees = {kind: operator[f"degree_{kind}"].numpy() for kind in types if f"degree_{kind}" in operator}
     if any(len(d) != n for d in degrees.values()):
-        raise ArtifactError(f"{directory}: operator.safetensors holds per-type degrees that do not have {n} entries")
+        raise ArtifactError(f"{operator_path}: holds per-type degrees that do not have {n} entries")
     # raw edge tables, cold exemptions and w(v|u) rows: what adding items re-normalises with (absent in older models)
     sizes = {"user": users, "item": items, "interest": layout["interest"]}
     tables = {
@@ -380,11 +408,10 @@ def load_model(directory: str | os.PathLike, model_class):
     }
     not_cold = operator["not_cold"].numpy().astype(bool) if "not_cold" in operator else None
     if not_cold is not None and len(not_cold) != items:
-        raise ArtifactError(
-            f"{directory}: operator.safetensors holds {len(not_cold)} cold exemptions for {items} items"
-        )
+        raise ArtifactError(f"{operator_path}: holds {len(not_cold)} cold exemptions for {items} items")
     user_interest = get_csr(operator, "user_interest", (users, layout["interest"]), directory)
-    weights = load_file(str(directory / "weights.safetensors"))
+    weights = load_tensors(artifact_file(directory, "weights.safetensors", manifest))
+    _check_weight_shapes(weights, config, users, directory / "weights.safetensors")
     scorer = PathScorer(
         config, users, items, layout["interest"], weights.get("item_text"), weights.get("interest_text"), types
     )
@@ -398,7 +425,6 @@ def load_model(directory: str | os.PathLike, model_class):
         from ..graph.propagation import to_torch_csr
 
         scorer.user_interest = to_torch_csr(user_interest)
-    nodes = pd.read_parquet(directory / "nodes.parquet")
     if "label" not in nodes.columns:
         nodes["label"] = nodes["id"]
     if "added" not in nodes.columns:
@@ -407,13 +433,18 @@ def load_model(directory: str | os.PathLike, model_class):
     if "encoder.safetensors" in manifest["files"]:
         from ..encoder.text import state_digest
 
-        encoder_state = load_file(str(directory / "encoder.safetensors"))
+        encoder_state = load_tensors(artifact_file(directory, "encoder.safetensors", manifest))
         encoder_tuning = manifest.get("encoder_tuning") or {}
-        if state_digest(encoder_state) != encoder_tuning.get("digest"):
+        if not isinstance(encoder_tuning, dict) or state_digest(encoder_state) != encoder_tuning.get("digest"):
             raise ArtifactError(
                 f"{directory}: encoder.safetensors does not match the digest in manifest.json's encoder_tuning"
             )
     dtypes = manifest.get("id_dtypes") or {}
+    keywords = None
+    if "keywords.parquet" in manifest["files"]:
+        keywords_path = artifact_file(directory, "keywords.parquet", manifest)
+        with reading(keywords_path):
+            keywords = pd.read_parquet(keywords_path)
     try:
         state = build_state(
             scorer=scorer,
@@ -433,9 +464,7 @@ def load_model(directory: str | os.PathLike, model_class):
             user_interest=user_interest,
             nodes=nodes,
             facts=manifest,
-            keyword_terms=(
-                pd.read_parquet(directory / "keywords.parquet") if "keywords.parquet" in manifest["files"] else None
-            ),
+            keyword_terms=keywords,
             encoder_state=encoder_state,
             encoder_tuning=encoder_tuning,
             forgotten_users=int(manifest.get("forgotten_users", 0)),
@@ -443,8 +472,11 @@ def load_model(directory: str | os.PathLike, model_class):
     except ValueError as exc:
         raise ArtifactError(f"{directory}: the stored parts do not fit together ({exc})") from exc
     best = manifest.get("best_valid_ndcg@20")
+    history_path = artifact_file(directory, "history.parquet", manifest)
+    with reading(history_path):
+        history = pd.read_parquet(history_path).to_dict(orient="records")
     report = TrainingReport(
-        history=pd.read_parquet(directory / "history.parquet").to_dict(orient="records"),
+        history=history,
         best_epoch=manifest.get("best_epoch"),
         epochs=manifest.get("epochs"),
         best_valid_ndcg=float("nan") if best is None else float(best),
@@ -452,6 +484,35 @@ def load_model(directory: str | os.PathLike, model_class):
         epoch_seconds=manifest.get("epoch_seconds", {}),
     )
     return model_class.from_state(config, train, state, report)
+
+
+def _check_weight_shapes(weights: dict[str, torch.Tensor], config: ModelConfig, users: int, path: Path) -> None:
+    """Compare the configuration's sizes (``dim``, ``gate_rank``) and the user count with the stored parameters
+    before the scorer allocates anything from them (a ``dim`` of 10**7 in the manifest fails here, in no time)."""
+
+    def shape(name: str) -> tuple[int, ...] | None:
+        return tuple(weights[name].shape) if name in weights else None
+
+    found = shape("user_embedding.weight")
+    if found != (users, config.dim):
+        raise ArtifactError(
+            f"{path}: user_embedding.weight has shape {found}, the stored configuration needs ({users}, {config.dim}) "
+            "(model_config.dim or the layout was changed, or the file is another model's)"
+        )
+    for name in ("item_embedding.weight", "interest_embedding.weight"):
+        found = shape(name)
+        if found is not None and (len(found) != 2 or found[1] != config.dim):
+            raise ArtifactError(f"{path}: {name} has shape {found}, the configuration's dim is {config.dim}")
+    found = shape("projection.weight")
+    if found is not None and (len(found) != 2 or found[0] != config.dim):
+        raise ArtifactError(f"{path}: projection.weight has shape {found}, the configuration's dim is {config.dim}")
+    found = shape("pair_gate.weight")
+    needed = (config.gate_rank, config.dim) if config.gate_rank > 0 else None
+    if found != needed:
+        raise ArtifactError(
+            f"{path}: pair_gate.weight has shape {found}, the configuration (gate_rank {config.gate_rank}, dim "
+            f"{config.dim}) needs {needed}"
+        )
 
 
 def node_table(graph) -> pd.DataFrame:

@@ -526,11 +526,12 @@ class InterestGraphModel:
         return walk_contributions(self.adjacency, self.coefficients, int(user), self.n_users + int(item), start=start)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write the fitted model to ``directory`` atomically (see ``models/README.md``)."""
+    def save(self, directory: str | os.PathLike, *, overwrite: bool = False, inputs=()) -> Path:
+        """Write the fitted model to ``directory`` atomically (see ``models/README.md``). ``overwrite`` replaces only
+        an interestgraph artifact; ``directory`` must not be or contain one of ``inputs`` or the training graph."""
         from .io import save_model
 
-        return save_model(self, directory, overwrite=overwrite)
+        return save_model(self, directory, overwrite=overwrite, inputs=inputs)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> InterestGraphModel:

@@ -23,8 +23,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..artifacts import atomic_directory
+from ..artifacts import atomic_directory, load_tensors, save_tensors
 from ..errors import ArtifactError
+
+#: the files of a checkpoint directory (what an existing one may hold to be replaced by the next epoch's)
+CHECKPOINT_FILES = {"state.json", "model.safetensors", "best.safetensors", "optimiser.safetensors"}
+
+
+def is_checkpoint(directory: Path) -> bool:
+    """Whether ``directory`` holds a checkpoint and nothing else (so a save may replace it)."""
+    names = {p.name for p in Path(directory).iterdir()}
+    return "state.json" in names and names <= CHECKPOINT_FILES
 
 
 def _optimiser_tensors(optimiser: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -50,17 +59,15 @@ def save_checkpoint(
     best_state: dict[str, torch.Tensor] | None,
 ) -> None:
     """Write the full training state after an epoch (atomically replaces the previous checkpoint)."""
-    from safetensors.torch import save_file
-
     tensors, opt_meta = _optimiser_tensors(optimiser)
     tensors["rng.torch"] = torch.get_rng_state()
-    with atomic_directory(directory, overwrite=True) as tmp:
-        save_file(
-            {k: v.detach().cpu().contiguous() for k, v in scorer.state_dict().items()}, str(tmp / "model.safetensors")
+    with atomic_directory(directory, overwrite=True, replaceable=is_checkpoint) as tmp:
+        save_tensors(
+            {k: v.detach().cpu().contiguous() for k, v in scorer.state_dict().items()}, tmp / "model.safetensors"
         )
         if best_state is not None:
-            save_file({k: v.detach().cpu().contiguous() for k, v in best_state.items()}, str(tmp / "best.safetensors"))
-        save_file(tensors, str(tmp / "optimiser.safetensors"))
+            save_tensors({k: v.detach().cpu().contiguous() for k, v in best_state.items()}, tmp / "best.safetensors")
+        save_tensors(tensors, tmp / "optimiser.safetensors")
         payload = {
             **progress,
             "optimiser": opt_meta,
@@ -86,8 +93,6 @@ def load_checkpoint(
     Raises:
         ArtifactError: unreadable, or written by a run with other settings or another graph than ``fingerprint``.
     """
-    from safetensors.torch import load_file
-
     try:
         payload = json.loads((directory / "state.json").read_text())
     except (OSError, ValueError) as exc:
@@ -110,8 +115,8 @@ def load_checkpoint(
             "resume with the same settings and graph, or start over in another checkpoint directory"
         )
     try:
-        scorer.load_state_dict(load_file(str(directory / "model.safetensors")))
-        tensors = load_file(str(directory / "optimiser.safetensors"))
+        scorer.load_state_dict(load_tensors(directory / "model.safetensors"))
+        tensors = load_tensors(directory / "optimiser.safetensors")
     except (OSError, ValueError, RuntimeError) as exc:
         raise ArtifactError(f"{directory}: unreadable training checkpoint ({exc})") from exc
     torch.set_rng_state(tensors.pop("rng.torch"))
@@ -130,7 +135,7 @@ def load_checkpoint(
     out = {k: payload[k] for k in ("epoch", "best_epoch", "stale", "history")}
     out["best"] = -np.inf if payload["best"] is None else payload["best"]
     if best_path.exists():
-        out["best_state"] = load_file(str(best_path))
+        out["best_state"] = load_tensors(best_path)
     return out
 
 

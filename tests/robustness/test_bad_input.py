@@ -305,6 +305,7 @@ def test_build_over_an_existing_graph_with_bad_input_keeps_the_old_one(tmp_path,
     out = tmp_path / "g"
     out.mkdir()
     (out / "marker.txt").write_text("old graph")
+    (out / "manifest.json").write_text('{"format": "interestgraph-graph"}')  # --overwrite replaces only artifacts
     line = _cli_error(
         capsys,
         "build",

@@ -8,7 +8,8 @@
   date, IMDb URL, then 19 genre flags named by ``u.genre``).
 * ml-1m: ``ratings.dat`` and ``movies.dat`` with ``::`` separators, Latin-1.
 
-Ratings become ``rating`` events (value = stars). User-applied tags become
+Ratings become ``rating`` events (value = stars); a rating off the layout's scale (latest: 0.5 to 5 in halves;
+100k and 1m: whole stars 1 to 5) is refused with a DataError naming the file and line. User-applied tags become
 ``tag`` events whose ``text`` is the tag (weight 0 by default: side data that
 travels with its (user, item) pair in a split). Genres are the list-valued
 interest field ``genres``; ``(no genres listed)`` / ``unknown`` become an
@@ -97,6 +98,28 @@ def _integers(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFra
     return frame
 
 
+#: each layout's rating scale: lowest, highest, step
+RATING_SCALES = {"latest": (0.5, 5.0, 0.5), "100k": (1.0, 5.0, 1.0), "1m": (1.0, 5.0, 1.0)}
+
+
+def check_ratings(values: pd.Series, path: Path, layout: str, column: str, first_line: int) -> None:
+    """Refuse ratings off the layout's scale (:data:`RATING_SCALES`): a DataError naming the file, the column, how
+    many and the first one with its line. Cells that are not numbers are left to the log's validation."""
+    low, high, step = RATING_SCALES[layout]
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    known = ~np.isnan(numbers)
+    with np.errstate(invalid="ignore", over="ignore"):
+        steps = numbers / step
+        off_step = ~np.isfinite(steps) | (np.abs(steps - np.round(steps)) > 1e-9)
+        bad = known & ((numbers < low) | (numbers > high) | off_step)
+    if bad.any():
+        at = np.flatnonzero(bad)
+        raise DataError(
+            f"{path}: {column} holds {len(at)} rating(s) off the MovieLens {layout} scale ({low:g} to {high:g} in "
+            f"steps of {step:g}), e.g. {numbers[at[0]]:g} on line {at[0] + first_line}"
+        )
+
+
 def _read_double_colon(path: Path, names: list[str]) -> pd.DataFrame:
     """Read a ``::``-separated ml-1m file quickly (the C parser takes one-character separators)."""
     if not path.is_file():
@@ -135,6 +158,7 @@ def load_movielens(
         ratings, _, _ = read_table(
             directory / "ratings.csv", columns={"user_id": "userId", "item_id": "movieId", "value": "rating"}
         )
+        check_ratings(ratings["value"], directory / "ratings.csv", layout, "column 'rating'", 2)
         ratings = ratings.assign(event="rating")
         frames = [ratings[["user_id", "item_id", "timestamp", "event", "value"]]]
         tags_path = directory / "tags.csv"
@@ -153,6 +177,7 @@ def load_movielens(
         ratings = _read_raw(
             directory / "u.data", sep="\t", header=None, names=["user_id", "item_id", "value", "timestamp"]
         )
+        check_ratings(ratings["value"], directory / "u.data", layout, "the rating field (3rd)", 1)
         frames = [ratings.assign(event="rating")]
         movies_name = str(directory / "u.item")
         genre_names = list(ML100K_GENRES)
@@ -182,6 +207,7 @@ def load_movielens(
     else:
         movies_name = str(directory / "movies.dat")
         ratings = _read_double_colon(directory / "ratings.dat", ["user_id", "item_id", "value", "timestamp"])
+        check_ratings(ratings["value"], directory / "ratings.dat", layout, "the rating field (3rd)", 1)
         frames = [ratings.assign(event="rating")]
         movies = _read_double_colon(directory / "movies.dat", ["item_id", "title", "genres"])
         catalog = pd.DataFrame(
