@@ -38,7 +38,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from ..artifacts import atomic_directory, read_manifest, write_manifest
+from ..artifacts import atomic_directory, load_tensors, read_manifest, reading, save_tensors, write_manifest
 from ..data.splits import Split
 from ..errors import ArtifactError
 from ..evaluate import evaluate, ranking_metrics
@@ -488,12 +488,12 @@ class ItemPathModel:
         return {name: component.expandable for name, component in self.components_.items()}
 
     # ------------------------------------------------------------------ artifacts
-    def save(self, directory: str | Path, *, overwrite: bool = False) -> Path:
+    def save(self, directory: str | Path, *, overwrite: bool = False, inputs=()) -> Path:
         """Write the fitted model as an artifact directory: ``state.safetensors`` (every component's tensors, the
         first steps, the seen matrix, the active items), ``ids.parquet`` (user and item IDs) and a checksummed,
-        versioned ``manifest.json`` (format ``interestgraph-item-path-model``, version 1). Atomic."""
-        from safetensors.torch import save_file
-
+        versioned ``manifest.json`` (format ``interestgraph-item-path-model``, version 1). Atomic, one writer at a
+        time; ``overwrite`` replaces only an interestgraph artifact, and ``directory`` may not be or contain one of
+        ``inputs`` (:func:`~interestgraph.artifacts.atomic_directory`)."""
         self._check_fitted()
         tensors: dict[str, torch.Tensor] = {}
         for name, component in self.components_.items():
@@ -518,8 +518,8 @@ class ItemPathModel:
             "components": list(self.components_),
             "id_dtypes": {"user": str(self._user_ids.dtype), "item": str(self._item_ids.dtype)},
         }
-        with atomic_directory(directory, overwrite=overwrite) as tmp:
-            save_file(tensors, str(tmp / STATE_FILE))
+        with atomic_directory(directory, overwrite=overwrite, inputs=inputs) as tmp:
+            save_tensors(tensors, tmp / STATE_FILE)
             ids.to_parquet(tmp / IDS_FILE, index=False)
             write_manifest(tmp, format=ITEM_PATH_FORMAT, format_version=ITEM_PATH_VERSION, metadata=metadata)
         return Path(directory)
@@ -528,8 +528,6 @@ class ItemPathModel:
     def load(cls, directory: str | Path) -> ItemPathModel:
         """Read a model :meth:`save` wrote; every file is checksum-verified, every tensor shape- and finiteness-
         checked, and anything else raises :class:`~interestgraph.errors.ArtifactError` naming what is wrong."""
-        from safetensors.torch import load_file
-
         directory = Path(directory)
         manifest = read_manifest(
             directory,
@@ -542,13 +540,7 @@ class ItemPathModel:
             config = ItemPathConfig.from_dict(manifest["config"])
         except (TypeError, ValueError) as error:
             raise ArtifactError(f"{directory}: manifest config is invalid: {error}") from None
-        try:
-            tensors = load_file(str(directory / STATE_FILE))
-        except Exception as error:  # safetensors raises its own error type for a corrupt file
-            raise ArtifactError(f"{directory / STATE_FILE}: unreadable safetensors ({error})") from None
-        for key, value in tensors.items():
-            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-                raise ArtifactError(f"{directory / STATE_FILE}: tensor {key!r} holds NaN or infinite values")
+        tensors = load_tensors(directory / STATE_FILE)  # unreadable files and NaN / infinity refused by name
         names = manifest["components"]
         theta = manifest["theta"]
         if (
@@ -569,10 +561,11 @@ class ItemPathModel:
             raise ArtifactError(f"{directory}: manifest 'cold_theta' does not weigh the saved components")
         if manifest["first_step"] not in ("uniform", "order"):
             raise ArtifactError(f"{directory}: manifest first_step {manifest['first_step']!r} is unknown")
-        nodes = pd.read_parquet(directory / IDS_FILE)
         dtypes = manifest["id_dtypes"] if isinstance(manifest["id_dtypes"], dict) else {}
-        user_ids = _typed_ids(nodes, "user", dtypes.get("user"))
-        item_ids = _typed_ids(nodes, "item", dtypes.get("item"))
+        with reading(directory / IDS_FILE):
+            nodes = pd.read_parquet(directory / IDS_FILE)
+            user_ids = _typed_ids(nodes, "user", dtypes.get("user"))
+            item_ids = _typed_ids(nodes, "item", dtypes.get("item"))
         try:
             active = tensors["active_items"].numpy()
             if active.ndim != 1 or (len(active) and (active.min() < 0 or active.max() >= len(item_ids))):

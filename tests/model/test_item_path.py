@@ -297,7 +297,7 @@ def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
         k: v for k, v in manifest.items() if k not in ("format", "format_version", "created_by", "created_at", "files")
     }
     write_manifest(path, format=manifest["format"], format_version=1, metadata=extra)
-    with pytest.raises(ArtifactError, match="lowpass/left.*NaN"):
+    with pytest.raises(ArtifactError, match="lowpass/left.*non-finite"):
         ItemPathModel.load(path)
     tensors["lowpass/left"][0, 0] = 0.0
     tensors["ridge/matrix"] = tensors["ridge/matrix"][:-1]
@@ -372,3 +372,30 @@ def test_shared_products_leave_each_component_its_own_scores(graph):
         alone = torch.zeros_like(together[name])
         alone[:, torch.from_numpy(model.active_items_)] = component.apply(history)
         torch.testing.assert_close(together[name], alone, rtol=0, atol=1e-12)
+
+
+def test_save_refuses_to_overwrite_what_is_not_an_artifact(fitted, tmp_path):
+    from interestgraph.errors import OutputError
+
+    user_files = tmp_path / "notes"
+    user_files.mkdir()
+    (user_files / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError):
+        fitted.save(user_files, overwrite=True)
+    assert (user_files / "notes.txt").read_text() == "mine"
+    path = fitted.save(tmp_path / "model")
+    assert fitted.save(path, overwrite=True) == path  # an artifact of its own kind is replaced
+    (path / "ids.parquet").write_bytes(b"not parquet")
+    import json
+
+    from interestgraph.artifacts import write_manifest
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    own = ("format", "format_version", "created_by", "created_at", "files")
+    write_manifest(
+        path, format=manifest["format"], format_version=1, metadata={k: v for k, v in manifest.items() if k not in own}
+    )
+    from interestgraph.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match="ids.parquet"):
+        ItemPathModel.load(path)
