@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from .choices import PROTOCOLS
 from .data_verbs import add_source_options, load_from_args
 from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
@@ -14,7 +15,7 @@ def run_build(args: argparse.Namespace) -> CommandResult:
     from ..graph import GraphConfig, build_interest_graph
 
     started = time.perf_counter()
-    loaded = load_from_args(args)
+    loaded = load_from_args(args, "build")
     if args.protocol and loaded.given_split is not None:
         raise UsageError(f"--format {args.format} comes with its own train/test split; omit --protocol")
     encoder = _encoder_from_args(args)
@@ -123,8 +124,6 @@ def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from ..data.protocols import PROTOCOLS
-
     build = add_verb(
         verbs,
         common,
@@ -140,7 +139,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_source_options(build)
     build.add_argument(
         "--protocol",
-        choices=sorted(PROTOCOLS),
+        choices=PROTOCOLS,
         help="split under this protocol first (edges from the training part only); default: every event trains",
     )
     build.add_argument("--out", type=Path, required=True, help="graph directory to write (e.g. graphs/NAME)")

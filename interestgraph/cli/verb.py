@@ -16,10 +16,13 @@ __all__ = ["CONFIG_EXTRAS", "CommandResult", "UsageError", "add_json_flag", "add
 
 @dataclass
 class CommandResult:
-    """What a verb returns: ``data`` for ``--json``, ``text`` for people."""
+    """What a verb returns: ``data`` for ``--json``, ``text`` for people; ``streamed`` when the verb has already
+    printed its output line by line (batch modes), with the ``exit_code`` to end with."""
 
     data: dict[str, Any] = field(default_factory=dict)
     text: str = ""
+    streamed: bool = False
+    exit_code: int = 0
 
 
 class UsageError(Exception):
