@@ -15,7 +15,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from .verb import CommandResult, UsageError, add_json_flag, add_verb
+from .verb import CommandResult, UsageError, add_json_flag, add_verb, expect_artifact
 
 #: flags that map one-to-one onto ModelConfig / TrainConfig fields
 MODEL_FLAGS = (
@@ -105,6 +105,7 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     from ..graph import InterestGraph
     from ..model import InterestGraphModel
 
+    expect_artifact(args.graph, "interestgraph-graph", "GRAPH_DIR")
     model_config, train_config = configs_from_args(args)
     try:
         processes = distributed.env_world_size()
