@@ -247,11 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _NoteFormatter(logging.Formatter):
+    """``interestgraph: note: ...`` (info), ``interestgraph: warning: ...``, ``interestgraph: error: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "note" if record.levelno < logging.WARNING else record.levelname.lower()
+        return f"interestgraph: {kind}: {record.getMessage()}"
+
+
 def _configure_stderr(quiet: bool) -> None:
     if quiet:
         os.environ["INTERESTGRAPH_PROGRESS"] = "0"
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("interestgraph: note: %(message)s"))
+    handler.setFormatter(_NoteFormatter())
     root = logging.getLogger("interestgraph")
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR if quiet else logging.INFO)

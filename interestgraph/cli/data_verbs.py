@@ -206,16 +206,38 @@ def load_from_args(args: argparse.Namespace, verb: str = "inspect"):
         )
     if (args.map or args.item_map or args.list_field or args.event) and args.format != "csv":
         raise UsageError("--map, --item-map, --list-field and --event apply to --format csv only")
-    return load_source(
-        args.source,
-        args.format,
-        items=args.items,
-        columns=parse_mapping(args.map, "--map"),
-        item_columns=parse_mapping(args.item_map, "--item-map"),
-        list_fields=parse_list_fields(args.list_field),
-        default_event=args.event or "interaction",
-        synthetic=synthetic_config(args),
-    )
+    from ..errors import DataError
+
+    try:
+        return load_source(
+            args.source,
+            args.format,
+            items=args.items,
+            columns=parse_mapping(args.map, "--map"),
+            item_columns=parse_mapping(args.item_map, "--item-map"),
+            list_fields=parse_list_fields(args.list_field),
+            default_event=args.event or "interaction",
+            synthetic=synthetic_config(args),
+        )
+    except DataError as exc:
+        hint = _mapping_hint(str(exc), args)
+        if hint:
+            raise DataError(f"{exc}; {hint}") from None
+        raise
+
+
+def _mapping_hint(message: str, args: argparse.Namespace) -> str | None:
+    """For a csv table without the canonical columns: how to name its own columns with --map / --item-map."""
+    import re
+
+    found = re.search(r"missing required column\(s\) ((?:'[^']+'(?:, )?)+)", message)
+    if args.format != "csv" or not found:
+        return None
+    missing = re.findall(r"'([^']+)'", found.group(1))
+    catalog = args.items is not None and message.startswith(str(args.items))
+    flag = "--item-map" if catalog else "--map"
+    example = " ".join(f"{flag} {name}=YOUR_{name.upper().removesuffix('_ID')}_COLUMN" for name in missing)
+    return f"say which of your columns holds each with {flag} CANONICAL=COLUMN: {example}"
 
 
 def run_inspect(args: argparse.Namespace) -> CommandResult:

@@ -204,6 +204,16 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
             "or a trained model directory"
         )
     split, graph = _split_from_args(args)
+    if len(split.positive_pairs("test")) == 0:
+        raise UsageError(
+            f"{args.source} has no test part to evaluate on (protocol {split.protocol.name}: "
+            + (
+                "the graph was built without --protocol, so every event trains); rebuild it with --protocol rs-4 (or "
+                "tl-4, cold-4): interestgraph build DATA --protocol rs-4 --out GRAPH_DIR"
+                if graph is not None
+                else "no held-out pairs); evaluate under a protocol: --protocol rs-4 (or tl-4, cold-4)"
+            )
+        )
     results = {}
     lines = [split.describe()] + ([source_line] if source_line else [])
     for name in names:

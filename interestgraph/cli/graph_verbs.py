@@ -133,7 +133,11 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "language-model embeddings; weighted user–item, item–interest, user–interest (w(v|u)), interest–interest "
         "and item–item edges. With --protocol, every edge comes from the training part only and the split is stored.",
         example="interestgraph build ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 --out "
-        "graphs/ml-small --json",
+        "graphs/ml-small --json\n"
+        "  # your own tables: events.csv (customer,sku,when,stars) and items.csv (sku,name,categories 'a|b')\n"
+        "  interestgraph build events.csv --format csv --map user_id=customer --map item_id=sku --map timestamp=when "
+        "--event rating --map value=stars --items items.csv --item-map item_id=sku --item-map title=name "
+        "--list-field categories --protocol tl-4 --out graphs/shop",
         run=run_build,
     )
     add_source_options(build)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import time
 from pathlib import Path
 
@@ -127,6 +128,13 @@ def run_train(args: argparse.Namespace) -> CommandResult:
             )
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
+    validated = len(graph.split.positive_pairs("valid")) > 0
+    if not validated:  # say it before the epochs run, not after
+        logging.getLogger("interestgraph").warning(
+            f"{args.graph} has no validation part (protocol {graph.protocol.name}: built without --protocol, every "
+            f"event trains), so all {train_config.epochs} epochs run and the last is kept: no early stopping and no "
+            "validation score. To hold out validation and test parts, build with --protocol rs-4 (or tl-4, cold-4)"
+        )
     if getattr(args, "quiet", False) or args.json:  # -q: nothing on stderr; --json: the epochs are in the result
         train_config = dataclasses.replace(train_config, verbose=False)
     model = InterestGraphModel(model_config, train_config)
@@ -179,6 +187,11 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         f"\ncold items: {report.cold_items:g} of the items hidden per epoch; gate bias of items without interactions "
         f"{report.cold_calibration['bias']:+.2f} ({report.cold_calibration['draws']} calibration draws)"
     )
+    if not validated:
+        text += (
+            f"\nno validation part: trained on every event of the graph and kept the last of {report.epochs} epochs "
+            "(not early-stopped); there is no test part to evaluate on"
+        )
     return CommandResult(data, text)
 
 
