@@ -71,7 +71,7 @@ class LineProgress(text_tqdm):
         self._last_line: float | None = None
         self._last_step = 0
         self._every = _interval()
-        kwargs.update(mininterval=0.2, miniters=1, dynamic_ncols=False)
+        kwargs.update(mininterval=0, miniters=1, dynamic_ncols=False)  # display() itself decides when
         super().__init__(*args, **kwargs)
 
     def _line(self, final: bool = False) -> str:
