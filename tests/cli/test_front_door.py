@@ -273,16 +273,39 @@ def test_the_parsers_names_are_the_data_layers():
     from interestgraph.data.formats import FORMATS
     from interestgraph.data.protocols import DEFAULT_SEED, PROTOCOLS
 
-    assert choices.FORMATS == FORMATS and choices.PROTOCOLS == tuple(sorted(PROTOCOLS))
+    assert choices.FORMATS == FORMATS and tuple(sorted(PROTOCOLS)) == choices.PROTOCOLS
     assert choices.DEFAULT_SPLIT_SEED == DEFAULT_SEED
     assert set(choices.RAW_FORMATS) == set(FORMATS) - {"dataset", "synthetic"}
 
 
 def test_stdout_is_line_buffered_when_piped():
     code = (
-        "import sys; from interestgraph.cli import app; app._line_buffered_stdout(); "
-        "print(sys.stdout.line_buffering)"
+        "import sys; from interestgraph.cli import app; app._line_buffered_stdout(); print(sys.stdout.line_buffering)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.stdout.strip() == "True"
+
+
+def test_show_without_out_writes_to_the_temp_directory_and_says_so(trained, tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    _, model_dir, model = trained
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    work = tmp_path / "clone"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    user = str(model.user_ids[0])
+    assert main(["show", str(model_dir), "--user", user, "--no-timeline"]) == 0
+    out = capsys.readouterr().out
+    page = tmp_path / "tmp" / "interestgraph" / f"user-{user}.html"
+    assert page.is_file() and out.startswith(f"wrote {page}: ") and "temp directory" in out
+    assert list(work.iterdir()) == []  # nothing in the working directory
+    assert main(["show", str(model_dir), "--user", user, "--no-timeline", "-q"]) == 0  # its own page: replaced
+    assert main(["show", str(model_dir), "--user", "nobody"]) == 1
+
+
+def test_show_counts_are_pluralised():
+    from interestgraph.cli.show_verb import plural
+
+    assert (plural(1, "period"), plural(2, "period"), plural(1200, "node")) == ("1 period", "2 periods", "1,200 nodes")
