@@ -309,3 +309,19 @@ def test_show_counts_are_pluralised():
     from interestgraph.cli.show_verb import plural
 
     assert (plural(1, "period"), plural(2, "period"), plural(1200, "node")) == ("1 period", "2 periods", "1,200 nodes")
+
+
+def test_importing_the_clone_folder_from_above_it_says_what_to_do(tmp_path):
+    """A folder above a clone named ``interestgraph/``: the import fails at once with a message (issue 29)."""
+    clone = tmp_path / "interestgraph"
+    (clone / "interestgraph").mkdir(parents=True)
+    (clone / "__init__.py").write_text((ROOT / "__init__.py").read_text())
+    (clone / "interestgraph" / "__init__.py").write_text("__version__ = 'inner'\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import interestgraph"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: 'import interestgraph' found " + str(clone))
+    assert f"pip install -e {clone}" in last
