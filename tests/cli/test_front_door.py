@@ -319,7 +319,12 @@ def test_importing_the_clone_folder_from_above_it_says_what_to_do(tmp_path):
     (clone / "interestgraph" / "__init__.py").write_text("__version__ = 'inner'\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run(
-        [sys.executable, "-c", "import interestgraph"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", "import interestgraph"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
