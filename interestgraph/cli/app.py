@@ -53,7 +53,7 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="N",
         default=argparse.SUPPRESS,
         help="CPU threads of torch, OpenMP and BLAS (default: $INTERESTGRAPH_THREADS, else $OMP_NUM_THREADS, else "
-        "min(physical cores, 8) less the machine's load; see docs/scaling.md)",
+        "min(physical cores, 8) less the machine's load; see docs/getting-started.md#threads)",
     )
     return common
 

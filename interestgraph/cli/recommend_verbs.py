@@ -362,7 +362,11 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     rec.add_argument(
         "--include-seen", action="store_true", help="also rank the user's training items (or the given --items)"
     )
-    add_json_flag(rec)
+    add_json_flag(
+        rec,
+        help="JSON on stdout: an array [{item, title, score}, ...]; with --users / --all-users one object a line "
+        "{user, items} (JSON lines)",
+    )
     exp = add_verb(
         verbs,
         common,
@@ -383,7 +387,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     exp.add_argument("--items", help="with --query: comma-separated item IDs the new user also liked")
     exp.add_argument("--item", help="item ID as in the catalog")
     exp.add_argument("--top", type=int, default=5, help="walks to list (default 5)")
-    add_json_flag(exp)
+    add_json_flag(
+        exp, help="JSON on stdout: the explanation object; with --users / --all-users one object a line (JSON lines)"
+    )
     add = add_verb(
         verbs,
         common,

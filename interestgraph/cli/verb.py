@@ -35,8 +35,8 @@ class UsageError(Exception):
 CONFIG_EXTRAS: dict[str, Callable[[], set[str]]] = {}
 
 
-def add_json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+def add_json_flag(parser: argparse.ArgumentParser, help: str = "print the result as one JSON object on stdout") -> None:
+    parser.add_argument("--json", action="store_true", help=help)
 
 
 def add_verb(
