@@ -188,7 +188,7 @@ def resolve_format(args: argparse.Namespace, verb: str) -> str:
     if not source.exists():
         raise UsageError(f"SOURCE {source}: no such file or directory")
     raise UsageError(
-        f"SOURCE {source} is raw data (no interestgraph manifest.json): say its format with --format "
+        f"SOURCE {source} is raw data (no interestgraph manifest.json), so it needs --format "
         f"{{{','.join(RAW_FORMATS)}}}{_raw_hint(source)}"
     )
 
