@@ -181,12 +181,12 @@ def resolve_format(args: argparse.Namespace, verb: str) -> str:
     if kind in ARTIFACTS:
         what, writer = ARTIFACTS[kind]
         if kind == "interestgraph-model":
-            hint = "evaluate it with 'interestgraph evaluate MODEL_DIR', query it with 'interestgraph recommend'"
+            hint = f"evaluate it with 'interestgraph evaluate {source}', ask it with 'interestgraph recommend {source}'"
         else:
-            hint = "train on it with 'interestgraph train GRAPH_DIR', evaluate with 'interestgraph evaluate GRAPH_DIR'"
+            hint = f"train on it with 'interestgraph train {source} --out MODEL_DIR'"
         raise UsageError(f"SOURCE {source} is a {what} (written by '{writer}'); '{verb}' reads a log: {hint}")
     if not source.exists():
-        raise UsageError(f"SOURCE {source}: no such file or directory")
+        raise FileNotFoundError(f"SOURCE {source}: no such file or directory")
     raise UsageError(
         f"SOURCE {source} is raw data (no interestgraph manifest.json), so it needs --format "
         f"{{{','.join(RAW_FORMATS)}}}{_raw_hint(source)}"

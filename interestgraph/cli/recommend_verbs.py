@@ -115,7 +115,7 @@ def _batch_recommend(args: argparse.Namespace, model) -> CommandResult:
     if not args.json:
         _emit("user\trank\titem\tscore\ttitle")
     missing, done = [], 0
-    chunk = max(1, args.batch_size)
+    chunk = args.batch_size
     with progress(total=len(users), desc="recommend", unit="user") as bar:
         for start in range(0, len(users), chunk):
             part = users[start : start + chunk]
@@ -138,7 +138,8 @@ def _batch_recommend(args: argparse.Namespace, model) -> CommandResult:
                     _emit(json.dumps({"user": _plain(keys[user]), "items": rows}, ensure_ascii=False, default=str))
                 else:
                     for rank, r in enumerate(rows, 1):
-                        _emit(f"{user}\t{rank}\t{r['item']}\t{r['score']:.6g}\t{r['title']}")
+                        title = " ".join(str(r["title"]).split())  # a tab or newline in a title would break the row
+                        _emit(f"{user}\t{rank}\t{r['item']}\t{r['score']:.6g}\t{title}")
             bar.update(len(part))
     seconds = time.perf_counter() - started
     log = logging.getLogger("interestgraph")
@@ -154,6 +155,8 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
 
     if args.k < 1:
         raise UsageError(f"-k must be >= 1, got {args.k}")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     source = _check_one_source(args, new_user=args.items is not None or args.query is not None)
     model = _load(args.model)
     if source in ("--users", "--all-users"):

@@ -68,6 +68,12 @@ def test_a_dataset_directory_needs_no_format_and_raw_data_is_asked_for_it(tmp_pa
     assert "is raw data" in err and "--format movielens" in err
     assert main(["inspect"]) == 2
     assert "--format synthetic" in capsys.readouterr().err
+    assert main(["inspect", str(tmp_path / "nothere")]) == 1  # a missing file is a data error, as with --format
+    assert "no such file or directory" in capsys.readouterr().err
+    (tmp_path / "events.csv").write_text("user_id,item_id\n")
+    assert main(["build", str(tmp_path / "events.csv"), "--out", str(tmp_path / "g")]) == 2
+    err = capsys.readouterr().err
+    assert "needs --format" in err and "(a table: --format csv" in err
 
 
 def test_a_directory_of_the_wrong_kind_is_named(trained, capsys):
