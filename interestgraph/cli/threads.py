@@ -2,10 +2,9 @@
 a default that leaves room for what else runs on the machine.
 
 The default is ``min(physical cores, 8, free cores)``, at least 1: the physical cores this process may run on (its
-CPU affinity and cgroup quota), capped at 8 (the sparse products and the small dense ones gain little beyond), and
-reduced by the one-minute load average, so two busy programs on a 2-core machine do not each start two threads per
-library. Measured on a busy 2-core machine (issue 29): a second ``make demo`` with torch's default threads took 317 s,
-with one thread 46 s.
+CPU affinity and cgroup quota), capped at 8 (so a large shared machine is not taken whole by default: a choice, not a
+measured optimum), and reduced by the one-minute load average, so two busy programs on a 2-core machine do not each
+start two threads per library (what that costs, measured: docs/getting-started.md, "Threads").
 
 The count is applied before the numerical libraries load (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS``; torch, numpy and scipy read them when imported) and, where they are already loaded (a
