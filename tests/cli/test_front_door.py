@@ -263,7 +263,7 @@ def test_the_threads_flag_reaches_the_run(trained, monkeypatch, capsys):
 
 
 def test_help_imports_no_numerical_library():
-    """``interestgraph --help`` builds every verb's parser without pandas, numpy or torch (0.5 s -> 0.07 s)."""
+    """``interestgraph --help`` builds every verb's parser without pandas, numpy or torch."""
     code = (
         "import sys; from interestgraph.cli.app import build_parser; build_parser(); "
         "print(sorted(m for m in ('pandas', 'numpy', 'torch', 'scipy') if m in sys.modules))"
