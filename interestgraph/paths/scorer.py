@@ -87,7 +87,7 @@ GATE_BOUND = 3.0
 def without_init(module_cls: type[nn.Module], *args, **kwargs) -> nn.Module:
     """``module_cls(*args, **kwargs)`` with uninitialised parameters (``torch.empty``): its ``reset_parameters`` is
     not run and no random number is drawn, like ``torch.nn.utils.skip_init``, which builds on the meta device and so
-    imports ``torch._dynamo``, the largest part of loading a model from the CLI."""
+    imports ``torch._dynamo`` (slow, and not needed to load a model)."""
 
     class Uninitialised(module_cls):
         def reset_parameters(self) -> None:
