@@ -336,3 +336,32 @@ def test_importing_the_clone_folder_from_above_it_says_what_to_do(tmp_path):
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: 'import interestgraph' found " + str(clone))
     assert f"pip install -e {clone}" in last
+
+
+def test_a_model_is_loaded_without_importing_torch_dynamo(trained):
+    """The scorer's layers are built without the meta device (``skip_init`` imported ``torch._dynamo``, a large part of
+    every ``recommend`` call's start-up)."""
+    _, model_dir, _ = trained
+    code = (
+        "import sys; from interestgraph.model import InterestGraphModel; "
+        f"InterestGraphModel.load({str(model_dir)!r}); print('torch._dynamo' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_layers_built_without_init_draw_no_random_number():
+    import torch
+    from torch import nn
+
+    from interestgraph.paths.scorer import without_init
+
+    torch.manual_seed(0)
+    layers = [without_init(nn.Embedding, 7, 3), without_init(nn.Linear, 3, 2, bias=False)]
+    drawn = torch.rand(1)
+    torch.manual_seed(0)
+    assert torch.equal(drawn, torch.rand(1))
+    assert type(layers[0]) is nn.Embedding and layers[0].weight.shape == (7, 3) and layers[0].weight.requires_grad
+    assert type(layers[1]) is nn.Linear and layers[1].bias is None
