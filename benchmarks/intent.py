@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 METRICS = ("recall@20", "ndcg@20")
-ROUTE_GRID = [{"top": t, "threshold": h} for t in (5, 20) for h in (0.3, 0.1)]
-MIX_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+ROUTE_GRID = [{"top": t, "threshold": h} for t in (5, 2, 10) for h in (0.3, 0.5)]
+MIX_GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
 UNSEEN, SEEN = "ndcg@20 on queries with an unseen word", "ndcg@20 on queries with every word seen"
 HEADER = "| method | Recall@20 [95 % CI] | NDCG@20 [95 % CI] | NDCG@20 unseen-word queries / all-seen |"
 
@@ -254,6 +254,10 @@ def run(intents, model, encoder, args) -> dict:
         paired_ci(qh["model route, history as items"], qh["model, history alone"]),
         paired_ci(qh["model route + model history"], qh[f"{best_text} + model history"]),
     ]
+    report["valid"] = {
+        task: {name: {m: round(r.metrics[m], 4) for m in METRICS} for name, r in table.items()}
+        for task, table in valid_results.items()
+    }
     report["comparisons"] = [
         {k: (round(v, 4) if isinstance(v, float) else v) for k, v in c.items()} for c in comparisons
     ]
