@@ -83,7 +83,7 @@ def make_encoder(args):
 class Methods:
     """Every method's ``(n_queries, n_items)`` scores for the queries of one part (rows in the part's order)."""
 
-    def __init__(self, intents, model, encoder, *, fast: bool = False):
+    def __init__(self, intents, model, encoder):
         from interestgraph.baselines.retrieval import BM25Retrieval, DenseRetrieval, PopularityRetrieval, TfidfRetrieval
         from interestgraph.evaluate.intents import item_documents
 
@@ -101,7 +101,6 @@ class Methods:
             "popularity": PopularityRetrieval(np.asarray(history.sum(axis=0)).ravel()).fit(),
         }
         self.history = history
-        self.fast = fast
 
     def text_scores(self, name: str, queries) -> np.ndarray:
         return np.asarray(self.text[name].score(queries["text"].tolist()), dtype=np.float64)
