@@ -118,8 +118,9 @@ def test_cli_recommend_and_explain_print_the_documented_json(saved, temporal_mod
     assert sum(p["contribution"] for p in out["paths"]) + out["remainder"] == pytest.approx(out["score"], rel=1e-9)
     assert main(["recommend", str(saved), "--user", user, "-k", "2"]) == 0
     assert "rank" in capsys.readouterr().out
-    assert main(["explain", str(saved), "--user", "nobody", "--item", str(rows[0]["item"])]) == 2
-    assert "unknown" in capsys.readouterr().err
+    # a user the model does not hold: a data condition (exit 1) with the reason (issue 29)
+    assert main(["explain", str(saved), "--user", "nobody", "--item", str(rows[0]["item"])]) == 1
+    assert "'nobody' is not among the model's" in capsys.readouterr().err
 
 
 def test_a_folded_in_user_scores_like_the_training_user_with_the_same_items(tmp_path):

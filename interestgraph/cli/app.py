@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import InterestGraphError
+from .threads import resolve_threads, thread_limit
 
 # re-exported: verb modules written before .verb existed import these from here
 from .verb import CONFIG_EXTRAS as CONFIG_EXTRAS
@@ -45,7 +47,25 @@ def _common_options() -> argparse.ArgumentParser:
         help="settings from a TOML or JSON file: flag names as keys (top-level keys: every verb that has the flag; a "
         "[VERB] table: that verb only); flags on the command line win",
     )
+    common.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        default=argparse.SUPPRESS,
+        help="CPU threads of torch, OpenMP and BLAS (default: $INTERESTGRAPH_THREADS, else $OMP_NUM_THREADS, else "
+        "min(physical cores, 8) less the machine's load; see docs/getting-started.md#threads)",
+    )
     return common
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def read_config(path: str | os.PathLike) -> dict[str, Any]:
@@ -227,15 +247,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _NoteFormatter(logging.Formatter):
+    """``interestgraph: note: ...`` (info), ``interestgraph: warning: ...``, ``interestgraph: error: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "note" if record.levelno < logging.WARNING else record.levelname.lower()
+        return f"interestgraph: {kind}: {record.getMessage()}"
+
+
 def _configure_stderr(quiet: bool) -> None:
     if quiet:
         os.environ["INTERESTGRAPH_PROGRESS"] = "0"
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("interestgraph: note: %(message)s"))
+    handler.setFormatter(_NoteFormatter())
     root = logging.getLogger("interestgraph")
     root.handlers[:] = [handler]
     root.setLevel(logging.ERROR if quiet else logging.INFO)
     root.propagate = False
+
+
+def _line_buffered_stdout() -> None:
+    """stdout written line by line even when piped (a log, CI, ``| tee``), so output is seen as it is printed."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and not sys.stdout.isatty():
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(line_buffering=True)
+
+
+def _unrecognised(parser: argparse.ArgumentParser, verb: str | None, unknown: list[str]) -> None:
+    """Exit 2 with the verb's own usage line, naming the unknown arguments and the verb's closest flag."""
+    import difflib
+
+    target = parser._subparsers._group_actions[0].choices.get(verb, parser) if verb else parser
+    flags = [o for action in target._actions for o in action.option_strings if o.startswith("--")]
+    hints = []
+    for token in unknown:
+        if token.startswith("-"):
+            close = difflib.get_close_matches(token.split("=", 1)[0], flags, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{token.split('=', 1)[0]}: did you mean {close[0]}?")
+    target.error(f"unrecognized arguments: {' '.join(unknown)}" + (f" ({'; '.join(hints)})" if hints else ""))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -253,7 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"interestgraph: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # a mistyped flag: the verb's usage (with a close match), not the top-level one
+            _unrecognised(parser, getattr(args, "verb", None), unknown)
     except SystemExit as exc:
         if exc.code == EXIT_USAGE and any(a == "--config" or a.startswith("--config=") for a in argv):
             print(
@@ -264,14 +317,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.config_extra = config_extra
     debug = getattr(args, "debug", False)
     _configure_stderr(getattr(args, "quiet", False))
+    _line_buffered_stdout()
     if not getattr(args, "verb", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        result = args.run(args)
+        threads, _ = resolve_threads(getattr(args, "threads", None))
+    except ValueError as exc:
+        print(f"interestgraph: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with thread_limit(threads):
+            result = args.run(args)
     except KeyboardInterrupt:
         print("interestgraph: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as a killed writer would
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except UsageError as exc:
         if debug:
             traceback.print_exc()
@@ -296,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_DATA_ERROR
+    if result.streamed:  # the verb printed its output as it went (batch recommend / explain)
+        return result.exit_code
     if getattr(args, "json", False):
         print(json.dumps(result.data, indent=2, ensure_ascii=False, default=str))
     elif result.text:

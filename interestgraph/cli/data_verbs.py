@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from .choices import ARTIFACTS, DEFAULT_SPLIT_SEED, FORMATS, PROTOCOLS, RAW_FORMATS
 from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 
@@ -69,7 +70,7 @@ def run_generate(args: argparse.Namespace) -> CommandResult:
     text = (
         f"wrote {path}: {summary['users']:,} users, {summary['items']:,} items, {summary['interactions']:,} events "
         f"({', '.join(f'{k} {v:,}' for k, v in summary['events'].items())}) in {seconds:.1f} s\n"
-        f"read it back with: interestgraph inspect {path} --format dataset --protocol rs-4"
+        f"read it back with: interestgraph inspect {path} --protocol rs-4"
     )
     return CommandResult({"out": str(path), "summary": summary, "seconds": seconds}, text)
 
@@ -77,19 +78,28 @@ def run_generate(args: argparse.Namespace) -> CommandResult:
 def add_source_options(
     parser: argparse.ArgumentParser, *, extra_formats: tuple[str, ...] = (), default_format: str | None = None
 ) -> None:
-    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log (``--format`` is required
-    unless ``default_format``)."""
-    from ..data.formats import FORMATS
-    from ..data.protocols import DEFAULT_SEED
+    """SOURCE, --format and the csv mapping flags, shared by every verb that reads a log.
 
-    parser.add_argument("source", nargs="?", type=Path, help="file or folder (not needed for --format synthetic)")
+    ``--format`` is needed for raw data only: an artifact directory (a dataset, or a graph where the verb takes
+    ``extra_formats=("graph",)``) says what it is in its ``manifest.json``, and without SOURCE ``default_format``
+    applies (see :func:`resolve_format`)."""
+    parser.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        help="file or folder of raw data (with --format), or a directory written by interestgraph (its manifest says "
+        "what it is); not needed for --format synthetic",
+    )
     parser.add_argument(
         "--format",
-        required=default_format is None,
-        default=default_format,
+        default=None,
         choices=(*FORMATS, *extra_formats),
-        help="input format" + (f" (default {default_format})" if default_format else ""),
+        help="format of raw data (needed only for raw data: a dataset"
+        + (" or graph" if "graph" in extra_formats else "")
+        + " directory is recognised by its manifest)"
+        + (f"; without SOURCE: {default_format}" if default_format else ""),
     )
+    parser.set_defaults(default_format=default_format, artifact_formats=("dataset", *extra_formats))
     parser.add_argument("--items", type=Path, help="catalog file (csv) or metadata file (amazon)")
     parser.add_argument(
         "--map",
@@ -118,16 +128,76 @@ def add_source_options(
     parser.add_argument(
         "--split-seed",
         type=non_negative_int,
-        default=DEFAULT_SEED,
-        help=f"seed of the protocol's split (default {DEFAULT_SEED})",
+        default=DEFAULT_SPLIT_SEED,
+        help=f"seed of the protocol's split (default {DEFAULT_SPLIT_SEED})",
     )
     add_synthetic_options(parser)
 
 
-def load_from_args(args: argparse.Namespace):
+#: manifest ``format`` → the ``--format`` that reads it
+_ARTIFACT_FORMATS = {"interestgraph-dataset": "dataset", "interestgraph-graph": "graph"}
+
+
+def _raw_hint(source: Path) -> str:
+    """A guess at the raw format of ``source``, for the message that asks for ``--format``."""
+    if source.is_dir():
+        names = {p.name.lower() for p in source.iterdir()}
+        if {"ratings.csv", "ratings.dat", "u.data"} & names:
+            return f" ({source} looks like MovieLens: --format movielens)"
+        if {"train.txt", "test.txt"} <= names:
+            return f" ({source} looks like LightGCN's files: --format lightgcn)"
+        return ""
+    if source.suffix.lower() in (".csv", ".tsv", ".parquet", ".jsonl", ".json", ".txt"):
+        return " (a table: --format csv, with --map CANONICAL=COLUMN where its columns have other names)"
+    return ""
+
+
+def resolve_format(args: argparse.Namespace, verb: str) -> str:
+    """``args.format``, or the one SOURCE's manifest names, or the verb's default without SOURCE; sets
+    ``args.format``.
+
+    Raises:
+        UsageError: raw data without ``--format``, or an artifact this verb does not read (what to do is said).
+    """
+    if args.format is not None:
+        return args.format
+    source = args.source
+    if source is None:
+        default = getattr(args, "default_format", None)
+        if default is None:
+            raise UsageError(
+                f"give SOURCE (raw data with --format {{{','.join(RAW_FORMATS)}}}, or a dataset directory), or "
+                "--format synthetic for the built-in generator"
+            )
+        args.format = default
+        return default
+    from ..artifacts import artifact_format
+
+    kind = artifact_format(source)
+    readable = getattr(args, "artifact_formats", ("dataset",))
+    if kind in _ARTIFACT_FORMATS and _ARTIFACT_FORMATS[kind] in readable:
+        args.format = _ARTIFACT_FORMATS[kind]
+        return args.format
+    if kind in ARTIFACTS:
+        what, writer = ARTIFACTS[kind]
+        if kind == "interestgraph-model":
+            hint = f"evaluate it with 'interestgraph evaluate {source}', ask it with 'interestgraph recommend {source}'"
+        else:
+            hint = f"train on it with 'interestgraph train {source} --out MODEL_DIR'"
+        raise UsageError(f"SOURCE {source} is a {what} (written by '{writer}'); '{verb}' reads a log: {hint}")
+    if not source.exists():
+        raise FileNotFoundError(f"SOURCE {source}: no such file or directory")
+    raise UsageError(
+        f"SOURCE {source} is raw data (no interestgraph manifest.json), so it needs --format "
+        f"{{{','.join(RAW_FORMATS)}}}{_raw_hint(source)}"
+    )
+
+
+def load_from_args(args: argparse.Namespace, verb: str = "inspect"):
     """Load the log named by :func:`add_source_options` flags (a ``LoadedSource``)."""
     from ..data.formats import load_source
 
+    resolve_format(args, verb)
     if args.format != "synthetic" and args.source is None:
         raise UsageError(f"--format {args.format} needs a SOURCE path")
     if args.format == "synthetic" and args.source is not None:
@@ -136,16 +206,38 @@ def load_from_args(args: argparse.Namespace):
         )
     if (args.map or args.item_map or args.list_field or args.event) and args.format != "csv":
         raise UsageError("--map, --item-map, --list-field and --event apply to --format csv only")
-    return load_source(
-        args.source,
-        args.format,
-        items=args.items,
-        columns=parse_mapping(args.map, "--map"),
-        item_columns=parse_mapping(args.item_map, "--item-map"),
-        list_fields=parse_list_fields(args.list_field),
-        default_event=args.event or "interaction",
-        synthetic=synthetic_config(args),
-    )
+    from ..errors import DataError
+
+    try:
+        return load_source(
+            args.source,
+            args.format,
+            items=args.items,
+            columns=parse_mapping(args.map, "--map"),
+            item_columns=parse_mapping(args.item_map, "--item-map"),
+            list_fields=parse_list_fields(args.list_field),
+            default_event=args.event or "interaction",
+            synthetic=synthetic_config(args),
+        )
+    except DataError as exc:
+        hint = _mapping_hint(str(exc), args)
+        if hint:
+            raise DataError(f"{exc}; {hint}") from None
+        raise
+
+
+def _mapping_hint(message: str, args: argparse.Namespace) -> str | None:
+    """For a csv table without the canonical columns: how to name its own columns with --map / --item-map."""
+    import re
+
+    found = re.search(r"missing required column\(s\) ((?:'[^']+'(?:, )?)+)", message)
+    if args.format != "csv" or not found:
+        return None
+    missing = re.findall(r"'([^']+)'", found.group(1))
+    catalog = args.items is not None and message.startswith(str(args.items))
+    flag = "--item-map" if catalog else "--map"
+    example = " ".join(f"{flag} {name}=YOUR_{name.upper().removesuffix('_ID')}_COLUMN" for name in missing)
+    return f"say which of your columns holds each with {flag} CANONICAL=COLUMN: {example}"
 
 
 def run_inspect(args: argparse.Namespace) -> CommandResult:
@@ -181,8 +273,6 @@ def _describe_log(s: dict) -> str:
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from ..data.protocols import PROTOCOLS
-
     gen = add_verb(
         verbs,
         common,
@@ -205,11 +295,10 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="load and validate a log, optionally split it under a protocol, and summarise it",
         description="Load a behaviour log in any supported format, validate it, optionally split it under a named "
         "protocol, and print counts (users, items, events, parts).",
-        example="interestgraph inspect ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 --json",
+        example="interestgraph inspect ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 --json\n"
+        "  interestgraph inspect data/synthetic --protocol tl-4          # a dataset directory: no --format",
         run=run_inspect,
     )
     add_source_options(ins)
-    ins.add_argument(
-        "--protocol", choices=sorted(PROTOCOLS), help="split under this named protocol and summarise the parts"
-    )
+    ins.add_argument("--protocol", choices=PROTOCOLS, help="split under this named protocol and summarise the parts")
     add_json_flag(ins)

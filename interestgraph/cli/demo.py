@@ -19,10 +19,8 @@ import re
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..artifacts import atomic_write_text
-from .data_verbs import add_source_options, load_from_args, synthetic_config
+from .data_verbs import add_source_options, load_from_args, resolve_format, synthetic_config
 from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 BASELINES = ("popular", "itemknn", "bprmf", "lightgcn")
@@ -58,6 +56,8 @@ def page_name(user) -> str:
 def _page_user(graph, split) -> object:
     """A typical active user for the analyst page: among users with test positives, training activity nearest the 75th
     percentile."""
+    import numpy as np
+
     counts = graph.edges["user-item"]["src"].value_counts()
     tested = graph.users.get_indexer(split.positive_pairs("test")["user_id"].unique())
     counts = counts[counts.index.isin(tested[tested >= 0])] if (tested >= 0).any() else counts
@@ -81,7 +81,7 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
         raise UsageError(f"--baselines: unknown {', '.join(unknown)}; choose from {', '.join(BASELINES)}")
     if args.epochs < 1:
         raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
-    synthetic = args.format == "synthetic"
+    synthetic = resolve_format(args, "demo") == "synthetic"
     started = time.perf_counter()
     seconds: dict[str, float] = {}
     out: Path = args.out
@@ -102,7 +102,7 @@ def run_demo(args: argparse.Namespace) -> CommandResult:
         data = generate_synthetic(**synthetic_config(args))
         log, truth = data.log, data.truth
     else:
-        loaded = load_from_args(args)
+        loaded = load_from_args(args, "demo")
         log, given = loaded.log, loaded.given_split
     step("data")
     bar.set_postfix_str("split")

@@ -57,7 +57,9 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
     started = time.perf_counter()
     merge = list(args.merge or [])
     if args.format is None and args.source is not None:
-        raise UsageError(f"SOURCE {args.source} needs --format")
+        from .data_verbs import resolve_format
+
+        resolve_format(args, "encode")
     if args.format is None and not merge:
         raise UsageError(
             "nothing to do: give SOURCE --format FORMAT to encode a catalog, and/or --merge OTHER_CACHE_DIR"
@@ -82,7 +84,7 @@ def run_encode(args: argparse.Namespace) -> CommandResult:
             from ..encoder import EncoderConfig, TextEncoder
 
             try:
-                loaded = load_from_args(args)
+                loaded = load_from_args(args, "encode")
                 texts = catalog_item_texts(loaded)
                 # the encoder itself has no cache: rank 0 reads and writes --encoder-cache once (run_distributed_encode)
                 encoder = TextEncoder(
@@ -150,10 +152,6 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_encode,
     )
     add_source_options(enc)
-    for action in enc._actions:  # --format is needed to encode, not to merge only (checked in run_encode)
-        if action.dest == "format":
-            action.required = False
-            action.help = "input format (needed with SOURCE)"
     enc.add_argument(
         "--encoder-cache",
         type=Path,

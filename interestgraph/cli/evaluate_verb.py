@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .choices import PROTOCOLS
 from .data_verbs import add_source_options, load_from_args
 from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
@@ -135,15 +136,21 @@ def fit_item_path(split, graph, args: argparse.Namespace) -> tuple[Any, dict[str
 
 
 def is_model_dir(name: str) -> bool:
-    """Whether ``name`` is a directory written by ``interestgraph train`` (a model manifest)."""
+    """Whether ``name`` is a directory written by ``interestgraph train`` or ``ItemPathModel.save`` (a model
+    manifest)."""
     from ..artifacts import artifact_format
 
-    return artifact_format(name) == "interestgraph-model"
+    return artifact_format(name) in ("interestgraph-model", "interestgraph-item-path-model")
 
 
 def load_trained(name: str, graph):
-    """A trained model directory, checked against the graph being evaluated."""
-    from ..model import InterestGraphModel
+    """A trained model directory, checked against the graph being evaluated (an item-path model against the split's
+    IDs, by the harness)."""
+    from ..artifacts import artifact_format
+    from ..model import InterestGraphModel, ItemPathModel
+
+    if artifact_format(name) == "interestgraph-item-path-model":
+        return ItemPathModel.load(name)
 
     if graph is None:
         raise UsageError(
@@ -166,12 +173,38 @@ def load_trained(name: str, graph):
     return model
 
 
+def _model_source(args: argparse.Namespace, names: list[str]) -> str | None:
+    """SOURCE a model directory (no --format): evaluate it on the graph it records, beside ``--models``; returns the
+    line that says so, or None when SOURCE is not a model."""
+    from ..artifacts import artifact_format
+
+    if args.format is not None or args.source is None or artifact_format(args.source) != "interestgraph-model":
+        return None
+    manifest = json.loads((Path(args.source) / "manifest.json").read_text(encoding="utf-8"))
+    graph = manifest.get("graph_path")
+    if not graph or artifact_format(graph) != "interestgraph-graph":
+        raise UsageError(
+            f"SOURCE {args.source} is a model whose training graph {graph!r} is not a graph directory any more; "
+            "give the graph: interestgraph evaluate GRAPH_DIR --models " + str(args.source)
+        )
+    model = str(args.source)
+    if args.models_given:
+        names.append(model)
+    else:  # the default baselines beside it
+        names.insert(0, model)
+    args.source, args.format = Path(graph), "graph"
+    return f"{model}: evaluated on its training graph {graph}"
+
+
 def _split_from_args(args: argparse.Namespace):
     """``(split, graph or None)`` for the evaluate verb."""
     from ..data.protocols import split_log
     from ..graph import InterestGraph
+    from .data_verbs import resolve_format
 
     source = args.source
+    if args.format is None and source is not None:
+        resolve_format(args, "evaluate")
     if (
         source is not None
         and Path(source).is_dir()
@@ -191,7 +224,7 @@ def _split_from_args(args: argparse.Namespace):
         raise UsageError(
             f"--format graph needs a graph directory written by 'interestgraph build'; {source} is not one"
         )
-    loaded = load_from_args(args)
+    loaded = load_from_args(args, "evaluate")
     if loaded.given_split is not None:
         if args.protocol:
             raise UsageError(f"--format {args.format} comes with its own train/test split; omit --protocol")
@@ -206,7 +239,10 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
         cutoffs = tuple(int(k) for k in args.cutoffs.split(","))
     except ValueError:
         raise UsageError(f"--cutoffs takes comma-separated integers, got {args.cutoffs!r}") from None
-    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    args.models_given = args.models is not None
+    names = [n.strip() for n in (args.models or "pop,itemknn").split(",") if n.strip()]
+    source_line = _model_source(args, names)
+    names = list(dict.fromkeys(names))
     unknown = [n for n in names if n not in MODEL_NAMES and not is_model_dir(n)]
     if unknown or not names:
         raise UsageError(
@@ -214,8 +250,18 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
             "or a trained model directory"
         )
     split, graph = _split_from_args(args)
+    if len(split.positive_pairs("test")) == 0:
+        raise UsageError(
+            f"{args.source} has no test part to evaluate on (protocol {split.protocol.name}: "
+            + (
+                "the graph was built without --protocol, so every event trains); rebuild it with --protocol rs-4 (or "
+                "tl-4, cold-4): interestgraph build DATA --protocol rs-4 --out GRAPH_DIR"
+                if graph is not None
+                else "no held-out pairs); evaluate under a protocol: --protocol rs-4 (or tl-4, cold-4)"
+            )
+        )
     results = {}
-    lines = [split.describe()]
+    lines = [split.describe()] + ([source_line] if source_line else [])
     for name in names:
         started = time.perf_counter()
         tuned_facts, tuned_line = None, None
@@ -258,8 +304,6 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from ..data.protocols import PROTOCOLS
-
     ev = add_verb(
         verbs,
         common,
@@ -271,21 +315,25 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "and the best on validation NDCG@20 is the one scored on test (printed with the grid); item-path (the "
         "closed-form item-item path model) is tuned by its own stated grid (interestgraph.model.ItemPathGrid), on the "
         "graph's interests and text when SOURCE is a graph directory. "
-        "SOURCE may be a graph directory (--format graph), whose stored split is then used.",
+        "SOURCE may be raw data (--format), a dataset directory, a graph directory (its stored split is then used) or "
+        "a model directory (evaluated on the graph it was trained on); a directory written by interestgraph needs no "
+        "--format.",
         example="interestgraph evaluate ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 "
-        "--models pop,itemknn,bpr,lightgcn,text,ease,gfcf,chebycf --cutoffs 10,20 --json",
+        "--models pop,itemknn,bpr,lightgcn,text,ease,gfcf,chebycf --cutoffs 10,20 --json\n"
+        "  interestgraph evaluate models/ml-small          # a trained model, on its graph, beside pop and itemknn",
         run=run_evaluate,
     )
     add_source_options(ev, extra_formats=("graph",))
     ev.add_argument(
         "--protocol",
-        choices=sorted(PROTOCOLS),
+        choices=PROTOCOLS,
         help="named protocol (default rs-4; a graph directory uses its stored split)",
     )
     ev.add_argument(
         "--models",
-        default="pop,itemknn",
-        help=f"comma-separated: {', '.join(MODEL_NAMES)} or a trained model directory (default pop,itemknn)",
+        default=None,
+        help=f"comma-separated: {', '.join(MODEL_NAMES)} or a trained model directory (default pop,itemknn; with a "
+        "model directory as SOURCE: that model, pop and itemknn)",
     )
     ev.add_argument("--cutoffs", default="10,20", help="comma-separated K values (default 10,20)")
     ev.add_argument(

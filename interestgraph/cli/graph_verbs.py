@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from .choices import PROTOCOLS
 from .data_verbs import add_source_options, load_from_args
 from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
@@ -17,7 +18,7 @@ def run_build(args: argparse.Namespace) -> CommandResult:
     started = time.perf_counter()
     inputs = (args.source, args.items)
     check_target(args.out, overwrite=args.overwrite, inputs=inputs)  # before the build, not after it
-    loaded = load_from_args(args)
+    loaded = load_from_args(args, "build")
     if args.protocol and loaded.given_split is not None:
         raise UsageError(f"--format {args.format} comes with its own train/test split; omit --protocol")
     encoder = _encoder_from_args(args)
@@ -126,8 +127,6 @@ def _add_encoder_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from ..data.protocols import PROTOCOLS
-
     build = add_verb(
         verbs,
         common,
@@ -137,13 +136,17 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "language-model embeddings; weighted user–item, item–interest, user–interest (w(v|u)), interest–interest "
         "and item–item edges. With --protocol, every edge comes from the training part only and the split is stored.",
         example="interestgraph build ../shared/datasets/ml-latest-small --format movielens --protocol rs-4 --out "
-        "graphs/ml-small --json",
+        "graphs/ml-small --json\n"
+        "  # your own tables: events.csv (customer,sku,when,stars) and items.csv (sku,name,categories 'a|b')\n"
+        "  interestgraph build events.csv --format csv --map user_id=customer --map item_id=sku --map timestamp=when "
+        "--event rating --map value=stars --items items.csv --item-map item_id=sku --item-map title=name "
+        "--list-field categories --protocol tl-4 --out graphs/shop",
         run=run_build,
     )
     add_source_options(build)
     build.add_argument(
         "--protocol",
-        choices=sorted(PROTOCOLS),
+        choices=PROTOCOLS,
         help="split under this protocol first (edges from the training part only); default: every event trains",
     )
     build.add_argument("--out", type=Path, required=True, help="graph directory to write (e.g. graphs/NAME)")

@@ -4,16 +4,20 @@ items for a saved model."""
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+import time
 from pathlib import Path
 
-from .verb import CommandResult, UsageError, add_json_flag, add_verb
+from ..errors import DataError
+from .verb import CommandResult, UsageError, add_json_flag, add_verb, expect_artifact
 
 
 def _load(directory: Path):
     from ..model import InterestGraphModel
 
-    if not directory.is_dir():
-        raise UsageError(f"MODEL_DIR {directory}: not a directory (write one with 'interestgraph train')")
+    expect_artifact(directory, "interestgraph-model", "MODEL_DIR")
     return InterestGraphModel.load(directory)
 
 
@@ -21,19 +25,147 @@ def _items(value: str | None) -> list[str]:
     return [x.strip() for x in value.split(",") if x.strip()] if value else []
 
 
+#: what to do for someone the model does not know
+NEW_USER_HINT = (
+    "for someone the model does not know, recommend from what they liked (--items ID,ID,...) or what they ask for "
+    "(--query TEXT)"
+)
+
+
+def unknown_user_reason(protocol: dict | None) -> str:
+    """Why a user ID may be missing from a model or graph trained under ``protocol`` (its ``to_dict()``)."""
+    params = (protocol or {}).get("params", {})
+    least = params.get("min_user_positives") or 1
+    why = "the ID is written differently in the log, or the user has no event in the training part"
+    if least > 1:
+        threshold = params.get("positive_threshold")
+        positive = f" (events of weight >= {threshold:g}, e.g. ratings >= {threshold:g})" if threshold else ""
+        why = (
+            f"protocol {protocol.get('name')} keeps only users with at least {least} positive items{positive}, so a "
+            f"user with fewer was dropped by the split; or {why}"
+        )
+    return why
+
+
+def unknown_user_message(model, users: list[str], flag: str) -> str:
+    """``flag``: the users are not in the model, why, and what to do instead (one line)."""
+    shown = ", ".join(map(repr, users[:5])) + (" ..." if len(users) > 5 else "")
+    who = f"user {shown} is" if len(users) == 1 else f"{len(users):,} users ({shown}) are"
+    reason = unknown_user_reason((getattr(model, "facts", None) or {}).get("protocol"))
+    return f"{flag}: {who} not among the model's {model.n_users:,} users: {reason}; {NEW_USER_HINT}"
+
+
+def _user_keys(model) -> dict[str, object]:
+    """``{str(user ID): user ID}``: IDs typed on a command line or in a file arrive as text."""
+    return {str(u): u for u in model.user_ids}
+
+
+def _batch_users(args: argparse.Namespace, model) -> list[str]:
+    if args.all_users:
+        return [str(u) for u in model.user_ids]
+    try:
+        text = sys.stdin.read() if str(args.users) == "-" else Path(args.users).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OSError(f"--users {args.users}: {exc.strerror or exc}") from None
+    users = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not users:
+        raise UsageError(f"--users {args.users}: no user ID in it (one ID a line; blank lines and # comments skipped)")
+    return users
+
+
+def _check_one_source(args: argparse.Namespace, *, new_user: bool) -> str:
+    """Which of --user / --users / --all-users / (--items, --query) was given: exactly one."""
+    given = [
+        name
+        for name, on in (
+            ("--user", args.user is not None),
+            ("--users", args.users is not None),
+            ("--all-users", args.all_users),
+            ("--items/--query", new_user),
+        )
+        if on
+    ]
+    if len(given) != 1:
+        raise UsageError(
+            "give one of --user ID, --users FILE (one ID a line), --all-users, or --items / --query (someone the "
+            f"model does not know){'; got ' + ' and '.join(given) if given else ''}"
+        )
+    return given[0]
+
+
+def _emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _rows(table) -> list[dict]:
+    return [
+        {"item": _plain(r.item_id), "title": r.title, "score": float(r.score)} for r in table.itertuples(index=False)
+    ]
+
+
+def _batch_recommend(args: argparse.Namespace, model) -> CommandResult:
+    """Top-k for many users in one process, streamed: one JSON object a line with --json, else tab-separated rows."""
+    from ..progress import progress
+    from ..recommend import recommend
+
+    started = time.perf_counter()
+    keys = _user_keys(model)
+    users = _batch_users(args, model)
+    not_in = f"not among the model's {model.n_users:,} users (see the note on stderr)"
+    if not args.json:
+        _emit("user\trank\titem\tscore\ttitle")
+    missing, done = [], 0
+    chunk = args.batch_size
+    with progress(total=len(users), desc="recommend", unit="user") as bar:
+        for start in range(0, len(users), chunk):
+            part = users[start : start + chunk]
+            known = list(dict.fromkeys(keys[u] for u in part if u in keys))
+            table = (
+                recommend(model, known, k=args.k, exclude_seen=not args.include_seen, batch_size=max(1, len(known)))
+                if known
+                else None
+            )
+            groups = {} if table is None else {str(u): g for u, g in table.groupby("user_id", sort=False)}
+            for user in part:
+                if user not in keys:
+                    missing.append(user)
+                    if args.json:
+                        _emit(json.dumps({"user": user, "error": not_in}, ensure_ascii=False))
+                    continue
+                rows = _rows(groups[user]) if user in groups else []
+                done += 1
+                if args.json:
+                    _emit(json.dumps({"user": _plain(keys[user]), "items": rows}, ensure_ascii=False, default=str))
+                else:
+                    for rank, r in enumerate(rows, 1):
+                        title = " ".join(str(r["title"]).split())  # a tab or newline in a title would break the row
+                        _emit(f"{user}\t{rank}\t{r['item']}\t{r['score']:.6g}\t{title}")
+            bar.update(len(part))
+    seconds = time.perf_counter() - started
+    log = logging.getLogger("interestgraph")
+    rate = done / seconds if seconds > 0 else 0.0
+    log.info(f"top {args.k} for {done:,} users in {seconds:.2f} s ({rate:,.0f} users/s)")
+    if missing:
+        log.error(unknown_user_message(model, missing, "--users" if args.users else "--all-users"))
+    return CommandResult(streamed=True, exit_code=1 if missing else 0)
+
+
 def run_recommend(args: argparse.Namespace) -> CommandResult:
     from ..recommend import recommend, recommend_for_intent, recommend_for_items
 
     if args.k < 1:
         raise UsageError(f"-k must be >= 1, got {args.k}")
-    if (args.user is None) == (args.items is None and args.query is None):
-        raise UsageError(
-            "give either --user (a user in the model), or --items and/or --query (a new user's liked items, free text)"
-        )
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    source = _check_one_source(args, new_user=args.items is not None or args.query is not None)
     model = _load(args.model)
+    if source in ("--users", "--all-users"):
+        return _batch_recommend(args, model)
     notes = []
     try:
         if args.user is not None:
+            if args.user not in _user_keys(model):
+                raise DataError(unknown_user_message(model, [args.user], "--user"))
             table = recommend(model, [args.user], k=args.k, exclude_seen=not args.include_seen)
             who = f"user {args.user}"
         elif args.query is not None:
@@ -51,38 +183,100 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
             table = recommend_for_items(model, items, k=args.k, exclude_given=not args.include_seen)
             who = f"a new user who liked {len(items)} item(s)"
     except KeyError as exc:
-        raise UsageError(f"{'--user' if args.user is not None else '--items'}: {exc.args[0]}") from None
+        raise DataError(f"{'--user' if args.user is not None else '--items'}: {exc.args[0]}") from None
+    except DataError:
+        raise
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    rows = [
-        {"item": _plain(r.item_id), "title": r.title, "score": float(r.score)} for r in table.itertuples(index=False)
-    ]
+    rows = _rows(table)
     width = max([len(str(r["item"])) for r in rows] + [4])
+    scores = [f"{r['score']:.5g}" for r in rows]
+    score_width = max([len(x) for x in scores] + [5])
     lines = [
         f"top {len(rows)} for {who} ({model.describe()})",
         *notes,
-        f"{'rank':>4}  {'item':<{width}}  {'score':>10}  title",
+        f"{'rank':>4}  {'item':<{width}}  {'score':>{score_width}}  title",
     ]
-    lines += [f"{k:>4}  {r['item']!s:<{width}}  {r['score']:>10.5g}  {r['title']}" for k, r in enumerate(rows, 1)]
+    lines += [
+        f"{k:>4}  {r['item']!s:<{width}}  {x:>{score_width}}  {r['title']}"
+        for k, (r, x) in enumerate(zip(rows, scores), 1)
+    ]
     protocol = (getattr(model, "facts", None) or {}).get("protocol_line")
     if protocol:
         lines.append(f"trained on: {protocol}")
     return CommandResult(rows, "\n".join(lines))
 
 
+def _explain_pairs(args: argparse.Namespace, model) -> list[tuple[str, str | None]]:
+    """(user, item) pairs of a batch explain: the users with --item, or "USER ITEM" lines of --users."""
+    if args.all_users:
+        return [(str(u), args.item) for u in model.user_ids]
+    pairs = []
+    for line in _batch_users(args, model):
+        fields = line.replace(",", " ").replace("\t", " ").split()
+        if args.item is not None:
+            pairs.append((line, args.item))
+        elif len(fields) == 2:
+            pairs.append((fields[0], fields[1]))
+        else:
+            raise UsageError(f"--users {args.users}: without --item each line is 'USER ITEM', got {line!r}")
+    return pairs
+
+
+def _batch_explain(args: argparse.Namespace, model) -> CommandResult:
+    from ..progress import progress
+    from ..recommend import explain
+
+    started = time.perf_counter()
+    keys = _user_keys(model)
+    pairs = _explain_pairs(args, model)
+    not_in = f"not among the model's {model.n_users:,} users (see the note on stderr)"
+    missing, done = [], 0
+    with progress(total=len(pairs), desc="explain", unit="pair") as bar:
+        for k, (user, item) in enumerate(pairs):
+            bar.update()
+            if user not in keys:
+                missing.append(user)
+                if args.json:
+                    _emit(json.dumps({"user": user, "item": item, "error": not_in}, ensure_ascii=False))
+                continue
+            try:
+                explanation = explain(model, keys[user], item, top=args.top)
+            except KeyError as exc:
+                raise DataError(f"--item {item!r}: {exc.args[0]}") from None
+            done += 1
+            if args.json:
+                _emit(json.dumps(explanation.to_dict(), ensure_ascii=False, default=str))
+            else:
+                _emit(("\n" if k else "") + str(explanation))
+    seconds = time.perf_counter() - started
+    log = logging.getLogger("interestgraph")
+    log.info(f"{done:,} explanations in {seconds:.2f} s ({done / seconds if seconds > 0 else 0:,.1f} /s)")
+    if missing:
+        log.error(unknown_user_message(model, missing, "--users"))
+    return CommandResult(streamed=True, exit_code=1 if missing else 0)
+
+
 def run_explain(args: argparse.Namespace) -> CommandResult:
     from ..recommend import explain, explain_intent
 
-    if (args.user is None) == (args.query is None):
-        raise UsageError("give exactly one of --user (a user in the model) or --query (a new user's free text)")
+    source = _check_one_source(args, new_user=args.query is not None)
+    if args.item is None and source != "--users":
+        raise UsageError("--item is needed (or --users FILE whose lines are 'USER ITEM')")
     model = _load(args.model)
+    if source in ("--users", "--all-users"):
+        return _batch_explain(args, model)
     try:
         if args.user is not None:
+            if args.user not in _user_keys(model):
+                raise DataError(unknown_user_message(model, [args.user], "--user"))
             explanation = explain(model, args.user, args.item, top=args.top)
         else:
             explanation = explain_intent(model, args.query, args.item, top=args.top, items=_items(args.items) or None)
     except KeyError as exc:
-        raise UsageError(f"--user / --item: {exc.args[0]}") from None
+        raise DataError(f"--item: {exc.args[0]}") from None
+    except DataError:
+        raise
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return CommandResult(explanation.to_dict(), str(explanation))
@@ -134,20 +328,33 @@ def run_add_items(args: argparse.Namespace) -> CommandResult:
     )
 
 
+def _add_batch_options(parser: argparse.ArgumentParser, *, what: str) -> None:
+    parser.add_argument("--users", metavar="FILE", help=f"a file of {what}, one a line ('-': stdin)")
+    parser.add_argument("--all-users", action="store_true", help="every user of the model")
+
+
 def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     rec = add_verb(
         verbs,
         common,
         "recommend",
-        help="top-K items for one user from a trained model",
+        help="top-K items for a user, many users, or someone new, from a trained model",
         description="Rank every candidate item for a user by its exact walk score (the user's training items left out) "
-        "and print the list, or JSON [{item, title, score}, ...] with --json.",
+        "and print the list, or with --json an array [{item, title, score}, ...]. Many users in one process: --users "
+        "FILE (one ID a line; - reads stdin) or --all-users prints, as it goes, tab-separated rows (user, rank, item, "
+        "score, title), or with --json one object a line {user, items: [{item, title, score}, ...]}; a user the model "
+        "does not know gets {user, error} and the exit code is 1. Someone new: --items and/or --query.",
         example="interestgraph recommend models/ml-small --user 42 -k 20\n  interestgraph recommend models/ml-small "
+        "--users users.txt -k 10 --json > recs.jsonl\n  interestgraph recommend models/ml-small "
         "--query 'space adventure with robots' --json",
         run=run_recommend,
     )
     rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
     rec.add_argument("--user", help="user ID as in the log")
+    _add_batch_options(rec, what="users")
+    rec.add_argument(
+        "--batch-size", type=int, default=256, help="--users / --all-users: users scored at once (default 256)"
+    )
     rec.add_argument("--items", help="comma-separated item IDs a new user liked, oldest first (no retraining)")
     rec.add_argument(
         "--query",
@@ -158,24 +365,34 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     rec.add_argument(
         "--include-seen", action="store_true", help="also rank the user's training items (or the given --items)"
     )
-    add_json_flag(rec)
+    add_json_flag(
+        rec,
+        help="JSON on stdout: an array [{item, title, score}, ...]; with --users / --all-users one object a line "
+        "{user, items} (JSON lines)",
+    )
     exp = add_verb(
         verbs,
         common,
         "explain",
         help="the user→item walks that make one recommendation's score",
         description="List the walks joining a user and an item, each with its contribution to the score "
-        "(they add up to it exactly; the walks not shown are the remainder), grouped by interest.",
-        example="interestgraph explain models/ml-small --user 42 --item 1196 --top 5 --json",
+        "(they add up to it exactly; the walks not shown are the remainder), grouped by interest. Many in one process: "
+        "--users FILE with --item (one user ID a line) or without it (lines 'USER ITEM'), or --all-users with --item; "
+        "with --json one explanation object a line.",
+        example="interestgraph explain models/ml-small --user 42 --item 1196 --top 5 --json\n  interestgraph explain "
+        "models/ml-small --users pairs.txt --json > why.jsonl",
         run=run_explain,
     )
     exp.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
     exp.add_argument("--user", help="user ID as in the log")
+    _add_batch_options(exp, what="users (or 'USER ITEM' pairs without --item)")
     exp.add_argument("--query", help="free text of a new user's intent, instead of --user")
     exp.add_argument("--items", help="with --query: comma-separated item IDs the new user also liked")
-    exp.add_argument("--item", required=True, help="item ID as in the catalog")
+    exp.add_argument("--item", help="item ID as in the catalog")
     exp.add_argument("--top", type=int, default=5, help="walks to list (default 5)")
-    add_json_flag(exp)
+    add_json_flag(
+        exp, help="JSON on stdout: the explanation object; with --users / --all-users one object a line (JSON lines)"
+    )
     add = add_verb(
         verbs,
         common,

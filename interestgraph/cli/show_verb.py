@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import DataError
 from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
 _FLAGS = {
@@ -17,11 +18,30 @@ _FLAGS = {
 }
 
 
+def default_page(user: str) -> Path:
+    """Where ``show`` writes without ``--out``: ``<temp dir>/interestgraph/user-<id>.html`` (never the working
+    directory, which is often a clone of the repository)."""
+    import re
+    import tempfile
+
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(user)).lstrip(".")
+    return Path(tempfile.gettempdir()) / "interestgraph" / f"user-{safe}.html"
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 period"``, ``"2 periods"``, ``"1,200 nodes"``."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def run_show(args: argparse.Namespace) -> CommandResult:
     from ..artifacts import atomic_write_bytes
     from ..viz import ViewLimits, show_user
     from ..viz.static import image_kind
 
+    chosen = args.out is not None
+    if not chosen:  # a page of our own in the temp directory, replaced on each run
+        args.out = default_page(args.user)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out {args.out} must end in .html")
     pictures = [p for p in (args.png, args.timeline_png) if p is not None]
@@ -31,7 +51,7 @@ def run_show(args: argparse.Namespace) -> CommandResult:
     folders = [str(p) for p in (args.out, *pictures) if p.is_dir()]
     if folders:
         raise UsageError(f"{', '.join(folders)}: a directory, not a file to write")
-    existing = [str(p) for p in (args.out, *pictures) if p.exists()]
+    existing = [str(p) for p in ((args.out,) if chosen else ()) + tuple(pictures) if p.exists()]
     if existing and not args.overwrite:
         raise UsageError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
     if pictures:
@@ -63,7 +83,9 @@ def run_show(args: argparse.Namespace) -> CommandResult:
             args.source, args.user, graph=args.graph, limits=limits, timeline=not args.no_timeline, freq=args.freq
         )
     except KeyError as exc:
-        raise UsageError(f"--user: {exc.args[0]}") from None
+        raise DataError(
+            f"--user: {exc.args[0]}; a user dropped by the split (too few positive items) is not in the graph"
+        ) from None
     if args.timeline_png is not None and view.timeline is None:
         raise UsageError(
             "--timeline-png: this graph's log has no timestamps (or --no-timeline was given), so there is no timeline"
@@ -92,7 +114,10 @@ def run_show(args: argparse.Namespace) -> CommandResult:
         "notes": view.ego.notes,
         "protocol": view.protocol,
     }
-    lines = [f"wrote {args.out}: user {view.ego.user}, {len(view.ego.nodes)} nodes, {len(view.ego.edges)} edges"]
+    lines = [
+        f"wrote {args.out}: user {view.ego.user}, {plural(len(view.ego.nodes), 'node')}, "
+        f"{plural(len(view.ego.edges), 'edge')}" + ("" if chosen else " (no --out: a page in the temp directory)")
+    ]
     lines.append(
         "  top interests: " + ", ".join(f"{r.label} ({r.value:.3f})" for r in interests.head(5).itertuples(index=False))
     )
@@ -100,7 +125,7 @@ def run_show(args: argparse.Namespace) -> CommandResult:
         lines.append("  recommendations: " + "; ".join(f"#{r['rank']} {r['title']}" for r in view.recommendations))
     lines += [f"  note: {n}" for n in view.ego.notes]
     if view.timeline is not None:
-        lines.append(f"  timeline: {data['timeline_periods']} periods ({args.freq})")
+        lines.append(f"  timeline: {plural(data['timeline_periods'], 'period')} ({args.freq})")
     lines += [f"wrote {path}" for key, path in written.items() if key != "html"]
     lines.append(view.protocol)
     return CommandResult(data, "\n".join(lines))
@@ -118,7 +143,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "network); given a graph without a model it shows interests and items and says that recommendations need a "
         "trained model.",
         example="interestgraph show models/ml-small --user 42 --out user42.html --png user42.png\n  interestgraph show "
-        "graphs/ml-small --user 42 --out user42.html",
+        "graphs/ml-small --user 42          # writes <temp dir>/interestgraph/user-42.html and says so",
         run=run_show,
     )
     show.add_argument(
@@ -128,7 +153,12 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="a graph directory ('interestgraph build') or a model directory ('interestgraph train')",
     )
     show.add_argument("--user", required=True, help="user ID as in the log")
-    show.add_argument("--out", type=Path, required=True, help="the HTML page to write (e.g. user42.html)")
+    show.add_argument(
+        "--out",
+        type=Path,
+        help="the HTML page to write (e.g. user42.html; default: <temp dir>/interestgraph/user-<ID>.html, said in the "
+        "output)",
+    )
     show.add_argument("--png", type=Path, help="also write a static picture (.png, .svg or .pdf; needs matplotlib)")
     show.add_argument(
         "--timeline-png", type=Path, help="also write the interest timeline as a picture (.png, .svg or .pdf)"

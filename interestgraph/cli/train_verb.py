@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import time
 from pathlib import Path
 
-from .verb import CommandResult, UsageError, add_json_flag, add_verb
+from .verb import CommandResult, UsageError, add_json_flag, add_verb, expect_artifact
 
 #: flags that map one-to-one onto ModelConfig / TrainConfig fields
 MODEL_FLAGS = (
@@ -105,6 +106,7 @@ def run_train(args: argparse.Namespace) -> CommandResult:
     from ..graph import InterestGraph
     from ..model import InterestGraphModel
 
+    expect_artifact(args.graph, "interestgraph-graph", "GRAPH_DIR")
     model_config, train_config = configs_from_args(args)
     try:
         processes = distributed.env_world_size()
@@ -133,6 +135,13 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         check_target(checkpoint, overwrite=True, inputs=(args.graph, args.out), replaceable=is_checkpoint)
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
+    validated = len(graph.split.positive_pairs("valid")) > 0
+    if not validated:  # say it before the epochs run, not after
+        logging.getLogger("interestgraph").warning(
+            f"{args.graph} has no validation part (protocol {graph.protocol.name}: built without --protocol, every "
+            f"event trains), so all {train_config.epochs} epochs run and the last is kept: no early stopping and no "
+            "validation score. To hold out validation and test parts, build with --protocol rs-4 (or tl-4, cold-4)"
+        )
     if getattr(args, "quiet", False) or args.json:  # -q: nothing on stderr; --json: the epochs are in the result
         train_config = dataclasses.replace(train_config, verbose=False)
     model = InterestGraphModel(model_config, train_config)
@@ -185,6 +194,11 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         f"\ncold items: {report.cold_items:g} of the items hidden per epoch; gate bias of items without interactions "
         f"{report.cold_calibration['bias']:+.2f} ({report.cold_calibration['draws']} calibration draws)"
     )
+    if not validated:
+        text += (
+            f"\nno validation part: trained on every event of the graph and kept the last of {report.epochs} epochs "
+            "(not early-stopped); there is no test part to evaluate on"
+        )
     return CommandResult(data, text)
 
 

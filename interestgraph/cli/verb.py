@@ -11,15 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CONFIG_EXTRAS", "CommandResult", "UsageError", "add_json_flag", "add_verb"]
+from .choices import ARTIFACTS
+
+__all__ = ["CONFIG_EXTRAS", "CommandResult", "UsageError", "add_json_flag", "add_verb", "expect_artifact"]
 
 
 @dataclass
 class CommandResult:
-    """What a verb returns: ``data`` for ``--json``, ``text`` for people."""
+    """What a verb returns: ``data`` for ``--json``, ``text`` for people; ``streamed`` when the verb has already
+    printed its output line by line (batch modes), with the ``exit_code`` to end with."""
 
     data: dict[str, Any] = field(default_factory=dict)
     text: str = ""
+    streamed: bool = False
+    exit_code: int = 0
 
 
 class UsageError(Exception):
@@ -30,8 +35,8 @@ class UsageError(Exception):
 CONFIG_EXTRAS: dict[str, Callable[[], set[str]]] = {}
 
 
-def add_json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+def add_json_flag(parser: argparse.ArgumentParser, help: str = "print the result as one JSON object on stdout") -> None:
+    parser.add_argument("--json", action="store_true", help=help)
 
 
 def add_verb(
@@ -55,3 +60,35 @@ def add_verb(
     )
     sub.set_defaults(run=run)
     return sub
+
+
+#: manifest ``format`` → (what it is, the verb that writes it)
+_KINDS = {kind: (f"a {what}", writer) for kind, (what, writer) in ARTIFACTS.items()}
+
+
+def expect_artifact(path, kind: str, role: str) -> None:
+    """Raise a :class:`UsageError` that says what ``path`` is and what to do when it is not an artifact of ``kind``
+    (a manifest ``format``); a path whose manifest says ``kind`` passes (the loader then verifies it)."""
+    from pathlib import Path
+
+    from ..artifacts import artifact_format
+
+    found = artifact_format(path)
+    if found == kind:
+        return
+    what, writer = _KINDS[kind]
+    if not Path(path).is_dir():
+        raise UsageError(f"{role} {path}: not a directory (write {what} with '{writer}')")
+    if found in _KINDS:
+        is_what, is_writer = _KINDS[found]
+        follow = {
+            ("interestgraph-model", "interestgraph-graph"): f"train a model on it: interestgraph train {path} --out "
+            "MODEL_DIR",
+            ("interestgraph-graph", "interestgraph-dataset"): f"build a graph from it: interestgraph build {path} "
+            "--out GRAPH_DIR",
+            ("interestgraph-graph", "interestgraph-model"): "a model is trained on a graph; its own graph is the "
+            "graph_path in its manifest.json",
+        }.get((kind, found), f"write {what} with '{writer}'")
+        raise UsageError(f"{role} {path} is {is_what} (written by '{is_writer}'), not {what}: {follow}")
+    if not (Path(path) / "manifest.json").exists():
+        raise UsageError(f"{role} {path}: no manifest.json, so not {what} (write one with '{writer}')")

@@ -72,7 +72,6 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
-from torch.nn.utils import skip_init
 
 from ..graph.propagation import propagate
 from .config import ModelConfig
@@ -83,6 +82,20 @@ if TYPE_CHECKING:
     from ..graph.interest_graph import InterestGraph
 
 GATE_BOUND = 3.0
+
+
+def without_init(module_cls: type[nn.Module], *args, **kwargs) -> nn.Module:
+    """``module_cls(*args, **kwargs)`` with uninitialised parameters (``torch.empty``): its ``reset_parameters`` is
+    not run and no random number is drawn, like ``torch.nn.utils.skip_init``, which builds on the meta device and so
+    imports ``torch._dynamo`` (slow, and not needed to load a model)."""
+
+    class Uninitialised(module_cls):
+        def reset_parameters(self) -> None:
+            pass
+
+    module = Uninitialised(*args, **kwargs)
+    module.__class__ = module_cls
+    return module
 
 
 class PathScorer(nn.Module):
@@ -115,7 +128,7 @@ class PathScorer(nn.Module):
         self.uses_text = bool(use_text)
         # built without their default initialisation: reset_parameters() draws every value, in the order
         # earlier versions drew them, so a seed gives the same parameters as before
-        self.user_embedding = skip_init(nn.Embedding, n_users, d)
+        self.user_embedding = without_init(nn.Embedding, n_users, d)
         if use_text:
             if (
                 item_text.shape[0] != n_items
@@ -128,17 +141,17 @@ class PathScorer(nn.Module):
                 )
             self.register_buffer("item_text", item_text.float().contiguous())
             self.register_buffer("interest_text", interest_text.float().contiguous())
-            self.projection = skip_init(nn.Linear, item_text.shape[1], d, bias=False)
+            self.projection = without_init(nn.Linear, item_text.shape[1], d, bias=False)
         else:
-            self.interest_embedding = skip_init(nn.Embedding, n_interests, d)
+            self.interest_embedding = without_init(nn.Embedding, n_interests, d)
         if config.item_id_embedding or not use_text:
-            self.item_embedding = skip_init(nn.Embedding, n_items, d)
+            self.item_embedding = without_init(nn.Embedding, n_items, d)
         #: one output per edge type with ``typed_gates`` (column ``t``: the gates of type ``types[t]``), else one
-        self.node_gate = skip_init(nn.Linear, d, len(self.types) if config.typed_gates else 1)
+        self.node_gate = without_init(nn.Linear, d, len(self.types) if config.typed_gates else 1)
         self.type_bias = nn.Parameter(torch.zeros(3))  # user, item, interest
         #: extra gate bias of items without user edges (cold items); learned from items hidden as cold in training
         self.cold_bias = nn.Parameter(torch.zeros(1))
-        self.pair_gate = skip_init(nn.Linear, d, config.gate_rank, bias=False) if config.gate_rank > 0 else None
+        self.pair_gate = without_init(nn.Linear, d, config.gate_rank, bias=False) if config.gate_rank > 0 else None
         self.type_raw = nn.Parameter(torch.empty(len(self.types)))
         self.length_coef = nn.Parameter(torch.empty(config.max_length))
         #: similarity types whose weights are recomputed from ``z`` while training

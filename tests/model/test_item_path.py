@@ -399,3 +399,18 @@ def test_save_refuses_to_overwrite_what_is_not_an_artifact(fitted, tmp_path):
 
     with pytest.raises(ArtifactError, match="ids.parquet"):
         ItemPathModel.load(path)
+
+
+def test_evaluate_verb_scores_a_saved_item_path_model(graph, tmp_path, capsys):
+    import json
+
+    from interestgraph.cli import main
+
+    graph_dir = tmp_path / "graph"
+    graph.save(graph_dir)
+    model = ItemPathModel(ItemPathConfig(theta={"ridge": 1.0, "interest": 0.1}, lowpass_rank=8)).fit(graph)
+    model.save(tmp_path / "model")
+    assert main(["evaluate", str(graph_dir), "--models", str(tmp_path / "model"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)[str(tmp_path / "model")]
+    expected = evaluate(model, graph.split, part="test", cutoffs=(10, 20)).metrics["ndcg@20"]
+    assert result["ndcg@20"] == pytest.approx(expected, abs=1e-6)  # the JSON rounds to 6 digits

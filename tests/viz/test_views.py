@@ -222,12 +222,12 @@ def test_cli_show(trained, user, tmp_path, capsys, monkeypatch):
     assert main(["show", str(root / "graph"), "--user", user, "--out", str(out), "--overwrite", "-q"]) == 0
     text = capsys.readouterr().out
     assert "need a trained model" in text and "top interests:" in text
-    for argv, message in (
-        (["--user", "nobody"], "--user"),
-        (["--user", user, "--paths", "0"], "--paths"),
-        (["--user", user, "--png", str(tmp_path / "x.gif")], "--png"),
+    for argv, message, code in (
+        (["--user", "nobody"], "--user", 1),  # a user the graph does not hold: a data condition
+        (["--user", user, "--paths", "0"], "--paths", 2),
+        (["--user", user, "--png", str(tmp_path / "x.gif")], "--png", 2),
     ):
-        assert main(["show", str(root / "graph"), *argv, "--out", str(tmp_path / "new.html"), "-q"]) == 2
+        assert main(["show", str(root / "graph"), *argv, "--out", str(tmp_path / "new.html"), "-q"]) == code
         assert message in capsys.readouterr().err
     assert not (tmp_path / "new.html").exists()
     assert main(["show", str(tmp_path), "--user", user, "--out", str(tmp_path / "new.html"), "-q"]) == 2
