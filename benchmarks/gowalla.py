@@ -201,7 +201,7 @@ def run_item_path(tuning, final, grid_json: dict | None, base_json: dict | None,
         lines.append(f"  valid θ {record['theta']}: NDCG@20 {record['ndcg@20']:.4f}")
     theta = {k: v for k, v in best.theta_.items() if v != 0}
     entry["setting"] = theta
-    entry["valid_ndcg@20"] = max(record["ndcg@20"] for record in tried)
+    entry["valid_ndcg@20"] = max(record["ndcg@20"] for record in tried if not record.get("simulation"))
     entry["configurations"] = len(tried)
     lines.append(f"  tuning sweep: {len(tried)} settings in {entry['tuning_seconds']:.0f} s; chosen θ {theta}")
     started = time.perf_counter()

@@ -77,8 +77,10 @@ def run_one(log, protocol: str, seed: int, args, grid, baselines, say) -> dict[s
             "theta": {k: v for k, v in best.theta_.items() if v != 0},
             "first_step": best.first_step_,
             "half_life_items": best.config.first_step_half_life_items,
+            "cold_theta": None if best.cold_theta_ is None else {k: v for k, v in best.cold_theta_.items() if v != 0},
         },
-        "valid_ndcg@20": max(r["ndcg@20"] for r in tried),
+        "valid_ndcg@20": max(r["ndcg@20"] for r in tried if not r.get("simulation")),
+        "cold_simulation": [r for r in tried if r.get("simulation")],
     }
     results["item-path"] = evaluate(best, split, part="test", cutoffs=(20,), name="item-path")
     for name, (make, model_grid) in baselines.items():

@@ -22,16 +22,19 @@ def test_item_path_benchmark_tunes_tests_once_and_pairs_against_the_best_baselin
     assert item_path.main(argv) == 0
     payload = json.loads((tmp_path / "item-path-benchmark.json").read_text())
     assert set(payload["runs"]) == {"rs-4:0", "rs-4:1", "cold-4:0", "cold-4:1"}
-    for run in payload["runs"].values():
+    for key, run in payload["runs"].items():
         path = run["item-path"]
-        assert path["configurations"] == len(path["sweep"]) == 2 + 3  # two ridges, then three components
-        assert path["valid_ndcg@20"] == max(r["ndcg@20"] for r in path["sweep"])
+        simulated = 6 * 4 if key.startswith("cold") else 0  # cold weights chosen on the in-training simulation
+        assert path["configurations"] == len(path["sweep"]) == 2 + 3 + simulated  # two ridges, three components
+        assert len(path["cold_simulation"]) == simulated
+        assert path["valid_ndcg@20"] == max(r["ndcg@20"] for r in path["sweep"] if not r.get("simulation"))
         assert run["ease"]["configurations"] == 6 and run["itemknn"]["configurations"] == 6
         tested = {name: run[name]["test"]["ndcg@20"] for name in ("ease", "itemknn")}
         assert run["against"] == max(tested, key=tested.get)  # the best baseline on test
         assert abs(run["ratio"] - path["test"]["ndcg@20"] / tested[run["against"]]) < 1e-12
         assert run["paired"]["ci_low"] <= run["paired"]["difference"] <= run["paired"]["ci_high"]
     assert "test_cold" in payload["runs"]["cold-4:0"]["item-path"]
+    assert payload["runs"]["cold-4:0"]["item-path"]["chosen"]["cold_theta"] is not None
     for protocol in ("rs-4", "cold-4"):
         for stats in payload["pooled"][protocol].values():
             assert stats["ci_low"] <= stats["mean_difference"] <= stats["ci_high"]
