@@ -170,12 +170,16 @@ def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str]) -> dict[
 
 #: the item-path model's stated Gowalla grid (no interests or text in this format: co-occurrence components only)
 ITEM_PATH_GRID = {
-    "components": ["lowpass", "cooc2", "cheby"],
+    "large_backbone": "cheby",
+    "cheby_flatness": [1.5, 2.0],
+    "cheby_beta": [0.3, 0.4],
+    "components": ["lowpass", "cooc", "cooc2"],
     "theta": [-0.2, -0.1, 0.1, 0.2, 0.4, 0.7, 1.0],
-    "rounds": 2,
-    "large_backbone": "cooc",
+    "rounds": 1,
 }
-ITEM_PATH_BASE = {"lowpass_rank": 512, "lowpass_solver": "randomized"}
+#: the low-pass as the ChebyCF baseline computes it (rank 512, 7 power iterations), no rescaling: the sweep's first
+#: configurations include ChebyCF's own grid
+ITEM_PATH_BASE = {"lowpass_rank": 512, "lowpass_solver": "randomized", "lowpass_power_iterations": 7, "rescale": False}
 
 
 def run_item_path(tuning, final, grid_json: dict | None, base_json: dict | None, lines: list[str]) -> dict[str, Any]:

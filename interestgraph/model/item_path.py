@@ -661,7 +661,9 @@ class ItemPathGrid(JsonConfig):
     """The stated validation grid of :func:`tune_item_path`.
 
     Stage 1 chooses the backbone: the ridge for every ``ridge × side_weight`` when the catalogue fits
-    ``max_dense_items`` (side weights only when the graph has interests), otherwise ``large_backbone`` alone.
+    ``max_dense_items`` (side weights only when the graph has interests), otherwise ``large_backbone``: alone, or for
+    ``"cheby"`` over ``cheby_flatness × cheby_beta``, the low-pass then taking the backbone's β (as ChebyCF's ideal
+    pass does, so ``{cheby: 1, lowpass: α}`` without rescaling is ChebyCF and the sweep starts from it).
     Stage 2, at that backbone, fits every component of ``components`` the data can feed once and runs ``rounds``
     rounds of coordinate ascent over them with each θ in ``theta`` (a value kept only when validation improves
     strictly): reweighting only, over validation scores cached per component when they fit in ``cache_gib``.
@@ -669,7 +671,8 @@ class ItemPathGrid(JsonConfig):
     Stage 4, on splits with cold items (no validation pair can be on them: ``cold-4`` sends all their pairs to test),
     chooses the cold columns' weights ``cold_interest × cold_text`` on a simulation of the protocol inside the
     training part (:func:`tune_cold_weights`). The number of configurations scored on validation is at most
-    ``|ridge|·|side_weight| + rounds·|components|·|theta| + |half_life_items|``, plus
+    ``|ridge|·|side_weight|`` (or ``|cheby_flatness|·|cheby_beta|``) ``+ rounds·|components|·|theta| +
+    |half_life_items|``, plus
     ``|cold_interest|·|cold_text|`` on the simulation.
     """
 
@@ -679,6 +682,8 @@ class ItemPathGrid(JsonConfig):
     components: tuple[str, ...] = ("interest", "text", "lowpass")
     rounds: int = 1
     large_backbone: str = "cooc"
+    cheby_flatness: tuple[float, ...] = (1.5, 2.0)
+    cheby_beta: tuple[float, ...] = (0.3, 0.4)
     half_life_items: tuple[float, ...] = (3.0, 5.0, 10.0)
     metric: str = "ndcg@20"
     cache_gib: float = 4.0
@@ -786,6 +791,15 @@ def tune_item_path(
         backbone = "ridge"
         for ridge, side in itertools.product(grid.ridge, grid.side_weight if has_interests else (0.0,)):
             config = dataclasses.replace(base, ridge=ridge, side_weight=side, theta={"ridge": 1.0})
+            value, _ = fitted_score(config)
+            if value > best_value:
+                best_value, best_backbone = value, config
+    elif grid.large_backbone == "cheby":
+        backbone = "cheby"
+        for flatness, beta in itertools.product(grid.cheby_flatness, grid.cheby_beta):
+            config = dataclasses.replace(
+                base, theta={"cheby": 1.0}, cheby_flatness=flatness, cheby_beta=beta, lowpass_beta=beta
+            )
             value, _ = fitted_score(config)
             if value > best_value:
                 best_value, best_backbone = value, config

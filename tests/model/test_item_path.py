@@ -414,3 +414,21 @@ def test_evaluate_verb_scores_a_saved_item_path_model(graph, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)[str(tmp_path / "model")]
     expected = evaluate(model, graph.split, part="test", cutoffs=(10, 20)).metrics["ndcg@20"]
     assert result["ndcg@20"] == pytest.approx(expected, abs=1e-6)  # the JSON rounds to 6 digits
+
+
+def test_cheby_backbone_sweeps_chebycf_grid_and_starts_from_chebycf(graph):
+    split = graph.split
+    base = ItemPathConfig(rescale=False, max_dense_items=50, lowpass_rank=6, lowpass_solver="exact")
+    grid = ItemPathGrid(
+        large_backbone="cheby", cheby_flatness=(1.5, 2.0), cheby_beta=(0.3,), components=("lowpass",), theta=(0.2,)
+    )
+    best, tried = tune_item_path(split, grid, base)
+    assert len(tried) == 2 + 1 and [r["theta"] for r in tried[:2]] == [{"cheby": 1.0}] * 2
+    assert best.config.lowpass_beta == best.config.cheby_beta == 0.3  # the low-pass takes the backbone's β
+    # {cheby: 1, lowpass: 0.2} at the chosen flatness is ChebyCF itself, scored in the sweep
+    flatness = best.config.cheby_flatness
+    theirs = ChebyCF(order=8, flatness=flatness, ideal_rank=6, alpha=0.2, beta=0.3, svd="arpack").fit(split)
+    chebycf = evaluate(theirs, split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
+    assert tried[-1]["theta"] == {"cheby": 1.0, "lowpass": 0.2}
+    assert tried[-1]["ndcg@20"] == pytest.approx(chebycf, abs=1e-6)
+    assert max(r["ndcg@20"] for r in tried) >= chebycf - 1e-6
