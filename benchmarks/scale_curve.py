@@ -67,7 +67,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._isolated import peak_rss_mib  # noqa: E402
 
-PHASES = ("generate", "build", "model epoch", "lightgcn epoch")
+PHASES = ("generate", "build", "item-path fit", "model epoch", "lightgcn epoch")
+#: the phases each phase needs the results of (a phase left out of ``--phases`` may not be needed by one kept)
+NEEDS = {"build": ("generate",), "item-path fit": ("build",), "model epoch": ("build",), "lightgcn epoch": ("build",)}
 PROTOCOL = "rs-4"
 SPLIT_SEED = 2020
 DATA_SEED = 0
@@ -135,6 +137,33 @@ def parse_inject(text: str | None) -> tuple[str, str] | None:
     return phase, kind
 
 
+def _phase_key(name: str) -> str:
+    """A phase name as ``--phases`` matches it: lower case, ``-`` and ``_`` read as spaces."""
+    return " ".join(name.lower().replace("-", " ").replace("_", " ").split())
+
+
+def parse_phases(text: str | None) -> tuple[str, ...]:
+    """``"generate,build,item-path-fit"`` -> those :data:`PHASES` in their run order (None or ``"all"``: every
+    phase); ValueError naming ``--phases`` for an unknown phase or one whose input phase is left out."""
+    if text is None or text.strip().lower() == "all":
+        return PHASES
+    by_key = {_phase_key(name): name for name in PHASES}
+    chosen = set()
+    for item in (s.strip() for s in text.split(",")):
+        if not item:
+            continue
+        if _phase_key(item) not in by_key:
+            raise ValueError(f"--phases: unknown phase {item!r}; choose from {', '.join(PHASES)} (or all)")
+        chosen.add(by_key[_phase_key(item)])
+    if not chosen:
+        raise ValueError(f"--phases: no phases in {text!r}")
+    for name in chosen:
+        missing = [need for need in NEEDS.get(name, ()) if need not in chosen]
+        if missing:
+            raise ValueError(f"--phases: {name!r} needs {', '.join(repr(m) for m in missing)}; add it")
+    return tuple(name for name in PHASES if name in chosen)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
@@ -195,6 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PHASE:KIND",
         help="fail on purpose at the start of PHASE: KIND memory (MemoryError), error (RuntimeError) or kill (SIGKILL)",
     )
+    parser.add_argument(
+        "--phases",
+        default=None,
+        metavar="LIST",
+        help="comma-separated phases to run, in their fixed order (default all): "
+        + ", ".join(PHASES)
+        + "; '-' or '_' may stand for a space (item-path-fit); a phase needs the ones it reads (build needs generate, "
+        "the rest need build)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write scale-curve.json and scale-curve.md here")
     return parser
 
@@ -206,8 +244,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int]]:
     try:
         sizes = parse_sizes(args.sizes)
         args.inject_at = parse_inject(args.inject)
+        args.phase_list = parse_phases(args.phases)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.inject_at is not None and args.inject_at[0] not in args.phase_list:
+        parser.error(f"--inject: phase {args.inject_at[0]!r} is not among --phases ({', '.join(args.phase_list)})")
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     if args.user_batch < 1:
@@ -656,13 +697,122 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
     row["seconds"]["lightgcn epoch"] = out["epoch"]
 
 
+@contextmanager
+def timed_item_path_parts(model, sampler: RssSampler, seconds: dict[str, float]) -> Iterator[None]:
+    """Time the parts of ``model.fit`` into ``seconds`` and mark them on ``sampler``: ``setup`` (positives, item
+    data), one entry per component (``<name>``: its ``fit``; the first component that needs ``R̃`` also
+    normalises the log), ``history`` (the users' first steps ``r(u, j)``), ``rescale`` (the product norms on the
+    user sample), ``combine`` (the dense ``Σ θ_c F_c``, dense route only). Done by wrapping, not by editing the
+    model: the module's ``make_component`` (restored after) and the instance's ``_fit_components`` / ``_combine``."""
+    from interestgraph.model import item_path
+
+    original = item_path.make_component
+    clock = {"last": time.perf_counter()}
+
+    def stamp(part: str) -> None:
+        """Close the running part (its seconds added) and start ``part``."""
+        now = time.perf_counter()
+        running = clock.get("part")
+        if running is not None:
+            seconds[running] = seconds.get(running, 0.0) + now - clock["last"]
+        clock["part"], clock["last"] = part, now
+        if part is not None:
+            sampler.mark(part)
+
+    def make_component(name, config, **kwargs):
+        component = original(name, config, **kwargs)
+        fit = component.fit
+
+        def timed_fit(data):
+            stamp(name)
+            try:
+                return fit(data)
+            finally:
+                stamp("history")  # until the next component or the rescaling: the users' first steps
+
+        component.fit = timed_fit
+        return component
+
+    def wrap(method, part: str):
+        def timed(*args, **kwargs):
+            stamp(part)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                stamp(None)
+
+        return timed
+
+    model._fit_components = wrap(model._fit_components, "rescale")
+    model._combine = wrap(model._combine, "combine")
+    item_path.make_component = make_component
+    stamp("setup")
+    try:
+        yield
+    finally:
+        stamp(None)
+        item_path.make_component = original
+        for name in ("_fit_components", "_combine"):
+            model.__dict__.pop(name, None)
+
+
+def phase_item_path(state: dict, row: dict, settings: dict) -> None:
+    """The closed-form item-path model (``ItemPathModel(ItemPathConfig())``: default θ, so the dense ridge route up to
+    ``max_dense_items`` candidate items and the sparse components above) fitted once on the graph (closed form: no
+    epochs, so this is the fit to convergence), then evaluated on the validation part (``evaluate(model, split,
+    part="valid", cutoffs=(20,))``); row["item_path"]: route, components, seconds by part, NDCG@20 / Recall@20.
+
+    The validation loop is metered like the epochs' (``--budget``, ``--max-batches``): when it is stopped, its
+    time is extrapolated and the metrics are None (they need every user)."""
+    from interestgraph.evaluate import evaluate
+    from interestgraph.model import ItemPathConfig, ItemPathModel
+
+    graph, sampler = state["graph"], state["sampler"]
+    config = ItemPathConfig()
+    model = ItemPathModel(config)
+    parts: dict[str, float] = {}
+    started = time.perf_counter()
+    with timed_item_path_parts(model, sampler, parts):
+        model.fit(graph)
+    fit_seconds = time.perf_counter() - started
+    route = "dense" if model.combined_ is not None else "sparse"
+    out: dict[str, Any] = {
+        "route": route,
+        "active_items": len(model.active_items_),
+        "max_dense_items": config.max_dense_items,
+        "components": list(model.components_),
+        "theta": dict(model.theta_),
+        "skipped": dict(model.skipped_),
+        "first_step": model.first_step_,
+        "fit": fit_seconds,
+        "fit_parts": parts,
+    }
+    valid_meter = _meter("item-path valid", n_batches(state["valid_users"], VALID_BATCH), settings)
+    model.score = valid_meter.wrap(model.score)
+    sampler.mark("valid")
+    started = time.perf_counter()
+    result = None
+    with contextlib.suppress(Capped):
+        result = evaluate(model, graph.split, part="valid", cutoffs=(20,), batch_size=VALID_BATCH)
+    ended = time.perf_counter()
+    out["valid_loop"] = valid_meter.describe()
+    out["valid"] = loop_seconds(valid_meter, started, ended)
+    out["extrapolated"] = valid_meter.capped
+    out["ndcg@20"] = None if result is None else result.metrics["ndcg@20"]
+    out["recall@20"] = None if result is None else result.metrics["recall@20"]
+    out["valid_users"] = state["valid_users"]
+    row["item_path"] = out
+    row["seconds"]["item-path fit"] = out["fit"] + out["valid"]
+
+
 PHASE_FUNCTIONS = {
     "generate": phase_generate,
     "build": phase_build,
+    "item-path fit": phase_item_path,
     "model epoch": phase_model,
     "lightgcn epoch": phase_lightgcn,
 }
-NEEDED_BY_LATER = ("generate", "build")  # a failure here ends the case; the two epochs are independent of each other
+NEEDED_BY_LATER = ("generate", "build")  # a failure here ends the case; the later phases are independent of each other
 
 
 # ----------------------------------------------------------------------------- failures
@@ -748,11 +898,11 @@ def run_phases(
     trace: Path,
     functions: dict[str, Callable] | None = None,
 ) -> None:
-    """Run :data:`PHASES` in order (``functions``: :data:`PHASE_FUNCTIONS` by default); a failure of a phase that later
-    ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets ``row["failures"]`` and, after a failure,
-    ``row["status"]``."""
+    """Run ``settings["phases"]`` (default :data:`PHASES`) in order (``functions``: :data:`PHASE_FUNCTIONS` by
+    default); a failure of a phase that later ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets
+    ``row["failures"]`` and, after a failure, ``row["status"]``."""
     failures = []
-    for name in PHASES:
+    for name in settings.get("phases") or PHASES:
         failure = run_phase(name, state, row, settings, sampler, trace, (functions or PHASE_FUNCTIONS)[name])
         if failure:
             failures.append(failure)
@@ -879,8 +1029,10 @@ def settings_line(args: argparse.Namespace, machine: dict) -> str:
         "LexicalEncoder. "
         f"Model: default ModelConfig, TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch={args.user_batch}, "
         "negatives=8); "
-        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. One process per size; {limit}; "
-        f"{stop}."
+        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. Item-path model: "
+        "ItemPathConfig() (default θ: dense ridge route up to max_dense_items candidate items, sparse components "
+        "above), one closed-form fit, then evaluate(part='valid', cutoffs=(20,)). "
+        f"Phases: {', '.join(args.phase_list)}. One process per size; {limit}; {stop}."
     )
 
 
@@ -927,12 +1079,12 @@ def results_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def memory_table(rows: list[dict]) -> list[str]:
+def memory_table(rows: list[dict], phases: tuple[str, ...] = PHASES) -> list[str]:
     """Markdown: per phase, RSS at start → sampled peak, and the process high-water mark after it (MiB)."""
-    lines = ["| events | " + " | ".join(PHASES) + " |", "|---:|" + "---|" * len(PHASES)]
+    lines = ["| events | " + " | ".join(phases) + " |", "|---:|" + "---|" * len(phases)]
     for r in rows:
         cells = []
-        for phase in PHASES:
+        for phase in phases:
             m = r["memory"].get(phase)
             if m is None:
                 cells.append("–")
@@ -946,13 +1098,42 @@ def memory_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _fit_parts(parts: dict[str, float]) -> str:
+    return ", ".join(f"{name} {_s(value)}" for name, value in parts.items())
+
+
+def item_path_table(rows: list[dict]) -> list[str]:
+    """Markdown: one row per size with the item-path phase (route, components, fit seconds by part, validation)."""
+    lines = [
+        "| events | candidate items | route | components (θ) | fit (parts) | validation | NDCG@20 | Recall@20 | "
+        "phase peak RSS | status |",
+        "|---:|---:|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        if "item-path fit" not in r.get("memory", {}) and "item_path" not in r:
+            continue
+        facts = r.get("item_path") or {}
+        memory = r["memory"].get("item-path fit") or {}
+        theta = ", ".join(f"{name} {value:g}" for name, value in facts.get("theta", {}).items()) or "–"
+        skipped = "; skipped: " + ", ".join(facts["skipped"]) if facts.get("skipped") else ""
+        metric = {k: "–" if facts.get(k) is None else f"{facts[k]:.4f}" for k in ("ndcg@20", "recall@20")}
+        fit = f"{_s(facts['fit'])} ({_fit_parts(facts['fit_parts'])})" if facts else "–"
+        peak = f"{memory['peak_rss_mib']:,.0f} MiB" if memory else "–"
+        lines.append(
+            f"| {r.get('events', r['size']):,} | {_n(facts.get('active_items'))} | {facts.get('route', '–')} | "
+            f"{theta}{skipped} | {fit} | {_s(facts.get('valid'), bool(facts.get('extrapolated')))} | "
+            f"{metric['ndcg@20']} | {metric['recall@20']} | {peak} | {r['status']} |"
+        )
+    return lines
+
+
 def notes(rows: list[dict]) -> list[str]:
     """Lines on the extrapolated loops and the failures."""
     out = []
     for r in rows:
-        for key, label in (("model", "model"), ("lightgcn", "LightGCN")):
+        for key, label in (("model", "model"), ("lightgcn", "LightGCN"), ("item_path", "item-path")):
             for loop in ("train_loop", "valid_loop"):
-                facts = (r.get(key) or {}).get(loop)
+                facts = (r.get(key) or {}).get(loop)  # item-path: only its validation is a metered loop
                 if facts and facts["extrapolated"]:
                     out.append(
                         f"- {r['size']:,} events, {label} {loop.replace('_loop', '')}: EXTRAPOLATED from "
@@ -966,9 +1147,10 @@ def notes(rows: list[dict]) -> list[str]:
 
 
 def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: str, load: tuple[float, float]) -> str:
-    """The Markdown report: settings, results, memory per phase, notes, command."""
+    """The Markdown report: settings, results, the item-path fit, memory per phase, notes, command."""
+    phases = tuple(args.phase_list)
     text = [
-        "# Scale curve: graph build plus one training epoch",
+        "# Scale curve: graph build, one training epoch, the closed-form item-path fit",
         "",
         settings_line(args, machine),
         f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after (other jobs may share the cores).",
@@ -978,11 +1160,25 @@ def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: s
         "`*` / `~`: extrapolated (see notes). Epoch parts: model = hold-out graph + training batches + validation "
         "(`model.report_.epoch_seconds`); LightGCN = setup (adjacency, sampler) + training batches + validation.",
         "",
+    ]
+    if "item-path fit" in phases:
+        text += [
+            "Item-path fit (`ItemPathModel(ItemPathConfig()).fit(graph)`, closed form: one fit is the fit to "
+            "convergence), then validation (`evaluate(model, split, part='valid', cutoffs=(20,))`). Route: dense = "
+            "the ridge backbone and one combined item × item matrix (`model.combined_`), sparse = the components "
+            "applied one by one (`combined_` None). Fit parts: setup (positives, item data), each component's `fit` "
+            "(the first that needs R̃ also normalises the log), history (first steps), rescale (norms on a user "
+            "sample), combine (dense route):",
+            "",
+            *item_path_table(rows),
+            "",
+        ]
+    text += [
         "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM "
         "= peak address space; "
         "peaks: sampled peak of each part of an epoch):",
         "",
-        *memory_table(rows),
+        *memory_table(rows, phases),
         "",
     ]
     extra = notes(rows)
@@ -1009,6 +1205,7 @@ def main(argv: list[str] | None = None) -> int:
         "min_batches": args.min_batches,
         "max_batches": args.max_batches,
         "inject": args.inject_at,
+        "phases": list(args.phase_list),
     }
     print(settings_line(args, machine), flush=True)
     load_before = os.getloadavg()[0]
