@@ -1,24 +1,39 @@
-"""Scale curve (issue 10): graph build plus one training epoch at 100k, 1M and 10M interactions.
+"""Scale curve (issues 10, 25): graph build, one training epoch, the closed-form item-path fit at 100k, 1M, 10M events.
 
 Not a test: it measures. For each size in ``--sizes`` one fresh process (spawned, so its peak
-memory is its own, as in ``benchmarks/_isolated.py``) runs four phases on the synthetic log:
+memory is its own, as in ``benchmarks/_isolated.py``) runs the phases of ``--phases`` (default
+all five, always in this order) on the synthetic log:
 
 1. **generate**: ``generate_synthetic(n_users=max(1000, events // 50), n_items=max(2000,
    events // 100), n_interactions=events, seed=0)`` (the size rule of ``graph_build.py``);
 2. **build**: ``build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())`` with the
    default ``GraphConfig`` (hashed character n-grams: no language model, so 10M fits the run);
-3. **model epoch**: ``InterestGraphModel(ModelConfig(), TrainConfig(epochs=1, patience=1,
+3. **item-path fit**: ``ItemPathModel(ItemPathConfig()).fit(graph)``, the closed-form item–item
+   path model with its default θ (a dense ridge backbone when the split has at most
+   ``max_dense_items`` = 20,000 candidate items, else GF-CF-style sparse components: cooc, lowpass,
+   interest, text). It has no epochs: one fit is the fit to convergence. Then
+   ``evaluate(model, split, part="valid", cutoffs=(20,))``. The row records the route (``dense``:
+   ``model.combined_`` is a matrix; ``sparse``: None), the components and θ fitted, the fit's
+   seconds by part (setup, each component's ``fit``, first steps, rescaling, the dense combination:
+   timed by wrapping the model's steps, not by editing it), the validation's seconds, NDCG@20 and
+   Recall@20, and the phase's peak RSS with the peak of each part;
+4. **model epoch**: ``InterestGraphModel(ModelConfig(), TrainConfig(epochs=1, patience=1,
    cold_draws=0, device=--device))``: one epoch = hold-out graph, the BPR loop over user batches,
    validation NDCG@20 (``model.report_.epoch_seconds`` gives the three parts); the cold-item calibration
    that ``fit`` runs after the last epoch is switched off (``cold_draws=0``: it is not an epoch);
-4. **lightgcn epoch**: the ``LightGCN`` baseline (64-d, 3 layers, pairs of 2,048) with
+5. **lightgcn epoch**: the ``LightGCN`` baseline (64-d, 3 layers, pairs of 2,048) with
    ``max_epochs=1, eval_every=1`` on the same split: one pass over the training pairs, then
    validation, on ``--device`` too.
 
-A loop (the model's training batches, either validation, LightGCN's training batches) whose
+``--phases`` takes a comma list of those names (``-`` or ``_`` may stand for a space, so
+``generate,build,item-path-fit`` needs no quoting); a phase needs the ones it reads (build needs
+generate; the other three need build), and a run without them is an argument error.
+
+A loop (the model's training batches, any validation, LightGCN's training batches) whose
 projected time passes ``--budget`` seconds after ``--min-batches`` batches, or that reaches
 ``--max-batches``, is stopped there and its time **extrapolated**: measured seconds per batch
-× the loop's batches; the row says so (``extrapolated``). Everything else is measured.
+× the loop's batches; the row says so (``extrapolated``); a stopped item-path validation has no
+NDCG (it needs every user). Everything else is measured.
 
 Memory: a thread samples the resident set (``/proc/self/statm``) every 50 ms and keeps the peak
 of each phase and of each part of an epoch (setup, hold-out graph, training batches,
@@ -29,7 +44,7 @@ resident: torch's libraries and pyarrow's 1 GiB mimalloc arena, ~1.7 GiB for ~0.
 resident), so an allocation that would take the process past about GIB fails as it would on a
 smaller machine. The phase that failed becomes a row (``out of memory at phase model epoch``)
 with the error and the library function it came from; the other epoch still runs (both need
-only the graph), and the curve goes on with the next size. A child killed outright (the
+only the graph, as does the item-path fit), and the curve goes on with the next size. A child killed outright (the
 kernel's OOM killer: SIGKILL) becomes a ``crashed`` row naming the last phase it started. The
 exit code is 1 when any row did not finish. ``--user-batch`` sets the model's users per step,
 the setting its training memory scales with (``--inject`` fails a phase on purpose, for tests).
@@ -37,6 +52,7 @@ the setting its training memory scales with (``--inject`` fails a phase on purpo
     python benchmarks/scale_curve.py --sizes 100000,1000000,10000000 --threads 2 --out results/scale
     python benchmarks/scale_curve.py --sizes 1000000 --memory-limit 2 --max-batches 5        # 1M on a 2 GiB budget
     python benchmarks/scale_curve.py --sizes 10000000 --memory-limit 8 --user-batch 64 --max-batches 3
+    python benchmarks/scale_curve.py --sizes 100000,1000000 --threads 1 --phases generate,build,item-path-fit
 """
 
 from __future__ import annotations
