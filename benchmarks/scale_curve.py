@@ -718,8 +718,9 @@ def timed_item_path_parts(model, sampler: RssSampler, seconds: dict[str, float])
     """Time the parts of ``model.fit`` into ``seconds`` and mark them on ``sampler``: ``setup`` (positives, item
     data), one entry per component (``<name>``: its ``fit``; the first component that needs ``R̃`` also
     normalises the log), ``history`` (the users' first steps ``r(u, j)``), ``rescale`` (the product norms on the
-    user sample), ``combine`` (the dense ``Σ θ_c F_c``, dense route only). Done by wrapping, not by editing the
-    model: the module's ``make_component`` (restored after) and the instance's ``_fit_components`` / ``_combine``."""
+    user sample), ``combine`` (the dense ``Σ θ_c F_c``, dense route only); when the fit fails,
+    ``seconds["failed in"]`` names the part it failed in. Done by wrapping, not by editing the model: the module's
+    ``make_component`` (restored after) and the instance's ``_fit_components`` / ``_combine``."""
     from interestgraph.model import item_path
 
     original = item_path.make_component
@@ -741,10 +742,9 @@ def timed_item_path_parts(model, sampler: RssSampler, seconds: dict[str, float])
 
         def timed_fit(data):
             stamp(name)
-            try:
-                return fit(data)
-            finally:
-                stamp("history")  # until the next component or the rescaling: the users' first steps
+            fitted = fit(data)  # a failure leaves ``name`` running: the part the fit failed in
+            stamp("history")  # until the next component or the rescaling: the users' first steps
+            return fitted
 
         component.fit = timed_fit
         return component
@@ -752,10 +752,9 @@ def timed_item_path_parts(model, sampler: RssSampler, seconds: dict[str, float])
     def wrap(method, part: str):
         def timed(*args, **kwargs):
             stamp(part)
-            try:
-                return method(*args, **kwargs)
-            finally:
-                stamp(None)
+            result = method(*args, **kwargs)
+            stamp(None)
+            return result
 
         return timed
 
@@ -765,6 +764,9 @@ def timed_item_path_parts(model, sampler: RssSampler, seconds: dict[str, float])
     stamp("setup")
     try:
         yield
+    except BaseException:
+        seconds["failed in"] = clock.get("part") or "?"  # the part the fit failed in (its seconds are kept)
+        raise
     finally:
         stamp(None)
         item_path.make_component = original
@@ -787,6 +789,7 @@ def phase_item_path(state: dict, row: dict, settings: dict) -> None:
     config = ItemPathConfig()
     model = ItemPathModel(config)
     parts: dict[str, float] = {}
+    row["item_path"] = {"fit_parts": parts}  # a fit that fails leaves its parts' seconds and the part it failed in
     started = time.perf_counter()
     with timed_item_path_parts(model, sampler, parts):
         model.fit(graph)
@@ -803,6 +806,7 @@ def phase_item_path(state: dict, row: dict, settings: dict) -> None:
         "fit": fit_seconds,
         "fit_parts": parts,
     }
+    row["item_path"] = out
     valid_meter = _meter("item-path valid", n_batches(state["valid_users"], VALID_BATCH), settings)
     model.score = valid_meter.wrap(model.score)
     sampler.mark("valid")
@@ -1126,14 +1130,16 @@ def item_path_table(rows: list[dict]) -> list[str]:
         "|---:|---:|---|---|---|---:|---:|---:|---:|---|",
     ]
     for r in rows:
-        if "item-path fit" not in r.get("memory", {}) and "item_path" not in r:
+        if "item-path fit" not in r.get("memory", {}):
             continue
         facts = r.get("item_path") or {}
         memory = r["memory"].get("item-path fit") or {}
         theta = ", ".join(f"{name} {value:g}" for name, value in facts.get("theta", {}).items()) or "–"
         skipped = "; skipped: " + ", ".join(facts["skipped"]) if facts.get("skipped") else ""
         metric = {k: "–" if facts.get(k) is None else f"{facts[k]:.4f}" for k in ("ndcg@20", "recall@20")}
-        fit = f"{_s(facts['fit'])} ({_fit_parts(facts['fit_parts'])})" if facts else "–"
+        parts = {k: v for k, v in facts.get("fit_parts", {}).items() if k != "failed in"}
+        failed = facts.get("fit_parts", {}).get("failed in")
+        fit = f"{_s(facts.get('fit'))} ({_fit_parts(parts)}{'; failed in ' + failed if failed else ''})"
         peak = f"{memory['peak_rss_mib']:,.0f} MiB" if memory else "–"
         lines.append(
             f"| {r.get('events', r['size']):,} | {_n(facts.get('active_items'))} | {facts.get('route', '–')} | "

@@ -121,6 +121,33 @@ def test_only_the_chosen_phases_run(tmp_path):
     assert row["status"] == "ok" and row["failures"] == []
 
 
+def test_an_item_path_fit_that_fails_keeps_the_seconds_of_its_parts_and_names_the_part(monkeypatch):
+    from interestgraph.data import generate_synthetic, split_log
+    from interestgraph.model import item_path
+    from interestgraph.paths.components import IdealLowPass
+
+    def fail(self, data):
+        raise MemoryError("no room for the low-pass")
+
+    monkeypatch.setattr(IdealLowPass, "_fit", fail)
+    split = split_log(generate_synthetic(n_users=200, n_items=300, n_interactions=3_000, seed=0).log, "rs-4")
+    original = item_path.make_component
+    sampler = scale_curve.RssSampler().start()
+    row: dict = {"seconds": {}}
+    try:
+        with sampler.phase("item-path fit"), pytest.raises(MemoryError, match="low-pass"):
+            scale_curve.phase_item_path({"graph": split, "sampler": sampler, "valid_users": 1}, row, {})
+    finally:
+        sampler.stop()
+    # a plain split: the ridge fits, then the low-pass fails (interest and text have no data there)
+    parts = row["item_path"]["fit_parts"]
+    assert parts["failed in"] == "lowpass" and {"setup", "ridge", "lowpass"} <= set(parts) and parts["ridge"] > 0
+    assert item_path.make_component is original  # the timing wrapper is undone
+    assert "item-path fit" not in row["seconds"]
+    line = scale_curve.item_path_table([{**row, "size": 3000, "status": "out of memory", "memory": sampler.peaks}])[-1]
+    assert "failed in lowpass" in line and line.endswith("| out of memory |")
+
+
 def test_loops_past_max_batches_are_extrapolated_and_labelled(curve):
     _, payload, text = curve
     big = payload["rows"][-1]
@@ -143,6 +170,8 @@ def test_report_states_the_settings_and_the_command(curve):
     _, payload, text = curve
     assert "n_users = max(1000, events/50)" in text and "protocol rs-4" in text and "Threads per child: 1" in text
     assert "--max-batches 2" in payload["command"] and payload["command"] in text
+    assert payload["settings"]["phases"] == list(scale_curve.PHASES)
+    assert "Phases: generate, build, item-path fit" in text
     assert payload["machine"]["cores"] >= 1 and payload["versions"]["torch"]
     # results, item-path and memory tables
     assert text.count("\n| 8,000 |") == 3 and text.count("\n| 20,000 |") == 3
