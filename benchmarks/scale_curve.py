@@ -15,8 +15,9 @@ all five, always in this order) on the synthetic log:
    ``evaluate(model, split, part="valid", cutoffs=(20,))``. The row records the route (``dense``:
    ``model.combined_`` is a matrix; ``sparse``: None), the components and θ fitted, the fit's
    seconds by part (setup, each component's ``fit``, first steps, rescaling, the dense combination:
-   timed by wrapping the model's steps, not by editing it), the validation's seconds, NDCG@20 and
-   Recall@20, and the phase's peak RSS with the peak of each part;
+   timed by wrapping the model's steps, not by editing it), the seconds to score the validation's
+   first 1,024 users by component and in all, the validation's seconds, NDCG@20 and Recall@20, and
+   the phase's peak RSS with the peak of each part;
 4. **model epoch**: ``InterestGraphModel(ModelConfig(), TrainConfig(epochs=1, patience=1,
    cold_draws=0, device=--device))``: one epoch = hold-out graph, the BPR loop over user batches,
    validation NDCG@20 (``model.report_.epoch_seconds`` gives the three parts); the cold-item calibration
@@ -774,11 +775,36 @@ def timed_item_path_parts(model, sampler: RssSampler, seconds: dict[str, float])
             model.__dict__.pop(name, None)
 
 
+def score_batch_seconds(model, split, sampler: RssSampler) -> dict[str, Any]:
+    """Seconds to score the validation's first batch (:data:`VALID_BATCH` users, the batch ``evaluate`` scores
+    first): each fitted component's ``apply`` (θ not applied) and the whole ``model.score``; the sampler marks each
+    (``score <name>``, ``score``) so the phase's memory shows each one's peak. On the sparse route ``score`` is the
+    components' sum; on the dense route one product with ``model.combined_``."""
+    import numpy as np
+
+    from interestgraph.evaluate import positive_matrix
+
+    users = np.flatnonzero(positive_matrix(split, "valid").getnnz(axis=1) > 0)[:VALID_BATCH]
+    history = model.history_[users]
+    seconds: dict[str, float] = {}
+    for name, component in model.components_.items():
+        sampler.mark(f"score {name}")
+        started = time.perf_counter()
+        component.apply(history)
+        seconds[name] = time.perf_counter() - started
+    sampler.mark("score")
+    started = time.perf_counter()
+    model.score(users)
+    seconds["score"] = time.perf_counter() - started
+    return {"users": len(users), "seconds": seconds}
+
+
 def phase_item_path(state: dict, row: dict, settings: dict) -> None:
     """The closed-form item-path model (``ItemPathModel(ItemPathConfig())``: default θ, so the dense ridge route up to
     ``max_dense_items`` candidate items and the sparse components above) fitted once on the graph (closed form: no
     epochs, so this is the fit to convergence), then evaluated on the validation part (``evaluate(model, split,
-    part="valid", cutoffs=(20,))``); row["item_path"]: route, components, seconds by part, NDCG@20 / Recall@20.
+    part="valid", cutoffs=(20,))``); row["item_path"]: route, components, seconds by part, the first validation
+    batch's scoring by component (:func:`score_batch_seconds`, before ``evaluate``), NDCG@20 / Recall@20.
 
     The validation loop is metered like the epochs' (``--budget``, ``--max-batches``): when it is stopped, its
     time is extrapolated and the metrics are None (they need every user)."""
@@ -807,6 +833,7 @@ def phase_item_path(state: dict, row: dict, settings: dict) -> None:
         "fit_parts": parts,
     }
     row["item_path"] = out
+    out["score_batch"] = score_batch_seconds(model, graph.split, sampler)
     valid_meter = _meter("item-path valid", n_batches(state["valid_users"], VALID_BATCH), settings)
     model.score = valid_meter.wrap(model.score)
     sampler.mark("valid")
@@ -1125,9 +1152,9 @@ def _fit_parts(parts: dict[str, float]) -> str:
 def item_path_table(rows: list[dict]) -> list[str]:
     """Markdown: one row per size with the item-path phase (route, components, fit seconds by part, validation)."""
     lines = [
-        "| events | candidate items | route | components (θ) | fit (parts) | validation | NDCG@20 | Recall@20 | "
-        "phase peak RSS | status |",
-        "|---:|---:|---|---|---|---:|---:|---:|---:|---|",
+        "| events | candidate items | route | components (θ) | fit (parts) | score one batch (by component) | "
+        "validation | NDCG@20 | Recall@20 | phase peak RSS | status |",
+        "|---:|---:|---|---|---|---|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         if "item-path fit" not in r.get("memory", {}):
@@ -1141,9 +1168,13 @@ def item_path_table(rows: list[dict]) -> list[str]:
         failed = facts.get("fit_parts", {}).get("failed in")
         fit = f"{_s(facts.get('fit'))} ({_fit_parts(parts)}{'; failed in ' + failed if failed else ''})"
         peak = f"{memory['peak_rss_mib']:,.0f} MiB" if memory else "–"
+        batch = facts.get("score_batch")
+        if batch:
+            each = ", ".join(f"{k} {_s(v)}" for k, v in batch["seconds"].items() if k != "score")
+            batch = f"{_s(batch['seconds']['score'])} for {batch['users']:,} users ({each})"
         lines.append(
             f"| {r.get('events', r['size']):,} | {_n(facts.get('active_items'))} | {facts.get('route', '–')} | "
-            f"{theta}{skipped} | {fit} | {_s(facts.get('valid'), bool(facts.get('extrapolated')))} | "
+            f"{theta}{skipped} | {fit} | {batch or '–'} | {_s(facts.get('valid'), bool(facts.get('extrapolated')))} | "
             f"{metric['ndcg@20']} | {metric['recall@20']} | {peak} | {r['status']} |"
         )
     return lines

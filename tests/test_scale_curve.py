@@ -84,7 +84,15 @@ def test_the_item_path_phase_fits_once_and_validates_with_its_route_components_a
         assert facts["valid_loop"] == {"batches_total": 1, "batches_run": 1, "extrapolated": False}
         assert 0.02 < facts["ndcg@20"] <= 1 and 0 < facts["recall@20"] <= 1 and facts["valid"] > 0
         assert row["seconds"]["item-path fit"] == pytest.approx(facts["fit"] + facts["valid"])
-        assert set(row["memory"]["item-path fit"]["parts"]) == set(parts) | {"valid"}
+        # the first validation batch scored component by component, then whole, before evaluate
+        batch = facts["score_batch"]
+        assert batch["users"] == min(row["valid_users"], 1024) and set(batch["seconds"]) == {
+            *facts["components"],
+            "score",
+        }
+        assert all(v >= 0 for v in batch["seconds"].values())
+        scoring = {f"score {name}" for name in facts["components"]} | {"score"}
+        assert set(row["memory"]["item-path fit"]["parts"]) == set(parts) | scoring | {"valid"}
     assert "| 8,000 | " in text.split("Item-path fit")[1] and "| dense | ridge 1, lowpass 0.05" in text
 
 
