@@ -279,12 +279,18 @@ class RidgeCooccurrence(ItemComponent):
             side = torch.from_numpy((a @ a.T).toarray())
             side_mean = float(torch.diagonal(side).mean())
             if side_mean > 0:
-                gram += (self.side_weight * float(torch.diagonal(gram).mean()) / side_mean) * side
+                gram.add_(side, alpha=self.side_weight * float(torch.diagonal(gram).mean()) / side_mean)
+            del side
         gram.diagonal().add_(self.ridge)
-        inverse = torch.linalg.inv(gram)
-        out = -inverse / torch.diagonal(inverse)[None, :]
-        out.fill_diagonal_(0.0)
-        self.matrix_ = out.to(self.dtype).contiguous()
+        # XᵀX + λI is symmetric positive definite: a Cholesky inverse, in place where it can be, so no more than two
+        # (n, n) float64 matrices are alive at once
+        factor = torch.linalg.cholesky(gram)
+        del gram
+        inverse = torch.cholesky_inverse(factor)
+        del factor
+        inverse.div_(-torch.diagonal(inverse).clone()[None, :])
+        inverse.fill_diagonal_(0.0)
+        self.matrix_ = inverse.to(self.dtype).contiguous()
 
     def _apply(self, history: sp.csr_matrix) -> np.ndarray:
         return (torch.from_numpy(history.toarray()).to(self.dtype) @ self.matrix_).numpy()
@@ -521,9 +527,11 @@ class InterestPaths(ItemComponent):
         self.diagonal_ = np.asarray(half.multiply(half).sum(axis=1)).ravel()
 
     def _apply(self, history: sp.csr_matrix) -> np.ndarray:
-        through = np.asarray((history @ self.half_).toarray())  # (B, n_interests)
-        out = (self.half_ @ through.T).T
-        return out - history.multiply(self.diagonal_[None, :]).toarray()
+        through = np.asarray((history @ self.half_).toarray(), dtype=self.numpy_dtype)  # (B, n_interests)
+        out = np.asarray((self.half_ @ through.T).T, dtype=self.numpy_dtype)
+        entries = history.tocoo()  # the zero diagonal: only the history's own entries change
+        np.subtract.at(out, (entries.row, entries.col), entries.data * self.diagonal_[entries.col])
+        return out
 
     def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
         values = np.asarray((self.half_[rows] @ self.half_t_[:, [column]]).toarray()).ravel()
