@@ -775,6 +775,11 @@ def tune_item_path(
                 "theta": {k: v for k, v in theta.items() if v != 0},
                 "first_step": first_step,
                 "half_life_items": config.first_step_half_life_items,
+                **(
+                    {"cheby_flatness": config.cheby_flatness, "cheby_beta": config.cheby_beta}
+                    if "cheby" in theta
+                    else {}
+                ),
                 grid.metric: value,
             }
         )
