@@ -259,13 +259,7 @@ class ItemPathModel:
         log = split.log
         train = split.positive_matrix("train")
         active = np.sort(log.item_ids.get_indexer(split.candidate_items))
-        item_data = ItemData(
-            positives=train[:, active],
-            item_interest=None if graph is None else _item_interest(graph, active),
-            item_vectors=None
-            if graph is None or graph.item_vectors is None
-            else graph.item_vectors[torch.from_numpy(active)],
-        )
+        item_data = _item_data(graph, train, active)
         theta = config.resolved_theta(len(active))
         if config.cold_theta:
             missing = [n for n, v in config.cold_theta.items() if v != 0 and theta.get(n, 0.0) == 0]
@@ -627,6 +621,18 @@ def _history(split: Split, kind: str, half_life_items: float, active: np.ndarray
     return sp.csr_matrix(history[:, active])
 
 
+def _item_data(graph: InterestGraph | None, positives: sp.spmatrix, active: np.ndarray) -> ItemData:
+    """What the components are fitted from: ``positives``' candidate columns, and the graph's interests and item
+    vectors of those items (none without a graph)."""
+    return ItemData(
+        positives=sp.csr_matrix(positives)[:, active],
+        item_interest=None if graph is None else _item_interest(graph, active),
+        item_vectors=None
+        if graph is None or graph.item_vectors is None
+        else graph.item_vectors[torch.from_numpy(active)],
+    )
+
+
 def _item_interest(graph: InterestGraph, active: np.ndarray) -> sp.csr_matrix | None:
     """``(n_active, n_interests)`` CSR of the graph's item–interest weights (None without such edges)."""
     table = graph.edges.get("item-interest")
@@ -883,13 +889,7 @@ def tune_cold_weights(
     keep_full[active[hidden]] = False
     reduced_full = sp.csr_matrix(train_full.multiply(keep_full[None, :]))
     reduced_full.eliminate_zeros()
-    item_data = ItemData(
-        positives=reduced_full[:, active],
-        item_interest=None if graph is None else _item_interest(graph, active),
-        item_vectors=None
-        if graph is None or graph.item_vectors is None
-        else graph.item_vectors[torch.from_numpy(active)],
-    )
+    item_data = _item_data(graph, reduced_full, active)
     side = item_data.item_interest is not None and model.config.side_weight > 0
     components = {
         name: make_component(name, model.config, side=side).fit(item_data)
