@@ -105,7 +105,7 @@ def model_table(args: argparse.Namespace) -> dict[str, tuple[Any, dict[str, Any]
             make, grid = LINEAR_MODELS[name]
             fixed = {"max_memory_gb": args.max_memory_gb} if name == "ease" else {}
             out[name] = (make, dict(grids.get(name, grid)), fixed)
-        elif name == "lightgcn" or not name:
+        elif name in ("lightgcn", "item-path") or not name:
             continue
         else:
             raise SystemExit(f"--models: unknown model {name!r}; choose from {', '.join(LINEAR_MODELS)}, lightgcn")
@@ -168,6 +168,83 @@ def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str]) -> dict[
     return entry
 
 
+#: the item-path model's stated Gowalla grid (no interests or text in this format: co-occurrence components only)
+ITEM_PATH_GRID = {
+    "large_backbone": "cheby",
+    "cheby_flatness": [1.5, 2.0],
+    "cheby_beta": [0.3, 0.4],
+    "components": ["lowpass", "cooc", "cooc2"],
+    "theta": [-0.2, -0.1, 0.1, 0.2, 0.4, 0.7, 1.0],
+    "rounds": 1,
+}
+#: the low-pass as the ChebyCF baseline computes it (rank 512, 7 power iterations), no rescaling: the sweep's first
+#: configurations include ChebyCF's own grid
+ITEM_PATH_BASE = {"lowpass_rank": 512, "lowpass_solver": "randomized", "lowpass_power_iterations": 7, "rescale": False}
+
+
+def run_item_path(tuning, final, grid_json: dict | None, base_json: dict | None, lines: list[str]) -> dict[str, Any]:
+    """The item-path model: :func:`~interestgraph.model.tune_item_path` on the tuning split (its own stated grid),
+    the chosen weights refitted on all of train.txt, test scored once; then one-user latency of top-20 and explain."""
+    import numpy as np
+    import torch
+
+    from interestgraph.evaluate import evaluate
+    from interestgraph.model import ItemPathConfig, ItemPathGrid, ItemPathModel, tune_item_path
+
+    grid_spec = {**ITEM_PATH_GRID, **(grid_json or {})}
+    grid = ItemPathGrid.from_dict({k: tuple(v) if isinstance(v, list) else v for k, v in grid_spec.items()})
+    base = ItemPathConfig.from_dict({**ITEM_PATH_BASE, **(base_json or {})})
+    entry: dict[str, Any] = {"grid": grid.to_dict(), "base": base.to_dict()}
+    lines.append(f"item-path: base {base_json or ITEM_PATH_BASE}, grid {grid_spec}")
+    started = time.perf_counter()
+    best, tried = tune_item_path(tuning, grid, base)
+    entry["tuning_seconds"] = round(time.perf_counter() - started, 1)
+    entry["tuning_peak_gib"] = round(peak_gib(), 2)
+    entry["sweep"] = tried
+    for record in tried:
+        lines.append(f"  valid θ {record['theta']}: NDCG@20 {record['ndcg@20']:.4f}")
+    theta = {k: v for k, v in best.theta_.items() if v != 0}
+    entry["setting"] = theta
+    entry["valid_ndcg@20"] = max(record["ndcg@20"] for record in tried if not record.get("simulation"))
+    entry["configurations"] = len(tried)
+    lines.append(f"  tuning sweep: {len(tried)} settings in {entry['tuning_seconds']:.0f} s; chosen θ {theta}")
+    started = time.perf_counter()
+    model = ItemPathModel(best.config).fit(final)
+    entry["final_fit_seconds"] = round(time.perf_counter() - started, 1)
+    result = evaluate(model, final, part="test", cutoffs=(20,), name="item-path")
+    entry["test_seconds"] = round(result.seconds, 1)
+    entry["final_peak_gib"] = round(peak_gib(), 2)
+    entry["test"] = {k: result.metrics[k] for k in ("recall@20", "ndcg@20")}
+    entry["test_users"] = len(result.per_user)
+    lines.append(
+        f"  test ({theta}, refitted on all of train.txt): Recall@20 {entry['test']['recall@20']:.4f}, "
+        f"NDCG@20 {entry['test']['ndcg@20']:.4f} ({entry['test_users']:,} users) "
+        f"[final fit {entry['final_fit_seconds']:.0f} s + test {entry['test_seconds']:.0f} s; "
+        f"peak {entry['final_peak_gib']:.1f} GiB]"
+    )
+    rng = np.random.default_rng(0)
+    users = rng.choice(model.history_.shape[0], min(200, model.history_.shape[0]), replace=False)
+    top_ms, explain_ms = [], []
+    seen = model.seen
+    for user in users:
+        t0 = time.perf_counter()
+        scores = model.score(np.array([user]))[0]
+        scores[torch.from_numpy(seen[user].indices.astype(np.int64))] = -torch.inf
+        top = torch.topk(scores, 20).indices
+        top_ms.append(1e3 * (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        model.explain(int(user), int(top[0]))
+        explain_ms.append(1e3 * (time.perf_counter() - t0))
+    entry["latency_ms"] = {
+        "top20_median": round(float(np.median(top_ms)), 2),
+        "top20_p95": round(float(np.percentile(top_ms, 95)), 2),
+        "explain_median": round(float(np.median(explain_ms)), 2),
+        "explain_p95": round(float(np.percentile(explain_ms, 95)), 2),
+    }
+    lines.append(f"  one user, {len(users)} users sampled: {entry['latency_ms']} (ms)")
+    return entry
+
+
 def run_lightgcn(final, minutes: float, device: str, lines: list[str]) -> dict[str, Any]:
     """LightGCN at its published setting on all of train.txt for a fixed time budget."""
     from interestgraph.baselines import LightGCN
@@ -218,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-memory-gb", type=float, default=8.0, help="ease: refuse larger dense fits")
     parser.add_argument("--lightgcn-minutes", type=float, default=2.0)
     parser.add_argument("--device", default="cpu", help="lightgcn's device")
+    parser.add_argument("--item-path-base", default=None, help="JSON ItemPathConfig fields for item-path")
     parser.add_argument("--extra", action="append", default=[], help="NAME=module:function (see the docstring)")
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
@@ -246,6 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, (make, grid, fixed) in models.items():
         block: list[str] = []
         results[name] = run_tuned(name, make, grid, fixed, tuning, final, block)
+        print("\n".join(block), flush=True)
+        lines += block
+    if "item-path" in [m.strip() for m in args.models.split(",")]:
+        block = []
+        grids = json.loads(args.grid) if args.grid else {}
+        base = json.loads(args.item_path_base) if args.item_path_base else None
+        results["item-path"] = run_item_path(tuning, final, grids.get("item-path"), base, block)
         print("\n".join(block), flush=True)
         lines += block
     if "lightgcn" in [m.strip() for m in args.models.split(",")]:

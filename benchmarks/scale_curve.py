@@ -1,24 +1,40 @@
-"""Scale curve (issue 10): graph build plus one training epoch at 100k, 1M and 10M interactions.
+"""Scale curve (issues 10, 25): graph build, one training epoch, the closed-form item-path fit at 100k, 1M, 10M events.
 
 Not a test: it measures. For each size in ``--sizes`` one fresh process (spawned, so its peak
-memory is its own, as in ``benchmarks/_isolated.py``) runs four phases on the synthetic log:
+memory is its own, as in ``benchmarks/_isolated.py``) runs the phases of ``--phases`` (default
+all five, always in this order) on the synthetic log:
 
 1. **generate**: ``generate_synthetic(n_users=max(1000, events // 50), n_items=max(2000,
    events // 100), n_interactions=events, seed=0)`` (the size rule of ``graph_build.py``);
 2. **build**: ``build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())`` with the
    default ``GraphConfig`` (hashed character n-grams: no language model, so 10M fits the run);
-3. **model epoch**: ``InterestGraphModel(ModelConfig(), TrainConfig(epochs=1, patience=1,
+3. **item-path fit**: ``ItemPathModel(ItemPathConfig()).fit(graph)``, the closed-form item–item
+   path model with its default θ (a dense ridge backbone when the split has at most
+   ``max_dense_items`` = 20,000 candidate items, else GF-CF-style sparse components: cooc, lowpass,
+   interest, text). It has no epochs: one fit is the fit to convergence. Then
+   ``evaluate(model, split, part="valid", cutoffs=(20,))``. The row records the route (``dense``:
+   ``model.combined_`` is a matrix; ``sparse``: None), the components and θ fitted, the fit's
+   seconds by part (setup, each component's ``fit``, first steps, rescaling, the dense combination:
+   timed by wrapping the model's steps, not by editing it), the seconds to score the validation's
+   first 1,024 users by component and in all, the validation's seconds, NDCG@20 and Recall@20, and
+   the phase's peak RSS with the peak of each part;
+4. **model epoch**: ``InterestGraphModel(ModelConfig(), TrainConfig(epochs=1, patience=1,
    cold_draws=0, device=--device))``: one epoch = hold-out graph, the BPR loop over user batches,
    validation NDCG@20 (``model.report_.epoch_seconds`` gives the three parts); the cold-item calibration
    that ``fit`` runs after the last epoch is switched off (``cold_draws=0``: it is not an epoch);
-4. **lightgcn epoch**: the ``LightGCN`` baseline (64-d, 3 layers, pairs of 2,048) with
+5. **lightgcn epoch**: the ``LightGCN`` baseline (64-d, 3 layers, pairs of 2,048) with
    ``max_epochs=1, eval_every=1`` on the same split: one pass over the training pairs, then
    validation, on ``--device`` too.
 
-A loop (the model's training batches, either validation, LightGCN's training batches) whose
+``--phases`` takes a comma list of those names (``-`` or ``_`` may stand for a space, so
+``generate,build,item-path-fit`` needs no quoting); a phase needs the ones it reads (build needs
+generate; the other three need build), and a run without them is an argument error.
+
+A loop (the model's training batches, any validation, LightGCN's training batches) whose
 projected time passes ``--budget`` seconds after ``--min-batches`` batches, or that reaches
 ``--max-batches``, is stopped there and its time **extrapolated**: measured seconds per batch
-× the loop's batches; the row says so (``extrapolated``). Everything else is measured.
+× the loop's batches; the row says so (``extrapolated``); a stopped item-path validation has no
+NDCG (it needs every user). Everything else is measured.
 
 Memory: a thread samples the resident set (``/proc/self/statm``) every 50 ms and keeps the peak
 of each phase and of each part of an epoch (setup, hold-out graph, training batches,
@@ -29,7 +45,7 @@ resident: torch's libraries and pyarrow's 1 GiB mimalloc arena, ~1.7 GiB for ~0.
 resident), so an allocation that would take the process past about GIB fails as it would on a
 smaller machine. The phase that failed becomes a row (``out of memory at phase model epoch``)
 with the error and the library function it came from; the other epoch still runs (both need
-only the graph), and the curve goes on with the next size. A child killed outright (the
+only the graph, as does the item-path fit), and the curve goes on with the next size. A child killed outright (the
 kernel's OOM killer: SIGKILL) becomes a ``crashed`` row naming the last phase it started. The
 exit code is 1 when any row did not finish. ``--user-batch`` sets the model's users per step,
 the setting its training memory scales with (``--inject`` fails a phase on purpose, for tests).
@@ -37,6 +53,7 @@ the setting its training memory scales with (``--inject`` fails a phase on purpo
     python benchmarks/scale_curve.py --sizes 100000,1000000,10000000 --threads 2 --out results/scale
     python benchmarks/scale_curve.py --sizes 1000000 --memory-limit 2 --max-batches 5        # 1M on a 2 GiB budget
     python benchmarks/scale_curve.py --sizes 10000000 --memory-limit 8 --user-batch 64 --max-batches 3
+    python benchmarks/scale_curve.py --sizes 100000,1000000 --threads 1 --phases generate,build,item-path-fit
 """
 
 from __future__ import annotations
@@ -67,7 +84,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._isolated import peak_rss_mib  # noqa: E402
 
-PHASES = ("generate", "build", "model epoch", "lightgcn epoch")
+PHASES = ("generate", "build", "item-path fit", "model epoch", "lightgcn epoch")
+#: the phases each phase needs the results of (a phase left out of ``--phases`` may not be needed by one kept)
+NEEDS = {"build": ("generate",), "item-path fit": ("build",), "model epoch": ("build",), "lightgcn epoch": ("build",)}
 PROTOCOL = "rs-4"
 SPLIT_SEED = 2020
 DATA_SEED = 0
@@ -135,6 +154,33 @@ def parse_inject(text: str | None) -> tuple[str, str] | None:
     return phase, kind
 
 
+def _phase_key(name: str) -> str:
+    """A phase name as ``--phases`` matches it: lower case, ``-`` and ``_`` read as spaces."""
+    return " ".join(name.lower().replace("-", " ").replace("_", " ").split())
+
+
+def parse_phases(text: str | None) -> tuple[str, ...]:
+    """``"generate,build,item-path-fit"`` -> those :data:`PHASES` in their run order (None or ``"all"``: every
+    phase); ValueError naming ``--phases`` for an unknown phase or one whose input phase is left out."""
+    if text is None or text.strip().lower() == "all":
+        return PHASES
+    by_key = {_phase_key(name): name for name in PHASES}
+    chosen = set()
+    for item in (s.strip() for s in text.split(",")):
+        if not item:
+            continue
+        if _phase_key(item) not in by_key:
+            raise ValueError(f"--phases: unknown phase {item!r}; choose from {', '.join(PHASES)} (or all)")
+        chosen.add(by_key[_phase_key(item)])
+    if not chosen:
+        raise ValueError(f"--phases: no phases in {text!r}")
+    for name in chosen:
+        missing = [need for need in NEEDS.get(name, ()) if need not in chosen]
+        if missing:
+            raise ValueError(f"--phases: {name!r} needs {', '.join(repr(m) for m in missing)}; add it")
+    return tuple(name for name in PHASES if name in chosen)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(
@@ -195,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PHASE:KIND",
         help="fail on purpose at the start of PHASE: KIND memory (MemoryError), error (RuntimeError) or kill (SIGKILL)",
     )
+    parser.add_argument(
+        "--phases",
+        default=None,
+        metavar="LIST",
+        help="comma-separated phases to run, in their fixed order (default all): "
+        + ", ".join(PHASES)
+        + "; '-' or '_' may stand for a space (item-path-fit); a phase needs the ones it reads (build needs generate, "
+        "the rest need build)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write scale-curve.json and scale-curve.md here")
     return parser
 
@@ -206,8 +261,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[int]]:
     try:
         sizes = parse_sizes(args.sizes)
         args.inject_at = parse_inject(args.inject)
+        args.phase_list = parse_phases(args.phases)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.inject_at is not None and args.inject_at[0] not in args.phase_list:
+        parser.error(f"--inject: phase {args.inject_at[0]!r} is not among --phases ({', '.join(args.phase_list)})")
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     if args.user_batch < 1:
@@ -656,13 +714,152 @@ def phase_lightgcn(state: dict, row: dict, settings: dict) -> None:
     row["seconds"]["lightgcn epoch"] = out["epoch"]
 
 
+@contextmanager
+def timed_item_path_parts(model, sampler: RssSampler, seconds: dict[str, float]) -> Iterator[None]:
+    """Time the parts of ``model.fit`` into ``seconds`` and mark them on ``sampler``: ``setup`` (positives, item
+    data), one entry per component (``<name>``: its ``fit``; the first component that needs ``R̃`` also
+    normalises the log), ``history`` (the users' first steps ``r(u, j)``), ``rescale`` (the product norms on the
+    user sample), ``combine`` (the dense ``Σ θ_c F_c``, dense route only); when the fit fails,
+    ``seconds["failed in"]`` names the part it failed in. Done by wrapping, not by editing the model: the module's
+    ``make_component`` (restored after) and the instance's ``_fit_components`` / ``_combine``."""
+    from interestgraph.model import item_path
+
+    original = item_path.make_component
+    clock = {"last": time.perf_counter()}
+
+    def stamp(part: str) -> None:
+        """Close the running part (its seconds added) and start ``part``."""
+        now = time.perf_counter()
+        running = clock.get("part")
+        if running is not None:
+            seconds[running] = seconds.get(running, 0.0) + now - clock["last"]
+        clock["part"], clock["last"] = part, now
+        if part is not None:
+            sampler.mark(part)
+
+    def make_component(name, config, **kwargs):
+        component = original(name, config, **kwargs)
+        fit = component.fit
+
+        def timed_fit(data):
+            stamp(name)
+            fitted = fit(data)  # a failure leaves ``name`` running: the part the fit failed in
+            stamp("history")  # until the next component or the rescaling: the users' first steps
+            return fitted
+
+        component.fit = timed_fit
+        return component
+
+    def wrap(method, part: str):
+        def timed(*args, **kwargs):
+            stamp(part)
+            result = method(*args, **kwargs)
+            stamp(None)
+            return result
+
+        return timed
+
+    model._fit_components = wrap(model._fit_components, "rescale")
+    model._combine = wrap(model._combine, "combine")
+    item_path.make_component = make_component
+    stamp("setup")
+    try:
+        yield
+    except BaseException:
+        seconds["failed in"] = clock.get("part") or "?"  # the part the fit failed in (its seconds are kept)
+        raise
+    finally:
+        stamp(None)
+        item_path.make_component = original
+        for name in ("_fit_components", "_combine"):
+            model.__dict__.pop(name, None)
+
+
+def score_batch_seconds(model, split, sampler: RssSampler) -> dict[str, Any]:
+    """Seconds to score the validation's first batch (:data:`VALID_BATCH` users, the batch ``evaluate`` scores
+    first): each fitted component's ``apply`` (θ not applied) and the whole ``model.score``; the sampler marks each
+    (``score <name>``, ``score``) so the phase's memory shows each one's peak. On the sparse route ``score`` is the
+    components' sum; on the dense route one product with ``model.combined_``."""
+    import numpy as np
+
+    from interestgraph.evaluate import positive_matrix
+
+    users = np.flatnonzero(positive_matrix(split, "valid").getnnz(axis=1) > 0)[:VALID_BATCH]
+    history = model.history_[users]
+    seconds: dict[str, float] = {}
+    for name, component in model.components_.items():
+        sampler.mark(f"score {name}")
+        started = time.perf_counter()
+        component.apply(history)
+        seconds[name] = time.perf_counter() - started
+    sampler.mark("score")
+    started = time.perf_counter()
+    model.score(users)
+    seconds["score"] = time.perf_counter() - started
+    return {"users": len(users), "seconds": seconds}
+
+
+def phase_item_path(state: dict, row: dict, settings: dict) -> None:
+    """The closed-form item-path model (``ItemPathModel(ItemPathConfig())``: default θ, so the dense ridge route up to
+    ``max_dense_items`` candidate items and the sparse components above) fitted once on the graph (closed form: no
+    epochs, so this is the fit to convergence), then evaluated on the validation part (``evaluate(model, split,
+    part="valid", cutoffs=(20,))``); row["item_path"]: route, components, seconds by part, the first validation
+    batch's scoring by component (:func:`score_batch_seconds`, before ``evaluate``), NDCG@20 / Recall@20.
+
+    The validation loop is metered like the epochs' (``--budget``, ``--max-batches``): when it is stopped, its
+    time is extrapolated and the metrics are None (they need every user)."""
+    from interestgraph.evaluate import evaluate
+    from interestgraph.model import ItemPathConfig, ItemPathModel
+
+    graph, sampler = state["graph"], state["sampler"]
+    config = ItemPathConfig()
+    model = ItemPathModel(config)
+    parts: dict[str, float] = {}
+    row["item_path"] = {"fit_parts": parts}  # a fit that fails leaves its parts' seconds and the part it failed in
+    started = time.perf_counter()
+    with timed_item_path_parts(model, sampler, parts):
+        model.fit(graph)
+    fit_seconds = time.perf_counter() - started
+    route = "dense" if model.combined_ is not None else "sparse"
+    out: dict[str, Any] = {
+        "route": route,
+        "active_items": len(model.active_items_),
+        "max_dense_items": config.max_dense_items,
+        "components": list(model.components_),
+        "theta": dict(model.theta_),
+        "skipped": dict(model.skipped_),
+        "first_step": model.first_step_,
+        "fit": fit_seconds,
+        "fit_parts": parts,
+    }
+    row["item_path"] = out
+    out["score_batch"] = score_batch_seconds(model, graph.split, sampler)
+    valid_meter = _meter("item-path valid", n_batches(state["valid_users"], VALID_BATCH), settings)
+    model.score = valid_meter.wrap(model.score)
+    sampler.mark("valid")
+    started = time.perf_counter()
+    result = None
+    with contextlib.suppress(Capped):
+        result = evaluate(model, graph.split, part="valid", cutoffs=(20,), batch_size=VALID_BATCH)
+    ended = time.perf_counter()
+    out["valid_loop"] = valid_meter.describe()
+    out["valid"] = loop_seconds(valid_meter, started, ended)
+    out["extrapolated"] = valid_meter.capped
+    out["ndcg@20"] = None if result is None else result.metrics["ndcg@20"]
+    out["recall@20"] = None if result is None else result.metrics["recall@20"]
+    out["valid_users"] = state["valid_users"]
+    row["item_path"] = out
+    row["seconds"]["item-path fit"] = out["fit"] + out["valid"]
+
+
 PHASE_FUNCTIONS = {
     "generate": phase_generate,
     "build": phase_build,
+    "item-path fit": phase_item_path,
     "model epoch": phase_model,
     "lightgcn epoch": phase_lightgcn,
 }
-NEEDED_BY_LATER = ("generate", "build")  # a failure here ends the case; the two epochs are independent of each other
+NEEDED_BY_LATER = ("generate", "build")  # a failure here ends the case; the later phases are independent of each other
 
 
 # ----------------------------------------------------------------------------- failures
@@ -748,11 +945,11 @@ def run_phases(
     trace: Path,
     functions: dict[str, Callable] | None = None,
 ) -> None:
-    """Run :data:`PHASES` in order (``functions``: :data:`PHASE_FUNCTIONS` by default); a failure of a phase that later
-    ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets ``row["failures"]`` and, after a failure,
-    ``row["status"]``."""
+    """Run ``settings["phases"]`` (default :data:`PHASES`) in order (``functions``: :data:`PHASE_FUNCTIONS` by
+    default); a failure of a phase that later ones need (:data:`NEEDED_BY_LATER`) ends the case. Sets
+    ``row["failures"]`` and, after a failure, ``row["status"]``."""
     failures = []
-    for name in PHASES:
+    for name in settings.get("phases") or PHASES:
         failure = run_phase(name, state, row, settings, sampler, trace, (functions or PHASE_FUNCTIONS)[name])
         if failure:
             failures.append(failure)
@@ -879,8 +1076,10 @@ def settings_line(args: argparse.Namespace, machine: dict) -> str:
         "LexicalEncoder. "
         f"Model: default ModelConfig, TrainConfig(epochs=1, patience=1, cold_draws=0, user_batch={args.user_batch}, "
         "negatives=8); "
-        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. One process per size; {limit}; "
-        f"{stop}."
+        f"LightGCN: 64-d, 3 layers, 2,048 pairs per step, max_epochs=1, eval_every=1. Item-path model: "
+        "ItemPathConfig() (default θ: dense ridge route up to max_dense_items candidate items, sparse components "
+        "above), one closed-form fit, then evaluate(part='valid', cutoffs=(20,)). "
+        f"Phases: {', '.join(args.phase_list)}. One process per size; {limit}; {stop}."
     )
 
 
@@ -927,12 +1126,12 @@ def results_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def memory_table(rows: list[dict]) -> list[str]:
+def memory_table(rows: list[dict], phases: tuple[str, ...] = PHASES) -> list[str]:
     """Markdown: per phase, RSS at start → sampled peak, and the process high-water mark after it (MiB)."""
-    lines = ["| events | " + " | ".join(PHASES) + " |", "|---:|" + "---|" * len(PHASES)]
+    lines = ["| events | " + " | ".join(phases) + " |", "|---:|" + "---|" * len(phases)]
     for r in rows:
         cells = []
-        for phase in PHASES:
+        for phase in phases:
             m = r["memory"].get(phase)
             if m is None:
                 cells.append("–")
@@ -946,13 +1145,48 @@ def memory_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _fit_parts(parts: dict[str, float]) -> str:
+    return ", ".join(f"{name} {_s(value)}" for name, value in parts.items())
+
+
+def item_path_table(rows: list[dict]) -> list[str]:
+    """Markdown: one row per size with the item-path phase (route, components, fit seconds by part, validation)."""
+    lines = [
+        "| events | candidate items | route | components (θ) | fit (parts) | score one batch (by component) | "
+        "validation | NDCG@20 | Recall@20 | phase peak RSS | status |",
+        "|---:|---:|---|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        if "item-path fit" not in r.get("memory", {}):
+            continue
+        facts = r.get("item_path") or {}
+        memory = r["memory"].get("item-path fit") or {}
+        theta = ", ".join(f"{name} {value:g}" for name, value in facts.get("theta", {}).items()) or "–"
+        skipped = "; skipped: " + ", ".join(facts["skipped"]) if facts.get("skipped") else ""
+        metric = {k: "–" if facts.get(k) is None else f"{facts[k]:.4f}" for k in ("ndcg@20", "recall@20")}
+        parts = {k: v for k, v in facts.get("fit_parts", {}).items() if k != "failed in"}
+        failed = facts.get("fit_parts", {}).get("failed in")
+        fit = f"{_s(facts.get('fit'))} ({_fit_parts(parts)}{'; failed in ' + failed if failed else ''})"
+        peak = f"{memory['peak_rss_mib']:,.0f} MiB" if memory else "–"
+        batch = facts.get("score_batch")
+        if batch:
+            each = ", ".join(f"{k} {_s(v)}" for k, v in batch["seconds"].items() if k != "score")
+            batch = f"{_s(batch['seconds']['score'])} for {batch['users']:,} users ({each})"
+        lines.append(
+            f"| {r.get('events', r['size']):,} | {_n(facts.get('active_items'))} | {facts.get('route', '–')} | "
+            f"{theta}{skipped} | {fit} | {batch or '–'} | {_s(facts.get('valid'), bool(facts.get('extrapolated')))} | "
+            f"{metric['ndcg@20']} | {metric['recall@20']} | {peak} | {r['status']} |"
+        )
+    return lines
+
+
 def notes(rows: list[dict]) -> list[str]:
     """Lines on the extrapolated loops and the failures."""
     out = []
     for r in rows:
-        for key, label in (("model", "model"), ("lightgcn", "LightGCN")):
+        for key, label in (("model", "model"), ("lightgcn", "LightGCN"), ("item_path", "item-path")):
             for loop in ("train_loop", "valid_loop"):
-                facts = (r.get(key) or {}).get(loop)
+                facts = (r.get(key) or {}).get(loop)  # item-path: only its validation is a metered loop
                 if facts and facts["extrapolated"]:
                     out.append(
                         f"- {r['size']:,} events, {label} {loop.replace('_loop', '')}: EXTRAPOLATED from "
@@ -966,9 +1200,10 @@ def notes(rows: list[dict]) -> list[str]:
 
 
 def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: str, load: tuple[float, float]) -> str:
-    """The Markdown report: settings, results, memory per phase, notes, command."""
+    """The Markdown report: settings, results, the item-path fit, memory per phase, notes, command."""
+    phases = tuple(args.phase_list)
     text = [
-        "# Scale curve: graph build plus one training epoch",
+        "# Scale curve: graph build, one training epoch, the closed-form item-path fit",
         "",
         settings_line(args, machine),
         f"1-minute load average {load[0]:.2f} before, {load[1]:.2f} after (other jobs may share the cores).",
@@ -978,11 +1213,25 @@ def report(rows: list[dict], args: argparse.Namespace, machine: dict, command: s
         "`*` / `~`: extrapolated (see notes). Epoch parts: model = hold-out graph + training batches + validation "
         "(`model.report_.epoch_seconds`); LightGCN = setup (adjacency, sampler) + training batches + validation.",
         "",
+    ]
+    if "item-path fit" in phases:
+        text += [
+            "Item-path fit (`ItemPathModel(ItemPathConfig()).fit(graph)`, closed form: one fit is the fit to "
+            "convergence), then validation (`evaluate(model, split, part='valid', cutoffs=(20,))`). Route: dense = "
+            "the ridge backbone and one combined item × item matrix (`model.combined_`), sparse = the components "
+            "applied one by one (`combined_` None). Fit parts: setup (positives, item data), each component's `fit` "
+            "(the first that needs R̃ also normalises the log), history (first steps), rescale (norms on a user "
+            "sample), combine (dense route):",
+            "",
+            *item_path_table(rows),
+            "",
+        ]
+    text += [
         "Memory per phase, MiB: resident at start → sampled peak (max = the process's ru_maxrss after the phase; VM "
         "= peak address space; "
         "peaks: sampled peak of each part of an epoch):",
         "",
-        *memory_table(rows),
+        *memory_table(rows, phases),
         "",
     ]
     extra = notes(rows)
@@ -1009,6 +1258,7 @@ def main(argv: list[str] | None = None) -> int:
         "min_batches": args.min_batches,
         "max_batches": args.max_batches,
         "inject": args.inject_at,
+        "phases": list(args.phase_list),
     }
     print(settings_line(args, machine), flush=True)
     load_before = os.getloadavg()[0]

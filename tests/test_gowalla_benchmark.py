@@ -36,9 +36,15 @@ def test_gowalla_benchmark_tunes_on_validation_then_scores_test_once(tmp_path, c
     from benchmarks import gowalla
 
     data = lightgcn_files(tmp_path / "data")
-    grid = {"gfcf": {"k": [4], "alpha": [0.0, 0.3]}, "chebycf": {"order": [4], "ideal_rank": [4], "beta": [0.2, 0.4]}}
+    grid = {
+        "gfcf": {"k": [4], "alpha": [0.0, 0.3]},
+        "chebycf": {"order": [4], "ideal_rank": [4], "beta": [0.2, 0.4]},
+        "item-path": {"theta": [-0.1, 0.2], "rounds": 1},
+    }
+    base = {"lowpass_rank": 4, "max_dense_items": 30}  # 40 items: the sparse route, cheby backbone
     argv = [
-        "--data", str(data), "--models", "gfcf,chebycf,ease,lightgcn", "--grid", json.dumps(grid),
+        "--data", str(data), "--models", "gfcf,chebycf,ease,item-path,lightgcn", "--grid", json.dumps(grid),
+        "--item-path-base", json.dumps(base),
         "--max-memory-gb", "0.000001", "--lightgcn-minutes", "0.001", "--valid-users", "30",
         "--extra", "knn=tests.test_gowalla_benchmark:extra_model", "--out", str(tmp_path / "out"),
     ]  # fmt: skip
@@ -46,7 +52,12 @@ def test_gowalla_benchmark_tunes_on_validation_then_scores_test_once(tmp_path, c
     printed = capsys.readouterr().out
     payload = json.loads((tmp_path / "out" / "gowalla-benchmark.json").read_text())
     models = payload["models"]
-    assert set(models) == {"gfcf", "chebycf", "ease", "knn", "lightgcn"}
+    assert set(models) == {"gfcf", "chebycf", "ease", "knn", "item-path", "lightgcn"}
+    path = models["item-path"]
+    assert path["configurations"] == len(path["sweep"]) == 4 + 3 * 2  # ChebyCF's 2 × 2 backbones + 3 × 2 weights
+    assert path["valid_ndcg@20"] == max(row["ndcg@20"] for row in path["sweep"])
+    assert path["setting"]["cheby"] == 1.0 and 0 < path["test"]["ndcg@20"] <= 1 and path["test_users"] == 50
+    assert path["latency_ms"]["top20_median"] > 0 and path["latency_ms"]["explain_median"] > 0
     assert "needs about" in models["ease"]["skipped"]  # the memory guard, with its estimate
     for name in ("gfcf", "chebycf", "knn"):
         entry = models[name]

@@ -67,6 +67,95 @@ def test_one_row_per_size_with_the_size_rule_and_positive_figures(curve):
         assert set(row["memory"]["lightgcn epoch"]["parts"]) == {"setup", "train", "valid"}
 
 
+def test_the_item_path_phase_fits_once_and_validates_with_its_route_components_and_parts(curve):
+    _, payload, text = curve
+    for row in payload["rows"]:
+        facts = row["item_path"]
+        # 2,000 items at these sizes: under max_dense_items, so the dense route with the default DENSE_THETA
+        assert facts["route"] == "dense" and 0 < facts["active_items"] <= row["items"] <= facts["max_dense_items"]
+        assert facts["components"] == ["ridge", "lowpass", "interest", "text"] and facts["skipped"] == {}
+        assert facts["theta"] == {"ridge": 1.0, "lowpass": 0.05, "interest": 0.1, "text": 0.05}
+        # the parts are disjoint stretches of the one fit: each component's fit, and their sum within the whole
+        parts = facts["fit_parts"]
+        assert set(parts) == {"setup", "history", "rescale", "combine", *facts["components"]}
+        assert all(v >= 0 for v in parts.values()) and 0 < sum(parts.values()) <= facts["fit"] + 1e-6
+        # validation ran whole (one batch of 1,024 users: --max-batches 2 does not stop it) and scored far above
+        # chance (20 of ~2,000 candidates)
+        assert facts["valid_loop"] == {"batches_total": 1, "batches_run": 1, "extrapolated": False}
+        assert 0.02 < facts["ndcg@20"] <= 1 and 0 < facts["recall@20"] <= 1 and facts["valid"] > 0
+        assert row["seconds"]["item-path fit"] == pytest.approx(facts["fit"] + facts["valid"])
+        # the first validation batch scored component by component, then whole, before evaluate
+        batch = facts["score_batch"]
+        assert batch["users"] == min(row["valid_users"], 1024) and set(batch["seconds"]) == {
+            *facts["components"],
+            "score",
+        }
+        assert all(v >= 0 for v in batch["seconds"].values())
+        scoring = {f"score {name}" for name in facts["components"]} | {"score"}
+        assert set(row["memory"]["item-path fit"]["parts"]) == set(parts) | scoring | {"valid"}
+    assert "| 8,000 | " in text.split("Item-path fit")[1] and "| dense | ridge 1, lowpass 0.05" in text
+
+
+def test_phases_option_picks_phases_in_their_order_and_names_what_is_missing():
+    assert scale_curve.parse_phases(None) == scale_curve.PHASES == scale_curve.parse_phases("all")
+    assert scale_curve.parse_phases("item-path-fit, generate,BUILD") == ("generate", "build", "item-path fit")
+    assert scale_curve.parse_phases("generate,build,item_path fit") == ("generate", "build", "item-path fit")
+    with pytest.raises(ValueError, match="'item-path fit' needs 'build'"):
+        scale_curve.parse_phases("generate,item-path-fit")
+    with pytest.raises(ValueError, match="unknown phase 'fit'"):
+        scale_curve.parse_phases("generate,fit")
+
+
+def test_only_the_chosen_phases_run(tmp_path):
+    ran: list[str] = []
+
+    def phase(name: str):
+        def run(state, row, settings):
+            ran.append(name)
+            row["seconds"][name] = 1.0
+
+        return run
+
+    row = {"size": 1, "seconds": {}, "memory": {}, "status": "ok"}
+    sampler = scale_curve.RssSampler().start()
+    try:
+        chosen = scale_curve.parse_phases("generate,build,item-path-fit")
+        settings = {"inject": None, "phases": list(chosen)}
+        functions = {name: phase(name) for name in scale_curve.PHASES}
+        scale_curve.run_phases({}, row, settings, sampler, tmp_path / "trace.jsonl", functions)
+    finally:
+        sampler.stop()
+    assert ran == ["generate", "build", "item-path fit"] and set(row["memory"]) == set(ran)
+    assert row["status"] == "ok" and row["failures"] == []
+
+
+def test_an_item_path_fit_that_fails_keeps_the_seconds_of_its_parts_and_names_the_part(monkeypatch):
+    from interestgraph.data import generate_synthetic, split_log
+    from interestgraph.model import item_path
+    from interestgraph.paths.components import IdealLowPass
+
+    def fail(self, data):
+        raise MemoryError("no room for the low-pass")
+
+    monkeypatch.setattr(IdealLowPass, "_fit", fail)
+    split = split_log(generate_synthetic(n_users=200, n_items=300, n_interactions=3_000, seed=0).log, "rs-4")
+    original = item_path.make_component
+    sampler = scale_curve.RssSampler().start()
+    row: dict = {"seconds": {}}
+    try:
+        with sampler.phase("item-path fit"), pytest.raises(MemoryError, match="low-pass"):
+            scale_curve.phase_item_path({"graph": split, "sampler": sampler, "valid_users": 1}, row, {})
+    finally:
+        sampler.stop()
+    # a plain split: the ridge fits, then the low-pass fails (interest and text have no data there)
+    parts = row["item_path"]["fit_parts"]
+    assert parts["failed in"] == "lowpass" and {"setup", "ridge", "lowpass"} <= set(parts) and parts["ridge"] > 0
+    assert item_path.make_component is original  # the timing wrapper is undone
+    assert "item-path fit" not in row["seconds"]
+    line = scale_curve.item_path_table([{**row, "size": 3000, "status": "out of memory", "memory": sampler.peaks}])[-1]
+    assert "failed in lowpass" in line and line.endswith("| out of memory |")
+
+
 def test_loops_past_max_batches_are_extrapolated_and_labelled(curve):
     _, payload, text = curve
     big = payload["rows"][-1]
@@ -89,8 +178,11 @@ def test_report_states_the_settings_and_the_command(curve):
     _, payload, text = curve
     assert "n_users = max(1000, events/50)" in text and "protocol rs-4" in text and "Threads per child: 1" in text
     assert "--max-batches 2" in payload["command"] and payload["command"] in text
+    assert payload["settings"]["phases"] == list(scale_curve.PHASES)
+    assert "Phases: generate, build, item-path fit" in text
     assert payload["machine"]["cores"] >= 1 and payload["versions"]["torch"]
-    assert text.count("\n| 8,000 |") == 2 and text.count("\n| 20,000 |") == 2  # results and memory tables
+    # results, item-path and memory tables
+    assert text.count("\n| 8,000 |") == 3 and text.count("\n| 20,000 |") == 3
 
 
 def test_a_child_out_of_memory_becomes_a_failure_row_and_a_nonzero_exit(tmp_path):
@@ -183,6 +275,8 @@ def test_failure_classification():
         (["--threads", "0"], "--threads"),
         (["--memory-limit", "0"], "--memory-limit"),
         (["--user-batch", "0"], "--user-batch"),
+        (["--phases", "build,item-path-fit"], "--phases"),  # build needs generate
+        (["--phases", "generate,build", "--inject", "model epoch:error"], "--inject"),
     ],
 )
 def test_bad_arguments_are_errors_naming_the_argument(argv, fragment, capsys):

@@ -137,7 +137,8 @@ class BPRModel:
 
         Sets ``module_`` (the torch module, best weights), ``user_ids_``, ``item_ids_``, ``seen_`` (the
         recommender contract: :attr:`user_ids`, :attr:`item_ids`, :attr:`seen`), ``best_epoch_``,
-        ``epochs_`` (epochs run), ``history_`` (``[{"epoch", "loss", "seconds", "valid_ndcg@20"}, ...]``,
+        ``epochs_`` (epochs run), ``converged_`` (early stopping ended it: True; the ``max_epochs`` cap or a hook:
+        False; no validation part: None), ``history_`` (``[{"epoch", "loss", "seconds", "valid_ndcg@20"}, ...]``,
         ``seconds`` the training time so far, the metric only on evaluated epochs), ``best_valid_ndcg_``
         and ``train_seconds_``. Runs with deterministic torch kernels, so the same seed gives the same scores
         (on CUDA they only warn where no deterministic kernel exists).
@@ -246,6 +247,9 @@ class BPRModel:
         self._cache = None
         self.best_epoch_ = best_epoch
         self.epochs_ = epoch
+        # converged: validation stopped improving for `patience` evaluations (early stopping); False when the epoch
+        # cap or a hook ended training first; None without a validation part (nothing to converge on)
+        self.converged_ = (stale >= self.patience) if has_valid else None
         self.best_valid_ndcg_ = float(best) if best_state is not None else float("nan")
         self.train_seconds_ = time.perf_counter() - started - outside
         return self

@@ -59,83 +59,32 @@ validation sweep over ``α``, ``β``, ``φ`` or ``K`` computes it once.
 
 from __future__ import annotations
 
-import hashlib
-import math
-
 import numpy as np
 import scipy.sparse as sp
 import torch
-from scipy.sparse.linalg import svds
 
 from ..data.splits import Split
+from ..ops.spectral import (
+    SVD_SOLVERS,
+    chebyshev_coefficients,
+    chebyshev_filter,
+    degree_power,
+    leading_right_singular_vectors,
+    normalised_matrix,
+    plateau,
+)
 from .fitted import FittedIds
 
-SVD_SOLVERS = ("randomized", "arpack")
-
-#: bases kept (the tuning split's and the final split's, so a benchmark's sweeps and refits share them)
-BASIS_CACHE_SIZE = 2
-_BASIS_CACHE: dict[tuple, np.ndarray] = {}
-
-
-def normalised_matrix(train: sp.spmatrix) -> tuple[sp.csr_matrix, np.ndarray]:
-    """``(R̃, d_I)``: ``D_U^{-1/2} R D_I^{-1/2}`` as float64 CSR and the item degrees ``(n_items,)`` (float64)."""
-    train = sp.csr_matrix(train, dtype=np.float64)
-    user_degree = np.asarray(train.sum(axis=1)).ravel()
-    item_degree = np.asarray(train.sum(axis=0)).ravel()
-    du = np.where(user_degree > 0, 1.0 / np.sqrt(np.maximum(user_degree, 1e-300)), 0.0)
-    di = np.where(item_degree > 0, 1.0 / np.sqrt(np.maximum(item_degree, 1e-300)), 0.0)
-    return sp.csr_matrix(sp.diags(du) @ train @ sp.diags(di)), item_degree
-
-
-def degree_power(degree: np.ndarray, power: float) -> np.ndarray:
-    """``degree ** power`` with 0 where the degree is 0 (for any sign of ``power``)."""
-    return np.where(degree > 0, np.maximum(degree, 1e-300) ** power, 0.0)
-
-
-def leading_right_singular_vectors(
-    matrix: sp.csr_matrix, k: int, *, solver: str = "randomized", power_iterations: int = 7, seed: int = 0
-) -> np.ndarray:
-    """``(n_cols, k)`` float64 orthonormal columns spanning the ``k`` leading right singular vectors of ``matrix``.
-
-    ``k`` is capped at ``min(matrix.shape) − 1`` (ARPACK's limit). The last
-    :data:`BASIS_CACHE_SIZE` results are cached under the matrix's content and these settings.
-    """
-    k = int(min(k, min(matrix.shape) - 1))
-    if k < 1:
-        raise ValueError(f"the matrix {matrix.shape} is too small for a rank-{k} ideal low-pass")
-    digest = hashlib.sha256()
-    for part in (matrix.indptr, matrix.indices, matrix.data):
-        digest.update(np.ascontiguousarray(part).tobytes())
-    key = (matrix.shape, digest.hexdigest(), k, solver, int(power_iterations), int(seed))
-    if key in _BASIS_CACHE:
-        return _BASIS_CACHE[key]
-    if solver == "arpack":
-        rng = np.random.default_rng(seed)
-        _, _, vt = svds(matrix, k=k, which="LM", v0=rng.standard_normal(min(matrix.shape)))
-        basis = np.ascontiguousarray(vt.T)
-    elif solver == "randomized":
-        basis = _randomized_basis(matrix, k, power_iterations, seed)
-    else:
-        raise ValueError(f"svd must be one of {SVD_SOLVERS}, got {solver!r}")
-    while len(_BASIS_CACHE) >= BASIS_CACHE_SIZE:
-        del _BASIS_CACHE[next(iter(_BASIS_CACHE))]  # the oldest entry
-    _BASIS_CACHE[key] = basis
-    return basis
-
-
-def _randomized_basis(matrix: sp.csr_matrix, k: int, power_iterations: int, seed: int) -> np.ndarray:
-    """Halko–Martinsson–Tropp randomised range finder on ``Mᵀ`` with subspace iterations, then an exact SVD of the
-    small projected matrix; returns the top-``k`` right singular vectors ``(n_cols, k)``."""
-    n_cols = matrix.shape[1]
-    width = min(2 * k, min(matrix.shape))
-    rng = np.random.default_rng(seed)
-    transposed = sp.csr_matrix(matrix.T)
-    q = np.linalg.qr(transposed @ (matrix @ rng.standard_normal((n_cols, width))))[0]  # (n_cols, width)
-    for _ in range(power_iterations):
-        q = np.linalg.qr(transposed @ (matrix @ q))[0]
-    small = np.asarray(matrix @ q)  # (n_rows, width): M ≈ M Q Qᵀ
-    _, _, vt = np.linalg.svd(small, full_matrices=False)
-    return np.ascontiguousarray(q @ vt[:k].T)
+__all__ = [
+    "GFCF",
+    "SVD_SOLVERS",
+    "ChebyCF",
+    "chebyshev_coefficients",
+    "degree_power",
+    "leading_right_singular_vectors",
+    "normalised_matrix",
+    "plateau",
+]
 
 
 class _GraphFilter(FittedIds):
@@ -225,25 +174,6 @@ class GFCF(_GraphFilter):
         return torch.from_numpy(out)
 
 
-def plateau(x: np.ndarray, flatness: float) -> np.ndarray:
-    """ChebyCF's target transfer function ``h(λ̃) = ½ − ½ sign(λ̃) |λ̃|^φ`` on ``[−1, 1]``."""
-    x = np.asarray(x, dtype=np.float64)
-    return 0.5 - 0.5 * np.sign(x) * np.abs(x) ** float(flatness)
-
-
-def chebyshev_coefficients(function, order: int) -> np.ndarray:
-    """``(order + 1,)`` coefficients ``c_k`` of the degree-``order`` Chebyshev interpolant of ``function`` on
-    ``[−1, 1]`` at the Chebyshev nodes ``cos((j + ½) π / (order + 1))``: ``p(x) = Σ_k c_k T_k(x)``."""
-    n = order + 1
-    nodes = np.cos((np.arange(n) + 0.5) * math.pi / n)
-    values = function(nodes)
-    k = np.arange(n)
-    basis = np.cos(np.outer(k, np.arccos(nodes)))  # T_k(x_j)
-    coefficients = (2.0 / n) * basis @ values
-    coefficients[0] /= 2.0
-    return coefficients
-
-
 class ChebyCF(_GraphFilter):
     """ChebyCF: Chebyshev-interpolated plateau low-pass plus an ideal pass, degree-normalised
     (see the module docstring; Kim et al., SIGIR 2025).
@@ -308,22 +238,10 @@ class ChebyCF(_GraphFilter):
         self._post = degree_power(self.item_degree_, float(self.beta)).astype(np.float32)
         return self
 
-    def _laplacian(self, columns: np.ndarray) -> np.ndarray:
-        """``L̃ y = y − 2 R̃ᵀ (R̃ y)`` for a ``(n_items, B)`` block of column signals (``L̃`` is symmetric)."""
-        return columns - 2.0 * (self._norm32_t @ (self._norm32 @ columns))
-
     def polynomial(self, x: np.ndarray) -> np.ndarray:
         """``Σ_k c_k T_k(L̃)`` applied to the rows of ``x`` ``(B, n_items)`` (the three-term recurrence)."""
-        c = [float(v) for v in self.coefficients_]
-        previous = np.ascontiguousarray(x.T)  # (n_items, B): sparse @ dense runs on contiguous columns
-        out = c[0] * previous
-        if len(c) > 1:
-            current = self._laplacian(previous)
-            out += c[1] * current
-            for k in range(2, len(c)):
-                previous, current = current, 2.0 * self._laplacian(current) - previous
-                out += c[k] * current
-        return out.T
+        columns = np.ascontiguousarray(x.T)  # (n_items, B): sparse @ dense runs on contiguous columns
+        return chebyshev_filter(self._norm32, self._norm32_t, self.coefficients_, columns).T
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         """``(len(users), n_items)`` float32 ChebyCF scores (training items included; the harness masks them)."""

@@ -12,7 +12,7 @@ from .choices import PROTOCOLS
 from .data_verbs import add_source_options, load_from_args
 from .verb import CommandResult, UsageError, add_json_flag, add_verb
 
-MODEL_NAMES = ("pop", "itemknn", "bpr", "lightgcn", "text", "ease", "gfcf", "chebycf")
+MODEL_NAMES = ("pop", "itemknn", "bpr", "lightgcn", "text", "ease", "gfcf", "chebycf", "item-path")
 #: models whose settings are chosen on the validation part over a stated grid (``baselines.linear_tune``)
 TUNED_NAMES = ("ease", "gfcf", "chebycf")
 
@@ -47,12 +47,15 @@ def parse_grids(text: str | None) -> dict[str, dict[str, list[Any]]]:
     except json.JSONDecodeError as exc:
         raise UsageError(f'--grid must be JSON such as \'{{"ease": {{"l2": [100, 500]}}}}\': {exc}') from None
     if not isinstance(grids, dict) or any(
-        name not in TUNED_NAMES
+        name not in (*TUNED_NAMES, "item-path")
         or not isinstance(grid, dict)
-        or not all(isinstance(v, list) and v for v in grid.values())
+        or (name != "item-path" and not all(isinstance(v, list) and v for v in grid.values()))
         for name, grid in grids.items()
     ):
-        raise UsageError(f"--grid maps a model ({', '.join(TUNED_NAMES)}) to {{setting: [values, ...]}}, got {text!r}")
+        raise UsageError(
+            f"--grid maps a model ({', '.join(TUNED_NAMES)}) to {{setting: [values, ...]}}, or item-path to "
+            f"ItemPathGrid fields, got {text!r}"
+        )
     return grids
 
 
@@ -95,16 +98,59 @@ def fit_tuned(name: str, split, args: argparse.Namespace) -> tuple[Any, dict[str
     return model, facts, line
 
 
+def fit_item_path(split, graph, args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
+    """``(fitted model, facts, line)`` for ``item-path``: :func:`~interestgraph.model.tune_item_path` over its stated
+    grid (``--grid '{"item-path": {...}}'`` overrides fields of :class:`~interestgraph.model.ItemPathGrid`) on the
+    graph when there is one (interests and text), else on the split; the default setting without a validation
+    part."""
+    from ..model import ItemPathGrid, ItemPathModel, tune_item_path
+
+    data = graph if graph is not None else split
+    fields = parse_grids(args.grid).get("item-path", {})
+    try:
+        grid = ItemPathGrid.from_dict({k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--grid item-path: {exc}") from None
+    if len(split.positive_pairs("valid")) == 0:
+        model = ItemPathModel().fit(data)
+        theta = {k: v for k, v in model.theta_.items() if v != 0}
+        line = f"  item-path: default weights {theta} (not tuned: the split has no validation part)"
+        return model, {"setting": {"theta": theta}, "tuned": False, "configurations": 0}, line
+    started = time.perf_counter()
+    model, tried = tune_item_path(data, grid)
+    theta = {k: v for k, v in model.theta_.items() if v != 0}
+    setting = {"ridge": model.config.ridge, "side_weight": model.config.side_weight, "theta": theta}
+    if model.cold_theta_ is not None:
+        setting["cold_theta"] = {k: v for k, v in model.cold_theta_.items() if v != 0}
+    best = max(r["ndcg@20"] for r in tried if not r.get("simulation"))
+    facts = {
+        "setting": setting,
+        "tuned": True,
+        "grid": grid.to_dict(),
+        "configurations": len(tried),
+        "valid_ndcg@20": round(best, 6),
+        "tuning_seconds": round(time.perf_counter() - started, 3),
+    }
+    line = f"  item-path: {setting} chosen on validation NDCG@20 {best:.4f} over {len(tried)} configurations"
+    return model, facts, line
+
+
 def is_model_dir(name: str) -> bool:
-    """Whether ``name`` is a directory written by ``interestgraph train`` (a model manifest)."""
+    """Whether ``name`` is a directory written by ``interestgraph train`` or ``ItemPathModel.save`` (a model
+    manifest)."""
     from ..artifacts import artifact_format
 
-    return artifact_format(name) == "interestgraph-model"
+    return artifact_format(name) in ("interestgraph-model", "interestgraph-item-path-model")
 
 
 def load_trained(name: str, graph):
-    """A trained model directory, checked against the graph being evaluated."""
-    from ..model import InterestGraphModel
+    """A trained model directory, checked against the graph being evaluated (an item-path model against the split's
+    IDs, by the harness)."""
+    from ..artifacts import artifact_format
+    from ..model import InterestGraphModel, ItemPathModel
+
+    if artifact_format(name) == "interestgraph-item-path-model":
+        return ItemPathModel.load(name)
 
     if graph is None:
         raise UsageError(
@@ -221,6 +267,8 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
         tuned_facts, tuned_line = None, None
         if name in TUNED_NAMES:
             model, tuned_facts, tuned_line = fit_tuned(name, split, args)
+        elif name == "item-path":
+            model, tuned_facts, tuned_line = fit_item_path(split, graph, args)
         elif name in MODEL_NAMES:
             model = make_model(name, args).fit(split)
         else:
@@ -230,11 +278,17 @@ def run_evaluate(args: argparse.Namespace) -> CommandResult:
         entry["seconds"] = round(time.perf_counter() - started, 3)
         if tuned_facts is not None:
             entry.update(tuned_facts)
-        for attribute in ("best_epoch_", "epochs_"):
+        for attribute in ("best_epoch_", "epochs_", "converged_"):
             if hasattr(model, attribute):
                 entry[attribute.rstrip("_")] = getattr(model, attribute)
         results[name] = entry
         lines.append(result.describe() + f" [{entry['seconds']:.1f} s]")
+        if entry.get("converged") is False:
+            lines.append(
+                f"  {name} did NOT converge: it stopped at {entry['epochs']} epochs (best validation epoch "
+                f"{entry['best_epoch']}) while validation NDCG@20 was still improving within its patience; raise "
+                "--max-epochs for a converged baseline"
+            )
         if tuned_line:
             lines.append(tuned_line)
         for subset in ("cold", "warm"):
@@ -258,7 +312,9 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         description="Fit each model on the training part and score the test part: full ranking over the candidate "
         "items with training and validation positives masked; metrics at each cutoff, printed with the protocol. "
         "ease, gfcf and chebycf are tuned first: each setting of their stated grid is fitted on the training part "
-        "and the best on validation NDCG@20 is the one scored on test (printed with the grid). "
+        "and the best on validation NDCG@20 is the one scored on test (printed with the grid); item-path (the "
+        "closed-form item-item path model) is tuned by its own stated grid (interestgraph.model.ItemPathGrid), on the "
+        "graph's interests and text when SOURCE is a graph directory. "
         "SOURCE may be raw data (--format), a dataset directory, a graph directory (its stored split is then used) or "
         "a model directory (evaluated on the graph it was trained on); a directory written by interestgraph needs no "
         "--format.",

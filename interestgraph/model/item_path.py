@@ -1,25 +1,27 @@
 """The closed-form item–item path model: ``s(u, i) = Σ_j r(u, j) Σ_c θ_c F_c[j, i]``.
 
     from interestgraph.model import ItemPathConfig, ItemPathModel, tune_item_path
-    model = ItemPathModel(ItemPathConfig()).fit(graph)
+    model = ItemPathModel().fit(graph)         # an InterestGraph, or a plain Split (co-occurrence components only)
     scores = model.score(users)                # (len(users), n_items)
     model.explain(user, item)                  # [(history item j, component c, r(u,j)·θ_c·F_c[j,i]), ...]
     best, tried = tune_item_path(graph)        # θ chosen on the split's validation part, every try recorded
+    model.save("model/"); ItemPathModel.load("model/")
 
 ``j`` runs over the user's training items, ``r(u, j)`` is the first step (1, or ``0.5 ** (rank / h)`` with rank 0
 the user's latest item), and the ``F_c`` are the named components of :mod:`interestgraph.paths.components`
-(a ridge co-occurrence backbone — EASE, optionally with interests as side rows —, item → interest → item paths,
-text neighbours, an ideal low-pass). Every score is the exact sum of the terms :meth:`ItemPathModel.explain` lists.
+(a ridge co-occurrence backbone — EASE, optionally with interests as side rows —, GF-CF's co-occurrence filter and
+its square, ChebyCF's polynomial filter, an ideal low-pass, item → interest → item paths, text neighbours). Every score
+is the exact sum of the terms :meth:`ItemPathModel.explain` lists.
 
-Design choice: the walk families that carry most of the path model's score (u→j→u'→i, u→j→v→i, u→j→j'→i) are
-item-to-item, so they are built once as closed-form item × item matrices instead of being trained on
-sampled-subgraph mini-batches: the fit then costs one pass over the log plus item × item algebra (it grows with the
-log and the catalogue, not with edges × user batches), and the few weights ``θ`` are chosen on validation. What
-it measured, against EASE and the graph filters tuned the same way, is in ``docs/evaluation.md`` ("The
-item–item path model") and the prototype's record, ``docs/research/item_path/README.md``.
-
-This version keeps every component dense (``max_dense_items``); sparse / low-rank components for large
-catalogues, saving and loading, separate weights for cold items and the CLI are not part of it.
+Design choice, by measurement: the walk families that carry most of the path model's score (u→j→u'→i, u→j→v→i,
+u→j→j'→i) are item-to-item, so they are built once in closed form instead of being trained on sampled-subgraph
+mini-batches. The fit costs one pass over the log plus item × item algebra: it grows with the log and the catalogue,
+never with edges × user batches (the trained path model took 2,044 s for one Gowalla epoch and was killed for memory
+after three; the closed form's co-occurrence components fit Gowalla in seconds). Only the ridge backbone is a dense
+item × item matrix (``max_dense_items``); the other components keep ``R̃``, sparse top-k rows or low-rank factors, so
+the model fits catalogues past the dense limit without the ridge. The few weights ``θ`` are chosen on validation
+(:func:`tune_item_path`). What it measured against EASE and the graph filters tuned the same way is in
+``docs/evaluation.md`` ("The item–item path model") and the prototype's record, ``docs/research/item_path/README.md``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,23 +38,34 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from ..evaluate import evaluate
+from ..artifacts import atomic_directory, load_tensors, read_manifest, reading, save_tensors, write_manifest
+from ..data.splits import Split
+from ..errors import ArtifactError
+from ..evaluate import evaluate, ranking_metrics
 from ..graph.interest_graph import InterestGraph
 from ..ops import check_positive_int
-from ..paths import ModelConfig, first_step_kind, first_step_matrix
 from ..paths.components import (
+    COMPONENTS,
     MAX_DENSE_ITEMS,
-    IdealLowPass,
-    InterestPaths,
     ItemComponent,
     ItemData,
-    RidgeCooccurrence,
-    TextNeighbours,
+    csr_from_tensors,
+    csr_tensors,
 )
 from ..paths.config import JsonConfig, check_number
+from ..paths.tables import recency_weights, split_pair_times
 from ..progress import progress
 
-COMPONENT_NAMES = ("ridge", "interest", "text", "lowpass")
+#: the components in the model's order
+COMPONENT_NAMES = tuple(COMPONENTS)
+#: the default weights when ``theta`` is None: with the dense ridge backbone where the catalogue allows it ...
+DENSE_THETA = {"ridge": 1.0, "interest": 0.1, "text": 0.05, "lowpass": 0.05}
+#: ... and GF-CF's filter plus its low-pass above ``max_dense_items``
+SPARSE_THETA = {"cooc": 1.0, "lowpass": 0.3, "interest": 0.1, "text": 0.05}
+ITEM_PATH_FORMAT = "interestgraph-item-path-model"
+ITEM_PATH_VERSION = 1
+STATE_FILE = "state.safetensors"
+IDS_FILE = "ids.parquet"
 
 
 class Contribution(NamedTuple):
@@ -67,62 +81,146 @@ class ItemPathConfig(JsonConfig):
     """The item–item path model.
 
     Attributes:
-        theta: ``{component: θ_c}`` over ``"ridge"``, ``"interest"``, ``"text"``, ``"lowpass"``; a component with
-            θ 0 (or absent) is not fitted. Weights may be negative.
+        theta: ``{component: θ_c}`` over :data:`COMPONENT_NAMES`; a component with θ 0 (or absent) is not fitted.
+            Weights may be negative. None: :data:`DENSE_THETA` when the catalogue fits ``max_dense_items``, else
+            :data:`SPARSE_THETA`.
+        cold_theta: weights for the columns of items without a training positive (cold items, reached only through
+            components that do not need pairs: ``interest``, ``text``); None = ``theta`` everywhere. A component
+            must be fitted (nonzero in ``theta``) to get a cold weight.
         ridge: EASE's λ.
         side_weight: interests as side rows of the ridge (collective EASE), relative to the users' weight; 0 = plain
             EASE.
         interest_exponent: the item-degree exponent of the interest paths.
         text_k: text neighbours kept per item.
         lowpass_rank: the ideal low-pass's rank.
+        lowpass_beta: the ideal low-pass's degree normalisation ``D^-β V Vᵀ D^β`` (GF-CF: 0.5).
+        lowpass_solver: ``"auto"`` (exact up to 6,000 items, randomised SVD above), ``"exact"``, ``"randomized"``.
+        lowpass_power_iterations: the randomised SVD's subspace iterations.
+        cheby_order, cheby_flatness, cheby_beta: ChebyCF's polynomial filter (degree, plateau flatness φ, β).
         first_step_weights: ``"uniform"``, ``"order"`` (``0.5 ** (rank / first_step_half_life_items)``) or
             ``"auto"`` (``"order"`` on temporal splits, as :class:`~interestgraph.paths.ModelConfig`).
         first_step_half_life_items: the order half-life, in items.
-        max_dense_items: the largest catalogue (candidate items) for which dense item × item matrices are built.
+        rescale: rescale every component so ``‖H F_c‖_F`` over ``norm_users`` sampled users equals the first
+            fitted component's (so the θ are comparable); False keeps each component's own scale.
+        norm_users: users sampled (seeded) for the rescaling.
+        max_dense_items: the largest catalogue (candidate items) for which dense item × item matrices are built
+            (the ridge; and the combined matrix that makes scoring one product).
         dtype: ``"float32"`` or ``"float64"`` (exact explanations to the last digit).
-        batch_size: users per scoring product when rescaling the components.
+        batch_size: users per scoring product.
+        seed: the randomised SVD's and the user sample's seed.
     """
 
-    theta: dict[str, float] = field(
-        default_factory=lambda: {"ridge": 1.0, "interest": 0.1, "text": 0.05, "lowpass": 0.05}
-    )
+    theta: dict[str, float] | None = None
+    cold_theta: dict[str, float] | None = None
     ridge: float = 100.0
     side_weight: float = 0.3
     interest_exponent: float = 0.5
     text_k: int = 50
     lowpass_rank: int = 64
+    lowpass_beta: float = 0.5
+    lowpass_solver: str = "auto"
+    lowpass_power_iterations: int = 2
+    cheby_order: int = 8
+    cheby_flatness: float = 1.5
+    cheby_beta: float = 0.4
     first_step_weights: str = "auto"
     first_step_half_life_items: float = 5.0
+    rescale: bool = True
+    norm_users: int = 4096
     max_dense_items: int = MAX_DENSE_ITEMS
     dtype: str = "float32"
-    batch_size: int = 4096
+    batch_size: int = 1024
+    seed: int = 0
 
     def __post_init__(self) -> None:
-        unknown = set(self.theta) - set(COMPONENT_NAMES)
-        if unknown:
-            raise ValueError(f"theta: unknown components {sorted(unknown)}; choose from {', '.join(COMPONENT_NAMES)}")
-        for name, value in self.theta.items():
-            check_number(f"theta[{name!r}]", value, -np.inf)
-        if not any(value != 0 for value in self.theta.values()):
-            raise ValueError("theta: at least one component needs a nonzero weight")
+        if self.theta is not None:
+            if not isinstance(self.theta, dict):
+                raise ValueError(f"theta must be a dict {{component: weight}} or None, got {self.theta!r}")
+            unknown = set(self.theta) - set(COMPONENT_NAMES)
+            if unknown:
+                raise ValueError(
+                    f"theta: unknown components {sorted(unknown)}; choose from {', '.join(COMPONENT_NAMES)}"
+                )
+            for name, value in self.theta.items():
+                check_number(f"theta[{name!r}]", value, -np.inf)
+                if not np.isfinite(value):
+                    raise ValueError(f"theta[{name!r}] must be finite, got {value!r}")
+            if not any(value != 0 for value in self.theta.values()):
+                raise ValueError("theta: at least one component needs a nonzero weight")
+        if self.cold_theta is not None:
+            if not isinstance(self.cold_theta, dict):
+                raise ValueError(f"cold_theta must be a dict {{component: weight}} or None, got {self.cold_theta!r}")
+            unknown = set(self.cold_theta) - set(COMPONENT_NAMES)
+            if unknown:
+                raise ValueError(f"cold_theta: unknown components {sorted(unknown)}")
+            for name, value in self.cold_theta.items():
+                check_number(f"cold_theta[{name!r}]", value, -np.inf)
+                if not np.isfinite(value):
+                    raise ValueError(f"cold_theta[{name!r}] must be finite, got {value!r}")
         check_number("ridge", self.ridge, 0.0, low_open=True)
         check_number("side_weight", self.side_weight, 0.0)
         check_number("interest_exponent", self.interest_exponent, 0.0, 1.0)
         check_positive_int("text_k", self.text_k)
         check_positive_int("lowpass_rank", self.lowpass_rank)
+        check_number("lowpass_beta", self.lowpass_beta, 0.0, 1.0)
+        if (
+            not isinstance(self.lowpass_power_iterations, int)
+            or isinstance(self.lowpass_power_iterations, bool)
+            or self.lowpass_power_iterations < 0
+        ):
+            raise ValueError(f"lowpass_power_iterations must be an integer >= 0, got {self.lowpass_power_iterations!r}")
+        if self.lowpass_solver not in ("auto", "exact", "randomized"):
+            raise ValueError(f"lowpass_solver must be 'auto', 'exact' or 'randomized', got {self.lowpass_solver!r}")
+        check_positive_int("cheby_order", self.cheby_order)
+        check_number("cheby_flatness", self.cheby_flatness, 0.0, low_open=True)
+        check_number("cheby_beta", self.cheby_beta, 0.0, 1.0)
         if self.first_step_weights not in ("auto", "uniform", "order"):
             raise ValueError(
                 f"first_step_weights must be 'auto', 'uniform' or 'order', got {self.first_step_weights!r}"
             )
         check_number("first_step_half_life_items", self.first_step_half_life_items, 0.0, low_open=True)
+        if not isinstance(self.rescale, bool):
+            raise ValueError(f"rescale must be True or False, got {self.rescale!r}")
+        check_positive_int("norm_users", self.norm_users)
         check_positive_int("max_dense_items", self.max_dense_items)
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         check_positive_int("batch_size", self.batch_size)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 
     @property
     def torch_dtype(self) -> torch.dtype:
         return torch.float64 if self.dtype == "float64" else torch.float32
+
+    def resolved_theta(self, n_items: int) -> dict[str, float]:
+        """``theta``, or the default for a catalogue of ``n_items`` when it is None."""
+        if self.theta is not None:
+            return dict(self.theta)
+        return dict(DENSE_THETA if n_items <= self.max_dense_items else SPARSE_THETA)
+
+
+def make_component(name: str, config: ItemPathConfig, *, side: bool = False) -> ItemComponent:
+    """The unfitted component ``name`` with ``config``'s settings (``side``: the ridge takes interests as side rows)."""
+    if name not in COMPONENTS:
+        raise ValueError(f"unknown component {name!r}; choose from {', '.join(COMPONENT_NAMES)}")
+    common = dict(max_dense_items=config.max_dense_items, dtype=config.torch_dtype)
+    settings = {
+        "ridge": dict(ridge=config.ridge, side_weight=config.side_weight if side else 0.0),
+        "cooc": {},
+        "cooc2": {},
+        "cheby": dict(order=config.cheby_order, flatness=config.cheby_flatness, beta=config.cheby_beta),
+        "lowpass": dict(
+            rank=config.lowpass_rank,
+            solver=config.lowpass_solver,
+            seed=config.seed,
+            beta=config.lowpass_beta,
+            power_iterations=config.lowpass_power_iterations,
+        ),
+        "interest": dict(exponent=config.interest_exponent),
+        "text": dict(k=config.text_k),
+    }[name]
+    return COMPONENTS[name](**settings, **common)
 
 
 class ItemPathModel:
@@ -130,117 +228,162 @@ class ItemPathModel:
     :class:`~interestgraph.evaluate.Recommender` contract.
 
     Components are fitted on the candidate items (items with a training positive, plus the split's cold items);
-    other items score 0. Each component is rescaled once so that ``‖H F_c‖_F`` (``H`` all users' first steps)
-    equals the ridge backbone's (the first fitted component's when there is no ridge), so the θ are comparable.
+    other items score 0. With ``config.rescale`` each component is rescaled once so that ``‖H F_c‖_F`` (``H`` the
+    first steps of a seeded sample of users) equals the first fitted component's, so the θ are comparable.
 
     Attributes:
         components_: ``{name: fitted ItemComponent}`` (rescaled).
         theta_: ``{name: θ_c}`` of the fitted components.
-        skipped_: ``{name: reason}`` for components with nonzero θ the graph could not feed (no interests, no text).
+        skipped_: ``{name: reason}`` for components with nonzero θ the data could not feed (no interests, no text).
         first_step_: ``"uniform"`` or ``"order"``.
         active_items_: ``(n_active,)`` item codes the components cover.
         history_: ``(n_users, n_active)`` CSR of ``r(u, j)``.
-        combined_: ``(n_active, n_active)`` ``Σ_c θ_c F_c``.
+        combined_: ``(n_active, n_active)`` ``Σ_c θ_c F_c`` when ``n_active <= max_dense_items``, else None (scores
+            are then the sum of the components' products).
     """
 
     def __init__(self, config: ItemPathConfig | None = None) -> None:
         self.config = config if config is not None else ItemPathConfig()
 
     # ------------------------------------------------------------------ fit
-    def fit(self, graph: InterestGraph) -> ItemPathModel:
-        """Fit every component with nonzero θ on ``graph``'s training positives, interests and item vectors."""
+    def fit(self, data: InterestGraph | Split) -> ItemPathModel:
+        """Fit every component with nonzero θ on the training positives (and, for an
+        :class:`~interestgraph.graph.InterestGraph`, its interests and item vectors)."""
+        if isinstance(data, InterestGraph):
+            graph, split = data, data.split
+        elif isinstance(data, Split):
+            graph, split = None, data
+        else:
+            raise TypeError(f"fit takes an InterestGraph or a Split, got {type(data).__name__}")
         config = self.config
-        split = graph.split
         log = split.log
         train = split.positive_matrix("train")
         active = np.sort(log.item_ids.get_indexer(split.candidate_items))
-        data = ItemData(
-            positives=sp.csr_matrix(train[:, active]),
-            item_interest=_item_interest(graph, active),
-            item_vectors=None if graph.item_vectors is None else graph.item_vectors[torch.from_numpy(active)],
-        )
-        wanted = [name for name in COMPONENT_NAMES if config.theta.get(name, 0.0) != 0]
+        item_data = _item_data(graph, train, active)
+        theta = config.resolved_theta(len(active))
+        if config.cold_theta:
+            missing = [n for n, v in config.cold_theta.items() if v != 0 and theta.get(n, 0.0) == 0]
+            if missing:
+                raise ValueError(f"cold_theta weighs components {missing} that theta does not fit (give them a theta)")
+        wanted = [name for name in COMPONENT_NAMES if theta.get(name, 0.0) != 0]
         skipped: dict[str, str] = {}
-        if "interest" in wanted and data.item_interest is None:
-            skipped["interest"] = "the graph has no item-interest edges"
-        if "text" in wanted and data.item_vectors is None:
-            skipped["text"] = "the graph has no item vectors"
+        if "interest" in wanted and item_data.item_interest is None:
+            skipped["interest"] = "the data have no item-interest edges"
+        if "text" in wanted and item_data.item_vectors is None:
+            skipped["text"] = "the data have no item vectors"
         wanted = [name for name in wanted if name not in skipped]
         if not wanted:
             raise ValueError(f"no component can be fitted: {skipped}")
         components: dict[str, ItemComponent] = {}
+        side = item_data.item_interest is not None
         for name in progress(wanted, desc="item-path components", unit="component"):
-            components[name] = self._component(name, data).fit(data)
-        kind = first_step_kind(ModelConfig(first_step_weights=config.first_step_weights), graph)
-        history = self._history(graph, kind, active)
-        reference = None
-        for component in components.values():
-            if reference is None:
-                reference = _product_norm(component, history, config.batch_size)
-                continue
-            norm = _product_norm(component, history, config.batch_size)
-            if norm > 0 and reference > 0:
-                component.rescale(reference / norm)
-        self._set_state(graph, components, {n: float(config.theta[n]) for n in components}, skipped, kind, active)
-        self.history_ = history
+            components[name] = make_component(name, config, side=side).fit(item_data)
+        kind = config.first_step_weights
+        if kind == "auto":
+            kind = "order" if split.protocol.is_temporal else "uniform"
+        history = _history(split, kind, config.first_step_half_life_items, active)
+        self._fit_components(components, history)
+        self._set_state(
+            components=components,
+            theta={name: float(theta[name]) for name in components},
+            cold_theta=None
+            if config.cold_theta is None
+            else {n: float(config.cold_theta.get(n, 0.0)) for n in components},
+            cold_columns=np.asarray(item_data.positives.getnnz(axis=0) == 0),
+            skipped=skipped,
+            first_step=kind,
+            active=active,
+            history=history,
+            user_ids=log.user_ids,
+            item_ids=log.item_ids,
+            seen=train.tocsr(),
+        )
         return self
 
-    def _component(self, name: str, data: ItemData) -> ItemComponent:
+    def _fit_components(self, components: dict[str, ItemComponent], history: sp.csr_matrix) -> None:
+        """Rescale the fitted ``components`` (``config.rescale``) on a user sample of ``history``."""
         config = self.config
-        common = dict(max_dense_items=config.max_dense_items, dtype=config.torch_dtype)
-        if name == "ridge":
-            side = config.side_weight if data.item_interest is not None else 0.0
-            return RidgeCooccurrence(config.ridge, side, **common)
-        if name == "interest":
-            return InterestPaths(config.interest_exponent, **common)
-        if name == "text":
-            return TextNeighbours(config.text_k, **common)
-        return IdealLowPass(config.lowpass_rank, **common)
+        if config.rescale:
+            sample = _norm_sample(history, config.norm_users, config.seed)
+            reference = None
+            for component in components.values():
+                norm = _product_norm(component, sample, config.batch_size)
+                if reference is None:
+                    reference = norm
+                elif norm > 0 and reference > 0:
+                    component.rescale(reference / norm)
 
-    def _history(self, graph: InterestGraph, kind: str, active: np.ndarray) -> sp.csr_matrix:
-        train = graph.split.positive_matrix("train")
-        if kind == "uniform":
-            history = sp.csr_matrix(train, dtype=np.float64)
-            history.data[:] = 1.0
-        else:
-            step = ModelConfig(
-                first_step_weights="order", first_step_half_life_items=self.config.first_step_half_life_items
-            )
-            history = first_step_matrix(graph, step)
-        return sp.csr_matrix(history[:, active])
-
-    def _set_state(self, graph, components, theta, skipped, kind, active) -> None:
+    def _set_state(
+        self,
+        *,
+        components,
+        theta,
+        cold_theta,
+        cold_columns,
+        skipped,
+        first_step,
+        active,
+        history,
+        user_ids,
+        item_ids,
+        seen,
+    ):
         """The fitted state, set in one place."""
         self.components_ = components
         self.theta_ = theta
+        self.cold_theta_ = cold_theta
+        self.cold_columns_ = cold_columns
         self.skipped_ = skipped
-        self.first_step_ = kind
+        self.first_step_ = first_step
         self.active_items_ = active
-        self._user_ids = graph.users
-        self._item_ids = graph.items
-        self._seen = graph.split.positive_matrix("train").tocsr()
-        combined = None
-        for name, component in components.items():
-            term = theta[name] * component.matrix
-            combined = term if combined is None else combined + term
-        self.combined_ = combined
+        self.history_ = history
+        self._user_ids = user_ids
+        self._item_ids = item_ids
+        self._seen = seen
+        self.combined_ = self._combine()
 
-    def reweighted(self, theta: dict[str, float]) -> ItemPathModel:
-        """A copy with other weights over the already fitted components (no refit; a component missing from
-        ``theta`` gets 0)."""
-        self._check_fitted()
-        missing = [name for name, value in theta.items() if value != 0 and name not in self.components_]
-        if missing:
-            raise ValueError(f"reweighted: components {missing} were not fitted (fitted: {list(self.components_)})")
-        other = copy.copy(self)
-        other.config = dataclasses.replace(self.config, theta=dict(theta))
-        weights = {name: float(theta.get(name, 0.0)) for name in self.components_}
+    def column_weights(self, name: str) -> np.ndarray:
+        """``(n_active,)`` float64 weight of component ``name`` per item column: ``θ_c``, and ``cold_theta[c]`` on
+        the cold columns when ``cold_theta_`` is set."""
+        weights = np.full(len(self.active_items_), float(self.theta_.get(name, 0.0)))
+        if self.cold_theta_ is not None:
+            weights[self.cold_columns_] = float(self.cold_theta_.get(name, 0.0))
+        return weights
+
+    def _combine(self) -> torch.Tensor | None:
+        if len(self.active_items_) > self.config.max_dense_items:
+            return None
         combined = None
         for name, component in self.components_.items():
-            term = weights[name] * component.matrix
+            weights = self.column_weights(name)
+            if not weights.any():
+                continue
+            term = component.dense() * torch.from_numpy(weights).to(self.config.torch_dtype)[None, :]
             combined = term if combined is None else combined + term
-        other.theta_ = weights
-        other.combined_ = combined
+        return combined
+
+    def reweighted(self, theta: dict[str, float], cold_theta: dict[str, float] | None = None) -> ItemPathModel:
+        """A copy with other weights over the already fitted components (no refit; a component missing from
+        ``theta`` / ``cold_theta`` gets 0; ``cold_theta`` None = ``theta`` on the cold columns too)."""
+        self._check_fitted()
+        for label, weights in (("theta", theta), ("cold_theta", cold_theta or {})):
+            missing = [name for name, value in weights.items() if value != 0 and name not in self.components_]
+            if missing:
+                raise ValueError(
+                    f"reweighted: {label} weighs components {missing} that were not fitted "
+                    f"(fitted: {list(self.components_)})"
+                )
+        other = copy.copy(self)
+        other.config = dataclasses.replace(
+            self.config,
+            theta={k: float(v) for k, v in theta.items() if v != 0},
+            cold_theta=None if cold_theta is None else {k: float(v) for k, v in cold_theta.items()},
+        )
+        other.theta_ = {name: float(theta.get(name, 0.0)) for name in self.components_}
+        other.cold_theta_ = (
+            None if cold_theta is None else {name: float(cold_theta.get(name, 0.0)) for name in self.components_}
+        )
+        other.combined_ = other._combine()
         return other
 
     # ------------------------------------------------------------------ contract
@@ -264,16 +407,47 @@ class ItemPathModel:
         self._check_fitted()
         return self._seen
 
-    def score(self, users: np.ndarray) -> torch.Tensor:
-        """``(len(users), n_items)`` scores ``H[users] @ Σ_c θ_c F_c`` (0 on items outside ``active_items_``)."""
-        self._check_fitted()
+    def _users(self, users: np.ndarray) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64).reshape(-1)
         if len(users) and (users.min() < 0 or users.max() >= self.history_.shape[0]):
             raise IndexError(f"user codes must be in 0..{self.history_.shape[0] - 1}")
-        dtype = self.combined_.dtype
-        history = torch.from_numpy(self.history_[users].toarray()).to(dtype)
+        return users
+
+    def component_scores(self, users: np.ndarray) -> dict[str, torch.Tensor]:
+        """``{component: (len(users), n_items) H[users] @ F_c}`` (rescaled, not weighted by θ; 0 off the active
+        items): what each component would add at weight 1."""
+        self._check_fitted()
+        users = self._users(users)
+        history = self.history_[users]
+        columns = torch.from_numpy(self.active_items_)
+        out = {}
+        shared: dict = {}
+        for name, component in self.components_.items():
+            full = torch.zeros(len(users), len(self._item_ids), dtype=self.config.torch_dtype)
+            full[:, columns] = component.apply(history, shared).to(full.dtype)
+            out[name] = full
+        return out
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        """``(len(users), n_items)`` scores ``H[users] @ Σ_c θ_c F_c`` (0 on items outside ``active_items_``)."""
+        self._check_fitted()
+        users = self._users(users)
+        dtype = self.config.torch_dtype
         out = torch.zeros(len(users), len(self._item_ids), dtype=dtype)
-        out[:, torch.from_numpy(self.active_items_)] = history @ self.combined_
+        columns = torch.from_numpy(self.active_items_)
+        history = self.history_[users]
+        if self.combined_ is not None:
+            out[:, columns] = torch.from_numpy(history.toarray()).to(self.combined_.dtype) @ self.combined_
+            return out
+        total = None
+        shared: dict = {}
+        for name, component in self.components_.items():
+            weights = self.column_weights(name)
+            if weights.any():
+                term = component.apply(history, shared).to(dtype) * torch.from_numpy(weights).to(dtype)[None, :]
+                total = term if total is None else total + term
+        if total is not None:
+            out[:, columns] = total
         return out
 
     def explain(self, user: int, item: int) -> list[Contribution]:
@@ -291,11 +465,10 @@ class ItemPathModel:
         row = self.history_[int(user)]
         terms: list[Contribution] = []
         for name, component in self.components_.items():
-            weight = self.theta_[name]
-            if weight == 0:
+            weight = float(self.column_weights(name)[column])
+            if weight == 0 or row.nnz == 0:
                 continue
-            entries = component.matrix[torch.from_numpy(row.indices.astype(np.int64)), column].double().numpy()
-            values = row.data * weight * entries
+            values = row.data * weight * component.entries(row.indices, column)
             terms += [
                 Contribution(int(self.active_items_[j]), name, float(v))
                 for j, v in zip(row.indices, values, strict=True)
@@ -307,6 +480,157 @@ class ItemPathModel:
         """``{component: whether its terms expand into finite walks}``."""
         self._check_fitted()
         return {name: component.expandable for name, component in self.components_.items()}
+
+    # ------------------------------------------------------------------ artifacts
+    def save(self, directory: str | Path, *, overwrite: bool = False, inputs=()) -> Path:
+        """Write the fitted model as an artifact directory: ``state.safetensors`` (every component's tensors, the
+        first steps, the seen matrix, the active items), ``ids.parquet`` (user and item IDs) and a checksummed,
+        versioned ``manifest.json`` (format ``interestgraph-item-path-model``, version 1). Atomic, one writer at a
+        time; ``overwrite`` replaces only an interestgraph artifact, and ``directory`` may not be or contain one of
+        ``inputs`` (:func:`~interestgraph.artifacts.atomic_directory`)."""
+        self._check_fitted()
+        tensors: dict[str, torch.Tensor] = {}
+        for name, component in self.components_.items():
+            for key, value in component.tensors().items():
+                tensors[f"{name}/{key}"] = value.contiguous()
+        tensors.update(csr_tensors("history", self.history_))
+        tensors.update(csr_tensors("seen", sp.csr_matrix(self._seen, dtype=np.float32)))
+        tensors["active_items"] = torch.from_numpy(self.active_items_.astype(np.int64))
+        tensors["cold_columns"] = torch.from_numpy(self.cold_columns_.astype(np.int64))
+        ids = pd.DataFrame(
+            {
+                "type": ["user"] * len(self._user_ids) + ["item"] * len(self._item_ids),
+                "id": [str(x) for x in self._user_ids] + [str(x) for x in self._item_ids],
+            }
+        )
+        metadata = {
+            "config": self.config.to_dict(),
+            "theta": self.theta_,
+            "cold_theta": self.cold_theta_,
+            "skipped": self.skipped_,
+            "first_step": self.first_step_,
+            "components": list(self.components_),
+            "id_dtypes": {"user": str(self._user_ids.dtype), "item": str(self._item_ids.dtype)},
+        }
+        with atomic_directory(directory, overwrite=overwrite, inputs=inputs) as tmp:
+            save_tensors(tensors, tmp / STATE_FILE)
+            ids.to_parquet(tmp / IDS_FILE, index=False)
+            write_manifest(tmp, format=ITEM_PATH_FORMAT, format_version=ITEM_PATH_VERSION, metadata=metadata)
+        return Path(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ItemPathModel:
+        """Read a model :meth:`save` wrote; every file is checksum-verified, every tensor shape- and finiteness-
+        checked, and anything else raises :class:`~interestgraph.errors.ArtifactError` naming what is wrong."""
+        directory = Path(directory)
+        manifest = read_manifest(
+            directory,
+            format=ITEM_PATH_FORMAT,
+            supported_versions=(ITEM_PATH_VERSION,),
+            required_files=(STATE_FILE, IDS_FILE),
+            required_keys=("config", "theta", "cold_theta", "skipped", "first_step", "components", "id_dtypes"),
+        )
+        try:
+            config = ItemPathConfig.from_dict(manifest["config"])
+        except (TypeError, ValueError) as error:
+            raise ArtifactError(f"{directory}: manifest config is invalid: {error}") from None
+        tensors = load_tensors(directory / STATE_FILE)  # unreadable files and NaN / infinity refused by name
+        names = manifest["components"]
+        theta = manifest["theta"]
+        if (
+            not isinstance(names, list)
+            or not names
+            or any(name not in COMPONENTS for name in names)
+            or not isinstance(theta, dict)
+            or set(theta) != set(names)
+            or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in theta.values())
+        ):
+            raise ArtifactError(f"{directory}: manifest 'components' / 'theta' do not name known components")
+        cold_theta = manifest["cold_theta"]
+        if cold_theta is not None and (
+            not isinstance(cold_theta, dict)
+            or set(cold_theta) != set(names)
+            or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in cold_theta.values())
+        ):
+            raise ArtifactError(f"{directory}: manifest 'cold_theta' does not weigh the saved components")
+        if manifest["first_step"] not in ("uniform", "order"):
+            raise ArtifactError(f"{directory}: manifest first_step {manifest['first_step']!r} is unknown")
+        dtypes = manifest["id_dtypes"] if isinstance(manifest["id_dtypes"], dict) else {}
+        with reading(directory / IDS_FILE):
+            nodes = pd.read_parquet(directory / IDS_FILE)
+            user_ids = _typed_ids(nodes, "user", dtypes.get("user"))
+            item_ids = _typed_ids(nodes, "item", dtypes.get("item"))
+        try:
+            active = tensors["active_items"].numpy()
+            if active.ndim != 1 or (len(active) and (active.min() < 0 or active.max() >= len(item_ids))):
+                raise ValueError(f"'active_items' must be item codes in 0..{len(item_ids) - 1}")
+            if np.any(np.diff(active) <= 0):
+                raise ValueError("'active_items' must be strictly increasing")
+            cold_columns = tensors["cold_columns"].numpy()
+            if cold_columns.shape != active.shape or not np.isin(cold_columns, (0, 1)).all():
+                raise ValueError(f"'cold_columns' must be {len(active)} flags of 0 / 1")
+            history = csr_from_tensors("history", tensors)
+            seen = csr_from_tensors("seen", tensors)
+            if history.shape != (len(user_ids), len(active)):
+                raise ValueError(f"'history' has shape {history.shape}, expected {(len(user_ids), len(active))}")
+            if seen.shape != (len(user_ids), len(item_ids)):
+                raise ValueError(f"'seen' has shape {seen.shape}, expected {(len(user_ids), len(item_ids))}")
+            components: dict[str, ItemComponent] = {}
+            for name in names:
+                prefix = f"{name}/"
+                own = {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
+                component = make_component(name, config).load_tensors(own)
+                if component.n_items_ != len(active):
+                    raise ValueError(f"component {name!r} covers {component.n_items_} items, expected {len(active)}")
+                components[name] = component
+        except (KeyError, ValueError, IndexError) as error:
+            raise ArtifactError(f"{directory / STATE_FILE}: {error}") from None
+        model = cls(config)
+        model._set_state(
+            components=components,
+            theta={name: float(theta[name]) for name in names},
+            cold_theta=None if cold_theta is None else {name: float(cold_theta[name]) for name in names},
+            cold_columns=cold_columns.astype(bool),
+            skipped=dict(manifest["skipped"]) if isinstance(manifest["skipped"], dict) else {},
+            first_step=manifest["first_step"],
+            active=active.astype(np.int64),
+            history=history,
+            user_ids=user_ids,
+            item_ids=item_ids,
+            seen=seen,
+        )
+        return model
+
+
+def _typed_ids(nodes: pd.DataFrame, node_type: str, dtype: str | None) -> pd.Index:
+    """The ``id`` strings of one node type, cast back to ``dtype`` (integers stay integers)."""
+    ids = nodes.loc[nodes["type"] == node_type, "id"].to_numpy()
+    if dtype and dtype.startswith(("int", "uint", "Int", "UInt")):
+        return pd.Index(ids.astype(np.int64))
+    return pd.Index(ids.astype(object))
+
+
+def _history(split: Split, kind: str, half_life_items: float, active: np.ndarray) -> sp.csr_matrix:
+    """``(n_users, n_active)`` CSR of the first steps ``r(u, j)``."""
+    train = split.positive_matrix("train")
+    if kind == "uniform":
+        history = sp.csr_matrix(train, dtype=np.float64)
+        history.data[:] = 1.0
+    else:
+        history = recency_weights(train, split_pair_times(split), half_life_items=half_life_items)
+    return sp.csr_matrix(history[:, active])
+
+
+def _item_data(graph: InterestGraph | None, positives: sp.spmatrix, active: np.ndarray) -> ItemData:
+    """What the components are fitted from: ``positives``' candidate columns, and the graph's interests and item
+    vectors of those items (none without a graph)."""
+    return ItemData(
+        positives=sp.csr_matrix(positives)[:, active],
+        item_interest=None if graph is None else _item_interest(graph, active),
+        item_vectors=None
+        if graph is None or graph.item_vectors is None
+        else graph.item_vectors[torch.from_numpy(active)],
+    )
 
 
 def _item_interest(graph: InterestGraph, active: np.ndarray) -> sp.csr_matrix | None:
@@ -321,12 +645,19 @@ def _item_interest(graph: InterestGraph, active: np.ndarray) -> sp.csr_matrix | 
     return matrix if matrix.nnz else None
 
 
+def _norm_sample(history: sp.csr_matrix, n_users: int, seed: int) -> sp.csr_matrix:
+    """The first steps of up to ``n_users`` users with a history, sampled without replacement (seeded)."""
+    rows = np.flatnonzero(np.diff(history.indptr) > 0)
+    if len(rows) > n_users:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, n_users, replace=False))
+    return history[rows]
+
+
 def _product_norm(component: ItemComponent, history: sp.csr_matrix, batch_size: int) -> float:
     """``‖history @ F_c‖_F`` computed in user batches."""
     total = 0.0
     for start in range(0, history.shape[0], batch_size):
-        rows = torch.from_numpy(history[start : start + batch_size].toarray())
-        total += float(component.apply(rows).double().pow(2).sum())
+        total += float(component.apply(history[start : start + batch_size]).double().pow(2).sum())
     return float(np.sqrt(total))
 
 
@@ -335,71 +666,182 @@ def _product_norm(component: ItemComponent, history: sp.csr_matrix, batch_size: 
 class ItemPathGrid(JsonConfig):
     """The stated validation grid of :func:`tune_item_path`.
 
-    Stage 1 fits the ridge backbone for every ``ridge × side_weight`` (the other weights 0); stage 2, at the best
-    backbone, one round of coordinate ascent over ``interest``, ``text``, ``lowpass`` with each θ in ``theta`` (the
-    value kept only when validation NDCG improves strictly); stage 3, on temporal splits with ``"auto"`` first
-    steps, each half-life in ``half_life_items`` (refits). The number of configurations is at most
-    ``|ridge|·|side_weight| + 3·|theta| + |half_life_items|``.
+    Stage 1 chooses the backbone: the ridge for every ``ridge × side_weight`` when the catalogue fits
+    ``max_dense_items`` (side weights only when the graph has interests), otherwise ``large_backbone``: alone, or for
+    ``"cheby"`` over ``cheby_flatness × cheby_beta``, the low-pass then taking the backbone's β (as ChebyCF's ideal
+    pass does, so ``{cheby: 1, lowpass: α}`` without rescaling is ChebyCF and the sweep starts from it).
+    Stage 2, at that backbone, fits every component of ``components`` the data can feed once and runs ``rounds``
+    rounds of coordinate ascent over them with each θ in ``theta`` (a value kept only when validation improves
+    strictly): reweighting only, over validation scores cached per component when they fit in ``cache_gib``.
+    Stage 3, on temporal splits with ``"auto"`` first steps, tries each half-life in ``half_life_items`` (refits).
+    Stage 4, on splits with cold items (no validation pair can be on them: ``cold-4`` sends all their pairs to test),
+    chooses the cold columns' weights ``cold_interest × cold_text`` on a simulation of the protocol inside the
+    training part (:func:`tune_cold_weights`). The number of configurations scored on validation is at most
+    ``|ridge|·|side_weight|`` (or ``|cheby_flatness|·|cheby_beta|``) ``+ rounds·|components|·|theta| +
+    |half_life_items|``, plus
+    ``|cold_interest|·|cold_text|`` on the simulation.
     """
 
     ridge: tuple[float, ...] = (100.0, 400.0)
     side_weight: tuple[float, ...] = (0.0, 0.3, 1.0)
     theta: tuple[float, ...] = (0.05, 0.1, 0.2)
+    components: tuple[str, ...] = ("interest", "text", "lowpass")
+    rounds: int = 1
+    large_backbone: str = "cooc"
+    cheby_flatness: tuple[float, ...] = (1.5, 2.0)
+    cheby_beta: tuple[float, ...] = (0.3, 0.4)
     half_life_items: tuple[float, ...] = (3.0, 5.0, 10.0)
     metric: str = "ndcg@20"
+    cache_gib: float = 4.0
+    cold_interest: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+    cold_text: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    cold_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in (*self.components, self.large_backbone) if name not in COMPONENTS]
+        if unknown:
+            raise ValueError(f"ItemPathGrid: unknown components {unknown}; choose from {', '.join(COMPONENT_NAMES)}")
+        if self.large_backbone == "ridge":
+            raise ValueError("ItemPathGrid: large_backbone cannot be the dense ridge")
+        check_positive_int("rounds", self.rounds)
+        check_number("cache_gib", self.cache_gib, 0.0)
+        check_number("cold_fraction", self.cold_fraction, 0.0, 1.0, low_open=True)
+        if not self.metric.count("@") == 1 or not self.metric.split("@")[1].isdigit():
+            raise ValueError(f"metric must look like 'ndcg@20', got {self.metric!r}")
+
+
+class _CachedMixture:
+    """``Σ_c θ_c S_c`` over cached component scores ``S_c`` of a fixed set of users: a Recommender for the
+    validation sweep of :func:`tune_item_path` (scores equal :meth:`ItemPathModel.reweighted`'s)."""
+
+    def __init__(self, model: ItemPathModel, cache: dict[str, torch.Tensor], rows: np.ndarray, theta: dict) -> None:
+        self.model, self.cache, self.rows, self.theta = model, cache, rows, theta
+
+    user_ids = property(lambda self: self.model.user_ids)
+    item_ids = property(lambda self: self.model.item_ids)
+    seen = property(lambda self: self.model.seen)
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        rows = self.rows[np.asarray(users, dtype=np.int64)]
+        if np.any(rows < 0):
+            raise IndexError("the cached sweep scores only the validation users")
+        index = torch.from_numpy(rows)
+        total = None
+        for name, weight in self.theta.items():
+            if weight != 0:
+                term = weight * self.cache[name][index]
+                total = term if total is None else total + term
+        return total
+
+
+def _score_cache(
+    model: ItemPathModel, users: np.ndarray, budget_gib: float
+) -> tuple[dict[str, torch.Tensor], np.ndarray] | None:
+    """Every component's scores for ``users`` (float32), or None when they exceed ``budget_gib``."""
+    n_items = len(model.item_ids)
+    size = len(users) * n_items * 4 * len(model.components_) / 2**30
+    if size > budget_gib:
+        return None
+    cache = {name: torch.zeros(len(users), n_items) for name in model.components_}
+    batch = model.config.batch_size
+    bar = progress(total=len(users), desc="cache component scores", unit="user")
+    for start in range(0, len(users), batch):
+        chunk = users[start : start + batch]
+        for name, value in model.component_scores(chunk).items():
+            cache[name][start : start + len(chunk)] = value.float()
+        bar.update(len(chunk))
+    bar.close()
+    rows = np.full(model.history_.shape[0], -1, dtype=np.int64)
+    rows[users] = np.arange(len(users))
+    return cache, rows
 
 
 def tune_item_path(
-    graph: InterestGraph, grid: ItemPathGrid | None = None, base: ItemPathConfig | None = None
+    data: InterestGraph | Split, grid: ItemPathGrid | None = None, base: ItemPathConfig | None = None
 ) -> tuple[ItemPathModel, list[dict[str, Any]]]:
-    """Choose the model's settings on ``graph``'s validation part by ``grid``.
+    """Choose the model's settings on the validation part of ``data`` (a graph or a split) by ``grid``.
 
     Returns:
         ``(best fitted model, tried)``: ``tried`` one record per configuration scored on validation (its settings
         and the validation metric), in the order tried; the best is the first with the highest metric.
     """
     grid = grid if grid is not None else ItemPathGrid()
-    base = base if base is not None else ItemPathConfig()
+    base = dataclasses.replace(base if base is not None else ItemPathConfig(), cold_theta=None)
     cutoff = int(grid.metric.split("@")[1])
-    split = graph.split
+    split = data.split if isinstance(data, InterestGraph) else data
     tried: list[dict[str, Any]] = []
 
-    def score(model: ItemPathModel) -> float:
+    def score(model, theta: dict[str, float], config: ItemPathConfig, first_step: str) -> float:
         result = evaluate(model, split, part="valid", cutoffs=(cutoff,), name="item-path")
         value = float(result.metrics[grid.metric])
         tried.append(
             {
-                "ridge": model.config.ridge,
-                "side_weight": model.config.side_weight,
-                "theta": dict(model.theta_),
-                "first_step": model.first_step_,
-                "half_life_items": model.config.first_step_half_life_items,
+                "ridge": config.ridge,
+                "side_weight": config.side_weight,
+                "theta": {k: v for k, v in theta.items() if v != 0},
+                "first_step": first_step,
+                "half_life_items": config.first_step_half_life_items,
+                **(
+                    {"cheby_flatness": config.cheby_flatness, "cheby_beta": config.cheby_beta}
+                    if "cheby" in theta
+                    else {}
+                ),
                 grid.metric: value,
             }
         )
         return value
 
-    has_interests = _item_interest(graph, np.arange(len(graph.items))) is not None
+    def fitted_score(config: ItemPathConfig) -> tuple[float, ItemPathModel]:
+        model = ItemPathModel(config).fit(data)
+        return score(model, model.theta_, config, model.first_step_), model
+
+    n_active = len(split.candidate_items)
+    has_interests = isinstance(data, InterestGraph) and _item_interest(data, np.arange(len(data.items))) is not None
     best_value, best_backbone = -np.inf, None
-    for ridge, side in itertools.product(grid.ridge, grid.side_weight if has_interests else (0.0,)):
-        config = dataclasses.replace(base, ridge=ridge, side_weight=side, theta={"ridge": 1.0})
-        value = score(ItemPathModel(config).fit(graph))
-        if value > best_value:
-            best_value, best_backbone = value, config
-    # the additive components, fitted once at the chosen backbone (at the grid's largest weight), then reweighted
-    extra = {name: max(grid.theta) for name in ("interest", "text", "lowpass")}
-    full = ItemPathModel(dataclasses.replace(best_backbone, theta={"ridge": 1.0, **extra})).fit(graph)
-    best_model = full.reweighted({"ridge": 1.0})
-    theta = {"ridge": 1.0}
-    for name in ("interest", "text", "lowpass"):
-        if name not in best_model.components_:
-            continue
-        for weight in grid.theta:
-            candidate = best_model.reweighted({**theta, name: weight})
-            value = score(candidate)
+    if n_active <= base.max_dense_items:
+        backbone = "ridge"
+        for ridge, side in itertools.product(grid.ridge, grid.side_weight if has_interests else (0.0,)):
+            config = dataclasses.replace(base, ridge=ridge, side_weight=side, theta={"ridge": 1.0})
+            value, _ = fitted_score(config)
             if value > best_value:
-                best_value, best_model = value, candidate
-        theta = dict(best_model.theta_)
+                best_value, best_backbone = value, config
+    elif grid.large_backbone == "cheby":
+        backbone = "cheby"
+        for flatness, beta in itertools.product(grid.cheby_flatness, grid.cheby_beta):
+            config = dataclasses.replace(
+                base, theta={"cheby": 1.0}, cheby_flatness=flatness, cheby_beta=beta, lowpass_beta=beta
+            )
+            value, _ = fitted_score(config)
+            if value > best_value:
+                best_value, best_backbone = value, config
+    else:
+        backbone = grid.large_backbone
+        best_backbone = dataclasses.replace(base, theta={backbone: 1.0})
+        best_value, _ = fitted_score(best_backbone)
+    # the additive components, fitted once at the chosen backbone, then reweighted
+    extra = {name: max(abs(t) for t in grid.theta) for name in grid.components if name != backbone}
+    full = ItemPathModel(dataclasses.replace(best_backbone, theta={backbone: 1.0, **extra})).fit(data)
+    valid_users = np.flatnonzero(np.diff(split.positive_matrix("valid").tocsr().indptr) > 0)
+    cached = _score_cache(full, valid_users, grid.cache_gib)
+    theta = dict.fromkeys(full.components_, 0.0)
+    theta[backbone] = 1.0
+
+    def candidate_value(weights: dict[str, float]) -> float:
+        model = _CachedMixture(full, *cached, weights) if cached else full.reweighted(weights)
+        return score(model, weights, full.config, full.first_step_)
+
+    for _ in range(grid.rounds):
+        for name in full.components_:
+            if name == backbone:
+                continue
+            for weight in grid.theta:
+                if weight == theta[name]:
+                    continue
+                weights = {**theta, name: weight}
+                value = candidate_value(weights)
+                if value > best_value:
+                    best_value, theta = value, weights
+    best_model = full.reweighted(theta)
     if base.first_step_weights == "auto" and best_model.first_step_ == "order":
         chosen = best_model
         for half_life in grid.half_life_items:
@@ -408,9 +850,118 @@ def tune_item_path(
                 theta={k: v for k, v in best_model.theta_.items() if v != 0},
                 first_step_half_life_items=half_life,
             )
-            candidate = ItemPathModel(config).fit(graph)
-            value = score(candidate)
+            value, candidate = fitted_score(config)
             if value > best_value:
                 best_value, chosen = value, candidate
         best_model = chosen
+    if len(split.cold_items) and set(best_model.components_) & {"interest", "text"}:
+        cold_theta, records = tune_cold_weights(data, best_model, grid)
+        tried += records
+        best_model = best_model.reweighted(best_model.theta_, cold_theta)
     return best_model, tried
+
+
+def tune_cold_weights(
+    data: InterestGraph | Split, model: ItemPathModel, grid: ItemPathGrid
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Choose the cold columns' weights of the ``interest`` and ``text`` components on a simulation of the cold-item
+    protocol inside the training part.
+
+    ``grid.cold_fraction`` of the items with training positives (seeded by ``model.config.seed``) lose their
+    training pairs; the components are refitted on what is left (same settings); the hidden pairs plus the
+    validation pairs are the targets, every user with one is ranked over all candidate items (their remaining
+    training items masked), and the pair ``(cold_interest, cold_text)`` with the best ``grid.metric`` over all
+    targets is kept. Nothing of the test part is read.
+
+    Returns:
+        ``(cold_theta, records)``: the weights per fitted component (0 for the others) and one record per pair.
+    """
+    split = data.split if isinstance(data, InterestGraph) else data
+    graph = data if isinstance(data, InterestGraph) else None
+    active = model.active_items_
+    n_active = len(active)
+    train_full = sp.csr_matrix(split.positive_matrix("train"), dtype=np.float64)
+    train_full.data[:] = 1.0
+    warm = np.flatnonzero(~model.cold_columns_)
+    rng = np.random.default_rng(model.config.seed)
+    hidden = np.sort(rng.choice(warm, max(1, int(round(grid.cold_fraction * len(warm)))), replace=False))
+    keep_full = np.ones(train_full.shape[1], dtype=bool)
+    keep_full[active[hidden]] = False
+    reduced_full = sp.csr_matrix(train_full.multiply(keep_full[None, :]))
+    reduced_full.eliminate_zeros()
+    item_data = _item_data(graph, reduced_full, active)
+    side = item_data.item_interest is not None and model.config.side_weight > 0
+    components = {
+        name: make_component(name, model.config, side=side).fit(item_data)
+        for name in progress(list(model.components_), desc="cold simulation components", unit="component")
+    }
+    if model.first_step_ == "uniform":
+        history = sp.csr_matrix(reduced_full[:, active])
+    else:
+        times = split_pair_times(split)
+        history = sp.csr_matrix(
+            recency_weights(reduced_full, times, half_life_items=model.config.first_step_half_life_items)[:, active]
+        )
+    cold = model.cold_columns_.copy()
+    cold[hidden] = True
+    simulation = ItemPathModel(model.config)
+    simulation._fit_components(components, history)
+    simulation._set_state(
+        components=components,
+        theta=dict(model.theta_),
+        cold_theta=None,
+        cold_columns=cold,
+        skipped=dict(model.skipped_),
+        first_step=model.first_step_,
+        active=active,
+        history=history,
+        user_ids=model.user_ids,
+        item_ids=model.item_ids,
+        seen=reduced_full,
+    )
+    hidden_mask = np.zeros(n_active, dtype=bool)
+    hidden_mask[hidden] = True
+    targets = sp.csr_matrix(train_full[:, active].multiply(hidden_mask[None, :]))
+    targets = sp.csr_matrix(targets + split.positive_matrix("valid")[:, active])
+    targets.data[:] = 1.0
+    users = np.flatnonzero(targets.getnnz(axis=1) > 0)
+    cutoff = int(grid.metric.split("@")[1])
+    k = min(cutoff, n_active)
+    columns = torch.from_numpy(active)
+    scores = {name: [] for name in components}
+    for start in range(0, len(users), model.config.batch_size):
+        for name, value in simulation.component_scores(users[start : start + model.config.batch_size]).items():
+            scores[name].append(value[:, columns])
+    scores = {name: torch.cat(chunks) for name, chunks in scores.items()}
+    masked = history[users].tocoo()
+    dense_targets = torch.from_numpy(targets[users].toarray() > 0)
+    n_relevant = dense_targets.sum(1)
+    records: list[dict[str, Any]] = []
+    best_value, best = -np.inf, None
+    for interest, text in itertools.product(grid.cold_interest, grid.cold_text):
+        cold_theta = dict.fromkeys(components, 0.0)
+        cold_theta.update({n: w for n, w in (("interest", interest), ("text", text)) if n in components})
+        total = torch.zeros(len(users), n_active, dtype=torch.float64)
+        for name, value in scores.items():
+            weights = np.where(cold, cold_theta[name], model.theta_[name])
+            total += value.double() * torch.from_numpy(weights)[None, :]
+        total[torch.from_numpy(masked.row.astype(np.int64)), torch.from_numpy(masked.col.astype(np.int64))] = -torch.inf
+        top = torch.topk(total, k, dim=1).indices
+        hits = torch.gather(dense_targets, 1, top)
+        metrics = ranking_metrics(hits, n_relevant, (cutoff,))
+        value = float(metrics[grid.metric].mean())
+        cold_hits = hits & torch.from_numpy(hidden_mask)[top]
+        cold_relevant = dense_targets[:, torch.from_numpy(hidden)].sum(1)
+        with_cold = cold_relevant > 0
+        cold_recall = float((cold_hits.sum(1)[with_cold] / cold_relevant[with_cold]).mean()) if with_cold.any() else 0.0
+        records.append(
+            {
+                "cold_theta": {n: v for n, v in cold_theta.items() if v != 0},
+                "simulation": True,
+                grid.metric: value,
+                f"cold_recall@{cutoff}": cold_recall,
+            }
+        )
+        if value > best_value:
+            best_value, best = value, cold_theta
+    return best, records

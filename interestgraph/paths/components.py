@@ -1,40 +1,59 @@
 """Named item–item components ``F_c`` of the closed-form path model ``s(u, i) = Σ_j r(u, j) Σ_c θ_c F_c[j, i]``.
 
-Each component has one job: build one ``(n_items, n_items)`` matrix from an :class:`ItemData` (``fit``) and apply
-it to a batch of first-step weights (``apply(history) = history @ F``). ``expandable`` says whether a term
-``r(u, j) F_c[j, i]`` is a finite sum over walks ``j → … → i`` of the graph (so it can be expanded further into
-walks) or not (a ridge coefficient, a low-rank projection).
+Each component has one job: build one item × item operator from an :class:`ItemData` (``fit``), apply it to a batch
+of first-step weights (``apply(history) = history @ F``) and read single entries (``entries(rows, i) = F[rows, i]``,
+what :meth:`~interestgraph.model.ItemPathModel.explain` lists). Only the ridge backbone is a dense item × item matrix;
+the others are kept in a form that grows with the log (the normalised user–item matrix, a top-k sparse matrix,
+low-rank factors), so they fit catalogues of any size. ``expandable`` says whether a term ``r(u, j) F_c[j, i]`` is a
+finite sum over walks ``j → … → i`` of the graph (so it can be expanded further into walks) or not (a ridge
+coefficient, a low-rank projection).
 
-==================== ============================================================= ======================
-component            matrix                                                        walks (expandable)
-==================== ============================================================= ======================
-RidgeCooccurrence    EASE (Steck 2019): ``B = −P / diag(P)``, ``P = (G + λI)⁻¹``,  no (a ridge
-                     zero diagonal; ``G = XᵀX``, plus ``c·s·AAᵀ`` with interests  coefficient, a
-                     as side rows (collective EASE) when ``side_weight > 0``        Neumann series)
-InterestPaths        ``D_i^-a A D_v^-1 Aᵀ D_i^-a``, zero diagonal                  yes: j → v → i
-TextNeighbours       cosine of the item vectors, top-k per row, negatives dropped  yes: j → i (text)
-IdealLowPass         GF-CF's ``D_i^-½ V_k V_kᵀ D_i^½`` (``V_k`` the top-k right    no (low rank)
-                     singular vectors of ``D_u^-½ X D_i^-½``)
-==================== ============================================================= ======================
+============ ===================================================== ============================ ====================
+name         matrix ``F_c``                                        kept as                      walks (expandable)
+============ ===================================================== ============================ ====================
+``ridge``    EASE (Steck 2019): ``B = −P / diag(P)``,              dense ``(n, n)``; refuses    no (a ridge
+             ``P = (G + λI)⁻¹``, zero diagonal, ``G = XᵀX``          ``n > max_dense_items``      coefficient)
+             (+ interests as side rows: collective EASE)
+``cooc``     GF-CF's linear filter ``P̃ = R̃ᵀR̃``                    ``R̃`` (sparse, nnz(X))       yes: j → u' → i
+``cooc2``    ``P̃²``                                                ``R̃``                        yes: j→u'→j'→u''→i
+``cheby``    ChebyCF's ``D^-β p(L̃) D^β``, ``p`` the degree-K         ``R̃`` + K + 1 coefficients   yes (a polynomial
+             Chebyshev interpolant of a plateau low-pass                                         in ``P̃``)
+``lowpass``  GF-CF's ideal low-pass ``D^-½ V_k V_kᵀ D^½``          ``(n, k)`` factors           no (low rank)
+``interest`` ``D_i^-a A D_v^-1 Aᵀ D_i^-a``, zero diagonal            sparse ``A`` (nnz(A))        yes: j → v → i
+``text``     cosine of the item vectors, top-k per row,              sparse ``(n, n)``, k per row yes: j → i (text)
+             negatives dropped
+============ ===================================================== ============================ ====================
 
-(``X`` the users' training positives, ``A`` the item–interest weights.) Every matrix is dense, so a component
-refuses catalogues above ``max_dense_items`` with a :class:`DenseSizeError` naming the item count and the memory
-one matrix would need.
+(``X`` the users' 0/1 training positives, ``R̃ = D_u^-½ X D_i^-½``, ``L̃ = I − 2P̃``, ``D = D_i`` the item degrees,
+``V_k`` the top-k right singular vectors of ``R̃``, ``A`` the item–interest weights.) Every component's fitted state
+is a flat ``{name: tensor}`` dict (:meth:`ItemComponent.tensors`, :meth:`ItemComponent.load_tensors`) so the model
+saves it as safetensors.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
 from ..ops import check_positive_int, cosine_topk
+from ..ops.spectral import (
+    chebyshev_coefficients,
+    chebyshev_filter,
+    degree_power,
+    leading_right_singular_vectors,
+    normalised_matrix,
+    plateau,
+)
 from .config import check_number
 
 #: the default ceiling on dense item × item matrices (20,000² float32 = 1.6 GB each)
 MAX_DENSE_ITEMS = 20_000
+#: catalogues up to this size get the ideal low-pass from an exact eigendecomposition (``lowpass_solver="auto"``)
+EXACT_LOWPASS_ITEMS = 6_000
+#: up to this many users per product the co-occurrence filters multiply sparse × sparse (latency), above it
+#: sparse × dense
+SPARSE_BATCH = 32
 
 
 class DenseSizeError(ValueError):
@@ -51,19 +70,25 @@ def check_dense(name: str, n_items: int, max_dense_items: int, dtype: torch.dtyp
         )
 
 
-@dataclass(eq=False)
 class ItemData:
     """What the components are fitted from, in one item order.
 
-    Attributes:
-        positives: ``(n_users, n_items)`` CSR of the training positives (nonzero = positive).
-        item_interest: ``(n_items, n_interests)`` CSR of item–interest weights, or None.
+    Args:
+        positives: ``(n_users, n_items)`` sparse training positives (nonzero = positive).
+        item_interest: ``(n_items, n_interests)`` sparse item–interest weights, or None.
         item_vectors: ``(n_items, d)`` float tensor of item text vectors, or None.
     """
 
-    positives: sp.csr_matrix
-    item_interest: sp.csr_matrix | None = None
-    item_vectors: torch.Tensor | None = None
+    def __init__(
+        self,
+        positives: sp.spmatrix,
+        item_interest: sp.spmatrix | None = None,
+        item_vectors: torch.Tensor | None = None,
+    ) -> None:
+        self.positives = sp.csr_matrix(positives)
+        self.item_interest = None if item_interest is None else sp.csr_matrix(item_interest)
+        self.item_vectors = item_vectors
+        self._normalised: tuple[sp.csr_matrix, np.ndarray] | None = None
 
     @property
     def n_items(self) -> int:
@@ -75,13 +100,46 @@ class ItemData:
         x.data[:] = 1.0
         return x
 
+    def normalised(self) -> tuple[sp.csr_matrix, np.ndarray]:
+        """``(R̃, item degrees)`` of the binary positives (computed once, shared by the components)."""
+        if self._normalised is None:
+            self._normalised = normalised_matrix(self.binary())
+        return self._normalised
+
+
+def csr_tensors(prefix: str, matrix: sp.spmatrix) -> dict[str, torch.Tensor]:
+    """``matrix`` as ``<prefix>.indptr`` / ``.indices`` (int64), ``.data``, ``.shape`` tensors (for safetensors)."""
+    matrix = sp.csr_matrix(matrix)
+    return {
+        f"{prefix}.indptr": torch.from_numpy(matrix.indptr.astype(np.int64)),
+        f"{prefix}.indices": torch.from_numpy(matrix.indices.astype(np.int64)),
+        f"{prefix}.data": torch.from_numpy(np.ascontiguousarray(matrix.data)),
+        f"{prefix}.shape": torch.tensor(matrix.shape, dtype=torch.int64),
+    }
+
+
+def csr_from_tensors(prefix: str, tensors: dict[str, torch.Tensor]) -> sp.csr_matrix:
+    """The CSR :func:`csr_tensors` stored under ``prefix``; ValueError naming ``prefix`` when the parts do not make
+    one."""
+    shape = tuple(int(v) for v in tensors[f"{prefix}.shape"].tolist())
+    indptr = tensors[f"{prefix}.indptr"].numpy()
+    indices = tensors[f"{prefix}.indices"].numpy()
+    data = tensors[f"{prefix}.data"].numpy()
+    if len(shape) != 2 or len(indptr) != shape[0] + 1 or len(indices) != len(data) or indptr[-1] != len(data):
+        raise ValueError(f"{prefix}: inconsistent sparse matrix arrays")
+    if len(indices) and (indices.min() < 0 or indices.max() >= shape[1]):
+        raise ValueError(f"{prefix}: column indices outside 0..{shape[1] - 1}")
+    if np.any(np.diff(indptr) < 0):
+        raise ValueError(f"{prefix}: row pointers are not increasing")
+    return sp.csr_matrix((data, indices, indptr), shape=shape)
+
 
 class ItemComponent:
-    """Base of the components: a fitted ``matrix_`` ``(n_items, n_items)`` and ``apply``.
+    """Base of the components: ``fit``, ``apply``, ``entries``, a scale factor and the flat fitted state.
 
     Attributes:
-        matrix_: the fitted dense ``F_c`` (times ``scale_``).
-        scale_: the product of the :meth:`rescale` factors (1.0 after ``fit``).
+        scale_: the product of the :meth:`rescale` factors (1.0 after ``fit``); ``apply`` and ``entries`` include it.
+        n_items_: the catalogue size it was fitted on.
     """
 
     name = "component"
@@ -93,34 +151,103 @@ class ItemComponent:
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
         self.max_dense_items = max_dense_items
         self.dtype = dtype
-        self.matrix_: torch.Tensor | None = None
         self.scale_ = 1.0
 
+    @property
+    def numpy_dtype(self) -> np.dtype:
+        return np.dtype(np.float64 if self.dtype == torch.float64 else np.float32)
+
     def fit(self, data: ItemData) -> ItemComponent:
-        """Build ``matrix_`` from ``data``; returns self."""
-        check_dense(type(self).__name__, data.n_items, self.max_dense_items, self.dtype)
-        self.matrix_ = self._build(data).to(self.dtype).contiguous()
+        """Build the fitted state from ``data``; returns self."""
+        self._fit(data)
+        self.n_items_ = data.n_items
         self.scale_ = 1.0
         return self
 
-    def _build(self, data: ItemData) -> torch.Tensor:
+    def _fit(self, data: ItemData) -> None:
         raise NotImplementedError
 
-    @property
-    def matrix(self) -> torch.Tensor:
-        if self.matrix_ is None:
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_items_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(data) first")
-        return self.matrix_
 
-    def apply(self, history: torch.Tensor) -> torch.Tensor:
-        """``(B, n_items)`` scores ``history @ F`` for ``(B, n_items)`` first-step weights."""
-        return history.to(self.dtype) @ self.matrix
+    def apply(self, history: sp.spmatrix, shared: dict | None = None) -> torch.Tensor:
+        """``(B, n_items)`` scores ``history @ F`` (times ``scale_``) for ``(B, n_items)`` first-step weights.
+
+        ``shared``: a dict the caller passes to every component of one model for the same ``history``, so products
+        they have in common (``H P̃`` for ``cooc`` and ``cooc2``) are computed once."""
+        self._check_fitted()
+        history = sp.csr_matrix(history, dtype=self.numpy_dtype)
+        if history.shape[1] != self.n_items_:
+            raise ValueError(f"{self.name}: history has {history.shape[1]} items, the component {self.n_items_}")
+        self._shared = shared
+        try:
+            out = np.asarray(self._apply(history), dtype=self.numpy_dtype)
+        finally:
+            self._shared = None
+        if self.scale_ != 1.0:
+            out = out * self.scale_  # never in place: ``out`` may be a product shared with another component
+        return torch.from_numpy(np.ascontiguousarray(out))
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        raise NotImplementedError
+
+    def entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        """``F[rows, column]`` (times ``scale_``) as float64 ``(len(rows),)``."""
+        self._check_fitted()
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if not 0 <= int(column) < self.n_items_:
+            raise IndexError(f"{self.name}: item {column} outside 0..{self.n_items_ - 1}")
+        return np.asarray(self._entries(rows, int(column)), dtype=np.float64).reshape(-1) * self.scale_
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        raise NotImplementedError
 
     def rescale(self, factor: float) -> None:
-        """Multiply ``matrix_`` by ``factor`` (the model makes components comparable before weighting)."""
+        """Multiply the component by ``factor`` (the model makes components comparable before weighting)."""
         check_number("factor", factor, 0.0, low_open=True)
-        self.matrix_ = self.matrix * factor
-        self.scale_ *= factor
+        self.scale_ *= float(factor)
+
+    def dense(self) -> torch.Tensor:
+        """The whole ``(n_items, n_items)`` matrix (times ``scale_``); refused above ``max_dense_items``."""
+        self._check_fitted()
+        check_dense(type(self).__name__, self.n_items_, self.max_dense_items, self.dtype)
+        return self.apply(sp.identity(self.n_items_, format="csr"))
+
+    # ------------------------------------------------------------- fitted state
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The fitted state as a flat ``{name: tensor}`` dict (with ``scale`` and ``n_items``)."""
+        self._check_fitted()
+        return {
+            "scale": torch.tensor([self.scale_], dtype=torch.float64),
+            "n_items": torch.tensor([self.n_items_], dtype=torch.int64),
+            **self._tensors(),
+        }
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def load_tensors(self, tensors: dict[str, torch.Tensor]) -> ItemComponent:
+        """Set the fitted state from :meth:`tensors`' output (shapes checked); returns self."""
+        try:
+            n_items = int(tensors["n_items"].reshape(-1)[0])
+            scale = float(tensors["scale"].reshape(-1)[0])
+            if n_items < 1 or not np.isfinite(scale) or scale <= 0:
+                raise ValueError(f"{self.name}: n_items {n_items} / scale {scale} out of range")
+            self.n_items_ = n_items
+            self._load(tensors)
+        except KeyError as error:
+            raise ValueError(f"{self.name}: missing tensor {error.args[0]!r}") from None
+        self.scale_ = scale
+        return self
+
+    def _load(self, tensors: dict[str, torch.Tensor]) -> None:
+        raise NotImplementedError
+
+    def _check_shape(self, key: str, tensor: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        if tuple(tensor.shape) != shape:
+            raise ValueError(f"{self.name}: tensor {key!r} has shape {tuple(tensor.shape)}, expected {shape}")
+        return tensor
 
 
 class RidgeCooccurrence(ItemComponent):
@@ -128,7 +255,7 @@ class RidgeCooccurrence(ItemComponent):
 
     ``G = XᵀX + side_weight · s · AAᵀ`` with ``s = mean diag(XᵀX) / mean diag(AAᵀ)`` (so ``side_weight`` is
     relative to the users' weight), ``P = (G + ridge·I)⁻¹``, ``F = −P / diag(P)`` column-wise, zero diagonal:
-    the ridge regression of each item's column on the others'. Solved in float64.
+    the ridge regression of each item's column on the others'. Solved in float64; the only dense component.
     """
 
     name = "ridge"
@@ -141,7 +268,8 @@ class RidgeCooccurrence(ItemComponent):
         self.ridge = ridge
         self.side_weight = side_weight
 
-    def _build(self, data: ItemData) -> torch.Tensor:
+    def _fit(self, data: ItemData) -> None:
+        check_dense(type(self).__name__, data.n_items, self.max_dense_items, self.dtype)
         x = data.binary()
         gram = torch.from_numpy((x.T @ x).toarray())
         if self.side_weight > 0:
@@ -151,17 +279,230 @@ class RidgeCooccurrence(ItemComponent):
             side = torch.from_numpy((a @ a.T).toarray())
             side_mean = float(torch.diagonal(side).mean())
             if side_mean > 0:
-                gram += (self.side_weight * float(torch.diagonal(gram).mean()) / side_mean) * side
+                gram.add_(side, alpha=self.side_weight * float(torch.diagonal(gram).mean()) / side_mean)
+            del side
         gram.diagonal().add_(self.ridge)
-        inverse = torch.linalg.inv(gram)
-        out = -inverse / torch.diagonal(inverse)[None, :]
-        out.fill_diagonal_(0.0)
-        return out
+        # XᵀX + λI is symmetric positive definite: a Cholesky inverse, in place where it can be, so no more than two
+        # (n, n) float64 matrices are alive at once
+        factor = torch.linalg.cholesky(gram)
+        del gram
+        inverse = torch.cholesky_inverse(factor)
+        del factor
+        inverse.div_(-torch.diagonal(inverse).clone()[None, :])
+        inverse.fill_diagonal_(0.0)
+        self.matrix_ = inverse.to(self.dtype).contiguous()
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        return (torch.from_numpy(history.toarray()).to(self.dtype) @ self.matrix_).numpy()
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        return self.matrix_[torch.from_numpy(rows), column].double().numpy()
+
+    def dense(self) -> torch.Tensor:
+        self._check_fitted()
+        return self.matrix_ * self.scale_
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return {"matrix": self.matrix_}
+
+    def _load(self, tensors: dict[str, torch.Tensor]) -> None:
+        n = self.n_items_
+        check_dense(type(self).__name__, n, self.max_dense_items, self.dtype)
+        self.matrix_ = self._check_shape("matrix", tensors["matrix"], (n, n)).to(self.dtype).contiguous()
+
+
+class _NormalisedComponent(ItemComponent):
+    """A component applied through ``R̃`` (never forming ``P̃``): keeps ``R̃`` in CSR and CSC and the item degrees."""
+
+    def _fit(self, data: ItemData) -> None:
+        norm, degree = data.normalised()
+        self._set_norm(sp.csr_matrix(norm, dtype=self.numpy_dtype), np.asarray(degree, dtype=np.float64))
+
+    def _set_norm(self, norm: sp.csr_matrix, degree: np.ndarray) -> None:
+        self.norm_ = norm
+        self.norm_t_ = sp.csr_matrix(norm.T)
+        self.item_degree_ = degree
+
+    def _gram(self, rows: np.ndarray) -> np.ndarray:
+        """``(n_items, B)`` ``P̃ Y`` for a dense block ``Y`` ``(n_items, B)``."""
+        return self.norm_t_ @ (self.norm_ @ rows)
+
+    def _history_gram(self, history: sp.csr_matrix) -> np.ndarray:
+        """``(B, n_items)`` dense ``H P̃`` (unscaled): sparse products for a few users (one user's top-k in
+        milliseconds), sparse × dense blocks for batches (``2 · nnz(R̃) · B`` multiply-adds); reused through
+        ``apply``'s ``shared`` dict."""
+        shared = getattr(self, "_shared", None)
+        if shared is not None and "gram" in shared:
+            return shared["gram"]
+        if history.shape[0] <= SPARSE_BATCH:
+            gram = np.asarray(((history @ self.norm_t_) @ self.norm_).toarray())
+        else:
+            gram = self._gram(np.ascontiguousarray(history.toarray().T)).T
+        if shared is not None:
+            shared["gram"] = gram
+        return gram
+
+    def _column(self, column: int) -> np.ndarray:
+        """``P̃ e_column`` as a dense ``(n_items,)`` float64 vector."""
+        user_side = self.norm_t_[[column]]  # R̃'s column as a sparse row of R̃ᵀ (1, n_users)
+        return np.asarray((self.norm_t_ @ user_side.T).toarray(), dtype=np.float64).ravel()
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return {**csr_tensors("norm", self.norm_), "item_degree": torch.from_numpy(self.item_degree_)}
+
+    def _load(self, tensors: dict[str, torch.Tensor]) -> None:
+        norm = csr_from_tensors("norm", tensors)
+        if norm.shape[1] != self.n_items_:
+            raise ValueError(f"{self.name}: 'norm' has {norm.shape[1]} items, expected {self.n_items_}")
+        degree = self._check_shape("item_degree", tensors["item_degree"], (self.n_items_,)).double().numpy()
+        self._set_norm(sp.csr_matrix(norm, dtype=self.numpy_dtype), degree)
+
+
+class LinearFilter(_NormalisedComponent):
+    """GF-CF's linear filter ``P̃ = R̃ᵀR̃`` (Shen et al. 2021): ``F[j, i] = Σ_u' x_u'j x_u'i / √(d_j d_u'² d_i)``."""
+
+    name = "cooc"
+    expandable = True
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        return self._history_gram(history)
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        return self._column(column)[rows]
+
+
+class SquaredFilter(_NormalisedComponent):
+    """``P̃²``: two co-occurrence steps (walks ``j → u' → j' → u'' → i``)."""
+
+    name = "cooc2"
+    expandable = True
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        once = self._history_gram(history)  # (B, n)
+        return self._gram(np.ascontiguousarray(once.T)).T
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        once = self._column(column)
+        return np.asarray(self.norm_t_ @ (self.norm_ @ once), dtype=np.float64).ravel()[rows]
+
+
+class ChebyshevFilter(_NormalisedComponent):
+    """ChebyCF's polynomial filter (Kim et al., SIGIR 2025) without its ideal pass (that is :class:`IdealLowPass`):
+    ``F = D^-β p(L̃) D^β``, ``p`` the degree-``order`` Chebyshev interpolant of the plateau
+    ``h(λ̃) = ½ − ½ sign(λ̃)|λ̃|^φ`` on ``L̃ = I − 2P̃`` (:mod:`interestgraph.ops.spectral`)."""
+
+    name = "cheby"
+    expandable = True
+
+    def __init__(self, order: int = 8, flatness: float = 1.5, beta: float = 0.4, **kwargs) -> None:
+        super().__init__(**kwargs)
+        check_positive_int("order", order)
+        check_number("flatness", flatness, 0.0, low_open=True)
+        check_number("beta", beta, 0.0, 1.0)
+        self.order = order
+        self.flatness = flatness
+        self.beta = beta
+
+    def _set_norm(self, norm: sp.csr_matrix, degree: np.ndarray) -> None:
+        super()._set_norm(norm, degree)
+        self._norm64 = None
+        flatness = float(self.flatness)
+        self.coefficients_ = chebyshev_coefficients(lambda x: plateau(x, flatness), int(self.order))
+        self.pre_ = degree_power(degree, -float(self.beta))
+        self.post_ = degree_power(degree, float(self.beta))
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        x = np.asarray(history.multiply(self.pre_[None, :].astype(self.numpy_dtype)).toarray())
+        out = chebyshev_filter(self.norm_, self.norm_t_, self.coefficients_, np.ascontiguousarray(x.T)).T
+        return out * self.post_[None, :].astype(self.numpy_dtype)
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        unit = np.zeros((self.n_items_, 1), dtype=np.float64)
+        unit[column, 0] = 1.0
+        if self.norm_.dtype != np.float64:
+            if getattr(self, "_norm64", None) is None:  # exact terms in float64, converted once
+                self._norm64 = (
+                    sp.csr_matrix(self.norm_, dtype=np.float64),
+                    sp.csr_matrix(self.norm_t_, dtype=np.float64),
+                )
+            norm, norm_t = self._norm64
+        else:
+            norm, norm_t = self.norm_, self.norm_t_
+        response = chebyshev_filter(norm, norm_t, self.coefficients_, unit).ravel()  # p(L̃) e_i
+        return self.pre_[rows] * response[rows] * self.post_[column]  # p(L̃) is symmetric
+
+
+class IdealLowPass(ItemComponent):
+    """GF-CF's ideal low-pass filter ``D_i^-β V_k V_kᵀ D_i^β`` (Shen et al. 2021: β = ½; ChebyCF's ideal pass uses
+    its own β), ``V_k`` the top-``rank`` right
+    singular vectors of ``R̃ = D_u^-½ X D_i^-½``: exact (the eigenvectors of ``R̃ᵀR̃``) up to
+    :data:`EXACT_LOWPASS_ITEMS` items with ``solver="auto"``, a seeded randomised SVD above. A low-rank term: not
+    expandable into walks. Kept as two ``(n_items, rank)`` factors. The randomised SVD's cost is mostly its
+    ``power_iterations + 1`` orthonormalisations of an ``(n_items, 2·rank)`` block (Gowalla, rank 512: ~17 s each on
+    one core), so the default takes 2 (GF-CF's baseline here takes 7)."""
+
+    name = "lowpass"
+    expandable = False
+
+    def __init__(
+        self,
+        rank: int = 64,
+        solver: str = "auto",
+        seed: int = 0,
+        beta: float = 0.5,
+        power_iterations: int = 2,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_positive_int("rank", rank)
+        if not isinstance(power_iterations, int) or isinstance(power_iterations, bool) or power_iterations < 0:
+            raise ValueError(f"power_iterations must be an integer >= 0, got {power_iterations!r}")
+        self.power_iterations = power_iterations
+        check_number("beta", beta, 0.0, 1.0)
+        self.beta = beta
+        if solver not in ("auto", "exact", "randomized"):
+            raise ValueError(f"solver must be 'auto', 'exact' or 'randomized', got {solver!r}")
+        self.rank = rank
+        self.solver = solver
+        self.seed = seed
+
+    def _fit(self, data: ItemData) -> None:
+        norm, degree = data.normalised()
+        rank = min(self.rank, max(data.n_items - 1, 1))
+        exact = self.solver == "exact" or (self.solver == "auto" and data.n_items <= EXACT_LOWPASS_ITEMS)
+        if exact:
+            values, vectors = torch.linalg.eigh(torch.from_numpy((norm.T @ norm).toarray()))
+            top = vectors[:, torch.argsort(values, descending=True)[:rank]].numpy()
+        else:
+            top = leading_right_singular_vectors(
+                norm, rank, solver="randomized", power_iterations=self.power_iterations, seed=self.seed
+            )
+        beta = float(self.beta)
+        self.left_ = torch.from_numpy(degree_power(degree, -beta)[:, None] * top).to(self.dtype).contiguous()
+        self.right_ = torch.from_numpy(degree_power(degree, beta)[:, None] * top).to(self.dtype).contiguous()
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        inner = history @ self.left_.numpy()  # (B, rank)
+        return np.asarray(inner) @ self.right_.numpy().T
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        return (self.left_[torch.from_numpy(rows)].double() @ self.right_[column].double()).numpy()
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return {"left": self.left_, "right": self.right_}
+
+    def _load(self, tensors: dict[str, torch.Tensor]) -> None:
+        left, right = tensors["left"], tensors["right"]
+        if left.dim() != 2:
+            raise ValueError(f"{self.name}: tensor 'left' must be 2-D, got shape {tuple(left.shape)}")
+        shape = (self.n_items_, int(left.shape[1]))
+        self.left_ = self._check_shape("left", left, shape).to(self.dtype).contiguous()
+        self.right_ = self._check_shape("right", right, shape).to(self.dtype).contiguous()
 
 
 class InterestPaths(ItemComponent):
     """Item → interest → item paths ``D_i^-a A D_v^-1 Aᵀ D_i^-a``, zero diagonal (an interest shared by many items
-    counts less; ``exponent`` a damps items with many interests)."""
+    counts less; ``exponent`` a damps items with many interests). Kept as the sparse ``D_i^-a A D_v^-½``."""
 
     name = "interest"
     expandable = True
@@ -171,25 +512,45 @@ class InterestPaths(ItemComponent):
         check_number("exponent", exponent, 0.0, 1.0)
         self.exponent = exponent
 
-    def _build(self, data: ItemData) -> torch.Tensor:
+    def _fit(self, data: ItemData) -> None:
         if data.item_interest is None:
             raise ValueError("InterestPaths needs item_interest (the graph has no item-interest edges)")
         a = sp.csr_matrix(data.item_interest, dtype=np.float64)
         item_degree = np.asarray(a.sum(axis=1)).ravel()
         interest_degree = np.asarray(a.sum(axis=0)).ravel()
-        di = np.zeros_like(item_degree)
-        np.power(item_degree, -self.exponent, out=di, where=item_degree > 0)
-        dv = np.zeros_like(interest_degree)
-        np.divide(1.0, interest_degree, out=dv, where=interest_degree > 0)
-        an = sp.diags(di) @ a
-        out = torch.from_numpy((an @ sp.diags(dv) @ an.T).toarray())
-        out.fill_diagonal_(0.0)
+        half = sp.diags(degree_power(item_degree, -self.exponent)) @ a @ sp.diags(degree_power(interest_degree, -0.5))
+        self._set_half(sp.csr_matrix(half))
+
+    def _set_half(self, half: sp.csr_matrix) -> None:
+        self.half_ = half  # (n_items, n_interests), F = half halfᵀ − diag
+        self.half_t_ = sp.csr_matrix(half.T)
+        self.diagonal_ = np.asarray(half.multiply(half).sum(axis=1)).ravel()
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        through = np.asarray((history @ self.half_).toarray(), dtype=self.numpy_dtype)  # (B, n_interests)
+        out = np.asarray((self.half_ @ through.T).T, dtype=self.numpy_dtype)
+        entries = history.tocoo()  # the zero diagonal: only the history's own entries change
+        np.subtract.at(out, (entries.row, entries.col), entries.data * self.diagonal_[entries.col])
         return out
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        values = np.asarray((self.half_[rows] @ self.half_t_[:, [column]]).toarray()).ravel()
+        values[rows == column] = 0.0
+        return values
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return csr_tensors("half", self.half_)
+
+    def _load(self, tensors: dict[str, torch.Tensor]) -> None:
+        half = csr_from_tensors("half", tensors)
+        if half.shape[0] != self.n_items_:
+            raise ValueError(f"{self.name}: 'half' has {half.shape[0]} items, expected {self.n_items_}")
+        self._set_half(sp.csr_matrix(half, dtype=np.float64))
 
 
 class TextNeighbours(ItemComponent):
     """Cosine of the item text vectors, the ``k`` best per row kept (negatives dropped, zero diagonal); items
-    without a vector (zero rows) have no neighbours."""
+    without a vector (zero rows) have no neighbours. Kept as a sparse ``(n_items, n_items)`` matrix."""
 
     name = "text"
     expandable = True
@@ -199,7 +560,7 @@ class TextNeighbours(ItemComponent):
         check_positive_int("k", k)
         self.k = k
 
-    def _build(self, data: ItemData) -> torch.Tensor:
+    def _fit(self, data: ItemData) -> None:
         if data.item_vectors is None:
             raise ValueError("TextNeighbours needs item_vectors (the graph has no item text vectors)")
         vectors = torch.as_tensor(data.item_vectors, dtype=torch.float32)
@@ -209,41 +570,37 @@ class TextNeighbours(ItemComponent):
         k = min(self.k, max(n - 1, 1))
         index, score = cosine_topk(vectors, k, candidate_dtype=None, show_progress=False)
         keep = (index >= 0) & (score > 0)
-        rows = torch.arange(n)[:, None].expand_as(index)[keep]
-        out = torch.zeros(n, n, dtype=torch.float64)
-        out[rows, index[keep]] = score[keep].double()
-        return out
+        rows = torch.arange(n)[:, None].expand_as(index)[keep].numpy()
+        self.matrix_ = sp.csr_matrix(
+            (score[keep].double().numpy(), (rows, index[keep].numpy())), shape=(n, n), dtype=np.float64
+        )
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.asarray((history @ self.matrix_).toarray())
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        return np.asarray(self.matrix_[rows][:, [column]].toarray()).ravel()
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return csr_tensors("matrix", self.matrix_)
+
+    def _load(self, tensors: dict[str, torch.Tensor]) -> None:
+        matrix = csr_from_tensors("matrix", tensors)
+        if matrix.shape != (self.n_items_, self.n_items_):
+            raise ValueError(f"{self.name}: 'matrix' has shape {matrix.shape}, expected {(self.n_items_,) * 2}")
+        self.matrix_ = sp.csr_matrix(matrix, dtype=np.float64)
 
 
-class IdealLowPass(ItemComponent):
-    """GF-CF's ideal low-pass filter ``D_i^-½ V_k V_kᵀ D_i^½`` (Shen et al. 2021), ``V_k`` the top-``rank`` right
-    singular vectors of ``R̃ = D_u^-½ X D_i^-½`` (exact, from the eigenvectors of ``R̃ᵀR̃``). A low-rank term:
-    not expandable into walks."""
-
-    name = "lowpass"
-    expandable = False
-
-    def __init__(self, rank: int = 64, **kwargs) -> None:
-        super().__init__(**kwargs)
-        check_positive_int("rank", rank)
-        self.rank = rank
-
-    def _build(self, data: ItemData) -> torch.Tensor:
-        x = data.binary()
-        du = np.asarray(x.sum(axis=1)).ravel()
-        di = np.asarray(x.sum(axis=0)).ravel()
-        du_is = np.zeros_like(du)
-        np.power(du, -0.5, out=du_is, where=du > 0)
-        di_is = np.zeros_like(di)
-        np.power(di, -0.5, out=di_is, where=di > 0)
-        rn = sp.diags(du_is) @ x @ sp.diags(di_is)
-        values, vectors = torch.linalg.eigh(torch.from_numpy((rn.T @ rn).toarray()))
-        top = vectors[:, torch.argsort(values, descending=True)[: self.rank]]
-        di_s = torch.from_numpy(np.sqrt(di))
-        return (torch.from_numpy(di_is)[:, None] * top) @ (top.T * di_s[None, :])
-
-
-#: component name → class
+#: component name → class, in the model's order
 COMPONENTS: dict[str, type[ItemComponent]] = {
-    cls.name: cls for cls in (RidgeCooccurrence, InterestPaths, TextNeighbours, IdealLowPass)
+    cls.name: cls
+    for cls in (
+        RidgeCooccurrence,
+        LinearFilter,
+        SquaredFilter,
+        ChebyshevFilter,
+        IdealLowPass,
+        InterestPaths,
+        TextNeighbours,
+    )
 }

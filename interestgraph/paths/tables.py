@@ -21,7 +21,11 @@ SECONDS_PER_DAY = 86_400.0
 def train_pair_times(graph: InterestGraph) -> sp.csr_matrix:
     """``(n_users, n_items)`` CSR of each training positive's first timestamp (Unix s, float64), same pattern as the
     positives."""
-    split = graph.split
+    return split_pair_times(graph.split)
+
+
+def split_pair_times(split) -> sp.csr_matrix:
+    """:func:`train_pair_times` of a :class:`~interestgraph.data.Split` (no graph needed)."""
     log = split.log
     pairs = split.positive_pairs("train")
     rows = log.user_ids.get_indexer(pairs["user_id"])

@@ -310,3 +310,13 @@ def test_bpr_models_name_a_bad_device_and_train_the_same_on_an_explicit_cpu(synt
     default = LightGCN(**{**FAST, "max_epochs": 2}).fit(synthetic_split)
     explicit = LightGCN(**{**FAST, "max_epochs": 2}, device="cpu").fit(synthetic_split)
     assert explicit.device_ == torch.device("cpu") and torch.equal(default.score(users), explicit.score(users))
+
+
+def test_converged_says_whether_early_stopping_or_the_cap_ended_training(synthetic_split):
+    capped = BPRMF(max_epochs=2, patience=5, **{k: v for k, v in FAST.items() if k != "patience"}).fit(synthetic_split)
+    assert capped.epochs_ == 2 and capped.converged_ is False
+    stopped = BPRMF(
+        max_epochs=200, patience=1, lr=0.5, **{k: v for k, v in FAST.items() if k not in ("patience", "lr")}
+    )
+    stopped.fit(synthetic_split)
+    assert stopped.epochs_ < 200 and stopped.converged_ is True

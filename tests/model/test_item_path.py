@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
 
+from interestgraph.baselines import GFCF, ChebyCF
 from interestgraph.data import generate_synthetic
 from interestgraph.encoder.lexical import LexicalEncoder
 from interestgraph.evaluate import Recommender, evaluate
 from interestgraph.graph.build import build_interest_graph
 from interestgraph.model import ItemPathConfig, ItemPathGrid, ItemPathModel, tune_item_path
+from interestgraph.ops.spectral import chebyshev_coefficients, plateau
 from interestgraph.paths import (
+    ChebyshevFilter,
     DenseSizeError,
     IdealLowPass,
     InterestPaths,
     ItemData,
+    LinearFilter,
     ModelConfig,
     RidgeCooccurrence,
+    SquaredFilter,
     TextNeighbours,
     check_dense,
     first_step_matrix,
@@ -79,7 +86,7 @@ def test_zero_weight_removes_exactly_its_contribution(fitted):
         without = fitted.reweighted({**THETA, name: 0.0}).score(users)
         history = torch.from_numpy(fitted.history_[users].toarray())
         part = torch.zeros_like(full)
-        part[:, torch.from_numpy(fitted.active_items_)] = THETA[name] * history @ fitted.components_[name].matrix
+        part[:, torch.from_numpy(fitted.active_items_)] = THETA[name] * history @ fitted.components_[name].dense()
         torch.testing.assert_close(full - without, part, rtol=0, atol=1e-12)
         item = int(fitted.active_items_[3])
         own = sum(t.value for t in fitted.explain(5, item) if t.component == name)
@@ -101,7 +108,7 @@ def _column_ridge(dense: np.ndarray, lam: float) -> np.ndarray:
 def test_ease_equals_a_direct_ridge_solve_with_zero_diagonal():
     x = _tiny_positives()
     x.data[:] = 3.0  # positives count as 1 whatever their stored value
-    b = RidgeCooccurrence(2.5, dtype=torch.float64).fit(ItemData(x)).matrix.numpy()
+    b = RidgeCooccurrence(2.5, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
     np.testing.assert_allclose(b, _column_ridge((x.toarray() > 0).astype(float), 2.5), atol=1e-10)
     assert (np.diag(b) == 0).all()
 
@@ -113,31 +120,33 @@ def test_collective_ease_equals_ease_on_the_stacked_matrix():
     gram_mean = float(np.diag((x.T @ x).toarray()).mean())
     side_mean = float(np.diag((a @ a.T).toarray()).mean())
     stacked = np.vstack([x.toarray(), np.sqrt(0.5 * gram_mean / side_mean) * a.T.toarray()])
-    np.testing.assert_allclose(side.matrix.numpy(), _column_ridge(stacked, 1.0), atol=1e-10)
+    np.testing.assert_allclose(side.dense().numpy(), _column_ridge(stacked, 1.0), atol=1e-10)
 
 
 def test_low_pass_and_neighbour_components_on_small_inputs():
     x = _tiny_positives(2, users=12, items=6)
-    low = IdealLowPass(2, dtype=torch.float64).fit(ItemData(x)).matrix.numpy()
+    low = IdealLowPass(2, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
     dense = x.toarray()
     du, di = dense.sum(1), dense.sum(0)
     rn = dense / np.sqrt(du)[:, None] / np.sqrt(di)[None, :]
     v = np.linalg.svd(rn)[2][:2].T
     np.testing.assert_allclose(low, (v / np.sqrt(di)[:, None]) @ (v.T * np.sqrt(di)[None, :]), atol=1e-10)
     vectors = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0], [0.7, 0.7], [0.0, 0.0]])
-    text = TextNeighbours(2, dtype=torch.float64).fit(ItemData(x, item_vectors=vectors)).matrix
+    text = TextNeighbours(2, dtype=torch.float64).fit(ItemData(x, item_vectors=vectors)).dense()
     assert (text >= 0).all() and (torch.diagonal(text) == 0).all()
     assert ((text > 0).sum(1) <= 2).all() and (text[5] == 0).all()  # a zero vector has no neighbours
     assert text[0, 1] == pytest.approx(float(torch.nn.functional.cosine_similarity(vectors[0], vectors[1], dim=0)))
     a = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 0], [1, 0], [0, 1]], dtype=np.float64))
-    paths = InterestPaths(0.5, dtype=torch.float64).fit(ItemData(x, item_interest=a)).matrix
+    paths = InterestPaths(0.5, dtype=torch.float64).fit(ItemData(x, item_interest=a)).dense()
     assert float(paths[0, 4]) == pytest.approx(1 / 3)  # one shared interest of degree 3, both items degree 1
     assert float(paths[0, 3]) == 0.0 and (torch.diagonal(paths) == 0).all()
 
 
 def test_memory_guard_names_the_item_count(graph):
     with pytest.raises(DenseSizeError, match=r"144 items.*max_dense_items=100"):
-        ItemPathModel(ItemPathConfig(max_dense_items=100)).fit(graph)
+        ItemPathModel(ItemPathConfig(theta={"ridge": 1.0}, max_dense_items=100)).fit(graph)
+    sparse = ItemPathModel(ItemPathConfig(max_dense_items=100, lowpass_rank=8)).fit(graph)  # the default θ adapts
+    assert set(sparse.theta_) == {"cooc", "lowpass", "interest", "text"} and sparse.combined_ is None
     with pytest.raises(DenseSizeError, match=r"41,000 items.*6\.26 GiB"):
         check_dense("ridge", 41_000, 20_000, torch.float32)
 
@@ -149,7 +158,7 @@ def test_evaluate_accepts_the_model(fitted, graph):
     with pytest.raises(RuntimeError, match="not fitted"):
         ItemPathModel().score(np.array([0]))
     with pytest.raises(ValueError, match="unknown components"):
-        ItemPathConfig(theta={"cooc": 1.0})
+        ItemPathConfig(theta={"cooc": 1.0, "nope": 1.0})
 
 
 def test_recency_first_step_on_temporal_splits(temporal_graph):
@@ -174,7 +183,7 @@ def test_tune_picks_the_best_validation_configuration(graph):
     values = [record["ndcg@20"] for record in tried]
     top = tried[int(np.argmax(values))]
     assert (best.config.ridge, best.config.side_weight) == (top["ridge"], top["side_weight"])
-    assert best.theta_ == top["theta"]
+    assert {k: v for k, v in best.theta_.items() if v != 0} == top["theta"]
     again = evaluate(best, graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
     assert again == pytest.approx(max(values), abs=1e-9)
 
@@ -188,3 +197,238 @@ def test_tune_tries_half_lives_on_temporal_splits(temporal_graph):
     assert best.config.first_step_half_life_items == tried[int(np.argmax(values))]["half_life_items"]
     again = evaluate(best, temporal_graph.split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
     assert again == pytest.approx(max(values), abs=1e-9)
+
+
+# ---------------------------------------------------------------- the components that grow with the log
+def _normalised(x: np.ndarray) -> np.ndarray:
+    du, di = x.sum(1), x.sum(0)
+    return x / np.sqrt(np.maximum(du, 1e-300))[:, None] / np.sqrt(np.maximum(di, 1e-300))[None, :]
+
+
+def test_filter_components_equal_their_dense_definitions():
+    x = _tiny_positives(3, users=14, items=7)
+    data = ItemData(x)
+    rn = _normalised(x.toarray())
+    p = rn.T @ rn
+    cooc = LinearFilter(dtype=torch.float64).fit(data)
+    np.testing.assert_allclose(cooc.dense().numpy(), p, atol=1e-12)
+    np.testing.assert_allclose(SquaredFilter(dtype=torch.float64).fit(data).dense().numpy(), p @ p, atol=1e-12)
+    cheby = ChebyshevFilter(order=6, flatness=2.0, beta=0.3, dtype=torch.float64).fit(data)
+    c = chebyshev_coefficients(lambda t: plateau(t, 2.0), 6)
+    lt = np.eye(7) - 2 * p
+    t_prev, t_cur = np.eye(7), lt
+    poly = c[0] * t_prev + c[1] * t_cur
+    for k in range(2, 7):
+        t_prev, t_cur = t_cur, 2 * lt @ t_cur - t_prev
+        poly = poly + c[k] * t_cur
+    degree = x.toarray().sum(0)
+    expected = np.diag(degree**-0.3) @ poly @ np.diag(degree**0.3)
+    np.testing.assert_allclose(cheby.dense().numpy(), expected, atol=1e-10)
+    for component in (cooc, cheby, SquaredFilter(dtype=torch.float64).fit(data)):
+        matrix = component.dense().numpy()
+        for column in range(7):
+            np.testing.assert_allclose(component.entries(np.arange(7), column), matrix[:, column], atol=1e-12)
+        one = component.apply(x[[2]])  # the sparse × sparse route for a single user
+        np.testing.assert_allclose(one.numpy(), x[[2]].toarray() @ matrix, atol=1e-12)
+
+
+def test_gfcf_and_chebycf_are_special_cases(graph):
+    """θ = {cooc: 1, lowpass: α} without rescaling is GF-CF; {cheby: 1, lowpass: α} with the low-pass's β is ChebyCF."""
+    split = graph.split
+    active = np.sort(split.log.item_ids.get_indexer(split.candidate_items))
+    users = np.arange(30)
+    common = dict(rescale=False, dtype="float64", lowpass_rank=6, lowpass_solver="exact", first_step_weights="uniform")
+    ours = ItemPathModel(ItemPathConfig(theta={"cooc": 1.0, "lowpass": 0.3}, **common)).fit(split)
+    theirs = GFCF(alpha=0.3, k=6, svd="arpack").fit(split)
+    np.testing.assert_allclose(ours.score(users)[:, active], theirs.score(users)[:, active].double(), atol=2e-5)
+    config = ItemPathConfig(theta={"cheby": 1.0, "lowpass": 0.2}, lowpass_beta=0.4, cheby_beta=0.4, **common)
+    ours = ItemPathModel(config).fit(split)
+    theirs = ChebyCF(order=8, flatness=1.5, ideal_rank=6, alpha=0.2, beta=0.4, svd="arpack").fit(split)
+    np.testing.assert_allclose(ours.score(users)[:, active], theirs.score(users)[:, active].double(), atol=2e-5)
+
+
+def test_sparse_route_equals_the_dense_combination(graph):
+    theta = {"cooc": 1.0, "cooc2": -0.2, "cheby": 0.3, "lowpass": 0.1, "interest": 0.2, "text": 0.1}
+    config = ItemPathConfig(theta=theta, dtype="float64", lowpass_rank=8)
+    dense = ItemPathModel(config).fit(graph)
+    sparse = ItemPathModel(dataclasses.replace(config, max_dense_items=50)).fit(graph)
+    assert dense.combined_ is not None and sparse.combined_ is None
+    users = np.arange(40)
+    torch.testing.assert_close(sparse.score(users), dense.score(users), rtol=0, atol=1e-9)
+    assert sparse.expandable() == {
+        "cooc": True,
+        "cooc2": True,
+        "cheby": True,
+        "lowpass": False,
+        **{"interest": True, "text": True},
+    }
+    scores = sparse.score(users)
+    for user in (0, 11, 39):
+        item = int(scores[user].argmax())
+        terms = sparse.explain(user, item)
+        assert terms and {t.component for t in terms} <= set(theta)
+        assert abs(sum(t.value for t in terms) - float(scores[user, item])) < 1e-9
+
+
+def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from interestgraph.artifacts import write_manifest
+    from interestgraph.errors import ArtifactError
+
+    path = fitted.save(tmp_path / "model")
+    loaded = ItemPathModel.load(path)
+    users = np.arange(25)
+    torch.testing.assert_close(loaded.score(users), fitted.score(users), rtol=0, atol=1e-12)
+    assert list(loaded.user_ids) == list(fitted.user_ids) and list(loaded.item_ids) == list(fitted.item_ids)
+    assert loaded.theta_ == fitted.theta_ and loaded.first_step_ == fitted.first_step_
+    item = int(fitted.score(users)[4].argmax())
+    assert loaded.explain(4, item) == fitted.explain(4, item)
+    with pytest.raises(FileExistsError):
+        fitted.save(path)
+    # a NaN in any tensor, with the checksums recomputed, is refused by name
+    tensors = load_file(str(path / "state.safetensors"))
+    tensors["lowpass/left"][0, 0] = float("nan")
+    save_file(tensors, str(path / "state.safetensors"))
+    import json
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    extra = {
+        k: v for k, v in manifest.items() if k not in ("format", "format_version", "created_by", "created_at", "files")
+    }
+    write_manifest(path, format=manifest["format"], format_version=1, metadata=extra)
+    with pytest.raises(ArtifactError, match="lowpass/left.*non-finite"):
+        ItemPathModel.load(path)
+    tensors["lowpass/left"][0, 0] = 0.0
+    tensors["ridge/matrix"] = tensors["ridge/matrix"][:-1]
+    save_file(tensors, str(path / "state.safetensors"))
+    write_manifest(path, format=manifest["format"], format_version=1, metadata=extra)
+    with pytest.raises(ArtifactError, match="matrix"):
+        ItemPathModel.load(path)
+    write_manifest(path, format=manifest["format"], format_version=2, metadata=extra)
+    with pytest.raises(ArtifactError, match="version"):
+        ItemPathModel.load(path)
+    with pytest.raises(ArtifactError):
+        ItemPathModel.load(tmp_path / "missing")
+
+
+def test_cold_items_get_their_own_weights_chosen_on_a_simulation(tmp_path):
+    log = generate_synthetic(n_users=90, n_items=110, n_interactions=3_000, seed=5).log
+    graph = build_interest_graph(log, protocol="cold-4", encoder=LexicalEncoder())
+    grid = ItemPathGrid(
+        ridge=(100.0,), side_weight=(0.0,), theta=(0.1,), cold_interest=(0.0, 2.0), cold_text=(0.0, 1.0)
+    )
+    best, tried = tune_item_path(graph, grid)
+    simulated = [r for r in tried if r.get("simulation")]
+    assert len(simulated) == 4 and len(tried) == 1 + 3 + 4
+    top = simulated[int(np.argmax([r["ndcg@20"] for r in simulated]))]
+    assert {k: v for k, v in best.cold_theta_.items() if v != 0} == top["cold_theta"]
+    cold = best.cold_columns_
+    codes = graph.split.log.item_ids.get_indexer(graph.split.cold_items)
+    assert set(best.active_items_[cold].tolist()) == set(codes.tolist())
+    for name in best.components_:
+        weights = best.column_weights(name)
+        assert (weights[~cold] == best.theta_[name]).all() and (weights[cold] == best.cold_theta_[name]).all()
+    # scores on cold columns follow the cold weights exactly, and explanations still add up
+    plain = best.reweighted(best.theta_)  # cold_theta None: warm weights everywhere
+    users = np.arange(30)
+    diff = best.score(users) - plain.score(users)
+    warm_codes = torch.from_numpy(best.active_items_[~cold])
+    assert float(diff[:, warm_codes].abs().max()) == 0.0
+    scores = best.score(users)
+    for user in (0, 9):
+        item = int(codes[int(scores[user, torch.from_numpy(codes)].argmax())])
+        assert abs(sum(t.value for t in best.explain(user, item)) - float(scores[user, item])) < 1e-5
+    loaded = ItemPathModel.load(best.save(tmp_path / "cold"))
+    assert loaded.cold_theta_ == best.cold_theta_ and (loaded.cold_columns_ == cold).all()
+    torch.testing.assert_close(loaded.score(users), scores)
+    with pytest.raises(ValueError, match="cold_theta weighs components"):
+        ItemPathModel(ItemPathConfig(theta={"ridge": 1.0}, cold_theta={"text": 1.0})).fit(graph)
+
+
+def test_evaluate_verb_tunes_the_item_path_model(capsys):
+    import json
+
+    from interestgraph.cli import main
+
+    synthetic = ["--format", "synthetic", "--n-users", "60", "--n-items", "80", "--n-events", "1800"]
+    grid = json.dumps({"item-path": {"ridge": [50, 400], "theta": [0.1, 0.3]}})
+    assert main(["evaluate", *synthetic, "--models", "item-path,ease", "--grid", grid, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    path = result["item-path"]
+    assert path["tuned"] and path["configurations"] == 2 + 2  # no interests on a plain split: the low-pass only
+    assert path["setting"]["ridge"] in (50, 400) and 0 < path["ndcg@20"] <= 1
+    assert main(["evaluate", *synthetic, "--models", "item-path", "--grid", '{"item-path": {"rounds": 0}}']) == 2
+    assert "--grid item-path" in capsys.readouterr().err
+
+
+def test_shared_products_leave_each_component_its_own_scores(graph):
+    model = ItemPathModel(ItemPathConfig(theta={"ridge": 1.0, "cooc": 0.5, "cooc2": -0.1}, dtype="float64")).fit(graph)
+    assert model.components_["cooc"].scale_ != 1.0  # rescaled to the ridge: the shared H P̃ must not be scaled in place
+    users = np.arange(12)
+    together = model.component_scores(users)
+    history = model.history_[users]
+    for name, component in model.components_.items():
+        alone = torch.zeros_like(together[name])
+        alone[:, torch.from_numpy(model.active_items_)] = component.apply(history)
+        torch.testing.assert_close(together[name], alone, rtol=0, atol=1e-12)
+
+
+def test_save_refuses_to_overwrite_what_is_not_an_artifact(fitted, tmp_path):
+    from interestgraph.errors import OutputError
+
+    user_files = tmp_path / "notes"
+    user_files.mkdir()
+    (user_files / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError):
+        fitted.save(user_files, overwrite=True)
+    assert (user_files / "notes.txt").read_text() == "mine"
+    path = fitted.save(tmp_path / "model")
+    assert fitted.save(path, overwrite=True) == path  # an artifact of its own kind is replaced
+    (path / "ids.parquet").write_bytes(b"not parquet")
+    import json
+
+    from interestgraph.artifacts import write_manifest
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    own = ("format", "format_version", "created_by", "created_at", "files")
+    write_manifest(
+        path, format=manifest["format"], format_version=1, metadata={k: v for k, v in manifest.items() if k not in own}
+    )
+    from interestgraph.errors import ArtifactError
+
+    with pytest.raises(ArtifactError, match="ids.parquet"):
+        ItemPathModel.load(path)
+
+
+def test_evaluate_verb_scores_a_saved_item_path_model(graph, tmp_path, capsys):
+    import json
+
+    from interestgraph.cli import main
+
+    graph_dir = tmp_path / "graph"
+    graph.save(graph_dir)
+    model = ItemPathModel(ItemPathConfig(theta={"ridge": 1.0, "interest": 0.1}, lowpass_rank=8)).fit(graph)
+    model.save(tmp_path / "model")
+    assert main(["evaluate", str(graph_dir), "--models", str(tmp_path / "model"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)[str(tmp_path / "model")]
+    expected = evaluate(model, graph.split, part="test", cutoffs=(10, 20)).metrics["ndcg@20"]
+    assert result["ndcg@20"] == pytest.approx(expected, abs=1e-6)  # the JSON rounds to 6 digits
+
+
+def test_cheby_backbone_sweeps_chebycf_grid_and_starts_from_chebycf(graph):
+    split = graph.split
+    base = ItemPathConfig(rescale=False, max_dense_items=50, lowpass_rank=6, lowpass_solver="exact")
+    grid = ItemPathGrid(
+        large_backbone="cheby", cheby_flatness=(1.5, 2.0), cheby_beta=(0.3,), components=("lowpass",), theta=(0.2,)
+    )
+    best, tried = tune_item_path(split, grid, base)
+    assert len(tried) == 2 + 1 and [r["theta"] for r in tried[:2]] == [{"cheby": 1.0}] * 2
+    assert best.config.lowpass_beta == best.config.cheby_beta == 0.3  # the low-pass takes the backbone's β
+    # {cheby: 1, lowpass: 0.2} at the chosen flatness is ChebyCF itself, scored in the sweep
+    flatness = best.config.cheby_flatness
+    theirs = ChebyCF(order=8, flatness=flatness, ideal_rank=6, alpha=0.2, beta=0.3, svd="arpack").fit(split)
+    chebycf = evaluate(theirs, split, part="valid", cutoffs=(20,)).metrics["ndcg@20"]
+    assert tried[-1]["theta"] == {"cheby": 1.0, "lowpass": 0.2}
+    assert tried[-1]["ndcg@20"] == pytest.approx(chebycf, abs=1e-6)
+    assert max(r["ndcg@20"] for r in tried) >= chebycf - 1e-6
