@@ -985,6 +985,8 @@ def _child(size: int, settings: dict, result_path: str, trace_path: str) -> None
     state: dict[str, Any] = {"sampler": sampler}
     reserve_lazy_pools()
     row["memory_limit"] = set_memory_limit(settings["memory_limit"])
+    with Path(trace_path).open("a") as f:  # a child that aborts leaves its limit for the parent's row
+        f.write(json.dumps({"memory_limit": row["memory_limit"]}) + "\n")
     run_phases(state, row, settings, sampler, Path(trace_path))
     lift_memory_limit()
     sampler.stop()
@@ -997,23 +999,35 @@ def _child(size: int, settings: dict, result_path: str, trace_path: str) -> None
 
 
 def crashed_row(size: int, exitcode: int | None, trace: Path) -> dict:
-    """The row of a child that died without writing its result (killed by a signal, or aborted)."""
-    phases = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    """The row of a child that died without writing its result (killed by a signal, or aborted).
+
+    Under ``--memory-limit`` a SIGABRT is reported as out of memory: a native allocation that fails under
+    ``RLIMIT_AS`` throws ``std::bad_alloc``, which aborts the process before Python sees a MemoryError.
+    """
+    records = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    phases = [r for r in records if "phase" in r]
+    limit = next((r["memory_limit"] for r in records if "memory_limit" in r), None)
     last = phases[-1]["phase"] if phases else "startup"
     how = (
         f"signal {signal.Signals(-exitcode).name}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
     )
-    hint = " (SIGKILL: most likely the kernel's OOM killer)" if exitcode == -signal.SIGKILL else ""
-    return {
+    status, hint = "crashed", ""
+    if exitcode == -signal.SIGKILL:
+        hint = " (SIGKILL: most likely the kernel's OOM killer)"
+    elif exitcode == -signal.SIGABRT and limit is not None:
+        status = "out of memory"
+        hint = f" under the {limit['gib']} GiB memory limit (most likely a native allocation failed: std::bad_alloc)"
+    row = {
         "size": size,
         "rule": size_rule(size),
-        "status": f"crashed at phase {last}",
+        "status": f"{status} at phase {last}",
         "seconds": {},
         "memory": {},
-        "failures": [
-            {"status": "crashed", "phase": last, "error": f"the child process died: {how}{hint}", "where": "?"}
-        ],
+        "failures": [{"status": status, "phase": last, "error": f"the child process died: {how}{hint}", "where": "?"}],
     }
+    if limit is not None:
+        row["memory_limit"] = limit
+    return row
 
 
 def run_case(size: int, settings: dict, work: Path) -> dict:
