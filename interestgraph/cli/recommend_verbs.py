@@ -328,6 +328,19 @@ def run_add_items(args: argparse.Namespace) -> CommandResult:
     )
 
 
+class _OneUser(argparse.Action):
+    """``--user`` given once: a repeated ``--user`` is refused rather than silently keeping the last."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, "_user_given", False):
+            parser.error(
+                f"--user given more than once ({getattr(namespace, self.dest)!r}, then {values!r}); one user per "
+                "--user, or many with --users FILE (one ID a line; - reads stdin)"
+            )
+        namespace._user_given = True
+        setattr(namespace, self.dest, values)
+
+
 def _add_batch_options(parser: argparse.ArgumentParser, *, what: str) -> None:
     parser.add_argument("--users", metavar="FILE", help=f"a file of {what}, one a line ('-': stdin)")
     parser.add_argument("--all-users", action="store_true", help="every user of the model")
@@ -350,7 +363,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_recommend,
     )
     rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
-    rec.add_argument("--user", help="user ID as in the log")
+    rec.add_argument("--user", action=_OneUser, help="user ID as in the log (once; many: --users FILE)")
     _add_batch_options(rec, what="users")
     rec.add_argument(
         "--batch-size", type=int, default=256, help="--users / --all-users: users scored at once (default 256)"
@@ -384,7 +397,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_explain,
     )
     exp.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
-    exp.add_argument("--user", help="user ID as in the log")
+    exp.add_argument("--user", action=_OneUser, help="user ID as in the log (once; many: --users FILE)")
     _add_batch_options(exp, what="users (or 'USER ITEM' pairs without --item)")
     exp.add_argument("--query", help="free text of a new user's intent, instead of --user")
     exp.add_argument("--items", help="with --query: comma-separated item IDs the new user also liked")
