@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ..errors import DataError
-from .verb import CommandResult, UsageError, add_json_flag, add_verb, expect_artifact
+from .verb import CommandResult, UsageError, add_json_flag, add_verb, expect_artifact, terminal_text
 
 
 def _load(directory: Path):
@@ -97,6 +97,11 @@ def _emit(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
+def _emit_text(line: str) -> None:
+    """A text (not JSON) line of a batch, its control characters escaped (see :func:`.verb.terminal_text`)."""
+    _emit(terminal_text(line))
+
+
 def _rows(table) -> list[dict]:
     return [
         {"item": _plain(r.item_id), "title": r.title, "score": float(r.score)} for r in table.itertuples(index=False)
@@ -139,7 +144,7 @@ def _batch_recommend(args: argparse.Namespace, model) -> CommandResult:
                 else:
                     for rank, r in enumerate(rows, 1):
                         title = " ".join(str(r["title"]).split())  # a tab or newline in a title would break the row
-                        _emit(f"{user}\t{rank}\t{r['item']}\t{r['score']:.6g}\t{title}")
+                        _emit_text(f"{user}\t{rank}\t{r['item']}\t{r['score']:.6g}\t{title}")
             bar.update(len(part))
     seconds = time.perf_counter() - started
     log = logging.getLogger("interestgraph")
@@ -248,7 +253,7 @@ def _batch_explain(args: argparse.Namespace, model) -> CommandResult:
             if args.json:
                 _emit(json.dumps(explanation.to_dict(), ensure_ascii=False, default=str))
             else:
-                _emit(("\n" if k else "") + str(explanation))
+                _emit_text(("\n" if k else "") + str(explanation))
     seconds = time.perf_counter() - started
     log = logging.getLogger("interestgraph")
     log.info(f"{done:,} explanations in {seconds:.2f} s ({done / seconds if seconds > 0 else 0:,.1f} /s)")
