@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from interestgraph.cli import main
@@ -71,8 +73,6 @@ def test_control_characters_in_titles_and_ids_are_escaped_in_text_output(hostile
 
 
 def test_json_output_keeps_the_characters_themselves(hostile, capsys):
-    import json
-
     capsys.readouterr()
     data = json.loads(_text(capsys, "recommend", str(hostile / "m"), "--user", "u" + ESC + "0", "-k", "3", "--json"))
     assert data and all(r["title"] == f"Film{ESC}{r['item']}\rX" for r in data)
@@ -82,3 +82,56 @@ def test_terminal_text_escapes_controls_but_keeps_layout():
     from interestgraph.cli.verb import terminal_text
 
     assert terminal_text("a\tb\nc\x1b[0m\r\x07\x7f\x85é日本") == "a\tb\nc\\x1b[0m\\r\\x07\\x7f\\x85é日本"
+
+
+def _latin1_log(root):
+    events = root / "events.csv"
+    events.write_bytes("user_id,item_id\nJosé,1\nJosé,2\nZoë,1\nZoë,3\n".encode("latin-1"))
+    items = root / "items.csv"
+    items.write_bytes("item_id,title\n1,Amélie\n2,Señor\n3,Café\n".encode("latin-1"))
+    return events, items
+
+
+def test_latin1_error_names_the_cli_option_and_encoding_reads_it(tmp_path, capsys):
+    events, items = _latin1_log(tmp_path)
+    argv = ["inspect", str(events), "--format", "csv", "--items", str(items), "--json"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert "not valid utf-8" in err and "--encoding latin-1" in err and len(err.splitlines()) == 1
+    assert main([*argv, "--encoding", "latin-1"]) == 0
+    summary = json.loads(capsys.readouterr().out)["log"]
+    assert (summary["users"], summary["items"], summary["interactions"]) == (2, 3, 4)
+
+
+def test_encoding_reaches_the_catalog_and_the_graph(tmp_path, capsys):
+    from interestgraph.graph import InterestGraph
+
+    events, items = _latin1_log(tmp_path)
+    argv = ["build", str(events), "--format", "csv", "--items", str(items), "--encoding", "latin-1"]
+    assert main([*argv, "--encoder", "lexical", "--out", str(tmp_path / "g")]) == 0
+    graph = InterestGraph.load(tmp_path / "g")
+    assert set(graph.split.log.user_ids) == {"José", "Zoë"}
+    assert sorted(graph.split.log.items["title"]) == ["Amélie", "Café", "Señor"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--encoding", "klingon-8"], "--encoding 'klingon-8': not a text encoding"),
+        (["--format", "movielens", "--encoding", "latin-1"], "--encoding applies to --format csv only"),
+    ],
+)
+def test_bad_encoding_flags_are_usage_errors(tmp_path, capsys, flags, message):
+    events, _ = _latin1_log(tmp_path)
+    argv = ["inspect", str(events), *flags]
+    if "--format" not in flags:
+        argv += ["--format", "csv"]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_load_source_refuses_an_encoding_for_formats_that_know_their_own(tmp_path):
+    from interestgraph.data.formats import load_source
+
+    with pytest.raises(ValueError, match="encoding= applies to format 'csv' only"):
+        load_source(tmp_path, "movielens", encoding="latin-1")
