@@ -22,6 +22,7 @@ from .verb import CommandResult as CommandResult
 from .verb import UsageError as UsageError
 from .verb import add_json_flag as add_json_flag
 from .verb import add_verb as add_verb
+from .verb import terminal_text
 
 EXIT_OK, EXIT_DATA_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -365,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "json", False):
         print(json.dumps(result.data, indent=2, ensure_ascii=False, default=str))
     elif result.text:
-        print(result.text)
+        print(terminal_text(result.text))
     return EXIT_OK
 
 

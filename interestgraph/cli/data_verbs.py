@@ -126,6 +126,12 @@ def add_source_options(
         help="csv: event type when the table has no event column (default 'interaction'; 'rating' for star ratings)",
     )
     parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="csv: text encoding of the csv / tsv / jsonl files, e.g. latin-1 or cp1252 (default utf-8, a byte-order "
+        "mark skipped)",
+    )
+    parser.add_argument(
         "--split-seed",
         type=non_negative_int,
         default=DEFAULT_SPLIT_SEED,
@@ -206,6 +212,18 @@ def load_from_args(args: argparse.Namespace, verb: str = "inspect"):
         )
     if (args.map or args.item_map or args.list_field or args.event) and args.format != "csv":
         raise UsageError("--map, --item-map, --list-field and --event apply to --format csv only")
+    encoding = getattr(args, "encoding", None)
+    if encoding is not None:
+        import codecs
+
+        if args.format != "csv":
+            raise UsageError(f"--encoding applies to --format csv only (--format {args.format} knows its own)")
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(
+                f"--encoding {encoding!r}: not a text encoding Python knows (e.g. latin-1, cp1252, utf-16)"
+            ) from None
     from ..errors import DataError
 
     try:
@@ -218,6 +236,7 @@ def load_from_args(args: argparse.Namespace, verb: str = "inspect"):
             list_fields=parse_list_fields(args.list_field),
             default_event=args.event or "interaction",
             synthetic=synthetic_config(args),
+            encoding=encoding,
         )
     except DataError as exc:
         hint = _mapping_hint(str(exc), args)

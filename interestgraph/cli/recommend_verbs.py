@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ..errors import DataError
-from .verb import CommandResult, UsageError, add_json_flag, add_verb, expect_artifact
+from .verb import CommandResult, UsageError, add_json_flag, add_verb, expect_artifact, terminal_text
 
 
 def _load(directory: Path):
@@ -97,6 +97,11 @@ def _emit(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
+def _emit_text(line: str) -> None:
+    """A text (not JSON) line of a batch, its control characters escaped (see :func:`.verb.terminal_text`)."""
+    _emit(terminal_text(line))
+
+
 def _rows(table) -> list[dict]:
     return [
         {"item": _plain(r.item_id), "title": r.title, "score": float(r.score)} for r in table.itertuples(index=False)
@@ -139,7 +144,7 @@ def _batch_recommend(args: argparse.Namespace, model) -> CommandResult:
                 else:
                     for rank, r in enumerate(rows, 1):
                         title = " ".join(str(r["title"]).split())  # a tab or newline in a title would break the row
-                        _emit(f"{user}\t{rank}\t{r['item']}\t{r['score']:.6g}\t{title}")
+                        _emit_text(f"{user}\t{rank}\t{r['item']}\t{r['score']:.6g}\t{title}")
             bar.update(len(part))
     seconds = time.perf_counter() - started
     log = logging.getLogger("interestgraph")
@@ -248,7 +253,7 @@ def _batch_explain(args: argparse.Namespace, model) -> CommandResult:
             if args.json:
                 _emit(json.dumps(explanation.to_dict(), ensure_ascii=False, default=str))
             else:
-                _emit(("\n" if k else "") + str(explanation))
+                _emit_text(("\n" if k else "") + str(explanation))
     seconds = time.perf_counter() - started
     log = logging.getLogger("interestgraph")
     log.info(f"{done:,} explanations in {seconds:.2f} s ({done / seconds if seconds > 0 else 0:,.1f} /s)")
@@ -328,6 +333,19 @@ def run_add_items(args: argparse.Namespace) -> CommandResult:
     )
 
 
+class _OneUser(argparse.Action):
+    """``--user`` given once: a repeated ``--user`` is refused rather than silently keeping the last."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, "_user_given", False):
+            parser.error(
+                f"--user given more than once ({getattr(namespace, self.dest)!r}, then {values!r}); one user per "
+                "--user, or many with --users FILE (one ID a line; - reads stdin)"
+            )
+        namespace._user_given = True
+        setattr(namespace, self.dest, values)
+
+
 def _add_batch_options(parser: argparse.ArgumentParser, *, what: str) -> None:
     parser.add_argument("--users", metavar="FILE", help=f"a file of {what}, one a line ('-': stdin)")
     parser.add_argument("--all-users", action="store_true", help="every user of the model")
@@ -350,7 +368,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_recommend,
     )
     rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
-    rec.add_argument("--user", help="user ID as in the log")
+    rec.add_argument("--user", action=_OneUser, help="user ID as in the log (once; many: --users FILE)")
     _add_batch_options(rec, what="users")
     rec.add_argument(
         "--batch-size", type=int, default=256, help="--users / --all-users: users scored at once (default 256)"
@@ -384,7 +402,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         run=run_explain,
     )
     exp.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
-    exp.add_argument("--user", help="user ID as in the log")
+    exp.add_argument("--user", action=_OneUser, help="user ID as in the log (once; many: --users FILE)")
     _add_batch_options(exp, what="users (or 'USER ITEM' pairs without --item)")
     exp.add_argument("--query", help="free text of a new user's intent, instead of --user")
     exp.add_argument("--items", help="with --query: comma-separated item IDs the new user also liked")

@@ -7,13 +7,22 @@ modules to build the parser, so the CLI's imports run one way (app → verbs →
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .choices import ARTIFACTS
 
-__all__ = ["CONFIG_EXTRAS", "CommandResult", "UsageError", "add_json_flag", "add_verb", "expect_artifact"]
+__all__ = [
+    "CONFIG_EXTRAS",
+    "CommandResult",
+    "UsageError",
+    "add_json_flag",
+    "add_verb",
+    "expect_artifact",
+    "terminal_text",
+]
 
 
 @dataclass
@@ -25,6 +34,17 @@ class CommandResult:
     text: str = ""
     streamed: bool = False
     exit_code: int = 0
+
+
+#: control characters (C0 but tab and newline, DEL, C1) that would act on a terminal if printed raw
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` with every control character but tab and newline written as its escape (``\\x1b``, ``\\r``), so a
+    title or ID read from data cannot move the cursor, recolour or rewrite what the terminal shows. For text output
+    only: JSON escapes control characters itself."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class UsageError(Exception):

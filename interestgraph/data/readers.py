@@ -142,7 +142,8 @@ def read_table(
                     )
         except UnicodeDecodeError as exc:
             raise DataError(
-                f"{path}: not valid {encoding} text at byte {exc.start}; pass encoding= (e.g. 'latin-1')"
+                f"{path}: not valid {encoding} text at byte {exc.start}; pass encoding= (e.g. 'latin-1'), or "
+                "--encoding latin-1 on the command line"
             ) from None
         except (ValueError, pd.errors.ParserError, OSError, EOFError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -43,6 +43,7 @@ def load_source(
     list_fields: Mapping[str, str | None] | None = None,
     default_event: str = "interaction",
     synthetic: Mapping[str, Any] | None = None,
+    encoding: str | None = None,
 ) -> LoadedSource:
     """Load ``source`` in the named ``format`` (see the module table).
 
@@ -55,6 +56,8 @@ def load_source(
         default_event: ``csv``: the event type when the table has no event
             column (``rating`` for a table of star ratings).
         synthetic: :class:`~interestgraph.data.SyntheticConfig` fields for ``synthetic``.
+        encoding: ``csv``: the text encoding of csv / tsv / jsonl files (default UTF-8, a byte-order mark skipped);
+            the other formats know their own and refuse it.
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
@@ -64,6 +67,8 @@ def load_source(
         return LoadedSource(generate_synthetic(**dict(synthetic or {})).log)
     if source is None:
         raise ValueError(f"format {format!r} needs a SOURCE path")
+    if encoding is not None and format != "csv":
+        raise ValueError(f"encoding= applies to format 'csv' only (format {format!r} knows its own); got {encoding!r}")
     if format == "movielens":
         from .movielens import load_movielens
 
@@ -91,5 +96,6 @@ def load_source(
             item_columns=item_columns,
             list_fields=list_fields,
             default_event=default_event,
+            encoding=encoding or "utf-8",
         )
     )
