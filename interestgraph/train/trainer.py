@@ -73,6 +73,7 @@ from .callbacks import Callback, CallbackList, EpochLog, EpochPrinter
 from .config import TrainConfig
 from .epoch import NoBar, epoch_graph, full_graph, init_coefficients, refresh_similarity
 from .losses import StepLoss
+from .memory import available_bytes, calibration_bytes, compact_allocator, plan_memory
 from .parallel import SingleProcess, replicas
 from .report import TrainingReport
 from .sampling import NegativeSampler, allowed_items, batch_pairs, cold_training_share, hold_out, start_columns
@@ -205,7 +206,10 @@ class Trainer:
         run = self._start(scorer, graph, validate)
         cfg, main = self.config, run.group.main
         start_epoch = self._resume(run)
+        note = self._plan_memory(run)  # before any step: refuses a run that cannot fit, keeping the checkpoint
         bar = progress(total=cfg.epochs, desc="train interest-graph model", unit="epoch") if main else NoBar()
+        if note and main and cfg.verbose:
+            bar.write(note, file=sys.stderr)
         hooks = [*self.callbacks, *callbacks]
         if main:
             if cfg.verbose:
@@ -236,8 +240,8 @@ class Trainer:
             bar.close()
             raise TrainingError(
                 f"epoch {epoch}: out of memory ({type(exc).__name__}); lower user_batch={cfg.user_batch} (each step "
-                "holds about 20 dense (nodes × user_batch) float32 blocks), or train on a machine with more memory; "
-                + self._kept()
+                "holds about 20 dense (nodes × user_batch) float32 blocks, up to 3.5 times that resident on a CPU), "
+                "or train on a machine with more memory; " + self._kept()
             ) from exc
         bar.close()
         return self._finish(run, epoch, started)
@@ -350,6 +354,35 @@ class Trainer:
         )
         run.best_state = state.get("best_state")
         return state["epoch"] + 1
+
+    def _plan_memory(self, run: _Run) -> str | None:
+        """Check the run's memory before its first step (:func:`~interestgraph.train.memory.plan_memory`): raises
+        :class:`TrainingError` (saying where the last good state is) when a step cannot fit, switches the allocator
+        to its compact mode when only that fits; returns a line to show, or None."""
+        cfg, group = self.config, run.group
+        share = math.ceil(cfg.user_batch / group.world_size)  # each process steps over its share of the batch
+        users = min(int((run.train.getnnz(axis=1) > 0).sum()), cfg.calibration_users)
+        calibration = calibration_bytes(cfg.cold_draws, users, len(run.candidates), cfg.loss == "softmax")
+        free, source = available_bytes(run.device)
+        if free is not None and run.device.type == "cpu" and group.world_size > 1:
+            free, source = free // group.world_size, f"{source}, shared by {group.world_size} processes"
+        try:
+            plan = plan_memory(run.full_operator.n_nodes, share, calibration, run.device, (free, source))
+        except TrainingError as exc:
+            resumed = self.checkpoint_dir is not None and (self.checkpoint_dir / "state.json").exists()
+            raise TrainingError(f"{exc}; {self._kept() if resumed else 'no step was taken'}") from None
+        if plan.mode != "compact":
+            return None
+        done = compact_allocator()
+        return (
+            f"memory: a step holds about {plan.live / 2**30:.2f} GiB and {plan.available / 2**30:.2f} GiB is free "
+            f"({plan.source}): "
+            + (
+                "allocations of 4 MiB or more now go straight back to the system (slower steps, less memory)"
+                if done
+                else "the allocator cannot be made compact here; memory may run out"
+            )
+        )
 
     def _epoch(self, run: _Run, epoch: int) -> bool:
         """One epoch (hold-out, batches, encoder refresh, refinement, validation); appends its record to
