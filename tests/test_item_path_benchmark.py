@@ -25,7 +25,7 @@ def test_item_path_benchmark_tunes_tests_once_and_pairs_against_the_best_baselin
     for key, run in payload["runs"].items():
         path = run["item-path"]
         simulated = 6 * 4 if key.startswith("cold") else 0  # cold weights chosen on the in-training simulation
-        assert path["configurations"] == len(path["sweep"]) == 2 + 3 + simulated  # two ridges, three components
+        assert path["configurations"] == len(path["sweep"]) == 2 + 4 + simulated  # two ridges, four components
         assert len(path["cold_simulation"]) == simulated
         assert path["valid_ndcg@20"] == max(r["ndcg@20"] for r in path["sweep"] if not r.get("simulation"))
         assert run["ease"]["configurations"] == 6 and run["itemknn"]["configurations"] == 6

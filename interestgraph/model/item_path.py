@@ -97,6 +97,10 @@ class ItemPathConfig(JsonConfig):
         lowpass_solver: ``"auto"`` (exact up to 6,000 items, randomised SVD above), ``"exact"``, ``"randomized"``.
         lowpass_power_iterations: the randomised SVD's subspace iterations.
         cheby_order, cheby_flatness, cheby_beta: ChebyCF's polynomial filter (degree, plateau flatness φ, β).
+        transition_window, transition_decay, transition_source_exponent, transition_target_exponent: the
+            ``transition`` component (what users take next: successors up to ``window`` positives later, weighted
+            ``decay ** (gap - 1)``, normalised ``D_out^-a T D_in^-b``; see
+            :class:`~interestgraph.paths.components.Transitions`).
         first_step_weights: ``"uniform"``, ``"order"`` (``0.5 ** (rank / first_step_half_life_items)``) or
             ``"auto"`` (``"order"`` on temporal splits, as :class:`~interestgraph.paths.ModelConfig`).
         first_step_half_life_items: the order half-life, in items.
@@ -123,6 +127,10 @@ class ItemPathConfig(JsonConfig):
     cheby_order: int = 8
     cheby_flatness: float = 1.5
     cheby_beta: float = 0.4
+    transition_window: int = 10
+    transition_decay: float = 0.8
+    transition_source_exponent: float = 0.5
+    transition_target_exponent: float = 0.25
     first_step_weights: str = "auto"
     first_step_half_life_items: float = 5.0
     rescale: bool = True
@@ -219,6 +227,12 @@ def make_component(name: str, config: ItemPathConfig, *, side: bool = False) -> 
         ),
         "interest": dict(exponent=config.interest_exponent),
         "text": dict(k=config.text_k),
+        "transition": dict(
+            window=config.transition_window,
+            decay=config.transition_decay,
+            source_exponent=config.transition_source_exponent,
+            target_exponent=config.transition_target_exponent,
+        ),
     }[name]
     return COMPONENTS[name](**settings, **common)
 
@@ -259,7 +273,7 @@ class ItemPathModel:
         log = split.log
         train = split.positive_matrix("train")
         active = np.sort(log.item_ids.get_indexer(split.candidate_items))
-        item_data = _item_data(graph, train, active)
+        item_data = _item_data(graph, train, active, split_pair_times(split))
         theta = config.resolved_theta(len(active))
         if config.cold_theta:
             missing = [n for n, v in config.cold_theta.items() if v != 0 and theta.get(n, 0.0) == 0]
@@ -271,6 +285,8 @@ class ItemPathModel:
             skipped["interest"] = "the data have no item-interest edges"
         if "text" in wanted and item_data.item_vectors is None:
             skipped["text"] = "the data have no item vectors"
+        if "transition" in wanted and not _has_order(item_data.times):
+            skipped["transition"] = "every training positive has the same time: the sequences have no order"
         wanted = [name for name in wanted if name not in skipped]
         if not wanted:
             raise ValueError(f"no component can be fitted: {skipped}")
@@ -621,11 +637,19 @@ def _history(split: Split, kind: str, half_life_items: float, active: np.ndarray
     return sp.csr_matrix(history[:, active])
 
 
-def _item_data(graph: InterestGraph | None, positives: sp.spmatrix, active: np.ndarray) -> ItemData:
-    """What the components are fitted from: ``positives``' candidate columns, and the graph's interests and item
-    vectors of those items (none without a graph)."""
+def _has_order(times: sp.csr_matrix | None) -> bool:
+    """Whether the positives' times order anything (at least two different times)."""
+    return times is not None and times.nnz > 1 and bool(times.data.min() != times.data.max())
+
+
+def _item_data(graph: InterestGraph | None, positives: sp.spmatrix, active: np.ndarray, times: sp.spmatrix) -> ItemData:
+    """What the components are fitted from: ``positives``' candidate columns, their times (the sequences' order),
+    and the graph's interests and item vectors of those items (none without a graph)."""
+    positives = sp.csr_matrix(positives)
+    times = sp.csr_matrix(sp.csr_matrix(times).multiply(positives != 0))[:, active]
     return ItemData(
-        positives=sp.csr_matrix(positives)[:, active],
+        positives=positives[:, active],
+        times=times,
         item_interest=None if graph is None else _item_interest(graph, active),
         item_vectors=None
         if graph is None or graph.item_vectors is None
@@ -684,8 +708,8 @@ class ItemPathGrid(JsonConfig):
 
     ridge: tuple[float, ...] = (100.0, 400.0)
     side_weight: tuple[float, ...] = (0.0, 0.3, 1.0)
-    theta: tuple[float, ...] = (0.05, 0.1, 0.2)
-    components: tuple[str, ...] = ("interest", "text", "lowpass")
+    theta: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4)
+    components: tuple[str, ...] = ("interest", "text", "lowpass", "transition")
     rounds: int = 1
     large_backbone: str = "cooc"
     cheby_flatness: tuple[float, ...] = (1.5, 2.0)
@@ -889,7 +913,8 @@ def tune_cold_weights(
     keep_full[active[hidden]] = False
     reduced_full = sp.csr_matrix(train_full.multiply(keep_full[None, :]))
     reduced_full.eliminate_zeros()
-    item_data = _item_data(graph, reduced_full, active)
+    times = split_pair_times(split)
+    item_data = _item_data(graph, reduced_full, active, times)
     side = item_data.item_interest is not None and model.config.side_weight > 0
     components = {
         name: make_component(name, model.config, side=side).fit(item_data)
@@ -898,7 +923,6 @@ def tune_cold_weights(
     if model.first_step_ == "uniform":
         history = sp.csr_matrix(reduced_full[:, active])
     else:
-        times = split_pair_times(split)
         history = sp.csr_matrix(
             recency_weights(reduced_full, times, half_life_items=model.config.first_step_half_life_items)[:, active]
         )

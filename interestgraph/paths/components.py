@@ -22,10 +22,14 @@ name         matrix ``F_c``                                        kept as      
 ``interest`` ``D_i^-a A D_v^-1 Aᵀ D_i^-a``, zero diagonal            sparse ``A`` (nnz(A))        yes: j → v → i
 ``text``     cosine of the item vectors, top-k per row,              sparse ``(n, n)``, k per row yes: j → i (text)
              negatives dropped
+``transition`` ``D_out^-a T D_in^-b``, ``T[j, i]`` = Σ over users of   sparse ``(n, n)``, the pairs yes: j → i (i came
+             ``decay^(g-1)`` for i coming ``g ≤ window`` positives   of the sequences             after j)
+             after j in their training sequence (time order)
 ============ ===================================================== ============================ ====================
 
 (``X`` the users' 0/1 training positives, ``R̃ = D_u^-½ X D_i^-½``, ``L̃ = I − 2P̃``, ``D = D_i`` the item degrees,
-``V_k`` the top-k right singular vectors of ``R̃``, ``A`` the item–interest weights.) Every component's fitted state
+``V_k`` the top-k right singular vectors of ``R̃``, ``A`` the item–interest weights, ``D_out`` / ``D_in`` the row and
+column sums of ``T``.) Every component's fitted state
 is a flat ``{name: tensor}`` dict (:meth:`ItemComponent.tensors`, :meth:`ItemComponent.load_tensors`) so the model
 saves it as safetensors.
 """
@@ -77,6 +81,8 @@ class ItemData:
         positives: ``(n_users, n_items)`` sparse training positives (nonzero = positive).
         item_interest: ``(n_items, n_interests)`` sparse item–interest weights, or None.
         item_vectors: ``(n_items, d)`` float tensor of item text vectors, or None.
+        times: ``(n_users, n_items)`` sparse event times of the positives (any increasing clock, stored + 1 so
+            time 0 stays an entry; the pattern of ``positives``), or None: the order of each user's sequence.
     """
 
     def __init__(
@@ -84,10 +90,14 @@ class ItemData:
         positives: sp.spmatrix,
         item_interest: sp.spmatrix | None = None,
         item_vectors: torch.Tensor | None = None,
+        times: sp.spmatrix | None = None,
     ) -> None:
         self.positives = sp.csr_matrix(positives)
         self.item_interest = None if item_interest is None else sp.csr_matrix(item_interest)
         self.item_vectors = item_vectors
+        self.times = None if times is None else sp.csr_matrix(times)
+        if self.times is not None and self.times.shape != self.positives.shape:
+            raise ValueError(f"times has shape {self.times.shape}, positives {self.positives.shape}")
         self._normalised: tuple[sp.csr_matrix, np.ndarray] | None = None
 
     @property
@@ -548,7 +558,26 @@ class InterestPaths(ItemComponent):
         self._set_half(sp.csr_matrix(half, dtype=np.float64))
 
 
-class TextNeighbours(ItemComponent):
+class _SparseItemMatrix(ItemComponent):
+    """A component kept as one sparse ``(n_items, n_items)`` matrix ``matrix_`` (built by ``_fit``)."""
+
+    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
+        return np.asarray((history @ self.matrix_).toarray())
+
+    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
+        return np.asarray(self.matrix_[rows][:, [column]].toarray()).ravel()
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return csr_tensors("matrix", self.matrix_)
+
+    def _load(self, tensors: dict[str, torch.Tensor]) -> None:
+        matrix = csr_from_tensors("matrix", tensors)
+        if matrix.shape != (self.n_items_, self.n_items_):
+            raise ValueError(f"{self.name}: 'matrix' has shape {matrix.shape}, expected {(self.n_items_,) * 2}")
+        self.matrix_ = sp.csr_matrix(matrix, dtype=np.float64)
+
+
+class TextNeighbours(_SparseItemMatrix):
     """Cosine of the item text vectors, the ``k`` best per row kept (negatives dropped, zero diagonal); items
     without a vector (zero rows) have no neighbours. Kept as a sparse ``(n_items, n_items)`` matrix."""
 
@@ -575,20 +604,70 @@ class TextNeighbours(ItemComponent):
             (score[keep].double().numpy(), (rows, index[keep].numpy())), shape=(n, n), dtype=np.float64
         )
 
-    def _apply(self, history: sp.csr_matrix) -> np.ndarray:
-        return np.asarray((history @ self.matrix_).toarray())
 
-    def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
-        return np.asarray(self.matrix_[rows][:, [column]].toarray()).ravel()
+class Transitions(_SparseItemMatrix):
+    """What users take next: ``T[j, i]`` sums, over the users, ``decay ** (g - 1)`` for every ``i`` that comes ``g``
+    positives after ``j`` in their training sequence (time order, ties by item code), ``g ≤ window``; kept as the
+    sparse ``D_out^-a T D_in^-b`` (``a`` = ``source_exponent`` damps items followed by many, ``b`` =
+    ``target_exponent`` popular successors). Directed: ``T`` is not symmetric, so with a recency-weighted first
+    step the items that follow a user's latest ones score most. Its cost grows with ``window ×`` the positives.
 
-    def _tensors(self) -> dict[str, torch.Tensor]:
-        return csr_tensors("matrix", self.matrix_)
+    Raises (``fit``): ValueError when the data carry no times, or every time is the same (no order to follow).
+    """
 
-    def _load(self, tensors: dict[str, torch.Tensor]) -> None:
-        matrix = csr_from_tensors("matrix", tensors)
-        if matrix.shape != (self.n_items_, self.n_items_):
-            raise ValueError(f"{self.name}: 'matrix' has shape {matrix.shape}, expected {(self.n_items_,) * 2}")
-        self.matrix_ = sp.csr_matrix(matrix, dtype=np.float64)
+    name = "transition"
+    expandable = True
+
+    def __init__(
+        self,
+        window: int = 10,
+        decay: float = 0.8,
+        source_exponent: float = 0.5,
+        target_exponent: float = 0.25,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_positive_int("window", window)
+        check_number("decay", decay, 0.0, 1.0, low_open=True)
+        check_number("source_exponent", source_exponent, 0.0, 1.0)
+        check_number("target_exponent", target_exponent, 0.0, 1.0)
+        self.window, self.decay = window, decay
+        self.source_exponent, self.target_exponent = source_exponent, target_exponent
+
+    def _fit(self, data: ItemData) -> None:
+        if data.times is None:
+            raise ValueError("Transitions needs the positives' times (the order of each user's sequence)")
+        times = sp.csr_matrix(data.times.multiply(data.positives != 0))
+        times.eliminate_zeros()
+        if times.nnz and times.data.min() == times.data.max():
+            raise ValueError("Transitions: every positive has the same time, so the sequences have no order")
+        users = np.repeat(np.arange(times.shape[0]), np.diff(times.indptr))
+        order = np.lexsort((times.indices, times.data, users))  # by user, then time, then item
+        users, items = users[order], times.indices[order]
+        rows, cols, values = [], [], []
+        for gap in range(1, self.window + 1):
+            same = users[:-gap] == users[gap:]
+            if not same.any():
+                break
+            rows.append(items[:-gap][same])
+            cols.append(items[gap:][same])
+            values.append(np.full(int(same.sum()), self.decay ** (gap - 1)))
+        n = data.n_items
+        if not rows:
+            self.matrix_ = sp.csr_matrix((n, n), dtype=np.float64)
+            return
+        counts = sp.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float64
+        )
+        counts.setdiag(0.0)  # an item repeated in one sequence does not lead to itself
+        counts.eliminate_zeros()
+        out_degree = np.asarray(counts.sum(axis=1)).ravel()
+        in_degree = np.asarray(counts.sum(axis=0)).ravel()
+        self.matrix_ = sp.csr_matrix(
+            sp.diags(degree_power(out_degree, -self.source_exponent))
+            @ counts
+            @ sp.diags(degree_power(in_degree, -self.target_exponent))
+        )
 
 
 #: component name → class, in the model's order
@@ -602,5 +681,6 @@ COMPONENTS: dict[str, type[ItemComponent]] = {
         IdealLowPass,
         InterestPaths,
         TextNeighbours,
+        Transitions,
     )
 }

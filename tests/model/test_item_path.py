@@ -179,7 +179,7 @@ def test_recency_first_step_on_temporal_splits(temporal_graph):
 def test_tune_picks_the_best_validation_configuration(graph):
     grid = ItemPathGrid(ridge=(50.0, 400.0), side_weight=(0.0, 1.0), theta=(0.1, 0.3))
     best, tried = tune_item_path(graph, grid)
-    assert len(tried) == 2 * 2 + 3 * 2  # every configuration scored on validation is recorded
+    assert len(tried) == 2 * 2 + 4 * 2  # every configuration scored on validation is recorded (4 components)
     values = [record["ndcg@20"] for record in tried]
     top = tried[int(np.argmax(values))]
     assert (best.config.ridge, best.config.side_weight) == (top["ridge"], top["side_weight"])
@@ -191,7 +191,7 @@ def test_tune_picks_the_best_validation_configuration(graph):
 def test_tune_tries_half_lives_on_temporal_splits(temporal_graph):
     grid = ItemPathGrid(ridge=(100.0,), side_weight=(0.0,), theta=(0.1,), half_life_items=(2.0, 8.0))
     best, tried = tune_item_path(temporal_graph, grid)
-    assert len(tried) == 1 + 3 + 2 and all(record["first_step"] == "order" for record in tried)
+    assert len(tried) == 1 + 4 + 2 and all(record["first_step"] == "order" for record in tried)
     assert [record["half_life_items"] for record in tried[-2:]] == [2.0, 8.0]
     values = [record["ndcg@20"] for record in tried]
     assert best.config.first_step_half_life_items == tried[int(np.argmax(values))]["half_life_items"]
@@ -320,7 +320,7 @@ def test_cold_items_get_their_own_weights_chosen_on_a_simulation(tmp_path):
     )
     best, tried = tune_item_path(graph, grid)
     simulated = [r for r in tried if r.get("simulation")]
-    assert len(simulated) == 4 and len(tried) == 1 + 3 + 4
+    assert len(simulated) == 4 and len(tried) == 1 + 4 + 4
     top = simulated[int(np.argmax([r["ndcg@20"] for r in simulated]))]
     assert {k: v for k, v in best.cold_theta_.items() if v != 0} == top["cold_theta"]
     cold = best.cold_columns_
@@ -356,7 +356,7 @@ def test_evaluate_verb_tunes_the_item_path_model(capsys):
     assert main(["evaluate", *synthetic, "--models", "item-path,ease", "--grid", grid, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     path = result["item-path"]
-    assert path["tuned"] and path["configurations"] == 2 + 2  # no interests on a plain split: the low-pass only
+    assert path["tuned"] and path["configurations"] == 2 + 2 + 2  # a plain split: the low-pass and the transitions
     assert path["setting"]["ridge"] in (50, 400) and 0 < path["ndcg@20"] <= 1
     assert main(["evaluate", *synthetic, "--models", "item-path", "--grid", '{"item-path": {"rounds": 0}}']) == 2
     assert "--grid item-path" in capsys.readouterr().err
@@ -432,3 +432,60 @@ def test_cheby_backbone_sweeps_chebycf_grid_and_starts_from_chebycf(graph):
     assert tried[-1]["theta"] == {"cheby": 1.0, "lowpass": 0.2}
     assert tried[-1]["ndcg@20"] == pytest.approx(chebycf, abs=1e-6)
     assert max(r["ndcg@20"] for r in tried) >= chebycf - 1e-6
+
+
+def test_transitions_count_successors_in_time_order():
+    from interestgraph.paths import Transitions
+
+    # user 0 takes items 0, 1, 2 in that order (times 3, 5, 9); user 1 takes 2 then 0; user 2 has one item
+    x = sp.csr_matrix(np.array([[1, 1, 1, 0], [1, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float64))
+    times = sp.csr_matrix(np.array([[3, 5, 9, 0], [8, 0, 2, 0], [0, 0, 0, 4]], dtype=np.float64))
+    counts = np.zeros((4, 4))
+    counts[0, 1] = counts[1, 2] = 1.0  # gap 1
+    counts[0, 2] = 0.5  # gap 2, decay 0.5
+    counts[2, 0] = 1.0  # user 1: 2 then 0
+    component = Transitions(window=2, decay=0.5, source_exponent=0.5, target_exponent=0.25, dtype=torch.float64)
+    dense = component.fit(ItemData(x, times=times)).dense().numpy()
+    out, into = counts.sum(axis=1), counts.sum(axis=0)
+    expected = np.divide(counts, np.sqrt(out)[:, None], where=out[:, None] > 0, out=np.zeros_like(counts))
+    expected = np.divide(expected, into[None, :] ** 0.25, where=into[None, :] > 0, out=np.zeros_like(counts))
+    np.testing.assert_allclose(dense, expected, rtol=0, atol=1e-12)
+    assert dense[1, 0] == 0.0  # directed: item 1 never came before item 0
+    window_one = Transitions(window=1, dtype=torch.float64).fit(ItemData(x, times=times)).dense().numpy()
+    assert window_one[0, 2] == 0.0 and window_one[0, 1] > 0
+    with pytest.raises(ValueError, match="needs the positives' times"):
+        Transitions().fit(ItemData(x))
+    with pytest.raises(ValueError, match="same time"):
+        Transitions().fit(ItemData(x, times=x))
+
+
+def test_transition_component_in_the_model_explains_saves_and_skips_without_order(
+    temporal_graph, tmp_path, monkeypatch
+):
+    theta = {"ridge": 1.0, "transition": 0.4}
+    config = ItemPathConfig(theta=theta, dtype="float64", first_step_half_life_items=3.0)
+    dense = ItemPathModel(config).fit(temporal_graph)
+    sparse = ItemPathModel(dataclasses.replace(config, theta={"cooc": 1.0, "transition": 0.4}, max_dense_items=50))
+    sparse.fit(temporal_graph)
+    assert "transition" in dense.components_ and dense.expandable()["transition"] is True
+    users = np.arange(30)
+    scores = sparse.score(users)
+    for user in (0, 7, 29):
+        item = int(scores[user].argmax())
+        terms = sparse.explain(user, item)
+        assert abs(sum(t.value for t in terms) - float(scores[user, item])) < 1e-9
+    without = sparse.reweighted({"cooc": 1.0, "transition": 0.0}).score(users)
+    assert float((scores - without).abs().max()) > 0  # the successors change the ranking input
+    loaded = ItemPathModel.load(dense.save(tmp_path / "m"))
+    torch.testing.assert_close(loaded.score(users), dense.score(users), rtol=0, atol=1e-12)
+    # a log without order (every time equal): the component is skipped with its reason, the rest fits
+    from interestgraph.model import item_path
+
+    def same_time(split):
+        times = sp.csr_matrix(split.positive_matrix("train"), dtype=np.float64)
+        times.data[:] = 1.0
+        return times
+
+    monkeypatch.setattr(item_path, "split_pair_times", same_time)
+    flat = ItemPathModel(config).fit(temporal_graph)
+    assert "transition" not in flat.components_ and "no order" in flat.skipped_["transition"]
