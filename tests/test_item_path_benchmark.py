@@ -17,7 +17,7 @@ def test_item_path_benchmark_tunes_tests_once_and_pairs_against_the_best_baselin
     argv = [
         "--format", "synthetic", "--synthetic", json.dumps({"n_users": 80, "n_items": 90, "n_interactions": 2500}),
         "--protocols", "rs-4,cold-4", "--seeds", "0,1", "--baselines", "ease,itemknn", "--grid", json.dumps(grid),
-        "--encoder", "lexical", "--out", str(tmp_path),
+        "--encoder", "lexical", "--refit", "--out", str(tmp_path),
     ]  # fmt: skip
     assert item_path.main(argv) == 0
     payload = json.loads((tmp_path / "item-path-benchmark.json").read_text())
@@ -35,7 +35,10 @@ def test_item_path_benchmark_tunes_tests_once_and_pairs_against_the_best_baselin
         assert run["paired"]["ci_low"] <= run["paired"]["difference"] <= run["paired"]["ci_high"]
     assert "test_cold" in payload["runs"]["cold-4:0"]["item-path"]
     assert payload["runs"]["cold-4:0"]["item-path"]["chosen"]["cold_theta"] is not None
-    for protocol in ("rs-4", "cold-4"):
+    for run in payload["runs"].values():  # --refit: every model tested once more after a refit on train+valid
+        assert all("test_refit" in run[name] for name in ("item-path", "ease", "itemknn"))
+        assert run["refit"]["ratio"] > 0 and run["refit"]["against"] in ("ease", "itemknn")
+    for protocol in ("rs-4", "cold-4", "rs-4:refit", "cold-4:refit"):
         for stats in payload["pooled"][protocol].values():
             assert stats["ci_low"] <= stats["mean_difference"] <= stats["ci_high"]
     printed = capsys.readouterr().out

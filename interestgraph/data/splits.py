@@ -169,6 +169,24 @@ class Split:
             }
         )
 
+    def fold_validation(self) -> Split:
+        """This split with its validation part moved into training (test unchanged): where a model is refitted
+        with the settings chosen on validation before its one test score. The protocol records it
+        (``validation_folded=True``); the candidate and cold items stay those of this split.
+
+        Raises:
+            ValueError: the split has no validation part (nothing to fold).
+        """
+        inter = self.log.interactions
+        codes = inter["part"].cat.codes.to_numpy().copy()
+        valid, train = PARTS.index("valid"), PARTS.index("train")
+        if not (codes == valid).any():
+            raise ValueError(f"{self.protocol.describe()}: no validation part to fold into training")
+        codes[codes == valid] = train
+        log = dataclasses.replace(self.log, interactions=inter.assign(part=part_column(codes)))
+        protocol = dataclasses.replace(self.protocol, params={**self.protocol.params, "validation_folded": True})
+        return Split(log=log, protocol=protocol, candidate_items=self.candidate_items, cold_items=self.cold_items)
+
     def positive_pairs(self, part: str) -> pd.DataFrame:
         """Positive pairs of one part (see :attr:`pairs`)."""
         if part not in PARTS:

@@ -245,3 +245,18 @@ def test_protocol_round_trips_through_dict(synthetic_log):
     assert Protocol.from_dict(protocol.to_dict()) == Protocol(
         protocol.name, protocol.method, protocol.to_dict()["params"], protocol.seed
     )
+
+
+def test_fold_validation_moves_valid_into_train_and_says_so():
+    from interestgraph.data import generate_synthetic
+    from interestgraph.data.protocols import split_log
+
+    split = split_log(generate_synthetic(n_users=50, n_items=60, n_interactions=1500, seed=1).log, "tl-4", seed=0)
+    folded = split.fold_validation()
+    train, valid, test = (split.positive_pairs(p) for p in ("train", "valid", "test"))
+    assert len(folded.positive_pairs("train")) == len(train) + len(valid) and len(folded.positive_pairs("valid")) == 0
+    assert folded.positive_pairs("test").equals(test)
+    assert folded.protocol.params["validation_folded"] is True and "validation_folded=True" in folded.describe()
+    assert list(folded.candidate_items) == list(split.candidate_items)
+    with pytest.raises(ValueError, match="no validation part"):
+        folded.fold_validation()
