@@ -348,7 +348,7 @@ class _NormalisedComponent(ItemComponent):
         return np.asarray((self.norm_t_ @ user_side.T).toarray(), dtype=np.float64).ravel()
 
     def _tensors(self) -> dict[str, torch.Tensor]:
-        return {**csr_tensors("norm", self.norm_), "item_degree": torch.from_numpy(self.item_degree_)}
+        return {**csr_tensors("norm", self.norm_), "item_degree": torch.from_numpy(self.item_degree_.copy())}
 
     def _load(self, tensors: dict[str, torch.Tensor]) -> None:
         norm = csr_from_tensors("norm", tensors)

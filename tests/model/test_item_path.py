@@ -312,6 +312,17 @@ def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
         ItemPathModel.load(tmp_path / "missing")
 
 
+def test_save_and_load_the_gowalla_setting_with_three_normalised_components(graph, tmp_path):
+    """cooc, cooc2 and cheby fitted together share one item-degree array; saving them once failed (safetensors
+    refuses tensors sharing memory)."""
+    theta = {"cooc": 0.1, "cooc2": 0.1, "cheby": 1.0, "lowpass": 0.1}
+    config = ItemPathConfig(theta=theta, rescale=False, max_dense_items=50, lowpass_rank=6, lowpass_solver="exact")
+    model = ItemPathModel(config).fit(graph.split)
+    loaded = ItemPathModel.load(model.save(tmp_path / "model"))
+    users = np.arange(40)
+    torch.testing.assert_close(loaded.score(users), model.score(users), rtol=0, atol=0)
+
+
 def test_cold_items_get_their_own_weights_chosen_on_a_simulation(tmp_path):
     log = generate_synthetic(n_users=90, n_items=110, n_interactions=3_000, seed=5).log
     graph = build_interest_graph(log, protocol="cold-4", encoder=LexicalEncoder())
