@@ -40,10 +40,12 @@ from ..ops import check_positive_int, cosine_topk
 from ..ops.spectral import (
     chebyshev_coefficients,
     chebyshev_filter,
+    chebyshev_series,
     degree_power,
     leading_right_singular_vectors,
     normalised_matrix,
     plateau,
+    torch_csr,
 )
 from .config import check_number
 
@@ -51,8 +53,10 @@ from .config import check_number
 MAX_DENSE_ITEMS = 20_000
 #: catalogues up to this size get the ideal low-pass from an exact eigendecomposition (``lowpass_solver="auto"``)
 EXACT_LOWPASS_ITEMS = 6_000
-#: up to this many users per product the co-occurrence filters multiply sparse × sparse (latency), above it
-#: sparse × dense
+#: up to this many users per product the components take their few-user route (latency): the first co-occurrence
+#: step sparse × sparse, the further ones as torch CSR products of a dense block (int32 indices, MKL), the low-pass
+#: as one torch product; above it sparse × dense blocks through scipy (throughput). Both give the same scores to
+#: the dtype's rounding.
 SPARSE_BATCH = 32
 
 
@@ -322,10 +326,39 @@ class _NormalisedComponent(ItemComponent):
         self.norm_ = norm
         self.norm_t_ = sp.csr_matrix(norm.T)
         self.item_degree_ = degree
+        self._operators: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def _gram(self, rows: np.ndarray) -> np.ndarray:
         """``(n_items, B)`` ``P̃ Y`` for a dense block ``Y`` ``(n_items, B)``."""
         return self.norm_t_ @ (self.norm_ @ rows)
+
+    def _torch_norm(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(R̃, R̃ᵀ)`` as torch CSR tensors (int32 indices, sharing ``norm_``'s arrays), built on first use."""
+        if getattr(self, "_operators", None) is None:
+            self._operators = (torch_csr(self.norm_), torch_csr(self.norm_t_))
+        return self._operators
+
+    def _gram_few(self, block: torch.Tensor) -> torch.Tensor:
+        """``P̃ Y`` for a dense torch ``(n_items,)`` vector or contiguous ``(n_items, B)`` block of a few signals (a
+        new tensor): two CSR products, matrix–vector for one signal."""
+        norm, norm_t = self._torch_norm()
+        if block.dim() == 1:
+            return torch.mv(norm_t, torch.mv(norm, block))
+        return norm_t @ (norm @ block)
+
+    def _laplacian_few(self, block: torch.Tensor) -> torch.Tensor:
+        """``L̃ Y = Y − 2 P̃ Y`` for :meth:`_gram_few`'s blocks (a new tensor)."""
+        return self._gram_few(block).mul_(-2.0).add_(block)
+
+    def _rows_gram(self, rows: np.ndarray) -> np.ndarray:
+        """``(B, n_items)`` ``rows @ P̃`` for dense ``(B, n_items)`` rows (``P̃`` is symmetric): torch CSR products for
+        up to :data:`SPARSE_BATCH` rows, scipy sparse × dense blocks above."""
+        if rows.shape[0] > SPARSE_BATCH:
+            return self._gram(np.ascontiguousarray(rows.T)).T
+        block = torch.from_numpy(np.ascontiguousarray(rows, dtype=self.norm_.dtype))
+        if block.shape[0] == 1:
+            return self._gram_few(block[0])[None, :].numpy()
+        return self._gram_few(block.T.contiguous()).T.numpy()
 
     def _history_gram(self, history: sp.csr_matrix) -> np.ndarray:
         """``(B, n_items)`` dense ``H P̃`` (unscaled): sparse products for a few users (one user's top-k in
@@ -378,8 +411,7 @@ class SquaredFilter(_NormalisedComponent):
     expandable = True
 
     def _apply(self, history: sp.csr_matrix) -> np.ndarray:
-        once = self._history_gram(history)  # (B, n)
-        return self._gram(np.ascontiguousarray(once.T)).T
+        return self._rows_gram(self._history_gram(history))  # (B, n) H P̃ P̃
 
     def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
         once = self._column(column)
@@ -412,9 +444,24 @@ class ChebyshevFilter(_NormalisedComponent):
         self.post_ = degree_power(degree, float(self.beta))
 
     def _apply(self, history: sp.csr_matrix) -> np.ndarray:
-        x = np.asarray(history.multiply(self.pre_[None, :].astype(self.numpy_dtype)).toarray())
-        out = chebyshev_filter(self.norm_, self.norm_t_, self.coefficients_, np.ascontiguousarray(x.T)).T
-        return out * self.post_[None, :].astype(self.numpy_dtype)
+        pre = self.pre_.astype(self.numpy_dtype)
+        post = self.post_.astype(self.numpy_dtype)
+        if history.shape[0] > SPARSE_BATCH:
+            x = np.asarray(history.multiply(pre[None, :]).toarray())
+            out = chebyshev_filter(self.norm_, self.norm_t_, self.coefficients_, np.ascontiguousarray(x.T)).T
+            return out * post[None, :]
+        # a few users: the first step L̃ y = y − 2 P̃ y through sparse × sparse products (y has the history's few
+        # nonzeros), the K − 1 others as torch CSR products of the dense signals
+        x = sp.csr_matrix(history.multiply(pre[None, :]), dtype=self.numpy_dtype)
+        start = x.toarray()
+        first = start - 2.0 * ((x @ self.norm_t_) @ self.norm_).toarray()
+        if len(start) == 1:
+            signal, first_step = torch.from_numpy(start[0]), torch.from_numpy(first[0])
+        else:
+            signal, first_step = torch.from_numpy(np.ascontiguousarray(start.T)), torch.from_numpy(first.T.copy())
+        out = chebyshev_series(self._laplacian_few, self.coefficients_, signal, first_step)
+        out = out[None, :] if out.dim() == 1 else out.T
+        return out.numpy() * post[None, :]
 
     def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
         unit = np.zeros((self.n_items_, 1), dtype=np.float64)
@@ -482,8 +529,14 @@ class IdealLowPass(ItemComponent):
         self.right_ = torch.from_numpy(degree_power(degree, beta)[:, None] * top).to(self.dtype).contiguous()
 
     def _apply(self, history: sp.csr_matrix) -> np.ndarray:
-        inner = history @ self.left_.numpy()  # (B, rank)
-        return np.asarray(inner) @ self.right_.numpy().T
+        inner = np.asarray(history @ self.left_.numpy())  # (B, rank)
+        if history.shape[0] > SPARSE_BATCH:
+            return inner @ self.right_.numpy().T
+        # a few users: torch's products (MKL, the thread pool of the other components' few-user route; numpy's
+        # BLAS pool next to it made two threads contend), one matrix–vector product for one user
+        if history.shape[0] == 1:
+            return torch.mv(self.right_, torch.from_numpy(inner[0]))[None, :].numpy()
+        return (torch.from_numpy(inner) @ self.right_.T).numpy()
 
     def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
         return (self.left_[torch.from_numpy(rows)].double() @ self.right_[column].double()).numpy()
