@@ -117,7 +117,7 @@ def csr_tensors(prefix: str, matrix: sp.spmatrix) -> dict[str, torch.Tensor]:
     return {
         f"{prefix}.indptr": torch.from_numpy(matrix.indptr.astype(np.int64)),
         f"{prefix}.indices": torch.from_numpy(matrix.indices.astype(np.int64)),
-        f"{prefix}.data": torch.from_numpy(np.ascontiguousarray(matrix.data)),
+        f"{prefix}.data": torch.from_numpy(matrix.data.copy()),  # a copy: components may share one matrix
         f"{prefix}.shape": torch.tensor(matrix.shape, dtype=torch.int64),
     }
 
@@ -326,22 +326,36 @@ class _NormalisedComponent(ItemComponent):
         self.norm_ = norm
         self.norm_t_ = sp.csr_matrix(norm.T)
         self.item_degree_ = degree
-        self._operators: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._cache: dict = {}  # derived forms of R̃ (torch operators, float64 copies); shared with share_normalised
 
     def _gram(self, rows: np.ndarray) -> np.ndarray:
         """``(n_items, B)`` ``P̃ Y`` for a dense block ``Y`` ``(n_items, B)``."""
         return self.norm_t_ @ (self.norm_ @ rows)
 
-    def _torch_norm(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(R̃, R̃ᵀ)`` as torch CSR tensors (int32 indices, sharing ``norm_``'s arrays), built on first use."""
-        if getattr(self, "_operators", None) is None:
-            self._operators = (torch_csr(self.norm_), torch_csr(self.norm_t_))
-        return self._operators
+    def _torch_norm(self, exact: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(R̃, R̃ᵀ)`` as torch CSR tensors (int32 indices, sharing ``norm_``'s arrays; ``exact``: float64),
+        built on first use."""
+        key = "torch64" if exact else "torch"
+        if key not in self._cache:
+            self._cache[key] = tuple(torch_csr(matrix) for matrix in self._exact_norm(exact))
+        return self._cache[key]
+
+    def _exact_norm(self, exact: bool = True) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """``(R̃, R̃ᵀ)`` as scipy CSR in float64 (``exact``, for the explanations' terms; converted once) or in the
+        component's dtype."""
+        if not exact or self.norm_.dtype == np.float64:
+            return self.norm_, self.norm_t_
+        if "scipy64" not in self._cache:
+            self._cache["scipy64"] = (
+                sp.csr_matrix(self.norm_, dtype=np.float64),
+                sp.csr_matrix(self.norm_t_, dtype=np.float64),
+            )
+        return self._cache["scipy64"]
 
     def _gram_few(self, block: torch.Tensor) -> torch.Tensor:
         """``P̃ Y`` for a dense torch ``(n_items,)`` vector or contiguous ``(n_items, B)`` block of a few signals (a
-        new tensor): two CSR products, matrix–vector for one signal."""
-        norm, norm_t = self._torch_norm()
+        new tensor): two CSR products, matrix–vector for one signal; float64 blocks through float64 operators."""
+        norm, norm_t = self._torch_norm(block.dtype == torch.float64)
         if block.dim() == 1:
             return torch.mv(norm_t, torch.mv(norm, block))
         return norm_t @ (norm @ block)
@@ -376,9 +390,10 @@ class _NormalisedComponent(ItemComponent):
         return gram
 
     def _column(self, column: int) -> np.ndarray:
-        """``P̃ e_column`` as a dense ``(n_items,)`` float64 vector."""
-        user_side = self.norm_t_[[column]]  # R̃'s column as a sparse row of R̃ᵀ (1, n_users)
-        return np.asarray((self.norm_t_ @ user_side.T).toarray(), dtype=np.float64).ravel()
+        """``P̃ e_column`` as a dense ``(n_items,)`` float64 vector, computed in float64: ``P̃`` is symmetric, so it is
+        the row ``r R̃`` with ``r`` R̃'s column (a sparse row of R̃ᵀ): only the rows of the item's users are read."""
+        norm, norm_t = self._exact_norm()
+        return np.asarray((norm_t[[column]] @ norm).toarray(), dtype=np.float64).ravel()
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         return {**csr_tensors("norm", self.norm_), "item_degree": torch.from_numpy(self.item_degree_.copy())}
@@ -389,6 +404,38 @@ class _NormalisedComponent(ItemComponent):
             raise ValueError(f"{self.name}: 'norm' has {norm.shape[1]} items, expected {self.n_items_}")
         degree = self._check_shape("item_degree", tensors["item_degree"], (self.n_items_,)).double().numpy()
         self._set_norm(sp.csr_matrix(norm, dtype=self.numpy_dtype), degree)
+
+
+def share_normalised(components) -> int:
+    """Let the fitted components applied through ``R̃`` (``cooc``, ``cooc2``, ``cheby``) that hold equal copies of it
+    (fitted on one :class:`ItemData`, or loaded from one artifact) hold one: a third of their memory, and one user's
+    scores read one matrix (measured on Gowalla, 1 thread: ~1.5 ms of ~17 ms). Scores are unchanged. Returns how many
+    components now share another's matrix."""
+    shared = 0
+    holders: list[_NormalisedComponent] = []
+    for component in components:
+        if not isinstance(component, _NormalisedComponent) or not hasattr(component, "n_items_"):
+            continue
+        for holder in holders:
+            if holder.norm_ is component.norm_ or _equal_csr(holder.norm_, component.norm_):
+                component.norm_, component.norm_t_ = holder.norm_, holder.norm_t_
+                component._cache = holder._cache
+                shared += 1
+                break
+        else:
+            holders.append(component)
+    return shared
+
+
+def _equal_csr(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.nnz == b.nnz
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
 
 
 class LinearFilter(_NormalisedComponent):
@@ -414,8 +461,8 @@ class SquaredFilter(_NormalisedComponent):
         return self._rows_gram(self._history_gram(history))  # (B, n) H P̃ P̃
 
     def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
-        once = self._column(column)
-        return np.asarray(self.norm_t_ @ (self.norm_ @ once), dtype=np.float64).ravel()[rows]
+        once = torch.from_numpy(self._column(column))
+        return self._gram_few(once).numpy()[rows]  # float64 products
 
 
 class ChebyshevFilter(_NormalisedComponent):
@@ -437,7 +484,6 @@ class ChebyshevFilter(_NormalisedComponent):
 
     def _set_norm(self, norm: sp.csr_matrix, degree: np.ndarray) -> None:
         super()._set_norm(norm, degree)
-        self._norm64 = None
         flatness = float(self.flatness)
         self.coefficients_ = chebyshev_coefficients(lambda x: plateau(x, flatness), int(self.order))
         self.pre_ = degree_power(degree, -float(self.beta))
@@ -464,18 +510,11 @@ class ChebyshevFilter(_NormalisedComponent):
         return out.numpy() * post[None, :]
 
     def _entries(self, rows: np.ndarray, column: int) -> np.ndarray:
-        unit = np.zeros((self.n_items_, 1), dtype=np.float64)
-        unit[column, 0] = 1.0
-        if self.norm_.dtype != np.float64:
-            if getattr(self, "_norm64", None) is None:  # exact terms in float64, converted once
-                self._norm64 = (
-                    sp.csr_matrix(self.norm_, dtype=np.float64),
-                    sp.csr_matrix(self.norm_t_, dtype=np.float64),
-                )
-            norm, norm_t = self._norm64
-        else:
-            norm, norm_t = self.norm_, self.norm_t_
-        response = chebyshev_filter(norm, norm_t, self.coefficients_, unit).ravel()  # p(L̃) e_i
+        # p(L̃) e_i in float64 (exact terms): the first step from P̃'s sparse column, the others as torch products
+        unit = torch.zeros(self.n_items_, dtype=torch.float64)
+        unit[column] = 1.0
+        first = unit - 2.0 * torch.from_numpy(self._column(column))
+        response = chebyshev_series(self._laplacian_few, self.coefficients_, unit, first).numpy()
         return self.pre_[rows] * response[rows] * self.post_[column]  # p(L̃) is symmetric
 
 

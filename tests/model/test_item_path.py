@@ -382,6 +382,40 @@ def test_save_and_load_the_gowalla_setting_with_three_normalised_components(grap
     torch.testing.assert_close(loaded.score(users), model.score(users), rtol=0, atol=0)
 
 
+def test_one_user_scores_on_a_gowalla_like_split_where_every_item_is_active(tmp_path):
+    """The LightGCN format's setting: every item has a training pair (scores are the components' sum itself),
+    cooc, cooc2 and cheby hold one R̃ (before and after saving), and one user's scores equal the batch's."""
+    from interestgraph.data.formats.lightgcn import load_lightgcn
+
+    rng = np.random.default_rng(7)
+    n_users, n_items = 60, 40
+    train = [
+        sorted(set(rng.choice(n_items, rng.integers(3, 12), replace=False)) | {u % n_items}) for u in range(n_users)
+    ]
+    (tmp_path / "train.txt").write_text("".join(f"{u} {' '.join(map(str, items))}\n" for u, items in enumerate(train)))
+    test = [sorted(set(rng.choice(n_items, 2, replace=False)) - set(items)) for items in train]
+    (tmp_path / "test.txt").write_text("".join(f"{u} {' '.join(map(str, t))}\n" for u, t in enumerate(test) if t))
+    split = load_lightgcn(tmp_path)
+    theta = {"cooc": 0.1, "cooc2": 0.1, "cheby": 1.0, "lowpass": 0.1}
+    config = ItemPathConfig(theta=theta, rescale=False, max_dense_items=20, lowpass_rank=6, lowpass_solver="exact")
+    model = ItemPathModel(config).fit(split)
+    assert model.combined_ is None and len(model.active_items_) == len(model.item_ids) == n_items
+    loaded = ItemPathModel.load(model.save(tmp_path / "model"))
+    for fitted in (model, loaded):
+        norms = {id(fitted.components_[name].norm_) for name in ("cooc", "cooc2", "cheby")}
+        assert len(norms) == 1  # one R̃ for the three
+        batch = fitted.score(np.arange(n_users))
+        parts = fitted.component_scores(np.arange(n_users))
+        torch.testing.assert_close(batch, sum(theta[name] * parts[name] for name in theta), rtol=0, atol=1e-6)
+        for user in (0, 31, n_users - 1):
+            torch.testing.assert_close(fitted.score(np.array([user]))[0], batch[user], rtol=0, atol=2e-6)
+            item = int(batch[user].argmax())  # float64 terms (float32 model) sum to the float32 score
+            terms = fitted.explain(user, item)
+            assert {t.component for t in terms} == set(theta)
+            assert abs(sum(t.value for t in terms) - float(batch[user, item])) < 2e-6
+    torch.testing.assert_close(loaded.score(np.arange(n_users)), model.score(np.arange(n_users)), rtol=0, atol=0)
+
+
 def test_cold_items_get_their_own_weights_chosen_on_a_simulation(tmp_path):
     log = generate_synthetic(n_users=90, n_items=110, n_interactions=3_000, seed=5).log
     graph = build_interest_graph(log, protocol="cold-4", encoder=LexicalEncoder())
