@@ -361,3 +361,25 @@ def test_model_ablation_benchmark_applies_train_overrides_to_every_variant(tmp_p
     assert len(payload["rows"]) == 2 and all(r["epochs"] <= 2 for r in payload["rows"])
     assert "--train-config" in payload["command"] and '"loss": "bpr"' in payload["command"]
     assert "vs_default" in payload["rows"][1]
+
+
+def test_item_path_latency_benchmark_fits_saves_then_loads(tmp_path, capsys):
+    from benchmarks import item_path_latency
+
+    data = _lightgcn_files(tmp_path / "data")
+    setting = json.dumps(
+        {**item_path_latency.GOWALLA_SETTING, "lowpass_rank": 6, "lowpass_solver": "exact", "max_dense_items": 30}
+    )
+    common = ["--data", str(data), "--model", str(tmp_path / "model"), "--users", "8", "--breakdown-users", "4"]
+    assert item_path_latency.main([*common, "--setting", setting, "--out", str(tmp_path / "a")]) == 0
+    fitted = json.loads((tmp_path / "a" / "item-path-latency.json").read_text())
+    assert fitted["model"].startswith("fitted") and fitted["fit_seconds"] >= 0
+    assert fitted["theta"] == {"cheby": 1.0, "lowpass": 0.1, "cooc": 0.1, "cooc2": 0.1}
+    assert item_path_latency.main([*common, "--out", str(tmp_path / "b")]) == 0  # loads the saved model
+    loaded = json.loads((tmp_path / "b" / "item-path-latency.json").read_text())
+    assert loaded["model"].startswith("loaded") and loaded["theta"] == fitted["theta"]
+    for entry in (fitted, loaded):
+        assert 0 < entry["top20_ms"]["median"] <= entry["top20_ms"]["p95"]
+        assert 0 < entry["explain_ms"]["median"] <= entry["explain_ms"]["p95"]
+        assert set(entry["breakdown_ms"]) == {f"{p}{c}" for p in ("", "explain ") for c in fitted["theta"]}
+    assert "top-20 of one user, 8 users" in capsys.readouterr().out

@@ -51,6 +51,7 @@ from ..paths.components import (
     ItemData,
     csr_from_tensors,
     csr_tensors,
+    share_normalised,
 )
 from ..paths.config import JsonConfig, check_number
 from ..paths.tables import recency_weights, split_pair_times
@@ -345,6 +346,7 @@ class ItemPathModel:
         seen,
     ):
         """The fitted state, set in one place."""
+        share_normalised(components.values())
         self.components_ = components
         self.theta_ = theta
         self.cold_theta_ = cold_theta
@@ -449,19 +451,34 @@ class ItemPathModel:
         self._check_fitted()
         users = self._users(users)
         dtype = self.config.torch_dtype
-        out = torch.zeros(len(users), len(self._item_ids), dtype=dtype)
+        out_shape = (len(users), len(self._item_ids))
         columns = torch.from_numpy(self.active_items_)
         history = self.history_[users]
         if self.combined_ is not None:
+            out = torch.zeros(out_shape, dtype=dtype)
             out[:, columns] = torch.from_numpy(history.toarray()).to(self.combined_.dtype) @ self.combined_
             return out
         total = None
         shared: dict = {}
+        uniform = self.cold_theta_ is None or not self.cold_columns_.any()
         for name, component in self.components_.items():
+            if uniform:  # one weight per component: no (n_items,) weight rows (one-user latency)
+                weight = float(self.theta_.get(name, 0.0))
+                if weight == 0:
+                    continue
+                term = component.apply(history, shared).to(dtype)  # may be a product shared with another component
+                if total is None:
+                    total = term * weight
+                else:
+                    total.add_(term, alpha=weight)
+                continue
             weights = self.column_weights(name)
             if weights.any():
                 term = component.apply(history, shared).to(dtype) * torch.from_numpy(weights).to(dtype)[None, :]
                 total = term if total is None else total + term
+        if total is not None and len(columns) == out_shape[1]:  # every item active: the columns are 0..n-1
+            return total
+        out = torch.zeros(out_shape, dtype=dtype)
         if total is not None:
             out[:, columns] = total
         return out

@@ -270,6 +270,65 @@ def test_sparse_route_equals_the_dense_combination(graph):
         assert abs(sum(t.value for t in terms) - float(scores[user, item])) < 1e-9
 
 
+SPARSE_ROUTE_THETA = {"cooc": 1.0, "cooc2": -0.2, "cheby": 0.5, "lowpass": 0.1, "interest": 0.2, "text": 0.1}
+
+
+@pytest.mark.parametrize("dtype, atol", [("float32", 2e-6), ("float64", 1e-12)])
+def test_few_user_route_equals_the_batch_route_for_every_component(graph, dtype, atol):
+    """Up to SPARSE_BATCH users go through the latency route (sparse first steps, torch CSR products with int32
+    indices, one torch matrix-vector product for the low-pass); more users through scipy's blocks. Same scores."""
+    from interestgraph.paths.components import SPARSE_BATCH
+
+    config = ItemPathConfig(theta=SPARSE_ROUTE_THETA, dtype=dtype, lowpass_rank=8, max_dense_items=50, rescale=True)
+    model = ItemPathModel(config).fit(graph)
+    assert model.combined_ is None and set(model.components_) == set(SPARSE_ROUTE_THETA)
+    history = model.history_
+    n_users = history.shape[0]
+    assert n_users > SPARSE_BATCH  # the whole batch takes the batch route
+    few = [
+        np.array([0]),
+        np.array([7]),
+        np.array([3, 50, n_users - 1]),
+        np.arange(SPARSE_BATCH) + n_users - SPARSE_BATCH,
+    ]
+    for name, component in model.components_.items():
+        batch = component.apply(history)
+        scale = float(batch.abs().max())
+        assert scale > 0, name
+        for users in few:
+            alone = component.apply(history[users])
+            assert alone.dtype == batch.dtype
+            torch.testing.assert_close(
+                alone, batch[users], rtol=0, atol=atol * scale, msg=lambda m, n=name: f"{n}: {m}"
+            )
+    # the model's one-user scores (components summed, shared products) equal its batch scores
+    scores = model.score(np.arange(n_users))
+    for user in (0, 5, 64, n_users - 1):
+        one = model.score(np.array([user]))[0]
+        torch.testing.assert_close(one, scores[user], rtol=0, atol=atol * float(scores.abs().max()))
+
+
+def test_chebyshev_series_on_torch_equals_the_scipy_recurrence():
+    from interestgraph.ops.spectral import chebyshev_filter, chebyshev_series, torch_csr
+
+    x = sp.csr_matrix(_normalised(_tiny_positives(4, users=30, items=12).toarray()))
+    norm, norm_t = torch_csr(x), torch_csr(sp.csr_matrix(x.T))
+    assert norm.crow_indices().dtype == torch.int32 and norm.col_indices().dtype == torch.int32
+    c = chebyshev_coefficients(lambda t: plateau(t, 2.0), 8)
+    y = np.random.default_rng(0).random((12, 3))
+
+    def laplacian(v):
+        return v - 2.0 * (norm_t @ (norm @ v) if v.dim() == 2 else torch.mv(norm_t, torch.mv(norm, v)))
+
+    expected = chebyshev_filter(x, sp.csr_matrix(x.T), c, y)
+    block = torch.from_numpy(y)
+    np.testing.assert_allclose(chebyshev_series(laplacian, c, block).numpy(), expected, atol=1e-12)
+    assert torch.equal(block, torch.from_numpy(y))  # the start is not modified
+    one = chebyshev_series(laplacian, c, block[:, 1].contiguous(), laplacian(block[:, 1].contiguous()))
+    np.testing.assert_allclose(one.numpy(), expected[:, 1], atol=1e-12)
+    np.testing.assert_allclose(chebyshev_series(laplacian, c[:1], block).numpy(), c[0] * y, atol=0)
+
+
 def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
     from safetensors.torch import load_file, save_file
 
@@ -310,6 +369,51 @@ def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
         ItemPathModel.load(path)
     with pytest.raises(ArtifactError):
         ItemPathModel.load(tmp_path / "missing")
+
+
+def test_save_and_load_the_gowalla_setting_with_three_normalised_components(graph, tmp_path):
+    """cooc, cooc2 and cheby fitted together share one item-degree array; saving them once failed (safetensors
+    refuses tensors sharing memory)."""
+    theta = {"cooc": 0.1, "cooc2": 0.1, "cheby": 1.0, "lowpass": 0.1}
+    config = ItemPathConfig(theta=theta, rescale=False, max_dense_items=50, lowpass_rank=6, lowpass_solver="exact")
+    model = ItemPathModel(config).fit(graph.split)
+    loaded = ItemPathModel.load(model.save(tmp_path / "model"))
+    users = np.arange(40)
+    torch.testing.assert_close(loaded.score(users), model.score(users), rtol=0, atol=0)
+
+
+def test_one_user_scores_on_a_gowalla_like_split_where_every_item_is_active(tmp_path):
+    """The LightGCN format's setting: every item has a training pair (scores are the components' sum itself),
+    cooc, cooc2 and cheby hold one R̃ (before and after saving), and one user's scores equal the batch's."""
+    from interestgraph.data.formats.lightgcn import load_lightgcn
+
+    rng = np.random.default_rng(7)
+    n_users, n_items = 60, 40
+    train = [
+        sorted(set(rng.choice(n_items, rng.integers(3, 12), replace=False)) | {u % n_items}) for u in range(n_users)
+    ]
+    (tmp_path / "train.txt").write_text("".join(f"{u} {' '.join(map(str, items))}\n" for u, items in enumerate(train)))
+    test = [sorted(set(rng.choice(n_items, 2, replace=False)) - set(items)) for items in train]
+    (tmp_path / "test.txt").write_text("".join(f"{u} {' '.join(map(str, t))}\n" for u, t in enumerate(test) if t))
+    split = load_lightgcn(tmp_path)
+    theta = {"cooc": 0.1, "cooc2": 0.1, "cheby": 1.0, "lowpass": 0.1}
+    config = ItemPathConfig(theta=theta, rescale=False, max_dense_items=20, lowpass_rank=6, lowpass_solver="exact")
+    model = ItemPathModel(config).fit(split)
+    assert model.combined_ is None and len(model.active_items_) == len(model.item_ids) == n_items
+    loaded = ItemPathModel.load(model.save(tmp_path / "model"))
+    for fitted in (model, loaded):
+        norms = {id(fitted.components_[name].norm_) for name in ("cooc", "cooc2", "cheby")}
+        assert len(norms) == 1  # one R̃ for the three
+        batch = fitted.score(np.arange(n_users))
+        parts = fitted.component_scores(np.arange(n_users))
+        torch.testing.assert_close(batch, sum(theta[name] * parts[name] for name in theta), rtol=0, atol=1e-6)
+        for user in (0, 31, n_users - 1):
+            torch.testing.assert_close(fitted.score(np.array([user]))[0], batch[user], rtol=0, atol=2e-6)
+            item = int(batch[user].argmax())  # float64 terms (float32 model) sum to the float32 score
+            terms = fitted.explain(user, item)
+            assert {t.component for t in terms} == set(theta)
+            assert abs(sum(t.value for t in terms) - float(batch[user, item])) < 2e-6
+    torch.testing.assert_close(loaded.score(np.arange(n_users)), model.score(np.arange(n_users)), rtol=0, atol=0)
 
 
 def test_cold_items_get_their_own_weights_chosen_on_a_simulation(tmp_path):
