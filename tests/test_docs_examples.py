@@ -163,6 +163,10 @@ def _setup(page: str, workdir: Path, capsys) -> None:
         capsys.readouterr()
 
 
+def _repo_root() -> set[Path]:
+    return {p for p in ROOT.iterdir() if not p.name.startswith(".")}
+
+
 RUNNABLE = [page for page in PAGES if any(b.skip is None and b.code.strip() for b in page_blocks(page))]
 
 
@@ -171,7 +175,7 @@ def test_the_python_examples_of_a_page_run(page, workdir, capsys, monkeypatch):
     monkeypatch.setenv("INTERESTGRAPH_PROGRESS", "0")
     _setup(page, workdir, capsys)
     namespace: dict = {"__name__": "__docs_example__"}
-    repo_before = {p for p in ROOT.iterdir() if not p.name.startswith(".")}
+    repo_before = _repo_root()
     start = time.perf_counter()
     with _cwd(workdir):
         for block in page_blocks(page):
@@ -183,4 +187,4 @@ def test_the_python_examples_of_a_page_run(page, workdir, capsys, monkeypatch):
         f"{page}'s examples took {seconds:.0f} s (budget {PAGE_BUDGET_S} s): make them smaller or mark the slow ones "
         "'<!-- not run: REASON -->'"
     )
-    assert {p for p in ROOT.iterdir() if not p.name.startswith(".")} == repo_before, "an example wrote into the repository root"
+    assert _repo_root() == repo_before, "an example wrote into the repository root"
