@@ -12,14 +12,17 @@ and the 58 lowest other IDs), their ratings and tags of the 300 most-rated movie
 figures the pages quote are checked on the full data by tests/test_docs_numbers.py. Pages that load a model a
 previous page's commands trained (``models/ml-rs4`` from docs/evaluation.md, ``models/ml-small`` from the README's
 quickstart) get it from the same commands on the slice (``interestgraph build`` and ``train``, 3 epochs).
-The tests skip, with a reason, when ml-latest-small is not in ../shared/datasets.
+The README's command-line quickstart (a shell block) runs too, every ``interestgraph`` command as written, on the
+same slice. The tests skip, with a reason, when ml-latest-small is not in ../shared/datasets.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,3 +191,34 @@ def test_the_python_examples_of_a_page_run(page, workdir, capsys, monkeypatch):
         "'<!-- not run: REASON -->'"
     )
     assert _repo_root() == repo_before, "an example wrote into the repository root"
+
+
+def readme_commands() -> list[list[str]]:
+    """The arguments of each ``interestgraph`` command in the README's command-line quickstart (lines joined)."""
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"^### Command line[^\n]*\n\n```bash\n(.*?)^```", text, flags=re.M | re.S)
+    assert match, "README.md has no '### Command line' quickstart block: update tests/test_docs_examples.py"
+    lines = re.sub(r"\\\n\s*", " ", match.group(1)).splitlines()
+    return [shlex.split(line, comments=True)[1:] for line in lines if line.startswith("interestgraph ")]
+
+
+def test_the_readme_quickstart_commands_run_on_the_slice(workdir):
+    """Every command of the README's quickstart, as written, on the slice (its figures: tests/test_docs_numbers.py)."""
+    from interestgraph.cli import main
+
+    commands = readme_commands()
+    assert [c[0] for c in commands] == ["build", "train", "evaluate", "recommend", "explain", "recommend", "show"]
+    cwd = workdir.parent / "cli"  # beside the examples' directory: same ../shared, own graphs/ and models/
+    cwd.mkdir()
+    printed = {}
+    with _cwd(cwd):
+        for args in commands:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = main([*args, "-q"])
+            assert code == 0, f"interestgraph {shlex.join(args)} exited {code}"
+            printed[shlex.join(args[:2])] = out.getvalue()
+    assert re.search(
+        r"^models/ml-small on test \(\d+ users\):.* ndcg@20 0\.\d{4};", printed["evaluate graphs/ml-small"], re.M
+    )
+    assert "1196" in printed["explain models/ml-small"] and (cwd / "user42.html").is_file()
