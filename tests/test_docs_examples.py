@@ -140,6 +140,14 @@ def workdir(tmp_path_factory) -> Path:
     return base / "repo"
 
 
+def _one_thread():
+    """One CPU thread for torch, OpenMP and BLAS while a page runs: on the shared 2-core machine the examples took
+    8.5 s (README) and 3.0 s (getting-started) with one thread against 14.5 s and 6.0 s with the default two."""
+    from interestgraph.cli.threads import thread_limit
+
+    return thread_limit(1)
+
+
 @contextlib.contextmanager
 def _cwd(path: Path):
     before = Path.cwd()
@@ -160,7 +168,7 @@ def _setup(page: str, workdir: Path, capsys) -> None:
         graph = "graphs/" + Path(model).name
         build = ["build", "../shared/datasets/ml-latest-small", "--format", "movielens", "--protocol", "rs-4"]
         build += ["--out", graph, "--encoder-cache", "graphs/.encoder-cache", "-q"]
-        with _cwd(workdir):
+        with _cwd(workdir), _one_thread():
             assert main(build) == 0, f"setup for {page} ({origin}): build failed"
             assert main(["train", graph, "--out", model, "--epochs", "3", "-q"]) == 0, f"setup for {page}: train"
         capsys.readouterr()
@@ -180,7 +188,7 @@ def test_the_python_examples_of_a_page_run(page, workdir, capsys, monkeypatch):
     namespace: dict = {"__name__": "__docs_example__"}
     repo_before = _repo_root()
     start = time.perf_counter()
-    with _cwd(workdir):
+    with _cwd(workdir), _one_thread():
         for block in page_blocks(page):
             if block.skip is None:
                 # padded so that a traceback names the page's own line numbers

@@ -64,17 +64,19 @@ def baselines() -> dict[str, dict]:
     """``{protocol: {"pop": metrics, "itemknn": metrics}}``: what ``interestgraph evaluate ... --models pop,itemknn``
     computes (the same baselines, defaults and harness, called in-process: 12 s against 21 s through the CLI)."""
     from interestgraph.baselines import ItemKNN, MostPopular
+    from interestgraph.cli.threads import thread_limit
     from interestgraph.data import load_movielens, split_log
     from interestgraph.evaluate import evaluate
 
     log = load_movielens(ML_SMALL)
     out = {}
-    for protocol in ("rs-4", "tl-4"):
-        split = split_log(log, protocol)
-        out[protocol] = {}
-        for name, model in (("pop", MostPopular()), ("itemknn", ItemKNN())):
-            result = evaluate(model.fit(split), split)
-            out[protocol][name] = {**result.metrics, "users": len(result.per_user)}
+    with thread_limit(1):  # faster than two threads on the shared 2-core machine (13.6 s against 21 s)
+        for protocol in ("rs-4", "tl-4"):
+            split = split_log(log, protocol)
+            out[protocol] = {}
+            for name, model in (("pop", MostPopular()), ("itemknn", ItemKNN())):
+                result = evaluate(model.fit(split), split)
+                out[protocol][name] = {**result.metrics, "users": len(result.per_user)}
     return out
 
 
