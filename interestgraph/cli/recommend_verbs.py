@@ -165,6 +165,8 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
     source = _check_one_source(args, new_user=args.items is not None or args.query is not None)
     model = _load(args.model)
     if source in ("--users", "--all-users"):
+        if args.explain:
+            raise UsageError("--explain works with --user or --query; for many users: 'interestgraph explain --users'")
         return _batch_recommend(args, model)
     notes = []
     try:
@@ -194,6 +196,7 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     rows = _rows(table)
+    reasons = _explain_first(args, model, rows)
     width = max([len(str(r["item"])) for r in rows] + [4])
     scores = [f"{r['score']:.5g}" for r in rows]
     score_width = max([len(x) for x in scores] + [5])
@@ -206,10 +209,34 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
         f"{k:>4}  {r['item']!s:<{width}}  {x:>{score_width}}  {r['title']}"
         for k, (r, x) in enumerate(zip(rows, scores), 1)
     ]
+    for explanation in reasons:
+        lines += ["", str(explanation)]
     protocol = (getattr(model, "facts", None) or {}).get("protocol_line")
     if protocol:
         lines.append(f"trained on: {protocol}")
     return CommandResult(rows, "\n".join(lines))
+
+
+def _explain_first(args: argparse.Namespace, model, rows: list[dict]) -> list:
+    """``--explain N``: the explanations (``--top`` walks each) of the first N recommended items, also added to
+    their JSON rows as ``explanation``."""
+    from ..recommend import explain, explain_intent
+
+    if not args.explain:
+        return []
+    if args.explain < 0 or args.top < 1:
+        raise UsageError(f"--explain must be >= 0 and --top >= 1, got {args.explain} and {args.top}")
+    if args.user is None and args.query is None:
+        raise UsageError("--explain needs --user or --query (for --items use 'interestgraph explain')")
+    out = []
+    for row in rows[: args.explain]:
+        if args.user is not None:
+            explanation = explain(model, args.user, row["item"], top=args.top)
+        else:
+            explanation = explain_intent(model, args.query, row["item"], top=args.top, items=_items(args.items) or None)
+        row["explanation"] = explanation.to_dict()
+        out.append(explanation)
+    return out
 
 
 def _explain_pairs(args: argparse.Namespace, model) -> list[tuple[str, str | None]]:
@@ -380,6 +407,14 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "interests",
     )
     rec.add_argument("-k", type=int, default=20, help="list length (default 20)")
+    rec.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also list the walks behind the first N recommendations (with --user or --query; as 'explain' does)",
+    )
+    rec.add_argument("--top", type=int, default=3, help="with --explain: walks listed per recommendation (default 3)")
     rec.add_argument(
         "--include-seen", action="store_true", help="also rank the user's training items (or the given --items)"
     )

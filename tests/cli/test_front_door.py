@@ -140,6 +140,23 @@ def test_batch_explain_matches_single_explanations(trained, tmp_path, capsys):
     assert "each line is 'USER ITEM'" in capsys.readouterr().err
 
 
+def test_recommend_explain_lists_the_walks_of_the_first_recommendations(trained, capsys):
+    _, model_dir, model = trained
+    user = str(model.user_ids[0])
+    assert main(["recommend", str(model_dir), "--user", user, "-k", "4", "--explain", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [("explanation" in r) for r in rows] == [True, True, False, False]
+    for row in rows[:2]:  # the same as the explain verb's, for the same user and item
+        argv = ["explain", str(model_dir), "--user", user, "--item", str(row["item"]), "--top", "3", "--json"]
+        assert main(argv) == 0
+        assert json.loads(capsys.readouterr().out) == row["explanation"]
+    assert main(["recommend", str(model_dir), "--user", user, "-k", "3", "--explain", "1", "--top", "2"]) == 0
+    text = capsys.readouterr().out
+    assert text.count(f"user {user} · item ") == 1 and f"· item {rows[0]['item']} (" in text
+    assert main(["recommend", str(model_dir), "--all-users", "--explain", "1", "-q"]) == 2
+    assert "--explain works with --user or --query" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- unknown users, mistyped flags
 
 
