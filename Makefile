@@ -13,7 +13,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check --quiet
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: demo test env browser clean-env
+.PHONY: demo test env browser lab clean-env
 
 $(VENV)/.installed: pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "interestgraph needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -47,6 +47,15 @@ test: $(VENV)/.installed $(VENV)/.spark browser
 	$(VENV)/bin/ruff check interestgraph tests benchmarks
 	$(VENV)/bin/ruff format --check interestgraph tests benchmarks
 	$(PY) -m pytest -q --durations=15
+
+# JupyterLab on the notebooks (installs the notebooks extra once).
+$(VENV)/.notebooks: $(VENV)/.installed
+	@echo "installing interestgraph[notebooks] (jupyterlab) into $(VENV) ..."
+	$(PIP) install -e ".[notebooks]"
+	@touch $@
+
+lab: $(VENV)/.notebooks
+	cd notebooks && ../$(VENV)/bin/jupyter lab
 
 clean-env:
 	rm -rf $(VENV)
