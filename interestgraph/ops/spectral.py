@@ -133,8 +133,8 @@ def torch_csr(matrix: sp.spmatrix) -> torch.Tensor:
     """``matrix`` as a CPU ``torch.sparse_csr_tensor`` (same shape and dtype) with int32 indices where they fit,
     sharing the CSR's arrays when their dtypes already match.
 
-    int32 matters: on CPU torch hands int32 CSR products to MKL, while with int64 indices a matrix–vector product
-    of Gowalla's ``R̃`` (810,128 nonzeros) measured ~5× slower on one thread and far slower on two."""
+    int32 matters: on CPU torch hands int32 CSR matrix–vector products to MKL; with int64 indices they are several
+    times slower (measured in benchmarks/README.md, one-user latency of the item-path model)."""
     m = sp.csr_matrix(matrix)
     index = np.int32 if max(m.nnz, *m.shape) < 2**31 else np.int64
     with warnings.catch_warnings():  # "sparse CSR support is in beta": the products used here are stable

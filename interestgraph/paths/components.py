@@ -419,8 +419,8 @@ class _NormalisedComponent(ItemComponent):
 def share_normalised(components) -> int:
     """Let the fitted components applied through ``R̃`` (``cooc``, ``cooc2``, ``cheby``) that hold equal copies of it
     (fitted on one :class:`ItemData`, or loaded from one artifact) hold one: a third of their memory, and one user's
-    scores read one matrix (Gowalla, 1 thread: the four products 17.2 → 15.3 ms). Scores are unchanged. Returns how
-    many components now share another's matrix."""
+    scores read one matrix (its measured effect: benchmarks/README.md, one-user latency). Scores are unchanged.
+    Returns how many components now share another's matrix."""
     shared = 0
     holders: list[_NormalisedComponent] = []
     for component in components:

@@ -1,14 +1,12 @@
 """What a training run will hold, estimated before its first step, against the memory the machine has free.
 
 A step of the path model propagates dense ``(N, B)`` float32 blocks (``N`` = users + items + interests, ``B`` the
-step's users) through ``max_length`` walk steps and keeps them for the backward pass. Measured on synthetic logs
-(``python benchmarks/step_memory.py --sizes 100000,1000000 --batches 128,256``, benchmarks/README.md): the live
-blocks come to about 20 of them (77–83 bytes per node and user column at 1M events), but with glibc's default
-allocator the resident memory of a CPU run grew 2.1–3.5 times more (283 bytes per node and column at 1M events,
-``user_batch`` 256), because blocks of a few MiB are served from the heap, whose freed space fragments and is not
-returned, until the allocator's dynamic mmap threshold grows past them. Serving every allocation of 4 MiB or more
-by ``mmap`` (:func:`compact_allocator`) kept the resident growth at the live size (634 against 2,237 MiB); steps
-were not measurably slower on the shared machine of that run.
+step's users) through ``max_length`` walk steps and keeps them for the backward pass: about 20 of them live. With
+glibc's default allocator a CPU run keeps several times that resident, because blocks of a few MiB are served from
+the heap, whose freed space fragments and is not returned, until the allocator's dynamic mmap threshold grows past
+them. Serving every allocation of 4 MiB or more by ``mmap`` (:func:`compact_allocator`) keeps the resident memory
+at the live size. The constants below come from ``python benchmarks/step_memory.py`` (its figures:
+benchmarks/README.md, "Training-step memory").
 
 :func:`plan_memory` turns that into a decision made before training: run as is when the retained size fits the
 free memory, switch the allocator to the compact mode when only the live size fits, and otherwise stop with the
@@ -28,12 +26,12 @@ import torch
 
 from ..errors import TrainingError
 
-#: bytes per node and user column of one training step: the live blocks (measured 77–83), with a margin
+#: bytes per node and user column of one training step: the live blocks, with a margin
 LIVE_BYTES_PER_NODE_COLUMN = 96
-#: the same, resident with glibc's default allocator on the CPU (measured up to 283), with a margin
+#: the same, resident with glibc's default allocator on the CPU, with a margin
 RETAINED_BYTES_PER_NODE_COLUMN = 320
-#: memory of a step that does not grow with the batch, and blocks too small for the compact mode (measured: 145 MiB
-#: at 5,662 nodes × 128 users, whose 2.9 MB blocks stay on the heap)
+#: memory of a step that does not grow with the batch, and blocks too small for the compact mode (they stay on the
+#: heap)
 STEP_OVERHEAD_BYTES = 128 * 2**20
 #: the allocator's mmap threshold in the compact mode
 COMPACT_MMAP_THRESHOLD = 4 * 2**20
