@@ -24,9 +24,8 @@ class TrainConfig(JsonConfig):
             (the walks are built from the rest, so no target scores itself).
         holdout_mode: which items are hidden: ``"random"``, ``"latest"`` (each user's most recent, as
             a temporal protocol asks), or ``"auto"`` (the default: latest for temporal splits, else
-            random). On ml-latest-small ``tl-4`` (seed 0) ``latest`` alone did not help (validation
-            NDCG@20 0.0859 against 0.0868 for ``random``), but with first-step weights ``"order"``
-            (half-life 10 items) it did: 0.0965 against 0.0935.
+            random). On ml-latest-small ``tl-4`` ``latest`` helped only together with first-step weights
+            ``"order"`` (the figures: ``docs/model.md``, "Settings measured when they were added").
         cold_items: share of the items with positives hidden as cold every epoch while training (all
             their edges become targets, their ID vectors are left out), so the model learns to reach
             items through their text and interests only, as it must for new items; 0 turns it off.
@@ -49,8 +48,8 @@ class TrainConfig(JsonConfig):
             for the batch's users anyway, so the softmax costs one log-sum-exp per user. On ml-latest-small
             the softmax raised test NDCG@20 under both ``rs-4`` and ``tl-4``: the figures and the commands that
             reproduce them are in ``docs/evaluation.md``, "The interest-graph model against the baselines".
-        softmax_temperature: ``τ`` of the softmax loss (``tl-4`` seed 0 validation NDCG@20: 0.1051 / 0.1080 /
-            0.1075 for 0.3 / 1 / 3, measured while the option was written; the learned ``c_k`` also set the scale).
+        softmax_temperature: ``τ`` of the softmax loss (1 was the best of 0.3 / 1 / 3 on validation when the
+            option was added, ``docs/model.md``; the learned ``c_k`` also set the scale).
         user_batch: users per step (all their targets, one score pass).
         seed: seeds initialisation, holdout and negative sampling.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
