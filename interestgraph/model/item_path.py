@@ -51,6 +51,7 @@ from ..paths.components import (
     ItemData,
     csr_from_tensors,
     csr_tensors,
+    has_order,
     share_normalised,
 )
 from ..paths.config import JsonConfig, check_number
@@ -274,7 +275,8 @@ class ItemPathModel:
         log = split.log
         train = split.positive_matrix("train")
         active = np.sort(log.item_ids.get_indexer(split.candidate_items))
-        item_data = _item_data(graph, train, active, split_pair_times(split))
+        times = split_pair_times(split)  # the positives' order: the recency first step and the transitions
+        item_data = _item_data(graph, train, active, times)
         theta = config.resolved_theta(len(active))
         if config.cold_theta:
             missing = [n for n, v in config.cold_theta.items() if v != 0 and theta.get(n, 0.0) == 0]
@@ -286,7 +288,7 @@ class ItemPathModel:
             skipped["interest"] = "the data have no item-interest edges"
         if "text" in wanted and item_data.item_vectors is None:
             skipped["text"] = "the data have no item vectors"
-        if "transition" in wanted and not _has_order(item_data.times):
+        if "transition" in wanted and not has_order(item_data.times):
             skipped["transition"] = "every training positive has the same time: the sequences have no order"
         wanted = [name for name in wanted if name not in skipped]
         if not wanted:
@@ -298,7 +300,7 @@ class ItemPathModel:
         kind = config.first_step_weights
         if kind == "auto":
             kind = "order" if split.protocol.is_temporal else "uniform"
-        history = _history(split, kind, config.first_step_half_life_items, active)
+        history = _history(train, times, kind, config.first_step_half_life_items, active)
         self._fit_components(components, history)
         self._set_state(
             components=components,
@@ -462,20 +464,13 @@ class ItemPathModel:
         shared: dict = {}
         uniform = self.cold_theta_ is None or not self.cold_columns_.any()
         for name, component in self.components_.items():
-            if uniform:  # one weight per component: no (n_items,) weight rows (one-user latency)
-                weight = float(self.theta_.get(name, 0.0))
-                if weight == 0:
-                    continue
-                term = component.apply(history, shared).to(dtype)  # may be a product shared with another component
-                if total is None:
-                    total = term * weight
-                else:
-                    total.add_(term, alpha=weight)
+            # one weight per component unless cold columns have their own (no (n_items,) weight rows: latency)
+            weights = float(self.theta_.get(name, 0.0)) if uniform else self.column_weights(name)
+            if not np.any(weights):
                 continue
-            weights = self.column_weights(name)
-            if weights.any():
-                term = component.apply(history, shared).to(dtype) * torch.from_numpy(weights).to(dtype)[None, :]
-                total = term if total is None else total + term
+            scale = weights if uniform else torch.from_numpy(weights).to(dtype)[None, :]
+            term = component.apply(history, shared).to(dtype) * scale  # never in place: products may be shared
+            total = term if total is None else total.add_(term)
         if total is not None and len(columns) == out_shape[1]:  # every item active: the columns are 0..n-1
             return total
         out = torch.zeros(out_shape, dtype=dtype)
@@ -643,20 +638,16 @@ def _typed_ids(nodes: pd.DataFrame, node_type: str, dtype: str | None) -> pd.Ind
     return pd.Index(ids.astype(object))
 
 
-def _history(split: Split, kind: str, half_life_items: float, active: np.ndarray) -> sp.csr_matrix:
-    """``(n_users, n_active)`` CSR of the first steps ``r(u, j)``."""
-    train = split.positive_matrix("train")
+def _history(
+    train: sp.spmatrix, times: sp.csr_matrix, kind: str, half_life_items: float, active: np.ndarray
+) -> sp.csr_matrix:
+    """``(n_users, n_active)`` CSR of the first steps ``r(u, j)`` (``times``: :func:`split_pair_times`)."""
     if kind == "uniform":
         history = sp.csr_matrix(train, dtype=np.float64)
         history.data[:] = 1.0
     else:
-        history = recency_weights(train, split_pair_times(split), half_life_items=half_life_items)
+        history = recency_weights(train, times, half_life_items=half_life_items)
     return sp.csr_matrix(history[:, active])
-
-
-def _has_order(times: sp.csr_matrix | None) -> bool:
-    """Whether the positives' times order anything (at least two different times)."""
-    return times is not None and times.nnz > 1 and bool(times.data.min() != times.data.max())
 
 
 def _item_data(graph: InterestGraph | None, positives: sp.spmatrix, active: np.ndarray, times: sp.spmatrix) -> ItemData:

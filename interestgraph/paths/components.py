@@ -121,6 +121,11 @@ class ItemData:
         return self._normalised
 
 
+def has_order(times: sp.spmatrix | None) -> bool:
+    """Whether positives' times (:attr:`ItemData.times`) order anything: at least two different times."""
+    return times is not None and times.nnz > 1 and bool(times.data.min() != times.data.max())
+
+
 def csr_tensors(prefix: str, matrix: sp.spmatrix) -> dict[str, torch.Tensor]:
     """``matrix`` as ``<prefix>.indptr`` / ``.indices`` (int64), ``.data``, ``.shape`` tensors (for safetensors)."""
     matrix = sp.csr_matrix(matrix)
@@ -729,9 +734,8 @@ class Transitions(_SparseItemMatrix):
     def _fit(self, data: ItemData) -> None:
         if data.times is None:
             raise ValueError("Transitions needs the positives' times (the order of each user's sequence)")
-        times = sp.csr_matrix(data.times.multiply(data.positives != 0))
-        times.eliminate_zeros()
-        if times.nnz and times.data.min() == times.data.max():
+        times = data.times  # the pattern of the positives (ItemData's contract)
+        if times.nnz and not has_order(times):
             raise ValueError("Transitions: every positive has the same time, so the sequences have no order")
         users = np.repeat(np.arange(times.shape[0]), np.diff(times.indptr))
         order = np.lexsort((times.indices, times.data, users))  # by user, then time, then item
