@@ -383,3 +383,27 @@ def test_item_path_latency_benchmark_fits_saves_then_loads(tmp_path, capsys):
         assert 0 < entry["explain_ms"]["median"] <= entry["explain_ms"]["p95"]
         assert set(entry["breakdown_ms"]) == {f"{p}{c}" for p in ("", "explain ") for c in fitted["theta"]}
     assert "top-20 of one user, 8 users" in capsys.readouterr().out
+
+
+def test_cold_user_benchmark_chooses_the_prior_on_validation_and_compares_the_item_path_model(tmp_path):
+    import json
+
+    from benchmarks import cold_user
+
+    code = cold_user.main(
+        ["--synthetic", "--encoder", "lexical", "--epochs", "1", "--out", str(tmp_path), "--cache-dir", str(tmp_path)]
+    )
+    assert code == 0
+    report = json.loads((tmp_path / "cold-user.json").read_text())
+    prior = report["choices"][cold_user.MODEL]
+    assert prior["chosen"] in cold_user.PRIOR_GRID
+    assert [t["setting"] for t in prior["tried"]] == list(cold_user.PRIOR_GRID)
+    assert len(report["choices"]["EASE fold-in + popularity prior"]["tried"]) == len(cold_user.EASE_GRID) * len(
+        cold_user.PRIOR_GRID
+    )
+    for n in ("1", "3", "5"):
+        assert cold_user.MODEL in report["tables"][n] and "EASE fold-in + popularity prior" in report["tables"][n]
+    baselines = {c["baseline"] for c in report["comparisons"]}
+    assert cold_user.MODEL not in baselines and "popularity" in baselines
+    assert report["item_path"]["tried"] > 0
+    assert "item-path model − this" in (tmp_path / "cold-user.md").read_text()

@@ -68,6 +68,8 @@ ITEM_PATH_FORMAT = "interestgraph-item-path-model"
 ITEM_PATH_VERSION = 1
 STATE_FILE = "state.safetensors"
 IDS_FILE = "ids.parquet"
+#: users sampled (seeded) for ``ItemPathModel.prior_scale_``
+PRIOR_USERS = 256
 
 
 class Contribution(NamedTuple):
@@ -106,6 +108,10 @@ class ItemPathConfig(JsonConfig):
         first_step_weights: ``"uniform"``, ``"order"`` (``0.5 ** (rank / first_step_half_life_items)``) or
             ``"auto"`` (``"order"`` on temporal splits, as :class:`~interestgraph.paths.ModelConfig`).
         first_step_half_life_items: the order half-life, in items.
+        new_user_prior: the weight of the popularity prior in a new user's scores (:meth:`ItemPathModel.fold_in`),
+            in units of ``prior_scale_`` (a typical training user's top score per unit of first-step weight), so
+            1.0 lets the most popular item weigh as much as a typical user's best path; 0 = paths only. The
+            default, 1.0, was chosen on the validation users of the ``cold-user`` benchmark (benchmarks/README.md).
         rescale: rescale every component so ``‖H F_c‖_F`` over ``norm_users`` sampled users equals the first
             fitted component's (so the θ are comparable); False keeps each component's own scale.
         norm_users: users sampled (seeded) for the rescaling.
@@ -135,6 +141,7 @@ class ItemPathConfig(JsonConfig):
     transition_target_exponent: float = 0.25
     first_step_weights: str = "auto"
     first_step_half_life_items: float = 5.0
+    new_user_prior: float = 1.0
     rescale: bool = True
     norm_users: int = 4096
     max_dense_items: int = MAX_DENSE_ITEMS
@@ -189,6 +196,7 @@ class ItemPathConfig(JsonConfig):
                 f"first_step_weights must be 'auto', 'uniform' or 'order', got {self.first_step_weights!r}"
             )
         check_number("first_step_half_life_items", self.first_step_half_life_items, 0.0, low_open=True)
+        check_number("new_user_prior", self.new_user_prior, 0.0)
         if not isinstance(self.rescale, bool):
             raise ValueError(f"rescale must be True or False, got {self.rescale!r}")
         check_positive_int("norm_users", self.norm_users)
@@ -256,6 +264,10 @@ class ItemPathModel:
         history_: ``(n_users, n_active)`` CSR of ``r(u, j)``.
         combined_: ``(n_active, n_active)`` ``Σ_c θ_c F_c`` when ``n_active <= max_dense_items``, else None (scores
             are then the sum of the components' products).
+        popularity_: ``(n_items,)`` float64 training positives per item over the most popular item's (the new users'
+            prior).
+        prior_scale_: the mean, over a seeded sample of up to 256 users with a history, of their top score divided
+            by their first-step mass ``Σ_j r(u, j)``: the unit of ``config.new_user_prior``.
     """
 
     def __init__(self, config: ItemPathConfig | None = None) -> None:
@@ -361,6 +373,24 @@ class ItemPathModel:
         self._item_ids = item_ids
         self._seen = seen
         self.combined_ = self._combine()
+        counts = np.asarray(seen.sum(axis=0), dtype=np.float64).ravel()
+        self.popularity_ = counts / counts.max() if counts.size and counts.max() > 0 else counts
+        self.prior_scale_ = self._prior_scale()
+
+    def _prior_scale(self) -> float:
+        """See ``prior_scale_``."""
+        sample = _norm_sample(self.history_, PRIOR_USERS, self.config.seed)
+        if sample.shape[0] == 0:
+            return 0.0
+        mass = np.asarray(sample.sum(axis=1), dtype=np.float64).ravel()
+        step = self.config.batch_size
+        top = np.concatenate(
+            [
+                self._score_history(sample[start : start + step]).max(dim=1).values.double().numpy()
+                for start in range(0, sample.shape[0], step)
+            ]
+        )
+        return float(np.mean(top / mass))
 
     def column_weights(self, name: str) -> np.ndarray:
         """``(n_active,)`` float64 weight of component ``name`` per item column: ``θ_c``, and ``cold_theta[c]`` on
@@ -404,6 +434,7 @@ class ItemPathModel:
             None if cold_theta is None else {name: float(cold_theta.get(name, 0.0)) for name in self.components_}
         )
         other.combined_ = other._combine()
+        other.prior_scale_ = other._prior_scale()
         return other
 
     # ------------------------------------------------------------------ contract
@@ -451,11 +482,13 @@ class ItemPathModel:
     def score(self, users: np.ndarray) -> torch.Tensor:
         """``(len(users), n_items)`` scores ``H[users] @ Σ_c θ_c F_c`` (0 on items outside ``active_items_``)."""
         self._check_fitted()
-        users = self._users(users)
+        return self._score_history(self.history_[self._users(users)])
+
+    def _score_history(self, history: sp.csr_matrix) -> torch.Tensor:
+        """``(B, n_items)`` ``history @ Σ_c θ_c F_c`` for first steps ``history`` ``(B, n_active)``."""
         dtype = self.config.torch_dtype
-        out_shape = (len(users), len(self._item_ids))
+        out_shape = (history.shape[0], len(self._item_ids))
         columns = torch.from_numpy(self.active_items_)
-        history = self.history_[users]
         if self.combined_ is not None:
             out = torch.zeros(out_shape, dtype=dtype)
             out[:, columns] = torch.from_numpy(history.toarray()).to(self.combined_.dtype) @ self.combined_
@@ -487,22 +520,101 @@ class ItemPathModel:
             raise IndexError(f"user code {user} outside 0..{n_users - 1}")
         if not 0 <= int(item) < len(self._item_ids):
             raise IndexError(f"item code {item} outside 0..{len(self._item_ids) - 1}")
+        return self._terms(self.history_[int(user)], int(item))
+
+    def _terms(self, row: sp.csr_matrix, item: int, scale: float = 1.0) -> list[Contribution]:
+        """The nonzero path terms ``scale · r(j) · θ_c · F_c[j, item]`` of the first steps ``row`` ``(1, n_active)``."""
         column = int(np.searchsorted(self.active_items_, item))
         if column >= len(self.active_items_) or self.active_items_[column] != item:
             return []  # not covered by any component: the score is 0
-        row = self.history_[int(user)]
         terms: list[Contribution] = []
         for name, component in self.components_.items():
             weight = float(self.column_weights(name)[column])
             if weight == 0 or row.nnz == 0:
                 continue
-            values = row.data * weight * component.entries(row.indices, column)
+            values = row.data * (scale * weight) * component.entries(row.indices, column)
             terms += [
                 Contribution(int(self.active_items_[j]), name, float(v))
                 for j, v in zip(row.indices, values, strict=True)
                 if v != 0
             ]
         return terms
+
+    # ------------------------------------------------------------------ new users
+    def fold_in_history(self, item_lists) -> sp.csr_matrix:
+        """``(len(item_lists), n_active)`` first steps of new users who are not in the model, each given as a list of
+        item IDs in time order (the last is the latest), weighted as the training users' were (``first_step_``):
+        1 each, or ``0.5 ** (rank / first_step_half_life_items)`` with rank 0 for the last item. Items no component
+        covers (no training positive, not cold candidates) get no first step.
+
+        Raises:
+            ValueError: an empty list, an item listed twice in one list, or an item ID the model does not know.
+        """
+        self._check_fitted()
+        if isinstance(item_lists, (str, bytes)) or not all(
+            isinstance(items, (list, tuple, np.ndarray, pd.Index)) for items in item_lists
+        ):
+            raise ValueError("item_lists: give one list of item IDs per new user, e.g. [[1, 260, 1196]]")
+        rows, columns, values = [], [], []
+        column_of = np.full(len(self._item_ids), -1, dtype=np.int64)
+        column_of[self.active_items_] = np.arange(len(self.active_items_))
+        for row, items in enumerate(item_lists):
+            items = list(items)
+            if not items:
+                raise ValueError(f"item_lists[{row}]: give at least one item the new user liked")
+            codes = self._item_ids.get_indexer(items)
+            if np.any(codes < 0):
+                unknown = [items[k] for k in np.flatnonzero(codes < 0)[:5]]
+                raise ValueError(f"item_lists[{row}]: unknown item IDs {unknown}")
+            if len(np.unique(codes)) != len(codes):
+                raise ValueError(f"item_lists[{row}]: an item is listed twice")
+            rank = np.arange(len(codes))[::-1].astype(np.float64)  # 0 for the latest
+            weight = (
+                np.ones(len(codes))
+                if self.first_step_ == "uniform"
+                else np.power(0.5, rank / self.config.first_step_half_life_items)
+            )
+            kept = column_of[codes] >= 0
+            rows += [row] * int(kept.sum())
+            columns += column_of[codes][kept].tolist()
+            values += weight[kept].tolist()
+        return sp.csr_matrix((values, (rows, columns)), shape=(len(item_lists), len(self.active_items_)))
+
+    def _prior_weight(self, prior: float | None) -> float:
+        weight = self.config.new_user_prior if prior is None else prior
+        check_number("prior", weight, 0.0)
+        return float(weight) * self.prior_scale_
+
+    def fold_in(self, item_lists, *, prior: float | None = None) -> torch.Tensor:
+        """``(len(item_lists), n_items)`` scores of new users (no refit; see :meth:`fold_in_history`):
+
+            s(u, i) = Σ_j r(u, j) Σ_c θ_c F_c[j, i] / Σ_j r(u, j)  +  prior · prior_scale_ · popularity_[i]
+
+        The paths are averaged over the first-step mass, so a handful of items weighs what a typical user's history
+        weighs per unit, and the popularity prior (``prior``, default ``config.new_user_prior``) fills in what a few
+        items cannot say. The given items are not masked. :meth:`explain_fold_in` lists the terms.
+        """
+        history = self.fold_in_history(item_lists)
+        scores = self._score_history(history)
+        mass = torch.from_numpy(np.asarray(history.sum(axis=1), dtype=np.float64).ravel())
+        scores = scores / torch.where(mass > 0, mass, 1.0).to(scores.dtype)[:, None]
+        weight = self._prior_weight(prior)
+        if weight:
+            scores = scores + (weight * torch.from_numpy(self.popularity_)).to(scores.dtype)[None, :]
+        return scores
+
+    def explain_fold_in(self, items, item, *, prior: float | None = None) -> list[Contribution]:
+        """Every nonzero term of :meth:`fold_in`'s score of item ID ``item`` for a new user who liked ``items``: the
+        path terms ``r(j) · θ_c · F_c[j, i] / Σ_j r(j)`` and the prior as ``Contribution(-1, "popularity", value)``
+        (item codes; they sum to the score up to its rounding)."""
+        history = self.fold_in_history([list(items)])
+        code = self._item_ids.get_indexer([item])[0]
+        if code < 0:
+            raise ValueError(f"item: unknown item ID {item!r}")
+        mass = float(history.sum())
+        terms = self._terms(history[0], int(code), 1.0 / mass if mass > 0 else 1.0)
+        prior_term = self._prior_weight(prior) * float(self.popularity_[code])
+        return terms + ([Contribution(-1, "popularity", prior_term)] if prior_term else [])
 
     def expandable(self) -> dict[str, bool]:
         """``{component: whether its terms expand into finite walks}``."""

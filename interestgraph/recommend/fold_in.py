@@ -24,7 +24,7 @@ from ..graph.propagation import to_torch_csr
 from ..ops import check_positive_int
 from ..paths.walks import walk_contributions
 from .contract import require_walks
-from .topk import resolve_items
+from .topk import item_titles, resolve_items
 
 
 def fold_in_first_step(model, items, *, extra: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -102,22 +102,29 @@ def fold_in_scores(model, items, *, dtype: torch.dtype = torch.float64) -> np.nd
 def recommend_for_items(model, items, k: int = 20, *, exclude_given: bool = True) -> pd.DataFrame:
     """Top-``k`` for a user who is not in the graph, from the items they liked (no retraining).
 
+    The interest-graph model folds the items into its walk graph (:func:`fold_in_scores`); the item-path model
+    averages its paths from them and adds its popularity prior (:meth:`~interestgraph.model.ItemPathModel.fold_in`).
+
     Returns:
-        ``(k, 4)`` DataFrame ``rank``, ``item_id``, ``title``, ``score``.
+        ``(k, 4)`` DataFrame ``rank``, ``item_id``, ``title`` (None where the model has no titles), ``score``.
     """
-    require_walks(model, "recommend_for_items()")
     check_positive_int("k", k)
-    scores = fold_in_scores(model, items)
+    if hasattr(type(model), "fold_in"):
+        codes = resolve_items(model, items)
+        scores = model.fold_in([list(model.item_ids[codes])])[0].double().numpy()
+    else:
+        require_walks(model, "recommend_for_items()")
+        codes = resolve_items(model, items)
+        scores = fold_in_scores(model, items)
     if exclude_given:
-        scores[resolve_items(model, items)] = -np.inf
+        scores[codes] = -np.inf
     top = np.argsort(-scores, kind="stable")[:k]
     top = top[np.isfinite(scores[top])]
-    labels = model.nodes.loc[model.nodes["type"] == "item", "label"].to_numpy()
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(top) + 1),
             "item_id": model.item_ids[top],
-            "title": labels[top],
+            "title": item_titles(model, len(model.item_ids))[top],
             "score": scores[top],
         }
     )

@@ -50,7 +50,7 @@ def resolve_items(model, items) -> np.ndarray:
     return _codes(item_ids(model), items, "items")
 
 
-def _item_titles(model, n_items: int) -> np.ndarray:
+def item_titles(model, n_items: int) -> np.ndarray:
     """The items' titles when the model knows them (the path model's ``nodes`` table), else None per item."""
     nodes = getattr(model, "nodes", None) if hasattr(type(model), "nodes") else None
     if nodes is None:
@@ -102,7 +102,7 @@ def recommend(
     if candidates is not None:
         allowed = torch.zeros(n_items, dtype=torch.bool)
         allowed[torch.from_numpy(resolve_items(model, candidates))] = True
-    labels = _item_titles(model, n_items)
+    labels = item_titles(model, n_items)
     excluded = seen(model) if exclude_seen else None
     out_users, out_items, out_scores, out_ranks = [], [], [], []
     bar = progress(total=len(codes), desc="recommend", unit="user") if len(codes) > batch_size else None

@@ -343,6 +343,8 @@ def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
     assert loaded.theta_ == fitted.theta_ and loaded.first_step_ == fitted.first_step_
     item = int(fitted.score(users)[4].argmax())
     assert loaded.explain(4, item) == fitted.explain(4, item)
+    given = [list(fitted.item_ids[:3])]
+    torch.testing.assert_close(loaded.fold_in(given), fitted.fold_in(given), rtol=0, atol=1e-12)
     with pytest.raises(FileExistsError):
         fitted.save(path)
     # a NaN in any tensor, with the checksums recomputed, is refused by name
@@ -593,3 +595,61 @@ def test_transition_component_in_the_model_explains_saves_and_skips_without_orde
     monkeypatch.setattr(item_path, "split_pair_times", same_time)
     flat = ItemPathModel(config).fit(temporal_graph)
     assert "transition" not in flat.components_ and "no order" in flat.skipped_["transition"]
+
+
+def test_fold_in_averages_the_paths_adds_the_prior_and_explains_exactly(fitted, graph):
+    from interestgraph.recommend import recommend_for_items
+
+    model = fitted
+    user = int(np.flatnonzero(np.diff(model.history_.indptr) >= 3)[0])
+    row = model.history_[user]
+    given = list(model.item_ids[model.active_items_[row.indices]])
+    # a uniform-first-step model: a training user's own items give that user's scores over their mass
+    assert model.first_step_ == "uniform"
+    paths = model.fold_in([given], prior=0.0)[0]
+    np.testing.assert_allclose(paths.numpy(), model.score([user])[0].numpy() / row.sum(), rtol=1e-10, atol=1e-14)
+    # the prior adds prior * prior_scale_ * popularity_, popularity_ the training positives over the largest
+    counts = np.asarray(graph.split.positive_matrix("train").sum(axis=0)).ravel()
+    np.testing.assert_allclose(model.popularity_, counts / counts.max())
+    assert model.prior_scale_ > 0
+    with_prior = model.fold_in([given, given[:1]], prior=2.0)
+    np.testing.assert_allclose(
+        with_prior[0].numpy(), paths.numpy() + 2.0 * model.prior_scale_ * model.popularity_, rtol=1e-10
+    )
+    default = model.fold_in([given])[0]
+    np.testing.assert_allclose(
+        default.numpy(), paths.numpy() + model.config.new_user_prior * model.prior_scale_ * model.popularity_
+    )
+    # explain_fold_in: the path terms and the prior add up to the score; the prior is history item -1
+    target = int(np.argsort(-with_prior[0].numpy())[5])
+    terms = model.explain_fold_in(given, model.item_ids[target], prior=2.0)
+    assert sum(t.value for t in terms) == pytest.approx(float(with_prior[0, target]), rel=1e-9)
+    assert terms[-1].history_item == -1 and terms[-1].component == "popularity"
+    assert {t.history_item for t in terms[:-1]} <= set(model.active_items_[row.indices].tolist())
+    # recommend_for_items uses the fold-in and leaves the given items out
+    table = recommend_for_items(model, given, k=5)
+    assert not set(table["item_id"]) & set(given)
+    order = np.argsort(
+        -np.where(np.isin(np.arange(len(model.item_ids)), model.active_items_[row.indices]), -np.inf, default.numpy()),
+        kind="stable",
+    )[:5]
+    assert list(table["item_id"]) == list(model.item_ids[order])
+    # a recency model weights the last given item most
+    order_model = dataclasses.replace(model.config, first_step_weights="order", first_step_half_life_items=1.0)
+    recent = ItemPathModel(order_model).fit(graph)
+    history = recent.fold_in_history([given[:3]])
+    assert history.data.max() == 1.0 and sorted(history.data.tolist()) == [0.25, 0.5, 1.0]
+
+
+def test_fold_in_refuses_bad_item_lists(fitted):
+    known = list(fitted.item_ids[:2])
+    with pytest.raises(ValueError, match="at least one item"):
+        fitted.fold_in([[]])
+    with pytest.raises(ValueError, match="listed twice"):
+        fitted.fold_in([[known[0], known[0]]])
+    with pytest.raises(ValueError, match="unknown item IDs"):
+        fitted.fold_in([[known[0], "no such item"]])
+    with pytest.raises(ValueError, match="one list of item IDs per new user"):
+        fitted.fold_in(known)
+    with pytest.raises(ValueError, match="prior"):
+        fitted.fold_in([known], prior=-1.0)
