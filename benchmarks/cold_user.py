@@ -6,8 +6,8 @@ them validation users, half test users; the others' positives are split 9:1 in t
 stopping). Each held-out user is given their first ``n`` positives in time order (``n`` = 1, 3, 5) and every other
 catalogue item is ranked; relevant = the rest of their positives. Methods, all folded in without retraining:
 
-* the item-path model (:meth:`~interestgraph.model.ItemPathModel.fold_in`: its paths from the given items averaged
-  over their first-step mass, plus ``prior`` × its popularity prior), its settings chosen by
+* the item-path model (:meth:`~interestgraph.model.ItemPathModel.fold_in`: its paths from the given items plus
+  its popularity prior as ``prior`` pseudo-units of first-step mass), its settings chosen by
   :func:`~interestgraph.model.tune_item_path` on the warm users' validation part, ``prior`` from ``PRIOR_GRID`` on
   the validation users;
 * the default :class:`InterestGraphModel` (:func:`interestgraph.recommend.fold_in_scores`: the given items as a new
@@ -15,7 +15,7 @@ catalogue item is ranked; relevant = the rest of their positives. Methods, all f
 * popularity (training positives per item);
 * ItemKNN fold-in (``Σ_given`` the given items' neighbour rows), ``k`` chosen on the validation users;
 * EASE fold-in (``x_given · B``), ``λ`` chosen on the validation users;
-* EASE fold-in with the item-path model's popularity prior (the same mass normalisation, scale and ``PRIOR_GRID``,
+* EASE fold-in with the item-path model's popularity prior (the same form, scale and ``PRIOR_GRID``,
   chosen jointly with ``λ``): the strongest baseline we know of for this protocol, so the prior is not counted as
   the model's own gain;
 * text content (cosine to the mean MiniLM vector of the given items' catalogue text).
@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 EASE_GRID = (100.0, 500.0)
 KNN_GRID = (50, 200)
-PRIOR_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+PRIOR_GRID = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 MODEL = "item-path model (fold-in)"
 
 
@@ -119,8 +119,8 @@ def scorers(cold, model, item_path, encoder, args) -> tuple[dict, dict]:
             out[:, fitted.active_] = np.asarray(x[:, fitted.active_] @ weights)
             if prior is None:
                 return out
-            out /= np.asarray(x.sum(axis=1))
-            return out + prior * scale * counts[None, :] / counts.max()
+            out += prior * scale * counts[None, :] / counts.max()
+            return out / np.asarray(x.sum(axis=1))
 
         return score
 

@@ -108,10 +108,11 @@ class ItemPathConfig(JsonConfig):
         first_step_weights: ``"uniform"``, ``"order"`` (``0.5 ** (rank / first_step_half_life_items)``) or
             ``"auto"`` (``"order"`` on temporal splits, as :class:`~interestgraph.paths.ModelConfig`).
         first_step_half_life_items: the order half-life, in items.
-        new_user_prior: the weight of the popularity prior in a new user's scores (:meth:`ItemPathModel.fold_in`),
-            in units of ``prior_scale_`` (a typical training user's top score per unit of first-step weight), so
-            1.0 lets the most popular item weigh as much as a typical user's best path; 0 = paths only. The
-            default, 1.0, was chosen on the validation users of the ``cold-user`` benchmark (benchmarks/README.md).
+        new_user_prior: the popularity prior of a new user's scores (:meth:`ItemPathModel.fold_in`) as a pseudo-mass
+            of first steps: at ``p`` the most popular item scores what a typical training user's best path scores
+            per ``p`` units of first-step weight (``prior_scale_``), so the prior dominates one given item and fades
+            as items accumulate; 0 = paths only. The default was chosen on the validation users of the ``cold-user``
+            benchmark's development split seeds (benchmarks/README.md).
         rescale: rescale every component so ``‖H F_c‖_F`` over ``norm_users`` sampled users equals the first
             fitted component's (so the θ are comparable); False keeps each component's own scale.
         norm_users: users sampled (seeded) for the rescaling.
@@ -141,7 +142,7 @@ class ItemPathConfig(JsonConfig):
     transition_target_exponent: float = 0.25
     first_step_weights: str = "auto"
     first_step_half_life_items: float = 5.0
-    new_user_prior: float = 1.0
+    new_user_prior: float = 3.0
     rescale: bool = True
     norm_users: int = 4096
     max_dense_items: int = MAX_DENSE_ITEMS
@@ -588,32 +589,34 @@ class ItemPathModel:
     def fold_in(self, item_lists, *, prior: float | None = None) -> torch.Tensor:
         """``(len(item_lists), n_items)`` scores of new users (no refit; see :meth:`fold_in_history`):
 
-            s(u, i) = Σ_j r(u, j) Σ_c θ_c F_c[j, i] / Σ_j r(u, j)  +  prior · prior_scale_ · popularity_[i]
+            s(u, i) = [Σ_j r(u, j) Σ_c θ_c F_c[j, i]  +  prior · prior_scale_ · popularity_[i]] / Σ_j r(u, j)
 
-        The paths are averaged over the first-step mass, so a handful of items weighs what a typical user's history
-        weighs per unit, and the popularity prior (``prior``, default ``config.new_user_prior``) fills in what a few
-        items cannot say. The given items are not masked. :meth:`explain_fold_in` lists the terms.
+        The popularity prior (``prior``, default ``config.new_user_prior``) enters as ``prior`` pseudo-units of
+        first-step mass, so it fills in what one or two items cannot say and fades as items accumulate; dividing by
+        the mass (1 where no given item is covered) keeps scores on one scale across users and does not change a
+        user's ranking. The given items are not masked. :meth:`explain_fold_in` lists the terms.
         """
         history = self.fold_in_history(item_lists)
         scores = self._score_history(history)
-        mass = torch.from_numpy(np.asarray(history.sum(axis=1), dtype=np.float64).ravel())
-        scores = scores / torch.where(mass > 0, mass, 1.0).to(scores.dtype)[:, None]
         weight = self._prior_weight(prior)
         if weight:
             scores = scores + (weight * torch.from_numpy(self.popularity_)).to(scores.dtype)[None, :]
-        return scores
+        mass = torch.from_numpy(np.asarray(history.sum(axis=1), dtype=np.float64).ravel())
+        return scores / torch.where(mass > 0, mass, 1.0).to(scores.dtype)[:, None]
 
     def explain_fold_in(self, items, item, *, prior: float | None = None) -> list[Contribution]:
         """Every nonzero term of :meth:`fold_in`'s score of item ID ``item`` for a new user who liked ``items``: the
-        path terms ``r(j) · θ_c · F_c[j, i] / Σ_j r(j)`` and the prior as ``Contribution(-1, "popularity", value)``
+        path terms ``r(j) · θ_c · F_c[j, i] / Σ_j r(j)`` and the prior (also over the mass) as
+        ``Contribution(-1, "popularity", value)``
         (item codes; they sum to the score up to its rounding)."""
         history = self.fold_in_history([list(items)])
         code = self._item_ids.get_indexer([item])[0]
         if code < 0:
             raise ValueError(f"item: unknown item ID {item!r}")
         mass = float(history.sum())
-        terms = self._terms(history[0], int(code), 1.0 / mass if mass > 0 else 1.0)
-        prior_term = self._prior_weight(prior) * float(self.popularity_[code])
+        scale = 1.0 / mass if mass > 0 else 1.0
+        terms = self._terms(history[0], int(code), scale)
+        prior_term = self._prior_weight(prior) * float(self.popularity_[code]) * scale
         return terms + ([Contribution(-1, "popularity", prior_term)] if prior_term else [])
 
     def expandable(self) -> dict[str, bool]:

@@ -608,18 +608,24 @@ def test_fold_in_averages_the_paths_adds_the_prior_and_explains_exactly(fitted, 
     assert model.first_step_ == "uniform"
     paths = model.fold_in([given], prior=0.0)[0]
     np.testing.assert_allclose(paths.numpy(), model.score([user])[0].numpy() / row.sum(), rtol=1e-10, atol=1e-14)
-    # the prior adds prior * prior_scale_ * popularity_, popularity_ the training positives over the largest
+    # the prior adds prior * prior_scale_ * popularity_ pseudo-mass, over the mass, popularity_ the training
+    # positives over the largest
     counts = np.asarray(graph.split.positive_matrix("train").sum(axis=0)).ravel()
     np.testing.assert_allclose(model.popularity_, counts / counts.max())
     assert model.prior_scale_ > 0
     with_prior = model.fold_in([given, given[:1]], prior=2.0)
+    mass = float(row.sum())
     np.testing.assert_allclose(
-        with_prior[0].numpy(), paths.numpy() + 2.0 * model.prior_scale_ * model.popularity_, rtol=1e-10
+        with_prior[0].numpy(), paths.numpy() + 2.0 * model.prior_scale_ * model.popularity_ / mass, rtol=1e-10
     )
     default = model.fold_in([given])[0]
     np.testing.assert_allclose(
-        default.numpy(), paths.numpy() + model.config.new_user_prior * model.prior_scale_ * model.popularity_
+        default.numpy(), paths.numpy() + model.config.new_user_prior * model.prior_scale_ * model.popularity_ / mass
     )
+    # one given item: the prior weighs `prior` times that item's mass
+    one = model.fold_in([given[:1]], prior=2.0)[0].numpy()
+    alone = model.fold_in([given[:1]], prior=0.0)[0].numpy()
+    np.testing.assert_allclose(one, alone + 2.0 * model.prior_scale_ * model.popularity_, rtol=1e-10)
     # explain_fold_in: the path terms and the prior add up to the score; the prior is history item -1
     target = int(np.argsort(-with_prior[0].numpy())[5])
     terms = model.explain_fold_in(given, model.item_ids[target], prior=2.0)
