@@ -17,4 +17,5 @@ ARTIFACTS = {
     "interestgraph-dataset": ("dataset directory", "interestgraph generate"),
     "interestgraph-graph": ("graph directory", "interestgraph build"),
     "interestgraph-model": ("model directory", "interestgraph train"),
+    "interestgraph-item-path-model": ("item-path model directory", "interestgraph train --model-type item-path"),
 }

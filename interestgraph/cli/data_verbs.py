@@ -186,11 +186,15 @@ def resolve_format(args: argparse.Namespace, verb: str) -> str:
         return args.format
     if kind in ARTIFACTS:
         what, writer = ARTIFACTS[kind]
-        if kind == "interestgraph-model":
-            hint = f"evaluate it with 'interestgraph evaluate {source}', ask it with 'interestgraph recommend {source}'"
+        if kind in ("interestgraph-model", "interestgraph-item-path-model"):
+            hint = (
+                f"score it on the graph it was trained on with 'interestgraph evaluate GRAPH_DIR --models {source}', "
+                f"ask it with 'interestgraph recommend {source}'"
+            )
         else:
             hint = f"train on it with 'interestgraph train {source} --out MODEL_DIR'"
-        raise UsageError(f"SOURCE {source} is a {what} (written by '{writer}'); '{verb}' reads a log: {hint}")
+        article = "an" if what[0] in "aeiou" else "a"
+        raise UsageError(f"SOURCE {source} is {article} {what} (written by '{writer}'); '{verb}' reads a log: {hint}")
     if not source.exists():
         raise FileNotFoundError(f"SOURCE {source}: no such file or directory")
     raise UsageError(

@@ -15,10 +15,27 @@ from .verb import CommandResult, UsageError, add_json_flag, add_verb, expect_art
 
 
 def _load(directory: Path):
-    from ..model import InterestGraphModel
+    """The model in ``directory``: an interest-graph model or an item-path model (by its manifest)."""
+    from ..artifacts import artifact_format
+    from ..model import InterestGraphModel, ItemPathModel
 
+    if artifact_format(directory) == "interestgraph-item-path-model":
+        return ItemPathModel.load(directory)
     expect_artifact(directory, "interestgraph-model", "MODEL_DIR")
     return InterestGraphModel.load(directory)
+
+
+def _is_item_path(model) -> bool:
+    return hasattr(type(model), "explain_fold_in")
+
+
+def _no_query(model, args: argparse.Namespace) -> None:
+    """--query needs the interest-graph model's intent route: say so for an item-path model."""
+    if args.query is not None and _is_item_path(model):
+        raise UsageError(
+            f"--query: {args.model} is an item-path model, which maps no free text to interests; ask an interest-graph "
+            "model (interestgraph train GRAPH --out MODEL), or give what the new user liked with --items"
+        )
 
 
 def _items(value: str | None) -> list[str]:
@@ -164,6 +181,7 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     source = _check_one_source(args, new_user=args.items is not None or args.query is not None)
     model = _load(args.model)
+    _no_query(model, args)
     if source in ("--users", "--all-users"):
         if args.explain:
             raise UsageError("--explain works with --user or --query; for many users: 'interestgraph explain --users'")
@@ -220,18 +238,20 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
 def _explain_first(args: argparse.Namespace, model, rows: list[dict]) -> list:
     """``--explain N``: the explanations (``--top`` walks each) of the first N recommended items, also added to
     their JSON rows as ``explanation``."""
-    from ..recommend import explain, explain_intent
+    from ..recommend import explain, explain_intent, explain_item_path
 
     if not args.explain:
         return []
     if args.explain < 0 or args.top < 1:
         raise UsageError(f"--explain must be >= 0 and --top >= 1, got {args.explain} and {args.top}")
-    if args.user is None and args.query is None:
+    if args.user is None and args.query is None and not _is_item_path(model):
         raise UsageError("--explain needs --user or --query (for --items use 'interestgraph explain')")
     out = []
     for row in rows[: args.explain]:
         if args.user is not None:
             explanation = explain(model, args.user, row["item"], top=args.top)
+        elif args.query is None:  # an item-path model's new user
+            explanation = explain_item_path(model, row["item"], items=_items(args.items), top=args.top)
         else:
             explanation = explain_intent(model, args.query, row["item"], top=args.top, items=_items(args.items) or None)
         row["explanation"] = explanation.to_dict()
@@ -290,19 +310,27 @@ def _batch_explain(args: argparse.Namespace, model) -> CommandResult:
 
 
 def run_explain(args: argparse.Namespace) -> CommandResult:
-    from ..recommend import explain, explain_intent
+    from ..recommend import explain, explain_intent, explain_item_path
 
-    source = _check_one_source(args, new_user=args.query is not None)
+    source = _check_one_source(args, new_user=args.query is not None or args.items is not None)
     if args.item is None and source != "--users":
         raise UsageError("--item is needed (or --users FILE whose lines are 'USER ITEM')")
     model = _load(args.model)
+    _no_query(model, args)
     if source in ("--users", "--all-users"):
         return _batch_explain(args, model)
+    if args.items is not None and args.query is None and not _is_item_path(model):
+        raise UsageError(
+            "--items without --query: an interest-graph model explains a new user's items with --query too; "
+            "'interestgraph recommend MODEL --items ...' ranks them"
+        )
     try:
         if args.user is not None:
             if args.user not in _user_keys(model):
                 raise DataError(unknown_user_message(model, [args.user], "--user"))
             explanation = explain(model, args.user, args.item, top=args.top)
+        elif args.query is None:  # an item-path model's new user
+            explanation = explain_item_path(model, args.item, items=_items(args.items), top=args.top)
         else:
             explanation = explain_intent(model, args.query, args.item, top=args.top, items=_items(args.items) or None)
     except KeyError as exc:
@@ -325,6 +353,11 @@ def run_add_items(args: argparse.Namespace) -> CommandResult:
     if args.out.exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
     model = _load(args.model)
+    if _is_item_path(model):
+        raise UsageError(
+            f"{args.model} is an item-path model: it reaches new items through the catalogue it was fitted on (put "
+            "them in the catalogue, rebuild the graph and refit); add-items extends an interest-graph model"
+        )
     table, _, _ = read_table(args.items, columns=parse_mapping(args.item_map, "--item-map"))
     table = split_list_fields(table, parse_list_fields(args.list_field), str(args.items))
     model.add_items(table)
@@ -394,7 +427,7 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "--query 'space adventure with robots' --json",
         run=run_recommend,
     )
-    rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
+    rec.add_argument("model", type=Path, help="model directory written by 'interestgraph train' (either --model-type)")
     rec.add_argument("--user", action=_OneUser, help="user ID as in the log (once; many: --users FILE)")
     _add_batch_options(rec, what="users")
     rec.add_argument(
@@ -412,7 +445,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         type=int,
         default=0,
         metavar="N",
-        help="also list the walks behind the first N recommendations (with --user or --query; as 'explain' does)",
+        help="also list the walks behind the first N recommendations (with --user or --query, or --items for an "
+        "item-path model; as 'explain' does)",
     )
     rec.add_argument("--top", type=int, default=3, help="with --explain: walks listed per recommendation (default 3)")
     rec.add_argument(
@@ -436,11 +470,15 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "models/ml-small --users pairs.txt --json > why.jsonl",
         run=run_explain,
     )
-    exp.add_argument("model", type=Path, help="model directory written by 'interestgraph train'")
+    exp.add_argument("model", type=Path, help="model directory written by 'interestgraph train' (either --model-type)")
     exp.add_argument("--user", action=_OneUser, help="user ID as in the log (once; many: --users FILE)")
     _add_batch_options(exp, what="users (or 'USER ITEM' pairs without --item)")
     exp.add_argument("--query", help="free text of a new user's intent, instead of --user")
-    exp.add_argument("--items", help="with --query: comma-separated item IDs the new user also liked")
+    exp.add_argument(
+        "--items",
+        help="comma-separated item IDs a new user liked: with --query, or alone for an item-path model (each liked "
+        "item's share of the score)",
+    )
     exp.add_argument("--item", help="item ID as in the catalog")
     exp.add_argument("--top", type=int, default=5, help="walks to list (default 5)")
     add_json_flag(

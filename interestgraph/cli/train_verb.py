@@ -101,19 +101,78 @@ def configs_from_args(args: argparse.Namespace):
         raise UsageError(f"configuration: {exc}") from None
 
 
+def _interest_graph_settings(args: argparse.Namespace) -> list[str]:
+    """The flags (and --config fields) given that only the interest-graph model reads."""
+    given = [f"--{name.replace('_', '-')}" for name in (*MODEL_FLAGS, *TRAIN_FLAGS) if getattr(args, name) is not None]
+    given += [
+        flag
+        for flag, on in (
+            ("--edge-types", args.edge_types),
+            ("--no-text", args.no_text),
+            ("--typed-gates", args.typed_gates),
+            ("--checkpoint-dir", args.checkpoint_dir),
+            ("--resume", args.resume),
+        )
+        if on
+    ]
+    given += [f"--config {key}" for key in (getattr(args, "config_extra", None) or {})]
+    return given
+
+
+def run_train_item_path(args: argparse.Namespace) -> CommandResult:
+    """``train --model-type item-path``: the item–item path model's weights chosen on the graph's validation part over
+    its stated grid (:func:`~interestgraph.model.tune_item_path`; ``--grid`` overrides it), saved as an item-path
+    artifact."""
+    from ..artifacts import check_target
+    from ..graph import InterestGraph
+    from .evaluate_verb import fit_item_path
+
+    others = _interest_graph_settings(args)
+    if others:
+        raise UsageError(
+            f"--model-type item-path is closed-form (no epochs, no encoder fine-tuning): {', '.join(others)} apply to "
+            "the interest-graph model only; the item-path model's settings are chosen on validation over --grid"
+        )
+    check_target(args.out, overwrite=args.overwrite, inputs=(args.graph,))
+    started = time.perf_counter()
+    graph = InterestGraph.load(args.graph)
+    model, facts, line = fit_item_path(graph.split, graph, args)
+    model.save(args.out, overwrite=args.overwrite, inputs=(args.graph,))
+    seconds = round(time.perf_counter() - started, 3)
+    data = {
+        "out": str(args.out),
+        "model": "item-path",
+        "protocol": graph.protocol.to_dict(),
+        **facts,
+        "describe": model.describe(),
+        "seconds": seconds,
+    }
+    text = f"wrote {args.out}: {model.describe()}\n{graph.split.describe()}\n{line.strip()}\nin {seconds:.1f} s"
+    if not facts["tuned"]:
+        text += (
+            "\nno validation part: the default weights were fitted on every event of the graph (nothing chosen); "
+            "build with --protocol rs-4 (or tl-4, cold-4) to choose them on validation"
+        )
+    return CommandResult(data, text)
+
+
 def run_train(args: argparse.Namespace) -> CommandResult:
     from .. import distributed
     from ..graph import InterestGraph
     from ..model import InterestGraphModel
 
     expect_artifact(args.graph, "interestgraph-graph", "GRAPH_DIR")
+    if args.out.exists() and not args.overwrite:
+        raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
+    if args.model_type == "item-path":
+        return run_train_item_path(args)
+    if args.grid is not None:
+        raise UsageError("--grid chooses the item-path model's settings: give it with --model-type item-path")
     model_config, train_config = configs_from_args(args)
     try:
         processes = distributed.env_world_size()
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if args.out.exists() and not args.overwrite:
-        raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it")
     from ..artifacts import check_target
 
     check_target(args.out, overwrite=args.overwrite, inputs=(args.graph, args.checkpoint_dir))
@@ -232,6 +291,20 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
     )
     train.add_argument("graph", type=Path, help="graph directory written by 'interestgraph build'")
     train.add_argument("--out", type=Path, required=True, help="model directory to write (e.g. models/NAME)")
+    train.add_argument(
+        "--model-type",
+        choices=("interest-graph", "item-path"),
+        default="interest-graph",
+        help="interest-graph (default: the walk model trained by gradient steps, with the encoder, intents and "
+        "add-items) or item-path (closed-form item–item paths, weights chosen on validation over --grid: the "
+        "stronger ranker, fitted in seconds to minutes; see docs/item-path.md)",
+    )
+    train.add_argument(
+        "--grid",
+        default=None,
+        help="with --model-type item-path: JSON overriding fields of its validation grid (ItemPathGrid), e.g. "
+        '\'{"item-path": {"ridge": [100, 500]}}\' (the same syntax as evaluate --grid)',
+    )
     train.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     train.add_argument(
         "--checkpoint-dir",

@@ -83,7 +83,7 @@ def add_verb(
 
 
 #: manifest ``format`` → (what it is, the verb that writes it)
-_KINDS = {kind: (f"a {what}", writer) for kind, (what, writer) in ARTIFACTS.items()}
+_KINDS = {kind: (f"{'an' if what[0] in 'aeiou' else 'a'} {what}", writer) for kind, (what, writer) in ARTIFACTS.items()}
 
 
 def expect_artifact(path, kind: str, role: str) -> None:

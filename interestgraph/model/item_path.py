@@ -269,6 +269,10 @@ class ItemPathModel:
             prior).
         prior_scale_: the mean, over a seeded sample of up to 256 users with a history, of their top score divided
             by their first-step mass ``Σ_j r(u, j)``: the unit of ``config.new_user_prior``.
+        facts_: ``{"protocol": the split's protocol as a dict, "protocol_line": its one-line description}`` (empty
+            for a model saved before they were recorded).
+        titles_: ``(n_items,)`` object array of the catalogue's titles (None where an item has none), or None when
+            the log had no titles; saved with the model, shown by recommendations and explanations.
     """
 
     def __init__(self, config: ItemPathConfig | None = None) -> None:
@@ -329,6 +333,8 @@ class ItemPathModel:
             user_ids=log.user_ids,
             item_ids=log.item_ids,
             seen=train.tocsr(),
+            titles=_log_titles(log),
+            facts={"protocol": split.protocol.to_dict(), "protocol_line": split.describe()},
         )
         return self
 
@@ -359,6 +365,8 @@ class ItemPathModel:
         user_ids,
         item_ids,
         seen,
+        titles=None,
+        facts=None,
     ):
         """The fitted state, set in one place."""
         share_normalised(components.values())
@@ -373,6 +381,8 @@ class ItemPathModel:
         self._user_ids = user_ids
         self._item_ids = item_ids
         self._seen = seen
+        self.titles_ = titles
+        self.facts_ = dict(facts or {})
         self.combined_ = self._combine()
         counts = np.asarray(seen.sum(axis=0), dtype=np.float64).ravel()
         self.popularity_ = counts / counts.max() if counts.size and counts.max() > 0 else counts
@@ -458,6 +468,33 @@ class ItemPathModel:
         """``(n_users, n_items)`` CSR of the training positives (masked from recommendations)."""
         self._check_fitted()
         return self._seen
+
+    @property
+    def facts(self) -> dict:
+        """What the model was fitted under (``facts_``), for reports and messages."""
+        self._check_fitted()
+        return self.facts_
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def describe(self) -> str:
+        """One line: the weighted components, the first step and the catalogue."""
+        self._check_fitted()
+        theta = ", ".join(f"{name} {value:g}" for name, value in self.theta_.items() if value)
+        cold = ""
+        if self.cold_theta_ is not None:
+            cold = "; cold items " + ", ".join(f"{n} {v:g}" for n, v in self.cold_theta_.items() if v)
+        ridge = f", ridge λ {self.config.ridge:g}" if "ridge" in self.components_ else ""
+        return (
+            f"ItemPathModel({theta}{cold}; first step {self.first_step_}{ridge}); {len(self._user_ids):,} users, "
+            f"{len(self.active_items_):,} of {len(self._item_ids):,} items scored"
+        )
 
     def _users(self, users: np.ndarray) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64).reshape(-1)
@@ -627,10 +664,10 @@ class ItemPathModel:
     # ------------------------------------------------------------------ artifacts
     def save(self, directory: str | Path, *, overwrite: bool = False, inputs=()) -> Path:
         """Write the fitted model as an artifact directory: ``state.safetensors`` (every component's tensors, the
-        first steps, the seen matrix, the active items), ``ids.parquet`` (user and item IDs) and a checksummed,
-        versioned ``manifest.json`` (format ``interestgraph-item-path-model``, version 1). Atomic, one writer at a
-        time; ``overwrite`` replaces only an interestgraph artifact, and ``directory`` may not be or contain one of
-        ``inputs`` (:func:`~interestgraph.artifacts.atomic_directory`)."""
+        first steps, the seen matrix, the active items), ``ids.parquet`` (user and item IDs, item titles) and a
+        checksummed, versioned ``manifest.json`` (format ``interestgraph-item-path-model``, version 1). Atomic, one
+        writer at a time; ``overwrite`` replaces only an interestgraph artifact, and ``directory`` may not be or
+        contain one of ``inputs`` (:func:`~interestgraph.artifacts.atomic_directory`)."""
         self._check_fitted()
         tensors: dict[str, torch.Tensor] = {}
         for name, component in self.components_.items():
@@ -646,6 +683,8 @@ class ItemPathModel:
                 "id": [str(x) for x in self._user_ids] + [str(x) for x in self._item_ids],
             }
         )
+        if self.titles_ is not None:  # a column older files lack: they load with no titles
+            ids["title"] = [None] * len(self._user_ids) + [None if t is None else str(t) for t in self.titles_]
         metadata = {
             "config": self.config.to_dict(),
             "theta": self.theta_,
@@ -654,6 +693,7 @@ class ItemPathModel:
             "first_step": self.first_step_,
             "components": list(self.components_),
             "id_dtypes": {"user": str(self._user_ids.dtype), "item": str(self._item_ids.dtype)},
+            "facts": self.facts_,
         }
         with atomic_directory(directory, overwrite=overwrite, inputs=inputs) as tmp:
             save_tensors(tensors, tmp / STATE_FILE)
@@ -703,6 +743,10 @@ class ItemPathModel:
             nodes = pd.read_parquet(directory / IDS_FILE)
             user_ids = _typed_ids(nodes, "user", dtypes.get("user"))
             item_ids = _typed_ids(nodes, "item", dtypes.get("item"))
+            titles = None
+            if "title" in nodes.columns:
+                titles = nodes.loc[nodes["type"] == "item", "title"].to_numpy(dtype=object)
+                titles = np.array([t if isinstance(t, str) else None for t in titles], dtype=object)
         try:
             active = tensors["active_items"].numpy()
             if active.ndim != 1 or (len(active) and (active.min() < 0 or active.max() >= len(item_ids))):
@@ -741,8 +785,18 @@ class ItemPathModel:
             user_ids=user_ids,
             item_ids=item_ids,
             seen=seen,
+            titles=titles,
+            facts=manifest["facts"] if isinstance(manifest.get("facts"), dict) else None,
         )
         return model
+
+
+def _log_titles(log) -> np.ndarray | None:
+    """``(n_items,)`` the log's catalogue titles (None for an empty one), or None when no item has a title."""
+    if "title" not in log.items.columns:
+        return None
+    titles = np.array([t if isinstance(t, str) and t else None for t in log.items["title"].to_numpy()], dtype=object)
+    return titles if any(t is not None for t in titles) else None
 
 
 def _typed_ids(nodes: pd.DataFrame, node_type: str, dtype: str | None) -> pd.Index:
@@ -1065,6 +1119,8 @@ def tune_cold_weights(
         user_ids=model.user_ids,
         item_ids=model.item_ids,
         seen=reduced_full,
+        titles=model.titles_,
+        facts=model.facts_,
     )
     hidden_mask = np.zeros(n_active, dtype=bool)
     hidden_mask[hidden] = True

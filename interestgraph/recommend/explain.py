@@ -26,7 +26,8 @@ import torch
 from ..graph.interest_graph import EDGE_ENDS
 from ..ops import check_positive_int
 from .contract import require_walks
-from .topk import resolve_items, resolve_users
+from .reasons import ItemPathExplanation, explain_item_path
+from .topk import plain_id, resolve_items, resolve_users
 
 _KIND = {frozenset(ends) if ends[0] != ends[1] else frozenset([ends[0]]): kind for kind, ends in EDGE_ENDS.items()}
 NO_INTEREST = {"user": "(other users who liked your items)", "item": "(similar items)"}
@@ -96,8 +97,8 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{"score", "paths": [{"nodes", "contribution", ...}], "remainder", ...}``."""
         return {
-            "user": _plain(self.user_id),
-            "item": _plain(self.item_id),
+            "user": plain_id(self.user_id),
+            "item": plain_id(self.item_id),
             "title": self.title,
             "score": self.score,
             "paths": [p.to_dict() for p in self.paths],
@@ -131,18 +132,23 @@ class Explanation:
         return "\n".join(lines)
 
 
-def explain(model, user, item, top: int = 5) -> Explanation:
+def explain(model, user, item, top: int = 5) -> Explanation | ItemPathExplanation:
     """The walks from ``user`` to ``item`` that make the model's score, largest first.
 
     Args:
-        model: a fitted or loaded :class:`~interestgraph.model.InterestGraphModel`.
+        model: a fitted or loaded :class:`~interestgraph.model.InterestGraphModel`, or an
+            :class:`~interestgraph.model.ItemPathModel` (then an :class:`ItemPathExplanation`: the score's exact
+            shares per liked item and component, :func:`~interestgraph.recommend.reasons.explain_item_path`).
         user, item: original IDs (or their string form).
-        top: walks to list (the rest are summed into ``remainder``); 0 lists none.
+        top: walks (liked items for the item-path model) to list (the rest are summed into ``remainder``); 0 lists
+            none.
 
     Raises:
         KeyError: an unknown user or item.
         ValueError: ``top`` is negative.
     """
+    if hasattr(type(model), "explain_fold_in"):
+        return explain_item_path(model, item, user=user, top=top)
     require_walks(model, "explain()")
     check_positive_int("top", top, minimum=0)
     u = int(resolve_users(model, [user])[0])
@@ -247,7 +253,3 @@ def explanation_from_walks(
         by_interest=by_interest,
         model=model.describe(),
     )
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value

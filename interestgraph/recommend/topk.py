@@ -33,6 +33,11 @@ def _codes(index: pd.Index, values, what: str) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+def plain_id(value):
+    """A numpy scalar ID as the Python value JSON can hold (other IDs unchanged)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def resolve_users(model, users) -> np.ndarray:
     """User codes of ``users`` (original IDs or their string form); all users when ``users`` is None."""
     ids = user_ids(model)
@@ -51,7 +56,11 @@ def resolve_items(model, items) -> np.ndarray:
 
 
 def item_titles(model, n_items: int) -> np.ndarray:
-    """The items' titles when the model knows them (the path model's ``nodes`` table), else None per item."""
+    """The items' titles when the model knows them (the path model's ``nodes`` table, the item-path model's
+    ``titles_``), else None per item."""
+    titles = getattr(model, "titles_", None)
+    if titles is not None and len(titles) == n_items:
+        return np.asarray(titles, dtype=object)
     nodes = getattr(model, "nodes", None) if hasattr(type(model), "nodes") else None
     if nodes is None:
         return np.full(n_items, None, dtype=object)
