@@ -187,10 +187,7 @@ def resolve_format(args: argparse.Namespace, verb: str) -> str:
     if kind in ARTIFACTS:
         what, writer = ARTIFACTS[kind]
         if kind in ("interestgraph-model", "interestgraph-item-path-model"):
-            hint = (
-                f"score it on the graph it was trained on with 'interestgraph evaluate GRAPH_DIR --models {source}', "
-                f"ask it with 'interestgraph recommend {source}'"
-            )
+            hint = f"evaluate it with 'interestgraph evaluate {source}', ask it with 'interestgraph recommend {source}'"
         else:
             hint = f"train on it with 'interestgraph train {source} --out MODEL_DIR'"
         article = "an" if what[0] in "aeiou" else "a"

@@ -178,11 +178,16 @@ def _model_source(args: argparse.Namespace, names: list[str]) -> str | None:
     line that says so, or None when SOURCE is not a model."""
     from ..artifacts import artifact_format
 
-    if args.format is not None or args.source is None or artifact_format(args.source) != "interestgraph-model":
+    if args.format is not None or args.source is None or not is_model_dir(str(args.source)):
         return None
     manifest = json.loads((Path(args.source) / "manifest.json").read_text(encoding="utf-8"))
     graph = manifest.get("graph_path")
-    if not graph or artifact_format(graph) != "interestgraph-graph":
+    if not graph:
+        raise UsageError(
+            f"SOURCE {args.source} is a model that records no training graph (fitted on a graph never saved); give "
+            "the graph: interestgraph evaluate GRAPH_DIR --models " + str(args.source)
+        )
+    if artifact_format(graph) != "interestgraph-graph":
         raise UsageError(
             f"SOURCE {args.source} is a model whose training graph {graph!r} is not a graph directory any more; "
             "give the graph: interestgraph evaluate GRAPH_DIR --models " + str(args.source)

@@ -269,8 +269,9 @@ class ItemPathModel:
             prior).
         prior_scale_: the mean, over a seeded sample of up to 256 users with a history, of their top score divided
             by their first-step mass ``Σ_j r(u, j)``: the unit of ``config.new_user_prior``.
-        facts_: ``{"protocol": the split's protocol as a dict, "protocol_line": its one-line description}`` (empty
-            for a model saved before they were recorded).
+        facts_: ``{"protocol": the split's protocol as a dict, "protocol_line": its one-line description,
+            "graph_path": the graph directory it was fitted on (None for a graph or split never saved)}`` (empty for a
+            model saved before they were recorded).
         titles_: ``(n_items,)`` object array of the catalogue's titles (None where an item has none), or None when
             the log had no titles; saved with the model, shown by recommendations and explanations.
     """
@@ -334,7 +335,11 @@ class ItemPathModel:
             item_ids=log.item_ids,
             seen=train.tocsr(),
             titles=_log_titles(log),
-            facts={"protocol": split.protocol.to_dict(), "protocol_line": split.describe()},
+            facts={
+                "protocol": split.protocol.to_dict(),
+                "protocol_line": split.describe(),
+                "graph_path": getattr(graph, "source_path", None),
+            },
         )
         return self
 
@@ -694,7 +699,10 @@ class ItemPathModel:
             "components": list(self.components_),
             "id_dtypes": {"user": str(self._user_ids.dtype), "item": str(self._item_ids.dtype)},
             "facts": self.facts_,
+            "graph_path": self.facts_.get("graph_path"),  # where `interestgraph evaluate MODEL` finds its graph
         }
+        graph_path = self.facts_.get("graph_path")
+        inputs = (*inputs, graph_path) if isinstance(graph_path, str) else tuple(inputs)
         with atomic_directory(directory, overwrite=overwrite, inputs=inputs) as tmp:
             save_tensors(tensors, tmp / STATE_FILE)
             ids.to_parquet(tmp / IDS_FILE, index=False)

@@ -125,6 +125,19 @@ def test_batch_explain_and_recommend_read_the_item_path_artifact(trained, capsys
     assert len(explained) == model.n_users and {e["item"] for e in explained} == {item}
 
 
+def test_evaluate_finds_the_graph_the_model_records(trained, capsys):
+    graph, model_dir = trained
+    capsys.readouterr()
+    assert main(["evaluate", str(model_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    model = ItemPathModel.load(model_dir)
+    assert model.facts["graph_path"] == str(graph.resolve())
+    assert set(result) == {str(model_dir), "pop", "itemknn"}  # beside the default baselines
+    assert main(["evaluate", str(graph), "--models", str(model_dir), "--json"]) == 0
+    same = json.loads(capsys.readouterr().out)[str(model_dir)]
+    assert result[str(model_dir)]["ndcg@20"] == same["ndcg@20"] and same["part"] == "test"
+
+
 def test_refusals_name_the_problem(trained, tmp_path, capsys):
     graph, model_dir = trained
     capsys.readouterr()
