@@ -215,7 +215,17 @@ def test_the_readme_quickstart_commands_run_on_the_slice(workdir):
     from interestgraph.cli import main
 
     commands = readme_commands()
-    assert [c[0] for c in commands] == ["build", "train", "evaluate", "recommend", "show", "explain", "recommend"]
+    assert [c[0] for c in commands] == [
+        "build",
+        "train",
+        "evaluate",
+        "recommend",
+        "show",
+        "explain",
+        "recommend",
+        "train",
+        "recommend",
+    ]
     cwd = workdir.parent / "cli"  # beside the examples' directory: same ../shared, own graphs/ and models/
     cwd.mkdir()
     printed = {}
@@ -231,3 +241,7 @@ def test_the_readme_quickstart_commands_run_on_the_slice(workdir):
     )
     assert "1196" in printed["explain models/ml-small"] and (cwd / "user42.html").is_file()
     assert "user 42 · item " in printed["recommend models/ml-small"]  # step 4's --explain 1: the first one's walks
+    # the item-path model's new user: five items, none of the given ones, and the first one's shares per liked item
+    ranked = printed["recommend models/ml-small-ip"]
+    assert "a new user who liked 3 item(s)" in ranked and "because you liked" in ranked
+    assert "popularity prior" in ranked

@@ -129,11 +129,16 @@ def test_the_counts_in_the_getting_started_python_tour():
 
 
 def quickstart_commands() -> list[list[str]]:
-    """The README quickstart's ``interestgraph build / train / evaluate`` commands, continuation lines joined."""
+    """The README quickstart's steps 1-3: its first ``interestgraph build / train / evaluate`` commands, continuation
+    lines joined (a later ``train``, the item-path model's, is not a step)."""
     block = quoted("README.md", r"^### Command line[^\n]*\n\n```bash\n(.*?)^```")[0]
     lines = re.sub(r"\\\n\s*", " ", block).splitlines()
     commands = [shlex.split(line.split("#")[0]) for line in lines if line.startswith("interestgraph ")]
-    return [c[1:] for c in commands if c[1] in ("build", "train", "evaluate")]
+    first = {}
+    for c in commands:
+        if c[1] in ("build", "train", "evaluate"):
+            first.setdefault(c[1], c[1:])
+    return list(first.values())
 
 
 def run_interestgraph(args: list[str], cwd: Path) -> str:
