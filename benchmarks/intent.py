@@ -22,6 +22,13 @@ One graph (default :class:`GraphConfig`, the MiniLM encoder) is built on the spl
   the model's history scores (weight chosen on validation), the best text baseline mixed with the same history
   scores, and the query-alone methods under the same mask.
 
+Beside them, the item-path model (:class:`~interestgraph.model.ItemPathModel`, settings chosen by
+:func:`~interestgraph.model.tune_item_path` on the split's validation part, then
+:meth:`~interestgraph.model.ItemPathModel.index_queries` over the same item documents the text baselines index): its
+query route (the query steps to its ``top`` best-matching documents, cosine-weighted, and the model's paths go on from
+them; ``top`` and the popularity prior chosen on the validation queries, ``ITEM_PATH_GRID``), the same route with the
+user's training items given too (personalised; chosen separately), and its history alone.
+
 Recall@20 / NDCG@20 are averaged over each user's queries, then over users; 95 % intervals bootstrap users;
 paired differences likewise. Validation picks every setting; the test part is scored once with the chosen ones.
 
@@ -45,6 +52,8 @@ sys.path.insert(0, str(ROOT))
 
 METRICS = ("recall@20", "ndcg@20")
 ROUTE_GRID = [{"top": t, "threshold": h} for t in (5, 2, 10) for h in (0.3, 0.5)]
+#: the item-path model's query route: matched items x the popularity prior (pseudo-mass)
+ITEM_PATH_GRID = [{"top": t, "prior": p} for t in (5, 2, 10, 20) for p in (0.0, 1.0)]
 MIX_GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
 UNSEEN, SEEN = "ndcg@20 on queries with an unseen word", "ndcg@20 on queries with every word seen"
 HEADER = "| method | Recall@20 [95 % CI] | NDCG@20 [95 % CI] | NDCG@20 unseen-word queries / all-seen |"
@@ -135,6 +144,24 @@ class Methods:
         bar.close()
         return out, unmapped
 
+    def item_path_route(self, model, queries, top: int, prior: float, *, with_history: bool = False) -> np.ndarray:
+        """The item-path model's query route (:meth:`~interestgraph.model.ItemPathModel.query_scores`: the query
+        steps to its ``top`` best-matching item documents, the model's paths go on from them); with the history, the
+        user's training items are given too, oldest first (their first-step weights as the model's own)."""
+        item_lists = None
+        if with_history:
+            rows = model.user_ids.get_indexer(queries["user_id"])
+            item_lists = []
+            for row in rows:
+                if row < 0:
+                    item_lists.append([])
+                    continue
+                steps = model.history_[row]
+                order = np.argsort(steps.data, kind="stable")  # the latest weighs most: oldest first
+                item_lists.append(list(model.item_ids[model.active_items_[steps.indices[order]]]))
+        texts = queries["text"].tolist()
+        return model.query_scores(texts, item_lists=item_lists, top=top, prior=prior, encoder=self.encoder).numpy()
+
     def history_scores(self, queries) -> np.ndarray:
         """The model's recommendation without the query (its score of the user; zeros for a user it does not know)."""
         rows = self.model_users.get_indexer(queries["user_id"])
@@ -151,8 +178,9 @@ def _score(intents, part, name, matrix, *, mask):
     return score_queries(intents, part, lambda batch: matrix[batch.index.to_numpy()], name=name, mask_history=mask)
 
 
-def run(intents, model, encoder, args) -> dict:
-    """Both tasks on validation (settings) and test (once); returns the report."""
+def run(intents, model, encoder, args, item_path=None) -> dict:
+    """Both tasks on validation (settings) and test (once); returns the report. ``item_path``: an
+    :class:`~interestgraph.model.ItemPathModel` with a query index, scored beside the interest-graph model."""
     from interestgraph.evaluate.intents import mix, paired_ci
 
     methods = Methods(intents, model, encoder)
@@ -186,7 +214,27 @@ def run(intents, model, encoder, args) -> dict:
         store["model, history alone"] = methods.history_scores(q)
     report["unmapped_queries"] = unmapped
 
+    if item_path is not None:  # the item-path model's route: settings on validation, per task
+        started = time.perf_counter()
+        for label, with_history in (("item-path query route", False), ("item-path route, history as items", True)):
+            tried, chosen, chosen_value = [], None, -1.0
+            for setting in ITEM_PATH_GRID if not args.quick else ITEM_PATH_GRID[:1]:
+                scores = methods.item_path_route(item_path, parts["valid"], **setting, with_history=with_history)
+                value = _score(intents, "valid", label, scores, mask=with_history).metrics["ndcg@20"]
+                tried.append({**setting, "valid_ndcg@20": round(value, 4)})
+                if value > chosen_value:
+                    chosen, chosen_value = setting, value
+            report["choices"][label] = {"chosen": chosen, "tried": tried}
+            for part, store in (("valid", valid_scores), ("test", test_scores)):
+                store[label] = methods.item_path_route(item_path, parts[part], **chosen, with_history=with_history)
+        for part, store in (("valid", valid_scores), ("test", test_scores)):
+            rows = item_path.user_ids.get_indexer(parts[part]["user_id"])
+            store["item-path, history alone"] = item_path.score(rows).double().numpy()
+        timings["item-path routes (grid + valid + test)"] = time.perf_counter() - started
+
     query_alone = ["model query route", "TF-IDF", "BM25", "dense (same encoder)", "popularity"]
+    if item_path is not None:
+        query_alone.insert(1, "item-path query route")
     text_methods = ["TF-IDF", "BM25", "dense (same encoder)"]
     results = {"query alone": {}, "query + history": {}}
     valid_results = {"query alone": {}, "query + history": {}}
@@ -221,6 +269,8 @@ def run(intents, model, encoder, args) -> dict:
         best_text,
         "popularity",
     ]
+    if item_path is not None:
+        personal[:0] = ["item-path route, history as items", "item-path, history alone", "item-path query route"]
     for name in personal:
         for part, store, sink in (("valid", valid_scores, valid_results), ("test", test_scores, results)):
             sink["query + history"][name] = _score(intents, part, name, store[name], mask=True)
@@ -253,6 +303,16 @@ def run(intents, model, encoder, args) -> dict:
         paired_ci(qh["model route, history as items"], qh["model, history alone"]),
         paired_ci(qh["model route + model history"], qh[f"{best_text} + model history"]),
     ]
+    if item_path is not None:
+        route, personal_route = "item-path query route", "item-path route, history as items"
+        comparisons += [
+            paired_ci(qa[route], qa["model query route"]),
+            paired_ci(qa[route], qa[best_text]),
+            paired_ci(qh[personal_route], qh[route]),
+            paired_ci(qh[personal_route], qh["item-path, history alone"]),
+            paired_ci(qh[personal_route], qh["model route, history as items"]),
+            paired_ci(qh[personal_route], qh["model route + model history"]),
+        ]
     report["valid"] = {
         task: {name: {m: round(r.metrics[m], 4) for m in METRICS} for name, r in table.items()}
         for task, table in valid_results.items()
@@ -283,6 +343,10 @@ def markdown(report: dict, command: str) -> str:
     for key, value in report["choices"].items():
         if isinstance(value, dict) and "chosen_weight" in value:
             lines.append(f"- {key}: history weight {value['chosen_weight']} chosen on validation")
+        elif key.startswith("item-path"):
+            lines.append(f"- {key}: {value['chosen']} chosen on validation over {len(value['tried'])} settings")
+    if "item_path" in report:
+        lines.append(f"- item-path model: {report['item_path']}")
     for task, rows in report["tasks"].items():
         lines += ["", f"**{task}** (test)", "", HEADER, "|---|---|---|---|"]
         for name, row in rows.items():
@@ -321,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/intent.py " + shlex.join(sys.argv[1:] if argv is None else argv)
 
     from interestgraph.graph import build_interest_graph
-    from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
+    from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig, tune_item_path
 
     started = time.perf_counter()
     intents = load_intents(args)
@@ -330,8 +394,16 @@ def main(argv: list[str] | None = None) -> int:
     train = {"seed": args.seed, "verbose": False, **({"epochs": args.epochs} if args.epochs else {})}
     model = InterestGraphModel(ModelConfig(), TrainConfig(**train)).fit(graph)
     fitted = time.perf_counter() - started
-    report = run(intents, model, encoder, args)
+    started = time.perf_counter()
+    item_path, tried = tune_item_path(graph)
+    item_path = item_path.index_queries(graph, encoder)
+    item_path_seconds = time.perf_counter() - started
+    report = run(intents, model, encoder, args, item_path=item_path)
+    report["item_path"] = (
+        f"{item_path.describe()}, chosen on the split's validation part over {len(tried)} configurations"
+    )
     report["seconds"]["load + build + train"] = round(fitted, 1)
+    report["seconds"]["item-path tune + query index"] = round(item_path_seconds, 1)
     report["command"] = command
     text = markdown(report, command)
     print(text)

@@ -146,12 +146,13 @@ def test_the_benchmark_core_runs_and_planted_queries_retrieve_their_items(plante
     sys.path.insert(0, str(ROOT))
     from benchmarks.intent import markdown, run
     from interestgraph.graph import build_interest_graph
-    from interestgraph.model import InterestGraphModel, ModelConfig, TrainConfig
+    from interestgraph.model import InterestGraphModel, ItemPathModel, ModelConfig, TrainConfig
 
     encoder = LexicalEncoder()
     graph = build_interest_graph(planted.split, encoder=encoder)
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=3, verbose=False, seed=0)).fit(graph)
-    report = run(planted, model, encoder, argparse.Namespace(quick=True))
+    item_path = ItemPathModel().fit(graph).index_queries(graph, encoder)
+    report = run(planted, model, encoder, argparse.Namespace(quick=True), item_path=item_path)
     alone = report["tasks"]["query alone"]
     # queries written from the planted interest find its items far above popularity
     assert alone["model query route"]["recall@20"][0] > 0.3
@@ -161,6 +162,11 @@ def test_the_benchmark_core_runs_and_planted_queries_retrieve_their_items(plante
     assert personal["model, history alone"]["recall@20"][0] > alone["popularity"]["recall@20"][0]
     assert {c["b"] for c in report["comparisons"]} >= {"model query route", "model, history alone"}
     assert "| model query route |" in markdown(report, "python benchmarks/intent.py")
+    # the item-path model's route: the query steps to matching items and its paths go on from them
+    assert alone["item-path query route"]["ndcg@20"][0] > 3 * alone["popularity"]["ndcg@20"][0]
+    assert personal["item-path route, history as items"]["ndcg@20"][0] > personal["item-path query route"]["ndcg@20"][0]
+    assert report["choices"]["item-path query route"]["chosen"] == {"top": 5, "prior": 0.0}  # quick: one setting
+    assert "| item-path query route |" in markdown(report, "python benchmarks/intent.py")
 
 
 @pytest.mark.skipif(not (ML_SMALL / "tags.csv").is_file(), reason="ml-latest-small not in ../shared/datasets")

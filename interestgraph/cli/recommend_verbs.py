@@ -30,11 +30,11 @@ def _is_item_path(model) -> bool:
 
 
 def _no_query(model, args: argparse.Namespace) -> None:
-    """--query needs the interest-graph model's intent route: say so for an item-path model."""
-    if args.query is not None and _is_item_path(model):
+    """--query needs a query route: an item-path model fitted on a graph without text has none."""
+    if args.query is not None and _is_item_path(model) and model.query_vectors_ is None:
         raise UsageError(
-            f"--query: {args.model} is an item-path model, which maps no free text to interests; ask an interest-graph "
-            "model (interestgraph train GRAPH --out MODEL), or give what the new user liked with --items"
+            f"--query: {args.model} is an item-path model without a query index (its graph had no text encoder); "
+            "give what the new user liked with --items, or ask a model trained on a graph with text"
         )
 
 
@@ -199,10 +199,16 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
                 model, args.query, k=args.k, items=items or None, exclude_given=not args.include_seen
             )
             who = f"a new user asking {args.query!r}" + (f" who liked {len(items)} item(s)" if items else "")
-            notes.append(
-                "query → interests: "
-                + ", ".join(f"{r['label']} ({r['similarity']:.2f})" for r in table.attrs["interests"])
-            )
+            if "matched" in table.attrs:  # the item-path model steps to the best-matching items
+                notes.append(
+                    "query → items: "
+                    + ", ".join(f"{r['title'] or r['item_id']} ({r['similarity']:.2f})" for r in table.attrs["matched"])
+                )
+            else:
+                notes.append(
+                    "query → interests: "
+                    + ", ".join(f"{r['label']} ({r['similarity']:.2f})" for r in table.attrs["interests"])
+                )
         else:
             items = _items(args.items)
             table = recommend_for_items(model, items, k=args.k, exclude_given=not args.include_seen)

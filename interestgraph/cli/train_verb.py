@@ -137,6 +137,24 @@ def run_train_item_path(args: argparse.Namespace) -> CommandResult:
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
     model, facts, line = fit_item_path(graph.split, graph, args)
+    indexed = ""
+    if graph.encoder_identity is not None:  # the query index: free-text queries through the graph's encoder
+        from ..encoder.identity import same_encoder
+        from ..model.encoding import encoder_for_identity
+
+        encoder = encoder_for_identity(graph.encoder_identity)
+        if same_encoder(encoder, graph.encoder_identity):
+            index_started = time.perf_counter()
+            model = model.index_queries(graph, encoder)
+            facts["query_index_seconds"] = round(time.perf_counter() - index_started, 3)
+            indexed = (
+                f"\nquery index: {model.n_items:,} item documents embedded in {facts['query_index_seconds']:.1f} s"
+            )
+        else:
+            indexed = (
+                f"\nno query index: the graph's encoder {graph.encoder_identity!r} is not the packaged one "
+                "(index it from Python: model.index_queries(graph, encoder))"
+            )
     model.save(args.out, overwrite=args.overwrite, inputs=(args.graph,))
     seconds = round(time.perf_counter() - started, 3)
     data = {
@@ -147,7 +165,9 @@ def run_train_item_path(args: argparse.Namespace) -> CommandResult:
         "describe": model.describe(),
         "seconds": seconds,
     }
-    text = f"wrote {args.out}: {model.describe()}\n{graph.split.describe()}\n{line.strip()}\nin {seconds:.1f} s"
+    text = (
+        f"wrote {args.out}: {model.describe()}\n{graph.split.describe()}\n{line.strip()}{indexed}\nin {seconds:.1f} s"
+    )
     if not facts["tuned"]:
         text += (
             "\nno validation part: the default weights were fitted on every event of the graph (nothing chosen); "

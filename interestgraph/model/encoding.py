@@ -23,18 +23,27 @@ def model_encoder_identity(model) -> str | None:
     return base
 
 
-def default_encoder(model):
-    """The encoder that made the model's vectors: the packaged MiniLM, or the lexical encoder of the same width."""
-    identity = model_encoder_identity(model) or ""
+def encoder_for_identity(identity: str | None):
+    """The encoder an identity names when it is not fine-tuned: the lexical encoder of its width, else the packaged
+    MiniLM (:func:`checked_encoder`-style callers then verify the identity)."""
+    identity = identity or ""
     if identity.startswith("lexical-"):
         from ..encoder.lexical import LexicalEncoder
 
-        return LexicalEncoder(int(identity.rsplit("-", 1)[-1]))
+        return LexicalEncoder(int(identity.split(" ", 1)[0].rsplit("-", 1)[-1]))
+    from ..encoder import TextEncoder
+
+    return TextEncoder()
+
+
+def default_encoder(model):
+    """The encoder that made the model's vectors: the packaged MiniLM, or the lexical encoder of the same width."""
+    identity = model_encoder_identity(model) or ""
+    tuning = model.encoder_tuning
+    if identity.startswith("lexical-") or not tuning:
+        return encoder_for_identity(identity)
     from ..encoder import EncoderConfig, TextEncoder
 
-    tuning = model.encoder_tuning
-    if not tuning:
-        return TextEncoder()
     name = (
         identity.split(" sha256:", 1)[0] if identity.count(" sha256:") > 1 else None
     )  # base identities of older graphs are a bare hash

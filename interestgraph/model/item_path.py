@@ -70,6 +70,9 @@ STATE_FILE = "state.safetensors"
 IDS_FILE = "ids.parquet"
 #: users sampled (seeded) for ``ItemPathModel.prior_scale_``
 PRIOR_USERS = 256
+#: catalogue items a free-text query steps to (the best of 2, 5, 10, 20 on the synthetic paraphrase set's validation
+#: queries; benchmarks/README.md, "Free-text intents")
+QUERY_TOP = 5
 
 
 class Contribution(NamedTuple):
@@ -272,6 +275,9 @@ class ItemPathModel:
         facts_: ``{"protocol": the split's protocol as a dict, "protocol_line": its one-line description,
             "graph_path": the graph directory it was fitted on (None for a graph or split never saved)}`` (empty for a
             model saved before they were recorded).
+        query_vectors_: ``(n_items, d)`` float32 unit vectors of every item's document (title, text fields,
+            interest labels, training tags) for free-text queries, or None until :meth:`index_queries`.
+        query_encoder_: the identity of the encoder that made ``query_vectors_`` (queries must use the same one).
         titles_: ``(n_items,)`` object array of the catalogue's titles (None where an item has none), or None when
             the log had no titles; saved with the model, shown by recommendations and explanations.
     """
@@ -372,6 +378,8 @@ class ItemPathModel:
         seen,
         titles=None,
         facts=None,
+        query_vectors=None,
+        query_encoder=None,
     ):
         """The fitted state, set in one place."""
         share_normalised(components.values())
@@ -388,6 +396,8 @@ class ItemPathModel:
         self._seen = seen
         self.titles_ = titles
         self.facts_ = dict(facts or {})
+        self.query_vectors_ = query_vectors
+        self.query_encoder_ = query_encoder
         self.combined_ = self._combine()
         counts = np.asarray(seen.sum(axis=0), dtype=np.float64).ravel()
         self.popularity_ = counts / counts.max() if counts.size and counts.max() > 0 else counts
@@ -638,27 +648,126 @@ class ItemPathModel:
         the mass (1 where no given item is covered) keeps scores on one scale across users and does not change a
         user's ranking. The given items are not masked. :meth:`explain_fold_in` lists the terms.
         """
-        history = self.fold_in_history(item_lists)
+        return self._mass_scores(self.fold_in_history(item_lists), self._prior_weight(prior))
+
+    def _mass_scores(self, history: sp.csr_matrix, prior_weight: float) -> torch.Tensor:
+        """``[history F + prior_weight · popularity_] / mass`` per row (mass 1 where a row is empty)."""
         scores = self._score_history(history)
-        weight = self._prior_weight(prior)
-        if weight:
-            scores = scores + (weight * torch.from_numpy(self.popularity_)).to(scores.dtype)[None, :]
+        if prior_weight:
+            scores = scores + (prior_weight * torch.from_numpy(self.popularity_)).to(scores.dtype)[None, :]
         mass = torch.from_numpy(np.asarray(history.sum(axis=1), dtype=np.float64).ravel())
         return scores / torch.where(mass > 0, mass, 1.0).to(scores.dtype)[:, None]
+
+    # ------------------------------------------------------------------ free-text queries
+    def index_queries(self, data: InterestGraph | Split, encoder) -> ItemPathModel:
+        """A copy that also answers free-text queries: every item's document (its title and text fields, interest
+        labels and the tags of ``data``'s training part; :func:`~interestgraph.evaluate.intents.item_documents`)
+        embedded once by ``encoder`` (``encode(texts) -> (n, d)``), which queries must then use too.
+
+        Raises:
+            ValueError: ``data`` is not the split (same items, same order) the model was fitted on.
+        """
+        from ..encoder.identity import describe_encoder
+        from ..evaluate.intents import item_documents
+
+        self._check_fitted()
+        split = data.split if isinstance(data, InterestGraph) else data
+        if not isinstance(split, Split) or not split.log.item_ids.equals(self._item_ids):
+            raise ValueError("index_queries: give the graph or split the model was fitted on (the same items)")
+        other = copy.copy(self)
+        other.query_vectors_ = _unit_rows(encoder.encode(item_documents(split)))
+        other.query_encoder_ = describe_encoder(encoder)
+        return other
+
+    def _query_encoder(self, encoder):
+        """``encoder``, or the one that made ``query_vectors_``; refuses another one and a model without the index."""
+        from ..encoder.identity import describe_encoder, same_encoder
+        from .encoding import encoder_for_identity
+
+        self._check_fitted()
+        if self.query_vectors_ is None:
+            raise ValueError(
+                "this item-path model has no query index: call model.index_queries(graph, encoder) (the command line's "
+                "'train --model-type item-path' builds it when the graph has text)"
+            )
+        encoder = encoder_for_identity(self.query_encoder_) if encoder is None else encoder
+        if not same_encoder(encoder, self.query_encoder_):
+            raise ValueError(
+                f"encoder: the query index was made by {self.query_encoder_!r}, not by {describe_encoder(encoder)!r}"
+            )
+        return encoder
+
+    def query_history(self, texts, *, item_lists=None, encoder=None, top: int = QUERY_TOP) -> sp.csr_matrix:
+        """``(len(texts), n_active)`` first steps of new users who asked ``texts``: the cosine of the query with the
+        documents of its ``top`` best-matching items (those with a positive cosine), plus the first steps of each
+        user's ``item_lists`` as :meth:`fold_in_history` gives them (an item both matched and given gets both).
+
+        Raises:
+            ValueError: an empty text, no query index, another encoder, a bad ``top`` or bad item lists.
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+            raise ValueError(f"texts: give non-empty query texts, got {texts!r}")
+        check_positive_int("top", top)
+        encoder = self._query_encoder(encoder)
+        queries = _unit_rows(encoder.encode(texts))
+        cosine = (queries @ self.query_vectors_[torch.from_numpy(self.active_items_)].T).double().numpy()
+        k = min(int(top), cosine.shape[1])
+        best = np.argpartition(-cosine, k - 1, axis=1)[:, :k]
+        values = np.take_along_axis(cosine, best, axis=1)
+        kept = values > 0
+        rows = np.repeat(np.arange(len(texts)), k)[kept.ravel()]
+        history = sp.csr_matrix(
+            (values.ravel()[kept.ravel()], (rows, best.ravel()[kept.ravel()])), shape=(len(texts), cosine.shape[1])
+        )
+        if item_lists is not None:
+            if len(item_lists) != len(texts):
+                raise ValueError(f"item_lists: one list per text, got {len(item_lists)} for {len(texts)} texts")
+            lists = [list(items) for items in item_lists]
+            given = np.array([k for k, items in enumerate(lists) if items], dtype=np.int64)
+            if len(given):
+                block = self.fold_in_history([lists[k] for k in given]).tocoo()
+                history = history + sp.csr_matrix((block.data, (given[block.row], block.col)), shape=history.shape)
+        return sp.csr_matrix(history)
+
+    def query_scores(
+        self, texts, *, item_lists=None, encoder=None, top: int = QUERY_TOP, prior: float = 0.0
+    ) -> torch.Tensor:
+        """``(len(texts), n_items)`` scores of new users who asked ``texts`` (and liked ``item_lists``), without a
+        refit: the query steps to its best-matching items (:meth:`query_history`) and the model's paths go on from
+        them, ``[Σ_j r(q, j) Σ_c θ_c F_c[j, i] + prior · prior_scale_ · popularity_[i]] / Σ_j r(q, j)``, so a
+        query reaches what people who liked the matching items liked. ``prior`` (pseudo-units of first-step mass)
+        is 0 by default: chosen on validation queries. Nothing is masked. :meth:`explain_query` lists the terms."""
+        history = self.query_history(texts, item_lists=item_lists, encoder=encoder, top=top)
+        return self._mass_scores(history, self._prior_weight(prior))
+
+    def explain_query(
+        self, text: str, item, *, items=None, encoder=None, top: int = QUERY_TOP, prior: float = 0.0
+    ) -> list[Contribution]:
+        """Every nonzero term of :meth:`query_scores`'s score of item ID ``item``: the path terms of each matched
+        (or given) item ``r(q, j) · θ_c · F_c[j, i] / Σ_j r(q, j)`` and the prior as
+        ``Contribution(-1, "popularity", value)``; they sum to the score up to its rounding."""
+        history = self.query_history(
+            [text], item_lists=None if items is None else [list(items)], encoder=encoder, top=top
+        )
+        return self._explain_row(history, item, self._prior_weight(prior))
 
     def explain_fold_in(self, items, item, *, prior: float | None = None) -> list[Contribution]:
         """Every nonzero term of :meth:`fold_in`'s score of item ID ``item`` for a new user who liked ``items``: the
         path terms ``r(j) · θ_c · F_c[j, i] / Σ_j r(j)`` and the prior (also over the mass) as
         ``Contribution(-1, "popularity", value)``
         (item codes; they sum to the score up to its rounding)."""
-        history = self.fold_in_history([list(items)])
+        return self._explain_row(self.fold_in_history([list(items)]), item, self._prior_weight(prior))
+
+    def _explain_row(self, history: sp.csr_matrix, item, prior_weight: float) -> list[Contribution]:
+        """The terms of :meth:`_mass_scores`'s score of item ID ``item`` for the one row of ``history``."""
         code = self._item_ids.get_indexer([item])[0]
         if code < 0:
             raise ValueError(f"item: unknown item ID {item!r}")
         mass = float(history.sum())
         scale = 1.0 / mass if mass > 0 else 1.0
         terms = self._terms(history[0], int(code), scale)
-        prior_term = self._prior_weight(prior) * float(self.popularity_[code]) * scale
+        prior_term = prior_weight * float(self.popularity_[code]) * scale
         return terms + ([Contribution(-1, "popularity", prior_term)] if prior_term else [])
 
     def expandable(self) -> dict[str, bool]:
@@ -681,6 +790,8 @@ class ItemPathModel:
         tensors.update(csr_tensors("history", self.history_))
         tensors.update(csr_tensors("seen", sp.csr_matrix(self._seen, dtype=np.float32)))
         tensors["active_items"] = torch.from_numpy(self.active_items_.astype(np.int64))
+        if self.query_vectors_ is not None:
+            tensors["query_vectors"] = self.query_vectors_.contiguous()
         tensors["cold_columns"] = torch.from_numpy(self.cold_columns_.astype(np.int64))
         ids = pd.DataFrame(
             {
@@ -700,6 +811,7 @@ class ItemPathModel:
             "id_dtypes": {"user": str(self._user_ids.dtype), "item": str(self._item_ids.dtype)},
             "facts": self.facts_,
             "graph_path": self.facts_.get("graph_path"),  # where `interestgraph evaluate MODEL` finds its graph
+            "query_encoder": self.query_encoder_,
         }
         graph_path = self.facts_.get("graph_path")
         inputs = (*inputs, graph_path) if isinstance(graph_path, str) else tuple(inputs)
@@ -770,6 +882,14 @@ class ItemPathModel:
                 raise ValueError(f"'history' has shape {history.shape}, expected {(len(user_ids), len(active))}")
             if seen.shape != (len(user_ids), len(item_ids)):
                 raise ValueError(f"'seen' has shape {seen.shape}, expected {(len(user_ids), len(item_ids))}")
+            query_vectors = tensors.get("query_vectors")
+            query_encoder = manifest.get("query_encoder")
+            if (query_vectors is None) != (not isinstance(query_encoder, str)):
+                raise ValueError("'query_vectors' and the manifest's 'query_encoder' come together")
+            if query_vectors is not None and (query_vectors.ndim != 2 or query_vectors.shape[0] != len(item_ids)):
+                raise ValueError(
+                    f"'query_vectors' has shape {tuple(query_vectors.shape)}, expected ({len(item_ids)}, d)"
+                )
             components: dict[str, ItemComponent] = {}
             for name in names:
                 prefix = f"{name}/"
@@ -795,8 +915,16 @@ class ItemPathModel:
             seen=seen,
             titles=titles,
             facts=manifest["facts"] if isinstance(manifest.get("facts"), dict) else None,
+            query_vectors=None if query_vectors is None else query_vectors.float(),
+            query_encoder=query_encoder if query_vectors is not None else None,
         )
         return model
+
+
+def _unit_rows(vectors) -> torch.Tensor:
+    """``(n, d)`` float32 rows scaled to unit length (zero rows stay zero)."""
+    tensor = torch.as_tensor(vectors).detach().to("cpu", torch.float32)
+    return tensor / tensor.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 def _log_titles(log) -> np.ndarray | None:

@@ -32,7 +32,8 @@ from ..ops import check_positive_int
 from ..paths.walks import walk_contributions
 from .contract import require_walks
 from .fold_in import fold_in_first_step, walk_sums
-from .topk import resolve_items
+from .reasons import explain_item_path
+from .topk import item_titles, resolve_items
 
 DEFAULT_TOP = 5
 DEFAULT_THRESHOLD = 0.3
@@ -169,10 +170,17 @@ def recommend_for_intent(
 ) -> pd.DataFrame:
     """Top-``k`` for a new user from a free text (and optionally items they liked), without retraining.
 
+    An :class:`~interestgraph.model.ItemPathModel` answers through its query index instead
+    (:meth:`~interestgraph.model.ItemPathModel.query_scores`: the text steps to its best-matching items and the
+    model's paths go on from them; ``top`` / ``threshold`` do not apply).
+
     Returns:
         ``(k, 4)`` DataFrame ``rank``, ``item_id``, ``title``, ``score``; ``.attrs["interests"]`` holds the
-        interest points the text mapped to (``label``, ``similarity``).
+        interest points the text mapped to (``label``, ``similarity``), or for the item-path model
+        ``.attrs["matched"]`` the items it stepped to (``item_id``, ``title``, ``similarity``).
     """
+    if hasattr(type(model), "query_scores"):
+        return _item_path_intent(model, text, k, items=items, encoder=encoder, exclude_given=exclude_given)
     require_walks(model, "recommend_for_intent()")
     check_positive_int("k", k)
     scores, intent = intent_scores(model, text, items=items, encoder=encoder, top=top, threshold=threshold)
@@ -194,6 +202,36 @@ def recommend_for_intent(
     return table
 
 
+def _item_path_intent(model, text: str, k: int, *, items, encoder, exclude_given: bool) -> pd.DataFrame:
+    """:func:`recommend_for_intent` for an item-path model."""
+    check_positive_int("k", k)
+    given = list(model.item_ids[resolve_items(model, items)]) if items else []
+    lists = [given] if given else None
+    scores = model.query_scores([text], item_lists=lists, encoder=encoder)[0].double().numpy()
+    if exclude_given and given:
+        scores[resolve_items(model, given)] = -np.inf
+    scores[scores == 0] = -np.inf  # no path from the query reaches it: not a recommendation
+    top_items = np.argsort(-scores, kind="stable")[:k]
+    top_items = top_items[np.isfinite(scores[top_items])]
+    titles = item_titles(model, len(model.item_ids))
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(top_items) + 1),
+            "item_id": model.item_ids[top_items],
+            "title": titles[top_items],
+            "score": scores[top_items],
+        }
+    )
+    matched = model.query_history([text], encoder=encoder)
+    order = np.argsort(-matched.data, kind="stable")
+    codes = model.active_items_[matched.indices[order]]
+    table.attrs["matched"] = [
+        {"item_id": model.item_ids[c], "title": titles[c], "similarity": float(v)}
+        for c, v in zip(codes, matched.data[order])
+    ]
+    return table
+
+
 def explain_intent(
     model,
     text: str,
@@ -209,8 +247,12 @@ def explain_intent(
     through any given ``items``), largest first, with the remainder; they add up to the intent score.
 
     Returns:
-        an :class:`~interestgraph.recommend.Explanation` whose user is ``"(new user)"``.
+        an :class:`~interestgraph.recommend.Explanation` whose user is ``"(new user)"``; for an
+        :class:`~interestgraph.model.ItemPathModel` an :class:`~interestgraph.recommend.ItemPathExplanation` (the
+        score's shares per matched or given item, :func:`~interestgraph.recommend.explain_item_path`).
     """
+    if hasattr(type(model), "query_scores"):
+        return explain_item_path(model, item, items=items, query=text, top=top, encoder=encoder)
     require_walks(model, "explain_intent()")
     from .explain import explanation_from_walks
 

@@ -42,6 +42,8 @@ class Because:
 
     Attributes:
         item_id, title: the item the user liked (title None when the model holds none).
+        matched: for a free-text query, the cosine of the query with the item's document (the query stepped to it);
+            None for an item the user liked.
         contribution: ``Σ_c r(u, j) θ_c F_c[j, i]`` (signed).
         components: ``{component: its part of contribution}``, largest magnitude first.
     """
@@ -50,6 +52,7 @@ class Because:
     title: str | None
     contribution: float
     components: dict[str, float]
+    matched: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,12 +60,14 @@ class Because:
             "title": self.title,
             "contribution": self.contribution,
             "components": dict(self.components),
+            "matched": self.matched,
         }
 
     def describe(self) -> str:
         name = f"{self.title} ({self.item_id})" if self.title else str(self.item_id)
         parts = ", ".join(f"{COMPONENT_READING.get(c, c)} {v:+.3g}" for c, v in self.components.items())
-        return f"because you liked {name}: {parts}"
+        why = f"your query matches {name} (cosine {self.matched:.2f})" if self.matched else f"you liked {name}"
+        return f"because {why}: {parts}"
 
 
 @dataclass
@@ -72,6 +77,7 @@ class ItemPathExplanation:
     Attributes:
         user_id: the user, or None for a new user (``given`` then holds their items).
         given: the new user's item IDs (empty for a known user).
+        query: a new user's free text (None without one).
         item_id, title: what is explained.
         score: the model's score (:meth:`~interestgraph.model.ItemPathModel.score` or ``fold_in``).
         reasons: the ``top`` history items by ``|contribution|``.
@@ -86,6 +92,7 @@ class ItemPathExplanation:
 
     user_id: Any
     given: list
+    query: str | None
     item_id: Any
     title: str | None
     score: float
@@ -102,6 +109,7 @@ class ItemPathExplanation:
         return {
             "user": plain_id(self.user_id),
             "given": [plain_id(x) for x in self.given],
+            "query": self.query,
             "item": plain_id(self.item_id),
             "title": self.title,
             "score": self.score,
@@ -116,14 +124,19 @@ class ItemPathExplanation:
         }
 
     def __str__(self) -> str:
-        who = f"user {self.user_id}" if self.user_id is not None else f"a new user who liked {len(self.given)} item(s)"
+        if self.user_id is not None:
+            who = f"user {self.user_id}"
+        elif self.query is not None:
+            who = f"a new user asking {self.query!r}" + (f" who liked {len(self.given)} item(s)" if self.given else "")
+        else:
+            who = f"a new user who liked {len(self.given)} item(s)"
         what = f"item {self.item_id}" + (f" ({self.title})" if self.title else "")
-        lines = [f"{who} · {what}: score {self.score:.6g} from {self.n_reasons:,} liked item(s)", ""]
+        lines = [f"{who} · {what}: score {self.score:.6g} from {self.n_reasons:,} liked or matched item(s)", ""]
         for rank, reason in enumerate(self.reasons, 1):
             share = reason.contribution / self.score if self.score else float("nan")
             lines.append(f"{rank:>3}. {reason.contribution:+.4g} ({share:+.1%})  {reason.describe()}")
         rest = max(self.n_reasons - len(self.reasons), 0)
-        lines.append(f"     {self.remainder:+.4g}  the other {rest:,} liked item(s) (remainder)")
+        lines.append(f"     {self.remainder:+.4g}  the other {rest:,} item(s) (remainder)")
         if self.prior:
             lines.append(f"     {self.prior:+.4g}  popularity prior (a new user's few items say little)")
         lines += ["", "by component:"]
@@ -135,36 +148,60 @@ class ItemPathExplanation:
         return "\n".join(lines)
 
 
-def explain_item_path(model, item, *, user=None, items=None, top: int = 5, prior: float | None = None):
+def explain_item_path(
+    model,
+    item,
+    *,
+    user=None,
+    items=None,
+    query: str | None = None,
+    top: int = 5,
+    prior: float | None = None,
+    encoder=None,
+):
     """The exact shares of the item-path model's score of ``item``, per history item and component.
 
     Args:
         model: a fitted or loaded :class:`~interestgraph.model.ItemPathModel`.
         item: the item ID (or its string form).
         user: a known user's ID; or
-        items: a new user's liked item IDs, oldest first (:meth:`~interestgraph.model.ItemPathModel.fold_in`).
+        items: a new user's liked item IDs, oldest first (:meth:`~interestgraph.model.ItemPathModel.fold_in`);
+        query: a new user's free text, alone or with ``items``
+            (:meth:`~interestgraph.model.ItemPathModel.query_scores`; its matched items carry their cosine).
         top: history items to list (the rest are summed into ``remainder``); 0 lists none.
-        prior: a new user's popularity prior (None: the model's ``new_user_prior``).
+        prior: a new user's popularity prior (None: the model's ``new_user_prior`` for items, 0 for a query).
+        encoder: for ``query``: the encoder of the model's query index (its own by default).
 
     Raises:
         ValueError: both or neither of ``user`` / ``items``, ``top`` negative, or bad ``items``.
         KeyError: an unknown user or item.
     """
-    if (user is None) == (items is None):
-        raise ValueError("explain_item_path: give exactly one of user= (a known user) or items= (a new user)")
+    if (user is None) == (items is None and query is None):
+        raise ValueError(
+            "explain_item_path: give user= (a known user), or items= and / or query= (a new user), not both"
+        )
     check_positive_int("top", top, minimum=0)
     code = int(resolve_items(model, [item])[0])
     item_ids = model.item_ids
     given: list = []
+    matched: dict[int, float] = {}
     if user is not None:
         u = int(resolve_users(model, [user])[0])
         score = float(model.score(np.array([u]))[0, code])
         terms = model.explain(u, code)
         user_id = model.user_ids[u]
-    else:
+    elif query is None:
         given = list(item_ids[resolve_items(model, items)])
         score = float(model.fold_in([given], prior=prior)[0, code])
         terms = model.explain_fold_in(given, item_ids[code], prior=prior)
+        user_id = None
+    else:
+        given = [] if items is None else list(item_ids[resolve_items(model, items)])
+        lists, prior = ([given] if given else None), (0.0 if prior is None else prior)
+        score = float(model.query_scores([query], item_lists=lists, prior=prior, encoder=encoder)[0, code])
+        terms = model.explain_query(query, item_ids[code], items=given or None, prior=prior, encoder=encoder)
+        matched_row = model.query_history([query], encoder=encoder)
+        matched = dict(zip(model.active_items_[matched_row.indices].tolist(), matched_row.data.tolist()))
         user_id = None
     shares: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     by_component: dict[str, float] = defaultdict(float)
@@ -182,6 +219,7 @@ def explain_item_path(model, item, *, user=None, items=None, top: int = 5, prior
             titles[j],
             float(sum(parts.values())),
             dict(sorted(parts.items(), key=lambda kv: -abs(kv[1]))),
+            matched.get(j),
         )
         for j, parts in shares.items()
     ]
@@ -192,6 +230,7 @@ def explain_item_path(model, item, *, user=None, items=None, top: int = 5, prior
     return ItemPathExplanation(
         user_id=user_id,
         given=given,
+        query=query,
         item_id=item_ids[code],
         title=titles[code],
         score=score,

@@ -10,36 +10,15 @@ import pytest
 
 from interestgraph.cli import main
 from interestgraph.model import ItemPathModel
-from interestgraph.recommend import explain, explain_item_path, recommend, recommend_for_items
+from interestgraph.recommend import explain, explain_item_path, recommend, recommend_for_intent, recommend_for_items
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("item-path-cli")
     graph, model = root / "graph", root / "model"
-    assert (
-        main(
-            [
-                "build",
-                "--format",
-                "synthetic",
-                "--n-users",
-                "80",
-                "--n-items",
-                "120",
-                "--n-events",
-                "3000",
-                "--protocol",
-                "rs-4",
-                "--encoder",
-                "lexical",
-                "--out",
-                str(graph),
-                "-q",
-            ]
-        )
-        == 0
-    )
+    build = "build --format synthetic --n-users 80 --n-items 120 --n-events 3000 --protocol rs-4 --encoder lexical -q"
+    assert main([*build.split(), "--out", str(graph)]) == 0
     grid = json.dumps({"item-path": {"ridge": [50.0, 200.0]}})
     assert main(["train", str(graph), "--model-type", "item-path", "--grid", grid, "--out", str(model), "--json"]) == 0
     return graph, model
@@ -112,6 +91,51 @@ def test_new_users_items_rank_and_explain_with_the_prior(trained, capsys):
     assert float(np.float64(lower.unexplained)) == pytest.approx(0.0, abs=1e-6)
 
 
+def test_a_free_text_query_steps_to_matching_items_and_explains_exactly(trained, capsys):
+    _, model_dir = trained
+    model = ItemPathModel.load(model_dir)
+    assert model.query_vectors_ is not None and model.query_vectors_.shape[0] == model.n_items
+    capsys.readouterr()
+    assert main(["recommend", str(model_dir), "--query", "space adventure", "-k", "4", "--explain", "1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    expected = recommend_for_intent(model, "space adventure", k=4)
+    assert [r["item"] for r in rows] == list(expected["item_id"])
+    matched = {m["item_id"]: m["similarity"] for m in expected.attrs["matched"]}
+    assert 0 < len(matched) <= 5 and all(0 < v <= 1 for v in matched.values())
+    why = rows[0]["explanation"]
+    assert why["query"] == "space adventure" and why["user"] is None and why["prior"] == 0.0
+    assert sum(r["contribution"] for r in why["reasons"]) + why["remainder"] == pytest.approx(why["score"], rel=1e-5)
+    for reason in why["reasons"]:  # every reason is a matched item, with the cosine that weighted its first step
+        assert reason["matched"] == pytest.approx(matched[reason["item"]], rel=1e-6)
+    # with items given too: their paths add to the matched items' and the given items are not recommended
+    given = [str(x) for x in model.item_ids[[3, 7]]]
+    both = recommend_for_intent(model, "space adventure", k=4, items=given)
+    assert not set(given) & set(both["item_id"])
+    assert (
+        main(
+            [
+                "explain",
+                str(model_dir),
+                "--query",
+                "space adventure",
+                "--items",
+                ",".join(given),
+                "--item",
+                str(both["item_id"].iloc[0]),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    explained = json.loads(capsys.readouterr().out)
+    assert explained["score"] == pytest.approx(float(both["score"].iloc[0]), rel=1e-6)
+    full = explain_item_path(model, both["item_id"].iloc[0], items=given, query="space adventure", top=1_000)
+    assert full.remainder == pytest.approx(0.0, abs=1e-12) and full.score == pytest.approx(explained["score"])
+    assert any(r.item_id in given for r in full.reasons)  # the given items speak too ...
+    for reason in full.reasons:  # ... as liked items; the matched ones carry their cosine
+        assert reason.matched == (pytest.approx(matched[reason.item_id]) if reason.item_id in matched else None)
+
+
 def test_batch_explain_and_recommend_read_the_item_path_artifact(trained, capsys):
     _, model_dir = trained
     capsys.readouterr()
@@ -141,8 +165,11 @@ def test_evaluate_finds_the_graph_the_model_records(trained, capsys):
 def test_refusals_name_the_problem(trained, tmp_path, capsys):
     graph, model_dir = trained
     capsys.readouterr()
-    assert main(["recommend", str(model_dir), "--query", "space robots"]) == 2
-    assert "item-path model, which maps no free text" in capsys.readouterr().err
+    from interestgraph.graph import InterestGraph
+
+    bare = ItemPathModel().fit(InterestGraph.load(graph)).save(tmp_path / "bare")  # fitted without a query index
+    assert main(["recommend", str(bare), "--query", "space robots"]) == 2
+    assert "without a query index" in capsys.readouterr().err
     items = tmp_path / "new.csv"
     items.write_text("item_id,title\nnew1,Something New\n")
     assert main(["add-items", str(model_dir), "--items", str(items), "--out", str(tmp_path / "m2")]) == 2

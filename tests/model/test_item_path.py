@@ -659,3 +659,41 @@ def test_fold_in_refuses_bad_item_lists(fitted):
         fitted.fold_in(known)
     with pytest.raises(ValueError, match="prior"):
         fitted.fold_in([known], prior=-1.0)
+
+
+def test_a_query_steps_to_its_matching_documents_and_the_paths_go_on(fitted, graph, temporal_graph, tmp_path):
+    encoder = LexicalEncoder()
+    model = fitted.index_queries(graph, encoder)
+    assert fitted.query_vectors_ is None  # a copy: the fitted model is left as it was
+    texts = ["space adventure", "slow cooking recipes"]
+    # by hand: cosines with every active item's document, the 5 best (positive) as first steps, the paths from them
+    queries = torch.nn.functional.normalize(torch.as_tensor(encoder.encode(texts)).float(), dim=1)
+    cosine = (queries @ model.query_vectors_[torch.from_numpy(model.active_items_)].T).double().numpy()
+    expected = np.zeros((len(texts), len(model.item_ids)))
+    for r in range(len(texts)):
+        best = np.argsort(-cosine[r])[:5]
+        h = np.zeros(len(model.active_items_))
+        h[best] = np.clip(cosine[r, best], 0, None)
+        expected[r, model.active_items_] = h @ model.combined_.double().numpy() / h.sum()
+    got = model.query_scores(texts).double().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+    # the terms add up, and a prior adds popularity over the same mass
+    item = model.item_ids[int(np.argmax(got[0]))]
+    terms = model.explain_query(texts[0], item)
+    assert sum(t.value for t in terms) == pytest.approx(got[0].max(), rel=1e-6)
+    with_prior = model.query_scores(texts[:1], prior=2.0)[0].double().numpy()
+    mass = np.sort(np.clip(cosine[0], 0, None))[-5:].sum()
+    np.testing.assert_allclose(
+        with_prior - got[0], 2.0 * model.prior_scale_ * model.popularity_ / mass, rtol=1e-6, atol=1e-9
+    )
+    # saved and loaded: the same scores; a model without the index, another encoder or another split is refused
+    model.save(tmp_path / "q")
+    np.testing.assert_allclose(ItemPathModel.load(tmp_path / "q").query_scores(texts).numpy(), got, rtol=1e-6)
+    with pytest.raises(ValueError, match="no query index"):
+        fitted.query_scores(texts)
+    with pytest.raises(ValueError, match="query index was made by"):
+        model.query_scores(texts, encoder=LexicalEncoder(64))
+    with pytest.raises(ValueError, match="the same items"):
+        fitted.index_queries(temporal_graph, encoder)
+    with pytest.raises(ValueError, match="non-empty"):
+        model.query_scores([" "])
