@@ -230,7 +230,7 @@ def run_recommend(args: argparse.Namespace) -> CommandResult:
         f"{'rank':>4}  {'item':<{width}}  {'score':>{score_width}}  title",
     ]
     lines += [
-        f"{k:>4}  {r['item']!s:<{width}}  {x:>{score_width}}  {r['title']}"
+        f"{k:>4}  {r['item']!s:<{width}}  {x:>{score_width}}  {r['title'] or ''}"
         for k, (r, x) in enumerate(zip(rows, scores), 1)
     ]
     for explanation in reasons:

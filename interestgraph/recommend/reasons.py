@@ -131,7 +131,8 @@ class ItemPathExplanation:
         else:
             who = f"a new user who liked {len(self.given)} item(s)"
         what = f"item {self.item_id}" + (f" ({self.title})" if self.title else "")
-        lines = [f"{who} · {what}: score {self.score:.6g} from {self.n_reasons:,} liked or matched item(s)", ""]
+        source = "liked or matched" if self.query is not None else "liked"
+        lines = [f"{who} · {what}: score {self.score:.6g} from {self.n_reasons:,} {source} item(s)", ""]
         for rank, reason in enumerate(self.reasons, 1):
             share = reason.contribution / self.score if self.score else float("nan")
             lines.append(f"{rank:>3}. {reason.contribution:+.4g} ({share:+.1%})  {reason.describe()}")

@@ -697,3 +697,25 @@ def test_a_query_steps_to_its_matching_documents_and_the_paths_go_on(fitted, gra
         fitted.index_queries(temporal_graph, encoder)
     with pytest.raises(ValueError, match="non-empty"):
         model.query_scores([" "])
+
+
+def test_a_model_saved_before_titles_facts_and_the_query_index_still_loads(fitted, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from interestgraph.artifacts import write_manifest
+
+    directory = fitted.save(tmp_path / "old")
+    manifest = json.loads((directory / "manifest.json").read_text())
+    ids = pd.read_parquet(directory / "ids.parquet")
+    assert "title" in ids.columns and {"facts", "graph_path", "query_encoder"} <= set(manifest)
+    ids.drop(columns="title").to_parquet(directory / "ids.parquet", index=False)  # what version 1 first wrote
+    (directory / "manifest.json").unlink()
+    old = {
+        k: manifest[k] for k in ("config", "theta", "cold_theta", "skipped", "first_step", "components", "id_dtypes")
+    }
+    write_manifest(directory, format="interestgraph-item-path-model", format_version=1, metadata=old)
+    loaded = ItemPathModel.load(directory)
+    assert loaded.titles_ is None and loaded.facts_ == {} and loaded.query_vectors_ is None
+    np.testing.assert_allclose(loaded.score(np.arange(5)).numpy(), fitted.score(np.arange(5)).numpy(), rtol=1e-6)
