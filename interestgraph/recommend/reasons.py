@@ -201,7 +201,7 @@ def explain_item_path(
         lists, prior = ([given] if given else None), (0.0 if prior is None else prior)
         score = float(model.query_scores([query], item_lists=lists, prior=prior, encoder=encoder)[0, code])
         terms = model.explain_query(query, item_ids[code], items=given or None, prior=prior, encoder=encoder)
-        matched_row = model.query_history([query], encoder=encoder)
+        matched_row = model.query_history([query], encoder=encoder, top=model.query_top(bool(given)))
         matched = dict(zip(model.active_items_[matched_row.indices].tolist(), matched_row.data.tolist()))
         user_id = None
     shares: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))

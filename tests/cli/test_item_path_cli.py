@@ -132,8 +132,11 @@ def test_a_free_text_query_steps_to_matching_items_and_explains_exactly(trained,
     full = explain_item_path(model, both["item_id"].iloc[0], items=given, query="space adventure", top=1_000)
     assert full.remainder == pytest.approx(0.0, abs=1e-12) and full.score == pytest.approx(explained["score"])
     assert any(r.item_id in given for r in full.reasons)  # the given items speak too ...
+    steps = model.query_history(["space adventure"], top=model.query_top(True))  # beside items: more matches
+    assert steps.nnz > len(matched)
+    wide = dict(zip(model.item_ids[model.active_items_[steps.indices]], steps.data))
     for reason in full.reasons:  # ... as liked items; the matched ones carry their cosine
-        assert reason.matched == (pytest.approx(matched[reason.item_id]) if reason.item_id in matched else None)
+        assert reason.matched == (pytest.approx(wide[reason.item_id]) if reason.item_id in wide else None)
 
 
 def test_batch_explain_and_recommend_read_the_item_path_artifact(trained, capsys):
