@@ -70,11 +70,12 @@ STATE_FILE = "state.safetensors"
 IDS_FILE = "ids.parquet"
 #: users sampled (seeded) for ``ItemPathModel.prior_scale_``
 PRIOR_USERS = 256
-#: catalogue items a free-text query steps to, alone and beside a user's items (the best of 2, 5, 10, 20 on the
-#: synthetic paraphrase set's validation queries, per task; benchmarks/README.md, "Free-text intents"): beside a
-#: history the query needs more matched mass to be heard
-QUERY_TOP = 5
-QUERY_TOP_WITH_ITEMS = 20
+#: how many catalogue items a free-text query steps to, and its popularity prior (pseudo-mass): of the grid
+#: top {2, 5, 10, 20} x prior {0, 1}, the setting whose validation NDCG@20 is closest to the best on average over the
+#: intent benchmark's four validation sets (synthetic paraphrases and MovieLens tags, query alone and with the
+#: user's history; 0.984 of each set's best; benchmarks/README.md, "Free-text intents")
+QUERY_TOP = 20
+QUERY_PRIOR = 1.0
 
 
 class Contribution(NamedTuple):
@@ -701,9 +702,9 @@ class ItemPathModel:
 
     def query_history(self, texts, *, item_lists=None, encoder=None, top: int | None = None) -> sp.csr_matrix:
         """``(len(texts), n_active)`` first steps of new users who asked ``texts``: the cosine of the query with the
-        documents of its ``top`` best-matching items (those with a positive cosine; None: :data:`QUERY_TOP`, or
-        :data:`QUERY_TOP_WITH_ITEMS` for a text whose user gave items), plus the first steps of each user's
-        ``item_lists`` as :meth:`fold_in_history` gives them (an item both matched and given gets both).
+        documents of its ``top`` best-matching items (those with a positive cosine; None: :data:`QUERY_TOP`), plus
+        the first steps of each user's ``item_lists`` as :meth:`fold_in_history` gives them (an item both matched
+        and given gets both).
 
         Raises:
             ValueError: an empty text, no query index, another encoder, a bad ``top`` or bad item lists.
@@ -718,14 +719,10 @@ class ItemPathModel:
         encoder = self._query_encoder(encoder)
         queries = _unit_rows(encoder.encode(texts))
         cosine = (queries @ self.query_vectors_[torch.from_numpy(self.active_items_)].T).double().numpy()
-        with_items = [item_lists is not None and len(item_lists[r]) > 0 for r in range(len(texts))]
-        tops = np.array([min(self.query_top(w) if top is None else int(top), cosine.shape[1]) for w in with_items])
-        k = int(tops.max())
+        k = min(QUERY_TOP if top is None else int(top), cosine.shape[1])
         best = np.argpartition(-cosine, k - 1, axis=1)[:, :k]
         values = np.take_along_axis(cosine, best, axis=1)
-        order = np.argsort(-values, axis=1, kind="stable")
-        best, values = np.take_along_axis(best, order, axis=1), np.take_along_axis(values, order, axis=1)
-        kept = (values > 0) & (np.arange(k)[None, :] < tops[:, None])
+        kept = values > 0
         rows = np.repeat(np.arange(len(texts)), k)[kept.ravel()]
         history = sp.csr_matrix(
             (values.ravel()[kept.ravel()], (rows, best.ravel()[kept.ravel()])), shape=(len(texts), cosine.shape[1])
@@ -738,25 +735,20 @@ class ItemPathModel:
                 history = history + sp.csr_matrix((block.data, (given[block.row], block.col)), shape=history.shape)
         return sp.csr_matrix(history)
 
-    @staticmethod
-    def query_top(with_items: bool) -> int:
-        """How many matched items a query steps to by default: :data:`QUERY_TOP` alone, :data:`QUERY_TOP_WITH_ITEMS`
-        beside a user's items."""
-        return QUERY_TOP_WITH_ITEMS if with_items else QUERY_TOP
-
     def query_scores(
-        self, texts, *, item_lists=None, encoder=None, top: int | None = None, prior: float = 0.0
+        self, texts, *, item_lists=None, encoder=None, top: int | None = None, prior: float = QUERY_PRIOR
     ) -> torch.Tensor:
         """``(len(texts), n_items)`` scores of new users who asked ``texts`` (and liked ``item_lists``), without a
         refit: the query steps to its best-matching items (:meth:`query_history`) and the model's paths go on from
         them, ``[Σ_j r(q, j) Σ_c θ_c F_c[j, i] + prior · prior_scale_ · popularity_[i]] / Σ_j r(q, j)``, so a
         query reaches what people who liked the matching items liked. ``prior`` (pseudo-units of first-step mass)
-        is 0 by default: chosen on validation queries. Nothing is masked. :meth:`explain_query` lists the terms."""
+        and ``top`` default to :data:`QUERY_PRIOR` and :data:`QUERY_TOP`, chosen on validation queries. Nothing is
+        masked. :meth:`explain_query` lists the terms."""
         history = self.query_history(texts, item_lists=item_lists, encoder=encoder, top=top)
         return self._mass_scores(history, self._prior_weight(prior))
 
     def explain_query(
-        self, text: str, item, *, items=None, encoder=None, top: int | None = None, prior: float = 0.0
+        self, text: str, item, *, items=None, encoder=None, top: int | None = None, prior: float = QUERY_PRIOR
     ) -> list[Contribution]:
         """Every nonzero term of :meth:`query_scores`'s score of item ID ``item``: the path terms of each matched
         (or given) item ``r(q, j) · θ_c · F_c[j, i] / Σ_j r(q, j)`` and the prior as

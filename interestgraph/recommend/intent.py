@@ -222,7 +222,7 @@ def _item_path_intent(model, text: str, k: int, *, items, encoder, exclude_given
             "score": scores[top_items],
         }
     )
-    matched = model.query_history([text], encoder=encoder, top=model.query_top(bool(given)))
+    matched = model.query_history([text], encoder=encoder)
     order = np.argsort(-matched.data, kind="stable")
     codes = model.active_items_[matched.indices[order]]
     table.attrs["matched"] = [

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..model.item_path import QUERY_PRIOR
 from ..ops import check_positive_int
 from .topk import item_titles, plain_id, resolve_items, resolve_users
 
@@ -170,7 +171,8 @@ def explain_item_path(
         query: a new user's free text, alone or with ``items``
             (:meth:`~interestgraph.model.ItemPathModel.query_scores`; its matched items carry their cosine).
         top: history items to list (the rest are summed into ``remainder``); 0 lists none.
-        prior: a new user's popularity prior (None: the model's ``new_user_prior`` for items, 0 for a query).
+        prior: a new user's popularity prior (None: the model's ``new_user_prior`` for items, ``QUERY_PRIOR`` for a
+            query).
         encoder: for ``query``: the encoder of the model's query index (its own by default).
 
     Raises:
@@ -198,10 +200,10 @@ def explain_item_path(
         user_id = None
     else:
         given = [] if items is None else list(item_ids[resolve_items(model, items)])
-        lists, prior = ([given] if given else None), (0.0 if prior is None else prior)
+        lists, prior = ([given] if given else None), (QUERY_PRIOR if prior is None else prior)
         score = float(model.query_scores([query], item_lists=lists, prior=prior, encoder=encoder)[0, code])
         terms = model.explain_query(query, item_ids[code], items=given or None, prior=prior, encoder=encoder)
-        matched_row = model.query_history([query], encoder=encoder, top=model.query_top(bool(given)))
+        matched_row = model.query_history([query], encoder=encoder)
         matched = dict(zip(model.active_items_[matched_row.indices].tolist(), matched_row.data.tolist()))
         user_id = None
     shares: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))

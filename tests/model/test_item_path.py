@@ -15,6 +15,7 @@ from interestgraph.encoder.lexical import LexicalEncoder
 from interestgraph.evaluate import Recommender, evaluate
 from interestgraph.graph.build import build_interest_graph
 from interestgraph.model import ItemPathConfig, ItemPathGrid, ItemPathModel, tune_item_path
+from interestgraph.model.item_path import QUERY_TOP
 from interestgraph.ops.spectral import chebyshev_coefficients, plateau
 from interestgraph.paths import (
     ChebyshevFilter,
@@ -675,20 +676,22 @@ def test_a_query_steps_to_its_matching_documents_and_the_paths_go_on(fitted, gra
         h = np.zeros(len(model.active_items_))
         h[best] = np.clip(cosine[r, best], 0, None)
         expected[r, model.active_items_] = h @ model.combined_.double().numpy() / h.sum()
-    got = model.query_scores(texts).double().numpy()
+    got = model.query_scores(texts, top=5, prior=0.0).double().numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+    assert model.query_history(texts).getnnz(axis=1).max() == min(QUERY_TOP, len(model.active_items_))  # default
     # the terms add up, and a prior adds popularity over the same mass
     item = model.item_ids[int(np.argmax(got[0]))]
-    terms = model.explain_query(texts[0], item)
+    terms = model.explain_query(texts[0], item, top=5, prior=0.0)
     assert sum(t.value for t in terms) == pytest.approx(got[0].max(), rel=1e-6)
-    with_prior = model.query_scores(texts[:1], prior=2.0)[0].double().numpy()
+    with_prior = model.query_scores(texts[:1], top=5, prior=2.0)[0].double().numpy()
     mass = np.sort(np.clip(cosine[0], 0, None))[-5:].sum()
     np.testing.assert_allclose(
         with_prior - got[0], 2.0 * model.prior_scale_ * model.popularity_ / mass, rtol=1e-6, atol=1e-9
     )
     # saved and loaded: the same scores; a model without the index, another encoder or another split is refused
     model.save(tmp_path / "q")
-    np.testing.assert_allclose(ItemPathModel.load(tmp_path / "q").query_scores(texts).numpy(), got, rtol=1e-6)
+    loaded = ItemPathModel.load(tmp_path / "q").query_scores(texts, top=5, prior=0.0).numpy()
+    np.testing.assert_allclose(loaded, got, rtol=1e-6)
     with pytest.raises(ValueError, match="no query index"):
         fitted.query_scores(texts)
     with pytest.raises(ValueError, match="query index was made by"):
