@@ -23,6 +23,14 @@ catalogue item is ranked; relevant = the rest of their positives. Methods, all f
 Settings are chosen on the validation users at ``n = 3``; the test users are scored once. Recall@20 / NDCG@20 with
 95 % bootstrap intervals over users, and paired differences of the item-path model against every other method.
 
+**One line of text** (held-out users who wrote tags or queries; at least ``MIN_TEXT_USERS`` in each part, else the
+table is skipped and the report says so): each is given only their first texts as one line
+(:func:`~interestgraph.evaluate.cold_users.score_cold_users_text`) and every item is ranked against all their
+positives. Methods: the item-path model's query route (:meth:`~interestgraph.model.ItemPathModel.query_scores`, its
+index over the item documents; ``top`` and ``prior`` chosen on the validation users over ``QUERY_GRID``), the
+interest-graph model's query route (:func:`interestgraph.recommend.intent_scores`, package defaults), popularity,
+text content (cosine of the line with the items' catalogue text) and dense retrieval over the same item documents.
+
     OMP_NUM_THREADS=1 python benchmarks/cold_user.py --out results/cold-user
 """
 
@@ -45,6 +53,9 @@ EASE_GRID = (100.0, 500.0)
 KNN_GRID = (50, 200)
 PRIOR_GRID = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 MODEL = "item-path model (fold-in)"
+QUERY_GRID = [(top, prior) for top in (5, 20) for prior in (0.0, 1.0, 3.0)]
+MIN_TEXT_USERS = 10
+QUERY_MODEL = "item-path model (query route)"
 
 
 def _given_matrix(given: list[list], ids):
@@ -147,6 +158,77 @@ def scorers(cold, model, item_path, encoder, args) -> tuple[dict, dict]:
     return methods, chosen
 
 
+def text_scorers(cold, model, item_path, encoder) -> tuple[dict, dict]:
+    """The one-line-of-text methods as ``lines -> (B, n_items)``, and the item-path route's choice on validation."""
+    from interestgraph.baselines.retrieval import DenseRetrieval
+    from interestgraph.evaluate.cold_users import score_cold_users_text
+    from interestgraph.evaluate.intents import item_documents
+    from interestgraph.recommend import intent_scores
+
+    split = cold.split
+    counts = np.asarray(split.positive_matrix("train").sum(axis=0), dtype=np.float64).ravel()
+    titles = DenseRetrieval(encoder).fit(split.log.item_texts())
+    documents = DenseRetrieval(encoder).fit(item_documents(split))
+
+    def graph_route(lines):
+        out = np.full((len(lines), len(split.log.item_ids)), -np.inf)
+        for r, line in enumerate(lines):
+            try:
+                scores, _ = intent_scores(model, line, encoder=encoder)
+            except ValueError as exc:  # no interest point close enough: a miss
+                if "no interest point" not in str(exc):
+                    raise
+                continue
+            out[r] = np.where(scores != 0, scores, -np.inf)
+        return out
+
+    def route(top, prior):
+        return lambda lines: item_path.query_scores(lines, top=top, prior=prior, encoder=encoder).numpy()
+
+    best, best_value, tried = None, -1.0, []
+    for setting in QUERY_GRID:
+        value = score_cold_users_text(cold, "valid", route(*setting), name=QUERY_MODEL).metrics["ndcg@20"]
+        tried.append({"setting": setting, "valid_ndcg@20": round(value, 4)})
+        if value > best_value:
+            best, best_value = setting, value
+    methods = {
+        QUERY_MODEL: route(*best),
+        "interest-graph model (query route)": graph_route,
+        "popularity": lambda lines: np.tile(counts, (len(lines), 1)),
+        "text content (same encoder)": lambda lines: titles.score(lines),
+        "dense retrieval (item documents)": lambda lines: documents.score(lines),
+    }
+    return methods, {"chosen": best, "tried": tried}
+
+
+def run_text(cold, model, item_path, encoder) -> dict:
+    """The one-line-of-text table (or why it was skipped)."""
+    from interestgraph.evaluate.cold_users import score_cold_users_text
+    from interestgraph.evaluate.intents import mean_ci
+
+    with_text = {p: int(cold.part(p)["text"].notna().sum()) for p in ("valid", "test")}
+    if min(with_text.values()) < MIN_TEXT_USERS:
+        return {"users": with_text, "skipped": f"fewer than {MIN_TEXT_USERS} users with a text in a part"}
+    methods, chosen = text_scorers(cold, model, item_path, encoder)
+    results = {name: score_cold_users_text(cold, "test", method, name=name) for name, method in methods.items()}
+    rows = {
+        name: {m: [round(v, 4) for v in mean_ci(r.per_user[m].to_numpy())] for m in ("recall@20", "ndcg@20")}
+        for name, r in results.items()
+    }
+    ours = results[QUERY_MODEL].per_user["ndcg@20"].to_numpy()
+    comparisons = []
+    for name, result in results.items():
+        if name == QUERY_MODEL:
+            continue
+        theirs = result.per_user["ndcg@20"].to_numpy()
+        mean, low, high = mean_ci(ours - theirs)
+        ratio = round(float(ours.mean() / theirs.mean()), 3) if theirs.mean() > 0 else None
+        comparisons.append(
+            {"baseline": name, "difference": round(mean, 4), "ci": [round(low, 4), round(high, 4)], "ratio": ratio}
+        )
+    return {"users": with_text, "choice": chosen, "table": rows, "comparisons": comparisons}
+
+
 def run(cold, model, item_path, encoder, args) -> dict:
     from interestgraph.evaluate.cold_users import score_cold_users
     from interestgraph.evaluate.intents import mean_ci
@@ -174,6 +256,7 @@ def run(cold, model, item_path, encoder, args) -> dict:
                 | {"ratio": ratio}
             )
     report["comparisons"] = comparisons
+    report["text"] = run_text(cold, model, item_path, encoder)
     return report
 
 
@@ -203,6 +286,21 @@ def markdown(report: dict, command: str, describe: str) -> str:
         lines.append(
             f"| {c['given']} | {c['baseline']} | {c['difference']:+.4f} [{low:+.4f}, {high:+.4f}] | {c['ratio']} |"
         )
+    text = report.get("text")
+    if text is not None:
+        lines += ["", f"**One line of text** (users with a text: {text['users']})"]
+        if "skipped" in text:
+            lines.append(f"skipped: {text['skipped']}")
+        else:
+            lines.append(f"item-path query route (top, prior) chosen on validation: {text['choice']['chosen']}")
+            lines += ["", "| method | Recall@20 [95 % CI] | NDCG@20 [95 % CI] |", "|---|---|---|"]
+            for name, row in text["table"].items():
+                cells = [f"{row[m][0]:.4f} [{row[m][1]:.4f}, {row[m][2]:.4f}]" for m in ("recall@20", "ndcg@20")]
+                lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+            lines += ["", "| item-path query route − this, NDCG@20 | difference [95 % CI] | ratio |", "|---|---|---:|"]
+            for c in text["comparisons"]:
+                low, high = c["ci"]
+                lines.append(f"| {c['baseline']} | {c['difference']:+.4f} [{low:+.4f}, {high:+.4f}] | {c['ratio']} |")
     lines += ["", f"seconds: {report['seconds']}"]
     return "\n".join(lines)
 
@@ -211,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--path", help="ml-latest-small folder (default ../shared/datasets/ml-latest-small)")
     parser.add_argument("--synthetic", action="store_true", help="a synthetic log instead of MovieLens")
+    parser.add_argument("--users", type=int, default=300, help="synthetic users")
+    parser.add_argument("--items", type=int, default=300, help="synthetic items")
+    parser.add_argument("--events", type=int, default=9_000, help="synthetic events")
     parser.add_argument("--share", type=float, default=0.2, help="share of eligible users held out")
     parser.add_argument("--seed", type=int, default=2020, help="which users are held out; model training seed 0")
     parser.add_argument("--encoder", choices=("minilm", "lexical"), default="minilm")
@@ -229,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.synthetic:
         from interestgraph.data import generate_synthetic
 
-        log = generate_synthetic(n_users=300, n_items=300, n_interactions=9_000, seed=0).log
+        log = generate_synthetic(n_users=args.users, n_items=args.items, n_interactions=args.events, seed=0).log
     else:
         from interestgraph.data import load_movielens
 
@@ -245,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     model = InterestGraphModel(ModelConfig(), TrainConfig(**train)).fit(graph)
     fitted = time.perf_counter() - started
     item_path, tried = tune_item_path(graph)
+    item_path = item_path.index_queries(graph, encoder)  # for the one-line-of-text users
     tuned = time.perf_counter() - started - fitted
     report = run(cold, model, item_path, encoder, args)
     report["item_path"] = {
@@ -254,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["seconds"] = {
         "load + build + train": round(fitted, 1),
-        "tune item-path": round(tuned, 1),
+        "tune item-path + query index": round(tuned, 1),
         "total": round(time.perf_counter() - started, 1),
     }
     report["command"] = command

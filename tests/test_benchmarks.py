@@ -407,3 +407,14 @@ def test_cold_user_benchmark_chooses_the_prior_on_validation_and_compares_the_it
     assert cold_user.MODEL not in baselines and "popularity" in baselines
     assert report["item_path"]["tried"] > 0
     assert "item-path model − this" in (tmp_path / "cold-user.md").read_text()
+    # one line of text: the synthetic users' first tags and queries; the route's setting chosen on validation
+    text = report["text"]
+    assert min(text["users"].values()) >= cold_user.MIN_TEXT_USERS
+    assert [tuple(t["setting"]) for t in text["choice"]["tried"]] == cold_user.QUERY_GRID
+    table = text["table"]
+    assert set(table) == {cold_user.QUERY_MODEL, "interest-graph model (query route)", "popularity"} | {
+        "text content (same encoder)",
+        "dense retrieval (item documents)",
+    }
+    assert table[cold_user.QUERY_MODEL]["ndcg@20"][0] > 0
+    assert "**One line of text**" in (tmp_path / "cold-user.md").read_text()

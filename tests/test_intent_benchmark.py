@@ -209,3 +209,34 @@ def test_cold_users_are_out_of_training_and_given_their_first_positives():
     assert seen_given[0] == first[:3] and result.per_user["n_relevant"].iloc[0] == len(first) - 3
     with pytest.raises(ValueError, match="share"):
         cold_user_split(log, share=0.0)
+
+
+def test_cold_users_with_text_get_their_first_tags_and_queries_as_one_line():
+    from interestgraph.evaluate.cold_users import TEXT_EVENTS, TEXT_PARTS, cold_user_split, score_cold_users_text
+
+    log = generate_synthetic(n_users=120, n_items=150, n_interactions=3_600, seed=2).log
+    cold = cold_user_split(log, share=0.2, given=(1, 3), seed=0)
+    inter = log.interactions
+    for user, line in zip(cold.users["user_id"], cold.users["text"]):
+        own = inter[(inter["user_id"] == user) & inter["event"].isin(TEXT_EVENTS) & inter["text"].notna()]
+        texts = list(dict.fromkeys(own.sort_values("timestamp", kind="stable")["text"].str.strip()))
+        assert line == ("; ".join(texts[:TEXT_PARTS]) if texts else None)
+        if texts:  # none of it reaches training: the user left the log entirely
+            assert user not in set(cold.split.log.interactions["user_id"])
+    assert cold.users["text"].notna().sum() >= 10
+    ids = cold.split.log.item_ids
+    users = cold.part("test")
+    users = users[users["text"].notna()].reset_index(drop=True)
+
+    def oracle(lines):  # every positive first: nothing is masked, all positives are relevant
+        assert lines == users["text"].tolist()
+        scores = np.zeros((len(lines), len(ids)))
+        for r, positives in enumerate(users["positives"]):
+            scores[r, ids.get_indexer(positives)] = 1.0
+        return scores
+
+    result = score_cold_users_text(cold, "test", oracle, name="oracle")
+    assert result.given == 0 and len(result.per_user) == len(users)
+    assert (result.per_user["n_relevant"].to_numpy() == users["positives"].map(len).to_numpy()).all()
+    small = result.per_user["n_relevant"] <= 20
+    assert result.per_user.loc[small, "recall@20"].eq(1.0).all()

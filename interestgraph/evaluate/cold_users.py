@@ -8,7 +8,13 @@ positives in time order are cut after the first ``n`` (``n`` in ``given``): the 
 the rest are relevant, and every catalogue item but the given ones is ranked. The same users are evaluated at
 every ``n``, so the rows of one table are comparable.
 
-:func:`score_cold_users` computes Recall@K / NDCG@K per user (:func:`~.metrics.ranking_metrics`).
+**One line of text instead of items.** A held-out user who wrote tags or queries (``TEXT_EVENTS``) also has a
+``text``: their earliest ``TEXT_PARTS`` distinct texts in time order, joined by ``"; "`` (none of them reaches the
+graph: every event of a held-out user leaves training). :func:`score_cold_users_text` gives each such user only that
+line; all their positives are relevant and nothing is masked.
+
+:func:`score_cold_users` and :func:`score_cold_users_text` compute Recall@K / NDCG@K per user
+(:func:`~.metrics.ranking_metrics`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from ..data.weights import EventWeights
 from ..ops import check_positive_int
 from .metrics import ranking_metrics
 
+#: the events whose free text makes a held-out user's line, and how many distinct texts it joins at most
+TEXT_EVENTS = ("tag", "query")
+TEXT_PARTS = 3
+
 
 @dataclass(frozen=True, eq=False)
 class ColdUsers:
@@ -34,7 +44,7 @@ class ColdUsers:
     Attributes:
         split: the recommender's split of the other users (train 0.9 / valid 0.1 of each user's positives in time).
         users: one row per held-out user: ``user_id``, ``part`` (``"valid"`` / ``"test"``), ``positives`` (item IDs,
-            first positive event first).
+            first positive event first), ``text`` (their first free texts as one line, or None).
         given: the ``n`` values.
     """
 
@@ -89,8 +99,24 @@ def cold_user_split(
         inter[~inter["user_id"].isin(held)], f"cold-user: {n_out} users held out entirely (seed {seed})"
     )
     split = user_ratio_split(rest, (0.9, 0.1, 0.0), order="time", seed=seed, weights=weights, name="cold-user")
-    users = pd.DataFrame({"user_id": held, "part": parts, "positives": [per_user[u] for u in held]})
+    users = pd.DataFrame(
+        {
+            "user_id": held,
+            "part": parts,
+            "positives": [per_user[u] for u in held],
+            "text": pd.Series(_first_texts(inter, held), dtype=object),
+        }
+    )
     return ColdUsers(split, users, given)
+
+
+def _first_texts(inter: pd.DataFrame, users) -> list[str | None]:
+    """Each user's first :data:`TEXT_PARTS` distinct free texts of :data:`TEXT_EVENTS`, in time order, as one line."""
+    texts = inter.loc[inter["event"].isin(TEXT_EVENTS) & inter["text"].notna() & inter["user_id"].isin(users)]
+    texts = texts.assign(line=texts["text"].astype(str).str.strip()).loc[lambda t: t["line"] != ""]
+    texts = texts.sort_values(["timestamp"], kind="stable").drop_duplicates(["user_id", "line"])
+    lines = texts.groupby("user_id", sort=False)["line"].agg(lambda x: "; ".join(list(x)[:TEXT_PARTS]))
+    return [lines.get(u) for u in users]
 
 
 @dataclass(eq=False)
@@ -122,17 +148,47 @@ def score_cold_users(
     if n not in cold.given:
         raise ValueError(f"n must be one of {cold.given}, got {n!r}")
     users = cold.part(part)
+    given = [list(p[:n]) for p in users["positives"]]
+    return _rank(cold, part, n, users, scorer(given), given, [list(p[n:]) for p in users["positives"]], name, cutoffs)
+
+
+def score_cold_users_text(
+    cold: ColdUsers,
+    part: str,
+    scorer: Callable[[list[str]], np.ndarray | torch.Tensor],
+    *,
+    name: str,
+    cutoffs: Iterable[int] = (20,),
+) -> ColdUserResult:
+    """Give each held-out user of ``part`` who has a ``text`` only that line and rank every catalogue item; all their
+    positives are relevant (``given`` 0 in the result).
+
+    Args:
+        scorer: takes the lines of a batch of users and returns ``(B, n_items)`` scores in catalogue order.
+
+    Raises:
+        ValueError: no user of ``part`` has a text.
+    """
+    users = cold.part(part)
+    users = users[users["text"].notna()].reset_index(drop=True)
+    if users.empty:
+        raise ValueError(f"no {part} user has a text ({', '.join(TEXT_EVENTS)} events)")
+    scores = scorer(users["text"].tolist())
+    return _rank(cold, part, 0, users, scores, [[] for _ in range(len(users))], list(users["positives"]), name, cutoffs)
+
+
+def _rank(cold, part, n, users, scores, given, relevant_items, name, cutoffs) -> ColdUserResult:
+    """Metrics of ``scores`` ``(len(users), n_items)``: the ``given`` items masked, ``relevant_items`` relevant."""
     ids = cold.split.log.item_ids
     cutoffs = tuple(sorted({int(k) for k in cutoffs}))
-    given = [list(p[:n]) for p in users["positives"]]
-    scores = torch.as_tensor(scorer(given)).detach().to("cpu", torch.float64).clone()
+    scores = torch.as_tensor(scores).detach().to("cpu", torch.float64).clone()
     if tuple(scores.shape) != (len(users), len(ids)):
         raise ValueError(f"{name}: scorer returned shape {tuple(scores.shape)}, expected ({len(users)}, {len(ids)})")
     scores[torch.isnan(scores)] = -torch.inf
     relevant = np.zeros((len(users), len(ids)), dtype=bool)
-    for r, (g, p) in enumerate(zip(given, users["positives"])):
+    for r, (g, p) in enumerate(zip(given, relevant_items)):
         scores[r, torch.from_numpy(ids.get_indexer(g)).long()] = -torch.inf
-        relevant[r, ids.get_indexer(list(p[n:]))] = True
+        relevant[r, ids.get_indexer(list(p))] = True
     best = torch.topk(scores, min(max(cutoffs), len(ids)), dim=1)
     hits = np.take_along_axis(relevant, best.indices.numpy(), axis=1) & torch.isfinite(best.values).numpy()
     n_rel = torch.from_numpy(relevant.sum(axis=1).astype(np.int64))
