@@ -204,57 +204,49 @@ def text_scorers(cold, model, item_path, encoder) -> tuple[dict, dict]:
 def run_text(cold, model, item_path, encoder) -> dict:
     """The one-line-of-text table (or why it was skipped)."""
     from interestgraph.evaluate.cold_users import score_cold_users_text
-    from interestgraph.evaluate.intents import mean_ci
 
     with_text = {p: int(cold.part(p)["text"].notna().sum()) for p in ("valid", "test")}
     if min(with_text.values()) < MIN_TEXT_USERS:
         return {"users": with_text, "skipped": f"fewer than {MIN_TEXT_USERS} users with a text in a part"}
     methods, chosen = text_scorers(cold, model, item_path, encoder)
     results = {name: score_cold_users_text(cold, "test", method, name=name) for name, method in methods.items()}
+    rows, comparisons = _summarise(results, QUERY_MODEL)
+    return {"users": with_text, "choice": chosen, "table": rows, "comparisons": comparisons}
+
+
+def _summarise(results: dict, ours: str) -> tuple[dict, list[dict]]:
+    """Each method's mean Recall@20 / NDCG@20 with 95 % intervals, and ``ours`` − each other method's NDCG@20
+    (paired per user) with the ratio of the means."""
+    from interestgraph.evaluate.intents import mean_ci
+
     rows = {
         name: {m: [round(v, 4) for v in mean_ci(r.per_user[m].to_numpy())] for m in ("recall@20", "ndcg@20")}
         for name, r in results.items()
     }
-    ours = results[QUERY_MODEL].per_user["ndcg@20"].to_numpy()
+    mine = results[ours].per_user["ndcg@20"].to_numpy()
     comparisons = []
     for name, result in results.items():
-        if name == QUERY_MODEL:
+        if name == ours:
             continue
         theirs = result.per_user["ndcg@20"].to_numpy()
-        mean, low, high = mean_ci(ours - theirs)
-        ratio = round(float(ours.mean() / theirs.mean()), 3) if theirs.mean() > 0 else None
+        mean, low, high = mean_ci(mine - theirs)
+        ratio = round(float(mine.mean() / theirs.mean()), 3) if theirs.mean() > 0 else None
         comparisons.append(
             {"baseline": name, "difference": round(mean, 4), "ci": [round(low, 4), round(high, 4)], "ratio": ratio}
         )
-    return {"users": with_text, "choice": chosen, "table": rows, "comparisons": comparisons}
+    return rows, comparisons
 
 
 def run(cold, model, item_path, encoder, args) -> dict:
     from interestgraph.evaluate.cold_users import score_cold_users
-    from interestgraph.evaluate.intents import mean_ci
 
     methods, chosen = scorers(cold, model, item_path, encoder, args)
     report = {"choices": chosen, "users": {p: len(cold.part(p)) for p in ("valid", "test")}, "tables": {}}
     comparisons = []
     for n in cold.given:
         results = {name: score_cold_users(cold, "test", n, method, name=name) for name, method in methods.items()}
-        rows = {}
-        for name, result in results.items():
-            rows[name] = {
-                m: [round(v, 4) for v in mean_ci(result.per_user[m].to_numpy())] for m in ("recall@20", "ndcg@20")
-            }
-        report["tables"][n] = rows
-        ours = results[MODEL].per_user["ndcg@20"].to_numpy()
-        for name, result in results.items():
-            if name == MODEL:
-                continue
-            theirs = result.per_user["ndcg@20"].to_numpy()
-            mean, low, high = mean_ci(ours - theirs)
-            ratio = round(float(ours.mean() / theirs.mean()), 3) if theirs.mean() > 0 else None
-            comparisons.append(
-                {"given": n, "baseline": name, "difference": round(mean, 4), "ci": [round(low, 4), round(high, 4)]}
-                | {"ratio": ratio}
-            )
+        report["tables"][n], against = _summarise(results, MODEL)
+        comparisons += [{"given": n} | c for c in against]
     report["comparisons"] = comparisons
     report["text"] = run_text(cold, model, item_path, encoder)
     return report
