@@ -144,7 +144,9 @@ class Methods:
         bar.close()
         return out, unmapped
 
-    def item_path_route(self, model, queries, top: int, prior: float, *, with_history: bool = False) -> np.ndarray:
+    def item_path_route(
+        self, model, queries, top: int, prior: float, *, with_history: bool = False, encoder=None
+    ) -> np.ndarray:
         """The item-path model's query route (:meth:`~interestgraph.model.ItemPathModel.query_scores`: the query
         steps to its ``top`` best-matching item documents, the model's paths go on from them); with the history, the
         user's training items are given too, oldest first (their first-step weights as the model's own)."""
@@ -160,7 +162,8 @@ class Methods:
                 order = np.argsort(steps.data, kind="stable")  # the latest weighs most: oldest first
                 item_lists.append(list(model.item_ids[model.active_items_[steps.indices[order]]]))
         texts = queries["text"].tolist()
-        return model.query_scores(texts, item_lists=item_lists, top=top, prior=prior, encoder=self.encoder).numpy()
+        encoder = self.encoder if encoder is None else encoder
+        return model.query_scores(texts, item_lists=item_lists, top=top, prior=prior, encoder=encoder).numpy()
 
     def history_scores(self, queries) -> np.ndarray:
         """The model's recommendation without the query (its score of the user; zeros for a user it does not know)."""
@@ -178,9 +181,10 @@ def _score(intents, part, name, matrix, *, mask):
     return score_queries(intents, part, lambda batch: matrix[batch.index.to_numpy()], name=name, mask_history=mask)
 
 
-def run(intents, model, encoder, args, item_path=None) -> dict:
+def run(intents, model, encoder, args, item_path=None, tuned=None) -> dict:
     """Both tasks on validation (settings) and test (once); returns the report. ``item_path``: an
-    :class:`~interestgraph.model.ItemPathModel` with a query index, scored beside the interest-graph model."""
+    :class:`~interestgraph.model.ItemPathModel` with a query index, scored beside the interest-graph model;
+    ``tuned``: ``(the same model indexed by a fine-tuned encoder, that encoder)``, scored beside it."""
     from interestgraph.evaluate.intents import mix, paired_ci
 
     methods = Methods(intents, model, encoder)
@@ -214,19 +218,28 @@ def run(intents, model, encoder, args, item_path=None) -> dict:
         store["model, history alone"] = methods.history_scores(q)
     report["unmapped_queries"] = unmapped
 
-    if item_path is not None:  # the item-path model's route: settings on validation, per task
+    if item_path is not None:  # the item-path model's route: settings on validation, per task (and encoder)
         started = time.perf_counter()
-        for label, with_history in (("item-path query route", False), ("item-path route, history as items", True)):
-            tried, chosen, chosen_value = [], None, -1.0
-            for setting in ITEM_PATH_GRID if not args.quick else ITEM_PATH_GRID[:1]:
-                scores = methods.item_path_route(item_path, parts["valid"], **setting, with_history=with_history)
-                value = _score(intents, "valid", label, scores, mask=with_history).metrics["ndcg@20"]
-                tried.append({**setting, "valid_ndcg@20": round(value, 4)})
-                if value > chosen_value:
-                    chosen, chosen_value = setting, value
-            report["choices"][label] = {"chosen": chosen, "tried": tried}
-            for part, store in (("valid", valid_scores), ("test", test_scores)):
-                store[label] = methods.item_path_route(item_path, parts[part], **chosen, with_history=with_history)
+        variants = [("", item_path, None)] + ([(" (tuned encoder)", *tuned)] if tuned is not None else [])
+        for suffix, ip_model, ip_encoder in variants:
+            for label, with_history in (
+                ("item-path query route" + suffix, False),
+                ("item-path route, history as items" + suffix, True),
+            ):
+                tried, chosen, chosen_value = [], None, -1.0
+                for setting in ITEM_PATH_GRID if not args.quick else ITEM_PATH_GRID[:1]:
+                    scores = methods.item_path_route(
+                        ip_model, parts["valid"], **setting, with_history=with_history, encoder=ip_encoder
+                    )
+                    value = _score(intents, "valid", label, scores, mask=with_history).metrics["ndcg@20"]
+                    tried.append({**setting, "valid_ndcg@20": round(value, 4)})
+                    if value > chosen_value:
+                        chosen, chosen_value = setting, value
+                report["choices"][label] = {"chosen": chosen, "tried": tried}
+                for part, store in (("valid", valid_scores), ("test", test_scores)):
+                    store[label] = methods.item_path_route(
+                        ip_model, parts[part], **chosen, with_history=with_history, encoder=ip_encoder
+                    )
         for part, store in (("valid", valid_scores), ("test", test_scores)):
             rows = item_path.user_ids.get_indexer(parts[part]["user_id"])
             store["item-path, history alone"] = item_path.score(rows).double().numpy()
@@ -235,6 +248,8 @@ def run(intents, model, encoder, args, item_path=None) -> dict:
     query_alone = ["model query route", "TF-IDF", "BM25", "dense (same encoder)", "popularity"]
     if item_path is not None:
         query_alone.insert(1, "item-path query route")
+    if tuned is not None:
+        query_alone.insert(2, "item-path query route (tuned encoder)")
     text_methods = ["TF-IDF", "BM25", "dense (same encoder)"]
     results = {"query alone": {}, "query + history": {}}
     valid_results = {"query alone": {}, "query + history": {}}
@@ -271,6 +286,8 @@ def run(intents, model, encoder, args, item_path=None) -> dict:
     ]
     if item_path is not None:
         personal[:0] = ["item-path route, history as items", "item-path, history alone", "item-path query route"]
+    if tuned is not None:
+        personal[1:1] = ["item-path route, history as items (tuned encoder)"]
     for name in personal:
         for part, store, sink in (("valid", valid_scores, valid_results), ("test", test_scores, results)):
             sink["query + history"][name] = _score(intents, part, name, store[name], mask=True)
@@ -313,6 +330,11 @@ def run(intents, model, encoder, args, item_path=None) -> dict:
             paired_ci(qh[personal_route], qh["model route, history as items"]),
             paired_ci(qh[personal_route], qh["model route + model history"]),
         ]
+    if tuned is not None:
+        comparisons += [
+            paired_ci(qa["item-path query route (tuned encoder)"], qa["item-path query route"]),
+            paired_ci(qh["item-path route, history as items (tuned encoder)"], qh["item-path route, history as items"]),
+        ]
     report["valid"] = {
         task: {name: {m: round(r.metrics[m], 4) for m in METRICS} for name, r in table.items()}
         for task, table in valid_results.items()
@@ -347,6 +369,8 @@ def markdown(report: dict, command: str) -> str:
             lines.append(f"- {key}: {value['chosen']} chosen on validation over {len(value['tried'])} settings")
     if "item_path" in report:
         lines.append(f"- item-path model: {report['item_path']}")
+    if "encoder_tuning" in report:
+        lines.append(f"- encoder fine-tuning (top 2 layers, contrastive, one epoch): {report['encoder_tuning']}")
     for task, rows in report["tasks"].items():
         lines += ["", f"**{task}** (test)", "", HEADER, "|---|---|---|---|"]
         for name, row in rows.items():
@@ -380,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default=str(ROOT / "graphs" / ".encoder-cache"), help="embedding cache")
     parser.add_argument("--epochs", type=int, default=None, help="TrainConfig.epochs (default: its own)")
     parser.add_argument("--quick", action="store_true", help="one route setting only (smoke runs)")
+    parser.add_argument(
+        "--tune-encoder",
+        action="store_true",
+        help="also fine-tune the encoder's top 2 layers on the training part's (label or tag, item document) pairs "
+        "(fine_tune_contrastive, one epoch) and score the item-path route with it",
+    )
     parser.add_argument("--out", help="folder for intent-<dataset>.md / .json")
     args = parser.parse_args(argv)
     command = "python benchmarks/intent.py " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -398,7 +428,21 @@ def main(argv: list[str] | None = None) -> int:
     item_path, tried = tune_item_path(graph)
     item_path = item_path.index_queries(graph, encoder)
     item_path_seconds = time.perf_counter() - started
-    report = run(intents, model, encoder, args, item_path=item_path)
+    tuned = None
+    if args.tune_encoder:
+        from interestgraph.encoder import EncoderConfig, TextEncoder
+        from interestgraph.encoder.contrastive import fine_tune_contrastive
+        from interestgraph.evaluate.intents import text_document_pairs
+
+        started = time.perf_counter()
+        tuned_encoder = TextEncoder(EncoderConfig(mode="top", top_layers=2))
+        tuning = fine_tune_contrastive(tuned_encoder, text_document_pairs(intents.split))
+        tuned = (item_path.index_queries(graph, tuned_encoder), tuned_encoder)
+        tuning_seconds = time.perf_counter() - started
+    report = run(intents, model, encoder, args, item_path=item_path, tuned=tuned)
+    if tuned is not None:
+        report["encoder_tuning"] = {k: v for k, v in tuning.items() if k != "seconds"}
+        report["seconds"]["encoder fine-tuning + index"] = round(tuning_seconds, 1)
     report["item_path"] = (
         f"{item_path.describe()}, chosen on the split's validation part over {len(tried)} configurations"
     )

@@ -152,7 +152,10 @@ def test_the_benchmark_core_runs_and_planted_queries_retrieve_their_items(plante
     graph = build_interest_graph(planted.split, encoder=encoder)
     model = InterestGraphModel(ModelConfig(dim=8), TrainConfig(epochs=3, verbose=False, seed=0)).fit(graph)
     item_path = ItemPathModel().fit(graph).index_queries(graph, encoder)
-    report = run(planted, model, encoder, argparse.Namespace(quick=True), item_path=item_path)
+    # the tuned-encoder rows' code path, with the same encoder standing in for a fine-tuned one
+    report = run(
+        planted, model, encoder, argparse.Namespace(quick=True), item_path=item_path, tuned=(item_path, encoder)
+    )
     alone = report["tasks"]["query alone"]
     # queries written from the planted interest find its items far above popularity
     assert alone["model query route"]["recall@20"][0] > 0.3
@@ -167,6 +170,9 @@ def test_the_benchmark_core_runs_and_planted_queries_retrieve_their_items(plante
     assert personal["item-path route, history as items"]["ndcg@20"][0] > personal["item-path query route"]["ndcg@20"][0]
     assert report["choices"]["item-path query route"]["chosen"] == {"top": 5, "prior": 0.0}  # quick: one setting
     assert "| item-path query route |" in markdown(report, "python benchmarks/intent.py")
+    same = report["tasks"]["query alone"]["item-path query route (tuned encoder)"]
+    assert same["ndcg@20"] == alone["item-path query route"]["ndcg@20"]  # the same encoder: the same scores
+    assert "item-path route, history as items (tuned encoder)" in personal
 
 
 @pytest.mark.skipif(not (ML_SMALL / "tags.csv").is_file(), reason="ml-latest-small not in ../shared/datasets")
@@ -240,3 +246,16 @@ def test_cold_users_with_text_get_their_first_tags_and_queries_as_one_line():
     assert (result.per_user["n_relevant"].to_numpy() == users["positives"].map(len).to_numpy()).all()
     small = result.per_user["n_relevant"] <= 20
     assert result.per_user.loc[small, "recall@20"].eq(1.0).all()
+
+
+def test_text_document_pairs_use_interest_labels_and_training_tags_only():
+    from interestgraph.evaluate.intents import item_documents, text_document_pairs
+
+    intents = tag_intents(_tiny_tag_log(), test_share=0.2, valid_share=0.4)
+    documents = item_documents(intents.split)
+    pairs = text_document_pairs(intents.split)
+    ids = intents.split.log.item_ids
+    assert ("Comedy", documents[ids.get_loc(1)]) in pairs and sum(t == "Comedy" for t, _ in pairs) == 10
+    tags = {(t, d) for t, d in pairs if t != "Comedy"}
+    # the training tags, each with its movie; 'space' (validation) and 'time travel' (test) never
+    assert tags == {("Funny", documents[ids.get_loc(1)]), ("dark", documents[ids.get_loc(3)])}

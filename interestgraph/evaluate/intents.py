@@ -119,6 +119,28 @@ def item_documents(split: Split, *, tag_events: Sequence[str] = ("tag",)) -> lis
     return [t + (". " + ", ".join(dict.fromkeys(e)) if e else "") for t, e in zip(texts, extra)]
 
 
+def text_document_pairs(split: Split, *, tag_events: Sequence[str] = ("tag", "query")) -> list[tuple[str, str]]:
+    """``(text, item document)`` pairs a query should retrieve, from what training may see: each item's interest
+    labels, and every free text of ``tag_events`` in the **training** part with the item it was attached to
+    (documents: :func:`item_documents`). What :func:`~interestgraph.encoder.contrastive.fine_tune_contrastive`
+    trains on."""
+    log = split.log
+    documents = item_documents(split)
+    pairs = []
+    for field_name in log.interest_fields:
+        for k, cell in enumerate(log.items[field_name]):
+            if isinstance(cell, (list, tuple, np.ndarray)):
+                pairs += [(str(v), documents[k]) for v in cell if str(v).strip()]
+    inter = log.interactions
+    sel = (inter["part"] == "train").to_numpy() & inter["event"].isin(tag_events).to_numpy()
+    sel &= inter["text"].notna().to_numpy()
+    codes = log.item_ids.get_indexer(inter.loc[sel, ITEM_ID])
+    pairs += [
+        (t.strip(), documents[c]) for c, t in zip(codes, inter.loc[sel, "text"].astype(str)) if c >= 0 and t.strip()
+    ]
+    return pairs
+
+
 def seen_vocabulary(split: Split, documents: Sequence[str] | None = None) -> set[str]:
     """Words seen before the cut: the item documents (:func:`item_documents`) and every training free text."""
     vocab: set[str] = set()
