@@ -136,6 +136,11 @@ def run_train_item_path(args: argparse.Namespace) -> CommandResult:
     check_target(args.out, overwrite=args.overwrite, inputs=(args.graph,))
     started = time.perf_counter()
     graph = InterestGraph.load(args.graph)
+    if args.tune_encoder and (graph.encoder_identity is None or graph.encoder_identity.startswith("lexical-")):
+        raise UsageError(
+            f"--tune-encoder fine-tunes the packaged MiniLM; {args.graph} was built with "
+            f"{graph.encoder_identity or 'no text encoder'}"
+        )
     model, facts, line = fit_item_path(graph.split, graph, args)
     indexed = ""
     if graph.encoder_identity is not None:  # the query index: free-text queries through the graph's encoder
@@ -145,11 +150,19 @@ def run_train_item_path(args: argparse.Namespace) -> CommandResult:
         encoder = encoder_for_identity(graph.encoder_identity)
         if same_encoder(encoder, graph.encoder_identity):
             index_started = time.perf_counter()
+            if args.tune_encoder:
+                encoder = _tuned_query_encoder(graph, encoder, facts)
             model = model.index_queries(graph, encoder)
             facts["query_index_seconds"] = round(time.perf_counter() - index_started, 3)
             indexed = (
                 f"\nquery index: {model.n_items:,} item documents embedded in {facts['query_index_seconds']:.1f} s"
             )
+            if args.tune_encoder:
+                tuning = facts["encoder_tuning"]
+                indexed += (
+                    f" by the encoder fine-tuned on {tuning['pairs']:,} (text, item) pairs "
+                    f"({tuning['steps']} steps, loss {tuning['loss_per_epoch'][-1]:.3f}, {tuning['seconds']:.0f} s)"
+                )
         else:
             indexed = (
                 f"\nno query index: the graph's encoder {graph.encoder_identity!r} is not the packaged one "
@@ -176,6 +189,23 @@ def run_train_item_path(args: argparse.Namespace) -> CommandResult:
     return CommandResult(data, text)
 
 
+def _tuned_query_encoder(graph, encoder, facts: dict):
+    """``train --model-type item-path --tune-encoder``: the graph's MiniLM with its top 2 layers fine-tuned
+    contrastively on the training part's (interest label or tag, item document) pairs."""
+    from ..encoder import EncoderConfig, TextEncoder
+    from ..encoder.contrastive import fine_tune_contrastive
+    from ..evaluate.intents import text_document_pairs
+
+    if not isinstance(encoder, TextEncoder):
+        raise UsageError("--tune-encoder fine-tunes the packaged MiniLM; this graph was built with another encoder")
+    tuned = TextEncoder(EncoderConfig(mode="top", top_layers=2))
+    report = fine_tune_contrastive(tuned, text_document_pairs(graph.split))
+    facts["encoder_tuning"] = {k: v for k, v in report.items() if k != "seconds"} | {
+        "seconds": round(report["seconds"], 3)
+    }
+    return tuned
+
+
 def run_train(args: argparse.Namespace) -> CommandResult:
     from .. import distributed
     from ..graph import InterestGraph
@@ -188,6 +218,11 @@ def run_train(args: argparse.Namespace) -> CommandResult:
         return run_train_item_path(args)
     if args.grid is not None:
         raise UsageError("--grid chooses the item-path model's settings: give it with --model-type item-path")
+    if args.tune_encoder:
+        raise UsageError(
+            "--tune-encoder fine-tunes the item-path model's query encoder: give it with --model-type item-path (the "
+            "interest-graph model trains its encoder jointly with --encoder-mode top or lora)"
+        )
     model_config, train_config = configs_from_args(args)
     try:
         processes = distributed.env_world_size()
@@ -318,6 +353,12 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         help="interest-graph (default: the walk model trained by gradient steps, with the encoder, intents and "
         "add-items) or item-path (closed-form item–item paths, weights chosen on validation over --grid: the "
         "stronger ranker, fitted in seconds to minutes; see docs/item-path.md)",
+    )
+    train.add_argument(
+        "--tune-encoder",
+        action="store_true",
+        help="with --model-type item-path: fine-tune the query encoder's top 2 layers contrastively on the training "
+        "part's (interest label or tag, item document) pairs before indexing (minutes on a CPU; docs/item-path.md)",
     )
     train.add_argument(
         "--grid",

@@ -38,8 +38,12 @@ def encoder_for_identity(identity: str | None):
 
 def default_encoder(model):
     """The encoder that made the model's vectors: the packaged MiniLM, or the lexical encoder of the same width."""
-    identity = model_encoder_identity(model) or ""
-    tuning = model.encoder_tuning
+    return rebuild_encoder(model_encoder_identity(model) or "", model.encoder_tuning, model.encoder_state)
+
+
+def rebuild_encoder(identity: str, tuning: dict | None = None, state=None):
+    """The encoder ``identity`` names: :func:`encoder_for_identity`, or with ``tuning`` (``mode``, ``top_layers``,
+    ``lora_r``, ``lora_alpha``) and its trainable ``state`` the fine-tuned encoder (callers verify the identity)."""
     if identity.startswith("lexical-") or not tuning:
         return encoder_for_identity(identity)
     from ..encoder import EncoderConfig, TextEncoder
@@ -51,7 +55,7 @@ def default_encoder(model):
     encoder = TextEncoder(
         EncoderConfig(model=None if name is None or name.startswith("all-MiniLM-L6-v2 (package") else name, **settings)
     )
-    encoder.load_trainable_state_dict(model.encoder_state)
+    encoder.load_trainable_state_dict(state)
     return encoder
 
 

@@ -76,6 +76,8 @@ PRIOR_USERS = 256
 #: user's history; 0.984 of each set's best; benchmarks/README.md, "Free-text intents")
 QUERY_TOP = 20
 QUERY_PRIOR = 1.0
+#: the encoder settings saved with a fine-tuned query encoder
+QUERY_ENCODER_SETTINGS = ("mode", "top_layers", "lora_r", "lora_alpha")
 
 
 class Contribution(NamedTuple):
@@ -281,6 +283,9 @@ class ItemPathModel:
         query_vectors_: ``(n_items, d)`` float32 unit vectors of every item's document (title, text fields,
             interest labels, training tags) for free-text queries, or None until :meth:`index_queries`.
         query_encoder_: the identity of the encoder that made ``query_vectors_`` (queries must use the same one).
+        query_encoder_tuning_: for a fine-tuned query encoder
+            (:func:`~interestgraph.encoder.contrastive.fine_tune_contrastive`), ``(settings, trainable state)`` saved
+            with the model so it embeds queries again after loading; None for the packaged or lexical encoder.
         titles_: ``(n_items,)`` object array of the catalogue's titles (None where an item has none), or None when
             the log had no titles; saved with the model, shown by recommendations and explanations.
     """
@@ -383,6 +388,7 @@ class ItemPathModel:
         facts=None,
         query_vectors=None,
         query_encoder=None,
+        query_encoder_tuning=None,
     ):
         """The fitted state, set in one place."""
         share_normalised(components.values())
@@ -401,6 +407,7 @@ class ItemPathModel:
         self.facts_ = dict(facts or {})
         self.query_vectors_ = query_vectors
         self.query_encoder_ = query_encoder
+        self.query_encoder_tuning_ = query_encoder_tuning
         self.combined_ = self._combine()
         counts = np.asarray(seen.sum(axis=0), dtype=np.float64).ravel()
         self.popularity_ = counts / counts.max() if counts.size and counts.max() > 0 else counts
@@ -680,12 +687,16 @@ class ItemPathModel:
         other = copy.copy(self)
         other.query_vectors_ = _unit_rows(encoder.encode(item_documents(split)))
         other.query_encoder_ = describe_encoder(encoder)
+        other.query_encoder_tuning_ = None
+        if getattr(encoder, "tuned_digest", None):  # fine-tuned: keep what rebuilds it
+            settings = {k: getattr(encoder.config, k) for k in QUERY_ENCODER_SETTINGS}
+            other.query_encoder_tuning_ = (settings, encoder.trainable_state_dict())
         return other
 
     def _query_encoder(self, encoder):
         """``encoder``, or the one that made ``query_vectors_``; refuses another one and a model without the index."""
         from ..encoder.identity import describe_encoder, same_encoder
-        from .encoding import encoder_for_identity
+        from .encoding import rebuild_encoder
 
         self._check_fitted()
         if self.query_vectors_ is None:
@@ -693,7 +704,9 @@ class ItemPathModel:
                 "this item-path model has no query index: call model.index_queries(graph, encoder) (the command line's "
                 "'train --model-type item-path' builds it when the graph has text)"
             )
-        encoder = encoder_for_identity(self.query_encoder_) if encoder is None else encoder
+        if encoder is None:
+            settings, state = self.query_encoder_tuning_ or (None, None)
+            encoder = rebuild_encoder(self.query_encoder_, settings, state)
         if not same_encoder(encoder, self.query_encoder_):
             raise ValueError(
                 f"encoder: the query index was made by {self.query_encoder_!r}, not by {describe_encoder(encoder)!r}"
@@ -798,6 +811,9 @@ class ItemPathModel:
         tensors["active_items"] = torch.from_numpy(self.active_items_.astype(np.int64))
         if self.query_vectors_ is not None:
             tensors["query_vectors"] = self.query_vectors_.contiguous()
+        if self.query_encoder_tuning_ is not None:
+            for key, value in self.query_encoder_tuning_[1].items():
+                tensors[f"query_encoder/{key}"] = value.contiguous()
         tensors["cold_columns"] = torch.from_numpy(self.cold_columns_.astype(np.int64))
         ids = pd.DataFrame(
             {
@@ -818,6 +834,7 @@ class ItemPathModel:
             "facts": self.facts_,
             "graph_path": self.facts_.get("graph_path"),  # where `interestgraph evaluate MODEL` finds its graph
             "query_encoder": self.query_encoder_,
+            "query_encoder_settings": None if self.query_encoder_tuning_ is None else self.query_encoder_tuning_[0],
         }
         graph_path = self.facts_.get("graph_path")
         inputs = (*inputs, graph_path) if isinstance(graph_path, str) else tuple(inputs)
@@ -892,6 +909,15 @@ class ItemPathModel:
             query_encoder = manifest.get("query_encoder")
             if (query_vectors is None) != (not isinstance(query_encoder, str)):
                 raise ValueError("'query_vectors' and the manifest's 'query_encoder' come together")
+            settings = manifest.get("query_encoder_settings")
+            state = {k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith("query_encoder/")}
+            if (settings is not None or state) and (
+                query_vectors is None
+                or not isinstance(settings, dict)
+                or set(settings) != set(QUERY_ENCODER_SETTINGS)
+                or not state
+            ):
+                raise ValueError("the fine-tuned query encoder's settings and state are incomplete")
             if query_vectors is not None and (query_vectors.ndim != 2 or query_vectors.shape[0] != len(item_ids)):
                 raise ValueError(
                     f"'query_vectors' has shape {tuple(query_vectors.shape)}, expected ({len(item_ids)}, d)"
@@ -923,6 +949,7 @@ class ItemPathModel:
             facts=manifest["facts"] if isinstance(manifest.get("facts"), dict) else None,
             query_vectors=None if query_vectors is None else query_vectors.float(),
             query_encoder=query_encoder if query_vectors is not None else None,
+            query_encoder_tuning=(settings, state) if state else None,
         )
         return model
 

@@ -181,6 +181,11 @@ def test_refusals_name_the_problem(trained, tmp_path, capsys):
     assert "--epochs" in err and "interest-graph model only" in err and not (tmp_path / "m3").exists()
     assert main(["train", str(graph), "--grid", "{}", "--out", str(tmp_path / "m4")]) == 2
     assert "--model-type item-path" in capsys.readouterr().err
+    assert main(["train", str(graph), "--tune-encoder", "--out", str(tmp_path / "m5")]) == 2
+    assert "--encoder-mode" in capsys.readouterr().err
+    lexical = ["train", str(graph), "--model-type", "item-path", "--tune-encoder", "--out", str(tmp_path / "m6")]
+    assert main(lexical) == 2 and not (tmp_path / "m6").exists()
+    assert "fine-tunes the packaged MiniLM" in capsys.readouterr().err
     assert main(["recommend", str(model_dir), "--user", "nobody"]) == 1
     assert "not among the model's" in capsys.readouterr().err
     assert main(["explain", str(model_dir), "--items", "nope", "--item", str(graph)]) == 1

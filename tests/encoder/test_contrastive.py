@@ -51,3 +51,27 @@ def test_fine_tuning_refuses_a_frozen_encoder_and_bad_pairs():
     with pytest.raises(ValueError, match="batch_size"):
         fine_tune_contrastive(encoder, PAIRS, batch_size=1)
     assert all(torch.equal(state[k], v) for k, v in encoder.trainable_state_dict().items())  # nothing moved
+
+
+def test_an_item_path_query_index_keeps_its_fine_tuned_encoder(tmp_path):
+    import numpy as np
+
+    from interestgraph.data import generate_synthetic
+    from interestgraph.encoder.lexical import LexicalEncoder
+    from interestgraph.evaluate.intents import text_document_pairs
+    from interestgraph.graph.build import build_interest_graph
+    from interestgraph.model import ItemPathModel
+
+    log = generate_synthetic(n_users=60, n_items=80, n_interactions=1_500, seed=3).log
+    graph = build_interest_graph(log, protocol="rs-4", encoder=LexicalEncoder())
+    encoder = TextEncoder(EncoderConfig(mode="top", top_layers=1))
+    pairs = text_document_pairs(graph.split)
+    fine_tune_contrastive(encoder, pairs[:64], epochs=1, batch_size=32)
+    model = ItemPathModel().fit(graph).index_queries(graph, encoder)
+    assert "fine-tuned" in model.query_encoder_
+    expected = model.query_scores(["space adventure"], encoder=encoder).numpy()
+    model.save(tmp_path / "m")
+    loaded = ItemPathModel.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.query_scores(["space adventure"]).numpy(), expected, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="query index was made by"):
+        loaded.query_scores(["space adventure"], encoder=TextEncoder())  # the base encoder is not the tuned one
