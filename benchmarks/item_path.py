@@ -17,6 +17,9 @@ Not a test: it measures. Protocol, for each ``--protocols`` × ``--seeds``:
    split) and the test part is scored once more, paired and pooled the same way; nothing is chosen again. On
    ``tl-4`` this closes the gap between the training history and the test items, which otherwise sit one validation
    part later than the items the setting was chosen on.
+6. With ``--without-text``: the item-path model is tuned a second time on the same split with the same grid less the
+   ``text`` component (the language model's only part in it) and scored on test once; the pooled paired difference
+   says what text costs or gains on warm ranking.
 
     OMP_NUM_THREADS=1 python benchmarks/item_path.py --data ../shared/datasets/ml-latest-small \\
         --protocols rs-4,tl-4 --seeds 3,4,5 --out results/
@@ -27,6 +30,7 @@ Writes ``item-path-benchmark.json`` (every validation score, the choices, test m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -38,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 ITEMKNN_GRID = {"k": (50, 100, 200), "shrink": (0.0, 10.0)}
+NO_TEXT = "item-path without text"
 
 
 def baseline_table(names: list[str]) -> dict[str, tuple[Any, dict]]:
@@ -87,6 +92,19 @@ def run_one(log, protocol: str, seed: int, args, grid, baselines, say) -> dict[s
         "cold_simulation": [r for r in tried if r.get("simulation")],
     }
     results["item-path"] = evaluate(best, split, part="test", cutoffs=(20,), name="item-path")
+    if args.without_text:  # the same tuning with the language model's component left out
+        started = time.perf_counter()
+        no_text = dataclasses.replace(grid, components=tuple(c for c in grid.components if c != "text"))
+        plain, plain_tried = tune_item_path(graph, no_text)
+        if "text" in plain.components_:
+            raise RuntimeError("the grid without text still fitted the text component")
+        entry[NO_TEXT] = {
+            "tuning_seconds": round(time.perf_counter() - started, 1),
+            "configurations": len(plain_tried),
+            "chosen": {"theta": {k: v for k, v in plain.theta_.items() if v != 0}},
+            "valid_ndcg@20": max(r["ndcg@20"] for r in plain_tried if not r.get("simulation")),
+        }
+        results[NO_TEXT] = evaluate(plain, split, part="test", cutoffs=(20,), name=NO_TEXT)
     chosen_models: dict[str, tuple[Any, dict]] = {}
     for name, (make, model_grid) in baselines.items():
         started = time.perf_counter()
@@ -213,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="3,4,5")
     parser.add_argument("--baselines", default="ease,gfcf,itemknn")
     parser.add_argument("--grid", default=None, help="JSON ItemPathGrid fields")
+    parser.add_argument(
+        "--without-text",
+        action="store_true",
+        help="also tune the item-path model without its text component (the same grid less 'text') and pair them",
+    )
     parser.add_argument("--encoder", choices=("default", "lexical"), default="default")
     parser.add_argument("--cache", default=None, help="the text encoder's disk cache directory")
     parser.add_argument(
@@ -256,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         values = {name: [r[name].metrics["ndcg@20"] for r in per_seed] for name in per_seed[0]}
         summary = ", ".join(f"{n} {np.mean(v):.4f} ± {np.std(v):.4f}" for n, v in values.items())
         say(f"[{protocol}] test NDCG@20 mean ± std over {len(per_seed)} seeds: {summary}")
-        if baselines:
+        if baselines or args.without_text:
             payload["pooled"][protocol] = pooled(per_seed)
             for name, stats in payload["pooled"][protocol].items():
                 say(

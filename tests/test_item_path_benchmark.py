@@ -43,3 +43,22 @@ def test_item_path_benchmark_tunes_tests_once_and_pairs_against_the_best_baselin
             assert stats["ci_low"] <= stats["mean_difference"] <= stats["ci_high"]
     printed = capsys.readouterr().out
     assert "pooled over seeds" in printed and "the best baseline on test" in printed
+
+
+def test_without_text_tunes_a_second_model_with_no_text_component_and_pairs_it(tmp_path):
+    from benchmarks import item_path
+
+    grid = {"ridge": [100.0], "side_weight": [0.0], "theta": [0.1], "half_life_items": [5.0]}
+    argv = [
+        "--format", "synthetic", "--synthetic", json.dumps({"n_users": 80, "n_items": 90, "n_interactions": 2500}),
+        "--protocols", "rs-4", "--seeds", "0,1", "--baselines", "", "--grid", json.dumps(grid),
+        "--encoder", "lexical", "--without-text", "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert item_path.main(argv) == 0
+    payload = json.loads((tmp_path / "item-path-benchmark.json").read_text())
+    for run in payload["runs"].values():
+        plain = run[item_path.NO_TEXT]
+        assert "text" not in plain["chosen"]["theta"] and plain["configurations"] == 1 + 3  # one ridge, 3 components
+        assert run["item-path"]["configurations"] == 1 + 4
+    stats = payload["pooled"]["rs-4"][item_path.NO_TEXT]
+    assert stats["ci_low"] <= stats["mean_difference"] <= stats["ci_high"]
