@@ -408,6 +408,7 @@ class ItemPathModel:
         self.query_vectors_ = query_vectors
         self.query_encoder_ = query_encoder
         self.query_encoder_tuning_ = query_encoder_tuning
+        self._index_encoder = None  # the encoder that made query_vectors_, rebuilt once when first needed
         self.combined_ = self._combine()
         counts = np.asarray(seen.sum(axis=0), dtype=np.float64).ravel()
         self.popularity_ = counts / counts.max() if counts.size and counts.max() > 0 else counts
@@ -688,6 +689,7 @@ class ItemPathModel:
         other.query_vectors_ = _unit_rows(encoder.encode(item_documents(split)))
         other.query_encoder_ = describe_encoder(encoder)
         other.query_encoder_tuning_ = None
+        other._index_encoder = encoder
         if getattr(encoder, "tuned_digest", None):  # fine-tuned: keep what rebuilds it
             settings = {k: getattr(encoder.config, k) for k in QUERY_ENCODER_SETTINGS}
             other.query_encoder_tuning_ = (settings, encoder.trainable_state_dict())
@@ -705,8 +707,10 @@ class ItemPathModel:
                 "'train --model-type item-path' builds it when the graph has text)"
             )
         if encoder is None:
-            settings, state = self.query_encoder_tuning_ or (None, None)
-            encoder = rebuild_encoder(self.query_encoder_, settings, state)
+            if self._index_encoder is None:  # once per model, not per query
+                settings, state = self.query_encoder_tuning_ or (None, None)
+                self._index_encoder = rebuild_encoder(self.query_encoder_, settings, state)
+            encoder = self._index_encoder
         if not same_encoder(encoder, self.query_encoder_):
             raise ValueError(
                 f"encoder: the query index was made by {self.query_encoder_!r}, not by {describe_encoder(encoder)!r}"
@@ -956,8 +960,7 @@ class ItemPathModel:
 
 def _unit_rows(vectors) -> torch.Tensor:
     """``(n, d)`` float32 rows scaled to unit length (zero rows stay zero)."""
-    tensor = torch.as_tensor(vectors).detach().to("cpu", torch.float32)
-    return tensor / tensor.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return torch.nn.functional.normalize(torch.as_tensor(vectors).detach().to("cpu", torch.float32), dim=1)
 
 
 def _log_titles(log) -> np.ndarray | None:
