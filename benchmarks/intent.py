@@ -370,7 +370,9 @@ def markdown(report: dict, command: str) -> str:
     if "item_path" in report:
         lines.append(f"- item-path model: {report['item_path']}")
     if "encoder_tuning" in report:
-        lines.append(f"- encoder fine-tuning (top 2 layers, contrastive, one epoch): {report['encoder_tuning']}")
+        epochs = len(report["encoder_tuning"]["loss_per_epoch"])
+        tuning = report["encoder_tuning"]
+        lines.append(f"- encoder fine-tuning (top 2 layers, contrastive, {epochs} epoch(s)): {tuning}")
     for task, rows in report["tasks"].items():
         lines += ["", f"**{task}** (test)", "", HEADER, "|---|---|---|---|"]
         for name, row in rows.items():
@@ -408,7 +410,10 @@ def main(argv: list[str] | None = None) -> int:
         "--tune-encoder",
         action="store_true",
         help="also fine-tune the encoder's top 2 layers on the training part's (label or tag, item document) pairs "
-        "(fine_tune_contrastive, one epoch) and score the item-path route with it",
+        "(fine_tune_contrastive, --encoder-epochs epochs) and score the item-path route with it",
+    )
+    parser.add_argument(
+        "--encoder-epochs", type=int, default=1, help="epochs of the --tune-encoder fine-tuning (default 1)"
     )
     parser.add_argument("--out", help="folder for intent-<dataset>.md / .json")
     args = parser.parse_args(argv)
@@ -436,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.perf_counter()
         tuned_encoder = TextEncoder(EncoderConfig(mode="top", top_layers=2))
-        tuning = fine_tune_contrastive(tuned_encoder, text_document_pairs(intents.split))
+        tuning = fine_tune_contrastive(tuned_encoder, text_document_pairs(intents.split), epochs=args.encoder_epochs)
         tuned = (item_path.index_queries(graph, tuned_encoder), tuned_encoder)
         tuning_seconds = time.perf_counter() - started
     report = run(intents, model, encoder, args, item_path=item_path, tuned=tuned)
