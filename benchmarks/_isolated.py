@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue as queues
 import resource
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,16 @@ def run_isolated(case: Callable[..., None], *args: Any) -> dict:
     queue = ctx.Queue()
     proc = ctx.Process(target=case, args=(*args, queue))
     proc.start()
-    result = queue.get()
+    while True:  # a case that dies before putting its result must not leave the caller waiting forever
+        try:
+            result = queue.get(timeout=1.0)
+            break
+        except queues.Empty:
+            if not proc.is_alive() and queue.empty():
+                proc.join()
+                raise RuntimeError(
+                    f"benchmark case {case.__name__}{args} exited with code {proc.exitcode} before its result"
+                ) from None
     proc.join()
     if proc.exitcode:
         raise RuntimeError(f"benchmark case {case.__name__}{args} exited with code {proc.exitcode}")

@@ -418,3 +418,35 @@ def test_cold_user_benchmark_chooses_the_prior_on_validation_and_compares_the_it
     }
     assert table[cold_user.QUERY_MODEL]["ndcg@20"][0] > 0
     assert "**One line of text**" in (tmp_path / "cold-user.md").read_text()
+
+
+def test_text_rich_catalogue_has_the_review_dataset_shape_and_builds_with_text_links():
+    from benchmarks.graph_build import text_rich_log
+    from interestgraph.encoder import LexicalEncoder
+    from interestgraph.graph import build_interest_graph
+
+    log = text_rich_log(n_items=150, reviewed=15, n_reviews=240, n_users=200, seed=1)
+    inter = log.interactions
+    assert log.n_items == 150 and len(inter) == 240 and set(inter["event"]) == {"review"}
+    assert inter["item_id"].nunique() <= 15 and inter["text"].notna().all()
+    # long texts: several sentences per review and per description
+    assert inter["text"].str.count(r"\.").mean() > 4 and log.items["description"].str.count(r"\.").mean() > 6
+    assert inter["user_id"].value_counts().max() <= 6
+    graph = build_interest_graph(log, encoder=LexicalEncoder())
+    assert len(graph.text_links) > 0 and graph.counts()["nodes"]["item"] == 150
+    import pytest
+
+    with pytest.raises(ValueError, match="reviewed"):
+        text_rich_log(n_items=10, reviewed=20)
+
+
+def test_an_isolated_case_that_dies_raises_instead_of_waiting_forever():
+    import operator
+
+    import pytest
+
+    from benchmarks._isolated import run_isolated
+
+    # operator.truediv(1, 0, queue) fails in the child before any result is put
+    with pytest.raises(RuntimeError, match="exited with code 1 before its result"):
+        run_isolated(operator.truediv, 1, 0)
