@@ -262,3 +262,40 @@ def test_support_users_counts_distinct_training_users(graph):
         .reindex(range(len(graph.interests)), fill_value=0)
     )
     assert graph.interests["support_users"].tolist() == expected.tolist()
+
+
+class _CountingEncoder:
+    """A lexical encoder that records every text it is asked to encode."""
+
+    identity = "counting-test"
+    dim = 64
+
+    def __init__(self):
+        self._lexical = LexicalEncoder(dim=64)
+        self.seen: list[str] = []
+
+    def encode(self, texts, **_):
+        self.seen.extend(texts)
+        return self._lexical.encode(texts)
+
+
+def test_review_texts_are_encoded_once_each_however_often_they_repeat():
+    items = pd.DataFrame(
+        {"item_id": [f"i{k}" for k in range(6)], "title": [f"item {k}" for k in range(6)], "genres": [["drama"]] * 6}
+    )
+    texts = ["great drama, moving story", "a slow drama", "great drama, moving story"] * 10
+    inter = pd.DataFrame(
+        {
+            "user_id": [f"u{k % 7}" for k in range(30)],
+            "item_id": [f"i{k % 6}" for k in range(30)],
+            "timestamp": np.arange(30) * DAY,
+            "event": "review",
+            "value": 5.0,
+            "text": texts,
+        }
+    )
+    encoder = _CountingEncoder()
+    graph = build_interest_graph(InteractionLog.from_frames(inter, items), encoder=encoder)
+    reviews = [t for t in encoder.seen if t in set(texts)]
+    assert sorted(reviews) == sorted(set(texts))  # 30 review events, 2 distinct texts, 2 encoded
+    assert len(graph.text_links) > 0
