@@ -415,6 +415,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--encoder-epochs", type=int, default=1, help="epochs of the --tune-encoder fine-tuning (default 1)"
     )
+    parser.add_argument(
+        "--encoder-lr",
+        type=float,
+        default=None,
+        help="learning rate of the --tune-encoder fine-tuning (default: fine_tune_contrastive's, 1e-4)",
+    )
     parser.add_argument("--out", help="folder for intent-<dataset>.md / .json")
     args = parser.parse_args(argv)
     command = "python benchmarks/intent.py " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -441,7 +447,12 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.perf_counter()
         tuned_encoder = TextEncoder(EncoderConfig(mode="top", top_layers=2))
-        tuning = fine_tune_contrastive(tuned_encoder, text_document_pairs(intents.split), epochs=args.encoder_epochs)
+        tuning = fine_tune_contrastive(
+            tuned_encoder,
+            text_document_pairs(intents.split),
+            epochs=args.encoder_epochs,
+            **({"lr": args.encoder_lr} if args.encoder_lr else {}),
+        )
         tuned = (item_path.index_queries(graph, tuned_encoder), tuned_encoder)
         tuning_seconds = time.perf_counter() - started
     report = run(intents, model, encoder, args, item_path=item_path, tuned=tuned)
