@@ -11,7 +11,16 @@ and checks that both graphs have the same edge sets (weights within 1e-6). The l
 encoder is used by default, so the figures are about reading, weighting and aggregating,
 not the language model (both paths encode the same texts the same way).
 
-    python benchmarks/spark_build.py --datasets ml-latest-small synthetic-1m --master 'local[2]' --out results/
+With ``--item-aggregates`` it also times the item–item path model's log-sized sums (the co-occurrence
+``XᵀX``, its user-degree-weighted form ``Xᵀ D_u^-1 X`` and the transition counts at the model's default window
+and decay) computed locally (scipy, :func:`~interestgraph.paths.cooccurrence`) and on Spark
+(:func:`~interestgraph.spark.item_aggregates_spark`, from the same events), and checks them equal.
+
+    python benchmarks/spark_build.py --datasets ml-latest-small synthetic-1m --master 'local[2]' --item-aggregates \
+        --out results/
+
+``--local-only`` skips Spark and times only the local sums with the peak resident memory they add (how far one
+machine goes): ``python benchmarks/spark_build.py --datasets synthetic-1m synthetic-10m --local-only``.
 """
 
 from __future__ import annotations
@@ -59,13 +68,127 @@ def same_edges(a, b) -> bool:
     return True
 
 
+def same_matrix(a, b, rtol: float = 1e-12) -> bool:
+    """The same sparsity pattern and every entry within ``rtol`` of the largest (sparse, no dense copies)."""
+    a, b = a.tocsr(), b.tocsr()
+    if a.shape != b.shape or ((a != 0) != (b != 0)).nnz:
+        return False
+    return bool(abs(a - b).max() <= rtol * max(abs(b).max(), 1e-300)) if b.nnz else True
+
+
+def item_aggregates(spark, split, graph, events) -> dict:
+    """Local (scipy) and Spark seconds for the item–item sums of ``split``'s training positives, and whether they
+    agree (relative 1e-12)."""
+    from interestgraph.model import ItemPathConfig
+    from interestgraph.paths import cooccurrence, split_pair_times, transition_counts
+    from interestgraph.spark import item_aggregates_spark
+
+    config = ItemPathConfig()
+    window, decay = config.transition_window, config.transition_decay
+    train, times = split.positive_matrix("train"), split_pair_times(split)
+    users = np.diff(train.indptr).astype(np.int64)
+    t0 = time.perf_counter()
+    local = {
+        "cooccurrence": cooccurrence(train),
+        "cooccurrence_by_user_degree": cooccurrence(train, 1.0),
+        "transitions": transition_counts(times, window, decay),
+    }
+    t_local = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    aggregates = item_aggregates_spark(events, graph, spark=spark)
+    t_pairs = time.perf_counter() - t0
+    remote, seconds = {}, {}
+    for name, compute in (
+        ("cooccurrence", lambda: aggregates.cooccurrence(0.0)),
+        ("cooccurrence_by_user_degree", lambda: aggregates.cooccurrence(1.0)),
+        ("transitions", lambda: aggregates.transition_counts(window, decay)),
+    ):
+        t0 = time.perf_counter()
+        remote[name] = compute()
+        seconds[name] = round(time.perf_counter() - t0, 2)
+    aggregates.unpersist()
+    equal = {name: same_matrix(remote[name], local[name]) for name in local}
+    out = {
+        "training_pairs": int(train.nnz),
+        "self_join_rows": int((users**2).sum()),
+        "nonzeros": {name: int(matrix.nnz) for name, matrix in local.items()},
+        "local_seconds": round(t_local, 2),
+        "spark_seconds": round(t_pairs + sum(seconds.values()), 2),
+        "spark_steps": {"pairs": round(t_pairs, 2), **seconds},
+        "equal": equal,
+    }
+    print(
+        f"  item-item sums: {out['training_pairs']:,} training pairs, {out['self_join_rows']:,} self-join rows, "
+        f"co-occurrence nonzeros {out['nonzeros']['cooccurrence']:,}; local {t_local:.1f} s, Spark "
+        f"{out['spark_seconds']:.1f} s ({out['spark_steps']}); equal: {equal}",
+        flush=True,
+    )
+    return out
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def local_sums(name: str) -> dict:
+    """The item–item sums of one dataset's rs-4 training positives computed locally: seconds, nonzeros, and the
+    peak resident memory above the start (sampled every 20 ms)."""
+    import threading
+
+    from interestgraph.data import split_log
+    from interestgraph.model import ItemPathConfig
+    from interestgraph.paths import cooccurrence, split_pair_times, transition_counts
+
+    split = split_log(load(name), "rs-4")
+    train, times = split.positive_matrix("train"), split_pair_times(split)
+    config = ItemPathConfig()
+    row = {"dataset": name, "items": int(train.shape[1]), "training_pairs": int(train.nnz)}
+    row["self_join_rows"] = int((np.diff(train.indptr).astype(np.int64) ** 2).sum())
+    for part, compute in (
+        ("cooccurrence", lambda: cooccurrence(train)),
+        ("transitions", lambda: transition_counts(times, config.transition_window, config.transition_decay)),
+    ):
+        start, peak, done = _rss_mib(), [0.0], threading.Event()
+
+        def sample(done: threading.Event = done, peak: list = peak) -> None:
+            while not done.wait(0.02):
+                peak[0] = max(peak[0], _rss_mib())
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        t0 = time.perf_counter()
+        matrix = compute()
+        seconds = time.perf_counter() - t0
+        done.set()
+        sampler.join()
+        row[part] = {
+            "seconds": round(seconds, 2),
+            "nonzeros": int(matrix.nnz),
+            "peak_above_start_mib": round(max(peak[0], _rss_mib()) - start, 1),
+        }
+        del matrix
+    print(f"{name}: {json.dumps(row)}", flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["ml-latest-small"])
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--encoder", choices=("lexical", "lm"), default="lexical")
+    parser.add_argument("--item-aggregates", action="store_true", help="also time the item-item sums, local vs Spark")
+    parser.add_argument("--local-only", action="store_true", help="no Spark: time the local item-item sums only")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.local_only:
+        rows = [local_sums(name) for name in args.datasets]
+        protocol = {"protocol": "rs-4 split in pandas; local scipy sums", "cpus": os.cpu_count()}
+        print(json.dumps(protocol))
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "item-sums-local.json").write_text(json.dumps({"protocol": protocol, "rows": rows}, indent=2))
+        return
 
     from interestgraph.data import split_log
     from interestgraph.graph.build import build_interest_graph
@@ -120,6 +243,8 @@ def main() -> None:
                 "spark_steps": distributed.build_seconds,
                 "same_edges": same_edges(local, distributed),
             }
+            if args.item_aggregates:
+                row["item_aggregates"] = item_aggregates(spark, split, distributed, events)
             rows.append(row)
             print(
                 f"{name}: {row['events']:,} events; pandas {t_pandas:.1f} s, Spark ({args.master}) {t_spark:.1f} s "

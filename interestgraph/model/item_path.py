@@ -47,6 +47,7 @@ from ..ops import check_positive_int
 from ..paths.components import (
     COMPONENTS,
     MAX_DENSE_ITEMS,
+    ItemAggregates,
     ItemComponent,
     ItemData,
     csr_from_tensors,
@@ -294,9 +295,13 @@ class ItemPathModel:
         self.config = config if config is not None else ItemPathConfig()
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: InterestGraph | Split) -> ItemPathModel:
+    def fit(self, data: InterestGraph | Split, aggregates: ItemAggregates | None = None) -> ItemPathModel:
         """Fit every component with nonzero θ on the training positives (and, for an
-        :class:`~interestgraph.graph.InterestGraph`, its interests and item vectors)."""
+        :class:`~interestgraph.graph.InterestGraph`, its interests and item vectors).
+
+        ``aggregates``: the log-sized item × item sums (co-occurrence, transition counts) computed elsewhere, in the
+        log's item codes: :func:`interestgraph.spark.item_aggregates_spark` computes them on Spark's executors for a
+        graph built there. None computes them here (scipy)."""
         if isinstance(data, InterestGraph):
             graph, split = data, data.split
         elif isinstance(data, Split):
@@ -308,7 +313,7 @@ class ItemPathModel:
         train = split.positive_matrix("train")
         active = np.sort(log.item_ids.get_indexer(split.candidate_items))
         times = split_pair_times(split)  # the positives' order: the recency first step and the transitions
-        item_data = _item_data(graph, train, active, times)
+        item_data = _item_data(graph, train, active, times, aggregates)
         theta = config.resolved_theta(len(active))
         if config.cold_theta:
             missing = [n for n, v in config.cold_theta.items() if v != 0 and theta.get(n, 0.0) == 0]
@@ -991,14 +996,23 @@ def _history(
     return sp.csr_matrix(history[:, active])
 
 
-def _item_data(graph: InterestGraph | None, positives: sp.spmatrix, active: np.ndarray, times: sp.spmatrix) -> ItemData:
+def _item_data(
+    graph: InterestGraph | None,
+    positives: sp.spmatrix,
+    active: np.ndarray,
+    times: sp.spmatrix,
+    aggregates: ItemAggregates | None = None,
+) -> ItemData:
     """What the components are fitted from: ``positives``' candidate columns, their times (the sequences' order),
-    and the graph's interests and item vectors of those items (none without a graph)."""
+    and the graph's interests and item vectors of those items (none without a graph); ``aggregates`` in the log's
+    item codes, when given."""
     positives = sp.csr_matrix(positives)
     times = sp.csr_matrix(sp.csr_matrix(times).multiply(positives != 0))[:, active]
     return ItemData(
         positives=positives[:, active],
         times=times,
+        aggregates=aggregates,
+        aggregate_items=None if aggregates is None else active,
         item_interest=None if graph is None else _item_interest(graph, active),
         item_vectors=None
         if graph is None or graph.item_vectors is None

@@ -16,6 +16,7 @@ from .components import (
     DenseSizeError,
     IdealLowPass,
     InterestPaths,
+    ItemAggregates,
     ItemComponent,
     ItemData,
     LinearFilter,
@@ -24,8 +25,10 @@ from .components import (
     TextNeighbours,
     Transitions,
     check_dense,
+    cooccurrence,
     csr_from_tensors,
     csr_tensors,
+    transition_counts,
 )
 from .config import JsonConfig, ModelConfig, check_number
 from .operator import MODEL_EDGE_TYPES, PathOperator, normalise_block
@@ -58,6 +61,7 @@ __all__ = [
     "FittedState",
     "IdealLowPass",
     "InterestPaths",
+    "ItemAggregates",
     "ItemComponent",
     "ItemData",
     "JsonConfig",
@@ -75,6 +79,7 @@ __all__ = [
     "check_dense",
     "check_number",
     "cold_mask",
+    "cooccurrence",
     "csr_from_tensors",
     "csr_tensors",
     "first_step_kind",
@@ -88,6 +93,7 @@ __all__ = [
     "recency_weights",
     "split_pair_times",
     "train_pair_times",
+    "transition_counts",
     "user_interest_rows",
     "walk_contributions",
 ]

@@ -78,6 +78,60 @@ def check_dense(name: str, n_items: int, max_dense_items: int, dtype: torch.dtyp
         )
 
 
+class ItemAggregates:
+    """The log-sized item × item sums of the training positives, computed somewhere other than this process (on
+    Spark's executors: :class:`interestgraph.spark.SparkItemAggregates`), in the item order of a log's codes.
+
+    Subclasses implement both methods; :class:`ItemData` takes the rows and columns of its own items from them and
+    checks their shape. Each must equal :func:`cooccurrence` / :func:`transition_counts` of the same positives.
+    """
+
+    def cooccurrence(self, user_exponent: float) -> sp.spmatrix:
+        """``Xᵀ D_u^-e X``: ``[j, i]`` sums ``d_u^-e`` over the users with training positives on both (``d_u`` the
+        user's positives; the diagonal holds the item degrees at ``e`` = 0)."""
+        raise NotImplementedError
+
+    def transition_counts(self, window: int, decay: float) -> sp.spmatrix:
+        """``T[j, i]``: ``Σ decay ** (g - 1)`` over the users' sequences for ``i`` ``g ≤ window`` positives after
+        ``j`` (time order, ties by item code), zero diagonal."""
+        raise NotImplementedError
+
+
+def cooccurrence(positives: sp.spmatrix, user_exponent: float = 0.0) -> sp.csr_matrix:
+    """``Xᵀ D_u^-e X`` of the 0/1 pattern ``X`` of ``positives`` (float64 CSR): what :class:`ItemAggregates`
+    computes elsewhere."""
+    x = sp.csr_matrix(positives, dtype=np.float64)
+    x.eliminate_zeros()
+    x.data[:] = 1.0
+    left = x if user_exponent == 0 else sp.diags(degree_power(np.diff(x.indptr).astype(np.float64), -user_exponent)) @ x
+    return sp.csr_matrix(left.T @ x)
+
+
+def transition_counts(times: sp.spmatrix, window: int, decay: float) -> sp.csr_matrix:
+    """``T[j, i]`` of :meth:`ItemAggregates.transition_counts` from the positives' ``times`` (float64 CSR)."""
+    times = sp.csr_matrix(times)
+    n = times.shape[1]
+    users = np.repeat(np.arange(times.shape[0]), np.diff(times.indptr))
+    order = np.lexsort((times.indices, times.data, users))  # by user, then time, then item
+    users, items = users[order], times.indices[order]
+    rows, cols, values = [], [], []
+    for gap in range(1, window + 1):
+        same = users[:-gap] == users[gap:]
+        if not same.any():
+            break
+        rows.append(items[:-gap][same])
+        cols.append(items[gap:][same])
+        values.append(np.full(int(same.sum()), decay ** (gap - 1)))
+    if not rows:
+        return sp.csr_matrix((n, n), dtype=np.float64)
+    counts = sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float64
+    )
+    counts.setdiag(0.0)  # an item repeated in one sequence does not lead to itself
+    counts.eliminate_zeros()
+    return counts
+
+
 class ItemData:
     """What the components are fitted from, in one item order.
 
@@ -87,6 +141,9 @@ class ItemData:
         item_vectors: ``(n_items, d)`` float tensor of item text vectors, or None.
         times: ``(n_users, n_items)`` sparse event times of the positives (any increasing clock, stored + 1 so
             time 0 stays an entry; the pattern of ``positives``), or None: the order of each user's sequence.
+        aggregates: the item × item sums computed elsewhere (:class:`ItemAggregates`, in the order of
+            ``aggregate_items``' codes), or None: computed here from ``positives`` and ``times``.
+        aggregate_items: ``(n_items,)`` codes of these items in ``aggregates``' order (None: the same order).
     """
 
     def __init__(
@@ -95,6 +152,8 @@ class ItemData:
         item_interest: sp.spmatrix | None = None,
         item_vectors: torch.Tensor | None = None,
         times: sp.spmatrix | None = None,
+        aggregates: ItemAggregates | None = None,
+        aggregate_items: np.ndarray | None = None,
     ) -> None:
         self.positives = sp.csr_matrix(positives)
         self.item_interest = None if item_interest is None else sp.csr_matrix(item_interest)
@@ -102,7 +161,44 @@ class ItemData:
         self.times = None if times is None else sp.csr_matrix(times)
         if self.times is not None and self.times.shape != self.positives.shape:
             raise ValueError(f"times has shape {self.times.shape}, positives {self.positives.shape}")
+        if aggregates is not None and not isinstance(aggregates, ItemAggregates):
+            raise TypeError(f"aggregates must be an ItemAggregates, got {type(aggregates).__name__}")
+        self.aggregates = aggregates
+        self.aggregate_items = None if aggregate_items is None else np.asarray(aggregate_items, dtype=np.int64)
+        if self.aggregate_items is not None and self.aggregate_items.shape != (self.n_items,):
+            raise ValueError(f"aggregate_items has shape {self.aggregate_items.shape}, expected ({self.n_items},)")
         self._normalised: tuple[sp.csr_matrix, np.ndarray] | None = None
+
+    def _aggregated(self, name: str, matrix: sp.spmatrix) -> sp.csr_matrix:
+        """``matrix`` (from :attr:`aggregates`) at these items' rows and columns, its shape checked."""
+        matrix = sp.csr_matrix(matrix, dtype=np.float64)
+        items = self.aggregate_items
+        expected = self.n_items if items is None else None
+        if matrix.shape[0] != matrix.shape[1] or (expected is not None and matrix.shape[0] != expected):
+            raise ValueError(
+                f"aggregates.{name}: expected a square matrix"
+                + ("" if expected is None else f" of {expected} items")
+                + f", got shape {matrix.shape}"
+            )
+        if items is None:
+            return matrix
+        if len(items) and (items.min() < 0 or items.max() >= matrix.shape[0]):
+            raise ValueError(f"aggregates.{name}: shape {matrix.shape} does not hold item codes up to {items.max()}")
+        return sp.csr_matrix(matrix[items][:, items])
+
+    def cooccurrence(self, user_exponent: float = 0.0) -> sp.csr_matrix:
+        """:func:`cooccurrence` of the positives (from :attr:`aggregates` when given)."""
+        if self.aggregates is not None:
+            return self._aggregated("cooccurrence", self.aggregates.cooccurrence(user_exponent))
+        return cooccurrence(self.positives, user_exponent)
+
+    def transition_counts(self, window: int, decay: float) -> sp.csr_matrix:
+        """:func:`transition_counts` of the positives' times (from :attr:`aggregates` when given)."""
+        if self.aggregates is not None:
+            return self._aggregated("transition_counts", self.aggregates.transition_counts(window, decay))
+        if self.times is None:
+            raise ValueError("transition counts need the positives' times (the order of each user's sequence)")
+        return transition_counts(self.times, window, decay)
 
     @property
     def n_items(self) -> int:
@@ -289,8 +385,7 @@ class RidgeCooccurrence(ItemComponent):
 
     def _fit(self, data: ItemData) -> None:
         check_dense(type(self).__name__, data.n_items, self.max_dense_items, self.dtype)
-        x = data.binary()
-        gram = torch.from_numpy((x.T @ x).toarray())
+        gram = torch.from_numpy(data.cooccurrence().toarray())
         if self.side_weight > 0:
             if data.item_interest is None:
                 raise ValueError("RidgeCooccurrence: side_weight > 0 needs item_interest (the graph has none)")
@@ -572,7 +667,11 @@ class IdealLowPass(ItemComponent):
         rank = min(self.rank, max(data.n_items - 1, 1))
         exact = self.solver == "exact" or (self.solver == "auto" and data.n_items <= EXACT_LOWPASS_ITEMS)
         if exact:
-            values, vectors = torch.linalg.eigh(torch.from_numpy((norm.T @ norm).toarray()))
+            scale = degree_power(degree, -0.5)  # R̃ᵀR̃ = D_i^-½ Xᵀ D_u^-1 X D_i^-½
+            gram = data.cooccurrence(1.0).toarray()
+            gram *= scale[:, None]
+            gram *= scale[None, :]
+            values, vectors = torch.linalg.eigh(torch.from_numpy(gram))
             top = vectors[:, torch.argsort(values, descending=True)[:rank]].numpy()
         else:
             top = leading_right_singular_vectors(
@@ -737,26 +836,7 @@ class Transitions(_SparseItemMatrix):
         times = data.times  # the pattern of the positives (ItemData's contract)
         if times.nnz and not has_order(times):
             raise ValueError("Transitions: every positive has the same time, so the sequences have no order")
-        users = np.repeat(np.arange(times.shape[0]), np.diff(times.indptr))
-        order = np.lexsort((times.indices, times.data, users))  # by user, then time, then item
-        users, items = users[order], times.indices[order]
-        rows, cols, values = [], [], []
-        for gap in range(1, self.window + 1):
-            same = users[:-gap] == users[gap:]
-            if not same.any():
-                break
-            rows.append(items[:-gap][same])
-            cols.append(items[gap:][same])
-            values.append(np.full(int(same.sum()), self.decay ** (gap - 1)))
-        n = data.n_items
-        if not rows:
-            self.matrix_ = sp.csr_matrix((n, n), dtype=np.float64)
-            return
-        counts = sp.csr_matrix(
-            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n), dtype=np.float64
-        )
-        counts.setdiag(0.0)  # an item repeated in one sequence does not lead to itself
-        counts.eliminate_zeros()
+        counts = data.transition_counts(self.window, self.decay)
         out_degree = np.asarray(counts.sum(axis=1)).ravel()
         in_degree = np.asarray(counts.sum(axis=0)).ravel()
         self.matrix_ = sp.csr_matrix(

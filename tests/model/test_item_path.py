@@ -566,6 +566,47 @@ def test_transitions_count_successors_in_time_order():
         Transitions().fit(ItemData(x, times=x))
 
 
+def test_sums_computed_elsewhere_are_taken_at_the_items_codes_and_checked(temporal_graph):
+    """``fit(aggregates=...)``: the co-occurrence and transition sums come from an ``ItemAggregates`` in the log's item
+    codes; in that order they give the local fit, in any other they do not (the order is the contract), and a wrong
+    shape or type is refused by name."""
+    from interestgraph.paths import ItemAggregates, cooccurrence, split_pair_times, transition_counts
+
+    split = temporal_graph.split
+    n = split.log.n_items
+
+    class Elsewhere(ItemAggregates):
+        def __init__(self, order: np.ndarray, rows: int | None = None) -> None:
+            self.order, self.rows, self.calls = order, rows, []
+
+        def _in_order(self, matrix):
+            return sp.csr_matrix(matrix)[self.order][:, self.order][: self.rows]
+
+        def cooccurrence(self, user_exponent):
+            self.calls.append(("cooccurrence", user_exponent))
+            return self._in_order(cooccurrence(split.positive_matrix("train"), user_exponent))
+
+        def transition_counts(self, window, decay):
+            self.calls.append(("transition_counts", window, decay))
+            return self._in_order(transition_counts(split_pair_times(split), window, decay))
+
+    theta = {"ridge": 1.0, "transition": 0.4, "lowpass": 0.2}
+    config = ItemPathConfig(theta=theta, dtype="float64", lowpass_rank=6, lowpass_solver="exact", rescale=False)
+    local = ItemPathModel(config).fit(temporal_graph)
+    same = Elsewhere(np.arange(n))
+    elsewhere = ItemPathModel(config).fit(temporal_graph, aggregates=same)
+    assert ("cooccurrence", 0.0) in same.calls and ("cooccurrence", 1.0) in same.calls  # ridge; exact low-pass
+    assert ("transition_counts", config.transition_window, config.transition_decay) in same.calls
+    users = np.arange(30)
+    np.testing.assert_allclose(elsewhere.score(users), local.score(users), rtol=1e-9, atol=1e-12)
+    reversed_fit = ItemPathModel(config).fit(temporal_graph, aggregates=Elsewhere(np.arange(n)[::-1].copy()))
+    assert not np.allclose(reversed_fit.score(users), local.score(users))
+    with pytest.raises(ValueError, match=r"aggregates.cooccurrence: expected a square matrix"):
+        ItemPathModel(config).fit(temporal_graph, aggregates=Elsewhere(np.arange(n), rows=n - 1))
+    with pytest.raises(TypeError, match="aggregates must be an ItemAggregates"):
+        ItemPathModel(config).fit(temporal_graph, aggregates={"cooccurrence": None})
+
+
 def test_transition_component_in_the_model_explains_saves_and_skips_without_order(
     temporal_graph, tmp_path, monkeypatch
 ):

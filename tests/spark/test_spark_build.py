@@ -7,8 +7,6 @@ without them the tests skip, except under ``CI=true``, where that is a failure.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,41 +20,6 @@ from interestgraph.graph import InterestGraph
 from interestgraph.graph.build import build_interest_graph
 
 ML_SMALL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ml-latest-small"
-
-
-def _need(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(
-            f"CI=true but {what}: the README's test command installs interestgraph[spark]; Java 17+ must be on the "
-            "machine"
-        )
-    pytest.skip(what)
-
-
-try:
-    import pyspark
-except ImportError:
-    pyspark = None
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if pyspark is None:
-        _need("pyspark is not installed (pip install 'interestgraph[spark]')")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        _need("no Java on PATH or JAVA_HOME")
-    from interestgraph.spark import spark_session
-
-    session = spark_session(
-        "local[2]",
-        conf={
-            "spark.sql.shuffle.partitions": "4",
-            "spark.ui.showConsoleProgress": "false",
-            "spark.driver.memory": "2g",
-        },
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")
