@@ -1144,9 +1144,15 @@ def _score_cache(
 
 
 def tune_item_path(
-    data: InterestGraph | Split, grid: ItemPathGrid | None = None, base: ItemPathConfig | None = None
+    data: InterestGraph | Split,
+    grid: ItemPathGrid | None = None,
+    base: ItemPathConfig | None = None,
+    aggregates: ItemAggregates | None = None,
 ) -> tuple[ItemPathModel, list[dict[str, Any]]]:
     """Choose the model's settings on the validation part of ``data`` (a graph or a split) by ``grid``.
+
+    ``aggregates``: the log-sized sums computed elsewhere, used by every fit on ``data`` (:meth:`ItemPathModel.fit`;
+    :func:`tune_cold_weights`' simulation removes positives and sums its own).
 
     Returns:
         ``(best fitted model, tried)``: ``tried`` one record per configuration scored on validation (its settings
@@ -1179,7 +1185,7 @@ def tune_item_path(
         return value
 
     def fitted_score(config: ItemPathConfig) -> tuple[float, ItemPathModel]:
-        model = ItemPathModel(config).fit(data)
+        model = ItemPathModel(config).fit(data, aggregates=aggregates)
         return score(model, model.theta_, config, model.first_step_), model
 
     n_active = len(split.candidate_items)
@@ -1207,7 +1213,9 @@ def tune_item_path(
         best_value, _ = fitted_score(best_backbone)
     # the additive components, fitted once at the chosen backbone, then reweighted
     extra = {name: max(abs(t) for t in grid.theta) for name in grid.components if name != backbone}
-    full = ItemPathModel(dataclasses.replace(best_backbone, theta={backbone: 1.0, **extra})).fit(data)
+    full = ItemPathModel(dataclasses.replace(best_backbone, theta={backbone: 1.0, **extra})).fit(
+        data, aggregates=aggregates
+    )
     valid_users = np.flatnonzero(np.diff(split.positive_matrix("valid").tocsr().indptr) > 0)
     cached = _score_cache(full, valid_users, grid.cache_gib)
     theta = dict.fromkeys(full.components_, 0.0)

@@ -601,6 +601,13 @@ def test_sums_computed_elsewhere_are_taken_at_the_items_codes_and_checked(tempor
     np.testing.assert_allclose(elsewhere.score(users), local.score(users), rtol=1e-9, atol=1e-12)
     reversed_fit = ItemPathModel(config).fit(temporal_graph, aggregates=Elsewhere(np.arange(n)[::-1].copy()))
     assert not np.allclose(reversed_fit.score(users), local.score(users))
+    # tuning takes them for every fit: the same configurations and validation figures as tuning locally
+    grid = ItemPathGrid(ridge=(100.0,), side_weight=(0.0,), theta=(0.1,), half_life_items=(2.0,))
+    counted = Elsewhere(np.arange(n))
+    _, tried_elsewhere = tune_item_path(temporal_graph, grid, aggregates=counted)
+    _, tried_here = tune_item_path(temporal_graph, grid)
+    assert [r["ndcg@20"] for r in tried_elsewhere] == pytest.approx([r["ndcg@20"] for r in tried_here], abs=1e-9)
+    assert [r["theta"] for r in tried_elsewhere] == [r["theta"] for r in tried_here] and counted.calls
     with pytest.raises(ValueError, match=r"aggregates.cooccurrence: expected a square matrix"):
         ItemPathModel(config).fit(temporal_graph, aggregates=Elsewhere(np.arange(n), rows=n - 1))
     with pytest.raises(TypeError, match="aggregates must be an ItemAggregates"):
