@@ -172,7 +172,7 @@ def local_sums(name: str) -> dict:
     return row
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["ml-latest-small"])
     parser.add_argument("--master", default="local[2]")
@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--item-aggregates", action="store_true", help="also time the item-item sums, local vs Spark")
     parser.add_argument("--local-only", action="store_true", help="no Spark: time the local item-item sums only")
     parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.local_only:
         rows = [local_sums(name) for name in args.datasets]
         protocol = {"protocol": "rs-4 split in pandas; local scipy sums", "cpus": os.cpu_count()}

@@ -450,3 +450,20 @@ def test_an_isolated_case_that_dies_raises_instead_of_waiting_forever():
     # operator.truediv(1, 0, queue) fails in the child before any result is put
     with pytest.raises(RuntimeError, match="exited with code 1 before its result"):
         run_isolated(operator.truediv, 1, 0)
+
+
+def test_local_item_sums_report_their_time_size_and_memory(tmp_path, capsys):
+    """``spark_build.py --local-only`` (no Spark): the local item-item sums of a synthetic rs-4 split, with the
+    self-join size that a Spark co-occurrence would shuffle."""
+    from benchmarks import spark_build
+    from interestgraph.data import split_log
+    from interestgraph.paths import cooccurrence
+
+    spark_build.main(["--datasets", "synthetic-5k", "--local-only", "--out", str(tmp_path)])
+    (row,) = json.loads((tmp_path / "item-sums-local.json").read_text())["rows"]
+    train = split_log(spark_build.load("synthetic-5k"), "rs-4").positive_matrix("train")
+    assert row["training_pairs"] == train.nnz and row["items"] == train.shape[1] == 200
+    assert row["self_join_rows"] == int((np.diff(train.indptr) ** 2).sum()) > row["cooccurrence"]["nonzeros"]
+    assert row["cooccurrence"]["nonzeros"] == cooccurrence(train).nnz > 0 and row["transitions"]["nonzeros"] > 0
+    assert row["cooccurrence"]["seconds"] >= 0 and row["cooccurrence"]["peak_above_start_mib"] >= 0
+    assert "local scipy sums" in capsys.readouterr().out
