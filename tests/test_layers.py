@@ -7,8 +7,8 @@ belongs to a layer; a module may import its own layer and the layers below it, n
     base utilities (errors, progress, artifacts, device, distributed, ops, _offline, the package __init__)
     → data → interests → encoder → graph → paths → train → evaluate → {model, baselines} → recommend → viz → cli
 
-``model`` and ``baselines`` are peers: neither imports the other. ``spark`` sits above ``graph`` (it may import
-graph and what is below it) and only ``cli`` imports it. ``interestgraph.__main__`` (``python -m interestgraph``)
+``model`` and ``baselines`` are peers: neither imports the other. ``spark`` sits above ``paths`` (it may import
+graph, the item–item sums' contract in paths, and what is below them) and only ``cli`` imports it. ``interestgraph.__main__`` (``python -m interestgraph``)
 is the entry point above ``cli``.
 
 A ``_private`` name (not a ``__dunder__``) imported from another module is a violation too, as is importing a
@@ -38,8 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("interests",),
     ("encoder",),
     ("graph",),
-    ("spark",),
     ("paths",),
+    ("spark",),
     ("train",),
     ("evaluate",),
     ("model", "baselines"),
@@ -50,7 +50,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 #: Top-level modules and packages that are base utilities (they import no layer).
 BASE = frozenset({"errors", "progress", "artifacts", "device", "distributed", "ops", "_offline", "__init__"})
-#: Layers that may import ``spark`` (it sits above graph but is a side branch only the CLI uses).
+#: Layers that may import ``spark`` (it sits above paths but is a side branch only the CLI uses).
 SPARK_USERS = frozenset({"spark", "cli", "entry"})
 
 
