@@ -8,8 +8,8 @@ belongs to a layer; a module may import its own layer and the layers below it, n
     → data → interests → encoder → graph → paths → train → evaluate → {model, baselines} → recommend → viz → cli
 
 ``model`` and ``baselines`` are peers: neither imports the other. ``spark`` sits above ``paths`` (it may import
-graph, the item–item sums' contract in paths, and what is below them) and only ``cli`` imports it. ``interestgraph.__main__`` (``python -m interestgraph``)
-is the entry point above ``cli``.
+graph, the item–item sums' contract in paths, and what is below them) and only ``cli`` imports it.
+``interestgraph.__main__`` (``python -m interestgraph``) is the entry point above ``cli``.
 
 A ``_private`` name (not a ``__dunder__``) imported from another module is a violation too, as is importing a
 ``_private`` module from outside the package that holds it: what is shared is made public and documented. And no
