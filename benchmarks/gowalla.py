@@ -129,7 +129,7 @@ def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str]) -> dict[
     started = time.perf_counter()
     try:
         table = tune_grid(make, tuning, grid, name=name, **fixed)[1]  # the tuned model is not kept: the final fit
-        # refits the chosen setting, and a dense model (EASE on Gowalla: 6.7 GB) held beside it would double the peak
+        # refits the chosen setting, and a dense model (EASE on Gowalla: 6.7 GB) need not stay beside it
     except MemoryError as exc:
         entry["skipped"] = str(exc)
         lines.append(f"  skipped: {exc}")
