@@ -76,23 +76,39 @@ def same_matrix(a, b, rtol: float = 1e-12) -> bool:
     return bool(abs(a - b).max() <= rtol * max(abs(b).max(), 1e-300)) if b.nnz else True
 
 
+def local_sum_table(split) -> tuple[dict, dict]:
+    """``({name: () -> matrix}, sizes)``: the item-path model's sums of ``split``'s training positives computed locally
+    (scipy), at the model's default transition window and decay; ``sizes`` the items, the training pairs and the
+    co-occurrence self-join's rows ``Σ_u d_u²``."""
+    from interestgraph.model import ItemPathConfig
+    from interestgraph.paths import cooccurrence, split_pair_times, transition_counts
+
+    config = ItemPathConfig()
+    train, times = split.positive_matrix("train"), split_pair_times(split)
+    table = {
+        "cooccurrence": lambda: cooccurrence(train),
+        "cooccurrence_by_user_degree": lambda: cooccurrence(train, 1.0),
+        "transitions": lambda: transition_counts(times, config.transition_window, config.transition_decay),
+    }
+    sizes = {
+        "items": int(train.shape[1]),
+        "training_pairs": int(train.nnz),
+        "self_join_rows": int((np.diff(train.indptr).astype(np.int64) ** 2).sum()),
+    }
+    return table, sizes
+
+
 def item_aggregates(spark, split, graph, events) -> dict:
     """Local (scipy) and Spark seconds for the item–item sums of ``split``'s training positives, and whether they
     agree (relative 1e-12)."""
     from interestgraph.model import ItemPathConfig
-    from interestgraph.paths import cooccurrence, split_pair_times, transition_counts
     from interestgraph.spark import item_aggregates_spark
 
     config = ItemPathConfig()
     window, decay = config.transition_window, config.transition_decay
-    train, times = split.positive_matrix("train"), split_pair_times(split)
-    users = np.diff(train.indptr).astype(np.int64)
+    makers, sizes = local_sum_table(split)
     t0 = time.perf_counter()
-    local = {
-        "cooccurrence": cooccurrence(train),
-        "cooccurrence_by_user_degree": cooccurrence(train, 1.0),
-        "transitions": transition_counts(times, window, decay),
-    }
+    local = {name: make() for name, make in makers.items()}
     t_local = time.perf_counter() - t0
     t0 = time.perf_counter()
     aggregates = item_aggregates_spark(events, graph, spark=spark)
@@ -109,8 +125,8 @@ def item_aggregates(spark, split, graph, events) -> dict:
     aggregates.unpersist()
     equal = {name: same_matrix(remote[name], local[name]) for name in local}
     out = {
-        "training_pairs": int(train.nnz),
-        "self_join_rows": int((users**2).sum()),
+        "training_pairs": sizes["training_pairs"],
+        "self_join_rows": sizes["self_join_rows"],
         "nonzeros": {name: int(matrix.nnz) for name, matrix in local.items()},
         "local_seconds": round(t_local, 2),
         "spark_seconds": round(t_pairs + sum(seconds.values()), 2),
@@ -137,18 +153,11 @@ def local_sums(name: str) -> dict:
     import threading
 
     from interestgraph.data import split_log
-    from interestgraph.model import ItemPathConfig
-    from interestgraph.paths import cooccurrence, split_pair_times, transition_counts
 
-    split = split_log(load(name), "rs-4")
-    train, times = split.positive_matrix("train"), split_pair_times(split)
-    config = ItemPathConfig()
-    row = {"dataset": name, "items": int(train.shape[1]), "training_pairs": int(train.nnz)}
-    row["self_join_rows"] = int((np.diff(train.indptr).astype(np.int64) ** 2).sum())
-    for part, compute in (
-        ("cooccurrence", lambda: cooccurrence(train)),
-        ("transitions", lambda: transition_counts(times, config.transition_window, config.transition_decay)),
-    ):
+    makers, sizes = local_sum_table(split_log(load(name), "rs-4"))
+    row = {"dataset": name, **sizes}
+    for part in ("cooccurrence", "transitions"):
+        compute = makers[part]
         start, peak, done = _rss_mib(), [0.0], threading.Event()
 
         def sample(done: threading.Event = done, peak: list = peak) -> None:

@@ -19,17 +19,13 @@ from interestgraph.paths import cooccurrence, split_pair_times, transition_count
 ML_SMALL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ml-latest-small"
 
 
-def _splits():
+@pytest.fixture(scope="module")
+def splits():
     return {
         "rs-4": split_log(generate_synthetic(n_users=150, n_items=240, n_interactions=6_000, seed=7).log, "rs-4"),
         "tl-4": split_log(generate_synthetic(n_users=60, n_items=90, n_interactions=2_000, seed=5).log, "tl-4"),
         "cold-4": split_log(generate_synthetic(n_users=60, n_items=90, n_interactions=2_000, seed=5).log, "cold-4"),
     }
-
-
-@pytest.fixture(scope="module")
-def splits():
-    return _splits()
 
 
 def assert_same_sums(aggregates, split) -> None:
