@@ -41,7 +41,7 @@ def test_gowalla_benchmark_tunes_on_validation_then_scores_test_once(tmp_path, c
         "chebycf": {"order": [4], "ideal_rank": [4], "beta": [0.2, 0.4]},
         "item-path": {"theta": [-0.1, 0.2], "rounds": 1},
     }
-    base = {"lowpass_rank": 4, "max_dense_items": 30}  # 40 items: the sparse route, cheby backbone
+    base = {"lowpass_rank": 4, "spectral_rank": 4, "max_dense_items": 30}  # 40 items: the sparse route, cheby backbone
     argv = [
         "--data", str(data), "--models", "gfcf,chebycf,ease,item-path,lightgcn", "--grid", json.dumps(grid),
         "--item-path-base", json.dumps(base),
@@ -54,7 +54,8 @@ def test_gowalla_benchmark_tunes_on_validation_then_scores_test_once(tmp_path, c
     models = payload["models"]
     assert set(models) == {"gfcf", "chebycf", "ease", "knn", "item-path", "lightgcn"}
     path = models["item-path"]
-    assert path["configurations"] == len(path["sweep"]) == 4 + 3 * 2  # ChebyCF's 2 × 2 backbones + 3 × 2 weights
+    # ChebyCF's 2 × 2 backbones + one round (the grid above) over the 4 components × 2 weights
+    assert path["configurations"] == len(path["sweep"]) == 4 + 4 * 2
     assert path["valid_ndcg@20"] == max(row["ndcg@20"] for row in path["sweep"])
     assert path["setting"]["cheby"] == 1.0 and 0 < path["test"]["ndcg@20"] <= 1 and path["test_users"] == 50
     assert path["latency_ms"]["top20_median"] > 0 and path["latency_ms"]["explain_median"] > 0

@@ -107,8 +107,12 @@ class ItemPathConfig(JsonConfig):
         text_k: text neighbours kept per item.
         lowpass_rank: the ideal low-pass's rank.
         lowpass_beta: the ideal low-pass's degree normalisation ``D^-β V Vᵀ D^β`` (GF-CF: 0.5).
-        lowpass_solver: ``"auto"`` (exact up to 6,000 items, randomised SVD above), ``"exact"``, ``"randomized"``.
-        lowpass_power_iterations: the randomised SVD's subspace iterations.
+        lowpass_solver: ``"auto"`` (exact up to 6,000 items, randomised SVD above), ``"exact"``, ``"randomized"``;
+            also the ``spectral`` component's.
+        lowpass_power_iterations: the randomised SVD's subspace iterations (also the ``spectral`` component's).
+        spectral_rank, spectral_epsilon, spectral_sharpness: the ``spectral`` component (SGFCF's weighted low-pass
+            ``D^-ε V_k diag(σ̂^q) V_kᵀ`` in the normalisation ``D_u^-ε X D_i^-ε``: rank ``k``, ε, ``q``; see
+            :class:`~interestgraph.paths.components.SpectralLowPass`).
         cheby_order, cheby_flatness, cheby_beta: ChebyCF's polynomial filter (degree, plateau flatness φ, β).
         transition_window, transition_decay, transition_source_exponent, transition_target_exponent: the
             ``transition`` component (what users take next: successors up to ``window`` positives later, weighted
@@ -142,6 +146,9 @@ class ItemPathConfig(JsonConfig):
     lowpass_beta: float = 0.5
     lowpass_solver: str = "auto"
     lowpass_power_iterations: int = 2
+    spectral_rank: int = 256
+    spectral_epsilon: float = 0.3
+    spectral_sharpness: float = 0.0
     cheby_order: int = 8
     cheby_flatness: float = 1.5
     cheby_beta: float = 0.4
@@ -198,6 +205,9 @@ class ItemPathConfig(JsonConfig):
             raise ValueError(f"lowpass_power_iterations must be an integer >= 0, got {self.lowpass_power_iterations!r}")
         if self.lowpass_solver not in ("auto", "exact", "randomized"):
             raise ValueError(f"lowpass_solver must be 'auto', 'exact' or 'randomized', got {self.lowpass_solver!r}")
+        check_positive_int("spectral_rank", self.spectral_rank)
+        check_number("spectral_epsilon", self.spectral_epsilon, 0.0, 1.0)
+        check_number("spectral_sharpness", self.spectral_sharpness, 0.0)
         check_positive_int("cheby_order", self.cheby_order)
         check_number("cheby_flatness", self.cheby_flatness, 0.0, low_open=True)
         check_number("cheby_beta", self.cheby_beta, 0.0, 1.0)
@@ -243,6 +253,14 @@ def make_component(name: str, config: ItemPathConfig, *, side: bool = False) -> 
             solver=config.lowpass_solver,
             seed=config.seed,
             beta=config.lowpass_beta,
+            power_iterations=config.lowpass_power_iterations,
+        ),
+        "spectral": dict(
+            rank=config.spectral_rank,
+            epsilon=config.spectral_epsilon,
+            sharpness=config.spectral_sharpness,
+            solver=config.lowpass_solver,
+            seed=config.seed,
             power_iterations=config.lowpass_power_iterations,
         ),
         "interest": dict(exponent=config.interest_exponent),

@@ -25,16 +25,21 @@ SVD_SOLVERS = ("randomized", "arpack")
 
 #: bases kept (the tuning split's and the final split's, so a benchmark's sweeps and refits share them)
 BASIS_CACHE_SIZE = 2
-_BASIS_CACHE: dict[tuple, np.ndarray] = {}
+_BASIS_CACHE: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def normalised_matrix(train: sp.spmatrix) -> tuple[sp.csr_matrix, np.ndarray]:
-    """``(R̃, d_I)``: ``D_U^{-1/2} R D_I^{-1/2}`` as float64 CSR and the item degrees ``(n_items,)`` (float64)."""
+def normalised_matrix(train: sp.spmatrix, exponent: float = 0.5) -> tuple[sp.csr_matrix, np.ndarray]:
+    """``(R̃, d_I)``: ``D_U^-ε R D_I^-ε`` as float64 CSR (ε = ``exponent``; ½ is the symmetric normalisation of GF-CF and
+    ChebyCF, SGFCF's generalised normalisation tunes it) and the item degrees ``(n_items,)`` (float64)."""
     train = sp.csr_matrix(train, dtype=np.float64)
     user_degree = np.asarray(train.sum(axis=1)).ravel()
     item_degree = np.asarray(train.sum(axis=0)).ravel()
-    du = np.where(user_degree > 0, 1.0 / np.sqrt(np.maximum(user_degree, 1e-300)), 0.0)
-    di = np.where(item_degree > 0, 1.0 / np.sqrt(np.maximum(item_degree, 1e-300)), 0.0)
+    if exponent == 0.5:  # 1/√d exactly as before the exponent was a setting (the same bits, the same figures)
+        du = np.where(user_degree > 0, 1.0 / np.sqrt(np.maximum(user_degree, 1e-300)), 0.0)
+        di = np.where(item_degree > 0, 1.0 / np.sqrt(np.maximum(item_degree, 1e-300)), 0.0)
+    else:
+        du = degree_power(user_degree, -float(exponent))
+        di = degree_power(item_degree, -float(exponent))
     return sp.csr_matrix(sp.diags(du) @ train @ sp.diags(di)), item_degree
 
 
@@ -46,7 +51,16 @@ def degree_power(degree: np.ndarray, power: float) -> np.ndarray:
 def leading_right_singular_vectors(
     matrix: sp.csr_matrix, k: int, *, solver: str = "randomized", power_iterations: int = 7, seed: int = 0
 ) -> np.ndarray:
-    """``(n_cols, k)`` float64 orthonormal columns spanning the ``k`` leading right singular vectors of ``matrix``.
+    """``(n_cols, k)`` float64 orthonormal columns spanning the ``k`` leading right singular vectors of ``matrix``
+    (the vectors of :func:`leading_right_singular_pairs`)."""
+    return leading_right_singular_pairs(matrix, k, solver=solver, power_iterations=power_iterations, seed=seed)[1]
+
+
+def leading_right_singular_pairs(
+    matrix: sp.csr_matrix, k: int, *, solver: str = "randomized", power_iterations: int = 7, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(values (k,), vectors (n_cols, k))``: the ``k`` leading singular values of ``matrix`` (descending) and its
+    right singular vectors in the same order, float64.
 
     ``k`` is capped at ``min(matrix.shape) − 1`` (ARPACK's limit). The last
     :data:`BASIS_CACHE_SIZE` results are cached under the matrix's content and these settings.
@@ -62,21 +76,23 @@ def leading_right_singular_vectors(
         return _BASIS_CACHE[key]
     if solver == "arpack":
         rng = np.random.default_rng(seed)
-        _, _, vt = svds(matrix, k=k, which="LM", v0=rng.standard_normal(min(matrix.shape)))
-        basis = np.ascontiguousarray(vt.T)
+        _, values, vt = svds(matrix, k=k, which="LM", v0=rng.standard_normal(min(matrix.shape)))
+        order = np.argsort(values)[::-1]
+        pair = (np.ascontiguousarray(values[order]), np.ascontiguousarray(vt[order].T))
     elif solver == "randomized":
-        basis = randomized_basis(matrix, k, power_iterations, seed)
+        pair = randomized_pairs(matrix, k, power_iterations, seed)
     else:
         raise ValueError(f"svd must be one of {SVD_SOLVERS}, got {solver!r}")
     while len(_BASIS_CACHE) >= BASIS_CACHE_SIZE:
         del _BASIS_CACHE[next(iter(_BASIS_CACHE))]  # the oldest entry
-    _BASIS_CACHE[key] = basis
-    return basis
+    _BASIS_CACHE[key] = pair
+    return pair
 
 
-def randomized_basis(matrix: sp.csr_matrix, k: int, power_iterations: int, seed: int) -> np.ndarray:
+def randomized_pairs(matrix: sp.csr_matrix, k: int, power_iterations: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Halko–Martinsson–Tropp randomised range finder on ``Mᵀ`` with subspace iterations, then an exact SVD of the
-    small projected matrix; returns the top-``k`` right singular vectors ``(n_cols, k)``."""
+    small projected matrix; returns the top-``k`` singular values ``(k,)`` and right singular vectors
+    ``(n_cols, k)``."""
     n_cols = matrix.shape[1]
     width = min(2 * k, min(matrix.shape))
     rng = np.random.default_rng(seed)
@@ -85,8 +101,8 @@ def randomized_basis(matrix: sp.csr_matrix, k: int, power_iterations: int, seed:
     for _ in range(power_iterations):
         q = np.linalg.qr(transposed @ (matrix @ q))[0]
     small = np.asarray(matrix @ q)  # (n_rows, width): M ≈ M Q Qᵀ
-    _, _, vt = np.linalg.svd(small, full_matrices=False)
-    return np.ascontiguousarray(q @ vt[:k].T)
+    _, values, vt = np.linalg.svd(small, full_matrices=False)
+    return np.ascontiguousarray(values[:k]), np.ascontiguousarray(q @ vt[:k].T)
 
 
 def plateau(x: np.ndarray, flatness: float) -> np.ndarray:

@@ -19,6 +19,8 @@ name         matrix ``F_c``                                        kept as      
 ``cheby``    ChebyCF's ``D^-β p(L̃) D^β``, ``p`` the degree-K         ``R̃`` + K + 1 coefficients   yes (a polynomial
              Chebyshev interpolant of a plateau low-pass                                         in ``P̃``)
 ``lowpass``  GF-CF's ideal low-pass ``D^-½ V_k V_kᵀ D^½``          ``(n, k)`` factors           no (low rank)
+``spectral`` SGFCF's weighted low-pass ``D^-ε V_k diag(σ̂^q) V_kᵀ``   ``(n, k)`` factors           no (low rank)
+             in the normalisation ``D_u^-ε X D_i^-ε``
 ``interest`` ``D_i^-a A D_v^-1 Aᵀ D_i^-a``, zero diagonal            sparse ``A`` (nnz(A))        yes: j → v → i
 ``text``     cosine of the item vectors, top-k per row,              sparse ``(n, n)``, k per row yes: j → i (text)
              negatives dropped
@@ -28,7 +30,8 @@ name         matrix ``F_c``                                        kept as      
 ============ ===================================================== ============================ ====================
 
 (``X`` the users' 0/1 training positives, ``R̃ = D_u^-½ X D_i^-½``, ``L̃ = I − 2P̃``, ``D = D_i`` the item degrees,
-``V_k`` the top-k right singular vectors of ``R̃``, ``A`` the item–interest weights, ``D_out`` / ``D_in`` the row and
+``V_k`` the top-k right singular vectors of ``R̃`` (of ``R̃_ε = D_u^-ε X D_i^-ε`` for ``spectral``, ``σ̂`` its singular
+values over the largest), ``A`` the item–interest weights, ``D_out`` / ``D_in`` the row and
 column sums of ``T``.) Every component's fitted state
 is a flat ``{name: tensor}`` dict (:meth:`ItemComponent.tensors`, :meth:`ItemComponent.load_tensors`) so the model
 saves it as safetensors.
@@ -46,6 +49,7 @@ from ..ops.spectral import (
     chebyshev_filter,
     chebyshev_series,
     degree_power,
+    leading_right_singular_pairs,
     leading_right_singular_vectors,
     normalised_matrix,
     plateau,
@@ -628,58 +632,15 @@ class ChebyshevFilter(_NormalisedComponent):
         return self.pre_[rows] * response[rows] * self.post_[column]  # p(L̃) is symmetric
 
 
-class IdealLowPass(ItemComponent):
-    """GF-CF's ideal low-pass filter ``D_i^-β V_k V_kᵀ D_i^β`` (Shen et al. 2021: β = ½; ChebyCF's ideal pass uses
-    its own β), ``V_k`` the top-``rank`` right
-    singular vectors of ``R̃ = D_u^-½ X D_i^-½``: exact (the eigenvectors of ``R̃ᵀR̃``) up to
-    :data:`EXACT_LOWPASS_ITEMS` items with ``solver="auto"``, a seeded randomised SVD above. A low-rank term: not
-    expandable into walks. Kept as two ``(n_items, rank)`` factors. The randomised SVD's cost is mostly its
-    ``power_iterations + 1`` orthonormalisations of an ``(n_items, 2·rank)`` block (Gowalla, rank 512: ~17 s each on
-    one core), so the default takes 2 (GF-CF's baseline here takes 7)."""
+class _LowRank(ItemComponent):
+    """A low-rank component kept as two ``(n_items, rank)`` factors, ``F = left · rightᵀ``: not expandable into walks.
+    Subclasses set ``left_`` and ``right_`` in ``_fit``."""
 
-    name = "lowpass"
     expandable = False
 
-    def __init__(
-        self,
-        rank: int = 64,
-        solver: str = "auto",
-        seed: int = 0,
-        beta: float = 0.5,
-        power_iterations: int = 2,
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        check_positive_int("rank", rank)
-        if not isinstance(power_iterations, int) or isinstance(power_iterations, bool) or power_iterations < 0:
-            raise ValueError(f"power_iterations must be an integer >= 0, got {power_iterations!r}")
-        self.power_iterations = power_iterations
-        check_number("beta", beta, 0.0, 1.0)
-        self.beta = beta
-        if solver not in ("auto", "exact", "randomized"):
-            raise ValueError(f"solver must be 'auto', 'exact' or 'randomized', got {solver!r}")
-        self.rank = rank
-        self.solver = solver
-        self.seed = seed
-
-    def _fit(self, data: ItemData) -> None:
-        norm, degree = data.normalised()
-        rank = min(self.rank, max(data.n_items - 1, 1))
-        exact = self.solver == "exact" or (self.solver == "auto" and data.n_items <= EXACT_LOWPASS_ITEMS)
-        if exact:
-            scale = degree_power(degree, -0.5)  # R̃ᵀR̃ = D_i^-½ Xᵀ D_u^-1 X D_i^-½
-            gram = data.cooccurrence(1.0).toarray()
-            gram *= scale[:, None]
-            gram *= scale[None, :]
-            values, vectors = torch.linalg.eigh(torch.from_numpy(gram))
-            top = vectors[:, torch.argsort(values, descending=True)[:rank]].numpy()
-        else:
-            top = leading_right_singular_vectors(
-                norm, rank, solver="randomized", power_iterations=self.power_iterations, seed=self.seed
-            )
-        beta = float(self.beta)
-        self.left_ = torch.from_numpy(degree_power(degree, -beta)[:, None] * top).to(self.dtype).contiguous()
-        self.right_ = torch.from_numpy(degree_power(degree, beta)[:, None] * top).to(self.dtype).contiguous()
+    def _set_factors(self, left: np.ndarray, right: np.ndarray) -> None:
+        self.left_ = torch.from_numpy(np.ascontiguousarray(left)).to(self.dtype).contiguous()
+        self.right_ = torch.from_numpy(np.ascontiguousarray(right)).to(self.dtype).contiguous()
 
     def _apply(self, history: sp.csr_matrix) -> np.ndarray:
         inner = np.asarray(history @ self.left_.numpy())  # (B, rank)
@@ -704,6 +665,125 @@ class IdealLowPass(ItemComponent):
         shape = (self.n_items_, int(left.shape[1]))
         self.left_ = self._check_shape("left", left, shape).to(self.dtype).contiguous()
         self.right_ = self._check_shape("right", right, shape).to(self.dtype).contiguous()
+
+
+def _check_solver(solver: str, power_iterations: int) -> None:
+    if not isinstance(power_iterations, int) or isinstance(power_iterations, bool) or power_iterations < 0:
+        raise ValueError(f"power_iterations must be an integer >= 0, got {power_iterations!r}")
+    if solver not in ("auto", "exact", "randomized"):
+        raise ValueError(f"solver must be 'auto', 'exact' or 'randomized', got {solver!r}")
+
+
+def _exact_solver(solver: str, n_items: int) -> bool:
+    return solver == "exact" or (solver == "auto" and n_items <= EXACT_LOWPASS_ITEMS)
+
+
+class IdealLowPass(_LowRank):
+    """GF-CF's ideal low-pass filter ``D_i^-β V_k V_kᵀ D_i^β`` (Shen et al. 2021: β = ½; ChebyCF's ideal pass uses
+    its own β), ``V_k`` the top-``rank`` right
+    singular vectors of ``R̃ = D_u^-½ X D_i^-½``: exact (the eigenvectors of ``R̃ᵀR̃``) up to
+    :data:`EXACT_LOWPASS_ITEMS` items with ``solver="auto"``, a seeded randomised SVD above. A low-rank term: not
+    expandable into walks. Kept as two ``(n_items, rank)`` factors. The randomised SVD's cost is mostly its
+    ``power_iterations + 1`` orthonormalisations of an ``(n_items, 2·rank)`` block (Gowalla, rank 512: ~17 s each on
+    one core), so the default takes 2 (GF-CF's baseline here takes 7)."""
+
+    name = "lowpass"
+
+    def __init__(
+        self,
+        rank: int = 64,
+        solver: str = "auto",
+        seed: int = 0,
+        beta: float = 0.5,
+        power_iterations: int = 2,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_positive_int("rank", rank)
+        _check_solver(solver, power_iterations)
+        check_number("beta", beta, 0.0, 1.0)
+        self.power_iterations = power_iterations
+        self.beta = beta
+        self.rank = rank
+        self.solver = solver
+        self.seed = seed
+
+    def _fit(self, data: ItemData) -> None:
+        norm, degree = data.normalised()
+        rank = min(self.rank, max(data.n_items - 1, 1))
+        if _exact_solver(self.solver, data.n_items):
+            scale = degree_power(degree, -0.5)  # R̃ᵀR̃ = D_i^-½ Xᵀ D_u^-1 X D_i^-½
+            gram = data.cooccurrence(1.0).toarray()
+            gram *= scale[:, None]
+            gram *= scale[None, :]
+            values, vectors = torch.linalg.eigh(torch.from_numpy(gram))
+            top = vectors[:, torch.argsort(values, descending=True)[:rank]].numpy()
+        else:
+            top = leading_right_singular_vectors(
+                norm, rank, solver="randomized", power_iterations=self.power_iterations, seed=self.seed
+            )
+        beta = float(self.beta)
+        self._set_factors(degree_power(degree, -beta)[:, None] * top, degree_power(degree, beta)[:, None] * top)
+
+
+class SpectralLowPass(_LowRank):
+    """A frequency-weighted low-pass in a generalised normalisation, after SGFCF (S. Peng, X. Liu, K. Sugiyama,
+    T. Mine, "How Powerful is Graph Filtering for Recommendation", KDD 2024; without its individualised filter):
+
+        F = D_i^-ε V_k diag(σ̂^q) V_kᵀ,
+
+    ``V_k`` and ``σ`` the top-``rank`` right singular vectors and values of ``R̃_ε = D_u^-ε X D_i^-ε`` (its generalised
+    normalisation with ε = ``epsilon``; ½ is GF-CF's), ``σ̂ = σ / σ_1`` and ``q`` = ``sharpness`` (0: the plain
+    projection; > 0 weighs the lowest frequencies more). A user's row ``x`` maps to ``x D_i^-ε V_k diag(σ̂^q) V_kᵀ``,
+    which is SGFCF's ``U_k diag(σ̂^(q+1)) V_kᵀ`` up to the user's own scale: unlike :class:`IdealLowPass` the output is
+    not scaled back by ``D_i^β``, so popular items are not lifted. A low-rank term: not expandable into walks.
+    Exact (an eigendecomposition of ``R̃_εᵀR̃_ε``) up to :data:`EXACT_LOWPASS_ITEMS` items with ``solver="auto"``, a
+    seeded randomised SVD above."""
+
+    name = "spectral"
+
+    def __init__(
+        self,
+        rank: int = 256,
+        epsilon: float = 0.3,
+        sharpness: float = 0.0,
+        solver: str = "auto",
+        seed: int = 0,
+        power_iterations: int = 2,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_positive_int("rank", rank)
+        check_number("epsilon", epsilon, 0.0, 1.0)
+        check_number("sharpness", sharpness, 0.0)
+        _check_solver(solver, power_iterations)
+        self.rank = rank
+        self.epsilon = epsilon
+        self.sharpness = sharpness
+        self.solver = solver
+        self.seed = seed
+        self.power_iterations = power_iterations
+
+    def _fit(self, data: ItemData) -> None:
+        epsilon = float(self.epsilon)
+        rank = min(self.rank, max(data.n_items - 1, 1))
+        if _exact_solver(self.solver, data.n_items):
+            degree = np.asarray(data.binary().sum(axis=0), dtype=np.float64).ravel()
+            scale = degree_power(degree, -epsilon)  # R̃_εᵀR̃_ε = D_i^-ε Xᵀ D_u^-2ε X D_i^-ε
+            gram = data.cooccurrence(2.0 * epsilon).toarray()
+            gram *= scale[:, None]
+            gram *= scale[None, :]
+            eigenvalues, vectors = torch.linalg.eigh(torch.from_numpy(gram))
+            order = torch.argsort(eigenvalues, descending=True)[:rank]
+            values = np.sqrt(np.clip(eigenvalues[order].numpy(), 0.0, None))
+            top = vectors[:, order].numpy()
+        else:
+            norm, degree = normalised_matrix(data.binary(), epsilon)
+            values, top = leading_right_singular_pairs(
+                norm, rank, solver="randomized", power_iterations=self.power_iterations, seed=self.seed
+            )
+        weight = (values / values[0]) ** float(self.sharpness) if values[0] > 0 else np.zeros_like(values)
+        self._set_factors(degree_power(degree, -epsilon)[:, None] * top * weight[None, :], top)
 
 
 class InterestPaths(ItemComponent):
@@ -855,6 +935,7 @@ COMPONENTS: dict[str, type[ItemComponent]] = {
         SquaredFilter,
         ChebyshevFilter,
         IdealLowPass,
+        SpectralLowPass,
         InterestPaths,
         TextNeighbours,
         Transitions,

@@ -26,6 +26,7 @@ from interestgraph.paths import (
     LinearFilter,
     ModelConfig,
     RidgeCooccurrence,
+    SpectralLowPass,
     SquaredFilter,
     TextNeighbours,
     check_dense,
@@ -143,6 +144,34 @@ def test_low_pass_and_neighbour_components_on_small_inputs():
     assert float(paths[0, 3]) == 0.0 and (torch.diagonal(paths) == 0).all()
 
 
+def test_spectral_low_pass_is_sgfcfs_weighted_projection():
+    """``F = D^-ε V_k diag(σ̂^q) V_kᵀ`` from the SVD of ``D_u^-ε X D_i^-ε``; a user's normalised row maps to SGFCF's
+    ``U_k diag(σ_k σ̂^q) V_kᵀ``; the exact and the randomised solver agree; bad settings are refused by name."""
+    x = _tiny_positives(2, users=12, items=6)
+    dense = x.toarray()
+    du, di = dense.sum(1), dense.sum(0)
+    rn = dense * du[:, None] ** -0.3 * di[None, :] ** -0.3
+    u, values, vt = np.linalg.svd(rn)
+    weight = (values[:3] / values[0]) ** 1.5
+    expected = (di[:, None] ** -0.3 * vt[:3].T * weight[None, :]) @ vt[:3]
+    for solver in ("exact", "randomized"):
+        settings = dict(epsilon=0.3, sharpness=1.5, solver=solver, power_iterations=4, dtype=torch.float64)
+        got = SpectralLowPass(3, **settings).fit(ItemData(x)).dense().numpy()
+        np.testing.assert_allclose(got, expected, atol=1e-10, err_msg=solver)
+    np.testing.assert_allclose(
+        (dense * du[:, None] ** -0.3) @ expected, u[:, :3] @ np.diag(values[:3] * weight) @ vt[:3], atol=1e-10
+    )
+    plain = SpectralLowPass(2, epsilon=0.5, sharpness=0.0, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
+    lowpass = IdealLowPass(2, beta=0.5, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
+    np.testing.assert_allclose(plain * di[None, :] ** 0.5, lowpass, atol=1e-10)  # GF-CF's, before D^½ on the right
+    with pytest.raises(ValueError, match="epsilon"):
+        SpectralLowPass(2, epsilon=1.5)
+    with pytest.raises(ValueError, match="sharpness"):
+        SpectralLowPass(2, sharpness=-1.0)
+    with pytest.raises(ValueError, match="spectral_epsilon"):
+        ItemPathConfig(spectral_epsilon=-0.1)
+
+
 def test_memory_guard_names_the_item_count(graph):
     with pytest.raises(DenseSizeError, match=r"144 items.*max_dense_items=100"):
         ItemPathModel(ItemPathConfig(theta={"ridge": 1.0}, max_dense_items=100)).fit(graph)
@@ -249,8 +278,8 @@ def test_gfcf_and_chebycf_are_special_cases(graph):
 
 
 def test_sparse_route_equals_the_dense_combination(graph):
-    theta = {"cooc": 1.0, "cooc2": -0.2, "cheby": 0.3, "lowpass": 0.1, "interest": 0.2, "text": 0.1}
-    config = ItemPathConfig(theta=theta, dtype="float64", lowpass_rank=8)
+    theta = {"cooc": 1.0, "cooc2": -0.2, "cheby": 0.3, "lowpass": 0.1, "spectral": 0.2, "interest": 0.2, "text": 0.1}
+    config = ItemPathConfig(theta=theta, dtype="float64", lowpass_rank=8, spectral_rank=8)
     dense = ItemPathModel(config).fit(graph)
     sparse = ItemPathModel(dataclasses.replace(config, max_dense_items=50)).fit(graph)
     assert dense.combined_ is not None and sparse.combined_ is None
@@ -261,6 +290,7 @@ def test_sparse_route_equals_the_dense_combination(graph):
         "cooc2": True,
         "cheby": True,
         "lowpass": False,
+        "spectral": False,
         **{"interest": True, "text": True},
     }
     scores = sparse.score(users)
@@ -271,7 +301,15 @@ def test_sparse_route_equals_the_dense_combination(graph):
         assert abs(sum(t.value for t in terms) - float(scores[user, item])) < 1e-9
 
 
-SPARSE_ROUTE_THETA = {"cooc": 1.0, "cooc2": -0.2, "cheby": 0.5, "lowpass": 0.1, "interest": 0.2, "text": 0.1}
+SPARSE_ROUTE_THETA = {
+    "cooc": 1.0,
+    "cooc2": -0.2,
+    "cheby": 0.5,
+    "lowpass": 0.1,
+    "spectral": -0.1,
+    "interest": 0.2,
+    "text": 0.1,
+}
 
 
 @pytest.mark.parametrize("dtype, atol", [("float32", 2e-6), ("float64", 1e-12)])
@@ -280,7 +318,9 @@ def test_few_user_route_equals_the_batch_route_for_every_component(graph, dtype,
     indices, one torch matrix-vector product for the low-pass); more users through scipy's blocks. Same scores."""
     from interestgraph.paths.components import SPARSE_BATCH
 
-    config = ItemPathConfig(theta=SPARSE_ROUTE_THETA, dtype=dtype, lowpass_rank=8, max_dense_items=50, rescale=True)
+    config = ItemPathConfig(
+        theta=SPARSE_ROUTE_THETA, dtype=dtype, lowpass_rank=8, spectral_rank=8, max_dense_items=50, rescale=True
+    )
     model = ItemPathModel(config).fit(graph)
     assert model.combined_ is None and set(model.components_) == set(SPARSE_ROUTE_THETA)
     history = model.history_
@@ -377,8 +417,10 @@ def test_save_and_load_round_trip_and_refuse_tampering(fitted, graph, tmp_path):
 def test_save_and_load_the_gowalla_setting_with_three_normalised_components(graph, tmp_path):
     """cooc, cooc2 and cheby fitted together share one item-degree array; saving them once failed (safetensors
     refuses tensors sharing memory)."""
-    theta = {"cooc": 0.1, "cooc2": 0.1, "cheby": 1.0, "lowpass": 0.1}
-    config = ItemPathConfig(theta=theta, rescale=False, max_dense_items=50, lowpass_rank=6, lowpass_solver="exact")
+    theta = {"cooc": 0.1, "cooc2": 0.1, "cheby": 1.0, "lowpass": 0.1, "spectral": 0.3}
+    config = ItemPathConfig(
+        theta=theta, rescale=False, max_dense_items=50, lowpass_rank=6, lowpass_solver="exact", spectral_rank=5
+    )
     model = ItemPathModel(config).fit(graph.split)
     loaded = ItemPathModel.load(model.save(tmp_path / "model"))
     users = np.arange(40)
