@@ -119,8 +119,8 @@ def model_table(args: argparse.Namespace) -> dict[str, tuple[Any, dict[str, Any]
     return out
 
 
-def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str]) -> dict[str, Any]:
-    """Steps 2 and 3 for one model; returns its JSON entry."""
+def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str], tables: dict) -> dict[str, Any]:
+    """Steps 2 and 3 for one model; returns its JSON entry (its per-user test figures go to ``tables[name]``)."""
     from interestgraph.baselines import describe_grid, tune_grid
     from interestgraph.evaluate import evaluate
 
@@ -154,6 +154,7 @@ def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str]) -> dict[
     model = make(**fixed, **setting).fit(final)
     entry["final_fit_seconds"] = round(time.perf_counter() - started, 1)
     result = evaluate(model, final, part="test", cutoffs=(20,), name=name)
+    tables[name] = result.per_user
     entry["test_seconds"] = round(result.seconds, 1)
     entry["final_peak_gib"] = round(peak_gib(), 2)
     entry["test"] = {k: result.metrics[k] for k in ("recall@20", "ndcg@20")}
@@ -192,7 +193,9 @@ ITEM_PATH_BASE = {
 }
 
 
-def run_item_path(tuning, final, grid_json: dict | None, base_json: dict | None, lines: list[str]) -> dict[str, Any]:
+def run_item_path(
+    tuning, final, grid_json: dict | None, base_json: dict | None, lines: list[str], tables: dict
+) -> dict[str, Any]:
     """The item-path model: :func:`~interestgraph.model.tune_item_path` on the tuning split (its own stated grid),
     the chosen weights refitted on all of train.txt, test scored once; then one-user latency of top-20 and explain."""
     import numpy as np
@@ -222,6 +225,7 @@ def run_item_path(tuning, final, grid_json: dict | None, base_json: dict | None,
     model = ItemPathModel(best.config).fit(final)
     entry["final_fit_seconds"] = round(time.perf_counter() - started, 1)
     result = evaluate(model, final, part="test", cutoffs=(20,), name="item-path")
+    tables["item-path"] = result.per_user
     entry["test_seconds"] = round(result.seconds, 1)
     entry["final_peak_gib"] = round(peak_gib(), 2)
     entry["test"] = {k: result.metrics[k] for k in ("recall@20", "ndcg@20")}
@@ -308,7 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--item-path-base", default=None, help="JSON ItemPathConfig fields for item-path")
     parser.add_argument("--extra", action="append", default=[], help="NAME=module:function (see the docstring)")
     parser.add_argument("--out", default="results")
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        metavar="PER_USER",
+        default=None,
+        help="only compare two models' per-user test tables (test-per-user-NAME.parquet, written by earlier runs): "
+        "paired mean difference of NDCG@20 and Recall@20, bootstrap 95 %% CI, Wilcoxon p",
+    )
     args = parser.parse_args(argv)
+    if args.pair:
+        return pair_tables(*(Path(p) for p in args.pair))
 
     from interestgraph.data.formats.lightgcn import load_lightgcn
 
@@ -331,16 +345,21 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"protocol: {protocol}", f"data loaded in {load_seconds:.1f} s"]
     print("\n".join(lines), flush=True)
     results: dict[str, Any] = {}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables: dict = {}
     for name, (make, grid, fixed) in models.items():
         block: list[str] = []
-        results[name] = run_tuned(name, make, grid, fixed, tuning, final, block)
+        results[name] = run_tuned(name, make, grid, fixed, tuning, final, block, tables)
+        write_per_user(out, name, tables, results[name], block)
         print("\n".join(block), flush=True)
         lines += block
     if "item-path" in [m.strip() for m in args.models.split(",")]:
         block = []
         grids = json.loads(args.grid) if args.grid else {}
         base = json.loads(args.item_path_base) if args.item_path_base else None
-        results["item-path"] = run_item_path(tuning, final, grids.get("item-path"), base, block)
+        results["item-path"] = run_item_path(tuning, final, grids.get("item-path"), base, block, tables)
+        write_per_user(out, "item-path", tables, results["item-path"], block)
         print("\n".join(block), flush=True)
         lines += block
     if "lightgcn" in [m.strip() for m in args.models.split(",")]:
@@ -358,10 +377,40 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
         "peak_gib": round(peak_gib(), 2),
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "gowalla-benchmark.json").write_text(json.dumps(payload, indent=2, default=str))
     print(f"wrote {out / 'gowalla-benchmark.json'}; command: {command}", flush=True)
+    return 0
+
+
+def write_per_user(out: Path, name: str, tables: dict, entry: dict[str, Any], lines: list[str]) -> None:
+    """The model's per-user test figures as ``test-per-user-NAME.parquet`` (for ``--pair`` across processes)."""
+    if name not in tables:  # skipped (EASE's memory guard)
+        return
+    path = out / f"test-per-user-{name}.parquet"
+    tables[name][["user_id", "recall@20", "ndcg@20"]].to_parquet(path, index=False)
+    entry["per_user_file"] = path.name
+    lines.append(f"  per-user test figures: {path}")
+
+
+def pair_tables(a: Path, b: Path) -> int:
+    """``--pair``: the paired comparison of two per-user test tables (``interestgraph.evaluate.paired_difference``)."""
+    import pandas as pd
+
+    from interestgraph.evaluate import paired_difference
+
+    names = tuple(p.stem.removeprefix("test-per-user-") for p in (a, b))
+    frames = []
+    for path in (a, b):
+        if not path.is_file():
+            raise SystemExit(f"--pair: {path} is not a file (test-per-user-NAME.parquet from an earlier run)")
+        frames.append(pd.read_parquet(path))
+    for metric in ("ndcg@20", "recall@20"):
+        try:
+            result = paired_difference(*frames, metric, names=names, context="Gowalla test, LightGCN's split")
+        except (KeyError, ValueError) as exc:
+            raise SystemExit(f"--pair: {a} and {b} cannot be paired: {exc}") from exc
+        relative = result["difference"] / result["mean_b"] if result["mean_b"] else float("nan")
+        print(f"{result['statement']}; {result['mean_a']:.4f} vs {result['mean_b']:.4f} ({relative:+.1%})", flush=True)
     return 0
 
 

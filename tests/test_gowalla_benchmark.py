@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -69,6 +70,19 @@ def test_gowalla_benchmark_tunes_on_validation_then_scores_test_once(tmp_path, c
     assert models["lightgcn"]["converged"] is False and models["lightgcn"]["epochs"] >= 1
     assert payload["tuning_protocol"]["params"]["valid_users"] == 30
     assert "<- chosen" in printed and "did NOT converge" in printed and "tuning sweep" in printed
+    # every tested model's per-user figures are written, and two of them pair across processes
+    out = tmp_path / "out"
+    assert {models[name]["per_user_file"] for name in ("gfcf", "chebycf", "knn", "item-path")} == {
+        p.name for p in out.glob("test-per-user-*.parquet")
+    }
+    assert (
+        gowalla.main(["--pair", str(out / "test-per-user-item-path.parquet"), str(out / "test-per-user-gfcf.parquet")])
+        == 0
+    )
+    paired = capsys.readouterr().out
+    assert paired.count("item-path") == 2 and "gfcf on ndcg@20: mean difference" in paired and "50 users" in paired
+    with pytest.raises(SystemExit, match="not a file"):
+        gowalla.main(["--pair", str(out / "missing.parquet"), str(out / "test-per-user-gfcf.parquet")])
 
 
 def test_gowalla_test_figure_matches_the_lightgcn_metric_definitions(tmp_path):

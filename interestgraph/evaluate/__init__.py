@@ -15,6 +15,7 @@ from .harness import (
     compare,
     evaluate,
     missing_members,
+    paired_difference,
     positive_matrix,
 )
 from .metrics import METRICS, ranking_metrics
@@ -30,6 +31,7 @@ __all__ = [
     "compare",
     "evaluate",
     "missing_members",
+    "paired_difference",
     "planted_recovery",
     "positive_matrix",
     "ranking_metrics",

@@ -359,17 +359,40 @@ def compare(
     Raises:
         ValueError: the results come from different protocols, parts or user sets.
     """
-    from scipy.stats import wilcoxon
-
     if a.protocol.to_dict() != b.protocol.to_dict() or a.part != b.part:
         raise ValueError(
             f"results must share protocol and part to be paired: {a.protocol.describe()} / {a.part} vs "
             f"{b.protocol.describe()} / {b.part}"
         )
-    left = a.per_user.set_index("user_id")[metric]
-    right = b.per_user.set_index("user_id")[metric]
+    return paired_difference(
+        a.per_user, b.per_user, metric, names=(a.model, b.model), context=a.protocol.describe(),
+        n_boot=n_boot, seed=seed, confidence=confidence,
+    )  # fmt: skip
+
+
+def paired_difference(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    metric: str = "ndcg@20",
+    *,
+    names: tuple[str, str] = ("a", "b"),
+    context: str = "",
+    n_boot: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """:func:`compare` on two per-user tables (``user_id`` and ``metric`` columns, e.g. ``EvaluationResult.per_user``
+    written by another process): the mean of ``a − b`` over the users, its bootstrap interval and a Wilcoxon p-value.
+
+    Raises:
+        ValueError: the tables cover different users (or the same in another order).
+    """
+    from scipy.stats import wilcoxon
+
+    left = a.set_index("user_id")[metric]
+    right = b.set_index("user_id")[metric]
     if not left.index.equals(right.index):
-        raise ValueError("results must cover the same users to be paired")
+        raise ValueError("results must cover the same users, in the same order, to be paired")
     diff = (left - right).to_numpy()
     rng = np.random.default_rng(seed)
     means = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(axis=1)
@@ -379,13 +402,13 @@ def compare(
     mean = float(diff.mean())
     verdict = "beats" if low > 0 else ("is beaten by" if high < 0 else "is not distinguishable from")
     statement = (
-        f"{a.model} {verdict} {b.model} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, "
-        f"{high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users; {a.protocol.describe()})"
+        f"{names[0]} {verdict} {names[1]} on {metric}: mean difference {mean:+.4f} ({confidence:.0%} CI [{low:+.4f}, "
+        f"{high:+.4f}], Wilcoxon p={p_value:.2g}, {len(diff):,} users" + (f"; {context})" if context else ")")
     )
     return {
         "metric": metric,
-        "a": a.model,
-        "b": b.model,
+        "a": names[0],
+        "b": names[1],
         "mean_a": float(left.mean()),
         "mean_b": float(right.mean()),
         "difference": mean,
