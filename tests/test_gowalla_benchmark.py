@@ -69,6 +69,16 @@ def test_gowalla_benchmark_tunes_on_validation_then_scores_test_once(tmp_path, c
         assert 0 < entry["test"]["ndcg@20"] <= 1 and entry["test_users"] == 50
     assert models["lightgcn"]["converged"] is False and models["lightgcn"]["epochs"] >= 1
     assert payload["tuning_protocol"]["params"]["valid_users"] == 30
+    popularity = payload["held_out_popularity"]
+    assert set(popularity) == {
+        "train (tuning split)",
+        "valid (tuning split)",
+        "train (final split)",
+        "test (final split)",
+    }
+    assert popularity["test (final split)"]["pairs"] == 50 * 3 and popularity["train (final split)"]["pairs"] == 50 * 11
+    assert all(v["mean_train_degree"] > 0 and 0 <= v["top1pct_share"] <= 1 for v in popularity.values())
+    assert "share on the top 1 % of items" in printed
     assert "<- chosen" in printed and "did NOT converge" in printed and "tuning sweep" in printed
     # every tested model's per-user figures are written, and two of them pair across processes
     out = tmp_path / "out"
@@ -108,3 +118,25 @@ def test_gowalla_test_figure_matches_the_lightgcn_metric_definitions(tmp_path):
         ndcgs.append((hits / np.log2(np.arange(2, 22))).sum() / ideal)
     assert abs(result.metrics["recall@20"] - np.mean(recalls)) < 1e-6
     assert abs(result.metrics["ndcg@20"] - np.mean(ndcgs)) < 1e-6
+
+
+def test_held_out_popularity_measures_each_parts_items_by_training_degree(tmp_path):
+    """A test part made of the most popular training item shows as head-heavy next to a random validation carve."""
+    from benchmarks import gowalla
+    from interestgraph.data.formats.lightgcn import load_lightgcn
+
+    data = tmp_path / "data"
+    data.mkdir()
+    train = [[u, 0, 1 + u, 21 + u] if u % 2 else [u, 1 + u, 21 + u, 41 + u] for u in range(20)]  # item 0: degree 10
+    (data / "train.txt").write_text("".join(" ".join(map(str, line)) + "\n" for line in train))
+    (data / "test.txt").write_text("".join(f"{u} 0\n" for u in range(0, 20, 2)))  # item 0 for the users without it
+    final = load_lightgcn(data)
+    tuning = gowalla.tuning_split(data, 0.25, 0, 0)
+    popularity = gowalla.held_out_popularity(tuning, final)
+    degree = np.asarray(final.positive_matrix("train").sum(axis=0)).ravel()
+    assert popularity["test (final split)"] == {"pairs": 10, "mean_train_degree": degree[0], "top1pct_share": 1.0}
+    train_items = final.positive_matrix("train").indices
+    assert popularity["train (final split)"]["mean_train_degree"] == round(float(degree[train_items].mean()), 1)
+    assert (
+        popularity["valid (tuning split)"]["mean_train_degree"] < popularity["test (final split)"]["mean_train_degree"]
+    )
