@@ -368,13 +368,16 @@ def test_item_path_latency_benchmark_fits_saves_then_loads(tmp_path, capsys):
 
     data = _lightgcn_files(tmp_path / "data")
     setting = json.dumps(
-        {**item_path_latency.GOWALLA_SETTING, "lowpass_rank": 6, "lowpass_solver": "exact", "max_dense_items": 30}
+        {
+            **item_path_latency.GOWALLA_SETTING,
+            **{"lowpass_rank": 6, "spectral_rank": 6, "lowpass_solver": "exact", "max_dense_items": 30},
+        }
     )
     common = ["--data", str(data), "--model", str(tmp_path / "model"), "--users", "8", "--breakdown-users", "4"]
     assert item_path_latency.main([*common, "--setting", setting, "--out", str(tmp_path / "a")]) == 0
     fitted = json.loads((tmp_path / "a" / "item-path-latency.json").read_text())
     assert fitted["model"].startswith("fitted") and fitted["fit_seconds"] >= 0
-    assert fitted["theta"] == {"cheby": 1.0, "lowpass": 0.1, "cooc": 0.1, "cooc2": 0.1}
+    assert fitted["theta"] == item_path_latency.GOWALLA_SETTING["theta"]
     assert item_path_latency.main([*common, "--out", str(tmp_path / "b")]) == 0  # loads the saved model
     loaded = json.loads((tmp_path / "b" / "item-path-latency.json").read_text())
     assert loaded["model"].startswith("loaded") and loaded["theta"] == fitted["theta"]

@@ -240,3 +240,13 @@ def test_recommend_and_walk_functions_name_what_a_model_lacks(small_split):
         recommend_for_items(model, ["i1"])
     with pytest.raises(KeyError, match="unknown"):
         recommend(model, ["nobody"])
+
+
+def test_every_item_path_component_has_a_reading():
+    """An explanation names each component's share in words: a component added without its reading would print a
+    bare name."""
+    from interestgraph.paths import COMPONENTS
+    from interestgraph.recommend.reasons import COMPONENT_READING
+
+    assert set(COMPONENT_READING) == set(COMPONENTS)
+    assert all(reading and reading != name for name, reading in COMPONENT_READING.items())

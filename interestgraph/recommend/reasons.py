@@ -31,7 +31,7 @@ COMPONENT_READING = {
     "cooc2": "people like them liked this (two steps)",
     "cheby": "co-occurrence filtered smooth (polynomial)",
     "lowpass": "shared taste factors (low rank)",
-    "spectral": "shared taste factors, sharpened (low rank)",
+    "spectral": "shared taste factors, popularity-damped (low rank)",
     "interest": "shared interests",
     "text": "similar description",
     "transition": "often liked next",
