@@ -50,7 +50,6 @@ from ..ops.spectral import (
     chebyshev_series,
     degree_power,
     leading_right_singular_pairs,
-    leading_right_singular_vectors,
     normalised_matrix,
     plateau,
     torch_csr,
@@ -674,8 +673,30 @@ def _check_solver(solver: str, power_iterations: int) -> None:
         raise ValueError(f"solver must be 'auto', 'exact' or 'randomized', got {solver!r}")
 
 
-def _exact_solver(solver: str, n_items: int) -> bool:
-    return solver == "exact" or (solver == "auto" and n_items <= EXACT_LOWPASS_ITEMS)
+def _leading_pairs(
+    data: ItemData, epsilon: float, rank: int, solver: str, power_iterations: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(σ (k,), V (n_items, k), item degrees)``: the top-``rank`` singular values and right singular vectors of
+    ``R̃_ε = D_u^-ε X D_i^-ε``, from an eigendecomposition of ``R̃_εᵀR̃_ε = D_i^-ε Xᵀ D_u^-2ε X D_i^-ε`` (its Gram
+    from :meth:`ItemData.cooccurrence`) when ``solver`` is ``"exact"`` or ``"auto"`` up to :data:`EXACT_LOWPASS_ITEMS`
+    items, else a seeded randomised SVD (ε = ½ reads the :class:`ItemData`'s shared ``R̃``)."""
+    rank = min(rank, max(data.n_items - 1, 1))
+    if epsilon == 0.5:
+        norm, degree = data.normalised()
+    else:
+        norm, degree = normalised_matrix(data.binary(), epsilon)
+    if solver == "exact" or (solver == "auto" and data.n_items <= EXACT_LOWPASS_ITEMS):
+        scale = degree_power(degree, -epsilon)
+        gram = data.cooccurrence(2.0 * epsilon).toarray()
+        gram *= scale[:, None]
+        gram *= scale[None, :]
+        eigenvalues, vectors = torch.linalg.eigh(torch.from_numpy(gram))
+        order = torch.argsort(eigenvalues, descending=True)[:rank]
+        return np.sqrt(np.clip(eigenvalues[order].numpy(), 0.0, None)), vectors[:, order].numpy(), degree
+    values, vectors = leading_right_singular_pairs(
+        norm, rank, solver="randomized", power_iterations=power_iterations, seed=seed
+    )
+    return values, vectors, degree
 
 
 class IdealLowPass(_LowRank):
@@ -709,19 +730,7 @@ class IdealLowPass(_LowRank):
         self.seed = seed
 
     def _fit(self, data: ItemData) -> None:
-        norm, degree = data.normalised()
-        rank = min(self.rank, max(data.n_items - 1, 1))
-        if _exact_solver(self.solver, data.n_items):
-            scale = degree_power(degree, -0.5)  # R̃ᵀR̃ = D_i^-½ Xᵀ D_u^-1 X D_i^-½
-            gram = data.cooccurrence(1.0).toarray()
-            gram *= scale[:, None]
-            gram *= scale[None, :]
-            values, vectors = torch.linalg.eigh(torch.from_numpy(gram))
-            top = vectors[:, torch.argsort(values, descending=True)[:rank]].numpy()
-        else:
-            top = leading_right_singular_vectors(
-                norm, rank, solver="randomized", power_iterations=self.power_iterations, seed=self.seed
-            )
+        _, top, degree = _leading_pairs(data, 0.5, self.rank, self.solver, self.power_iterations, self.seed)
         beta = float(self.beta)
         self._set_factors(degree_power(degree, -beta)[:, None] * top, degree_power(degree, beta)[:, None] * top)
 
@@ -766,22 +775,7 @@ class SpectralLowPass(_LowRank):
 
     def _fit(self, data: ItemData) -> None:
         epsilon = float(self.epsilon)
-        rank = min(self.rank, max(data.n_items - 1, 1))
-        if _exact_solver(self.solver, data.n_items):
-            degree = np.asarray(data.binary().sum(axis=0), dtype=np.float64).ravel()
-            scale = degree_power(degree, -epsilon)  # R̃_εᵀR̃_ε = D_i^-ε Xᵀ D_u^-2ε X D_i^-ε
-            gram = data.cooccurrence(2.0 * epsilon).toarray()
-            gram *= scale[:, None]
-            gram *= scale[None, :]
-            eigenvalues, vectors = torch.linalg.eigh(torch.from_numpy(gram))
-            order = torch.argsort(eigenvalues, descending=True)[:rank]
-            values = np.sqrt(np.clip(eigenvalues[order].numpy(), 0.0, None))
-            top = vectors[:, order].numpy()
-        else:
-            norm, degree = normalised_matrix(data.binary(), epsilon)
-            values, top = leading_right_singular_pairs(
-                norm, rank, solver="randomized", power_iterations=self.power_iterations, seed=self.seed
-            )
+        values, top, degree = _leading_pairs(data, epsilon, self.rank, self.solver, self.power_iterations, self.seed)
         weight = (values / values[0]) ** float(self.sharpness) if values[0] > 0 else np.zeros_like(values)
         self._set_factors(degree_power(degree, -epsilon)[:, None] * top * weight[None, :], top)
 
