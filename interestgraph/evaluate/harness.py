@@ -385,12 +385,14 @@ def paired_difference(
     written by another process): the mean of ``a − b`` over the users, its bootstrap interval and a Wilcoxon p-value.
 
     Raises:
-        ValueError: the tables cover different users (or the same in another order).
+        ValueError: the tables are empty, or cover different users (or the same in another order).
     """
     from scipy.stats import wilcoxon
 
     left = a.set_index("user_id")[metric]
     right = b.set_index("user_id")[metric]
+    if len(left) == 0:
+        raise ValueError("no users to pair: the per-user tables are empty")
     if not left.index.equals(right.index):
         raise ValueError("results must cover the same users, in the same order, to be paired")
     diff = (left - right).to_numpy()

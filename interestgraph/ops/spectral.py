@@ -23,7 +23,7 @@ from scipy.sparse.linalg import svds
 
 SVD_SOLVERS = ("randomized", "arpack")
 
-#: bases kept (the tuning split's and the final split's, so a benchmark's sweeps and refits share them)
+#: bases kept (the last two computed: a baseline's sweep and refit, or the two low-rank components of one fit)
 BASIS_CACHE_SIZE = 2
 _BASIS_CACHE: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -59,8 +59,9 @@ def leading_right_singular_vectors(
 def leading_right_singular_pairs(
     matrix: sp.csr_matrix, k: int, *, solver: str = "randomized", power_iterations: int = 7, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(values (k,), vectors (n_cols, k))``: the ``k`` leading singular values of ``matrix`` (descending) and its
-    right singular vectors in the same order, float64.
+    """``(values (k,), vectors (n_cols, k))``: the ``k`` leading singular values of ``matrix`` and its right singular
+    vectors in the same order (descending from the randomised SVD, ascending from ARPACK), float64. The cached arrays
+    are shared: copy before writing to them.
 
     ``k`` is capped at ``min(matrix.shape) − 1`` (ARPACK's limit). The last
     :data:`BASIS_CACHE_SIZE` results are cached under the matrix's content and these settings.
@@ -77,8 +78,7 @@ def leading_right_singular_pairs(
     if solver == "arpack":
         rng = np.random.default_rng(seed)
         _, values, vt = svds(matrix, k=k, which="LM", v0=rng.standard_normal(min(matrix.shape)))
-        order = np.argsort(values)[::-1]
-        pair = (np.ascontiguousarray(values[order]), np.ascontiguousarray(vt[order].T))
+        pair = (np.ascontiguousarray(values), np.ascontiguousarray(vt.T))  # ARPACK's order: ascending
     elif solver == "randomized":
         pair = randomized_pairs(matrix, k, power_iterations, seed)
     else:

@@ -638,8 +638,9 @@ class _LowRank(ItemComponent):
     expandable = False
 
     def _set_factors(self, left: np.ndarray, right: np.ndarray) -> None:
-        self.left_ = torch.from_numpy(np.ascontiguousarray(left)).to(self.dtype).contiguous()
-        self.right_ = torch.from_numpy(np.ascontiguousarray(right)).to(self.dtype).contiguous()
+        # copies: the singular vectors may be the SVD cache's own arrays
+        self.left_ = torch.tensor(np.asarray(left), dtype=self.dtype)
+        self.right_ = torch.tensor(np.asarray(right), dtype=self.dtype)
 
     def _apply(self, history: sp.csr_matrix) -> np.ndarray:
         inner = np.asarray(history @ self.left_.numpy())  # (B, rank)
@@ -676,23 +677,22 @@ def _check_solver(solver: str, power_iterations: int) -> None:
 def _leading_pairs(
     data: ItemData, epsilon: float, rank: int, solver: str, power_iterations: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(σ (k,), V (n_items, k), item degrees)``: the top-``rank`` singular values and right singular vectors of
-    ``R̃_ε = D_u^-ε X D_i^-ε``, from an eigendecomposition of ``R̃_εᵀR̃_ε = D_i^-ε Xᵀ D_u^-2ε X D_i^-ε`` (its Gram
-    from :meth:`ItemData.cooccurrence`) when ``solver`` is ``"exact"`` or ``"auto"`` up to :data:`EXACT_LOWPASS_ITEMS`
-    items, else a seeded randomised SVD (ε = ½ reads the :class:`ItemData`'s shared ``R̃``)."""
-    rank = min(rank, max(data.n_items - 1, 1))
-    if epsilon == 0.5:
-        norm, degree = data.normalised()
-    else:
-        norm, degree = normalised_matrix(data.binary(), epsilon)
+    """``(σ (k,), V (n_items, k), item degrees)``: the top-``rank`` (at most ``n_items − 1``) singular values and
+    right singular vectors of ``R̃_ε = D_u^-ε X D_i^-ε``, from an eigendecomposition of
+    ``R̃_εᵀR̃_ε = D_i^-ε Xᵀ D_u^-2ε X D_i^-ε`` (its Gram from :meth:`ItemData.cooccurrence`) when ``solver`` is
+    ``"exact"`` or ``"auto"`` up to :data:`EXACT_LOWPASS_ITEMS` items, else a seeded randomised SVD (ε = ½ reads the
+    :class:`ItemData`'s shared ``R̃``)."""
     if solver == "exact" or (solver == "auto" and data.n_items <= EXACT_LOWPASS_ITEMS):
+        degree = data.normalised()[1] if epsilon == 0.5 else np.asarray(data.binary().sum(axis=0)).ravel()
         scale = degree_power(degree, -epsilon)
+        rank = min(rank, max(data.n_items - 1, 1))
         gram = data.cooccurrence(2.0 * epsilon).toarray()
         gram *= scale[:, None]
         gram *= scale[None, :]
         eigenvalues, vectors = torch.linalg.eigh(torch.from_numpy(gram))
         order = torch.argsort(eigenvalues, descending=True)[:rank]
         return np.sqrt(np.clip(eigenvalues[order].numpy(), 0.0, None)), vectors[:, order].numpy(), degree
+    norm, degree = data.normalised() if epsilon == 0.5 else normalised_matrix(data.binary(), epsilon)
     values, vectors = leading_right_singular_pairs(
         norm, rank, solver="randomized", power_iterations=power_iterations, seed=seed
     )
@@ -775,8 +775,14 @@ class SpectralLowPass(_LowRank):
 
     def _fit(self, data: ItemData) -> None:
         epsilon = float(self.epsilon)
-        values, top, degree = _leading_pairs(data, epsilon, self.rank, self.solver, self.power_iterations, self.seed)
-        weight = (values / values[0]) ** float(self.sharpness) if values[0] > 0 else np.zeros_like(values)
+        rank = min(self.rank, max(min(data.positives.shape) - 1, 1))  # the randomised SVD's cap, for both solvers
+        values, top, degree = _leading_pairs(data, epsilon, rank, self.solver, self.power_iterations, self.seed)
+        # directions of (numerically) zero singular value span nothing the data holds: with q = 0 they would weigh 1;
+        # an eigendecomposition of the Gram leaves them at σ ~ √(n·eps) σ_1, hence the relative floor 1e-6
+        # (the exact solver returns them when the rank exceeds the data's); dropped by both solvers alike
+        kept = values > 1e-6 * values.max() if len(values) and values.max() > 0 else np.zeros(len(values), bool)
+        values, top = values[kept], top[:, kept]
+        weight = (values / values.max()) ** float(self.sharpness) if len(values) else values
         self._set_factors(degree_power(degree, -epsilon)[:, None] * top * weight[None, :], top)
 
 

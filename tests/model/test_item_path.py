@@ -154,9 +154,10 @@ def test_spectral_low_pass_is_sgfcfs_weighted_projection():
     u, values, vt = np.linalg.svd(rn)
     weight = (values[:3] / values[0]) ** 1.5
     expected = (di[:, None] ** -0.3 * vt[:3].T * weight[None, :]) @ vt[:3]
-    for solver in ("exact", "randomized"):
-        settings = dict(epsilon=0.3, sharpness=1.5, solver=solver, power_iterations=4, dtype=torch.float64)
-        got = SpectralLowPass(3, **settings).fit(ItemData(x)).dense().numpy()
+    settings = ("exact", "randomized")
+    for solver in settings:
+        got = SpectralLowPass(3, epsilon=0.3, sharpness=1.5, solver=solver, power_iterations=4, dtype=torch.float64)
+        got = got.fit(ItemData(x)).dense().numpy()
         np.testing.assert_allclose(got, expected, atol=1e-10, err_msg=solver)
     np.testing.assert_allclose(
         (dense * du[:, None] ** -0.3) @ expected, u[:, :3] @ np.diag(values[:3] * weight) @ vt[:3], atol=1e-10
@@ -164,6 +165,23 @@ def test_spectral_low_pass_is_sgfcfs_weighted_projection():
     plain = SpectralLowPass(2, epsilon=0.5, sharpness=0.0, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
     lowpass = IdealLowPass(2, beta=0.5, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
     np.testing.assert_allclose(plain * di[None, :] ** 0.5, lowpass, atol=1e-10)  # GF-CF's, before D^½ on the right
+    # a rank above the data's: the directions of zero singular value are dropped by both solvers alike
+    wide = _tiny_positives(5, users=5, items=12)
+    fits = [
+        SpectralLowPass(11, epsilon=0.3, solver=solver, dtype=torch.float64).fit(ItemData(wide)) for solver in settings
+    ]
+    assert fits[0].left_.shape[1] == fits[1].left_.shape[1] == min(wide.shape) - 1  # rank 5 data, capped as ARPACK
+    np.testing.assert_allclose(fits[0].dense().numpy(), fits[1].dense().numpy(), atol=1e-8)
+    # the randomised SVD's subspace iteration converges to the exact pairs when the sketch is narrower than the items
+    tall = _tiny_positives(6, users=40, items=30)
+    exact, randomized = (
+        SpectralLowPass(3, epsilon=0.4, sharpness=1.0, solver=solver, power_iterations=40, dtype=torch.float64)
+        .fit(ItemData(tall))
+        .dense()
+        .numpy()
+        for solver in ("exact", "randomized")
+    )
+    np.testing.assert_allclose(randomized, exact, atol=1e-6)
     with pytest.raises(ValueError, match="epsilon"):
         SpectralLowPass(2, epsilon=1.5)
     with pytest.raises(ValueError, match="sharpness"):
