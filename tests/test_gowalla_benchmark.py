@@ -140,3 +140,21 @@ def test_held_out_popularity_measures_each_parts_items_by_training_degree(tmp_pa
     assert (
         popularity["valid (tuning split)"]["mean_train_degree"] < popularity["test (final split)"]["mean_train_degree"]
     )
+
+
+def test_spectral_exploration_scores_every_epsilon_and_rank_on_validation_only(tmp_path, capsys):
+    from benchmarks import gowalla_spectral
+
+    data = lightgcn_files(tmp_path / "data")
+    base = {"lowpass_rank": 4, "max_dense_items": 30}  # 40 items: the sparse route, cheby backbone
+    argv = [
+        "--data", str(data), "--valid-users", "30", "--epsilon", "0.25,0.5", "--rank", "3,5", "--theta", "0.5,1.0",
+        "--base", json.dumps(base), "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert gowalla_spectral.main(argv) == 0
+    payload = json.loads((tmp_path / "out" / "gowalla-spectral.json").read_text())
+    assert {(r["epsilon"], r["rank"]) for r in payload["rows"]} == {(0.25, 3), (0.25, 5), (0.5, 3), (0.5, 5)}
+    assert len(payload["rows"]) == 4 * 3  # per (ε, rank): the backbone, then the two weights
+    assert payload["best"]["ndcg@20"] == max(r["ndcg@20"] for r in payload["rows"])
+    printed = capsys.readouterr().out
+    assert "the test part is not scored" in printed and "best: ε" in printed
