@@ -204,9 +204,8 @@ ITEM_PATH_GRID = {
     "rounds": 2,
 }
 #: the low-pass as the ChebyCF baseline computes it (rank 512, 7 power iterations), no rescaling: the sweep's first
-#: configurations include ChebyCF's own grid. The spectral component's rank and ε were explored on the same validation
-#: sample before this grid was fixed (benchmarks/README.md, "Gowalla"): ε 0.25 and rank 800 (rank 1100 scored 0.0012
-#: more, inside the sample's noise, at 1.4 × the per-user cost)
+#: configurations include ChebyCF's own grid. The spectral component's ε and rank were chosen on the same validation
+#: sample before this grid was fixed (benchmarks/gowalla_spectral.py; benchmarks/README.md, "Gowalla"): ε 0.25, rank 800
 ITEM_PATH_BASE = {
     "lowpass_rank": 512,
     "lowpass_solver": "randomized",
