@@ -100,24 +100,32 @@ def fit_tuned(name: str, split, args: argparse.Namespace) -> tuple[Any, dict[str
 
 def fit_item_path(split, graph, args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
     """``(fitted model, facts, line)`` for ``item-path``: :func:`~interestgraph.model.tune_item_path` over its stated
-    grid (``--grid '{"item-path": {...}}'`` overrides fields of :class:`~interestgraph.model.ItemPathGrid`) on the
-    graph when there is one (interests and text), else on the split; the default setting without a validation
-    part."""
-    from ..model import ItemPathGrid, ItemPathModel, tune_item_path
+    grid (``--grid '{"item-path": {...}}'`` overrides fields of :class:`~interestgraph.model.ItemPathGrid`; its
+    ``"config"`` entry, fields of :class:`~interestgraph.model.ItemPathConfig` the sweep starts from, e.g. the
+    ``spectral`` component's ε and rank) on the graph when there is one (interests and text), else on the split; the
+    default setting without a validation part."""
+    from ..model import ItemPathConfig, ItemPathGrid, ItemPathModel, tune_item_path
 
     data = graph if graph is not None else split
-    fields = parse_grids(args.grid).get("item-path", {})
+    fields = dict(parse_grids(args.grid).get("item-path", {}))
+    config = fields.pop("config", {})
     try:
         grid = ItemPathGrid.from_dict({k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
     except (TypeError, ValueError) as exc:
         raise UsageError(f"--grid item-path: {exc}") from None
+    if not isinstance(config, dict):
+        raise UsageError(f'--grid item-path: "config" maps ItemPathConfig fields to values, got {config!r}')
+    try:
+        base = ItemPathConfig.from_dict(config)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--grid item-path config: {exc}") from None
     if len(split.positive_pairs("valid")) == 0:
-        model = ItemPathModel().fit(data)
+        model = ItemPathModel(base).fit(data)
         theta = {k: v for k, v in model.theta_.items() if v != 0}
         line = f"  item-path: default weights {theta} (not tuned: the split has no validation part)"
         return model, {"setting": {"theta": theta}, "tuned": False, "configurations": 0}, line
     started = time.perf_counter()
-    model, tried = tune_item_path(data, grid)
+    model, tried = tune_item_path(data, grid, base)
     theta = {k: v for k, v in model.theta_.items() if v != 0}
     setting = {"ridge": model.config.ridge, "side_weight": model.config.side_weight, "theta": theta}
     if model.cold_theta_ is not None:
@@ -127,6 +135,7 @@ def fit_item_path(split, graph, args: argparse.Namespace) -> tuple[Any, dict[str
         "setting": setting,
         "tuned": True,
         "grid": grid.to_dict(),
+        **({"config": config} if config else {}),
         "configurations": len(tried),
         "valid_ndcg@20": round(best, 6),
         "tuning_seconds": round(time.perf_counter() - started, 3),

@@ -364,7 +364,8 @@ def register(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "--grid",
         default=None,
         help="with --model-type item-path: JSON overriding fields of its validation grid (ItemPathGrid), e.g. "
-        '\'{"item-path": {"ridge": [100, 500]}}\' (the same syntax as evaluate --grid)',
+        '\'{"item-path": {"ridge": [100, 500]}}\' (the same syntax as evaluate --grid); its "config" entry sets '
+        "ItemPathConfig fields the sweep starts from",
     )
     train.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     train.add_argument(

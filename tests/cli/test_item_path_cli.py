@@ -164,6 +164,31 @@ def test_evaluate_finds_the_graph_the_model_records(trained, capsys):
     assert result[str(model_dir)]["ndcg@20"] == same["ndcg@20"] and same["part"] == "test"
 
 
+def test_the_grid_s_config_entry_sets_what_the_sweep_starts_from(trained, tmp_path, capsys):
+    """``"config"`` in the item-path grid: ItemPathConfig fields (here the spectral component's ε and rank) under the
+    sweep; a bad one is refused by name and nothing is written."""
+    graph, _ = trained
+    grid = {"item-path": {"ridge": [100.0], "side_weight": [0.0], "components": ["spectral"], "theta": [0.5]}}
+    grid["item-path"]["config"] = {"spectral_rank": 6, "spectral_epsilon": 0.25}
+    out = tmp_path / "spectral"
+    capsys.readouterr()
+    command = ["train", str(graph), "--model-type", "item-path", "--grid", json.dumps(grid), "--out", str(out)]
+    assert main([*command, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["config"] == {"spectral_rank": 6, "spectral_epsilon": 0.25}  # the run says what it started from
+    assert printed["configurations"] == 2  # the ridge backbone, then spectral at θ 0.5
+    model = ItemPathModel.load(out)
+    assert model.config.spectral_rank == 6 and model.config.spectral_epsilon == 0.25
+    grid["item-path"]["config"] = {"spectral_epsilon": 2.0}
+    out = tmp_path / "refused"
+    assert main(["train", str(graph), "--model-type", "item-path", "--grid", json.dumps(grid), "--out", str(out)]) == 2
+    assert "spectral_epsilon" in capsys.readouterr().err and not out.exists()
+    grid["item-path"]["config"] = {"no_such_field": 1}
+    bad = tmp_path / "bad"
+    assert main(["train", str(graph), "--model-type", "item-path", "--grid", json.dumps(grid), "--out", str(bad)]) == 2
+    assert "no_such_field" in capsys.readouterr().err and not bad.exists()
+
+
 def test_refusals_name_the_problem(trained, tmp_path, capsys):
     graph, model_dir = trained
     capsys.readouterr()
