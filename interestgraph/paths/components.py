@@ -677,26 +677,30 @@ def _check_solver(solver: str, power_iterations: int) -> None:
 def _leading_pairs(
     data: ItemData, epsilon: float, rank: int, solver: str, power_iterations: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(σ (k,), V (n_items, k), item degrees)``: the top-``rank`` (at most ``n_items − 1``) singular values and
-    right singular vectors of ``R̃_ε = D_u^-ε X D_i^-ε``, from an eigendecomposition of
-    ``R̃_εᵀR̃_ε = D_i^-ε Xᵀ D_u^-2ε X D_i^-ε`` (its Gram from :meth:`ItemData.cooccurrence`) when ``solver`` is
-    ``"exact"`` or ``"auto"`` up to :data:`EXACT_LOWPASS_ITEMS` items, else a seeded randomised SVD (ε = ½ reads the
-    :class:`ItemData`'s shared ``R̃``)."""
+    """``(σ (k,), V (n_items, k), item degrees)``: the top-``rank`` singular values and right singular vectors of
+    ``R̃_ε = D_u^-ε X D_i^-ε``, from an eigendecomposition of ``R̃_εᵀR̃_ε = D_i^-ε Xᵀ D_u^-2ε X D_i^-ε`` (its Gram
+    from :meth:`ItemData.cooccurrence`) when ``solver`` is ``"exact"`` or ``"auto"`` up to
+    :data:`EXACT_LOWPASS_ITEMS` items, else a seeded randomised SVD (ε = ½ reads the :class:`ItemData`'s shared
+    ``R̃``). Both solvers cap the rank at ``min(n_users, n_items) − 1`` and drop the directions of (numerically)
+    zero singular value, which span nothing the data holds (an eigendecomposition of the Gram leaves them at
+    ``σ ~ √(n·eps) σ_1``, hence the relative floor of 1e-6), so they give the same factors."""
+    rank = min(rank, max(min(data.positives.shape) - 1, 1))
     if solver == "exact" or (solver == "auto" and data.n_items <= EXACT_LOWPASS_ITEMS):
         degree = data.normalised()[1] if epsilon == 0.5 else np.asarray(data.binary().sum(axis=0)).ravel()
         scale = degree_power(degree, -epsilon)
-        rank = min(rank, max(data.n_items - 1, 1))
         gram = data.cooccurrence(2.0 * epsilon).toarray()
         gram *= scale[:, None]
         gram *= scale[None, :]
         eigenvalues, vectors = torch.linalg.eigh(torch.from_numpy(gram))
         order = torch.argsort(eigenvalues, descending=True)[:rank]
-        return np.sqrt(np.clip(eigenvalues[order].numpy(), 0.0, None)), vectors[:, order].numpy(), degree
-    norm, degree = data.normalised() if epsilon == 0.5 else normalised_matrix(data.binary(), epsilon)
-    values, vectors = leading_right_singular_pairs(
-        norm, rank, solver="randomized", power_iterations=power_iterations, seed=seed
-    )
-    return values, vectors, degree
+        values, vectors = np.sqrt(np.clip(eigenvalues[order].numpy(), 0.0, None)), vectors[:, order].numpy()
+    else:
+        norm, degree = data.normalised() if epsilon == 0.5 else normalised_matrix(data.binary(), epsilon)
+        values, vectors = leading_right_singular_pairs(
+            norm, rank, solver="randomized", power_iterations=power_iterations, seed=seed
+        )
+    kept = values > 1e-6 * values.max() if len(values) and values.max() > 0 else np.zeros(len(values), bool)
+    return values[kept], vectors[:, kept], degree
 
 
 class IdealLowPass(_LowRank):
@@ -775,13 +779,7 @@ class SpectralLowPass(_LowRank):
 
     def _fit(self, data: ItemData) -> None:
         epsilon = float(self.epsilon)
-        rank = min(self.rank, max(min(data.positives.shape) - 1, 1))  # the randomised SVD's cap, for both solvers
-        values, top, degree = _leading_pairs(data, epsilon, rank, self.solver, self.power_iterations, self.seed)
-        # directions of (numerically) zero singular value span nothing the data holds: with q = 0 they would weigh 1;
-        # an eigendecomposition of the Gram leaves them at σ ~ √(n·eps) σ_1, hence the relative floor 1e-6
-        # (the exact solver returns them when the rank exceeds the data's); dropped by both solvers alike
-        kept = values > 1e-6 * values.max() if len(values) and values.max() > 0 else np.zeros(len(values), bool)
-        values, top = values[kept], top[:, kept]
+        values, top, degree = _leading_pairs(data, epsilon, self.rank, self.solver, self.power_iterations, self.seed)
         weight = (values / values.max()) ** float(self.sharpness) if len(values) else values
         self._set_factors(degree_power(degree, -epsilon)[:, None] * top * weight[None, :], top)
 

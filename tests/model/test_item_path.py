@@ -165,13 +165,17 @@ def test_spectral_low_pass_is_sgfcfs_weighted_projection():
     plain = SpectralLowPass(2, epsilon=0.5, sharpness=0.0, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
     lowpass = IdealLowPass(2, beta=0.5, dtype=torch.float64).fit(ItemData(x)).dense().numpy()
     np.testing.assert_allclose(plain * di[None, :] ** 0.5, lowpass, atol=1e-10)  # GF-CF's, before D^½ on the right
-    # a rank above the data's: the directions of zero singular value are dropped by both solvers alike
+    # a rank above the data's: both solvers cap it and drop the directions of zero singular value
     wide = _tiny_positives(5, users=5, items=12)
     fits = [
         SpectralLowPass(11, epsilon=0.3, solver=solver, dtype=torch.float64).fit(ItemData(wide)) for solver in settings
     ]
     assert fits[0].left_.shape[1] == fits[1].left_.shape[1] == min(wide.shape) - 1  # rank 5 data, capped as ARPACK
     np.testing.assert_allclose(fits[0].dense().numpy(), fits[1].dense().numpy(), atol=1e-8)
+    lows = [
+        IdealLowPass(11, solver=solver, dtype=torch.float64).fit(ItemData(wide)).dense().numpy() for solver in settings
+    ]
+    np.testing.assert_allclose(lows[0], lows[1], atol=1e-8)  # the ideal low-pass alike
     # the randomised SVD's subspace iteration converges to the exact pairs when the sketch is narrower than the items
     tall = _tiny_positives(6, users=40, items=30)
     exact, randomized = (
