@@ -143,8 +143,8 @@ def model_table(args: argparse.Namespace) -> dict[str, tuple[Any, dict[str, Any]
     return out
 
 
-def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str], tables: dict) -> dict[str, Any]:
-    """Steps 2 and 3 for one model; returns its JSON entry (its per-user test figures go to ``tables[name]``)."""
+def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str], out: Path) -> dict[str, Any]:
+    """Steps 2 and 3 for one model; returns its JSON entry (its per-user test figures written to ``out``)."""
     from interestgraph.baselines import describe_grid, tune_grid
     from interestgraph.evaluate import evaluate
 
@@ -178,7 +178,6 @@ def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str], tables: 
     model = make(**fixed, **setting).fit(final)
     entry["final_fit_seconds"] = round(time.perf_counter() - started, 1)
     result = evaluate(model, final, part="test", cutoffs=(20,), name=name)
-    tables[name] = result.per_user
     entry["test_seconds"] = round(result.seconds, 1)
     entry["final_peak_gib"] = round(peak_gib(), 2)
     entry["test"] = {k: result.metrics[k] for k in ("recall@20", "ndcg@20")}
@@ -191,6 +190,7 @@ def run_tuned(name, make, grid, fixed, tuning, final, lines: list[str], tables: 
         f"peak {entry['final_peak_gib']:.1f} GiB]"
         + (f"; published {published[0]:.4f} / {published[1]:.4f}" if published else "")
     )
+    write_per_user(out, name, result.per_user, entry, lines)
     return entry
 
 
@@ -217,7 +217,7 @@ ITEM_PATH_BASE = {
 
 
 def run_item_path(
-    tuning, final, grid_json: dict | None, base_json: dict | None, lines: list[str], tables: dict
+    tuning, final, grid_json: dict | None, base_json: dict | None, lines: list[str], out: Path
 ) -> dict[str, Any]:
     """The item-path model: :func:`~interestgraph.model.tune_item_path` on the tuning split (its own stated grid),
     the chosen weights refitted on all of train.txt, test scored once; then one-user latency of top-20 and explain."""
@@ -248,7 +248,6 @@ def run_item_path(
     model = ItemPathModel(best.config).fit(final)
     entry["final_fit_seconds"] = round(time.perf_counter() - started, 1)
     result = evaluate(model, final, part="test", cutoffs=(20,), name="item-path")
-    tables["item-path"] = result.per_user
     entry["test_seconds"] = round(result.seconds, 1)
     entry["final_peak_gib"] = round(peak_gib(), 2)
     entry["test"] = {k: result.metrics[k] for k in ("recall@20", "ndcg@20")}
@@ -259,6 +258,7 @@ def run_item_path(
         f"[final fit {entry['final_fit_seconds']:.0f} s + test {entry['test_seconds']:.0f} s; "
         f"peak {entry['final_peak_gib']:.1f} GiB]"
     )
+    write_per_user(out, "item-path", result.per_user, entry, lines)
     rng = np.random.default_rng(0)
     users = rng.choice(model.history_.shape[0], min(200, model.history_.shape[0]), replace=False)
     top_ms, explain_ms = [], []
@@ -375,19 +375,16 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables: dict = {}
     for name, (make, grid, fixed) in models.items():
         block: list[str] = []
-        results[name] = run_tuned(name, make, grid, fixed, tuning, final, block, tables)
-        write_per_user(out, name, tables, results[name], block)
+        results[name] = run_tuned(name, make, grid, fixed, tuning, final, block, out)
         print("\n".join(block), flush=True)
         lines += block
     if "item-path" in [m.strip() for m in args.models.split(",")]:
         block = []
         grids = json.loads(args.grid) if args.grid else {}
         base = json.loads(args.item_path_base) if args.item_path_base else None
-        results["item-path"] = run_item_path(tuning, final, grids.get("item-path"), base, block, tables)
-        write_per_user(out, "item-path", tables, results["item-path"], block)
+        results["item-path"] = run_item_path(tuning, final, grids.get("item-path"), base, block, out)
         print("\n".join(block), flush=True)
         lines += block
     if "lightgcn" in [m.strip() for m in args.models.split(",")]:
@@ -411,12 +408,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_per_user(out: Path, name: str, tables: dict, entry: dict[str, Any], lines: list[str]) -> None:
+def write_per_user(out: Path, name: str, per_user, entry: dict[str, Any], lines: list[str]) -> None:
     """The model's per-user test figures as ``test-per-user-NAME.parquet`` (for ``--pair`` across processes)."""
-    if name not in tables:  # skipped (EASE's memory guard)
-        return
     path = out / f"test-per-user-{name}.parquet"
-    tables[name][["user_id", "recall@20", "ndcg@20"]].to_parquet(path, index=False)
+    per_user[["user_id", "recall@20", "ndcg@20"]].to_parquet(path, index=False)
     entry["per_user_file"] = path.name
     lines.append(f"  per-user test figures: {path}")
 

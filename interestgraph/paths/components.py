@@ -170,7 +170,7 @@ class ItemData:
         self.aggregate_items = None if aggregate_items is None else np.asarray(aggregate_items, dtype=np.int64)
         if self.aggregate_items is not None and self.aggregate_items.shape != (self.n_items,):
             raise ValueError(f"aggregate_items has shape {self.aggregate_items.shape}, expected ({self.n_items},)")
-        self._normalised: tuple[sp.csr_matrix, np.ndarray] | None = None
+        self._normalised: dict[float, tuple[sp.csr_matrix, np.ndarray]] = {}
 
     def _aggregated(self, name: str, matrix: sp.spmatrix) -> sp.csr_matrix:
         """``matrix`` (from :attr:`aggregates`) at these items' rows and columns, its shape checked."""
@@ -213,11 +213,13 @@ class ItemData:
         x.data[:] = 1.0
         return x
 
-    def normalised(self) -> tuple[sp.csr_matrix, np.ndarray]:
-        """``(R̃, item degrees)`` of the binary positives (computed once, shared by the components)."""
-        if self._normalised is None:
-            self._normalised = normalised_matrix(self.binary())
-        return self._normalised
+    def normalised(self, exponent: float = 0.5) -> tuple[sp.csr_matrix, np.ndarray]:
+        """``(R̃_ε, item degrees)`` of the binary positives, ``R̃_ε = D_u^-ε X D_i^-ε`` (ε = ``exponent``; computed once
+        per ε, shared by the components)."""
+        key = float(exponent)
+        if key not in self._normalised:
+            self._normalised[key] = normalised_matrix(self.binary(), key)
+        return self._normalised[key]
 
 
 def has_order(times: sp.spmatrix | None) -> bool:
@@ -680,13 +682,13 @@ def _leading_pairs(
     """``(σ (k,), V (n_items, k), item degrees)``: the top-``rank`` singular values and right singular vectors of
     ``R̃_ε = D_u^-ε X D_i^-ε``, from an eigendecomposition of ``R̃_εᵀR̃_ε = D_i^-ε Xᵀ D_u^-2ε X D_i^-ε`` (its Gram
     from :meth:`ItemData.cooccurrence`) when ``solver`` is ``"exact"`` or ``"auto"`` up to
-    :data:`EXACT_LOWPASS_ITEMS` items, else a seeded randomised SVD (ε = ½ reads the :class:`ItemData`'s shared
-    ``R̃``). Both solvers cap the rank at ``min(n_users, n_items) − 1`` and drop the directions of (numerically)
-    zero singular value, which span nothing the data holds (an eigendecomposition of the Gram leaves them at
-    ``σ ~ √(n·eps) σ_1``, hence the relative floor of 1e-6), so they give the same factors."""
+    :data:`EXACT_LOWPASS_ITEMS` items, else a seeded randomised SVD of :meth:`ItemData.normalised`'s ``R̃_ε``. Both
+    solvers cap the rank at ``min(n_users, n_items) − 1`` and drop the directions of (numerically) zero singular
+    value, which span nothing the data holds (an eigendecomposition of the Gram leaves them at ``σ ~ √(n·eps) σ_1``,
+    hence the relative floor of 1e-6), so they give the same factors."""
     rank = min(rank, max(min(data.positives.shape) - 1, 1))
+    norm, degree = data.normalised(epsilon)
     if solver == "exact" or (solver == "auto" and data.n_items <= EXACT_LOWPASS_ITEMS):
-        degree = data.normalised()[1] if epsilon == 0.5 else np.asarray(data.binary().sum(axis=0)).ravel()
         scale = degree_power(degree, -epsilon)
         gram = data.cooccurrence(2.0 * epsilon).toarray()
         gram *= scale[:, None]
@@ -695,7 +697,6 @@ def _leading_pairs(
         order = torch.argsort(eigenvalues, descending=True)[:rank]
         values, vectors = np.sqrt(np.clip(eigenvalues[order].numpy(), 0.0, None)), vectors[:, order].numpy()
     else:
-        norm, degree = data.normalised() if epsilon == 0.5 else normalised_matrix(data.binary(), epsilon)
         values, vectors = leading_right_singular_pairs(
             norm, rank, solver="randomized", power_iterations=power_iterations, seed=seed
         )
