@@ -243,25 +243,16 @@ def make_component(name: str, config: ItemPathConfig, *, side: bool = False) -> 
     if name not in COMPONENTS:
         raise ValueError(f"unknown component {name!r}; choose from {', '.join(COMPONENT_NAMES)}")
     common = dict(max_dense_items=config.max_dense_items, dtype=config.torch_dtype)
+    # the two low-rank components share the singular-pair solver's settings
+    solver = dict(solver=config.lowpass_solver, seed=config.seed, power_iterations=config.lowpass_power_iterations)
     settings = {
         "ridge": dict(ridge=config.ridge, side_weight=config.side_weight if side else 0.0),
         "cooc": {},
         "cooc2": {},
         "cheby": dict(order=config.cheby_order, flatness=config.cheby_flatness, beta=config.cheby_beta),
-        "lowpass": dict(
-            rank=config.lowpass_rank,
-            solver=config.lowpass_solver,
-            seed=config.seed,
-            beta=config.lowpass_beta,
-            power_iterations=config.lowpass_power_iterations,
-        ),
+        "lowpass": dict(rank=config.lowpass_rank, beta=config.lowpass_beta, **solver),
         "spectral": dict(
-            rank=config.spectral_rank,
-            epsilon=config.spectral_epsilon,
-            sharpness=config.spectral_sharpness,
-            solver=config.lowpass_solver,
-            seed=config.seed,
-            power_iterations=config.lowpass_power_iterations,
+            rank=config.spectral_rank, epsilon=config.spectral_epsilon, sharpness=config.spectral_sharpness, **solver
         ),
         "interest": dict(exponent=config.interest_exponent),
         "text": dict(k=config.text_k),
